@@ -1,0 +1,60 @@
+# The one place that knows the layout of the two test networks: names, orgs,
+# peers, ports and directories. Everything else (network.sh, the JSON
+# description read by the SDK and the tests) derives from these functions.
+# Source it after common.sh.
+
+readonly NETWORKS=(net1 net2)
+readonly CHANNEL=ehrchannel
+# Peers per network, in port order: "<org> <peer host prefix>".
+readonly PEERS=("org1 peer0" "org1 peer1" "org2 peer0")
+readonly PEER_ORGS=(org1 org2)
+
+# net1 uses ports 7xxx, net2 8xxx.
+net_base_port() { case "$1" in net1) echo 7000 ;; net2) echo 8000 ;; *) die "unknown network '$1'" ;; esac; }
+net_title() { case "$1" in net1) echo "Network I" ;; net2) echo "Network II" ;; esac; }
+net_domain() { echo "$1.example.com"; }
+net_dir() { echo "$NETWORK_HOME/$1"; }
+
+# "net1" "org1" -> "Net1Org1MSP"; "net1" "orderer" -> "Net1OrdererMSP"
+msp_id() { echo "${1^}${2^}MSP"; }
+org_domain() { echo "$2.$(net_domain "$1")"; }
+
+orderer_host() { echo "orderer.$(net_domain "$1")"; }
+orderer_port() { echo $(($(net_base_port "$1") + 50)); }
+orderer_admin_port() { echo $(($(net_base_port "$1") + 53)); }
+orderer_ops_port() { echo $(($(net_base_port "$1") + 443)); }
+
+# Peer index i (0..2) within a network.
+peer_org() { local p=(${PEERS[$2]}); echo "${p[0]}"; }
+peer_host() { local p=(${PEERS[$2]}); echo "${p[1]}.$(org_domain "$1" "${p[0]}")"; }
+peer_port() { echo $(($(net_base_port "$1") + 51 + 100 * $2)); }
+peer_chaincode_port() { echo $(($(net_base_port "$1") + 52 + 100 * $2)); }
+peer_ops_port() { echo $(($(net_base_port "$1") + 444 + $2)); }
+# Gossip bootstraps to another peer of the same org in the same network, or
+# to itself when it is the org's only peer; never to the default 127.0.0.1:7051.
+peer_gossip_bootstrap() {
+    local net=$1 i=$2 org j
+    org="$(peer_org "$net" "$i")"
+    for j in "${!PEERS[@]}"; do
+        if [[ $j != "$i" && "$(peer_org "$net" "$j")" == "$org" ]]; then
+            echo "127.0.0.1:$(peer_port "$net" "$j")"
+            return
+        fi
+    done
+    echo "127.0.0.1:$(peer_port "$net" "$i")"
+}
+org_peer_count() { local n=0 i; for i in "${!PEERS[@]}"; do [[ "$(peer_org "$1" "$i")" == "$2" ]] && n=$((n + 1)); done; echo $n; }
+# The anchor peer of an org is its peer0.
+org_anchor_port() { local i; for i in "${!PEERS[@]}"; do [[ "$(peer_org "$1" "$i")" == "$2" ]] && { peer_port "$1" "$i"; return; }; done; }
+
+# Crypto material laid out by cryptogen.
+crypto_dir() { echo "$(net_dir "$1")/crypto"; }
+orderer_org_dir() { echo "$(crypto_dir "$1")/ordererOrganizations/$(net_domain "$1")"; }
+orderer_node_dir() { echo "$(orderer_org_dir "$1")/orderers/$(orderer_host "$1")"; }
+orderer_admin_dir() { echo "$(orderer_org_dir "$1")/users/Admin@$(net_domain "$1")"; }
+peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$2")"; }
+peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }
+org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
+
+# Runtime state of a node: ledger, logs, pid.
+node_state_dir() { echo "$(net_dir "$1")/nodes/$2"; }

@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# Starts, inspects and stops the two local Fabric networks (I = net1,
+# II = net2) as native processes, no Docker.
+#
+#   scripts/network.sh up       generate crypto and channel config, start 2
+#                               orderers and 6 peers, create and join the
+#                               channels, write .network/<net>/network.json
+#   scripts/network.sh status   table of nodes, health and block height
+#   scripts/network.sh down     stop every process started by `up`, by pid,
+#                               and remove all state
+#
+# The layout (names, ports, paths) lives in scripts/lib/layout.sh.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/layout.sh"
+
+readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
+readonly USERS_PER_ORG=3
+readonly HEALTH_TIMEOUT_S=30
+
+need_cmd() {
+    command -v "$1" >/dev/null 2>&1 || die "'$1' is required (Debian package: $2)"
+}
+
+fabric() { "$FABRIC_BIN_DIR/$1" "${@:2}"; }
+
+# ---------------------------------------------------------------- processes
+
+# Starts a node in its own session so that `down` can stop it and its
+# children; the pid goes to <state>/pid, output to <state>/node.log.
+start_node() { # $1 net, $2 node name, $3... command (env assignments first)
+    local state
+    state="$(node_state_dir "$1" "$2")"
+    mkdir -p "$state"
+    setsid env "${@:3}" >"$state/node.log" 2>&1 </dev/null &
+    echo $! >"$state/pid"
+}
+
+stop_node() { # $1 pid file
+    local pid
+    pid="$(cat "$1" 2>/dev/null)" || return 0
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+healthy() { # $1 operations port
+    curl -fsS --max-time 2 "http://127.0.0.1:$1/healthz" >/dev/null 2>&1
+}
+
+wait_healthy() { # $1 net, $2 node name, $3 operations port
+    local deadline=$((SECONDS + HEALTH_TIMEOUT_S)) pid
+    pid="$(cat "$(node_state_dir "$1" "$2")/pid")"
+    until healthy "$3"; do
+        kill -0 "$pid" 2>/dev/null || die "$2 ($1) exited; see $(node_state_dir "$1" "$2")/node.log"
+        ((SECONDS < deadline)) || die "$2 ($1) not healthy after ${HEALTH_TIMEOUT_S}s; see $(node_state_dir "$1" "$2")/node.log"
+        sleep 0.2
+    done
+}
+
+# ------------------------------------------------------------ configuration
+
+render() { # $1 template, $2 output; variables come from the environment
+    envsubst <"$1" >"$2"
+}
+
+generate_config() { # $1 net
+    local net=$1 cfg
+    cfg="$(net_dir "$net")/config"
+    mkdir -p "$cfg"
+
+    NET_DOMAIN="$(net_domain "$net")" \
+        ORG1_DOMAIN="$(org_domain "$net" org1)" ORG2_DOMAIN="$(org_domain "$net" org2)" \
+        ORG1_PEERS="$(org_peer_count "$net" org1)" ORG2_PEERS="$(org_peer_count "$net" org2)" \
+        USER_COUNT=$USERS_PER_ORG \
+        render "$TEMPLATES/crypto-config.yaml.tmpl" "$cfg/crypto-config.yaml"
+    fabric cryptogen generate --config="$cfg/crypto-config.yaml" --output="$(crypto_dir "$net")" >/dev/null
+
+    local capability=V2_0
+    [[ "$(fabric_major)" -ge 3 ]] && capability=V3_0
+    ORDERER_MSP="$(msp_id "$net" orderer)" ORDERER_MSP_DIR="$(orderer_org_dir "$net")/msp" \
+        ORDERER_PORT="$(orderer_port "$net")" ORDERER_TLS_CERT="$(orderer_node_dir "$net")/tls/server.crt" \
+        ORG1_MSP="$(msp_id "$net" org1)" ORG1_MSP_DIR="$(peer_org_dir "$net" org1)/msp" \
+        ORG2_MSP="$(msp_id "$net" org2)" ORG2_MSP_DIR="$(peer_org_dir "$net" org2)/msp" \
+        ORG1_ANCHOR_PORT="$(org_anchor_port "$net" org1)" ORG2_ANCHOR_PORT="$(org_anchor_port "$net" org2)" \
+        CHANNEL_CAPABILITY=$capability \
+        render "$TEMPLATES/configtx.yaml.tmpl" "$cfg/configtx.yaml"
+    FABRIC_CFG_PATH="$cfg" fabric configtxgen -profile EhrChannel -channelID "$CHANNEL" \
+        -outputBlock "$cfg/$CHANNEL.block" 2>"$cfg/configtxgen.log" \
+        || die "configtxgen failed for $net; see $cfg/configtxgen.log"
+}
+
+# ------------------------------------------------------------------- nodes
+
+start_orderer() { # $1 net
+    local net=$1 node tls state
+    node="$(orderer_node_dir "$net")"
+    tls="$node/tls"
+    state="$(node_state_dir "$net" orderer)"
+    start_node "$net" orderer \
+        FABRIC_CFG_PATH="$FABRIC_CONFIG_DIR" \
+        FABRIC_LOGGING_SPEC=info \
+        ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+        ORDERER_GENERAL_LISTENPORT="$(orderer_port "$net")" \
+        ORDERER_GENERAL_LOCALMSPID="$(msp_id "$net" orderer)" \
+        ORDERER_GENERAL_LOCALMSPDIR="$node/msp" \
+        ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
+        ORDERER_GENERAL_TLS_ENABLED=true \
+        ORDERER_GENERAL_TLS_PRIVATEKEY="$tls/server.key" \
+        ORDERER_GENERAL_TLS_CERTIFICATE="$tls/server.crt" \
+        ORDERER_GENERAL_TLS_ROOTCAS="[$tls/ca.crt]" \
+        ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY="$tls/server.key" \
+        ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="$tls/server.crt" \
+        ORDERER_GENERAL_CLUSTER_ROOTCAS="[$tls/ca.crt]" \
+        ORDERER_CHANNELPARTICIPATION_ENABLED=true \
+        ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin_port "$net")" \
+        ORDERER_ADMIN_TLS_ENABLED=true \
+        ORDERER_ADMIN_TLS_PRIVATEKEY="$tls/server.key" \
+        ORDERER_ADMIN_TLS_CERTIFICATE="$tls/server.crt" \
+        ORDERER_ADMIN_TLS_ROOTCAS="[$tls/ca.crt]" \
+        ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
+        ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$tls/ca.crt]" \
+        ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops_port "$net")" \
+        ORDERER_METRICS_PROVIDER=disabled \
+        ORDERER_FILELEDGER_LOCATION="$state/ledger" \
+        ORDERER_CONSENSUS_WALDIR="$state/etcdraft/wal" \
+        ORDERER_CONSENSUS_SNAPDIR="$state/etcdraft/snapshot" \
+        "$FABRIC_BIN_DIR/orderer"
+}
+
+start_peer() { # $1 net, $2 peer index
+    local net=$1 i=$2 host node state org
+    host="$(peer_host "$net" "$i")"
+    org="$(peer_org "$net" "$i")"
+    node="$(peer_node_dir "$net" "$i")"
+    state="$(node_state_dir "$net" "$host")"
+    start_node "$net" "$host" \
+        FABRIC_CFG_PATH="$FABRIC_CONFIG_DIR" \
+        FABRIC_LOGGING_SPEC=info \
+        CORE_PEER_ID="$host" \
+        CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$net" "$i")" \
+        CORE_PEER_LISTENADDRESS="127.0.0.1:$(peer_port "$net" "$i")" \
+        CORE_PEER_CHAINCODEADDRESS="127.0.0.1:$(peer_chaincode_port "$net" "$i")" \
+        CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:$(peer_chaincode_port "$net" "$i")" \
+        CORE_PEER_GOSSIP_BOOTSTRAP="$(peer_gossip_bootstrap "$net" "$i")" \
+        CORE_PEER_GOSSIP_EXTERNALENDPOINT="127.0.0.1:$(peer_port "$net" "$i")" \
+        CORE_PEER_GOSSIP_RECONNECTINTERVAL=3s \
+        CORE_PEER_LOCALMSPID="$(msp_id "$net" "$org")" \
+        CORE_PEER_MSPCONFIGPATH="$node/msp" \
+        CORE_PEER_TLS_ENABLED=true \
+        CORE_PEER_TLS_CERT_FILE="$node/tls/server.crt" \
+        CORE_PEER_TLS_KEY_FILE="$node/tls/server.key" \
+        CORE_PEER_TLS_ROOTCERT_FILE="$node/tls/ca.crt" \
+        CORE_PEER_FILESYSTEMPATH="$state/data" \
+        CORE_PEER_GATEWAY_ENABLED=true \
+        CORE_LEDGER_SNAPSHOTS_ROOTDIR="$state/snapshots" \
+        CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$net" "$i")" \
+        CORE_METRICS_PROVIDER=disabled \
+        CORE_CHAINCODE_EXTERNALBUILDERS="[{name: ccaas, path: $CCAAS_BUILDER_DIR}]" \
+        "$FABRIC_BIN_DIR/peer" node start
+}
+
+# Runs the peer CLI as an org admin against peer index $2.
+peer_admin() { # $1 net, $2 peer index, $3... peer CLI arguments
+    local net=$1 i=$2 org
+    org="$(peer_org "$net" "$i")"
+    FABRIC_CFG_PATH="$FABRIC_CONFIG_DIR" \
+        CORE_PEER_LOCALMSPID="$(msp_id "$net" "$org")" \
+        CORE_PEER_MSPCONFIGPATH="$(org_user_dir "$net" "$org" Admin)/msp" \
+        CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$net" "$i")" \
+        CORE_PEER_TLS_ENABLED=true \
+        CORE_PEER_TLS_ROOTCERT_FILE="$(peer_node_dir "$net" "$i")/tls/ca.crt" \
+        fabric peer "${@:3}"
+}
+
+osnadmin_cmd() { # $1 net, $2... osnadmin channel arguments
+    local net=$1 admin
+    admin="$(orderer_admin_dir "$net")/tls"
+    fabric osnadmin channel "${@:2}" -o "127.0.0.1:$(orderer_admin_port "$net")" \
+        --ca-file "$(orderer_node_dir "$net")/tls/ca.crt" \
+        --client-cert "$admin/client.crt" --client-key "$admin/client.key"
+}
+
+orderer_height() { # $1 net
+    osnadmin_cmd "$1" list --channelID "$CHANNEL" 2>/dev/null | sed -n '/^{/,$p' | jq -r '.height // empty'
+}
+
+peer_height() { # $1 net, $2 peer index
+    peer_admin "$1" "$2" channel getinfo -c "$CHANNEL" 2>/dev/null \
+        | sed -n 's/^Blockchain info: //p' | jq -r '.height // empty'
+}
+
+join_channel() { # $1 net
+    local net=$1 block i
+    block="$(net_dir "$net")/config/$CHANNEL.block"
+    osnadmin_cmd "$net" join --channelID "$CHANNEL" --config-block "$block" >/dev/null \
+        || die "orderer of $net did not join $CHANNEL"
+    for i in "${!PEERS[@]}"; do
+        peer_admin "$net" "$i" channel join -b "$block" 2>>"$(net_dir "$net")/join.log" \
+            || die "$(peer_host "$net" "$i") did not join $CHANNEL; see $(net_dir "$net")/join.log"
+    done
+}
+
+# Waits until every peer has the orderer's height, i.e. has the channel.
+wait_channel_synced() { # $1 net
+    local net=$1 deadline=$((SECONDS + HEALTH_TIMEOUT_S)) want i h
+    while :; do
+        want="$(orderer_height "$net" || true)"
+        local synced=1
+        for i in "${!PEERS[@]}"; do
+            h="$(peer_height "$net" "$i" || true)"
+            [[ -n "$want" && "$h" == "$want" ]] || synced=0
+        done
+        ((synced)) && return 0
+        ((SECONDS < deadline)) || die "peers of $net did not reach the orderer's height ($want) in ${HEALTH_TIMEOUT_S}s"
+        sleep 0.3
+    done
+}
+
+# ------------------------------------------------------------- description
+
+# The JSON description of a network read by the SDK, the tests and scripts.
+write_description() { # $1 net
+    local net=$1 orgs="[]" org i
+    for org in "${PEER_ORGS[@]}"; do
+        local peers="[]" users="[]" u
+        for i in "${!PEERS[@]}"; do
+            [[ "$(peer_org "$net" "$i")" == "$org" ]] || continue
+            peers="$(jq -c --arg name "$(peer_host "$net" "$i")" \
+                --arg address "127.0.0.1:$(peer_port "$net" "$i")" \
+                --arg chaincode_address "127.0.0.1:$(peer_chaincode_port "$net" "$i")" \
+                --arg operations_address "127.0.0.1:$(peer_ops_port "$net" "$i")" \
+                --arg tls_ca "$(peer_node_dir "$net" "$i")/tls/ca.crt" \
+                '. + [{name: $name, address: $address, server_name: $name,
+                       chaincode_address: $chaincode_address,
+                       operations_address: $operations_address, tls_ca_cert: $tls_ca}]' <<<"$peers")"
+        done
+        for u in Admin $(seq -f 'User%g' 1 $USERS_PER_ORG); do
+            local dir
+            dir="$(org_user_dir "$net" "$org" "$u")"
+            users="$(jq -c --arg name "$u" --arg msp "$dir/msp" \
+                --arg cert "$(ls "$dir"/msp/signcerts/*.pem)" --arg key "$dir/msp/keystore/priv_sk" \
+                --arg tls_cert "$dir/tls/client.crt" --arg tls_key "$dir/tls/client.key" \
+                '. + [{name: $name, role: (if $name == "Admin" then "admin" else "client" end),
+                       key_type: "p256", msp_dir: $msp, cert: $cert, key: $key,
+                       tls_cert: $tls_cert, tls_key: $tls_key}]' <<<"$users")"
+        done
+        orgs="$(jq -c --arg name "$org" --arg msp_id "$(msp_id "$net" "$org")" \
+            --arg domain "$(org_domain "$net" "$org")" \
+            --arg msp_dir "$(peer_org_dir "$net" "$org")/msp" \
+            --arg ca "$(peer_org_dir "$net" "$org")/ca/ca.$(org_domain "$net" "$org")-cert.pem" \
+            --arg tls_ca "$(peer_org_dir "$net" "$org")/tlsca/tlsca.$(org_domain "$net" "$org")-cert.pem" \
+            --argjson peers "$peers" --argjson users "$users" \
+            '. + [{name: $name, msp_id: $msp_id, domain: $domain, msp_dir: $msp_dir,
+                   ca_cert: $ca, tls_ca_cert: $tls_ca, peers: $peers, users: $users}]' <<<"$orgs")"
+    done
+    local oadmin
+    oadmin="$(orderer_admin_dir "$net")/tls"
+    jq -n --arg name "$net" --arg title "$(net_title "$net")" --arg channel "$CHANNEL" \
+        --arg fabric_version "$(fabric_version)" \
+        --arg oname "$(orderer_host "$net")" --arg omsp "$(msp_id "$net" orderer)" \
+        --arg oaddr "127.0.0.1:$(orderer_port "$net")" \
+        --arg oadmin_addr "127.0.0.1:$(orderer_admin_port "$net")" \
+        --arg oops "127.0.0.1:$(orderer_ops_port "$net")" \
+        --arg otls "$(orderer_node_dir "$net")/tls/ca.crt" \
+        --arg oadmin_cert "$oadmin/client.crt" --arg oadmin_key "$oadmin/client.key" \
+        --argjson orgs "$orgs" \
+        '{name: $name, title: $title, channel: $channel, fabric_version: $fabric_version,
+          orderers: [{name: $oname, msp_id: $omsp, address: $oaddr, server_name: $oname,
+                      admin_address: $oadmin_addr, operations_address: $oops, tls_ca_cert: $otls,
+                      admin_tls_cert: $oadmin_cert, admin_tls_key: $oadmin_key}],
+          organizations: $orgs}' >"$(net_dir "$net")/network.json"
+}
+
+# ------------------------------------------------------------------ commands
+
+any_running() {
+    local pidfile
+    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
+        [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
+    done
+    return 1
+}
+
+cmd_up() {
+    need_cmd jq jq
+    need_cmd envsubst gettext-base
+    need_cmd curl curl
+    need_cmd setsid util-linux
+    "$REPO_ROOT/scripts/install-fabric.sh"
+    if any_running; then die "networks are already running; run '$0 down' first"; fi
+    rm -rf "$NETWORK_HOME"
+    local started=$SECONDS net i
+    # Half-started networks are torn down, so a failed `up` leaves nothing behind.
+    trap 'log "up failed; stopping what was started"; cmd_down' EXIT
+    for net in "${NETWORKS[@]}"; do
+        log "$(net_title "$net"): generating crypto material and channel config"
+        generate_config "$net"
+    done
+    for net in "${NETWORKS[@]}"; do
+        start_orderer "$net"
+        for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
+    done
+    for net in "${NETWORKS[@]}"; do
+        wait_healthy "$net" orderer "$(orderer_ops_port "$net")"
+        for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
+        log "$(net_title "$net"): 1 orderer and ${#PEERS[@]} peers healthy"
+    done
+    for net in "${NETWORKS[@]}"; do
+        join_channel "$net"
+        wait_channel_synced "$net"
+        write_description "$net"
+        log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
+    done
+    trap - EXIT
+    log "both networks up in $((SECONDS - started))s"
+}
+
+cmd_down() {
+    local pidfile stopped=0
+    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
+        [[ -f "$pidfile" ]] || continue
+        stop_node "$pidfile"
+        stopped=$((stopped + 1))
+    done
+    rm -rf "$NETWORK_HOME"
+    log "stopped $stopped processes and removed $NETWORK_HOME"
+}
+
+cmd_status() {
+    need_cmd jq jq
+    printf '%-8s %-34s %-16s %-9s %-8s %s\n' NETWORK NODE ADDRESS HEALTH HEIGHT PID
+    local net i rc=0
+    for net in "${NETWORKS[@]}"; do
+        row() { # name address ops height state
+            local pid health=down
+            pid="$(cat "$(node_state_dir "$net" "$1")/pid" 2>/dev/null || echo -)"
+            healthy "$3" && health=healthy
+            [[ "$health" == healthy ]] || rc=1
+            printf '%-8s %-34s %-16s %-9s %-8s %s\n' "$net" "$1" "$2" "$health" "${4:--}" "$pid"
+        }
+        row orderer "127.0.0.1:$(orderer_port "$net")" "$(orderer_ops_port "$net")" "$(orderer_height "$net")"
+        for i in "${!PEERS[@]}"; do
+            row "$(peer_host "$net" "$i")" "127.0.0.1:$(peer_port "$net" "$i")" \
+                "$(peer_ops_port "$net" "$i")" "$(peer_height "$net" "$i")"
+        done
+    done
+    return $rc
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    *) die "usage: $0 up|down|status" ;;
+esac

@@ -1,0 +1,8 @@
+//! Support for the end-to-end tests: bring the two local Fabric networks up
+//! for a test and always down again, read their JSON descriptions, and ask
+//! Fabric's own CLIs about them (so the tests check our networks with tools
+//! that are not ours).
+
+pub mod cli;
+pub mod description;
+pub mod networks;

@@ -1,0 +1,142 @@
+//! Brings both networks up for a test and guarantees they go down again.
+//!
+//! The networks use fixed ports, so at most one test in a process may hold
+//! them: [`Networks::up`] takes a process-wide lock, and the drop of the
+//! returned guard (also on panic) runs `scripts/network.sh down`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+use anyhow::{Context, bail};
+
+use crate::description::NetworkDescription;
+
+static NETWORKS_LOCK: Mutex<()> = Mutex::new(());
+
+/// The repository root (the parent of this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Where `scripts/network.sh` keeps the networks' state.
+pub fn network_home() -> PathBuf {
+    std::env::var_os("NETWORK_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".network"))
+}
+
+/// Where the Fabric binaries are: `FABRIC_BIN` or `.fabric/bin`.
+pub fn fabric_bin_dir() -> PathBuf {
+    std::env::var_os("FABRIC_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".fabric/bin"))
+}
+
+#[derive(Debug)]
+pub struct Networks {
+    descriptions: Vec<NetworkDescription>,
+    stopped: bool,
+    _lock: MutexGuard<'static, ()>,
+}
+
+impl Networks {
+    /// Runs `scripts/network.sh up` and loads both descriptions.
+    pub fn up() -> anyhow::Result<Self> {
+        // A test that panicked while holding the lock has already torn down.
+        let lock = NETWORKS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let mut networks = Networks {
+            descriptions: Vec::new(),
+            stopped: false,
+            _lock: lock,
+        };
+        run_script("up")?;
+        for name in ["net1", "net2"] {
+            let path = network_home().join(name).join("network.json");
+            networks.descriptions.push(NetworkDescription::load(&path)?);
+        }
+        Ok(networks)
+    }
+
+    pub fn all(&self) -> &[NetworkDescription] {
+        &self.descriptions
+    }
+
+    pub fn get(&self, name: &str) -> anyhow::Result<&NetworkDescription> {
+        self.descriptions
+            .iter()
+            .find(|d| d.name == name)
+            .with_context(|| format!("no network named {name}"))
+    }
+
+    /// Pids of the nodes `up` started, from their pid files.
+    pub fn node_pids(&self) -> anyhow::Result<Vec<u32>> {
+        let mut pids = Vec::new();
+        for net in &self.descriptions {
+            let nodes = network_home().join(&net.name).join("nodes");
+            for entry in
+                std::fs::read_dir(&nodes).with_context(|| format!("{}", nodes.display()))?
+            {
+                let pid_file = entry?.path().join("pid");
+                let text = std::fs::read_to_string(&pid_file)
+                    .with_context(|| format!("{}", pid_file.display()))?;
+                pids.push(
+                    text.trim()
+                        .parse()
+                        .with_context(|| format!("{}", pid_file.display()))?,
+                );
+            }
+        }
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    /// Stops the networks now and reports a failure of `down`.
+    pub fn down(mut self) -> anyhow::Result<()> {
+        self.stopped = true;
+        run_script("down")
+    }
+}
+
+impl Drop for Networks {
+    fn drop(&mut self) {
+        if !self.stopped {
+            // Errors cannot propagate from drop; `down` logs its own failures.
+            let _ = run_script("down");
+        }
+    }
+}
+
+fn run_script(command: &str) -> anyhow::Result<()> {
+    let script = repo_root().join("scripts/network.sh");
+    let status = Command::new(&script)
+        .arg(command)
+        .status()
+        .with_context(|| format!("running {} {command}", script.display()))?;
+    if !status.success() {
+        bail!("{} {command} failed with {status}", script.display());
+    }
+    Ok(())
+}
+
+/// True while a process with this pid exists (Linux `/proc`).
+pub fn process_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Pids of running processes whose executable lies in `dir`.
+pub fn processes_running_from(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir))
+        })
+        .collect()
+}
