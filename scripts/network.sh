@@ -13,6 +13,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
+source "$REPO_ROOT/scripts/lib/cli.sh"
 
 readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
 readonly USERS_PER_ORG=3
@@ -21,8 +22,6 @@ readonly HEALTH_TIMEOUT_S=30
 need_cmd() {
     command -v "$1" >/dev/null 2>&1 || die "'$1' is required (Debian package: $2)"
 }
-
-fabric() { "$FABRIC_BIN_DIR/$1" "${@:2}"; }
 
 # ---------------------------------------------------------------- processes
 
@@ -164,33 +163,12 @@ start_peer() { # $1 net, $2 peer index
         "$FABRIC_BIN_DIR/peer" node start
 }
 
-# Runs the peer CLI as an org admin against peer index $2.
-peer_admin() { # $1 net, $2 peer index, $3... peer CLI arguments
-    local net=$1 i=$2 org
-    org="$(peer_org "$net" "$i")"
-    FABRIC_CFG_PATH="$FABRIC_CONFIG_DIR" \
-        CORE_PEER_LOCALMSPID="$(msp_id "$net" "$org")" \
-        CORE_PEER_MSPCONFIGPATH="$(org_user_dir "$net" "$org" Admin)/msp" \
-        CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$net" "$i")" \
-        CORE_PEER_TLS_ENABLED=true \
-        CORE_PEER_TLS_ROOTCERT_FILE="$(peer_node_dir "$net" "$i")/tls/ca.crt" \
-        fabric peer "${@:3}"
-}
-
-osnadmin_cmd() { # $1 net, $2... osnadmin channel arguments
-    local net=$1 admin
-    admin="$(orderer_admin_dir "$net")/tls"
-    fabric osnadmin channel "${@:2}" -o "127.0.0.1:$(orderer_admin_port "$net")" \
-        --ca-file "$(orderer_node_dir "$net")/tls/ca.crt" \
-        --client-cert "$admin/client.crt" --client-key "$admin/client.key"
-}
-
 orderer_height() { # $1 net
     osnadmin_cmd "$1" list --channelID "$CHANNEL" 2>/dev/null | sed -n '/^{/,$p' | jq -r '.height // empty'
 }
 
 peer_height() { # $1 net, $2 peer index
-    peer_admin "$1" "$2" channel getinfo -c "$CHANNEL" 2>/dev/null \
+    peer_as "$1" "$2" Admin channel getinfo -c "$CHANNEL" 2>/dev/null \
         | sed -n 's/^Blockchain info: //p' | jq -r '.height // empty'
 }
 
@@ -200,7 +178,7 @@ join_channel() { # $1 net
     osnadmin_cmd "$net" join --channelID "$CHANNEL" --config-block "$block" >/dev/null \
         || die "orderer of $net did not join $CHANNEL"
     for i in "${!PEERS[@]}"; do
-        peer_admin "$net" "$i" channel join -b "$block" 2>>"$(net_dir "$net")/join.log" \
+        peer_as "$net" "$i" Admin channel join -b "$block" 2>>"$(net_dir "$net")/join.log" \
             || die "$(peer_host "$net" "$i") did not join $CHANNEL; see $(net_dir "$net")/join.log"
     done
 }
