@@ -35,16 +35,28 @@ start_node() { # $1 net, $2 node name, $3... command (env assignments first)
     echo $! >"$state/pid"
 }
 
-stop_node() { # $1 pid file
-    local pid
-    pid="$(cat "$1" 2>/dev/null)" || return 0
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
+# Pids recorded by start_node for every node of both networks.
+recorded_pids() {
+    local pidfile pid
+    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
+        [[ -f "$pidfile" ]] || continue
+        pid="$(cat "$pidfile")"
+        [[ "$pid" =~ ^[0-9]+$ ]] && echo "$pid"
+    done
+}
+
+# Stops the given node sessions: TERM to all first (each takes about 2 s to
+# stop gracefully), then KILL whatever is still alive after 10 s.
+stop_nodes() { # $@ pids
+    local pid alive
+    for pid in "$@"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in $(seq 100); do
+        alive=0
+        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        ((alive)) || return 0
         sleep 0.1
     done
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for pid in "$@"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 healthy() { # $1 operations port
@@ -257,10 +269,8 @@ write_description() { # $1 net
 # ------------------------------------------------------------------ commands
 
 any_running() {
-    local pidfile
-    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
-        [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
-    done
+    local pid
+    for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
     return 1
 }
 
@@ -299,14 +309,11 @@ cmd_up() {
 }
 
 cmd_down() {
-    local pidfile stopped=0
-    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
-        [[ -f "$pidfile" ]] || continue
-        stop_node "$pidfile"
-        stopped=$((stopped + 1))
-    done
+    local pids
+    mapfile -t pids < <(recorded_pids)
+    stop_nodes "${pids[@]}"
     rm -rf "$NETWORK_HOME"
-    log "stopped $stopped processes and removed $NETWORK_HOME"
+    log "stopped ${#pids[@]} processes and removed $NETWORK_HOME"
 }
 
 cmd_status() {
