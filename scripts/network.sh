@@ -14,6 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
 source "$REPO_ROOT/scripts/lib/cli.sh"
+source "$REPO_ROOT/scripts/lib/process.sh"
 
 readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
 readonly USERS_PER_ORG=3
@@ -21,42 +22,6 @@ readonly HEALTH_TIMEOUT_S=30
 
 need_cmd() {
     command -v "$1" >/dev/null 2>&1 || die "'$1' is required (Debian package: $2)"
-}
-
-# ---------------------------------------------------------------- processes
-
-# Starts a node in its own session so that `down` can stop it and its
-# children; the pid goes to <state>/pid, output to <state>/node.log.
-start_node() { # $1 net, $2 node name, $3... command (env assignments first)
-    local state
-    state="$(node_state_dir "$1" "$2")"
-    mkdir -p "$state"
-    setsid env "${@:3}" >"$state/node.log" 2>&1 </dev/null &
-    echo $! >"$state/pid"
-}
-
-# Pids recorded by start_node for every node of both networks.
-recorded_pids() {
-    local pidfile pid
-    for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
-        [[ -f "$pidfile" ]] || continue
-        pid="$(cat "$pidfile")"
-        [[ "$pid" =~ ^[0-9]+$ ]] && echo "$pid"
-    done
-}
-
-# Stops the given node sessions: TERM to all first (each takes about 2 s to
-# stop gracefully), then KILL whatever is still alive after 10 s.
-stop_nodes() { # $@ pids
-    local pid alive
-    for pid in "$@"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 100); do
-        alive=0
-        for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        ((alive)) || return 0
-        sleep 0.1
-    done
-    for pid in "$@"; do kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 healthy() { # $1 operations port
@@ -87,7 +52,7 @@ generate_config() { # $1 net
     NET_DOMAIN="$(net_domain "$net")" \
         ORG1_DOMAIN="$(org_domain "$net" org1)" ORG2_DOMAIN="$(org_domain "$net" org2)" \
         ORG1_PEERS="$(org_peer_count "$net" org1)" ORG2_PEERS="$(org_peer_count "$net" org2)" \
-        USER_COUNT=$USERS_PER_ORG \
+        USER_COUNT=$USERS_PER_ORG CCAAS_DOMAIN="$(ccaas_domain "$net")" \
         render "$TEMPLATES/crypto-config.yaml.tmpl" "$cfg/crypto-config.yaml"
     fabric cryptogen generate --config="$cfg/crypto-config.yaml" --output="$(crypto_dir "$net")" >/dev/null
 

@@ -44,8 +44,10 @@ peer_gossip_bootstrap() {
     echo "127.0.0.1:$(peer_port "$net" "$i")"
 }
 org_peer_count() { local n=0 i; for i in "${!PEERS[@]}"; do [[ "$(peer_org "$1" "$i")" == "$2" ]] && n=$((n + 1)); done; echo $n; }
-# The anchor peer of an org is its peer0.
-org_anchor_port() { local i; for i in "${!PEERS[@]}"; do [[ "$(peer_org "$1" "$i")" == "$2" ]] && { peer_port "$1" "$i"; return; }; done; }
+# Index of an org's first peer: its anchor peer and the one that speaks for
+# the org in lifecycle commands.
+org_first_peer() { local i; for i in "${!PEERS[@]}"; do [[ "$(peer_org "$1" "$i")" == "$2" ]] && { echo "$i"; return; }; done; }
+org_anchor_port() { peer_port "$1" "$(org_first_peer "$1" "$2")"; }
 
 # Crypto material laid out by cryptogen.
 crypto_dir() { echo "$(net_dir "$1")/crypto"; }
@@ -55,6 +57,13 @@ orderer_admin_dir() { echo "$(orderer_org_dir "$1")/users/Admin@$(net_domain "$1
 peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$2")"; }
 peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
+
+# The chaincode service of a network: one server that all its peers dial.
+readonly CHAINCODE_NAME=ehrx
+ccaas_domain() { echo "ccaas.$(net_domain "$1")"; }
+ccaas_port() { echo $(($(net_base_port "$1") + 99)); }
+ccaas_server_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/peers/ehrx.$(ccaas_domain "$1")"; }
+ccaas_client_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/users/Admin@$(ccaas_domain "$1")"; }
 
 # Runtime state of a node: ledger, logs, pid.
 node_state_dir() { echo "$(net_dir "$1")/nodes/$2"; }

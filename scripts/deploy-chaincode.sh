@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Deploys a chaincode-as-a-service to one running local network:
+#   1. packages it: metadata.json (type ccaas) and code.tar.gz holding a
+#      connection.json with mutual TLS to 127.0.0.1:<ccaas port>;
+#   2. installs the package on every peer (our ccaas builder checks it);
+#   3. starts the chaincode service, with CHAINCODE_ID = the package id;
+#   4. approves the definition for both orgs (with the private data
+#      collections of fabric-network/templates/collections.json.tmpl) and
+#      commits it, endorsed by both orgs.
+#
+# usage: scripts/deploy-chaincode.sh <net> <chaincode server binary> [sequence]
+#
+# The binary is started with CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS,
+# CHAINCODE_TLS_CERT_FILE, CHAINCODE_TLS_KEY_FILE and
+# CHAINCODE_TLS_CLIENT_CA_FILE set; its log is
+# .network/<net>/nodes/chaincode/node.log.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/layout.sh"
+source "$REPO_ROOT/scripts/lib/cli.sh"
+source "$REPO_ROOT/scripts/lib/process.sh"
+
+(($# >= 2)) || die "usage: $0 <net> <chaincode server binary> [sequence]"
+readonly NET=$1 SERVER_BINARY=$2 SEQUENCE=${3:-1}
+readonly VERSION=$SEQUENCE LABEL="${CHAINCODE_NAME}_$SEQUENCE"
+[[ -x "$SERVER_BINARY" ]] || die "chaincode server binary '$SERVER_BINARY' is not executable"
+[[ -f "$(net_dir "$NET")/network.json" ]] || die "network $NET is not up: run scripts/network.sh up"
+
+readonly WORK="$(net_dir "$NET")/chaincode"
+readonly PACKAGE="$WORK/$LABEL.tar.gz"
+
+package() {
+    local server client stage
+    server="$(ccaas_server_dir "$NET")/tls"
+    client="$(ccaas_client_dir "$NET")/tls"
+    stage="$WORK/stage"
+    rm -rf "$stage" && mkdir -p "$stage"
+    jq -n --arg address "127.0.0.1:$(ccaas_port "$NET")" \
+        --rawfile root_cert "$server/ca.crt" \
+        --rawfile client_cert "$client/client.crt" --rawfile client_key "$client/client.key" \
+        '{address: $address, dial_timeout: "10s", tls_required: true,
+          client_auth_required: true, client_cert: $client_cert, client_key: $client_key,
+          root_cert: $root_cert}' >"$stage/connection.json"
+    jq -n --arg package_label "$LABEL" '{"type": "ccaas", "label": $package_label}' >"$stage/metadata.json"
+    # The outer archive holds exactly these two files, no directory entries.
+    tar -C "$stage" -czf "$stage/code.tar.gz" connection.json
+    tar -C "$stage" -czf "$PACKAGE" metadata.json code.tar.gz
+}
+
+collections_config() {
+    local file="$WORK/collections.json"
+    ORG1_MSP="$(msp_id "$NET" org1)" ORG2_MSP="$(msp_id "$NET" org2)" \
+        envsubst <"$REPO_ROOT/fabric-network/templates/collections.json.tmpl" >"$file"
+    echo "$file"
+}
+
+start_service() { # $1 package id
+    local server
+    server="$(ccaas_server_dir "$NET")/tls"
+    stop_nodes $(cat "$(node_state_dir "$NET" chaincode)/pid" 2>/dev/null) || true
+    start_node "$NET" chaincode \
+        RUST_LOG="${RUST_LOG:-info}" \
+        CHAINCODE_ID="$1" \
+        CHAINCODE_SERVER_ADDRESS="127.0.0.1:$(ccaas_port "$NET")" \
+        CHAINCODE_TLS_CERT_FILE="$server/server.crt" \
+        CHAINCODE_TLS_KEY_FILE="$server/server.key" \
+        CHAINCODE_TLS_CLIENT_CA_FILE="$server/ca.crt" \
+        "$SERVER_BINARY"
+    local deadline=$((SECONDS + 15))
+    until (: >/dev/tcp/127.0.0.1/"$(ccaas_port "$NET")") 2>/dev/null; do
+        kill -0 "$(cat "$(node_state_dir "$NET" chaincode)/pid")" 2>/dev/null \
+            || die "chaincode service exited; see $(node_state_dir "$NET" chaincode)/node.log"
+        ((SECONDS < deadline)) || die "chaincode service not listening after 15s"
+        sleep 0.2
+    done
+}
+
+main() {
+    mkdir -p "$WORK"
+    package
+    local package_id i org collections
+    package_id="$(peer_as "$NET" 0 Admin lifecycle chaincode calculatepackageid "$PACKAGE")"
+    for i in "${!PEERS[@]}"; do
+        peer_as "$NET" "$i" Admin lifecycle chaincode install "$PACKAGE" 2>>"$WORK/deploy.log" \
+            || die "install on $(peer_host "$NET" "$i") failed; see $WORK/deploy.log"
+    done
+    log "$(net_title "$NET"): $package_id installed on ${#PEERS[@]} peers"
+    start_service "$package_id"
+
+    collections="$(collections_config)"
+    local definition=(--channelID "$CHANNEL" --name "$CHAINCODE_NAME" --version "$VERSION"
+        --sequence "$SEQUENCE" --collections-config "$collections")
+    for org in "${PEER_ORGS[@]}"; do
+        i="$(org_first_peer "$NET" "$org")"
+        # shellcheck disable=SC2046
+        peer_as "$NET" "$i" Admin lifecycle chaincode approveformyorg $(orderer_flags "$NET") \
+            "${definition[@]}" --package-id "$package_id" 2>>"$WORK/deploy.log" \
+            || die "approval by $org failed; see $WORK/deploy.log"
+    done
+    local endorsers=()
+    for org in "${PEER_ORGS[@]}"; do
+        i="$(org_first_peer "$NET" "$org")"
+        endorsers+=(--peerAddresses "127.0.0.1:$(peer_port "$NET" "$i")"
+            --tlsRootCertFiles "$(peer_node_dir "$NET" "$i")/tls/ca.crt")
+    done
+    # shellcheck disable=SC2046
+    peer_as "$NET" 0 Admin lifecycle chaincode commit $(orderer_flags "$NET") \
+        "${definition[@]}" "${endorsers[@]}" 2>>"$WORK/deploy.log" \
+        || die "commit of $CHAINCODE_NAME failed; see $WORK/deploy.log"
+    log "$(net_title "$NET"): $CHAINCODE_NAME sequence $SEQUENCE committed on $CHANNEL"
+}
+
+main
