@@ -24,6 +24,8 @@ const PROTOS: &[&str] = &[
     "ledger/rwset/kvrwset/kv_rwset.proto",
     "ledger/queryresult/kv_query_result.proto",
     "gateway/gateway.proto",
+    "google/rpc/status.proto",
+    "ehrx/v1/exchange.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

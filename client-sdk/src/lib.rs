@@ -1,7 +1,96 @@
-//! Client side of the EHR exchange: a Fabric Gateway client and, on top of
-//! it, the EHR API that hospital applications embed.
+//! Client side of the EHR exchange. The [`fabric`] module is a Fabric
+//! Gateway client that knows nothing of EHRs; the EHR API that hospital
+//! applications embed builds on it.
 //!
-//! Only the wire formats are wired in so far; the gateway client and the EHR
-//! API build on them (see the project README for the plan).
+//! # The Fabric gateway client
+//!
+//! A transaction flows through one type per stage, as in Fabric's own
+//! gateway clients:
+//!
+//! 1. a [`SigningIdentity`](fabric::SigningIdentity): an MSP id, an X.509
+//!    certificate and a [`Signer`](fabric::Signer) (P-256 with low-S DER
+//!    signatures, or Ed25519 on v3 channels; or your own, e.g. an HSM);
+//! 2. a [`ConnectionBuilder`](fabric::ConnectionBuilder) makes the gRPC
+//!    channel (TLS, mutual TLS, server-name override, Fabric-safe keepalive);
+//!    one channel can serve many gateways;
+//! 3. [`Gateway`](fabric::Gateway) → [`Network`](fabric::Network) (a
+//!    channel) → [`Contract`](fabric::Contract) (a chaincode);
+//! 4. [`Proposal`](fabric::Proposal) → evaluate, or endorse into a
+//!    [`Transaction`](fabric::Transaction) → submit into a
+//!    [`Commit`](fabric::Commit) → its [`Status`](fabric::Status).
+//!
+//! `Contract::evaluate`, `submit` and `submit_async` run the usual paths in
+//! one call. Every stage exposes `bytes()` and `digest()`, and the gateway
+//! rebuilds it from bytes plus a signature made elsewhere
+//! (`Gateway::new_signed_*`), which is offline signing.
+//!
+//! Events come from [`Network::chaincode_events`](fabric::Network::chaincode_events)
+//! and the block event builders; a [`Checkpointer`](fabric::Checkpointer)
+//! (in memory or [`FileCheckpointer`](fabric::FileCheckpointer)) records
+//! the last event processed so a restarted listener resumes right after it.
+//!
+//! Failures are [`fabric::Error`] values naming the stage, the transaction
+//! id, the validation code of a failed commit, and what each peer behind
+//! the gateway answered.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use ehrx_client::fabric::{
+//!     Checkpointer, FileCheckpointer, Gateway, NetworkDescription,
+//! };
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! // Where the peers are and whose credentials to use: the description
+//! // that `scripts/network.sh up` writes.
+//! let net = NetworkDescription::load(Path::new(".network/net1/network.json"))?;
+//! let org = net.organization("Net1Org1MSP")?;
+//! let identity = org.signing_identity("User1")?;
+//!
+//! // Connect once; the channel can be shared by gateways of other users.
+//! let channel = org.peers[0].connection()?.connect().await?;
+//! let gateway = Gateway::new(channel, identity);
+//! let network = gateway.network(&net.channel);
+//!
+//! // A query, run on one peer.
+//! let info = network.contract("qscc").evaluate("GetChainInfo", [&net.channel]).await?;
+//! println!("chain info: {} bytes", info.len());
+//!
+//! // A transaction: endorse, submit, and wait for the commit.
+//! let contract = network.contract("ehr");
+//! let committed = contract.submit("Put", ["key", "value"]).await?;
+//! println!("committed in block {}", committed.status.block_number);
+//!
+//! // With transient data and named endorsers, stage by stage.
+//! let transaction = contract
+//!     .proposal("PutPrivate")
+//!     .arg("key")
+//!     .transient("record", b"{\"resourceType\":\"Patient\"}".to_vec())
+//!     .endorsing_organizations(["Net1Org1MSP", "Net1Org2MSP"])
+//!     .build()?
+//!     .endorse()
+//!     .await?;
+//! let commit = transaction.submit().await?;
+//! commit.status().await?.into_result()?;
+//!
+//! // Chaincode events, resuming after the last one processed.
+//! let mut checkpointer = FileCheckpointer::open("listener-checkpoint.json")?;
+//! let mut events = network
+//!     .chaincode_events("ehr")
+//!     .start_block(0)
+//!     .checkpointer(&checkpointer)
+//!     .build()
+//!     .events()
+//!     .await?;
+//! while let Some(event) = events.next().await {
+//!     let event = event?;
+//!     println!("{} in block {}", event.event_name, event.block_number);
+//!     checkpointer.checkpoint_chaincode_event(&event)?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub use ehrx_proto as proto;
+
+pub mod fabric;

@@ -67,6 +67,16 @@ generated!(
     "gateway.rs"
 );
 
+generated!(
+    /// Package `google.rpc`: the gRPC status whose details carry the
+    /// gateway's per-endpoint errors.
+    google_rpc,
+    "google.rpc.rs"
+);
+
+pub mod crypto;
+pub mod exchange;
+
 /// The generated code of other packages names the peer package `protos`.
 use peer as protos;
 

@@ -1,0 +1,484 @@
+//! Where the peers are and who may sign: read from the JSON description that
+//! `scripts/network.sh up` writes (`.network/<net>/network.json`) or from a
+//! standard Fabric connection profile (JSON), and turned into
+//! [`ConnectionBuilder`]s and [`SigningIdentity`]s, so applications never
+//! assemble addresses, CAs and server names by hand.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+};
+
+use serde::Deserialize;
+
+use super::{
+    connection::ConnectionBuilder,
+    identity::{IdentityError, SigningIdentity},
+};
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The JSON does not have the expected shape.
+    #[error("{what}: {source}")]
+    Json {
+        /// Which document.
+        what: String,
+        /// What the parser said.
+        source: serde_json::Error,
+    },
+    /// No peer of that name.
+    #[error("no peer named {0}")]
+    UnknownPeer(String),
+    /// No organisation with that name or MSP id.
+    #[error("no organisation {0}")]
+    UnknownOrganization(String),
+    /// No user of that name in the organisation.
+    #[error("organisation {organization} has no user {user}")]
+    UnknownUser {
+        /// The organisation.
+        organization: String,
+        /// The user asked for.
+        user: String,
+    },
+    /// A TLS peer without a CA to check it against.
+    #[error("peer {0} uses TLS but names no TLS CA certificate")]
+    NoTlsCa(String),
+    /// A credential failed to load.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    fs::read(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The description of one local test network.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NetworkDescription {
+    /// Short name, e.g. `net1`.
+    pub name: String,
+    /// Human title.
+    pub title: String,
+    /// The application channel.
+    pub channel: String,
+    /// Fabric release running the network.
+    pub fabric_version: String,
+    /// Ordering nodes.
+    pub orderers: Vec<Orderer>,
+    /// Peer organisations.
+    pub organizations: Vec<Organization>,
+}
+
+/// An ordering node.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Orderer {
+    /// Host name.
+    pub name: String,
+    /// MSP id of the orderer organisation.
+    pub msp_id: String,
+    /// `host:port` of the orderer service.
+    pub address: String,
+    /// Name on its TLS certificate.
+    pub server_name: String,
+    /// `host:port` of the channel participation API.
+    pub admin_address: String,
+    /// `host:port` of the operations service.
+    pub operations_address: String,
+    /// TLS CA certificate.
+    pub tls_ca_cert: PathBuf,
+    /// Admin client TLS certificate.
+    pub admin_tls_cert: PathBuf,
+    /// Admin client TLS key.
+    pub admin_tls_key: PathBuf,
+}
+
+/// A peer organisation.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Organization {
+    /// Name, e.g. `Org1`.
+    pub name: String,
+    /// MSP id, e.g. `Net1Org1MSP`.
+    pub msp_id: String,
+    /// DNS domain of its nodes.
+    pub domain: String,
+    /// Its MSP folder.
+    pub msp_dir: PathBuf,
+    /// Its signing CA certificate.
+    pub ca_cert: PathBuf,
+    /// Its TLS CA certificate.
+    pub tls_ca_cert: PathBuf,
+    /// Its peers.
+    pub peers: Vec<Peer>,
+    /// Its admin and client users.
+    pub users: Vec<User>,
+}
+
+/// A peer.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Peer {
+    /// Host name.
+    pub name: String,
+    /// `host:port` of the peer (and gateway) service.
+    pub address: String,
+    /// Name on its TLS certificate.
+    pub server_name: String,
+    /// `host:port` of its chaincode listener.
+    pub chaincode_address: String,
+    /// `host:port` of its operations service.
+    pub operations_address: String,
+    /// TLS CA certificate.
+    pub tls_ca_cert: PathBuf,
+}
+
+/// A user's credentials.
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    /// Name, e.g. `User1`.
+    pub name: String,
+    /// `admin` or `client`.
+    pub role: String,
+    /// `p256` or `ed25519`.
+    pub key_type: String,
+    /// Its MSP folder.
+    pub msp_dir: PathBuf,
+    /// Its signing certificate.
+    pub cert: PathBuf,
+    /// Its signing key.
+    pub key: PathBuf,
+    /// Its TLS client certificate.
+    pub tls_cert: PathBuf,
+    /// Its TLS client key.
+    pub tls_key: PathBuf,
+}
+
+impl NetworkDescription {
+    /// Reads `network.json`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_json(&read(path)?).map_err(|e| match e {
+            ConfigError::Json { source, .. } => ConfigError::Json {
+                what: path.display().to_string(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses the JSON text of a description.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
+        serde_json::from_slice(bytes).map_err(|source| ConfigError::Json {
+            what: "network description".into(),
+            source,
+        })
+    }
+
+    /// The organisation with this name or MSP id.
+    pub fn organization(&self, name_or_msp_id: &str) -> Result<&Organization, ConfigError> {
+        self.organizations
+            .iter()
+            .find(|org| org.name == name_or_msp_id || org.msp_id == name_or_msp_id)
+            .ok_or_else(|| ConfigError::UnknownOrganization(name_or_msp_id.to_string()))
+    }
+
+    /// Every peer with its organisation.
+    pub fn peers(&self) -> impl Iterator<Item = (&Organization, &Peer)> {
+        self.organizations
+            .iter()
+            .flat_map(|org| org.peers.iter().map(move |peer| (org, peer)))
+    }
+}
+
+impl Organization {
+    /// The user of this name.
+    pub fn user(&self, name: &str) -> Result<&User, ConfigError> {
+        self.users
+            .iter()
+            .find(|user| user.name == name)
+            .ok_or_else(|| ConfigError::UnknownUser {
+                organization: self.name.clone(),
+                user: name.to_string(),
+            })
+    }
+
+    /// The signing identity of one of its users.
+    pub fn signing_identity(&self, user: &str) -> Result<SigningIdentity, ConfigError> {
+        let user = self.user(user)?;
+        Ok(SigningIdentity::from_pem_files(
+            self.msp_id.clone(),
+            &user.cert,
+            &user.key,
+        )?)
+    }
+}
+
+impl Peer {
+    /// A TLS connection to this peer, checked against its TLS CA and name.
+    pub fn connection(&self) -> Result<ConnectionBuilder, ConfigError> {
+        Ok(ConnectionBuilder::new(self.address.clone())
+            .tls_ca_pem(read(&self.tls_ca_cert)?)
+            .server_name(self.server_name.clone()))
+    }
+}
+
+impl User {
+    /// Adds this user's TLS client certificate to a connection (mutual TLS).
+    pub fn client_tls(
+        &self,
+        connection: ConnectionBuilder,
+    ) -> Result<ConnectionBuilder, ConfigError> {
+        Ok(connection.client_tls(read(&self.tls_cert)?, read(&self.tls_key)?))
+    }
+}
+
+/// A Fabric connection profile (the JSON form of the common connection
+/// profile that Fabric's SDKs and samples use). Only what a gateway client
+/// needs is read; other sections are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectionProfile {
+    /// The profile's name.
+    #[serde(default)]
+    pub name: String,
+    /// The client section: which organisation the application belongs to.
+    #[serde(default)]
+    pub client: Option<ProfileClient>,
+    /// Organisations by name.
+    #[serde(default)]
+    pub organizations: BTreeMap<String, ProfileOrganization>,
+    /// Peers by name.
+    #[serde(default)]
+    pub peers: BTreeMap<String, ProfilePeer>,
+    /// Where relative paths in the profile start from.
+    #[serde(skip)]
+    base_dir: PathBuf,
+}
+
+/// The profile's `client` section.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProfileClient {
+    /// The application's organisation.
+    pub organization: String,
+}
+
+/// An organisation of a profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProfileOrganization {
+    /// Its MSP id.
+    pub mspid: String,
+    /// The names of its peers.
+    #[serde(default)]
+    pub peers: Vec<String>,
+}
+
+/// A peer of a profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ProfilePeer {
+    /// `grpcs://host:port` (or `grpc://`).
+    pub url: String,
+    /// Its TLS CA certificate.
+    #[serde(rename = "tlsCACerts", default)]
+    pub tls_ca_certs: Option<TlsCaCerts>,
+    /// gRPC settings; only the server-name overrides are used.
+    #[serde(rename = "grpcOptions", default)]
+    pub grpc_options: BTreeMap<String, serde_json::Value>,
+}
+
+/// A TLS CA given inline or by file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TlsCaCerts {
+    /// Inline PEM.
+    #[serde(default)]
+    pub pem: Option<String>,
+    /// A PEM file, relative to the profile's folder unless absolute.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+impl ConnectionProfile {
+    /// Reads a profile file; relative paths in it are taken from its folder.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut profile: Self =
+            serde_json::from_slice(&read(path)?).map_err(|source| ConfigError::Json {
+                what: path.display().to_string(),
+                source,
+            })?;
+        profile.base_dir = base_dir;
+        Ok(profile)
+    }
+
+    /// Parses profile JSON; relative paths are taken from `base_dir`.
+    pub fn from_json(bytes: &[u8], base_dir: impl Into<PathBuf>) -> Result<Self, ConfigError> {
+        let mut profile: Self =
+            serde_json::from_slice(bytes).map_err(|source| ConfigError::Json {
+                what: "connection profile".into(),
+                source,
+            })?;
+        profile.base_dir = base_dir.into();
+        Ok(profile)
+    }
+
+    /// The organisation with this name or MSP id.
+    pub fn organization(&self, name_or_msp_id: &str) -> Result<&ProfileOrganization, ConfigError> {
+        self.organizations
+            .get(name_or_msp_id)
+            .or_else(|| {
+                self.organizations
+                    .values()
+                    .find(|org| org.mspid == name_or_msp_id)
+            })
+            .ok_or_else(|| ConfigError::UnknownOrganization(name_or_msp_id.to_string()))
+    }
+
+    /// A connection to the named peer: its URL, its TLS CA, and the
+    /// `ssl-target-name-override` (or `hostnameOverride`) as server name.
+    pub fn peer_connection(&self, name: &str) -> Result<ConnectionBuilder, ConfigError> {
+        let peer = self
+            .peers
+            .get(name)
+            .ok_or_else(|| ConfigError::UnknownPeer(name.to_string()))?;
+        let mut connection = ConnectionBuilder::new(peer.url.clone());
+        let server_name = ["ssl-target-name-override", "hostnameOverride"]
+            .iter()
+            .find_map(|key| peer.grpc_options.get(*key).and_then(|v| v.as_str()));
+        if let Some(server_name) = server_name {
+            connection = connection.server_name(server_name);
+        }
+        if peer.url.starts_with("grpc://") {
+            return Ok(connection);
+        }
+        let ca = match &peer.tls_ca_certs {
+            Some(TlsCaCerts { pem: Some(pem), .. }) => pem.clone().into_bytes(),
+            Some(TlsCaCerts {
+                path: Some(path), ..
+            }) => read(&self.base_dir.join(path))?,
+            _ => return Err(ConfigError::NoTlsCa(name.to_string())),
+        };
+        Ok(connection.tls_ca_pem(ca))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// As `scripts/network.sh` writes it (paths shortened).
+    const NETWORK_JSON: &str = r#"{
+      "name": "net1", "title": "network I", "channel": "ehrchannel", "fabric_version": "3.1.5",
+      "orderers": [{"name": "orderer.net1.example.com", "msp_id": "Net1OrdererMSP",
+        "address": "127.0.0.1:7050", "server_name": "orderer.net1.example.com",
+        "admin_address": "127.0.0.1:7053", "operations_address": "127.0.0.1:7443",
+        "tls_ca_cert": "/n/orderer/tls/ca.crt", "admin_tls_cert": "/n/admin/tls/client.crt",
+        "admin_tls_key": "/n/admin/tls/client.key"}],
+      "organizations": [{"name": "Org1", "msp_id": "Net1Org1MSP", "domain": "org1.net1.example.com",
+        "msp_dir": "/n/org1/msp", "ca_cert": "/n/org1/ca/ca-cert.pem", "tls_ca_cert": "TLSCA",
+        "peers": [{"name": "peer0.org1.net1.example.com", "address": "127.0.0.1:7051",
+          "server_name": "peer0.org1.net1.example.com", "chaincode_address": "127.0.0.1:7052",
+          "operations_address": "127.0.0.1:7444", "tls_ca_cert": "TLSCA"}],
+        "users": [{"name": "Admin", "role": "admin", "key_type": "p256", "msp_dir": "/n/admin/msp",
+          "cert": "/n/admin/msp/signcerts/cert.pem", "key": "/n/admin/msp/keystore/priv_sk",
+          "tls_cert": "/n/admin/tls/client.crt", "tls_key": "/n/admin/tls/client.key"},
+          {"name": "User1", "role": "client", "key_type": "ed25519", "msp_dir": "/n/u1/msp",
+          "cert": "/n/u1/msp/signcerts/cert.pem", "key": "/n/u1/msp/keystore/priv_sk",
+          "tls_cert": "/n/u1/tls/client.crt", "tls_key": "/n/u1/tls/client.key"}]}]
+    }"#;
+
+    #[test]
+    fn network_description_parses_and_yields_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.crt");
+        fs::write(&ca, b"PEM").unwrap();
+        let json = NETWORK_JSON.replace("TLSCA", ca.to_str().unwrap());
+        let path = dir.path().join("network.json");
+        fs::write(&path, json).unwrap();
+
+        let network = NetworkDescription::load(&path).unwrap();
+        assert_eq!(network.channel, "ehrchannel");
+        assert_eq!(network.orderers[0].address, "127.0.0.1:7050");
+        let org = network.organization("Net1Org1MSP").unwrap();
+        assert_eq!(org.name, "Org1");
+        assert_eq!(network.organization("Org1").unwrap().msp_id, "Net1Org1MSP");
+        assert_eq!(org.user("User1").unwrap().key_type, "ed25519");
+        assert!(matches!(
+            org.user("User9"),
+            Err(ConfigError::UnknownUser { .. })
+        ));
+        let (_, peer) = network.peers().next().unwrap();
+        assert_eq!(peer.connection().unwrap().uri(), "https://127.0.0.1:7051");
+        // Missing credential files are reported with their path.
+        assert!(matches!(
+            org.signing_identity("Admin"),
+            Err(ConfigError::Identity(IdentityError::Io { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_malformed_description_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("network.json");
+        fs::write(&path, br#"{"name": "net1"}"#).unwrap();
+        let error = NetworkDescription::load(&path).unwrap_err();
+        assert!(error.to_string().contains("network.json"), "{error}");
+    }
+
+    const PROFILE: &str = r#"{
+      "name": "test-network-org1", "version": "1.0.0",
+      "client": {"organization": "Org1", "connection": {"timeout": {"peer": {"endorser": "300"}}}},
+      "organizations": {"Org1": {"mspid": "Org1MSP", "peers": ["peer0.org1.example.com"],
+        "certificateAuthorities": ["ca.org1.example.com"]}},
+      "peers": {
+        "peer0.org1.example.com": {"url": "grpcs://localhost:7051",
+          "tlsCACerts": {"pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"},
+          "grpcOptions": {"ssl-target-name-override": "peer0.org1.example.com",
+                          "hostnameOverride": "peer0.org1.example.com"}},
+        "peer1.org1.example.com": {"url": "grpcs://localhost:8051",
+          "tlsCACerts": {"path": "tls/ca.pem"}},
+        "plain": {"url": "grpc://localhost:9051"},
+        "no-ca": {"url": "grpcs://localhost:9151"}
+      },
+      "certificateAuthorities": {"ca.org1.example.com": {"url": "https://localhost:7054"}}
+    }"#;
+
+    #[test]
+    fn connection_profile_parses_and_yields_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("tls")).unwrap();
+        fs::write(dir.path().join("tls/ca.pem"), b"PEM").unwrap();
+        let path = dir.path().join("connection-org1.json");
+        fs::write(&path, PROFILE).unwrap();
+        let profile = ConnectionProfile::load(&path).unwrap();
+
+        assert_eq!(profile.client.as_ref().unwrap().organization, "Org1");
+        let org = profile.organization("Org1MSP").unwrap();
+        assert_eq!(org.peers, vec!["peer0.org1.example.com"]);
+
+        let peer0 = profile.peer_connection("peer0.org1.example.com").unwrap();
+        assert_eq!(peer0.uri(), "https://localhost:7051");
+        assert!(format!("{peer0:?}").contains("server_name: Some(\"peer0.org1.example.com\")"));
+        let peer1 = profile.peer_connection("peer1.org1.example.com").unwrap();
+        assert_eq!(peer1.uri(), "https://localhost:8051");
+        assert_eq!(
+            profile.peer_connection("plain").unwrap().uri(),
+            "http://localhost:9051"
+        );
+        assert!(matches!(
+            profile.peer_connection("no-ca"),
+            Err(ConfigError::NoTlsCa(_))
+        ));
+        assert!(matches!(
+            profile.peer_connection("peer9"),
+            Err(ConfigError::UnknownPeer(_))
+        ));
+    }
+}

@@ -1,0 +1,117 @@
+//! A [`Contract`] is one chaincode on one channel. Its `evaluate`, `submit`
+//! and `submit_async` cover the usual cases in one call each; for transient
+//! data, chosen endorsers or offline signing, [`Contract::proposal`] gives
+//! the stages one by one.
+
+use std::sync::Arc;
+
+use super::{
+    commit::{Commit, Status},
+    error::Error,
+    gateway::Client,
+    proposal::ProposalBuilder,
+};
+
+/// No arguments, for functions that take none: `contract.evaluate("Ping", NO_ARGS)`.
+pub const NO_ARGS: [&[u8]; 0] = [];
+
+/// One chaincode on one channel.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    client: Arc<Client>,
+    channel: String,
+    chaincode: String,
+}
+
+/// A transaction that was endorsed and handed to the orderer, whose commit
+/// can be awaited later.
+#[derive(Debug)]
+pub struct Submitted {
+    /// What the chaincode returned when endorsing it.
+    pub result: Vec<u8>,
+    /// The commit to await.
+    pub commit: Commit,
+}
+
+/// A transaction that committed successfully.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// What the chaincode returned when endorsing it.
+    pub result: Vec<u8>,
+    /// Where it committed.
+    pub status: Status,
+}
+
+impl Contract {
+    pub(crate) fn new(client: Arc<Client>, channel: String, chaincode: String) -> Self {
+        Self {
+            client,
+            channel,
+            chaincode,
+        }
+    }
+
+    /// The chaincode name.
+    pub fn chaincode(&self) -> &str {
+        &self.chaincode
+    }
+
+    /// The channel name.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// A proposal to call `function`, to add arguments, transient data and
+    /// endorsing organisations to.
+    pub fn proposal(&self, function: impl Into<String>) -> ProposalBuilder {
+        ProposalBuilder::new(
+            Arc::clone(&self.client),
+            self.channel.clone(),
+            self.chaincode.clone(),
+            function.into(),
+        )
+    }
+
+    /// Runs `function` on one peer without ordering it (a query), and
+    /// returns what the chaincode returned.
+    pub async fn evaluate<A: AsRef<[u8]>>(
+        &self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<u8>, Error> {
+        self.proposal(function).args(args).build()?.evaluate().await
+    }
+
+    /// Endorses, submits and waits for the commit of `function`; an invalid
+    /// commit is [`Error::Commit`].
+    pub async fn submit<A: AsRef<[u8]>>(
+        &self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<Committed, Error> {
+        let submitted = self.submit_async(function, args).await?;
+        let status = submitted.commit.status().await?.into_result()?;
+        Ok(Committed {
+            result: submitted.result,
+            status,
+        })
+    }
+
+    /// Endorses and submits `function`, returning its result at once and a
+    /// [`Commit`] to await.
+    pub async fn submit_async<A: AsRef<[u8]>>(
+        &self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<Submitted, Error> {
+        let transaction = self
+            .proposal(function)
+            .args(args)
+            .build()?
+            .endorse()
+            .await?;
+        let result = transaction.result().to_vec();
+        let commit = transaction.submit().await?;
+        Ok(Submitted { result, commit })
+    }
+}
