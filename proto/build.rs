@@ -9,6 +9,7 @@ use prost::Message as _;
 const PROTOS: &[&str] = &[
     "common/common.proto",
     "common/policies.proto",
+    "common/ledger.proto",
     "msp/identities.proto",
     "msp/msp_principal.proto",
     "peer/chaincode.proto",

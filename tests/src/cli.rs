@@ -6,7 +6,9 @@ use std::process::{Command, Output};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use crate::description::{NetworkDescription, Organization, Peer};
+use ehrx_client::fabric::config::{Organization, Peer};
+
+use crate::NetworkDescription;
 use crate::networks::{fabric_bin_dir, repo_root};
 
 fn run(mut command: Command) -> anyhow::Result<String> {
@@ -29,7 +31,7 @@ fn fabric_config_dir() -> std::path::PathBuf {
 
 /// `peer <args>` as the admin of `org`, talking to `peer`.
 pub fn peer_as_admin(org: &Organization, peer: &Peer, args: &[&str]) -> anyhow::Result<String> {
-    let admin = org.admin()?;
+    let admin = org.user("Admin")?;
     let mut command = Command::new(fabric_bin_dir().join("peer"));
     command
         .args(args)

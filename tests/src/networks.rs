@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use anyhow::{Context, bail};
 
-use crate::description::NetworkDescription;
+use crate::NetworkDescription;
 
 static NETWORKS_LOCK: Mutex<()> = Mutex::new(());
 
