@@ -5,8 +5,6 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::sync::Arc;
-
 use ehrx_client::fabric::config::{Organization, Peer};
 use ehrx_client::fabric::{Error, Gateway, Identity, IdentityError, PrivateKey, SigningIdentity};
 use ehrx_e2e::cli;
@@ -95,7 +93,7 @@ async fn unknown_identities_and_wrong_keys_get_typed_errors() -> anyhow::Result<
     let key = PrivateKey::from_pem(&std::fs::read_to_string(&user2.key)?)?;
     let forged = SigningIdentity::new(
         Identity::new(&org.msp_id, std::fs::read(&user1.cert)?),
-        Arc::from(key.into_signer()),
+        key.into_signer(),
     );
     match chain_info(&gateway(peer, forged).await?, &net1.channel).await {
         Err(Error::Evaluate(call)) => assert_refused_by(&call, peer),
