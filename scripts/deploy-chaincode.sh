@@ -8,25 +8,25 @@
 #      collections of fabric-network/templates/collections.json.tmpl) and
 #      commits it, endorsed by both orgs.
 #
-# usage: scripts/deploy-chaincode.sh <net> <chaincode server binary> [sequence]
+# usage: scripts/deploy-chaincode.sh <net> <chaincode name> <server binary> [sequence]
 #
 # The binary is started with CHAINCODE_ID, CHAINCODE_SERVER_ADDRESS,
 # CHAINCODE_TLS_CERT_FILE, CHAINCODE_TLS_KEY_FILE and
 # CHAINCODE_TLS_CLIENT_CA_FILE set; its log is
-# .network/<net>/nodes/chaincode/node.log.
+# .network/<net>/nodes/chaincode-<name>/node.log.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
 source "$REPO_ROOT/scripts/lib/cli.sh"
 source "$REPO_ROOT/scripts/lib/process.sh"
 
-(($# >= 2)) || die "usage: $0 <net> <chaincode server binary> [sequence]"
-readonly NET=$1 SERVER_BINARY=$2 SEQUENCE=${3:-1}
-readonly VERSION=$SEQUENCE LABEL="${CHAINCODE_NAME}_$SEQUENCE"
+(($# >= 3)) || die "usage: $0 <net> <chaincode name> <server binary> [sequence]"
+readonly NET=$1 CHAINCODE_NAME=$2 SERVER_BINARY=$3 SEQUENCE=${4:-1}
+readonly VERSION=$SEQUENCE LABEL="${CHAINCODE_NAME}_$SEQUENCE" NODE="chaincode-$CHAINCODE_NAME"
 [[ -x "$SERVER_BINARY" ]] || die "chaincode server binary '$SERVER_BINARY' is not executable"
 [[ -f "$(net_dir "$NET")/network.json" ]] || die "network $NET is not up: run scripts/network.sh up"
 
-readonly WORK="$(net_dir "$NET")/chaincode"
+readonly WORK="$(net_dir "$NET")/chaincode/$CHAINCODE_NAME"
 readonly PACKAGE="$WORK/$LABEL.tar.gz"
 
 package() {
@@ -35,7 +35,7 @@ package() {
     client="$(ccaas_client_dir "$NET")/tls"
     stage="$WORK/stage"
     rm -rf "$stage" && mkdir -p "$stage"
-    jq -n --arg address "127.0.0.1:$(ccaas_port "$NET")" \
+    jq -n --arg address "127.0.0.1:$(chaincode_port "$NET" "$CHAINCODE_NAME")" \
         --rawfile root_cert "$server/ca.crt" \
         --rawfile client_cert "$client/client.crt" --rawfile client_key "$client/client.key" \
         '{address: $address, dial_timeout: "10s", tls_required: true,
@@ -57,19 +57,19 @@ collections_config() {
 start_service() { # $1 package id
     local server
     server="$(ccaas_server_dir "$NET")/tls"
-    stop_nodes $(cat "$(node_state_dir "$NET" chaincode)/pid" 2>/dev/null) || true
-    start_node "$NET" chaincode \
+    stop_nodes $(cat "$(node_state_dir "$NET" "$NODE")/pid" 2>/dev/null) || true
+    start_node "$NET" "$NODE" \
         RUST_LOG="${RUST_LOG:-info}" \
         CHAINCODE_ID="$1" \
-        CHAINCODE_SERVER_ADDRESS="127.0.0.1:$(ccaas_port "$NET")" \
+        CHAINCODE_SERVER_ADDRESS="127.0.0.1:$(chaincode_port "$NET" "$CHAINCODE_NAME")" \
         CHAINCODE_TLS_CERT_FILE="$server/server.crt" \
         CHAINCODE_TLS_KEY_FILE="$server/server.key" \
         CHAINCODE_TLS_CLIENT_CA_FILE="$server/ca.crt" \
         "$SERVER_BINARY"
     local deadline=$((SECONDS + 15))
-    until (: >/dev/tcp/127.0.0.1/"$(ccaas_port "$NET")") 2>/dev/null; do
-        kill -0 "$(cat "$(node_state_dir "$NET" chaincode)/pid")" 2>/dev/null \
-            || die "chaincode service exited; see $(node_state_dir "$NET" chaincode)/node.log"
+    until (: >/dev/tcp/127.0.0.1/"$(chaincode_port "$NET" "$CHAINCODE_NAME")") 2>/dev/null; do
+        kill -0 "$(cat "$(node_state_dir "$NET" "$NODE")/pid")" 2>/dev/null \
+            || die "chaincode service exited; see $(node_state_dir "$NET" "$NODE")/node.log"
         ((SECONDS < deadline)) || die "chaincode service not listening after 15s"
         sleep 0.2
     done

@@ -4,7 +4,9 @@
 #
 #   scripts/network.sh up       generate crypto and channel config, start 2
 #                               orderers and 6 peers, create and join the
-#                               channels, write .network/<net>/network.json
+#                               channels, deploy the chaincodes of
+#                               scripts/lib/layout.sh as external services,
+#                               write .network/<net>/network.json
 #   scripts/network.sh status   table of nodes, health and block height
 #   scripts/network.sh down     stop every process started by `up`, by pid,
 #                               and remove all state
@@ -176,6 +178,29 @@ wait_channel_synced() { # $1 net
     done
 }
 
+# --------------------------------------------------------------- chaincode
+
+# Builds the server of chaincode $1 (a cargo example of the chaincode crate)
+# and prints its path, as cargo reports it.
+build_chaincode() { # $1 name
+    (cd "$REPO_ROOT" && cargo build --quiet -p ehrx-chaincode --example "$1" --message-format=json) \
+        | jq -r --arg name "$1" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
+}
+
+deploy_chaincodes() {
+    local name binary net pids=()
+    for name in "${CHAINCODES[@]}"; do
+        binary="$(build_chaincode "$name")"
+        [[ -x "$binary" ]] || die "building chaincode $name failed"
+        # Both networks at once: each deployment waits on its own orderer.
+        for net in "${NETWORKS[@]}"; do
+            "$REPO_ROOT/scripts/deploy-chaincode.sh" "$net" "$name" "$binary" &
+            pids+=($!)
+        done
+        for pid in "${pids[@]}"; do wait "$pid" || die "deploying chaincode $name failed"; done
+    done
+}
+
 # ------------------------------------------------------------- description
 
 # The JSON description of a network read by the SDK, the tests and scripts.
@@ -269,6 +294,7 @@ cmd_up() {
         write_description "$net"
         log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
     done
+    deploy_chaincodes
     trap - EXIT
     log "both networks up in $((SECONDS - started))s"
 }
@@ -284,12 +310,16 @@ cmd_down() {
 cmd_status() {
     need_cmd jq jq
     printf '%-8s %-34s %-16s %-9s %-8s %s\n' NETWORK NODE ADDRESS HEALTH HEIGHT PID
-    local net i rc=0
+    local net i name rc=0
     for net in "${NETWORKS[@]}"; do
-        row() { # name address ops height state
+        row() { # name address operations-port height; no operations port: TCP check
             local pid health=down
             pid="$(cat "$(node_state_dir "$net" "$1")/pid" 2>/dev/null || echo -)"
-            healthy "$3" && health=healthy
+            if [[ -n "$3" ]]; then
+                healthy "$3" && health=healthy
+            else
+                (: >"/dev/tcp/${2%:*}/${2##*:}") 2>/dev/null && health=healthy
+            fi
             [[ "$health" == healthy ]] || rc=1
             printf '%-8s %-34s %-16s %-9s %-8s %s\n' "$net" "$1" "$2" "$health" "${4:--}" "$pid"
         }
@@ -297,6 +327,9 @@ cmd_status() {
         for i in "${!PEERS[@]}"; do
             row "$(peer_host "$net" "$i")" "127.0.0.1:$(peer_port "$net" "$i")" \
                 "$(peer_ops_port "$net" "$i")" "$(peer_height "$net" "$i")"
+        done
+        for name in "${CHAINCODES[@]}"; do
+            row "chaincode-$name" "127.0.0.1:$(chaincode_port "$net" "$name")" "" ""
         done
     done
     return $rc

@@ -1,7 +1,10 @@
 //! The EHR exchange chaincode, served to Fabric peers as an external
 //! chaincode service.
 //!
-//! Only the wire formats are wired in so far; the shim and the contract
-//! build on them (see the project README for the plan).
+//! [`shim`] is the Fabric-generic layer: the chaincode protocol, the stub a
+//! contract programs against, the contract router and an in-memory ledger
+//! for unit tests. It never imports EHR code, so it could be published alone.
 
 pub use ehrx_proto as proto;
+
+pub mod shim;

@@ -58,10 +58,20 @@ peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$
 peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
 
-# The chaincode service of a network: one server that all its peers dial.
-readonly CHAINCODE_NAME=ehrx
+# Chaincodes `up` deploys to both networks: name and cargo example that
+# serves it. The EHR contract joins this list when it exists (issue 5).
+readonly CHAINCODES=("showcase")
+
+# Chaincode services: one server per chaincode and network, dialled by all
+# the network's peers, with TLS material shared by the network's services.
 ccaas_domain() { echo "ccaas.$(net_domain "$1")"; }
-ccaas_port() { echo $(($(net_base_port "$1") + 99)); }
+chaincode_port() { # $1 net, $2 chaincode name
+    case "$2" in
+        ehrx) echo $(($(net_base_port "$1") + 99)) ;;
+        showcase) echo $(($(net_base_port "$1") + 98)) ;;
+        *) die "no port assigned to chaincode '$2' (scripts/lib/layout.sh)" ;;
+    esac
+}
 ccaas_server_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/peers/ehrx.$(ccaas_domain "$1")"; }
 ccaas_client_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/users/Admin@$(ccaas_domain "$1")"; }
 

@@ -4,6 +4,8 @@
 use std::process::{Command, Output};
 
 use anyhow::{Context, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 
 use ehrx_client::fabric::config::{Organization, Peer};
@@ -11,7 +13,7 @@ use ehrx_client::fabric::config::{Organization, Peer};
 use crate::NetworkDescription;
 use crate::networks::{fabric_bin_dir, repo_root};
 
-fn run(mut command: Command) -> anyhow::Result<String> {
+fn run(mut command: Command) -> anyhow::Result<(String, String)> {
     let output: Output = command
         .output()
         .with_context(|| format!("running {command:?}"))?;
@@ -22,26 +24,136 @@ fn run(mut command: Command) -> anyhow::Result<String> {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    Ok((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    ))
 }
 
 fn fabric_config_dir() -> std::path::PathBuf {
     repo_root().join(".fabric/config")
 }
 
-/// `peer <args>` as the admin of `org`, talking to `peer`.
-pub fn peer_as_admin(org: &Organization, peer: &Peer, args: &[&str]) -> anyhow::Result<String> {
-    let admin = org.user("Admin")?;
+/// `peer <args>` as `user` of `org`, talking to `peer`; returns stdout
+/// and stderr (where the CLI logs what it did).
+pub fn peer_as(
+    org: &Organization,
+    user: &str,
+    peer: &Peer,
+    args: &[&str],
+) -> anyhow::Result<(String, String)> {
+    let user = org.user(user)?;
     let mut command = Command::new(fabric_bin_dir().join("peer"));
     command
         .args(args)
         .env("FABRIC_CFG_PATH", fabric_config_dir())
         .env("CORE_PEER_LOCALMSPID", &org.msp_id)
-        .env("CORE_PEER_MSPCONFIGPATH", &admin.msp_dir)
+        .env("CORE_PEER_MSPCONFIGPATH", &user.msp_dir)
         .env("CORE_PEER_ADDRESS", &peer.address)
         .env("CORE_PEER_TLS_ENABLED", "true")
         .env("CORE_PEER_TLS_ROOTCERT_FILE", &peer.tls_ca_cert);
     run(command)
+}
+
+/// `peer <args>` as the admin of `org`, talking to `peer`.
+pub fn peer_as_admin(org: &Organization, peer: &Peer, args: &[&str]) -> anyhow::Result<String> {
+    Ok(peer_as(org, "Admin", peer, args)?.0)
+}
+
+fn first_peer(org: &Organization) -> anyhow::Result<&Peer> {
+    org.peers
+        .first()
+        .with_context(|| format!("{} has no peer", org.name))
+}
+
+/// `peer chaincode invoke` of `args` as `user` of `org`, endorsed by the
+/// first peer of every organisation and awaited until committed; the
+/// private `transient` entries travel in the transient map. Returns the
+/// transaction id.
+pub fn invoke(
+    net: &NetworkDescription,
+    org: &Organization,
+    user: &str,
+    chaincode: &str,
+    args: &[&str],
+    transient: &[(&str, &[u8])],
+) -> anyhow::Result<String> {
+    let orderer = net.orderers.first().context("network has no orderer")?;
+    let call = serde_json::json!({ "Args": args }).to_string();
+    let mut cli_args: Vec<String> = vec![
+        "chaincode".into(),
+        "invoke".into(),
+        "--waitForEvent".into(),
+        "-C".into(),
+        net.channel.clone(),
+        "-n".into(),
+        chaincode.into(),
+        "-c".into(),
+        call,
+        "-o".into(),
+        orderer.address.clone(),
+        "--ordererTLSHostnameOverride".into(),
+        orderer.server_name.clone(),
+        "--tls".into(),
+        "--cafile".into(),
+        orderer.tls_ca_cert.display().to_string(),
+    ];
+    for endorsing_org in &net.organizations {
+        let peer = first_peer(endorsing_org)?;
+        cli_args.extend([
+            "--peerAddresses".into(),
+            peer.address.clone(),
+            "--tlsRootCertFiles".into(),
+            peer.tls_ca_cert.display().to_string(),
+        ]);
+    }
+    if !transient.is_empty() {
+        let map: serde_json::Map<String, serde_json::Value> = transient
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), BASE64.encode(value).into()))
+            .collect();
+        cli_args.extend([
+            "--transient".into(),
+            serde_json::Value::Object(map).to_string(),
+        ]);
+    }
+    let cli_args: Vec<&str> = cli_args.iter().map(String::as_str).collect();
+    let (_, log) = peer_as(org, user, first_peer(org)?, &cli_args)?;
+    // The CLI logs "txid [<id>] committed with status (VALID) at <peer>".
+    let tx_id = log
+        .split("txid [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .with_context(|| format!("no committed txid in the peer CLI's output: {log}"))?;
+    if !log.contains("committed with status (VALID)") {
+        bail!("transaction {tx_id} did not commit as VALID: {log}");
+    }
+    Ok(tx_id.to_owned())
+}
+
+/// `peer chaincode query` of `args` as `user` of `org` on its first peer;
+/// returns the payload bytes.
+pub fn query(
+    net: &NetworkDescription,
+    org: &Organization,
+    user: &str,
+    chaincode: &str,
+    args: &[&str],
+) -> anyhow::Result<Vec<u8>> {
+    let call = serde_json::json!({ "Args": args }).to_string();
+    let cli_args = [
+        "chaincode",
+        "query",
+        "--hex",
+        "-C",
+        &net.channel,
+        "-n",
+        chaincode,
+        "-c",
+        &call,
+    ];
+    let (out, _) = peer_as(org, user, first_peer(org)?, &cli_args)?;
+    hex::decode(out.trim()).with_context(|| format!("peer chaincode query --hex printed {out:?}"))
 }
 
 /// Channels a peer has joined (`peer channel list`).
@@ -98,7 +210,7 @@ pub fn orderer_height(net: &NetworkDescription) -> anyhow::Result<u64> {
         .arg(&orderer.admin_tls_cert)
         .arg("--client-key")
         .arg(&orderer.admin_tls_key);
-    let out = run(command)?;
+    let (out, _) = run(command)?;
     // Output: "Status: 200" then the JSON body.
     let body = out
         .find('{')

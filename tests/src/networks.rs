@@ -48,12 +48,14 @@ impl Networks {
     pub fn up() -> anyhow::Result<Self> {
         // A test that panicked while holding the lock has already torn down.
         let lock = NETWORKS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        // A failed `up` cleans up after itself, and must not stop networks
+        // someone else started, so the guard exists only once `up` succeeded.
+        run_script("up")?;
         let mut networks = Networks {
             descriptions: Vec::new(),
             stopped: false,
             _lock: lock,
         };
-        run_script("up")?;
         for name in ["net1", "net2"] {
             let path = network_home().join(name).join("network.json");
             networks.descriptions.push(NetworkDescription::load(&path)?);
@@ -72,22 +74,29 @@ impl Networks {
             .with_context(|| format!("no network named {name}"))
     }
 
-    /// Pids of the nodes `up` started, from their pid files.
-    pub fn node_pids(&self) -> anyhow::Result<Vec<u32>> {
+    /// The processes `up` started (Fabric nodes and chaincode services), by
+    /// node name, from their pid files.
+    pub fn node_pids(&self) -> anyhow::Result<Vec<(String, u32)>> {
         let mut pids = Vec::new();
         for net in &self.descriptions {
             let nodes = network_home().join(&net.name).join("nodes");
             for entry in
                 std::fs::read_dir(&nodes).with_context(|| format!("{}", nodes.display()))?
             {
-                let pid_file = entry?.path().join("pid");
+                let dir = entry?.path();
+                let pid_file = dir.join("pid");
                 let text = std::fs::read_to_string(&pid_file)
                     .with_context(|| format!("{}", pid_file.display()))?;
-                pids.push(
+                let name = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                pids.push((
+                    name,
                     text.trim()
                         .parse()
                         .with_context(|| format!("{}", pid_file.display()))?,
-                );
+                ));
             }
         }
         pids.sort_unstable();

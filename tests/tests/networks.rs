@@ -66,8 +66,18 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
         .collect();
     assert_eq!(msp_ids.len(), 4);
 
-    let pids = networks.node_pids()?;
-    assert_eq!(pids.len(), 8, "2 orderers and 6 peers");
+    let nodes = networks.node_pids()?;
+    let fabric_nodes = nodes
+        .iter()
+        .filter(|(name, _)| !name.starts_with("chaincode-"))
+        .count();
+    assert_eq!(fabric_nodes, 8, "2 orderers and 6 peers: {nodes:?}");
+    let services = nodes.len() - fabric_nodes;
+    assert!(
+        services >= 2 && services % 2 == 0,
+        "a chaincode service per network: {nodes:?}"
+    );
+    let pids: Vec<u32> = nodes.into_iter().map(|(_, pid)| pid).collect();
     assert!(pids.iter().all(|&pid| process_alive(pid)));
 
     networks.down()?;
@@ -90,8 +100,16 @@ fn a_failing_test_still_stops_the_networks() {
         panic!("a test failing while the networks are up");
     }));
     assert!(outcome.is_err(), "the closure panicked");
-    let pids = pids.into_inner().unwrap();
-    assert_eq!(pids.len(), 8);
+    let pids: Vec<u32> = pids
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|(_, pid)| pid)
+        .collect();
+    assert!(
+        pids.len() >= 10,
+        "Fabric nodes and chaincode services: {pids:?}"
+    );
     let survivors: Vec<u32> = pids.into_iter().filter(|&pid| process_alive(pid)).collect();
     assert!(
         survivors.is_empty(),

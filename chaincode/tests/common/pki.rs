@@ -1,0 +1,139 @@
+//! A throwaway PKI for tests: a CA and certificates it signs, with P-256
+//! keys derived from fixed seeds (signing is deterministic, RFC 6979).
+
+use std::{str::FromStr, time::Duration};
+
+use p256::{
+    ecdsa::{DerSignature, SigningKey},
+    pkcs8::{EncodePrivateKey, LineEnding},
+};
+use x509_cert::{
+    Certificate, TbsCertificate,
+    builder::{
+        Builder, CertificateBuilder,
+        profile::{BuilderProfile, cabf::Root},
+    },
+    der::{
+        EncodePem,
+        asn1::{Ia5String, OctetString},
+        oid::ObjectIdentifier,
+    },
+    ext::{
+        Extension, ToExtension,
+        pkix::{ExtendedKeyUsage, SubjectAltName, name::GeneralName},
+    },
+    name::Name,
+    serial_number::SerialNumber,
+    spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef},
+    time::Validity,
+};
+
+/// A certificate and its private key, both PEM.
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub certificate: Certificate,
+}
+
+/// A certificate authority.
+pub struct Ca {
+    name: Name,
+    key: SigningKey,
+    pub issued: Issued,
+}
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_slice(&[seed; 32]).unwrap()
+}
+
+fn issued(certificate: Certificate, key: &SigningKey) -> Issued {
+    Issued {
+        cert_pem: certificate.to_pem(LineEnding::LF).unwrap(),
+        key_pem: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        certificate,
+    }
+}
+
+impl Ca {
+    pub fn new(subject: &str, seed: u8) -> Self {
+        let name = Name::from_str(subject).unwrap();
+        let key = key(seed);
+        let builder = CertificateBuilder::new(
+            Root::new(false, name.clone()).unwrap(),
+            SerialNumber::from(u32::from(seed)),
+            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
+        )
+        .unwrap();
+        let certificate = builder.build::<_, DerSignature>(&key).unwrap();
+        let issued = issued(certificate, &key);
+        Self { name, key, issued }
+    }
+
+    /// A leaf certificate for `localhost` and 127.0.0.1, good for TLS
+    /// servers and clients, with the full `subject` and extra extensions.
+    pub fn issue(&self, subject: &str, seed: u8, extensions: Vec<Extension>) -> Issued {
+        let profile = Leaf {
+            issuer: self.name.clone(),
+            subject: Name::from_str(subject).unwrap(),
+        };
+        let leaf = key(seed);
+        let mut builder = CertificateBuilder::new(
+            profile,
+            SerialNumber::from(u32::from(seed)),
+            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            SubjectPublicKeyInfo::from_key(leaf.verifying_key()).unwrap(),
+        )
+        .unwrap();
+        for extension in extensions {
+            builder.add_extension(extension).unwrap();
+        }
+        issued(builder.build::<_, DerSignature>(&self.key).unwrap(), &leaf)
+    }
+}
+
+/// An end-entity profile that keeps the whole subject (Fabric identities
+/// carry OUs, which the CA/B Forum profiles strip).
+struct Leaf {
+    issuer: Name,
+    subject: Name,
+}
+
+impl BuilderProfile for Leaf {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let names = SubjectAltName(vec![
+            GeneralName::DnsName(Ia5String::new("localhost").unwrap()),
+            GeneralName::IpAddress(OctetString::new(vec![127, 0, 0, 1]).unwrap()),
+        ]);
+        let usage = ExtendedKeyUsage(vec![
+            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1"),
+            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2"),
+        ]);
+        Ok(vec![
+            (&names).to_extension(tbs.subject(), &[]).unwrap(),
+            (&usage).to_extension(tbs.subject(), &[]).unwrap(),
+        ])
+    }
+}
+
+/// A non-critical extension with raw contents.
+pub fn extension(oid: &str, value: &[u8]) -> Extension {
+    Extension {
+        extn_id: ObjectIdentifier::new(oid).unwrap(),
+        critical: false,
+        extn_value: OctetString::new(value.to_vec()).unwrap(),
+    }
+}
