@@ -180,17 +180,21 @@ wait_channel_synced() { # $1 net
 
 # --------------------------------------------------------------- chaincode
 
-# Builds the server of chaincode $1 (a cargo example of the chaincode crate)
-# and prints its path, as cargo reports it.
-build_chaincode() { # $1 name
-    (cd "$REPO_ROOT" && cargo build --quiet -p ehrx-chaincode --example "$1" --message-format=json) \
-        | jq -r --arg name "$1" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
+# Builds a chaincode server of the chaincode crate ($1: `--example <x>` or
+# `--bin <x>`) and prints its path, as cargo reports it.
+build_chaincode() { # $1 cargo target
+    local target
+    read -r _ target <<<"$1"
+    # shellcheck disable=SC2086
+    (cd "$REPO_ROOT" && cargo build --quiet -p ehrx-chaincode $1 --message-format=json) \
+        | jq -r --arg name "$target" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
 }
 
 deploy_chaincodes() {
-    local name binary net pids=()
-    for name in "${CHAINCODES[@]}"; do
-        binary="$(build_chaincode "$name")"
+    local entry name binary net pids=()
+    for entry in "${CHAINCODES[@]}"; do
+        name="$(chaincode_name "$entry")"
+        binary="$(build_chaincode "$(chaincode_target "$entry")")"
         [[ -x "$binary" ]] || die "building chaincode $name failed"
         # Both networks at once: each deployment waits on its own orderer.
         for net in "${NETWORKS[@]}"; do
@@ -310,7 +314,7 @@ cmd_down() {
 cmd_status() {
     need_cmd jq jq
     printf '%-8s %-34s %-16s %-9s %-8s %s\n' NETWORK NODE ADDRESS HEALTH HEIGHT PID
-    local net i name rc=0
+    local net i entry name rc=0
     for net in "${NETWORKS[@]}"; do
         row() { # name address operations-port height; no operations port: TCP check
             local pid health=down
@@ -328,7 +332,8 @@ cmd_status() {
             row "$(peer_host "$net" "$i")" "127.0.0.1:$(peer_port "$net" "$i")" \
                 "$(peer_ops_port "$net" "$i")" "$(peer_height "$net" "$i")"
         done
-        for name in "${CHAINCODES[@]}"; do
+        for entry in "${CHAINCODES[@]}"; do
+            name="$(chaincode_name "$entry")"
             row "chaincode-$name" "127.0.0.1:$(chaincode_port "$net" "$name")" "" ""
         done
     done

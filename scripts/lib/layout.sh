@@ -58,9 +58,12 @@ peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$
 peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
 
-# Chaincodes `up` deploys to both networks: name and cargo example that
-# serves it. The EHR contract joins this list when it exists (issue 5).
-readonly CHAINCODES=("showcase")
+# Chaincodes `up` deploys to both networks, as "<name>:<cargo target>" where
+# the target is `--example <x>` or `--bin <x>` of the chaincode crate. The EHR
+# contract joins this list when it exists (issue 5).
+readonly CHAINCODES=("showcase:--example showcase")
+chaincode_name() { echo "${1%%:*}"; }
+chaincode_target() { echo "${1#*:}"; }
 
 # Chaincode services: one server per chaincode and network, dialled by all
 # the network's peers, with TLS material shared by the network's services.
