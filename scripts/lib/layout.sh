@@ -59,9 +59,9 @@ peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(pee
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
 
 # Chaincodes `up` deploys to both networks, as "<name>:<cargo target>" where
-# the target is `--example <x>` or `--bin <x>` of the chaincode crate. The EHR
-# contract joins this list when it exists (issue 5).
-readonly CHAINCODES=("showcase:--example showcase")
+# the target is `--example <x>` or `--bin <x>` of the chaincode crate: the
+# shim's showcase and the EHR contract.
+readonly CHAINCODES=("showcase:--example showcase" "ehrx:--bin ehrx-chaincode")
 chaincode_name() { echo "${1%%:*}"; }
 chaincode_target() { echo "${1#*:}"; }
 

@@ -1,0 +1,168 @@
+//! `PutEhr`, transaction type 1: a registered uploader stores an EHR.
+//!
+//! The FHIR JSON travels in the transient map (key `record`), so it never
+//! enters a transaction's public payload, and is stored in the private
+//! collection [`RECORDS`]; the channel ledger sees only its hash and the
+//! public metadata, indexed by patient and category for the coverage
+//! checks of replies.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    ehr::{
+        access::Caller,
+        audit::{AuditEntry, AuditKind},
+        error::EhrError,
+        fhir,
+        state::{self, RECORDS, RecordMeta, Role, key},
+    },
+    shim::{
+        Stub,
+        contract::{Args, ContractError, Json},
+    },
+};
+
+/// The transient map key of the record's FHIR JSON.
+pub const TRANSIENT_RECORD: &str = "record";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetadataArg {
+    record_id: String,
+    patient_ref: String,
+    category: String,
+}
+
+/// A patient ref in JSON: 32 bytes as 64 lower-case hex digits.
+pub fn check_patient_ref(value: &str) -> Result<(), EhrError> {
+    if value.len() == 64
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        Ok(())
+    } else {
+        Err(EhrError::invalid(
+            "patient_ref",
+            "must be 32 bytes as 64 lower-case hex digits",
+        ))
+    }
+}
+
+/// `PutEhr(metadata_json)` with transient `record`.
+pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Uploader).await?;
+    state::config(&stub).await?;
+    let meta: MetadataArg = args.json("metadata")?;
+    if !fhir::is_id(&meta.record_id) {
+        return Err(EhrError::invalid(
+            "record_id",
+            "must be a FHIR id (1 to 64 of A-Z a-z 0-9 - .)",
+        )
+        .into());
+    }
+    check_patient_ref(&meta.patient_ref)?;
+    if !fhir::is_resource_type(&meta.category) {
+        return Err(EhrError::invalid(
+            "category",
+            "must be a FHIR resource type name such as \"Condition\"",
+        )
+        .into());
+    }
+    let transient = stub.transient()?;
+    if let Some(extra) = transient
+        .keys()
+        .filter(|k| k.as_str() != TRANSIENT_RECORD)
+        .min()
+    {
+        return Err(EhrError::invalid(
+            "transient data",
+            format!("unexpected key {extra:?}; only {TRANSIENT_RECORD:?} is read"),
+        )
+        .into());
+    }
+    let content = transient.get(TRANSIENT_RECORD).ok_or_else(|| {
+        EhrError::invalid(
+            "transient data",
+            format!("no {TRANSIENT_RECORD:?} entry carrying the FHIR JSON"),
+        )
+    })?;
+    let resource = fhir::check(content).map_err(|e| EhrError::invalid("record", e.to_string()))?;
+    if resource.id != meta.record_id {
+        return Err(EhrError::invalid(
+            "record",
+            format!(
+                "its id {:?} differs from record_id {:?}",
+                resource.id, meta.record_id
+            ),
+        )
+        .into());
+    }
+    let record_key = key::record(&meta.record_id)?;
+    if stub.get_state(&record_key).await?.is_some()
+        || stub
+            .get_private_data_hash(RECORDS, &meta.record_id)
+            .await?
+            .is_some()
+    {
+        return Err(EhrError::Duplicate {
+            what: "record",
+            key: meta.record_id,
+        }
+        .into());
+    }
+    let record = RecordMeta {
+        sha256: hex::encode(Sha256::digest(content)),
+        record_id: meta.record_id,
+        patient_ref: meta.patient_ref,
+        category: meta.category,
+        uploader_msp_id: caller.msp_id().to_owned(),
+        uploader_id: caller.id().to_owned(),
+        stored_at_ms: state::now_ms(&stub)?,
+    };
+    stub.put_private_data(RECORDS, &record.record_id, content.clone())
+        .await?;
+    state::put(&stub, &record_key, &record).await?;
+    stub.put_state(
+        &key::patient_record(&record.patient_ref, &record.category, &record.record_id)?,
+        record.record_id.clone().into_bytes(),
+    )
+    .await?;
+    AuditEntry::new(
+        &stub,
+        &caller,
+        AuditKind::RecordStored,
+        &record.patient_ref,
+        format!("{} record stored", record.category),
+    )?
+    .records(vec![record.record_id.clone()])
+    .write(&stub)
+    .await?;
+    Ok(Json(record))
+}
+
+/// The record ids of `patient_ref` in `categories` (all when empty), in
+/// key order.
+pub async fn records_of(
+    stub: &Stub,
+    patient_ref: &str,
+    categories: &[String],
+) -> Result<Vec<String>, EhrError> {
+    let mut ids = Vec::new();
+    if categories.is_empty() {
+        for (_, value) in state::list(stub, "ehrx.patient-record", &[patient_ref]).await? {
+            ids.push(String::from_utf8_lossy(&value).into_owned());
+        }
+    } else {
+        for category in categories {
+            for (_, value) in
+                state::list(stub, "ehrx.patient-record", &[patient_ref, category]).await?
+            {
+                ids.push(String::from_utf8_lossy(&value).into_owned());
+            }
+        }
+    }
+    Ok(ids)
+}

@@ -1,0 +1,432 @@
+//! Replies: `SubmitReply` (a responder answers an incoming request, on the
+//! destination network), `AcceptReply` (Algorithm 3, on the source
+//! network) and `GetReply` (the retrieval privilege).
+//!
+//! SubmitReply is Algorithm 1 applied to the reply, plus the exchange's
+//! guarantees: exactly one reply per request (the first to commit; a
+//! second conflicts with the stored status and is refused), every listed
+//! hash equals the private-data hash stored for that record (readable by
+//! non-member peers too), and the list covers every record of the patient
+//! in the wanted categories, so a responder can neither alter nor silently
+//! withhold a record. Every failure is an error that writes nothing.
+//!
+//! AcceptReply checks Algorithm 3's "the request is still open" first,
+//! because identical envelope bytes for a closed request are a relay's
+//! resubmission after a crash and return the stored outcome without
+//! writing; then the rest in the algorithm's order. Every failure is an
+//! error: there is nobody to send a refusal of a reply to.
+
+use base64::Engine as _;
+use ehrx_proto::exchange::{Reply, ReplyStatus};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    ehr::{
+        access::Caller,
+        audit::{self, AuditEntry, AuditKind},
+        error::EhrError,
+        messages,
+        outcome::Outcome,
+        records,
+        requests::{self, active_network, network_key},
+        state::{
+            self, Direction, RECORDS, REPLIES, RecordMeta, ReplyOutcome, ReplySummary,
+            RequestEntry, RequestStatus, Role, key,
+        },
+    },
+    shim::{
+        Stub,
+        client_identity::ClientIdentity,
+        contract::{Args, ContractError, Json},
+    },
+};
+
+/// Why a non-requester is refused a reply.
+pub const RETRIEVAL_REFUSED: &str =
+    "only the requester who prepared the request may read its reply";
+
+fn outcome_of(status: ReplyStatus) -> ReplyOutcome {
+    match status {
+        ReplyStatus::Ok => ReplyOutcome::Ok,
+        ReplyStatus::NotFound => ReplyOutcome::NotFound,
+        ReplyStatus::Rejected | ReplyStatus::Unspecified => ReplyOutcome::Rejected,
+    }
+}
+
+fn summary(reply: &Reply, status: ReplyStatus, signed_reply: &[u8], at_ms: i64) -> ReplySummary {
+    ReplySummary {
+        status: outcome_of(status),
+        reason: (!reply.reason.is_empty()).then(|| reply.reason.clone()),
+        record_ids: reply.records.iter().map(|r| r.record_id.clone()).collect(),
+        signed_reply_sha256: hex::encode(Sha256::digest(signed_reply)),
+        envelope_sha256: None,
+        at_ms,
+    }
+}
+
+async fn stored_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, EhrError> {
+    requests::entry(stub, request_id)
+        .await?
+        .ok_or_else(|| EhrError::NotFound {
+            what: "request",
+            key: request_id.to_owned(),
+        })
+}
+
+fn audit_subject(entry: &RequestEntry) -> String {
+    if records::check_patient_ref(&entry.patient_ref).is_ok() {
+        entry.patient_ref.clone()
+    } else {
+        audit::SECURITY.to_owned()
+    }
+}
+
+/// Each listed hash equals the stored private-data hash, each record is
+/// this patient's and in a wanted category, and no such record is missing.
+async fn check_disclosure(
+    stub: &Stub,
+    entry: &RequestEntry,
+    reply: &Reply,
+) -> Result<(), EhrError> {
+    for digest in &reply.records {
+        let meta: RecordMeta = state::get(stub, "record", &key::record(&digest.record_id)?)
+            .await?
+            .ok_or_else(|| {
+                EhrError::invalid(
+                    "records",
+                    format!("record {} does not exist here", digest.record_id),
+                )
+            })?;
+        if meta.patient_ref != entry.patient_ref {
+            return Err(EhrError::invalid(
+                "records",
+                format!("record {} is not this patient's", digest.record_id),
+            ));
+        }
+        if !entry.categories.is_empty() && !entry.categories.contains(&meta.category) {
+            return Err(EhrError::invalid(
+                "records",
+                format!(
+                    "record {} is a {}, not a requested category",
+                    digest.record_id, meta.category
+                ),
+            ));
+        }
+        if digest.category != meta.category {
+            return Err(EhrError::invalid(
+                "records",
+                format!(
+                    "record {} is listed as {:?} but stored as {:?}",
+                    digest.record_id, digest.category, meta.category
+                ),
+            ));
+        }
+        let stored = stub
+            .get_private_data_hash(RECORDS, &digest.record_id)
+            .await?
+            .ok_or_else(|| {
+                EhrError::State(format!(
+                    "record {} has no private data hash on this ledger",
+                    digest.record_id
+                ))
+            })?;
+        if stored != digest.sha256 {
+            return Err(EhrError::invalid(
+                "records",
+                format!(
+                    "hash mismatch: the listed SHA-256 of record {} is not the stored private data hash",
+                    digest.record_id
+                ),
+            ));
+        }
+    }
+    let held = records::records_of(stub, &entry.patient_ref, &entry.categories).await?;
+    let missing: Vec<&str> = held
+        .iter()
+        .filter(|id| !reply.records.iter().any(|r| &&r.record_id == id))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(EhrError::invalid(
+            "records",
+            format!(
+                "incomplete: the reply omits record(s) {} of this patient in the requested categories",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `SubmitReply(signed_reply)`: a registered responder answers a request.
+pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Responder).await?;
+    let config = state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let bytes = args.bytes("signed_reply")?;
+
+    let parsed = messages::parse_signed_reply(bytes)?;
+    let reply = &parsed.reply;
+    let status = messages::check_reply_format(reply, now)?;
+    if reply.replying_network != config.network_id {
+        return Err(EhrError::invalid(
+            "replying_network",
+            format!(
+                "{:?} is not this network ({:?})",
+                reply.replying_network, config.network_id
+            ),
+        )
+        .into());
+    }
+    let signer = ClientIdentity::from_creator(&parsed.signed.signer)
+        .map_err(|e| EhrError::invalid("signer", e.to_string()))?;
+    if !caller.is(&signer) {
+        return Err(EhrError::AccessDenied(format!(
+            "the reply is signed by {} of {}, not by the submitting identity",
+            signer.id(),
+            signer.msp_id()
+        ))
+        .into());
+    }
+    parsed
+        .signed
+        .open()
+        .map_err(|e| EhrError::invalid("signature", e.to_string()))?;
+
+    let mut entry = stored_request(&stub, &reply.request_id).await?;
+    if entry.direction != Direction::Incoming {
+        return Err(EhrError::State(format!(
+            "request {} was made on this network; only requests received here are answered here",
+            entry.request_id
+        ))
+        .into());
+    }
+    if reply.receiving_network != entry.source_network {
+        return Err(EhrError::invalid(
+            "receiving_network",
+            format!(
+                "{:?} is not the request's source network {:?}",
+                reply.receiving_network, entry.source_network
+            ),
+        )
+        .into());
+    }
+    match entry.status {
+        RequestStatus::Accepted => {}
+        RequestStatus::Rejected if status != ReplyStatus::Ok => {}
+        RequestStatus::Rejected => {
+            return Err(EhrError::State(format!(
+                "request {} was rejected ({}); only a refusal can answer it",
+                entry.request_id,
+                entry.reason.clone().unwrap_or_default()
+            ))
+            .into());
+        }
+        RequestStatus::Replied => {
+            return Err(EhrError::State(format!(
+                "request {} already has a reply; exactly one reply per request is accepted",
+                entry.request_id
+            ))
+            .into());
+        }
+        other => {
+            return Err(EhrError::State(format!(
+                "request {} is {other:?}, not open for a reply",
+                entry.request_id
+            ))
+            .into());
+        }
+    }
+    if status != ReplyStatus::Rejected {
+        check_disclosure(&stub, &entry, reply).await?;
+    }
+
+    let summary = summary(reply, status, bytes, now);
+    let subject = audit_subject(&entry);
+    let (kind, detail) = if status == ReplyStatus::Ok {
+        (
+            AuditKind::Disclosure,
+            format!(
+                "disclosed {} record(s) to {} for {}",
+                summary.record_ids.len(),
+                entry.source_network,
+                entry.purpose
+            ),
+        )
+    } else {
+        (
+            AuditKind::Refusal,
+            format!("refused {}: {}", entry.source_network, reply.reason),
+        )
+    };
+    AuditEntry::new(&stub, &caller, kind, &subject, detail)?
+        .request(&entry.request_id)
+        .network(&entry.source_network)
+        .records(summary.record_ids.clone())
+        .write(&stub)
+        .await?;
+    entry.status = RequestStatus::Replied;
+    entry.reply = Some(summary);
+    state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+    stub.set_event("ReplyReady", bytes.to_vec())?;
+    Ok(Json(Outcome::of("submitted", &entry.request_id)))
+}
+
+fn reply_outcome(entry: &RequestEntry) -> Outcome {
+    match &entry.reply {
+        Some(reply) if reply.status != ReplyOutcome::Ok => Outcome::of("failed", &entry.request_id)
+            .because(reply.reason.clone().unwrap_or_default()),
+        _ => Outcome::of("fulfilled", &entry.request_id),
+    }
+}
+
+/// `AcceptReply(forwarded_envelope)`: Algorithm 3, called by a relay.
+pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let config = state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let bytes = args.bytes("forwarded_envelope")?;
+
+    let (envelope, parsed) = messages::parse_reply_envelope(bytes)?;
+    let reply = &parsed.reply;
+    messages::check_request_id(&reply.request_id)?;
+    let mut entry = stored_request(&stub, &reply.request_id).await?;
+    if entry.direction != Direction::Outgoing {
+        return Err(EhrError::State(format!(
+            "request {} was not made on this network",
+            entry.request_id
+        ))
+        .into());
+    }
+    let envelope_sha256 = hex::encode(Sha256::digest(bytes));
+    // An outgoing request is open (validated) exactly until its reply is
+    // stored.
+    if let Some(existing) = &entry.reply {
+        if existing.envelope_sha256.as_deref() == Some(envelope_sha256.as_str()) {
+            return Ok(Json(reply_outcome(&entry)));
+        }
+        return Err(EhrError::State(format!(
+            "request {} is no longer open: a reply was already accepted",
+            entry.request_id
+        ))
+        .into());
+    }
+    let status = messages::check_reply_format(reply, now)?;
+    if reply.replying_network != entry.destination_network {
+        return Err(EhrError::invalid(
+            "replying_network",
+            format!(
+                "the reply comes from {:?} but the request went to {:?}",
+                reply.replying_network, entry.destination_network
+            ),
+        )
+        .into());
+    }
+    if reply.receiving_network != config.network_id {
+        return Err(EhrError::invalid(
+            "receiving_network",
+            format!(
+                "{:?} is not this network ({:?})",
+                reply.receiving_network, config.network_id
+            ),
+        )
+        .into());
+    }
+    let source = active_network(&stub, &reply.replying_network).await?;
+    let source_key = network_key(&source)?;
+    envelope
+        .verify_attestation(&reply.replying_network, |_| Some(source_key))
+        .map_err(|e| EhrError::invalid("attestation", e.to_string()))?;
+    parsed
+        .signed
+        .open()
+        .map_err(|e| EhrError::invalid("signature", format!("the responder's signature: {e}")))?;
+
+    stub.put_private_data(REPLIES, &entry.request_id, parsed.bytes.clone())
+        .await?;
+    let mut summary = summary(reply, status, &parsed.bytes, now);
+    summary.envelope_sha256 = Some(envelope_sha256);
+    entry.status = if status == ReplyStatus::Ok {
+        RequestStatus::Fulfilled
+    } else {
+        RequestStatus::Failed
+    };
+    AuditEntry::new(
+        &stub,
+        &caller,
+        AuditKind::ReplyReceived,
+        &audit_subject(&entry),
+        format!(
+            "{:?} reply from {} with {} record(s)",
+            summary.status,
+            reply.replying_network,
+            summary.record_ids.len()
+        ),
+    )?
+    .request(&entry.request_id)
+    .network(&reply.replying_network)
+    .records(summary.record_ids.clone())
+    .write(&stub)
+    .await?;
+    entry.reply = Some(summary);
+    state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+    stub.set_event("ReplyAccepted", entry.request_id.clone().into_bytes())?;
+    Ok(Json(reply_outcome(&entry)))
+}
+
+/// `GetReply(request_id)`: the reply for its requester; anyone else is
+/// refused, and the attempt is recorded (hence a submitted function).
+pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let entry = stored_request(&stub, request_id).await?;
+    if entry.direction != Direction::Outgoing {
+        return Err(EhrError::State(format!(
+            "request {request_id} was not made on this network; its reply is read on the source network"
+        ))
+        .into());
+    }
+    let subject = audit_subject(&entry);
+    if entry.requester_msp_id != caller.msp_id() || entry.requester_id != caller.id() {
+        AuditEntry::new(
+            &stub,
+            &caller,
+            AuditKind::RetrievalRefused,
+            &subject,
+            RETRIEVAL_REFUSED,
+        )?
+        .request(request_id)
+        .write(&stub)
+        .await?;
+        return Ok(Json(
+            Outcome::of("refused", request_id).because(RETRIEVAL_REFUSED),
+        ));
+    }
+    if entry.reply.is_none() {
+        return Err(EhrError::State(format!("request {request_id} has no reply yet")).into());
+    }
+    let signed_reply = stub
+        .get_private_data(REPLIES, request_id)
+        .await?
+        .ok_or_else(|| {
+            EhrError::State(format!(
+                "the reply of request {request_id} is not held by this peer (not a member of {REPLIES})"
+            ))
+        })?;
+    AuditEntry::new(
+        &stub,
+        &caller,
+        AuditKind::ReplyRead,
+        &subject,
+        "the requester read the reply",
+    )?
+    .request(request_id)
+    .write(&stub)
+    .await?;
+    let mut outcome = Outcome::of("ok", request_id);
+    outcome.signed_reply = Some(base64::engine::general_purpose::STANDARD.encode(signed_reply));
+    Ok(Json(outcome))
+}

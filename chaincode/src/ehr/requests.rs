@@ -1,0 +1,470 @@
+//! Requests: `SubmitRequest` (Algorithm 1, on the source network),
+//! `AcceptRequest` (Algorithm 2, on the destination), and reading them back
+//! (`GetRequestStatus`, `ListRequests`).
+//!
+//! Algorithm 1 checks in this order, each failure an error that writes
+//! nothing: standard format (and the source is this network), the
+//! submitter is a registered requester, the requester code is registered,
+//! bound to the submitter and holds the
+//! `request` privilege, the signer is the submitter, the signature
+//! verifies, the encryption key is the registered one, the destination is
+//! an active entry of the lookup table, the id is new, and the timestamp
+//! is not older than the requester's last request. The rate limit comes
+//! last, so only an authenticated, otherwise valid request can get its
+//! requester flagged (nobody can get someone else flagged), and a flag is
+//! an outcome that commits. Flagged submitters never get here: the
+//! contract refuses them before any function runs.
+//!
+//! Algorithm 2 first establishes who sent the envelope (it parses, the
+//! source network is active in the lookup table, its attestation
+//! verifies); failures there are errors that write nothing, because there
+//! is nobody to send a refusal to and storing one would let anyone burn a
+//! request id. A request id seen before is idempotent with identical bytes
+//! and a replay error otherwise. The remaining checks (format, destination,
+//! requester signature, patient has records) store a rejection that
+//! commits, so a refusal can go back to the attested source.
+
+use ehrx_proto::exchange::Request;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{
+    ehr::{
+        access::{self, Caller},
+        audit::{self, AuditEntry, AuditKind},
+        error::EhrError,
+        messages::{self, ParsedRequest},
+        outcome::Outcome,
+        rate_limit::{self, Decision},
+        records,
+        state::{
+            self, Direction, Flag, NetworkConfig, NetworkStatus, RateWindow, RemoteNetwork,
+            RequestEntry, RequestStatus, Requester, Role, key,
+        },
+    },
+    shim::{
+        Stub,
+        client_identity::ClientIdentity,
+        contract::{Args, ContractError, Json},
+    },
+};
+
+/// The reason a rate-limited request is rejected with.
+pub const FLAGGED_RATE: &str = "flagged: rate limit exceeded";
+
+/// The payload of `RequestRejected` and `SecurityFlagged` events.
+#[derive(Debug, Serialize)]
+struct Notice<'a> {
+    request_id: &'a str,
+    reason: &'a str,
+}
+
+/// An active entry of the lookup table, or the error naming why not.
+pub async fn active_network(stub: &Stub, network_id: &str) -> Result<RemoteNetwork, EhrError> {
+    let unknown = || EhrError::NotFound {
+        what: "network in the lookup table",
+        key: network_id.to_owned(),
+    };
+    let key = key::network(network_id).map_err(|_| unknown())?;
+    let network: RemoteNetwork = state::get(stub, "remote network", &key)
+        .await?
+        .ok_or_else(unknown)?;
+    if network.status != NetworkStatus::Active {
+        return Err(EhrError::State(format!(
+            "network {network_id} is suspended in the lookup table"
+        )));
+    }
+    Ok(network)
+}
+
+/// The Ed25519 key of a lookup table entry.
+pub fn network_key(network: &RemoteNetwork) -> Result<ed25519_dalek::VerifyingKey, EhrError> {
+    let corrupt = || EhrError::Corrupt {
+        what: "remote network",
+        key: network.network_id.clone(),
+        reason: "the network key is not a 32-byte Ed25519 key".to_owned(),
+    };
+    let bytes: [u8; 32] = hex::decode(&network.network_key)
+        .map_err(|_| corrupt())?
+        .try_into()
+        .map_err(|_| corrupt())?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| corrupt())
+}
+
+/// A stored request, if any.
+pub async fn entry(stub: &Stub, request_id: &str) -> Result<Option<RequestEntry>, EhrError> {
+    state::get(stub, "request", &key::request(request_id)?).await
+}
+
+fn new_entry(
+    parsed: &ParsedRequest,
+    direction: Direction,
+    status: RequestStatus,
+    signer: Option<&ClientIdentity>,
+    recorded_at_ms: i64,
+) -> RequestEntry {
+    let request = &parsed.request;
+    RequestEntry {
+        request_id: request.request_id.clone(),
+        direction,
+        status,
+        reason: None,
+        source_network: request.source_network.clone(),
+        destination_network: request.destination_network.clone(),
+        requester_code: request.requester_code.clone(),
+        requester_msp_id: signer.map(|s| s.msp_id().to_owned()).unwrap_or_default(),
+        requester_id: signer.map(|s| s.id().to_owned()).unwrap_or_default(),
+        patient_ref: hex::encode(&request.patient_ref),
+        purpose: ehrx_proto::exchange::Purpose::try_from(request.purpose)
+            .map(|p| p.as_str_name().to_owned())
+            .unwrap_or_else(|_| request.purpose.to_string()),
+        categories: request.categories.clone(),
+        created_at_ms: request
+            .created_at
+            .as_ref()
+            .and_then(state::timestamp_ms)
+            .unwrap_or_default(),
+        signed_request_sha256: hex::encode(Sha256::digest(&parsed.bytes)),
+        envelope_sha256: None,
+        recorded_at_ms,
+        reply: None,
+    }
+}
+
+async fn requester_checks(stub: &Stub, caller: &Caller, code: &str) -> Result<Requester, EhrError> {
+    if caller.requester(stub).await?.is_none() {
+        return Err(EhrError::AccessDenied(format!(
+            "{} of {} is not a registered requester",
+            caller.id(),
+            caller.msp_id()
+        )));
+    }
+    let requester: Option<Requester> =
+        state::get(stub, "requester", &key::requester(code)?).await?;
+    let requester = requester.ok_or_else(|| {
+        EhrError::AccessDenied(format!("requester code {code:?} is not registered"))
+    })?;
+    if requester.msp_id != caller.msp_id() || requester.identity_id != caller.id() {
+        return Err(EhrError::AccessDenied(format!(
+            "requester code {code:?} is not bound to the submitting identity {} of {}",
+            caller.id(),
+            caller.msp_id()
+        )));
+    }
+    if !requester.privileges.iter().any(|p| p == access::REQUEST) {
+        return Err(EhrError::AccessDenied(format!(
+            "requester code {code:?} lacks the {:?} privilege",
+            access::REQUEST
+        )));
+    }
+    Ok(requester)
+}
+
+/// `SubmitRequest(signed_request)`: Algorithm 1.
+pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    let config = state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let bytes = args.bytes("signed_request")?;
+
+    let parsed = messages::parse_signed_request(bytes)?;
+    let request = &parsed.request;
+    messages::check_request_format(request, now)?;
+    if request.source_network != config.network_id {
+        return Err(EhrError::invalid(
+            "source_network",
+            format!(
+                "{:?} is not this network ({:?})",
+                request.source_network, config.network_id
+            ),
+        )
+        .into());
+    }
+
+    let code = &request.requester_code;
+    let requester = requester_checks(&stub, &caller, code).await?;
+
+    let signer = ClientIdentity::from_creator(&parsed.signed.signer)
+        .map_err(|e| EhrError::invalid("signer", e.to_string()))?;
+    if !caller.is(&signer) {
+        return Err(EhrError::AccessDenied(format!(
+            "the request is signed by {} of {}, not by the submitting identity",
+            signer.id(),
+            signer.msp_id()
+        ))
+        .into());
+    }
+    parsed
+        .signed
+        .open()
+        .map_err(|e| EhrError::invalid("signature", e.to_string()))?;
+    if hex::encode(&request.requester_encryption_key) != requester.encryption_key {
+        return Err(EhrError::invalid(
+            "requester_encryption_key",
+            "is not the encryption key registered for this requester",
+        )
+        .into());
+    }
+
+    active_network(&stub, &request.destination_network).await?;
+    if entry(&stub, &request.request_id).await?.is_some() {
+        return Err(EhrError::Duplicate {
+            what: "request",
+            key: request.request_id.clone(),
+        }
+        .into());
+    }
+
+    let rate_key = key::rate(code)?;
+    let window: Option<RateWindow> = state::get(&stub, "rate window", &rate_key).await?;
+    match rate_limit::decide(
+        window,
+        now,
+        config.rate_limit_max,
+        config.rate_limit_window_seconds,
+    )? {
+        Decision::Exceeded { in_window } => {
+            flag(&stub, &caller, &config, request, in_window, now).await
+        }
+        Decision::Allow(window) => {
+            state::put(&stub, &rate_key, &window).await?;
+            let entry = new_entry(
+                &parsed,
+                Direction::Outgoing,
+                RequestStatus::Validated,
+                Some(&signer),
+                now,
+            );
+            state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+            stub.put_state(
+                &key::requests_of(caller.msp_id(), caller.id(), &entry.request_id)?,
+                entry.request_id.clone().into_bytes(),
+            )
+            .await?;
+            AuditEntry::new(
+                &stub,
+                &caller,
+                AuditKind::RequestSubmitted,
+                &entry.patient_ref,
+                format!(
+                    "request for {} ({})",
+                    entry.destination_network, entry.purpose
+                ),
+            )?
+            .request(&entry.request_id)
+            .network(&entry.destination_network)
+            .write(&stub)
+            .await?;
+            stub.set_event("RequestValidated", bytes.to_vec())?;
+            Ok(Json(Outcome::of("validated", &entry.request_id)))
+        }
+    }
+}
+
+async fn flag(
+    stub: &Stub,
+    caller: &Caller,
+    config: &NetworkConfig,
+    request: &Request,
+    in_window: usize,
+    now: i64,
+) -> Result<Json<Outcome>, ContractError> {
+    let flag = Flag {
+        msp_id: caller.msp_id().to_owned(),
+        identity_id: caller.id().to_owned(),
+        reason: format!(
+            "rate limit exceeded: {in_window} request(s) of requester {} already in the last {} s (at most {})",
+            request.requester_code, config.rate_limit_window_seconds, config.rate_limit_max
+        ),
+        flagged_at_ms: now,
+        tx_id: stub.tx_id().to_owned(),
+    };
+    state::put(stub, &key::flag(&flag.msp_id, &flag.identity_id)?, &flag).await?;
+    AuditEntry::new(
+        stub,
+        caller,
+        AuditKind::Flagged,
+        audit::SECURITY,
+        &flag.reason,
+    )?
+    .request(&request.request_id)
+    .write(stub)
+    .await?;
+    let notice = serde_json::to_vec(&Notice {
+        request_id: &request.request_id,
+        reason: &flag.reason,
+    })
+    .map_err(ContractError::Serialize)?;
+    stub.set_event("SecurityFlagged", notice)?;
+    Ok(Json(
+        Outcome::of("rejected", &request.request_id).because(FLAGGED_RATE),
+    ))
+}
+
+fn stored_outcome(entry: &RequestEntry) -> Outcome {
+    match entry.status {
+        RequestStatus::Rejected => Outcome::of("rejected", &entry.request_id)
+            .because(entry.reason.clone().unwrap_or_default()),
+        _ => Outcome::of("accepted", &entry.request_id),
+    }
+}
+
+/// Algorithm 2's checks after the source is authenticated: `Err` is the
+/// reason to store.
+async fn acceptance(
+    stub: &Stub,
+    config: &NetworkConfig,
+    parsed: &ParsedRequest,
+    now: i64,
+) -> Result<ClientIdentity, String> {
+    let request = &parsed.request;
+    messages::check_request_format(request, now).map_err(|e| e.to_string())?;
+    if request.destination_network != config.network_id {
+        return Err(format!(
+            "the request is for network {:?}, this is {:?}",
+            request.destination_network, config.network_id
+        ));
+    }
+    parsed
+        .signed
+        .open()
+        .map_err(|e| format!("the requester's signature: {e}"))?;
+    let signer = ClientIdentity::from_creator(&parsed.signed.signer)
+        .map_err(|e| format!("the requester's identity: {e}"))?;
+    let patient = hex::encode(&request.patient_ref);
+    let held = records::records_of(stub, &patient, &request.categories)
+        .await
+        .map_err(|e| e.to_string())?;
+    if held.is_empty() {
+        return Err("no records of this patient in the requested categories".to_owned());
+    }
+    Ok(signer)
+}
+
+/// `AcceptRequest(forwarded_envelope)`: Algorithm 2, called by a relay.
+pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let config = state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let bytes = args.bytes("forwarded_envelope")?;
+
+    let (envelope, parsed) = messages::parse_request_envelope(bytes)?;
+    let request = &parsed.request;
+    messages::check_request_id(&request.request_id)?;
+    let envelope_sha256 = hex::encode(Sha256::digest(bytes));
+    if let Some(existing) = entry(&stub, &request.request_id).await? {
+        if existing.envelope_sha256.as_deref() == Some(envelope_sha256.as_str()) {
+            return Ok(Json(stored_outcome(&existing)));
+        }
+        return Err(EhrError::Replay(request.request_id.clone()).into());
+    }
+    let source = active_network(&stub, &request.source_network).await?;
+    let source_key = network_key(&source)?;
+    envelope
+        .verify_attestation(&request.source_network, |_| Some(source_key))
+        .map_err(|e| EhrError::invalid("attestation", e.to_string()))?;
+
+    let verdict = acceptance(&stub, &config, &parsed, now).await;
+    let (status, signer) = match &verdict {
+        Ok(signer) => (RequestStatus::Accepted, Some(signer)),
+        Err(_) => (RequestStatus::Rejected, None),
+    };
+    let mut entry = new_entry(&parsed, Direction::Incoming, status, signer, now);
+    entry.envelope_sha256 = Some(envelope_sha256);
+    entry.reason = verdict.as_ref().err().cloned();
+    state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+    let subject = if request.patient_ref.len() == 32 {
+        entry.patient_ref.clone()
+    } else {
+        audit::SECURITY.to_owned()
+    };
+    match &entry.reason {
+        None => {
+            AuditEntry::new(
+                &stub,
+                &caller,
+                AuditKind::RequestAccepted,
+                &subject,
+                format!(
+                    "request from {} accepted ({})",
+                    entry.source_network, entry.purpose
+                ),
+            )?
+            .request(&entry.request_id)
+            .network(&entry.source_network)
+            .write(&stub)
+            .await?;
+            stub.set_event("RequestAccepted", parsed.bytes.clone())?;
+        }
+        Some(reason) => {
+            AuditEntry::new(
+                &stub,
+                &caller,
+                AuditKind::RequestRejected,
+                &subject,
+                format!("request from {} rejected: {reason}", entry.source_network),
+            )?
+            .request(&entry.request_id)
+            .network(&entry.source_network)
+            .write(&stub)
+            .await?;
+            let notice = serde_json::to_vec(&Notice {
+                request_id: &entry.request_id,
+                reason,
+            })
+            .map_err(ContractError::Serialize)?;
+            stub.set_event("RequestRejected", notice)?;
+        }
+    }
+    Ok(Json(stored_outcome(&entry)))
+}
+
+/// `GetRequestStatus(request_id)`: the requester, a responder (incoming
+/// requests) or an admin.
+pub async fn get_request_status(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<RequestEntry>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let entry = entry(&stub, request_id)
+        .await?
+        .ok_or_else(|| EhrError::NotFound {
+            what: "request",
+            key: request_id.to_owned(),
+        })?;
+    let is_requester = entry.direction == Direction::Outgoing
+        && entry.requester_msp_id == caller.msp_id()
+        && entry.requester_id == caller.id();
+    let allowed = is_requester
+        || caller.require_admin().is_ok()
+        || (entry.direction == Direction::Incoming
+            && caller.require_role(&stub, Role::Responder).await.is_ok());
+    if !allowed {
+        return Err(EhrError::AccessDenied(format!(
+            "only the requester, a responder or an admin may read request {request_id}"
+        ))
+        .into());
+    }
+    Ok(Json(entry))
+}
+
+/// `ListRequests()`: the caller's own requests, by request id.
+pub async fn list_requests(
+    stub: Stub,
+    _args: Args,
+) -> Result<Json<Vec<RequestEntry>>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    let mut entries = Vec::new();
+    for (_, request_id) in
+        state::list(&stub, "ehrx.requests-of", &[caller.msp_id(), caller.id()]).await?
+    {
+        let request_id = String::from_utf8_lossy(&request_id).into_owned();
+        if let Some(entry) = entry(&stub, &request_id).await? {
+            entries.push(entry);
+        }
+    }
+    Ok(Json(entries))
+}

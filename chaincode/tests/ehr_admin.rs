@@ -1,0 +1,469 @@
+#![cfg(test)]
+//! Admin functions (admin only, validation, audit entries) and PutEhr
+//! (each check on its own), on the in-memory ledger.
+
+mod common;
+mod ehr_support;
+
+use ehr_support::*;
+use ehrx_chaincode::{
+    ehr::{fhir::MAX_RECORD_BYTES, state::RECORDS},
+    shim::{composite_key, testing::Invocation},
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+fn requester_json(person: &Person, code: &str, privileges: Value, key: &str) -> String {
+    json!({
+        "requester_code": code,
+        "msp_id": person.msp_id,
+        "certificate": person.cert_pem,
+        "privileges": privileges,
+        "encryption_key": key,
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn admin_functions_refuse_non_admins() {
+    let world = World::new().await;
+    let net = &world.net1;
+    let doctor_identity = world.doctor.identity_json();
+    let calls: Vec<Vec<&[u8]>> = vec![
+        vec![b"ConfigureNetwork", br#"{"network_id":"net1"}"#],
+        vec![b"PutRemoteNetwork", b"{}"],
+        vec![b"RemoveRemoteNetwork", b"net2"],
+        vec![b"RegisterRequester", b"{}"],
+        vec![b"RegisterResponder", doctor_identity.as_bytes()],
+        vec![b"RegisterRelay", doctor_identity.as_bytes()],
+        vec![b"RegisterUploader", doctor_identity.as_bytes()],
+        vec![b"ClearFlag", doctor_identity.as_bytes()],
+        vec![b"AuditTrail", b"admin"],
+    ];
+    for who in [&world.doctor, &net.relay] {
+        for call in &calls {
+            let message = net.err(who, call).await;
+            assert!(
+                message.contains("is not an org admin"),
+                "{:?}: {message}",
+                String::from_utf8_lossy(call[0])
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn configuration_defaults_limits_and_a_fixed_id() {
+    let net = Network::new(NET1, 1);
+    let out = net
+        .ok(
+            &net.admin,
+            &[b"ConfigureNetwork", br#"{"network_id":"net1"}"#],
+        )
+        .await;
+    assert_eq!(
+        out,
+        json!({"outcome": "ok", "network_id": "net1", "rate_limit_max": 1, "rate_limit_window_seconds": 60})
+    );
+    for (config, name) in [
+        (r#"{"network_id":"net 1"}"#, "network_id"),
+        (
+            r#"{"network_id":"net1","rate_limit_max":0}"#,
+            "rate_limit_max",
+        ),
+        (
+            r#"{"network_id":"net1","rate_limit_window_seconds":0}"#,
+            "rate_limit_window_seconds",
+        ),
+        (r#"{"network_id":"net1","extra":1}"#, "unknown field"),
+        (r#"{"network_id":"net2"}"#, "cannot change"),
+        ("[]", "argument config"),
+    ] {
+        let message = net
+            .err(&net.admin, &[b"ConfigureNetwork", config.as_bytes()])
+            .await;
+        assert!(message.contains(name), "{config}: {message}");
+    }
+    let out = net
+        .ok(
+            &net.admin,
+            &[
+                b"ConfigureNetwork",
+                br#"{"network_id":"net1","rate_limit_max":5}"#,
+            ],
+        )
+        .await;
+    assert_eq!(out["rate_limit_max"], 5);
+}
+
+#[tokio::test]
+async fn nothing_but_configuration_works_before_it() {
+    let net = Network::new(NET1, 1);
+    let other = Network::new(NET2, 2);
+    let entry = json!({
+        "network_id": NET2,
+        "network_key": hex::encode(other.key.verifying_key().to_bytes()),
+        "status": "active",
+    })
+    .to_string();
+    let message = net
+        .err(&net.admin, &[b"PutRemoteNetwork", entry.as_bytes()])
+        .await;
+    assert!(message.contains("not configured"), "{message}");
+}
+
+#[tokio::test]
+async fn the_lookup_table_validates_its_entries() {
+    let net = Network::new(NET1, 1);
+    net.configure().await;
+    let good_key = hex::encode(Network::new(NET2, 2).key.verifying_key().to_bytes());
+    for (entry, name) in [
+        (
+            json!({"network_id": "net2", "network_key": "zz", "status": "active"}),
+            "network_key",
+        ),
+        (
+            json!({"network_id": "net2", "network_key": "abcd", "status": "active"}),
+            "expected 32",
+        ),
+        (
+            json!({"network_id": "net1", "network_key": good_key, "status": "active"}),
+            "own id",
+        ),
+        (
+            json!({"network_id": "net2", "network_key": good_key, "status": "gone"}),
+            "unknown variant",
+        ),
+        (
+            json!({"network_id": "", "network_key": good_key, "status": "active"}),
+            "network_id",
+        ),
+    ] {
+        let message = net
+            .err(
+                &net.admin,
+                &[b"PutRemoteNetwork", entry.to_string().as_bytes()],
+            )
+            .await;
+        assert!(message.contains(name), "{entry}: {message}");
+    }
+    let message = net
+        .err(&net.admin, &[b"RemoveRemoteNetwork", b"net2"])
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[tokio::test]
+async fn requester_registration_is_validated_and_one_identity_has_one_code() {
+    let world = World::new().await;
+    let net = &world.net1;
+    let key = hex::encode([1u8; 32]);
+    let nurse = net.person("nurse", 14);
+    let mut broken = nurse.clone();
+    broken.cert_pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".into();
+    for (arg, name) in [
+        (
+            requester_json(&nurse, "bad code", json!(["request"]), &key),
+            "requester_code",
+        ),
+        (
+            requester_json(&broken, "N-1", json!(["request"]), &key),
+            "certificate",
+        ),
+        (
+            requester_json(&nurse, "N-1", json!(["delete"]), &key),
+            "privileges",
+        ),
+        (
+            requester_json(&nurse, "N-1", json!(["request", "request"]), &key),
+            "listed twice",
+        ),
+        (
+            requester_json(&nurse, "N-1", json!(["request"]), "00"),
+            "encryption_key",
+        ),
+        (
+            requester_json(&world.doctor, "N-1", json!(["request"]), &key),
+            "already bound to requester code \"DOC-1\"",
+        ),
+    ] {
+        let message = net
+            .err(&net.admin, &[b"RegisterRequester", arg.as_bytes()])
+            .await;
+        assert!(message.contains(name), "{name}: {message}");
+    }
+    // The doctor's code moves to the nurse: the doctor loses it.
+    let moved = requester_json(&nurse, "DOC-1", json!(["request"]), &key);
+    net.ok(&net.admin, &[b"RegisterRequester", moved.as_bytes()])
+        .await;
+    let signed = world.sign_request(&world.request(1), &world.doctor);
+    let message = net.err(&world.doctor, &[b"SubmitRequest", &signed]).await;
+    assert!(message.contains("not a registered requester"), "{message}");
+}
+
+#[tokio::test]
+async fn role_registration_needs_a_certificate() {
+    let net = Network::new(NET1, 1);
+    net.configure().await;
+    for arg in [
+        json!({"msp_id": "Net1Org1MSP", "certificate": "nope"}),
+        json!({"msp_id": "", "certificate": net.relay.cert_pem}),
+        json!({"msp_id": "Net1Org1MSP"}),
+    ] {
+        let message = net
+            .err(&net.admin, &[b"RegisterRelay", arg.to_string().as_bytes()])
+            .await;
+        assert!(
+            message.contains("certificate") || message.contains("msp_id"),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn clear_flag_needs_a_flag_and_one_way_to_name_it() {
+    let world = World::new().await;
+    let net = &world.net1;
+    let message = net
+        .err(
+            &net.admin,
+            &[b"ClearFlag", world.doctor.identity_json().as_bytes()],
+        )
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+    let both = json!({"msp_id": world.doctor.msp_id, "certificate": world.doctor.cert_pem, "identity_id": "x"});
+    let message = net
+        .err(&net.admin, &[b"ClearFlag", both.to_string().as_bytes()])
+        .await;
+    assert!(message.contains("exactly one"), "{message}");
+}
+
+#[tokio::test]
+async fn every_admin_change_is_in_the_audit_trail() {
+    let world = World::new().await;
+    let trail = world
+        .net2
+        .ok(&world.net2.admin, &[b"AuditTrail", b"admin"])
+        .await;
+    let entries = trail.as_array().unwrap();
+    let details: Vec<&str> = entries
+        .iter()
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(details.len(), 5, "{details:?}");
+    assert!(details[0].starts_with("configured network net2"));
+    assert!(details[1].starts_with("lookup table: net1 is Active"));
+    assert!(details[2].contains("as relay"));
+    assert!(details[3].contains("as responder"));
+    assert!(details[4].contains("as uploader"));
+    for entry in entries {
+        assert_eq!(entry["kind"], "admin_change");
+        assert_eq!(entry["subject"], "admin");
+        assert_eq!(entry["actor_msp_id"], "Net2Org1MSP");
+        assert!(
+            entry["actor_id"]
+                .as_str()
+                .unwrap()
+                .contains("CN=Admin@org1.net2")
+        );
+        assert!(!entry["tx_id"].as_str().unwrap().is_empty());
+    }
+    let message = world
+        .net2
+        .err(&world.net2.admin, &[b"AuditTrail", b"everyone"])
+        .await;
+    assert!(message.contains("subject"), "{message}");
+}
+
+#[tokio::test]
+async fn put_ehr_keeps_the_content_private_and_the_metadata_public() {
+    let world = World::new().await;
+    let content = br#"{"resourceType":"Bundle","id":"b-1","type":"collection","entry":[{"resource":{"resourceType":"Immunization","id":"i-1"}}]}"#;
+    let out = world
+        .net2
+        .invoke(Network::put_ehr(
+            &world.uploader,
+            "b-1",
+            &world.patient,
+            "Immunization",
+            content,
+        ))
+        .await;
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let meta: Value = serde_json::from_slice(&out.response.payload).unwrap();
+    let sha = hex::encode(Sha256::digest(content));
+    assert_eq!(meta["sha256"], sha);
+    assert_eq!(meta["patient_ref"], hex::encode(world.patient));
+    assert_eq!(meta["category"], "Immunization");
+
+    let key = composite_key::create("ehrx.record", &["b-1"]).unwrap();
+    let public = world.net2.ledger.state_of(&key).unwrap();
+    assert!(!public.windows(12).any(|w| w == b"resourceType"));
+    assert_eq!(
+        world.net2.ledger.private_of(RECORDS, "b-1").unwrap(),
+        content
+    );
+    let transaction = world.net2.ledger.begin(&Invocation::new(["x"])).unwrap();
+    let hash = transaction
+        .stub()
+        .get_private_data_hash(RECORDS, "b-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hex::encode(hash), sha);
+}
+
+#[tokio::test]
+async fn put_ehr_refuses_each_defect_by_name() {
+    let world = World::new().await;
+    let net = &world.net2;
+    let up = &world.uploader;
+    let p = world.patient;
+    let good = br#"{"resourceType":"Condition","id":"c-2"}"#.to_vec();
+    let cases: Vec<(Invocation, &str)> = vec![
+        (
+            Network::put_ehr(&world.responder, "c-2", &p, "Condition", &good),
+            "not a registered uploader",
+        ),
+        (
+            Network::put_ehr(up, "c 2", &p, "Condition", &good),
+            "record_id",
+        ),
+        (
+            Network::put_ehr(up, "c-2", &p, "condition", &good),
+            "category",
+        ),
+        (
+            Network::put_ehr(up, "c-2", &p, "Condition", b"{not json"),
+            "well-formed JSON",
+        ),
+        (
+            Network::put_ehr(up, "c-2", &p, "Condition", br#"{"id":"c-2"}"#),
+            "resourceType",
+        ),
+        (
+            Network::put_ehr(
+                up,
+                "c-2",
+                &p,
+                "Condition",
+                br#"{"resourceType":"Condition"}"#,
+            ),
+            "no valid id",
+        ),
+        (
+            Network::put_ehr(
+                up,
+                "c-2",
+                &p,
+                "Condition",
+                br#"{"resourceType":"Condition","id":"c-3"}"#,
+            ),
+            "differs from record_id",
+        ),
+        (
+            Network::put_ehr(up, "c-2", &p, "Condition", b"{\"resourceType\":\"\xff\"}"),
+            "UTF-8",
+        ),
+        (
+            Network::put_ehr(
+                up,
+                "c-2",
+                &p,
+                "Condition",
+                &vec![b' '; MAX_RECORD_BYTES + 1],
+            ),
+            "larger than the limit",
+        ),
+        (
+            Network::put_ehr(
+                up,
+                "cond-1",
+                &p,
+                "Condition",
+                br#"{"resourceType":"Condition","id":"cond-1"}"#,
+            ),
+            "already exists",
+        ),
+        (
+            Network::put_ehr(up, "c-2", &p, "Condition", &good).transient("extra", vec![1]),
+            "unexpected key \"extra\"",
+        ),
+        (
+            Invocation::new([
+                b"PutEhr".to_vec(),
+                br#"{"record_id":"c-2","patient_ref":"00","category":"Condition"}"#.to_vec(),
+            ])
+            .creator(up.creator.clone())
+            .transient("record", good.clone()),
+            "patient_ref",
+        ),
+        (
+            Invocation::new([
+                b"PutEhr".to_vec(),
+                format!(
+                    r#"{{"record_id":"c-2","patient_ref":"{}","category":"Condition"}}"#,
+                    hex::encode(p)
+                )
+                .into_bytes(),
+            ])
+            .creator(up.creator.clone()),
+            "no \"record\" entry",
+        ),
+    ];
+    for (invocation, name) in cases {
+        let message = net.refused(invocation).await;
+        assert!(message.contains(name), "{name}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn argument_count_and_unknown_functions_are_errors() {
+    let world = World::new().await;
+    let message = world.net1.err(&world.doctor, &[b"SubmitRequest"]).await;
+    assert!(message.contains("takes 1 argument"), "{message}");
+    let message = world
+        .net1
+        .err(&world.doctor, &[b"ListRequests", b"extra"])
+        .await;
+    assert!(message.contains("takes 0 argument"), "{message}");
+    let message = world.net1.err(&world.doctor, &[b"DropTables"]).await;
+    assert!(message.contains("does not exist"), "{message}");
+    let message = world
+        .net1
+        .err(&world.doctor, &[b"GetRequestStatus", b"\xff"])
+        .await;
+    assert!(message.contains("UTF-8"), "{message}");
+}
+
+#[tokio::test]
+async fn metadata_lists_every_function_with_its_kind() {
+    let world = World::new().await;
+    let metadata = world
+        .net1
+        .ok(&world.doctor, &[b"org.hyperledger.fabric:GetMetadata"])
+        .await;
+    let contract = &metadata["contracts"]["ehrx"];
+    assert_eq!(contract["default"], true);
+    let kinds: Vec<(String, String)> = contract["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_owned(),
+                t["tag"][0].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let evaluated: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, tag)| tag == "evaluate")
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(kinds.len(), 17);
+    assert_eq!(
+        evaluated,
+        ["AuditTrail", "GetRequestStatus", "ListRequests"]
+    );
+}

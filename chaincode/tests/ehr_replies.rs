@@ -1,0 +1,768 @@
+#![cfg(test)]
+//! SubmitReply (Algorithm 1 on the reply, exactly one reply, hashes,
+//! coverage), AcceptReply (Algorithm 3) and GetReply (retrieval
+//! privilege), one test per check.
+
+mod common;
+mod ehr_support;
+
+use base64::Engine as _;
+use ehr_support::*;
+use ehrx_chaincode::proto::exchange::{
+    ForwardedEnvelope, Purpose, ReplyStatus, SignedReply, forwarded_envelope::Payload,
+    seal::SealContext,
+};
+use prost::Message;
+use serde_json::{Value, json};
+
+fn json_of(payload: &[u8]) -> Value {
+    serde_json::from_slice(payload).unwrap()
+}
+
+// ---- SubmitReply ----
+
+#[tokio::test]
+async fn a_complete_reply_is_stored_audited_and_announced() {
+    let world = World::new().await;
+    let (request, signed) = world.replied_request(1).await;
+    let event = last_event(&world.net2.ledger);
+    assert_eq!(event.event_name, "ReplyReady");
+    assert_eq!(event.payload, signed);
+    let status = world
+        .net2
+        .ok(
+            &world.responder,
+            &[b"GetRequestStatus", request.request_id.as_bytes()],
+        )
+        .await;
+    assert_eq!(status["status"], "replied");
+    assert_eq!(status["reply"]["status"], "ok");
+    assert_eq!(status["reply"]["record_ids"], json!(["cond-1", "obs-1"]));
+
+    let trail = world
+        .net2
+        .ok(
+            &world.net2.admin,
+            &[b"AuditTrail", hex::encode(world.patient).as_bytes()],
+        )
+        .await;
+    let disclosure = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "disclosure")
+        .unwrap();
+    assert_eq!(disclosure["subject"], hex::encode(world.patient));
+    assert_eq!(disclosure["request_id"], request.request_id);
+    assert_eq!(disclosure["record_ids"], json!(["cond-1", "obs-1"]));
+    assert_eq!(disclosure["network"], NET1);
+    assert_eq!(disclosure["actor_msp_id"], world.responder.msp_id);
+    assert!(
+        disclosure["detail"]
+            .as_str()
+            .unwrap()
+            .contains("PURPOSE_TREATMENT")
+    );
+}
+
+#[tokio::test]
+async fn only_a_registered_responder_may_reply() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let signed = world.sign_reply(&world.reply_ok(&request), &world.uploader);
+    let message = world
+        .net2
+        .err(&world.uploader, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("not a registered responder"), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_signed_reply_is_refused() {
+    let world = World::new().await;
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", b"\x0a\x09zz"])
+        .await;
+    assert!(message.contains("signed reply"), "{message}");
+}
+
+#[tokio::test]
+async fn each_reply_format_defect_is_refused_by_name() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    type Defect = Box<dyn Fn(&mut ehrx_chaincode::proto::exchange::Reply)>;
+    let cases: Vec<(&str, Defect)> = vec![
+        ("request_id", Box::new(|r| r.request_id = "nope".into())),
+        (
+            "status",
+            Box::new(|r| r.status = ReplyStatus::Unspecified as i32),
+        ),
+        ("sealed_records", Box::new(|r| r.sealed_records = None)),
+        ("reason", Box::new(|r| r.reason = "why not".into())),
+        (
+            "not 32 bytes",
+            Box::new(|r| r.records[0].sha256.truncate(5)),
+        ),
+        (
+            "listed twice",
+            Box::new(|r| {
+                let first = r.records[0].clone();
+                r.records.push(first);
+            }),
+        ),
+        ("created_at", Box::new(|r| r.created_at = None)),
+        (
+            "a refusal (NOT_FOUND, REJECTED) carries no records",
+            Box::new(|r| r.status = ReplyStatus::Rejected as i32),
+        ),
+    ];
+    for (name, defect) in cases {
+        let mut reply = world.reply_ok(&request);
+        defect(&mut reply);
+        let signed = world.sign_reply(&reply, &world.responder);
+        let message = world
+            .net2
+            .err(&world.responder, &[b"SubmitReply", &signed])
+            .await;
+        assert!(message.contains(name), "{name}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn reply_must_come_from_this_network() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.replying_network = "net3".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("replying_network"), "{message}");
+}
+
+#[tokio::test]
+async fn reply_must_go_to_the_requests_source() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.receiving_network = "net3".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("receiving_network"), "{message}");
+}
+
+#[tokio::test]
+async fn reply_signed_by_someone_else_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let signed = world.sign_reply(&world.reply_ok(&request), &world.uploader);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(
+        message.contains("not by the submitting identity"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn reply_with_a_bad_signature_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let forged = SignedReply::sign(
+        &world.reply_ok(&request),
+        world.responder.creator.clone(),
+        world.uploader.signer.as_ref(),
+    )
+    .unwrap()
+    .encode_to_vec();
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &forged])
+        .await;
+    assert!(message.contains("invalid signature"), "{message}");
+}
+
+#[tokio::test]
+async fn reply_to_an_unknown_request_is_refused() {
+    let world = World::new().await;
+    let request = world.request(1);
+    let signed = world.sign_reply(&world.reply_ok(&request), &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[tokio::test]
+async fn exactly_one_reply_per_request() {
+    let world = World::new().await;
+    let (request, _) = world.replied_request(1).await;
+    let second = world.sign_reply(
+        &world.reply_refusal(&request, ReplyStatus::Rejected),
+        &world.responder,
+    );
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &second])
+        .await;
+    assert!(message.contains("exactly one reply"), "{message}");
+}
+
+#[tokio::test]
+async fn a_hash_that_differs_from_the_private_data_hash_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.records[1].sha256[0] ^= 1;
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("hash mismatch"), "{message}");
+    assert!(message.contains("obs-1"), "{message}");
+}
+
+#[tokio::test]
+async fn a_reply_that_omits_a_record_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.records.remove(0);
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("incomplete"), "{message}");
+    assert!(message.contains("cond-1"), "{message}");
+}
+
+#[tokio::test]
+async fn a_not_found_reply_while_records_exist_is_refused_as_incomplete() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let signed = world.sign_reply(
+        &world.reply_refusal(&request, ReplyStatus::NotFound),
+        &world.responder,
+    );
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("incomplete"), "{message}");
+}
+
+#[tokio::test]
+async fn records_outside_the_request_are_refused() {
+    let world = World::new().await;
+    // Another patient's record, and a record of an unwanted category.
+    let other = [5u8; 32];
+    let content = br#"{"resourceType":"Condition","id":"cond-9"}"#;
+    let out = world
+        .net2
+        .invoke(Network::put_ehr(
+            &world.uploader,
+            "cond-9",
+            &other,
+            "Condition",
+            content,
+        ))
+        .await;
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.records[0].record_id = "cond-9".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("not this patient's"), "{message}");
+
+    let mut reply = world.reply_ok(&request);
+    reply.records[0].record_id = "nope-1".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("does not exist here"), "{message}");
+
+    let mut reply = world.reply_ok(&request);
+    reply.records[0].category = "Observation".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert!(message.contains("listed as"), "{message}");
+}
+
+#[tokio::test]
+async fn only_wanted_categories_may_be_disclosed() {
+    let world = World::new().await;
+    let mut request = world.request(1);
+    request.categories = vec!["Condition".into()];
+    let signed = world.sign_request(&request, &world.doctor);
+    world
+        .net1
+        .ok(&world.doctor, &[b"SubmitRequest", &signed])
+        .await;
+    world
+        .net2
+        .ok(
+            &world.net2.relay,
+            &[b"AcceptRequest", &world.forward_request(&signed)],
+        )
+        .await;
+    // Both records listed, but only Condition was asked for.
+    let reply = world.sign_reply(&world.reply_ok(&request), &world.responder);
+    let message = world
+        .net2
+        .err(&world.responder, &[b"SubmitReply", &reply])
+        .await;
+    assert!(message.contains("not a requested category"), "{message}");
+    // Just the Condition passes.
+    let mut reply = world.reply_ok(&request);
+    reply.records.retain(|r| r.category == "Condition");
+    let reply = world.sign_reply(&reply, &world.responder);
+    world
+        .net2
+        .ok(&world.responder, &[b"SubmitReply", &reply])
+        .await;
+}
+
+#[tokio::test]
+async fn a_rejected_request_takes_a_refusal_but_no_records() {
+    let world = World::new().await;
+    let mut request = world.request(1);
+    request.patient_ref = vec![8; 32];
+    let signed = world.sign_request(&request, &world.doctor);
+    let out = world
+        .net2
+        .ok(
+            &world.net2.relay,
+            &[b"AcceptRequest", &world.forward_request(&signed)],
+        )
+        .await;
+    assert_eq!(out["outcome"], "rejected");
+
+    let mut ok = world.reply_ok(&request);
+    ok.records.clear();
+    let message = world
+        .net2
+        .err(
+            &world.responder,
+            &[b"SubmitReply", &world.sign_reply(&ok, &world.responder)],
+        )
+        .await;
+    assert!(message.contains("only a refusal"), "{message}");
+
+    let refusal = world.sign_reply(
+        &world.reply_refusal(&request, ReplyStatus::NotFound),
+        &world.responder,
+    );
+    let out = world
+        .net2
+        .ok(&world.responder, &[b"SubmitReply", &refusal])
+        .await;
+    assert_eq!(out["outcome"], "submitted");
+    let trail = world
+        .net2
+        .ok(
+            &world.net2.admin,
+            &[b"AuditTrail", hex::encode([8u8; 32]).as_bytes()],
+        )
+        .await;
+    let kinds: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["request_rejected", "refusal"]);
+}
+
+// ---- AcceptReply (Algorithm 3) ----
+
+#[tokio::test]
+async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
+    let world = World::new().await;
+    let (request, signed_reply) = world.replied_request(1).await;
+    let envelope = world.forward_reply(&signed_reply);
+    let out = world
+        .net1
+        .ok(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .await;
+    assert_eq!(
+        out,
+        json!({"outcome": "fulfilled", "request_id": request.request_id})
+    );
+    let event = last_event(&world.net1.ledger);
+    assert_eq!(event.event_name, "ReplyAccepted");
+    assert_eq!(event.payload, request.request_id.as_bytes());
+    assert_eq!(
+        world
+            .net1
+            .ledger
+            .private_of(ehrx_chaincode::ehr::state::REPLIES, &request.request_id),
+        Some(signed_reply.clone())
+    );
+    let status = world
+        .net1
+        .ok(
+            &world.doctor,
+            &[b"GetRequestStatus", request.request_id.as_bytes()],
+        )
+        .await;
+    assert_eq!(status["status"], "fulfilled");
+
+    // Identical resubmission: same outcome, nothing written.
+    let before = snapshot(&world.net1.ledger).await;
+    let again = world
+        .net1
+        .call(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .await;
+    assert_eq!(json_of(&again.response.payload), out);
+    assert!(again.event.is_none());
+    assert_eq!(before, snapshot(&world.net1.ledger).await);
+
+    // A different reply for the same request is refused.
+    let other = world.sign_reply(
+        &world.reply_refusal(&request, ReplyStatus::Rejected),
+        &world.responder,
+    );
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&other)],
+        )
+        .await;
+    assert!(message.contains("no longer open"), "{message}");
+}
+
+#[tokio::test]
+async fn a_refusal_fails_the_request() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let refusal = world.sign_reply(
+        &world.reply_refusal(&request, ReplyStatus::Rejected),
+        &world.responder,
+    );
+    world
+        .net2
+        .ok(&world.responder, &[b"SubmitReply", &refusal])
+        .await;
+    let out = world
+        .net1
+        .ok(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&refusal)],
+        )
+        .await;
+    assert_eq!(out["outcome"], "failed");
+    assert_eq!(out["reason"], "no consent on file");
+}
+
+#[tokio::test]
+async fn only_a_registered_relay_may_deliver_a_reply() {
+    let world = World::new().await;
+    let (_, signed) = world.replied_request(1).await;
+    let message = world
+        .net1
+        .err(
+            &world.doctor,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    assert!(message.contains("not a registered relay"), "{message}");
+}
+
+#[tokio::test]
+async fn malformed_reply_envelopes_are_refused() {
+    let world = World::new().await;
+    let relay = &world.net1.relay;
+    let message = world.net1.err(relay, &[b"AcceptReply", b"\x1a\x01"]).await;
+    assert!(message.contains("forwarded envelope"), "{message}");
+    let request_inside = world.net2.attest(Payload::SignedRequest(vec![1]));
+    let message = world
+        .net1
+        .err(relay, &[b"AcceptReply", &request_inside])
+        .await;
+    assert!(message.contains("carries a signed request"), "{message}");
+    let garbage_inside = world.forward_reply(b"\xff");
+    let message = world
+        .net1
+        .err(relay, &[b"AcceptReply", &garbage_inside])
+        .await;
+    assert!(message.contains("signed reply"), "{message}");
+}
+
+#[tokio::test]
+async fn a_reply_to_an_unknown_or_foreign_request_is_refused() {
+    let world = World::new().await;
+    let (request, signed) = world.replied_request(1).await;
+    let unknown = world.sign_reply(&world.reply_ok(&world.request(2)), &world.responder);
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&unknown)],
+        )
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+    // On net2 the request is incoming: a reply cannot be accepted there.
+    let message = world
+        .net2
+        .err(
+            &world.net2.relay,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    assert!(
+        message.contains("was not made on this network"),
+        "{message}"
+    );
+    assert!(!request.request_id.is_empty());
+}
+
+#[tokio::test]
+async fn a_malformed_reply_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.sealed_records = None;
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    assert!(message.contains("sealed_records"), "{message}");
+}
+
+#[tokio::test]
+async fn the_reply_must_come_from_the_requests_destination() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.replying_network = "net3".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let envelope = ForwardedEnvelope::attest(Payload::SignedReply(signed), "net3", &world.net2.key)
+        .encode_to_vec();
+    let message = world
+        .net1
+        .err(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .await;
+    assert!(
+        message.contains("the request went to \"net2\""),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn the_reply_must_be_for_this_network() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let mut reply = world.reply_ok(&request);
+    reply.receiving_network = "net3".into();
+    let signed = world.sign_reply(&reply, &world.responder);
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    assert!(message.contains("receiving_network"), "{message}");
+}
+
+#[tokio::test]
+async fn the_replying_network_must_be_active_in_the_lookup_table() {
+    let world = World::new().await;
+    let (_, signed) = world.replied_request(1).await;
+    world
+        .net1
+        .ok(
+            &world.net1.admin,
+            &[b"RemoveRemoteNetwork", NET2.as_bytes()],
+        )
+        .await;
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    assert!(message.contains("\"net2\" does not exist"), "{message}");
+}
+
+#[tokio::test]
+async fn a_bad_attestation_on_a_reply_is_refused() {
+    let world = World::new().await;
+    let (_, signed) = world.replied_request(1).await;
+    let forged = ForwardedEnvelope::attest(Payload::SignedReply(signed), NET2, &world.net1.key)
+        .encode_to_vec();
+    let message = world
+        .net1
+        .err(&world.net1.relay, &[b"AcceptReply", &forged])
+        .await;
+    assert!(message.contains("attestation"), "{message}");
+}
+
+#[tokio::test]
+async fn a_bad_responder_signature_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let forged = SignedReply::sign(
+        &world.reply_ok(&request),
+        world.responder.creator.clone(),
+        world.uploader.signer.as_ref(),
+    )
+    .unwrap()
+    .encode_to_vec();
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&forged)],
+        )
+        .await;
+    assert!(message.contains("responder's signature"), "{message}");
+}
+
+// ---- GetReply (retrieval privilege) ----
+
+async fn delivered(world: &World) -> String {
+    let (request, signed) = world.replied_request(1).await;
+    world
+        .net1
+        .ok(
+            &world.net1.relay,
+            &[b"AcceptReply", &world.forward_reply(&signed)],
+        )
+        .await;
+    request.request_id
+}
+
+#[tokio::test]
+async fn the_requester_reads_and_opens_the_reply() {
+    let world = World::new().await;
+    let request_id = delivered(&world).await;
+    let out = world
+        .net1
+        .ok(&world.doctor, &[b"GetReply", request_id.as_bytes()])
+        .await;
+    assert_eq!(out["outcome"], "ok");
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(out["signed_reply"].as_str().unwrap())
+        .unwrap();
+    let reply = SignedReply::decode(bytes.as_slice())
+        .unwrap()
+        .open()
+        .unwrap()
+        .message;
+    let bundle = world
+        .doctor_key
+        .open(
+            &SealContext {
+                request_id: &request_id,
+                replying_network: NET2,
+                receiving_network: NET1,
+            },
+            reply.sealed_records.as_ref().unwrap(),
+        )
+        .unwrap();
+    assert_eq!(bundle.records.len(), 2);
+    assert_eq!(bundle.records[0].content, condition());
+    assert_eq!(bundle.records[1].content, observation());
+    let trail = world
+        .net1
+        .ok(
+            &world.net1.admin,
+            &[b"AuditTrail", hex::encode(world.patient).as_bytes()],
+        )
+        .await;
+    let kinds: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["request_submitted", "reply_received", "reply_read"]);
+}
+
+#[tokio::test]
+async fn anyone_else_is_refused_and_the_attempt_recorded() {
+    let world = World::new().await;
+    let request_id = delivered(&world).await;
+    for intruder in [world.net1.person("intruder", 16), world.net1.admin.clone()] {
+        let out = world
+            .net1
+            .call(&intruder, &[b"GetReply", request_id.as_bytes()])
+            .await;
+        assert_eq!(out.response.status, 200);
+        assert!(out.committed);
+        let body = json_of(&out.response.payload);
+        assert_eq!(body["outcome"], "refused");
+        assert!(body.get("signed_reply").is_none());
+        assert!(
+            body["reason"]
+                .as_str()
+                .unwrap()
+                .contains("only the requester")
+        );
+    }
+    let trail = world
+        .net1
+        .ok(
+            &world.net1.admin,
+            &[b"AuditTrail", hex::encode(world.patient).as_bytes()],
+        )
+        .await;
+    let refused: Vec<&Value> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "retrieval_refused")
+        .collect();
+    assert_eq!(refused.len(), 2);
+    assert_eq!(refused[0]["request_id"], request_id);
+    assert!(refused[1]["actor_id"].as_str().unwrap().contains("Admin"));
+}
+
+#[tokio::test]
+async fn no_reply_yet_or_unknown_request_is_an_error() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let message = world
+        .net1
+        .err(&world.doctor, &[b"GetReply", request.request_id.as_bytes()])
+        .await;
+    assert!(message.contains("no reply yet"), "{message}");
+    let message = world
+        .net1
+        .err(&world.doctor, &[b"GetReply", request_id(99).as_bytes()])
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+    let message = world
+        .net1
+        .err(&world.doctor, &[b"GetReply", b"not-an-id"])
+        .await;
+    assert!(message.contains("request_id"), "{message}");
+    assert_eq!(request.purpose, Purpose::Treatment as i32);
+}
