@@ -3,15 +3,17 @@
 //! Fabric's own `peer` CLI): state, events, private data and its hash,
 //! paginated ranges, composite keys and history.
 //!
-//! Run as a chaincode service: `CHAINCODE_ID=<package id>
-//! CHAINCODE_SERVER_ADDRESS=127.0.0.1:7098 [CHAINCODE_TLS_*_FILE=...]
-//! cargo run -p ehrx-chaincode --example showcase`.
+//! Run as a chaincode service: `cargo run -p ehrx-chaincode --example
+//! showcase -- --chaincode-id <package id> --address 127.0.0.1:7098
+//! [--tls-key-file ... --tls-cert-file ... --tls-client-ca-file ...]`, or
+//! with the `CHAINCODE_*` environment variables instead of the flags.
 
+use clap::Parser;
 use ehrx_chaincode::shim::contract::{
     Args, Contract, ContractChaincode, ContractError, Json, Param,
 };
 use ehrx_chaincode::shim::server::shutdown_signal;
-use ehrx_chaincode::shim::{ServerConfig, Stub, composite_key};
+use ehrx_chaincode::shim::{ServerArgs, Stub, composite_key};
 use serde::Serialize;
 
 /// The private data collection the network's deployment defines.
@@ -197,12 +199,19 @@ fn chaincode() -> ContractChaincode {
     )
 }
 
+/// Serves the showcase contract to the peers that dial it.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
-    let config = ServerConfig::from_env()?;
+    let config = Cli::parse().server.into_config()?;
     config.serve(chaincode(), shutdown_signal()).await?;
     Ok(())
 }

@@ -1,19 +1,36 @@
 //! The EHR exchange chaincode as an external chaincode service: the peer
-//! dials this server (address, package id and TLS files from the
-//! environment, see `ServerConfig::from_env`). Logs go to stderr as
-//! `RUST_LOG` filters them.
+//! dials this server. Address, package id and TLS files come from flags or
+//! their environment variables (`ehrx-chaincode --help`). Logs go to stderr
+//! as `RUST_LOG` filters them.
 
+use anyhow::Context as _;
+use clap::Parser;
 use ehrx_chaincode::{
     ehr,
-    shim::{ServerConfig, ServerError, server::shutdown_signal},
+    shim::{ServerArgs, server::shutdown_signal},
 };
 
+/// Serves the EHR exchange contract to the peers that dial it.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
 #[tokio::main]
-async fn main() -> Result<(), ServerError> {
+async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let config = ServerConfig::from_env()?;
-    config.serve(ehr::chaincode(), shutdown_signal()).await
+    let config = Cli::parse()
+        .server
+        .into_config()
+        .context("chaincode server configuration")?;
+    let address = config.address.clone();
+    config
+        .serve(ehr::chaincode(), shutdown_signal())
+        .await
+        .with_context(|| format!("serving the ehrx chaincode on {address}"))
 }

@@ -75,8 +75,9 @@ pub enum StubError {
 /// Why the chaincode server could not be configured or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    /// A required environment variable is not set.
-    #[error("environment variable {0} is not set")]
+    /// A required setting is missing: neither its flag nor its
+    /// environment variable is given.
+    #[error("{0} is not set (give its flag or the environment variable; see --help)")]
     MissingVariable(&'static str),
     /// An environment variable holds something unusable.
     #[error("environment variable {name} is invalid: {reason}")]

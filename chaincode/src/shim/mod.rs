@@ -22,5 +22,5 @@ pub mod testing;
 
 pub use chaincode::Chaincode;
 pub use error::{ServerError, StubError};
-pub use server::ServerConfig;
+pub use server::{ServerArgs, ServerConfig};
 pub use stub::Stub;
