@@ -1,6 +1,73 @@
 //! Client side of the EHR exchange. The [`fabric`] module is a Fabric
-//! Gateway client that knows nothing of EHRs; the EHR API that hospital
-//! applications embed builds on it.
+//! Gateway client that knows nothing of EHRs; the [`ehr`] module, the API
+//! that hospital applications embed, builds on it.
+//!
+//! # The EHR API
+//!
+//! An [`EhrClient`](ehr::EhrClient) is one user (a clinician, an uploader,
+//! an admin) of one network's EHR contract:
+//!
+//! 1. [`patient_ref`](ehr::PatientIdentifiers::patient_ref): the patient's
+//!    name, date of birth and SSN, normalised and keyed with HMAC-SHA-256
+//!    under the consortium's [`MatchingKey`](ehr::MatchingKey); identifiers
+//!    never leave the SDK;
+//! 2. [`upload_record`](ehr::EhrClient::upload_record): a FHIR R4 resource
+//!    or Bundle, one record per resource, endorsed by every organisation;
+//! 3. [`request_history`](ehr::EhrClient::request_history): sign and file a
+//!    request to another network, then wait (with a deadline) for its
+//!    outcome; the records are sealed to the requester's registered
+//!    [`RequesterKey`](ehr::RequesterKey), and each request's reply key is
+//!    kept in a [`KeyStore`](ehr::KeyStore);
+//! 4. [`read_reply`](ehr::EhrClient::read_reply): fetch, verify the
+//!    signature, decrypt, and check every record against its listed hash;
+//! 5. [`ClinicalSummary`](ehr::ClinicalSummary): the records as text or as
+//!    a standalone HTML page.
+//!
+//! ```no_run
+//! use std::{path::Path, sync::Arc, time::Duration};
+//!
+//! use ehrx_client::ehr::{
+//!     ClinicalSummary, EhrClient, EhrSettings, FileKeyStore, HistoryOutcome, HistoryRequest,
+//!     MatchingKey, PatientIdentifiers, RequesterKey,
+//! };
+//! use ehrx_client::fabric::{Gateway, NetworkDescription};
+//! use ehrx_client::proto::exchange::Purpose;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let net = NetworkDescription::load(Path::new(".network/net1/network.json"))?;
+//! let org = net.organization("Net1Org1MSP")?;
+//! let gateway = Gateway::new(
+//!     org.peers[0].connection()?.connect().await?,
+//!     org.signing_identity("User1")?,
+//! );
+//! let client = EhrClient::new(&gateway, EhrSettings::from_description(&net))
+//!     // The code and the X25519 key an admin registered for this user.
+//!     .with_requester_code("DR-0001")
+//!     .with_requester_key(RequesterKey::load(Path::new("requester.key"))?)
+//!     .with_key_store(Arc::new(FileKeyStore::open("reply-keys")?));
+//!
+//! let key = MatchingKey::from_file(Path::new("matching.key"))?;
+//! let patient = PatientIdentifiers::new("Ada Lovelace", "1815-12-10", "900-12-3456")
+//!     .patient_ref(&key)?;
+//!
+//! let requested = client
+//!     .request_history(
+//!         &HistoryRequest {
+//!             patient_ref: patient,
+//!             destination_network: "net2".into(),
+//!             categories: Vec::new(),
+//!             purpose: Purpose::Treatment,
+//!         },
+//!         Duration::from_secs(60),
+//!     )
+//!     .await?;
+//! if requested.outcome == HistoryOutcome::ReplyReady {
+//!     let reply = client.read_reply(&requested.pending.reply_key).await?;
+//!     println!("{}", ClinicalSummary::from_resources(reply.resources()).to_text());
+//! }
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # The Fabric gateway client
 //!
@@ -93,4 +160,5 @@
 
 pub use ehrx_proto as proto;
 
+pub mod ehr;
 pub mod fabric;

@@ -1,0 +1,175 @@
+//! The registry functions an organisation admin calls: the network's own
+//! settings, the lookup table of other networks, the identities allowed to
+//! request, respond, relay and upload, flags, and the audit trail.
+//!
+//! Each is one typed call; the JSON is built from the structs in
+//! [`interface`](super::interface), so field names live in one place.
+
+use serde::Serialize;
+
+use super::{
+    error::{Error, parse_result},
+    interface::{
+        AuditEntry, AuditSubject, MemberIdentity, NetworkConfig, RemoteNetwork, RemoteStatus,
+        RequesterRegistration, function,
+    },
+    patient::PatientRef,
+};
+use crate::fabric::{Committed, Contract, Identity};
+
+/// The admin functions of one network's contract, called as the client's
+/// identity (which the contract requires to be an organisation admin).
+#[derive(Debug, Clone, Copy)]
+pub struct Admin<'a> {
+    contract: &'a Contract,
+}
+
+impl MemberIdentity {
+    /// The entry for a Fabric identity.
+    pub fn of(identity: &Identity) -> Self {
+        Self {
+            msp_id: identity.msp_id().to_string(),
+            certificate: String::from_utf8_lossy(identity.certificate_pem()).into_owned(),
+        }
+    }
+}
+
+impl RemoteNetwork {
+    /// A lookup-table entry from the network's Ed25519 public key.
+    pub fn new(
+        network_id: impl Into<String>,
+        network_key: &[u8; 32],
+        status: RemoteStatus,
+    ) -> Self {
+        Self {
+            network_id: network_id.into(),
+            network_key: hex::encode(network_key),
+            status,
+        }
+    }
+}
+
+impl RequesterRegistration {
+    /// A registration for a Fabric identity with its X25519 public key.
+    pub fn new(
+        requester_code: impl Into<String>,
+        identity: &Identity,
+        privileges: Vec<String>,
+        encryption_key: &[u8; 32],
+    ) -> Self {
+        let member = MemberIdentity::of(identity);
+        Self {
+            requester_code: requester_code.into(),
+            msp_id: member.msp_id,
+            certificate: member.certificate,
+            privileges,
+            encryption_key: hex::encode(encryption_key),
+        }
+    }
+}
+
+impl<'a> Admin<'a> {
+    pub(crate) fn new(contract: &'a Contract) -> Self {
+        Self { contract }
+    }
+
+    async fn submit_json(
+        &self,
+        function: &'static str,
+        argument: &impl Serialize,
+    ) -> Result<Committed, Error> {
+        let json = serde_json::to_vec(argument).map_err(|e| Error::unexpected(function, e))?;
+        Ok(self.contract.submit(function, [json]).await?)
+    }
+
+    /// Sets this network's id and the requesters' rate limit.
+    pub async fn configure_network(&self, config: &NetworkConfig) -> Result<Committed, Error> {
+        self.submit_json(function::CONFIGURE_NETWORK, config).await
+    }
+
+    /// Adds or updates another network in the lookup table.
+    pub async fn put_remote_network(&self, remote: &RemoteNetwork) -> Result<Committed, Error> {
+        self.submit_json(function::PUT_REMOTE_NETWORK, remote).await
+    }
+
+    /// Removes a network from the lookup table.
+    pub async fn remove_remote_network(&self, network_id: &str) -> Result<Committed, Error> {
+        Ok(self
+            .contract
+            .submit(function::REMOVE_REMOTE_NETWORK, [network_id])
+            .await?)
+    }
+
+    /// Registers a requester: their code, identity, privileges and key.
+    pub async fn register_requester(
+        &self,
+        requester: &RequesterRegistration,
+    ) -> Result<Committed, Error> {
+        self.submit_json(function::REGISTER_REQUESTER, requester)
+            .await
+    }
+
+    /// Registers an identity that may submit replies.
+    pub async fn register_responder(&self, member: &MemberIdentity) -> Result<Committed, Error> {
+        self.submit_json(function::REGISTER_RESPONDER, member).await
+    }
+
+    /// Registers the relay's identity.
+    pub async fn register_relay(&self, member: &MemberIdentity) -> Result<Committed, Error> {
+        self.submit_json(function::REGISTER_RELAY, member).await
+    }
+
+    /// Registers an identity that may upload records.
+    pub async fn register_uploader(&self, member: &MemberIdentity) -> Result<Committed, Error> {
+        self.submit_json(function::REGISTER_UPLOADER, member).await
+    }
+
+    /// Clears the flag of an identity that exceeded the rate limit.
+    pub async fn clear_flag(&self, member: &MemberIdentity) -> Result<Committed, Error> {
+        self.submit_json(function::CLEAR_FLAG, member).await
+    }
+
+    /// The audit entries of a subject, oldest first.
+    pub async fn audit_trail(&self, subject: AuditSubject<'_>) -> Result<Vec<AuditEntry>, Error> {
+        let result = self
+            .contract
+            .evaluate(function::AUDIT_TRAIL, [subject.as_arg()])
+            .await?;
+        parse_result(function::AUDIT_TRAIL, &result)
+    }
+
+    /// A patient's accounting of disclosures and refusals.
+    pub async fn patient_audit_trail(
+        &self,
+        patient_ref: &PatientRef,
+    ) -> Result<Vec<AuditEntry>, Error> {
+        self.audit_trail(AuditSubject::Patient(&patient_ref.to_hex()))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_identities_carry_the_msp_id_and_pem() {
+        let identity = Identity::new("Net1Org2MSP", "-----BEGIN CERTIFICATE-----\n…");
+        let member = MemberIdentity::of(&identity);
+        assert_eq!(member.msp_id, "Net1Org2MSP");
+        assert!(
+            member
+                .certificate
+                .starts_with("-----BEGIN CERTIFICATE-----")
+        );
+        let json = serde_json::to_value(&member).unwrap();
+        assert_eq!(json["msp_id"], "Net1Org2MSP");
+
+        let requester =
+            RequesterRegistration::new("DR-1", &identity, vec!["request".into()], &[0xab; 32]);
+        assert_eq!(requester.encryption_key, "ab".repeat(32));
+        assert_eq!(requester.msp_id, "Net1Org2MSP");
+        let remote = RemoteNetwork::new("net2", &[1; 32], RemoteStatus::Active);
+        assert_eq!(remote.network_key, "01".repeat(32));
+    }
+}

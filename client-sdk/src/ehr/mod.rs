@@ -1,0 +1,139 @@
+//! The EHR exchange API that hospital applications embed, on top of the
+//! [`fabric`](crate::fabric) gateway client (which never imports it).
+//!
+//! An [`EhrClient`] is one user of one network's EHR contract. The modules
+//! follow an exchange in the order the data flows:
+//! [`patient`] (who, as a keyed `patient_ref`), [`records`]
+//! (`upload_record`), [`requests`] (`request_history`), [`keys`] (the
+//! requester's key, reply keys and their [`KeyStore`]), [`replies`] (`read_reply`: decrypt and verify),
+//! [`render`] (a clinical summary in text or HTML). [`admin`] wraps the
+//! registry functions, [`synthetic`] makes test patients, and
+//! [`interface`] is the one place that names the contract's functions,
+//! events and JSON fields.
+
+pub mod admin;
+pub mod error;
+pub mod interface;
+pub mod keys;
+pub mod patient;
+pub mod records;
+pub mod render;
+pub mod replies;
+pub mod requests;
+pub mod synthetic;
+
+#[cfg(test)]
+mod test_support;
+
+use std::sync::Arc;
+
+pub use admin::Admin;
+pub use error::Error;
+pub use interface::{RequestState, RequestStatus};
+pub use keys::{FileKeyStore, InMemoryKeyStore, KeyStore, KeyStoreError, ReplyKey, RequesterKey};
+pub use patient::{MatchingKey, PatientError, PatientIdentifiers, PatientRef};
+pub use records::{EhrRecord, RecordError, UploadedRecord};
+pub use render::ClinicalSummary;
+pub use replies::{ReceivedRecord, ReplyError, VerifiedReply};
+pub use requests::{HistoryOutcome, HistoryRequest, PendingRequest, RequestedHistory};
+
+use crate::fabric::{Contract, Gateway, Network, NetworkDescription, SigningIdentity};
+
+/// Where the EHR contract is and which network it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EhrSettings {
+    /// This network's id in the consortium's lookup tables (the `network_id`
+    /// given to `ConfigureNetwork`); requests name it as their source.
+    pub network_id: String,
+    /// The channel the contract is deployed on.
+    pub channel: String,
+    /// The chaincode name.
+    pub chaincode: String,
+    /// MSP ids of every peer organisation: records are private data that
+    /// every organisation must endorse, and the gateway endorses within its
+    /// own organisation only unless told otherwise.
+    pub organizations: Vec<String>,
+}
+
+impl EhrSettings {
+    /// Settings for a network described by `network.json`: its name as the
+    /// network id, its channel, every organisation, the default chaincode.
+    pub fn from_description(description: &NetworkDescription) -> Self {
+        Self {
+            network_id: description.name.clone(),
+            channel: description.channel.clone(),
+            chaincode: interface::CHAINCODE.to_string(),
+            organizations: description
+                .organizations
+                .iter()
+                .map(|org| org.msp_id.clone())
+                .collect(),
+        }
+    }
+}
+
+/// One user of the EHR contract on one network.
+#[derive(Debug, Clone)]
+pub struct EhrClient {
+    settings: EhrSettings,
+    network: Network,
+    contract: Contract,
+    identity: SigningIdentity,
+    requester_code: Option<String>,
+    requester_key: Option<RequesterKey>,
+    key_store: Option<Arc<dyn KeyStore>>,
+}
+
+impl EhrClient {
+    /// A client acting as the gateway's identity.
+    pub fn new(gateway: &Gateway, settings: EhrSettings) -> Self {
+        let network = gateway.network(settings.channel.clone());
+        let contract = network.contract(settings.chaincode.clone());
+        Self {
+            settings,
+            network,
+            contract,
+            identity: gateway.identity().clone(),
+            requester_code: None,
+            requester_key: None,
+            key_store: None,
+        }
+    }
+
+    /// The requester code this identity is registered under; needed to
+    /// request histories.
+    pub fn with_requester_code(mut self, code: impl Into<String>) -> Self {
+        self.requester_code = Some(code.into());
+        self
+    }
+
+    /// The requester's registered key pair, whose public half every request
+    /// carries. Without one each request gets a fresh key pair, which the
+    /// `ehrx` contract refuses (it checks the key is the registered one).
+    pub fn with_requester_key(mut self, key: RequesterKey) -> Self {
+        self.requester_key = Some(key);
+        self
+    }
+
+    /// Where each request's reply key is saved before the request is
+    /// submitted, so a reply can be read after a restart.
+    pub fn with_key_store(mut self, store: Arc<dyn KeyStore>) -> Self {
+        self.key_store = Some(store);
+        self
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &EhrSettings {
+        &self.settings
+    }
+
+    /// The contract, for calls this API does not wrap.
+    pub fn contract(&self) -> &Contract {
+        &self.contract
+    }
+
+    /// The registry functions, for an organisation admin's identity.
+    pub fn admin(&self) -> Admin<'_> {
+        Admin::new(&self.contract)
+    }
+}

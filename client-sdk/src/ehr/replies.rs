@@ -1,0 +1,590 @@
+//! `read_reply`: fetch a reply, check it, open it, and check it again.
+//!
+//! The contract has verified the reply (Algorithm 3) before it was stored,
+//! but the requester trusts only what it can check itself: the responder's
+//! signature over the exact reply bytes, that the reply answers *this*
+//! request between *these* networks, that the sealed records open with the
+//! requester's key in this reply's context, and that the records are
+//! exactly the ones listed, each with the SHA-256 the reply lists (the hash
+//! the destination's chaincode checked against its private data).
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use prost::Message as _;
+use sha2::{Digest as _, Sha256};
+
+use super::{
+    EhrClient,
+    error::{Error, parse_result},
+    interface::{GetReplyResult, function},
+    keys::ReplyKey,
+    records::{RecordError, parse_resource},
+};
+use crate::proto::exchange::{
+    ReplyStatus, SignedReply,
+    seal::{SealContext, SealError},
+    signed::OpenError,
+};
+
+/// Why a reply could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// The contract refused to hand the reply over (recorded on the ledger).
+    #[error("the reply was refused: {reason}")]
+    Refused {
+        /// The contract's reason.
+        reason: String,
+    },
+    /// The reply's bytes are not a signed reply.
+    #[error("the reply is malformed: {0}")]
+    Malformed(String),
+    /// The responder's signature does not verify.
+    #[error("the reply's signature does not verify: {0}")]
+    Signature(#[from] OpenError),
+    /// The reply answers another request.
+    #[error("the reply is for request {found}, not {expected}")]
+    WrongRequest {
+        /// The request asked about.
+        expected: String,
+        /// The request the reply names.
+        found: String,
+    },
+    /// The reply is not from the request's destination to its source.
+    #[error(
+        "the reply goes from {found_from} to {found_to}, not from {expected_from} to {expected_to}"
+    )]
+    WrongNetworks {
+        /// The request's destination.
+        expected_from: String,
+        /// The request's source.
+        expected_to: String,
+        /// The reply's replying network.
+        found_from: String,
+        /// The reply's receiving network.
+        found_to: String,
+    },
+    /// The destination holds no records for the patient.
+    #[error("the destination has no records: {reason}")]
+    NotFound {
+        /// Its reason.
+        reason: String,
+    },
+    /// The destination rejected the request.
+    #[error("the destination rejected the request: {reason}")]
+    Rejected {
+        /// Its reason.
+        reason: String,
+    },
+    /// A status this SDK does not know.
+    #[error("the reply has an unknown status {0}")]
+    UnknownStatus(i32),
+    /// An OK reply without sealed records.
+    #[error("the reply is OK but carries no sealed records")]
+    NoSealedRecords,
+    /// The sealed records do not open: tampered, or not for this key and request.
+    #[error("the sealed records cannot be opened: {0}")]
+    Decrypt(#[from] SealError),
+    /// A listed record is not in the sealed bundle.
+    #[error("record {0} is listed but missing from the sealed records")]
+    MissingRecord(String),
+    /// A sealed record is not listed.
+    #[error("record {0} is in the sealed records but not listed")]
+    UnlistedRecord(String),
+    /// A record id appears twice in the list or in the bundle.
+    #[error("record {0} appears twice")]
+    DuplicateRecord(String),
+    /// A record's SHA-256 is not the listed one.
+    #[error("record {0} does not match its listed SHA-256")]
+    HashMismatch(String),
+    /// A record's category is not the listed one.
+    #[error("record {record_id} is a {found}, listed as {listed}")]
+    CategoryMismatch {
+        /// The record.
+        record_id: String,
+        /// The category in the list.
+        listed: String,
+        /// The category in the bundle.
+        found: String,
+    },
+    /// A record is not FHIR JSON.
+    #[error("record {record_id} is not a FHIR resource: {source}")]
+    BadRecord {
+        /// The record.
+        record_id: String,
+        /// What was wrong.
+        source: RecordError,
+    },
+}
+
+/// One disclosed record, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedRecord {
+    /// The record id (the resource's `id`).
+    pub record_id: String,
+    /// The resource type.
+    pub category: String,
+    /// SHA-256 of `content`, as listed in the reply.
+    pub sha256: [u8; 32],
+    /// The FHIR JSON bytes as stored at the destination.
+    pub content: Vec<u8>,
+    /// The parsed resource.
+    pub resource: serde_json::Value,
+}
+
+/// A reply whose signature, addressing, sealing and hashes all checked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedReply {
+    /// The request it answers.
+    pub request_id: String,
+    /// The network that answered.
+    pub replying_network: String,
+    /// MSP id of the responder that signed it.
+    pub responder_msp_id: String,
+    /// When the responder formed it.
+    pub created_at: Option<prost_types::Timestamp>,
+    /// The records, in the reply's order.
+    pub records: Vec<ReceivedRecord>,
+}
+
+impl VerifiedReply {
+    /// The parsed FHIR resources, for [`ClinicalSummary`](super::ClinicalSummary).
+    pub fn resources(&self) -> impl Iterator<Item = &serde_json::Value> {
+        self.records.iter().map(|record| &record.resource)
+    }
+}
+
+/// Decodes `GetReply`'s base64 into a signed reply.
+pub fn decode_signed_reply(base64_text: &str) -> Result<SignedReply, ReplyError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(base64_text.trim())
+        .map_err(|e| ReplyError::Malformed(format!("not base64: {e}")))?;
+    SignedReply::decode(bytes.as_slice()).map_err(|e| ReplyError::Malformed(e.to_string()))
+}
+
+/// Checks a signed reply against the request it should answer and opens
+/// its records with the requester's key (see the module docs for what is
+/// checked, in that order).
+pub fn verify_reply(signed: &SignedReply, key: &ReplyKey) -> Result<VerifiedReply, ReplyError> {
+    let opened = signed.open()?;
+    let reply = opened.message;
+    if reply.request_id != key.request_id {
+        return Err(ReplyError::WrongRequest {
+            expected: key.request_id.clone(),
+            found: reply.request_id,
+        });
+    }
+    if reply.replying_network != key.destination_network
+        || reply.receiving_network != key.source_network
+    {
+        return Err(ReplyError::WrongNetworks {
+            expected_from: key.destination_network.clone(),
+            expected_to: key.source_network.clone(),
+            found_from: reply.replying_network,
+            found_to: reply.receiving_network,
+        });
+    }
+    match ReplyStatus::try_from(reply.status) {
+        Ok(ReplyStatus::Ok) => {}
+        Ok(ReplyStatus::NotFound) => {
+            return Err(ReplyError::NotFound {
+                reason: reply.reason,
+            });
+        }
+        Ok(ReplyStatus::Rejected) => {
+            return Err(ReplyError::Rejected {
+                reason: reply.reason,
+            });
+        }
+        Ok(ReplyStatus::Unspecified) | Err(_) => {
+            return Err(ReplyError::UnknownStatus(reply.status));
+        }
+    }
+    let sealed = reply
+        .sealed_records
+        .as_ref()
+        .ok_or(ReplyError::NoSealedRecords)?;
+    let context = SealContext {
+        request_id: &key.request_id,
+        replying_network: &key.destination_network,
+        receiving_network: &key.source_network,
+    };
+    let bundle = key.decryption_key.open(&context, sealed)?;
+
+    let mut contents = HashMap::with_capacity(bundle.records.len());
+    for record in bundle.records {
+        let record_id = record.record_id.clone();
+        if contents.insert(record_id.clone(), record).is_some() {
+            return Err(ReplyError::DuplicateRecord(record_id));
+        }
+    }
+    let mut records = Vec::with_capacity(reply.records.len());
+    for digest in reply.records {
+        let Some(record) = contents.remove(&digest.record_id) else {
+            return Err(
+                if records
+                    .iter()
+                    .any(|seen: &ReceivedRecord| seen.record_id == digest.record_id)
+                {
+                    ReplyError::DuplicateRecord(digest.record_id)
+                } else {
+                    ReplyError::MissingRecord(digest.record_id)
+                },
+            );
+        };
+        let sha256: [u8; 32] = Sha256::digest(&record.content).into();
+        if digest.sha256 != sha256 {
+            return Err(ReplyError::HashMismatch(digest.record_id));
+        }
+        if digest.category != record.category {
+            return Err(ReplyError::CategoryMismatch {
+                record_id: digest.record_id,
+                listed: digest.category,
+                found: record.category,
+            });
+        }
+        let resource = parse_resource(&record.content).map_err(|source| ReplyError::BadRecord {
+            record_id: digest.record_id.clone(),
+            source,
+        })?;
+        records.push(ReceivedRecord {
+            record_id: digest.record_id,
+            category: digest.category,
+            sha256,
+            content: record.content,
+            resource,
+        });
+    }
+    if let Some(record_id) = contents.into_keys().min() {
+        return Err(ReplyError::UnlistedRecord(record_id));
+    }
+    Ok(VerifiedReply {
+        request_id: reply.request_id,
+        replying_network: reply.replying_network,
+        responder_msp_id: opened.signer_msp_id,
+        created_at: reply.created_at,
+        records,
+    })
+}
+
+impl EhrClient {
+    /// Fetches the reply to a request with `GetReply` (submitted, so the
+    /// ledger records who read it, or who was refused), then verifies and
+    /// opens it with [`verify_reply`].
+    pub async fn read_reply(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
+        let committed = self
+            .contract
+            .submit(function::GET_REPLY, [&key.request_id])
+            .await?;
+        match parse_result(function::GET_REPLY, &committed.result)? {
+            GetReplyResult::Refused { reason } => Err(ReplyError::Refused { reason }.into()),
+            GetReplyResult::Delivered { signed_reply } => {
+                Ok(verify_reply(&decode_signed_reply(&signed_reply)?, key)?)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        fabric::P256Signer,
+        proto::{
+            exchange::{Record, RecordBundle, RecordDigest, Reply, seal, seal::DecryptionKey},
+            msp::SerializedIdentity,
+        },
+    };
+
+    const REQUEST: &str = "6f1c1f7e-8a43-4d8b-9b1e-2f4b5f0e9a10";
+
+    fn records() -> Vec<Record> {
+        vec![
+            Record {
+                record_id: "c1".into(),
+                category: "Condition".into(),
+                content: br#"{"resourceType":"Condition","id":"c1","code":{"text":"Asthma"}}"#
+                    .to_vec(),
+            },
+            Record {
+                record_id: "p1".into(),
+                category: "Patient".into(),
+                content: br#"{"resourceType":"Patient","id":"p1","gender":"female"}"#.to_vec(),
+            },
+        ]
+    }
+
+    fn digests(records: &[Record]) -> Vec<RecordDigest> {
+        records
+            .iter()
+            .map(|r| RecordDigest {
+                record_id: r.record_id.clone(),
+                category: r.category.clone(),
+                sha256: Sha256::digest(&r.content).to_vec(),
+            })
+            .collect()
+    }
+
+    struct Fixture {
+        key: ReplyKey,
+        public: Vec<u8>,
+        signer: P256Signer,
+        identity: Vec<u8>,
+    }
+
+    fn fixture() -> Fixture {
+        let (decryption_key, public) = DecryptionKey::generate();
+        let (signing_key, pem) = crate::ehr::test_support::p256_credentials(9);
+        let identity = SerializedIdentity {
+            mspid: "Net2Org1MSP".into(),
+            id_bytes: pem.into_bytes(),
+        }
+        .encode_to_vec();
+        Fixture {
+            key: ReplyKey {
+                request_id: REQUEST.into(),
+                source_network: "net1".into(),
+                destination_network: "net2".into(),
+                decryption_key,
+            },
+            public,
+            signer: P256Signer::new(signing_key),
+            identity,
+        }
+    }
+
+    fn context() -> SealContext<'static> {
+        SealContext {
+            request_id: REQUEST,
+            replying_network: "net2",
+            receiving_network: "net1",
+        }
+    }
+
+    /// A reply as a responder on net2 would form it, with `listed` digests
+    /// and `sealed` records.
+    fn reply(f: &Fixture, listed: Vec<RecordDigest>, sealed: Vec<Record>) -> Reply {
+        Reply {
+            request_id: REQUEST.into(),
+            replying_network: "net2".into(),
+            receiving_network: "net1".into(),
+            status: ReplyStatus::Ok as i32,
+            reason: String::new(),
+            records: listed,
+            sealed_records: Some(
+                seal::seal(&f.public, &context(), &RecordBundle { records: sealed }).unwrap(),
+            ),
+            created_at: Some(prost_types::Timestamp {
+                seconds: 1_800_000_000,
+                nanos: 0,
+            }),
+        }
+    }
+
+    fn sign(f: &Fixture, reply: &Reply) -> SignedReply {
+        SignedReply::sign(reply, f.identity.clone(), &f.signer).unwrap()
+    }
+
+    fn verify(f: &Fixture, reply: &Reply) -> Result<VerifiedReply, ReplyError> {
+        verify_reply(&sign(f, reply), &f.key)
+    }
+
+    #[test]
+    fn a_good_reply_opens_to_its_checked_records() {
+        let f = fixture();
+        let verified = verify(&f, &reply(&f, digests(&records()), records())).unwrap();
+        assert_eq!(verified.request_id, REQUEST);
+        assert_eq!(verified.replying_network, "net2");
+        assert_eq!(verified.responder_msp_id, "Net2Org1MSP");
+        assert_eq!(verified.records.len(), 2);
+        assert_eq!(verified.records[0].record_id, "c1");
+        assert_eq!(verified.records[0].resource["code"]["text"], "Asthma");
+        assert_eq!(verified.records[1].resource["gender"], "female");
+        assert_eq!(verified.resources().count(), 2);
+    }
+
+    #[test]
+    fn the_base64_form_decodes_to_the_same_reply() {
+        let f = fixture();
+        let signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let text = base64::engine::general_purpose::STANDARD.encode(signed.encode_to_vec());
+        assert_eq!(decode_signed_reply(&text).unwrap(), signed);
+        assert!(matches!(
+            decode_signed_reply("%%%"),
+            Err(ReplyError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode_signed_reply("/w=="),
+            Err(ReplyError::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn tampered_ciphertext_is_detected() {
+        let f = fixture();
+        let mut tampered = reply(&f, digests(&records()), records());
+        if let Some(sealed) = tampered.sealed_records.as_mut() {
+            sealed.ciphertext[3] ^= 0x20;
+        }
+        // Re-signed: a responder (or anyone with a key) cannot make it open.
+        assert!(matches!(
+            verify(&f, &tampered),
+            Err(ReplyError::Decrypt(SealError::Open))
+        ));
+    }
+
+    #[test]
+    fn records_sealed_for_another_request_do_not_open() {
+        let f = fixture();
+        let mut moved = reply(&f, digests(&records()), records());
+        let elsewhere = SealContext {
+            request_id: "another",
+            ..context()
+        };
+        moved.sealed_records =
+            Some(seal::seal(&f.public, &elsewhere, &RecordBundle { records: records() }).unwrap());
+        assert!(matches!(
+            verify(&f, &moved),
+            Err(ReplyError::Decrypt(SealError::Open))
+        ));
+    }
+
+    #[test]
+    fn a_bad_signature_is_refused() {
+        let f = fixture();
+        let mut signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let last = signed.reply.len() - 1;
+        signed.reply[last] ^= 1;
+        assert!(matches!(
+            verify_reply(&signed, &f.key),
+            Err(ReplyError::Signature(_))
+        ));
+        let other = P256Signer::new(p256::ecdsa::SigningKey::from_slice(&[4; 32]).unwrap());
+        let forged = SignedReply::sign(
+            &reply(&f, digests(&records()), records()),
+            f.identity.clone(),
+            &other,
+        )
+        .unwrap();
+        assert!(matches!(
+            verify_reply(&forged, &f.key),
+            Err(ReplyError::Signature(_))
+        ));
+    }
+
+    #[test]
+    fn hash_count_and_id_mismatches_are_each_named() {
+        let f = fixture();
+        let mut wrong_hash = digests(&records());
+        wrong_hash[1].sha256[0] ^= 1;
+        assert!(matches!(
+            verify(&f, &reply(&f, wrong_hash, records())),
+            Err(ReplyError::HashMismatch(id)) if id == "p1"
+        ));
+
+        let one = records()[..1].to_vec();
+        assert!(matches!(
+            verify(&f, &reply(&f, digests(&records()), one.clone())),
+            Err(ReplyError::MissingRecord(id)) if id == "p1"
+        ));
+        assert!(matches!(
+            verify(&f, &reply(&f, digests(&one), records())),
+            Err(ReplyError::UnlistedRecord(id)) if id == "p1"
+        ));
+
+        let mut twice = records();
+        twice.push(records()[0].clone());
+        assert!(matches!(
+            verify(&f, &reply(&f, digests(&records()), twice)),
+            Err(ReplyError::DuplicateRecord(id)) if id == "c1"
+        ));
+        let mut listed_twice = digests(&records());
+        listed_twice.push(listed_twice[0].clone());
+        assert!(matches!(
+            verify(&f, &reply(&f, listed_twice, records())),
+            Err(ReplyError::DuplicateRecord(id)) if id == "c1"
+        ));
+
+        let mut wrong_category = digests(&records());
+        wrong_category[0].category = "Observation".into();
+        assert!(matches!(
+            verify(&f, &reply(&f, wrong_category, records())),
+            Err(ReplyError::CategoryMismatch { .. })
+        ));
+
+        let mut not_fhir = records();
+        not_fhir[0].content = b"[1]".to_vec();
+        assert!(matches!(
+            verify(&f, &reply(&f, digests(&not_fhir), not_fhir)),
+            Err(ReplyError::BadRecord {
+                source: RecordError::NotAnObject,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn addressing_and_status_are_checked() {
+        let f = fixture();
+        let good = reply(&f, digests(&records()), records());
+
+        let mut other_request = good.clone();
+        other_request.request_id = "someone-else".into();
+        assert!(matches!(
+            verify(&f, &other_request),
+            Err(ReplyError::WrongRequest { .. })
+        ));
+        let mut from_elsewhere = good.clone();
+        from_elsewhere.replying_network = "net3".into();
+        assert!(matches!(
+            verify(&f, &from_elsewhere),
+            Err(ReplyError::WrongNetworks { .. })
+        ));
+        let mut to_elsewhere = good.clone();
+        to_elsewhere.receiving_network = "net3".into();
+        assert!(matches!(
+            verify(&f, &to_elsewhere),
+            Err(ReplyError::WrongNetworks { .. })
+        ));
+
+        let mut not_found = good.clone();
+        not_found.status = ReplyStatus::NotFound as i32;
+        not_found.reason = "no records for this patient".into();
+        assert!(matches!(
+            verify(&f, &not_found),
+            Err(ReplyError::NotFound { reason }) if reason == "no records for this patient"
+        ));
+        let mut rejected = good.clone();
+        rejected.status = ReplyStatus::Rejected as i32;
+        assert!(matches!(
+            verify(&f, &rejected),
+            Err(ReplyError::Rejected { .. })
+        ));
+        let mut unknown = good.clone();
+        unknown.status = 42;
+        assert!(matches!(
+            verify(&f, &unknown),
+            Err(ReplyError::UnknownStatus(42))
+        ));
+        let mut unsealed = good;
+        unsealed.sealed_records = None;
+        assert!(matches!(
+            verify(&f, &unsealed),
+            Err(ReplyError::NoSealedRecords)
+        ));
+    }
+
+    #[test]
+    fn another_requesters_key_cannot_open_the_records() {
+        let f = fixture();
+        let signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let stranger = ReplyKey {
+            decryption_key: DecryptionKey::generate().0,
+            ..f.key.clone()
+        };
+        assert!(matches!(
+            verify_reply(&signed, &stranger),
+            Err(ReplyError::Decrypt(SealError::Open))
+        ));
+    }
+}

@@ -1,0 +1,754 @@
+//! The EHR API over real gRPC, against an in-process stand-in for a peer's
+//! gateway running a miniature EHR contract. The stand-in speaks the
+//! contract's interface (function names, JSON, transient record, events)
+//! and plays both networks: a validated request is answered at once by a
+//! "destination" that seals the patient's uploaded records to the
+//! requester's key and signs the reply with a responder identity. The real
+//! contract and networks are exercised by the end-to-end tests in `tests/`.
+
+#![cfg(test)]
+
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    str::FromStr as _,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use base64::Engine as _;
+use ehrx_client::{
+    ehr::{
+        ClinicalSummary, EhrClient, EhrSettings, Error, HistoryOutcome, HistoryRequest,
+        InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestState, RequesterKey,
+        synthetic::SyntheticPatient,
+    },
+    fabric::{Gateway, Identity, P256Signer, SigningIdentity},
+};
+use ehrx_proto::{
+    common,
+    exchange::{
+        Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus, Request, SignedReply,
+        SignedRequest,
+        seal::{SealContext, seal},
+    },
+    gateway, msp, orderer, peer,
+};
+use p256::pkcs8::LineEnding;
+use prost::Message as _;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+use tokio_stream::Stream;
+use tonic::{Request as GrpcRequest, Response, Status};
+use x509_cert::{
+    builder::{Builder as _, CertificateBuilder, profile::cabf::Root},
+    der::EncodePem as _,
+    name::Name,
+    serial_number::SerialNumber,
+    spki::SubjectPublicKeyInfoOwned,
+    time::Validity,
+};
+
+const ORGS: [&str; 2] = ["Net1Org1MSP", "Net1Org2MSP"];
+/// A patient the destination refuses.
+const REFUSED_PATIENT: [u8; 32] = [0xee; 32];
+/// A patient the destination never answers about.
+const SILENT_PATIENT: [u8; 32] = [0xdd; 32];
+/// A patient the test answers about later, by hand.
+const LATE_PATIENT: [u8; 32] = [0xcc; 32];
+
+/// A P-256 key and its self-signed certificate.
+fn credentials(seed: u8) -> (p256::ecdsa::SigningKey, String) {
+    let key = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
+    let subject = Name::from_str("CN=User1@org1.net1.example.com,O=org1,C=US").unwrap();
+    let certificate = CertificateBuilder::new(
+        Root::new(false, subject).unwrap(),
+        SerialNumber::from(1u32),
+        Validity::from_now(Duration::from_secs(3600)).unwrap(),
+        spki,
+    )
+    .unwrap()
+    .build::<_, p256::ecdsa::DerSignature>(&key)
+    .unwrap()
+    .to_pem(LineEnding::LF)
+    .unwrap();
+    (key, certificate)
+}
+
+struct StoredRecord {
+    patient_ref: String,
+    category: String,
+    content: Vec<u8>,
+    endorsers: Vec<String>,
+}
+
+struct StoredRequest {
+    creator: Vec<u8>,
+    state: RequestState,
+    reason: Option<String>,
+    reply: Option<SignedReply>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    height: u64,
+    records: HashMap<String, StoredRecord>,
+    requests: HashMap<String, StoredRequest>,
+    /// Events of endorsed transactions, emitted when they are submitted.
+    pending_events: HashMap<String, Vec<(String, Vec<u8>)>>,
+    /// Block of each submitted transaction.
+    committed: HashMap<String, u64>,
+    /// (block, transaction, event name, payload).
+    events: Vec<(u64, String, String, Vec<u8>)>,
+    /// The encryption key of each request, in order.
+    encryption_keys: Vec<Vec<u8>>,
+}
+
+#[derive(Clone, Default)]
+struct FakeContract {
+    ledger: Arc<Mutex<Ledger>>,
+}
+
+struct Invocation {
+    channel_header: common::ChannelHeader,
+    signature_header: common::SignatureHeader,
+    args: Vec<Vec<u8>>,
+    transient: HashMap<String, Vec<u8>>,
+}
+
+fn decode_invocation(signed: Option<peer::SignedProposal>) -> Invocation {
+    let signed = signed.unwrap();
+    let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).unwrap();
+    let header = common::Header::decode(proposal.header.as_slice()).unwrap();
+    let payload = peer::ChaincodeProposalPayload::decode(proposal.payload.as_slice()).unwrap();
+    let spec = peer::ChaincodeInvocationSpec::decode(payload.input.as_slice())
+        .unwrap()
+        .chaincode_spec
+        .unwrap();
+    Invocation {
+        channel_header: common::ChannelHeader::decode(header.channel_header.as_slice()).unwrap(),
+        signature_header: common::SignatureHeader::decode(header.signature_header.as_slice())
+            .unwrap(),
+        args: spec.input.unwrap().args,
+        transient: payload.transient_map,
+    }
+}
+
+fn state_json(id: &str, request: &StoredRequest) -> Value {
+    json!({"request_id": id, "direction": "outgoing", "status": request.state, "reason": request.reason})
+}
+
+/// The destination's answer: every record of the patient, sealed to the
+/// requester, or a refusal without records; signed by a responder of
+/// network II.
+fn form_reply(ledger: &Ledger, request: &Request, status: ReplyStatus) -> SignedReply {
+    let patient = hex::encode(&request.patient_ref);
+    let mut records: Vec<Record> = ledger
+        .records
+        .iter()
+        .filter(|(_, r)| r.patient_ref == patient)
+        .map(|(id, r)| Record {
+            record_id: id.clone(),
+            category: r.category.clone(),
+            content: r.content.clone(),
+        })
+        .collect();
+    records.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+    let digests = records
+        .iter()
+        .map(|r| RecordDigest {
+            record_id: r.record_id.clone(),
+            category: r.category.clone(),
+            sha256: Sha256::digest(&r.content).to_vec(),
+        })
+        .collect();
+    let context = SealContext {
+        request_id: &request.request_id,
+        replying_network: &request.destination_network,
+        receiving_network: &request.source_network,
+    };
+    let sealed = seal(
+        &request.requester_encryption_key,
+        &context,
+        &RecordBundle { records },
+    )
+    .unwrap();
+    let ok = status == ReplyStatus::Ok;
+    let reply = Reply {
+        request_id: request.request_id.clone(),
+        replying_network: request.destination_network.clone(),
+        receiving_network: request.source_network.clone(),
+        status: status as i32,
+        reason: if ok {
+            String::new()
+        } else {
+            "no records for this patient".into()
+        },
+        records: if ok { digests } else { Vec::new() },
+        sealed_records: ok.then_some(sealed),
+        created_at: request.created_at,
+    };
+    let (key, pem) = credentials(40);
+    let responder = msp::SerializedIdentity {
+        mspid: "Net2Org1MSP".into(),
+        id_bytes: pem.into_bytes(),
+    }
+    .encode_to_vec();
+    SignedReply::sign(&reply, responder, &P256Signer::new(key)).unwrap()
+}
+
+impl FakeContract {
+    /// Runs one contract function: its result, and the events it emits.
+    fn invoke(
+        &self,
+        invocation: &Invocation,
+        endorsers: &[String],
+    ) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+        let mut ledger = self.ledger.lock().unwrap();
+        let function = String::from_utf8(invocation.args[0].clone()).unwrap();
+        let arg = |i: usize| invocation.args[i].clone();
+        let text = |i: usize| String::from_utf8(arg(i)).unwrap();
+        match function.as_str() {
+            "PutEhr" => {
+                let metadata: Value = serde_json::from_slice(&arg(1)).unwrap();
+                let record_id = metadata["record_id"].as_str().unwrap().to_string();
+                ledger.records.insert(
+                    record_id.clone(),
+                    StoredRecord {
+                        patient_ref: metadata["patient_ref"].as_str().unwrap().into(),
+                        category: metadata["category"].as_str().unwrap().into(),
+                        content: invocation.transient["record"].clone(),
+                        endorsers: endorsers.to_vec(),
+                    },
+                );
+                // A peer that stores something else than it was sent.
+                let stored = if record_id == "altered" {
+                    b"{}".as_slice()
+                } else {
+                    invocation.transient["record"].as_slice()
+                };
+                let sha256 = hex::encode(Sha256::digest(stored));
+                (
+                    json!({"record_id": record_id, "sha256": sha256})
+                        .to_string()
+                        .into_bytes(),
+                    Vec::new(),
+                )
+            }
+            "SubmitRequest" => {
+                let signed = SignedRequest::decode(arg(1).as_slice()).unwrap();
+                let verified = signed.open().unwrap();
+                let request = verified.message;
+                let id = request.request_id.clone();
+                if request.requester_code != "DR-0001" {
+                    let result = json!({"outcome": "rejected", "reason": "unknown requester code", "request_id": id});
+                    return (result.to_string().into_bytes(), Vec::new());
+                }
+                let mut events = vec![("RequestValidated".to_string(), id.clone().into_bytes())];
+                let mut stored = StoredRequest {
+                    creator: invocation.signature_header.creator.clone(),
+                    state: RequestState::Validated,
+                    reason: None,
+                    reply: None,
+                };
+                ledger
+                    .encryption_keys
+                    .push(request.requester_encryption_key.clone());
+                // The destination's reply comes back through AcceptReply:
+                // `fulfilled` with records, `failed` with a refusal.
+                let status = if request.patient_ref == REFUSED_PATIENT {
+                    stored.state = RequestState::Failed;
+                    stored.reason = Some("no records for this patient".into());
+                    Some(ReplyStatus::NotFound)
+                } else if request.patient_ref == SILENT_PATIENT
+                    || request.patient_ref == LATE_PATIENT
+                {
+                    None
+                } else {
+                    stored.state = RequestState::Fulfilled;
+                    Some(ReplyStatus::Ok)
+                };
+                if let Some(status) = status {
+                    stored.reply = Some(form_reply(&ledger, &request, status));
+                    events.push(("ReplyAccepted".into(), id.clone().into_bytes()));
+                }
+                ledger.requests.insert(id.clone(), stored);
+                let result = json!({"outcome": "validated", "request_id": id});
+                (result.to_string().into_bytes(), events)
+            }
+            "GetRequestStatus" => {
+                let id = text(1);
+                (
+                    state_json(&id, &ledger.requests[&id])
+                        .to_string()
+                        .into_bytes(),
+                    Vec::new(),
+                )
+            }
+            "ListRequests" => {
+                let creator = &invocation.signature_header.creator;
+                let mine: Vec<Value> = ledger
+                    .requests
+                    .iter()
+                    .filter(|(_, r)| &r.creator == creator)
+                    .map(|(id, r)| state_json(id, r))
+                    .collect();
+                (Value::Array(mine).to_string().into_bytes(), Vec::new())
+            }
+            "GetReply" => {
+                let id = text(1);
+                let result = match ledger.requests.get(&id) {
+                    Some(r) if r.creator != invocation.signature_header.creator => {
+                        json!({"outcome": "refused", "reason": "only the requester may read this reply"})
+                    }
+                    Some(StoredRequest {
+                        reply: Some(reply), ..
+                    }) => json!({
+                        "outcome": "ok",
+                        "signed_reply": base64::engine::general_purpose::STANDARD.encode(reply.encode_to_vec()),
+                    }),
+                    _ => json!({"outcome": "refused", "reason": "no reply"}),
+                };
+                (result.to_string().into_bytes(), Vec::new())
+            }
+            other => panic!("unexpected function {other}"),
+        }
+    }
+}
+
+type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl gateway::gateway_server::Gateway for FakeContract {
+    async fn evaluate(
+        &self,
+        request: GrpcRequest<gateway::EvaluateRequest>,
+    ) -> Result<Response<gateway::EvaluateResponse>, Status> {
+        let invocation = decode_invocation(request.into_inner().proposed_transaction);
+        let (payload, _) = self.invoke(&invocation, &[]);
+        Ok(Response::new(gateway::EvaluateResponse {
+            result: Some(peer::Response {
+                status: 200,
+                message: String::new(),
+                payload,
+            }),
+        }))
+    }
+
+    async fn endorse(
+        &self,
+        request: GrpcRequest<gateway::EndorseRequest>,
+    ) -> Result<Response<gateway::EndorseResponse>, Status> {
+        let request = request.into_inner();
+        let invocation = decode_invocation(request.proposed_transaction);
+        let (result, events) = self.invoke(&invocation, &request.endorsing_organizations);
+        self.ledger
+            .lock()
+            .unwrap()
+            .pending_events
+            .insert(request.transaction_id, events);
+        let chaincode_action = peer::ChaincodeAction {
+            response: Some(peer::Response {
+                status: 200,
+                message: String::new(),
+                payload: result,
+            }),
+            ..Default::default()
+        };
+        let action = peer::ChaincodeActionPayload {
+            chaincode_proposal_payload: Vec::new(),
+            action: Some(peer::ChaincodeEndorsedAction {
+                proposal_response_payload: peer::ProposalResponsePayload {
+                    proposal_hash: vec![0; 32],
+                    extension: chaincode_action.encode_to_vec(),
+                }
+                .encode_to_vec(),
+                endorsements: Vec::new(),
+            }),
+        };
+        let payload = common::Payload {
+            header: Some(common::Header {
+                channel_header: invocation.channel_header.encode_to_vec(),
+                signature_header: invocation.signature_header.encode_to_vec(),
+            }),
+            data: peer::Transaction {
+                actions: vec![peer::TransactionAction {
+                    header: Vec::new(),
+                    payload: action.encode_to_vec(),
+                }],
+            }
+            .encode_to_vec(),
+        };
+        Ok(Response::new(gateway::EndorseResponse {
+            prepared_transaction: Some(common::Envelope {
+                payload: payload.encode_to_vec(),
+                signature: Vec::new(),
+            }),
+        }))
+    }
+
+    /// Commits the transaction in its own block; each event it emitted after
+    /// the first goes in a later block, as a relay's transactions would.
+    async fn submit(
+        &self,
+        request: GrpcRequest<gateway::SubmitRequest>,
+    ) -> Result<Response<gateway::SubmitResponse>, Status> {
+        let transaction_id = request.into_inner().transaction_id;
+        let mut ledger = self.ledger.lock().unwrap();
+        let events = ledger
+            .pending_events
+            .remove(&transaction_id)
+            .ok_or_else(|| Status::not_found("never endorsed"))?;
+        ledger.height += 1;
+        let block = ledger.height;
+        ledger.committed.insert(transaction_id.clone(), block);
+        for (index, (name, payload)) in events.into_iter().enumerate() {
+            let (block, tx) = if index == 0 {
+                (block, transaction_id.clone())
+            } else {
+                ledger.height += 1;
+                (ledger.height, format!("relay-{}", ledger.height))
+            };
+            ledger.events.push((block, tx, name, payload));
+        }
+        Ok(Response::new(gateway::SubmitResponse {}))
+    }
+
+    async fn commit_status(
+        &self,
+        request: GrpcRequest<gateway::SignedCommitStatusRequest>,
+    ) -> Result<Response<gateway::CommitStatusResponse>, Status> {
+        let inner =
+            gateway::CommitStatusRequest::decode(request.into_inner().request.as_slice()).unwrap();
+        let block = self.ledger.lock().unwrap().committed[&inner.transaction_id];
+        Ok(Response::new(gateway::CommitStatusResponse {
+            result: peer::TxValidationCode::Valid as i32,
+            block_number: block,
+        }))
+    }
+
+    type ChaincodeEventsStream = EventStream<gateway::ChaincodeEventsResponse>;
+
+    /// The events from the requested block on, then the end of the stream,
+    /// as when a peer restarts: listeners must reopen from where they were.
+    /// A request for the next commit gets nothing: only a listener that
+    /// starts at the right block sees what already happened.
+    async fn chaincode_events(
+        &self,
+        request: GrpcRequest<gateway::SignedChaincodeEventsRequest>,
+    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        let inner =
+            gateway::ChaincodeEventsRequest::decode(request.into_inner().request.as_slice())
+                .unwrap();
+        let start = match inner.start_position.and_then(|p| p.r#type) {
+            Some(orderer::seek_position::Type::Specified(s)) => s.number,
+            _ => u64::MAX,
+        };
+        let ledger = self.ledger.lock().unwrap();
+        let mut skipping = !inner.after_transaction_id.is_empty();
+        let mut responses = Vec::new();
+        for (block, tx, name, payload) in ledger.events.iter().filter(|e| e.0 >= start) {
+            if skipping && *block == start {
+                skipping = *tx != inner.after_transaction_id;
+                continue;
+            }
+            responses.push(Ok(gateway::ChaincodeEventsResponse {
+                block_number: *block,
+                events: vec![peer::ChaincodeEvent {
+                    chaincode_id: inner.chaincode_id.clone(),
+                    tx_id: tx.clone(),
+                    event_name: name.clone(),
+                    payload: payload.clone(),
+                }],
+            }));
+        }
+        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
+    }
+}
+
+struct Harness {
+    fake: FakeContract,
+    channel: tonic::transport::Channel,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let fake = FakeContract::default();
+        let server = tonic::transport::Server::builder()
+            .add_service(gateway::gateway_server::GatewayServer::new(fake.clone()))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+        tokio::spawn(server);
+        let channel = ehrx_client::fabric::ConnectionBuilder::new(address.to_string())
+            .connect()
+            .await
+            .unwrap();
+        Self { fake, channel }
+    }
+
+    /// A client of network `net1` acting as the user of key `seed`.
+    fn client(&self, seed: u8) -> EhrClient {
+        let (key, certificate) = credentials(seed);
+        let identity = SigningIdentity::new(
+            Identity::new(ORGS[0], certificate),
+            Arc::new(P256Signer::new(key)),
+        );
+        let gateway = Gateway::new(self.channel.clone(), identity);
+        EhrClient::new(
+            &gateway,
+            EhrSettings {
+                network_id: "net1".into(),
+                channel: "ehrchannel".into(),
+                chaincode: "ehrx".into(),
+                organizations: ORGS.map(String::from).to_vec(),
+            },
+        )
+    }
+}
+
+fn history(patient_ref: PatientRef) -> HistoryRequest {
+    HistoryRequest {
+        patient_ref,
+        destination_network: "net2".into(),
+        categories: Vec::new(),
+        purpose: Purpose::Treatment,
+    }
+}
+
+#[tokio::test]
+async fn upload_request_and_read_a_patients_history() {
+    let harness = Harness::start().await;
+    let matching_key = ehrx_client::ehr::MatchingKey::from_bytes([9; 32]);
+    let patient = SyntheticPatient::generate(11);
+    let patient_ref = patient.identifiers.patient_ref(&matching_key).unwrap();
+
+    // Upload: one PutEhr per resource, transient content, both organisations.
+    let uploader = harness.client(1);
+    let uploaded = uploader
+        .upload_record(&patient_ref, &patient.bundle_json())
+        .await
+        .unwrap();
+    assert_eq!(uploaded.len(), patient.resources.len());
+    {
+        let ledger = harness.fake.ledger.lock().unwrap();
+        for (upload, resource) in uploaded.iter().zip(&patient.resources) {
+            let stored = &ledger.records[&upload.record_id];
+            assert_eq!(stored.patient_ref, patient_ref.to_hex());
+            assert_eq!(stored.endorsers, ORGS);
+            assert_eq!(
+                serde_json::from_slice::<Value>(&stored.content).unwrap(),
+                *resource
+            );
+            assert_eq!(
+                ledger.committed[&upload.transaction_id],
+                upload.block_number
+            );
+        }
+    }
+
+    // Request: the reply key goes to the store before the request is sent.
+    let store = Arc::new(InMemoryKeyStore::new());
+    let registered = RequesterKey::generate().unwrap();
+    let doctor = harness
+        .client(2)
+        .with_requester_code("DR-0001")
+        .with_requester_key(registered.clone())
+        .with_key_store(store.clone());
+    let requested = doctor
+        .request_history(&history(patient_ref), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(requested.outcome, HistoryOutcome::ReplyReady);
+    let request_id = requested.pending.request_id().to_string();
+    assert_eq!(requested.pending.request.source_network, "net1");
+    assert_eq!(requested.pending.request.requester_code, "DR-0001");
+    assert_eq!(
+        harness.fake.ledger.lock().unwrap().encryption_keys,
+        [registered.public_key().to_vec()]
+    );
+    assert_eq!(
+        doctor.request_status(&request_id).await.unwrap().state,
+        RequestState::Fulfilled
+    );
+    let listed = doctor.list_requests().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].request_id, request_id);
+
+    // Read, with the key as a restarted application would load it.
+    let key = store.load(&request_id).unwrap().unwrap();
+    let reply = doctor.read_reply(&key).await.unwrap();
+    assert_eq!(reply.responder_msp_id, "Net2Org1MSP");
+    assert_eq!(reply.records.len(), patient.resources.len());
+    for record in &reply.records {
+        let original = patient
+            .resources
+            .iter()
+            .find(|r| r["id"] == record.record_id.as_str())
+            .unwrap();
+        assert_eq!(&record.resource, original);
+    }
+    let summary = ClinicalSummary::from_resources(reply.resources());
+    assert_eq!(summary.patients.len(), 1);
+    assert!(summary.to_text().contains(&patient.identifiers.name));
+
+    // Anyone else is refused, and the refusal is typed.
+    let colleague = harness.client(3);
+    let refused = colleague.read_reply(&key).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::Reply(ReplyError::Refused { reason }) if reason.contains("only the requester")),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_by_the_destination_is_an_outcome_with_its_reason() {
+    let harness = Harness::start().await;
+    let doctor = harness.client(2).with_requester_code("DR-0001");
+    let requested = doctor
+        .request_history(
+            &history(PatientRef::from_bytes(REFUSED_PATIENT)),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        requested.outcome,
+        HistoryOutcome::Refused {
+            state: RequestState::Failed,
+            reason: Some("no records for this patient".into()),
+        }
+    );
+    // The destination's signed refusal is still readable, as a typed error.
+    let error = doctor
+        .read_reply(&requested.pending.reply_key)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Reply(ReplyError::NotFound { reason }) if reason == "no records for this patient"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_refused_by_this_network_is_rejected_here() {
+    let harness = Harness::start().await;
+    let stranger = harness.client(2).with_requester_code("DR-9999");
+    let requested = stranger
+        .request_history(
+            &history(PatientRef::from_bytes([1; 32])),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        requested.outcome,
+        HistoryOutcome::RejectedHere {
+            reason: "unknown requester code".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn no_answer_before_the_deadline_is_a_timeout() {
+    let harness = Harness::start().await;
+    let doctor = harness.client(2).with_requester_code("DR-0001");
+    let started = std::time::Instant::now();
+    let requested = doctor
+        .request_history(
+            &history(PatientRef::from_bytes(SILENT_PATIENT)),
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap();
+    assert_eq!(requested.outcome, HistoryOutcome::TimedOut);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let status = doctor
+        .request_status(requested.pending.request_id())
+        .await
+        .unwrap();
+    assert_eq!(status.state, RequestState::Validated);
+}
+
+#[tokio::test]
+async fn a_requester_code_is_needed_to_request() {
+    let harness = Harness::start().await;
+    let error = harness
+        .client(2)
+        .request_history(
+            &history(PatientRef::from_bytes([1; 32])),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::NoRequesterCode), "{error}");
+}
+
+#[tokio::test]
+async fn malformed_fhir_is_refused_before_anything_is_sent() {
+    let harness = Harness::start().await;
+    let error = harness
+        .client(1)
+        .upload_record(
+            &PatientRef::from_bytes([1; 32]),
+            br#"{"resourceType":"Condition"}"#,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Record(_)), "{error}");
+    assert!(harness.fake.ledger.lock().unwrap().records.is_empty());
+}
+
+#[tokio::test]
+async fn a_reply_that_arrives_after_the_stream_ended_is_still_seen() {
+    let harness = Harness::start().await;
+    let ledger = Arc::clone(&harness.fake.ledger);
+    // The relay's AcceptReply, committed while the listener is between
+    // two streams.
+    tokio::spawn(async move {
+        let id = loop {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if let Some(id) = ledger.lock().unwrap().requests.keys().next() {
+                break id.clone();
+            }
+        };
+        let mut ledger = ledger.lock().unwrap();
+        ledger.requests.get_mut(&id).unwrap().state = RequestState::Fulfilled;
+        ledger.height += 1;
+        let block = ledger.height;
+        ledger.events.push((
+            block,
+            "relay-late".into(),
+            "ReplyAccepted".into(),
+            id.into_bytes(),
+        ));
+    });
+    let doctor = harness.client(2).with_requester_code("DR-0001");
+    let requested = doctor
+        .request_history(
+            &history(PatientRef::from_bytes(LATE_PATIENT)),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(requested.outcome, HistoryOutcome::ReplyReady);
+}
+
+#[tokio::test]
+async fn an_endorsement_that_stored_other_bytes_is_never_submitted() {
+    let harness = Harness::start().await;
+    let error = harness
+        .client(1)
+        .upload_record(
+            &PatientRef::from_bytes([1; 32]),
+            br#"{"resourceType":"Condition","id":"altered"}"#,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::UnexpectedResult { function: "PutEhr", reason } if reason.contains("SHA-256")),
+        "{error}"
+    );
+    assert!(harness.fake.ledger.lock().unwrap().committed.is_empty());
+}
