@@ -461,9 +461,14 @@ async fn metadata_lists_every_function_with_its_kind() {
         .filter(|(_, tag)| tag == "evaluate")
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(kinds.len(), 17);
+    assert_eq!(kinds.len(), 18);
     assert_eq!(
         evaluated,
-        ["AuditTrail", "GetRequestStatus", "ListRequests"]
+        [
+            "AuditTrail",
+            "GetRequestRecords",
+            "GetRequestStatus",
+            "ListRequests"
+        ]
     );
 }

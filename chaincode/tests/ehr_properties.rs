@@ -25,6 +25,7 @@ const FUNCTIONS: &[&str] = &[
     "AcceptRequest",
     "GetRequestStatus",
     "ListRequests",
+    "GetRequestRecords",
     "SubmitReply",
     "AcceptReply",
     "GetReply",

@@ -1,7 +1,7 @@
 #![cfg(test)]
-//! SubmitReply (Algorithm 1 on the reply, exactly one reply, hashes,
-//! coverage), AcceptReply (Algorithm 3) and GetReply (retrieval
-//! privilege), one test per check.
+//! GetRequestRecords (what a responder seals), SubmitReply (Algorithm 1
+//! on the reply, exactly one reply, hashes, coverage), AcceptReply
+//! (Algorithm 3) and GetReply (retrieval privilege), one test per check.
 
 mod common;
 mod ehr_support;
@@ -9,14 +9,247 @@ mod ehr_support;
 use base64::Engine as _;
 use ehr_support::*;
 use ehrx_chaincode::proto::exchange::{
-    ForwardedEnvelope, Purpose, ReplyStatus, SignedReply, forwarded_envelope::Payload,
-    seal::SealContext,
+    ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
+    SignedReply,
+    forwarded_envelope::Payload,
+    seal::{SealContext, seal},
 };
 use prost::Message;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 fn json_of(payload: &[u8]) -> Value {
     serde_json::from_slice(payload).unwrap()
+}
+
+// ---- GetRequestRecords ----
+
+/// The records GetRequestRecords returned, decoded: (id, category,
+/// sha256 hex, content).
+fn fetched(out: &Value) -> Vec<(String, String, String, Vec<u8>)> {
+    out["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record_id"].as_str().unwrap().to_owned(),
+                r["category"].as_str().unwrap().to_owned(),
+                r["sha256"].as_str().unwrap().to_owned(),
+                base64::engine::general_purpose::STANDARD
+                    .decode(r["content"].as_str().unwrap())
+                    .unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// An OK reply to `request` built from what GetRequestRecords returned.
+fn reply_from(
+    world: &World,
+    out: &Value,
+    request: &ehrx_chaincode::proto::exchange::Request,
+) -> Reply {
+    let records = fetched(out);
+    let mut reply = world.reply_ok(request);
+    reply.records = records
+        .iter()
+        .map(|(id, category, sha256, _)| RecordDigest {
+            record_id: id.clone(),
+            category: category.clone(),
+            sha256: hex::decode(sha256).unwrap(),
+        })
+        .collect();
+    let bundle = RecordBundle {
+        records: records
+            .into_iter()
+            .map(|(record_id, category, _, content)| Record {
+                record_id,
+                category,
+                content,
+            })
+            .collect(),
+    };
+    let key = hex::decode(out["requester_encryption_key"].as_str().unwrap()).unwrap();
+    let context = SealContext {
+        request_id: &request.request_id,
+        replying_network: NET2,
+        receiving_network: out["source_network"].as_str().unwrap(),
+    };
+    reply.sealed_records = Some(seal(&key, &context, &bundle).unwrap());
+    reply
+}
+
+#[tokio::test]
+async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
+    let world = World::new().await;
+    // Filed under a category after cond-1's but with an id before it, so
+    // key order and record-id order differ.
+    let early = br#"{"resourceType":"Observation","id":"aaa-1","status":"final"}"#;
+    let out = world
+        .net2
+        .invoke(Network::put_ehr(
+            &world.uploader,
+            "aaa-1",
+            &world.patient,
+            "Observation",
+            early,
+        ))
+        .await;
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let (request, _) = world.accepted_request(1).await;
+
+    let before = snapshot(&world.net2.ledger).await;
+    let out = world
+        .net2
+        .ok(
+            &world.responder,
+            &[b"GetRequestRecords", request.request_id.as_bytes()],
+        )
+        .await;
+    assert_eq!(before, snapshot(&world.net2.ledger).await, "a read wrote");
+    assert_eq!(out["request_id"], request.request_id);
+    assert_eq!(out["patient_ref"], hex::encode(world.patient));
+    assert_eq!(
+        out["requester_encryption_key"],
+        hex::encode(&world.doctor_public)
+    );
+    assert_eq!(out["source_network"], NET1);
+    let expected: Vec<(String, String, String, Vec<u8>)> = [
+        ("aaa-1", "Observation", early.to_vec()),
+        ("cond-1", "Condition", condition()),
+        ("obs-1", "Observation", observation()),
+    ]
+    .into_iter()
+    .map(|(id, category, content)| {
+        (
+            id.to_owned(),
+            category.to_owned(),
+            hex::encode(Sha256::digest(&content)),
+            content,
+        )
+    })
+    .collect();
+    assert_eq!(fetched(&out), expected);
+
+    // A reply built from them passes SubmitReply's coverage check.
+    let signed = world.sign_reply(&reply_from(&world, &out, &request), &world.responder);
+    let submitted = world
+        .net2
+        .ok(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+    assert_eq!(submitted["outcome"], "submitted");
+}
+
+#[tokio::test]
+async fn only_the_wanted_categories_are_read() {
+    let world = World::new().await;
+    let mut request = world.request(1);
+    request.categories = vec!["Observation".into()];
+    let signed = world.sign_request(&request, &world.doctor);
+    world
+        .net1
+        .ok(&world.doctor, &[b"SubmitRequest", &signed])
+        .await;
+    world
+        .net2
+        .ok(
+            &world.net2.relay,
+            &[b"AcceptRequest", &world.forward_request(&signed)],
+        )
+        .await;
+    let out = world
+        .net2
+        .ok(
+            &world.responder,
+            &[b"GetRequestRecords", request.request_id.as_bytes()],
+        )
+        .await;
+    let ids: Vec<String> = fetched(&out).into_iter().map(|r| r.0).collect();
+    assert_eq!(ids, ["obs-1"]);
+    let signed = world.sign_reply(&reply_from(&world, &out, &request), &world.responder);
+    world
+        .net2
+        .ok(&world.responder, &[b"SubmitReply", &signed])
+        .await;
+}
+
+#[tokio::test]
+async fn only_a_registered_responder_may_read_request_records() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    for who in [&world.uploader, &world.net2.relay, &world.net2.admin] {
+        let message = world
+            .net2
+            .err(who, &[b"GetRequestRecords", request.request_id.as_bytes()])
+            .await;
+        assert!(message.contains("not a registered responder"), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn records_of_unknown_malformed_or_outgoing_requests_are_refused() {
+    let world = World::new().await;
+    let message = world
+        .net2
+        .err(
+            &world.responder,
+            &[b"GetRequestRecords", request_id(9).as_bytes()],
+        )
+        .await;
+    assert!(message.contains("does not exist"), "{message}");
+    let message = world
+        .net2
+        .err(&world.responder, &[b"GetRequestRecords", b"nope"])
+        .await;
+    assert!(message.contains("request_id"), "{message}");
+
+    // On the source network the request is outgoing.
+    let (request, _) = world.accepted_request(1).await;
+    let responder1 = world.net1.person("responder", 14);
+    world.net1.register("RegisterResponder", &responder1).await;
+    let message = world
+        .net1
+        .err(
+            &responder1,
+            &[b"GetRequestRecords", request.request_id.as_bytes()],
+        )
+        .await;
+    assert!(message.contains("only requests received here"), "{message}");
+}
+
+#[tokio::test]
+async fn records_of_a_rejected_or_replied_request_are_refused() {
+    let world = World::new().await;
+    let (request, _) = world.replied_request(1).await;
+    let message = world
+        .net2
+        .err(
+            &world.responder,
+            &[b"GetRequestRecords", request.request_id.as_bytes()],
+        )
+        .await;
+    assert!(message.contains("already has a reply"), "{message}");
+
+    let mut request = world.request(2);
+    request.patient_ref = vec![8; 32];
+    let signed = world.sign_request(&request, &world.doctor);
+    let out = world
+        .net2
+        .ok(
+            &world.net2.relay,
+            &[b"AcceptRequest", &world.forward_request(&signed)],
+        )
+        .await;
+    assert_eq!(out["outcome"], "rejected");
+    let message = world
+        .net2
+        .err(
+            &world.responder,
+            &[b"GetRequestRecords", request.request_id.as_bytes()],
+        )
+        .await;
+    assert!(message.contains("was rejected"), "{message}");
 }
 
 // ---- SubmitReply ----

@@ -160,5 +160,8 @@
 
 pub use ehrx_proto as proto;
 
+pub mod backoff;
 pub mod ehr;
 pub mod fabric;
+pub mod relay;
+pub mod responder;

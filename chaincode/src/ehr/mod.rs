@@ -6,7 +6,8 @@
 //!
 //! One concept per module: [`state`] (the ledger layout), [`access`] (who
 //! is calling), [`admin`], [`records`] (PutEhr), [`requests`]
-//! (Algorithms 1 and 2), [`replies`] (SubmitReply, Algorithm 3, GetReply),
+//! (Algorithms 1 and 2), [`replies`] (GetRequestRecords, SubmitReply,
+//! Algorithm 3, GetReply),
 //! [`audit`], [`rate_limit`], [`fhir`], [`messages`] (parsing what arrives),
 //! [`outcome`] and [`error`].
 
@@ -96,6 +97,11 @@ pub fn chaincode() -> ContractChaincode {
         )
         .evaluate("GetRequestStatus", REQUEST_ID, requests::get_request_status)
         .evaluate("ListRequests", &[], requests::list_requests)
+        .evaluate(
+            "GetRequestRecords",
+            REQUEST_ID,
+            replies::get_request_records,
+        )
         .submit(
             "SubmitReply",
             &[Param::bytes("signed_reply")],

@@ -144,7 +144,9 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
 }
 
 /// The record ids of `patient_ref` in `categories` (all when empty), in
-/// key order.
+/// record-id order: the records a reply to a request for them must list
+/// (SubmitReply's coverage check) and the ones a responder reads
+/// (GetRequestRecords), so both select with this one function.
 pub async fn records_of(
     stub: &Stub,
     patient_ref: &str,
@@ -164,5 +166,8 @@ pub async fn records_of(
             }
         }
     }
+    // Keys order by category first; a record has one category, so sorting
+    // is all it takes to list each once, by id.
+    ids.sort_unstable();
     Ok(ids)
 }

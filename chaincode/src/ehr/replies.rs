@@ -1,6 +1,11 @@
-//! Replies: `SubmitReply` (a responder answers an incoming request, on the
+//! Replies: `GetRequestRecords` (a responder reads what it must seal) and
+//! `SubmitReply` (a responder answers an incoming request, on the
 //! destination network), `AcceptReply` (Algorithm 3, on the source
 //! network) and `GetReply` (the retrieval privilege).
+//!
+//! GetRequestRecords and SubmitReply's coverage check select the records
+//! with the same function ([`records::records_of`]), so what a responder
+//! reads is exactly what its reply must list.
 //!
 //! SubmitReply is Algorithm 1 applied to the reply, plus the exchange's
 //! guarantees: exactly one reply per request (the first to commit; a
@@ -18,6 +23,7 @@
 
 use base64::Engine as _;
 use ehrx_proto::exchange::{Reply, ReplyStatus};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -71,6 +77,40 @@ async fn stored_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, E
             what: "request",
             key: request_id.to_owned(),
         })
+}
+
+/// A request received here (made on another network), by id.
+async fn incoming_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, EhrError> {
+    let entry = stored_request(stub, request_id).await?;
+    if entry.direction != Direction::Incoming {
+        return Err(EhrError::State(format!(
+            "request {} was made on this network; only requests received here are answered here",
+            entry.request_id
+        )));
+    }
+    Ok(entry)
+}
+
+/// Fails unless `entry` can take a reply now: it is accepted, or rejected
+/// and the reply is a `refusal`, and it has no reply yet.
+fn require_open(entry: &RequestEntry, refusal: bool) -> Result<(), EhrError> {
+    match entry.status {
+        RequestStatus::Accepted => Ok(()),
+        RequestStatus::Rejected if refusal => Ok(()),
+        RequestStatus::Rejected => Err(EhrError::State(format!(
+            "request {} was rejected ({}); only a refusal can answer it",
+            entry.request_id,
+            entry.reason.clone().unwrap_or_default()
+        ))),
+        RequestStatus::Replied => Err(EhrError::State(format!(
+            "request {} already has a reply; exactly one reply per request is accepted",
+            entry.request_id
+        ))),
+        other => Err(EhrError::State(format!(
+            "request {} is {other:?}, not open for a reply",
+            entry.request_id
+        ))),
+    }
 }
 
 fn audit_subject(entry: &RequestEntry) -> String {
@@ -158,6 +198,97 @@ async fn check_disclosure(
     Ok(())
 }
 
+/// One record of [`RequestRecords`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordContent {
+    /// The record id.
+    pub record_id: String,
+    /// Its category, as stored (a reply lists it so).
+    pub category: String,
+    /// SHA-256 of the content, hex: the stored private data hash.
+    pub sha256: String,
+    /// The exact stored bytes, base64.
+    pub content: String,
+}
+
+/// `GetRequestRecords`' result: what a responder seals into its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequestRecords {
+    /// The request.
+    pub request_id: String,
+    /// The patient ref, 32 bytes hex.
+    pub patient_ref: String,
+    /// The X25519 key to seal to, 32 bytes hex.
+    pub requester_encryption_key: String,
+    /// The requesting network: the reply's `receiving_network`.
+    pub source_network: String,
+    /// The records the reply must list, by record id.
+    pub records: Vec<RecordContent>,
+}
+
+/// `GetRequestRecords(request_id)`: a registered responder reads the
+/// records of an accepted request that has no reply yet, from this peer's
+/// copy of the private collection.
+pub async fn get_request_records(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<RequestRecords>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Responder).await?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let entry = incoming_request(&stub, request_id).await?;
+    require_open(&entry, false)?;
+    let requester_encryption_key =
+        entry
+            .requester_encryption_key
+            .clone()
+            .ok_or_else(|| EhrError::Corrupt {
+                what: "request",
+                key: request_id.to_owned(),
+                reason: "no requester encryption key was recorded with it".to_owned(),
+            })?;
+    let mut records = Vec::new();
+    for record_id in records::records_of(&stub, &entry.patient_ref, &entry.categories).await? {
+        let meta: RecordMeta = state::get(&stub, "record", &key::record(&record_id)?)
+            .await?
+            .ok_or_else(|| EhrError::Corrupt {
+                what: "patient record index",
+                key: record_id.clone(),
+                reason: "the record is indexed for the patient but has no metadata".to_owned(),
+            })?;
+        let content = stub
+            .get_private_data(RECORDS, &record_id)
+            .await?
+            .ok_or_else(|| {
+                EhrError::State(format!(
+                    "record {record_id} is not held by this peer (not a member of {RECORDS})"
+                ))
+            })?;
+        if hex::encode(Sha256::digest(&content)) != meta.sha256 {
+            return Err(EhrError::Corrupt {
+                what: "record",
+                key: record_id,
+                reason: "this peer's copy does not match the stored hash".to_owned(),
+            }
+            .into());
+        }
+        records.push(RecordContent {
+            record_id: meta.record_id,
+            category: meta.category,
+            sha256: meta.sha256,
+            content: base64::engine::general_purpose::STANDARD.encode(content),
+        });
+    }
+    Ok(Json(RequestRecords {
+        request_id: entry.request_id,
+        patient_ref: entry.patient_ref,
+        requester_encryption_key,
+        source_network: entry.source_network,
+        records,
+    }))
+}
+
 /// `SubmitReply(signed_reply)`: a registered responder answers a request.
 pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
     let caller = Caller::of(&stub)?;
@@ -194,14 +325,7 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         .open()
         .map_err(|e| EhrError::invalid("signature", e.to_string()))?;
 
-    let mut entry = stored_request(&stub, &reply.request_id).await?;
-    if entry.direction != Direction::Incoming {
-        return Err(EhrError::State(format!(
-            "request {} was made on this network; only requests received here are answered here",
-            entry.request_id
-        ))
-        .into());
-    }
+    let mut entry = incoming_request(&stub, &reply.request_id).await?;
     if reply.receiving_network != entry.source_network {
         return Err(EhrError::invalid(
             "receiving_network",
@@ -212,32 +336,7 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         )
         .into());
     }
-    match entry.status {
-        RequestStatus::Accepted => {}
-        RequestStatus::Rejected if status != ReplyStatus::Ok => {}
-        RequestStatus::Rejected => {
-            return Err(EhrError::State(format!(
-                "request {} was rejected ({}); only a refusal can answer it",
-                entry.request_id,
-                entry.reason.clone().unwrap_or_default()
-            ))
-            .into());
-        }
-        RequestStatus::Replied => {
-            return Err(EhrError::State(format!(
-                "request {} already has a reply; exactly one reply per request is accepted",
-                entry.request_id
-            ))
-            .into());
-        }
-        other => {
-            return Err(EhrError::State(format!(
-                "request {} is {other:?}, not open for a reply",
-                entry.request_id
-            ))
-            .into());
-        }
-    }
+    require_open(&entry, status != ReplyStatus::Ok)?;
     if status != ReplyStatus::Rejected {
         check_disclosure(&stub, &entry, reply).await?;
     }

@@ -119,6 +119,7 @@ fn new_entry(
             .map(|p| p.as_str_name().to_owned())
             .unwrap_or_else(|_| request.purpose.to_string()),
         categories: request.categories.clone(),
+        requester_encryption_key: Some(hex::encode(&request.requester_encryption_key)),
         created_at_ms: request
             .created_at
             .as_ref()

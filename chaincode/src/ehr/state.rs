@@ -236,6 +236,10 @@ pub struct RequestEntry {
     pub purpose: String,
     /// Wanted categories; empty means all.
     pub categories: Vec<String>,
+    /// The X25519 public key the reply is sealed to, 32 bytes hex (absent
+    /// in entries stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_encryption_key: Option<String>,
     /// The request's own creation time.
     pub created_at_ms: i64,
     /// SHA-256 of the signed request bytes, hex.

@@ -47,6 +47,8 @@ pub mod function {
     pub const GET_REPLY: &str = "GetReply";
     /// The caller's requests (evaluated).
     pub const LIST_REQUESTS: &str = "ListRequests";
+    /// A responder reads the records of an accepted request, to seal them.
+    pub const GET_REQUEST_RECORDS: &str = "GetRequestRecords";
 }
 
 /// Chaincode event names.

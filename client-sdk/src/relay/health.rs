@@ -1,0 +1,115 @@
+//! The HTTP health endpoint: `GET /healthz` answers 200 with the relay's
+//! progress as JSON, for process supervisors and for the experiment's
+//! scripts, which wait on it and read where the relay got to.
+//!
+//! ```json
+//! {"status":"ok","network_id":"net1","checkpoint":{"block":12,"tx":"ab…"},
+//!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …"}
+//! ```
+
+use std::sync::Arc;
+
+use axum::{Json, Router, extract::State, routing::get};
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::{error::RelayError, shutdown::Shutdown, status::RelayStatus};
+
+/// The body of a `/healthz` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthReport {
+    /// Always `ok`: the relay answers, so it runs; delivery trouble is
+    /// reported in `last_delivery_error`, since it is usually the other
+    /// side's.
+    pub status: &'static str,
+    /// This network's id.
+    pub network_id: String,
+    /// The last event processed; `null` before the first.
+    pub checkpoint: Option<CheckpointReport>,
+    /// Envelopes delivered since start.
+    pub delivered: u64,
+    /// Envelopes refused (or without a destination) since start.
+    pub refused: u64,
+    /// Why the latest delivery attempt failed, until one succeeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_delivery_error: Option<String>,
+}
+
+/// A checkpoint as the health endpoint shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointReport {
+    /// The block.
+    pub block: u64,
+    /// The last transaction processed in it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tx: Option<String>,
+}
+
+impl HealthReport {
+    /// The report for the relay's current status.
+    pub fn of(status: &RelayStatus) -> Self {
+        let progress = status.snapshot();
+        Self {
+            status: "ok",
+            network_id: status.network_id().to_string(),
+            checkpoint: progress.checkpoint.map(|checkpoint| CheckpointReport {
+                block: checkpoint.block_number,
+                tx: checkpoint.transaction_id,
+            }),
+            delivered: progress.delivered,
+            refused: progress.refused,
+            last_delivery_error: progress.last_delivery_error,
+        }
+    }
+}
+
+async fn healthz(State(status): State<Arc<RelayStatus>>) -> Json<HealthReport> {
+    Json(HealthReport::of(&status))
+}
+
+/// The endpoint's routes.
+pub fn router(status: Arc<RelayStatus>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .with_state(status)
+}
+
+/// Serves the endpoint on `listener` until shutdown.
+pub async fn serve(
+    listener: TcpListener,
+    status: Arc<RelayStatus>,
+    mut shutdown: Shutdown,
+) -> Result<(), RelayError> {
+    axum::serve(listener, router(status))
+        .with_graceful_shutdown(async move { shutdown.recv().await })
+        .await
+        .map_err(RelayError::Health)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fabric::Checkpoint;
+
+    #[test]
+    fn the_report_has_the_documented_shape() {
+        let status = RelayStatus::new("net1", None);
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"status": "ok", "network_id": "net1", "checkpoint": null,
+                               "delivered": 0, "refused": 0})
+        );
+        status.checkpointed(Checkpoint {
+            block_number: 12,
+            transaction_id: Some("ab".into()),
+        });
+        status.delivery_failed("Unavailable: down".into());
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(
+            json["checkpoint"],
+            serde_json::json!({"block": 12, "tx": "ab"})
+        );
+        assert_eq!(json["last_delivery_error"], "Unavailable: down");
+    }
+}

@@ -1,0 +1,296 @@
+//! The receiving half: the `Relay` gRPC service, behind mutual TLS, that
+//! takes envelopes from other networks' relays into this network.
+//!
+//! `Deliver` submits `AcceptRequest` or `AcceptReply` and answers only once
+//! that transaction committed, so a receipt means the envelope is on this
+//! network's ledger. Errors are mapped so the sender knows whether to
+//! retry: a refusal by the chaincode is final (`FailedPrecondition`), a
+//! malformed envelope too (`InvalidArgument`); a gateway that cannot be
+//! reached or a transaction that failed validation (an MVCC conflict, say)
+//! is `Unavailable`, and resending the same bytes later is safe because the
+//! chaincode recognises them.
+
+use std::time::Duration;
+
+use ehrx_proto::exchange::{
+    DeliveryReceipt, ForwardedEnvelope,
+    relay_server::{Relay as RelayService, RelayServer},
+};
+use prost::Message as _;
+use tokio::net::TcpListener;
+use tonic::{
+    Request, Response, Status,
+    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
+};
+use tracing::{info, warn};
+
+use super::{
+    config::TlsFiles,
+    envelope::{EnvelopeError, Summary, summarize},
+    error::RelayError,
+    ledger::Submitter,
+    remote::MAX_ENVELOPE_SIZE,
+    shutdown::Shutdown,
+};
+use crate::fabric::{CallError, Error};
+
+/// How long a client gets to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The prefix of the gateway's per-peer message when the chaincode
+/// answered an endorsement with an error: `chaincode response <status>, <message>`.
+const CHAINCODE_RESPONSE: &str = "chaincode response ";
+
+/// The chaincode's own error message, if the endorsement failed because
+/// the chaincode refused (status 400 or above), rather than because no peer
+/// could be reached.
+pub fn chaincode_refusal(call: &CallError) -> Option<String> {
+    call.details
+        .iter()
+        .map(|detail| detail.message.as_str())
+        .chain([call.status.message()])
+        .find_map(|message| {
+            let (_, rest) = message.split_once(CHAINCODE_RESPONSE)?;
+            let (status, text) = rest.split_once(", ").unwrap_or((rest, ""));
+            (status.parse::<u32>().ok()? >= 400).then(|| text.to_string())
+        })
+}
+
+/// The status a sender sees for a failed submission.
+pub fn status_for(error: &Error) -> Status {
+    match error {
+        Error::Endorse(call) | Error::Evaluate(call) => match chaincode_refusal(call) {
+            Some(message) => Status::failed_precondition(message),
+            None => Status::unavailable(error.to_string()),
+        },
+        Error::Submit(_) | Error::CommitStatus(_) | Error::Commit { .. } | Error::Events(_) => {
+            Status::unavailable(error.to_string())
+        }
+        Error::Deliver { .. } | Error::Nonce(_) | Error::Sign(_) | Error::Malformed { .. } => {
+            Status::internal(error.to_string())
+        }
+    }
+}
+
+/// Checks an arriving envelope has what the chaincode needs to judge it.
+fn check(envelope: &ForwardedEnvelope) -> Result<Summary, EnvelopeError> {
+    let payload = envelope
+        .payload
+        .as_ref()
+        .ok_or(EnvelopeError::MissingPayload)?;
+    if envelope.attestation.is_none() {
+        return Err(EnvelopeError::MissingAttestation);
+    }
+    summarize(payload)
+}
+
+/// The `Relay` service of one network.
+#[derive(Debug)]
+pub struct Inbound<S> {
+    network_id: String,
+    submitter: S,
+}
+
+impl<S: Submitter> Inbound<S> {
+    /// Takes deliveries into network `network_id` through `submitter`.
+    pub fn new(network_id: impl Into<String>, submitter: S) -> Self {
+        Self {
+            network_id: network_id.into(),
+            submitter,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: Submitter> RelayService for Inbound<S> {
+    async fn deliver(
+        &self,
+        request: Request<ForwardedEnvelope>,
+    ) -> Result<Response<DeliveryReceipt>, Status> {
+        let envelope = request.into_inner();
+        let summary = check(&envelope).map_err(|error| {
+            warn!(network = %self.network_id, %error, "malformed envelope");
+            Status::invalid_argument(error.to_string())
+        })?;
+        let function = summary.kind.accept_function();
+        // prost encodes a message the same way each time, so a resent
+        // envelope arrives at the chaincode as the same bytes.
+        match self
+            .submitter
+            .submit(function, envelope.encode_to_vec())
+            .await
+        {
+            Ok(committed) => {
+                let receipt = DeliveryReceipt {
+                    request_id: summary.request_id,
+                    transaction_id: committed.status.transaction_id,
+                    block_number: committed.status.block_number,
+                    outcome: String::from_utf8_lossy(&committed.result).into_owned(),
+                };
+                info!(
+                    request_id = %receipt.request_id,
+                    network = %summary.from_network,
+                    tx_id = %receipt.transaction_id,
+                    block = receipt.block_number,
+                    outcome = %receipt.outcome,
+                    "{function} committed"
+                );
+                Ok(Response::new(receipt))
+            }
+            Err(error) => {
+                let status = status_for(&error);
+                warn!(
+                    request_id = %summary.request_id,
+                    network = %summary.from_network,
+                    tx_id = error.transaction_id().unwrap_or_default(),
+                    code = ?status.code(),
+                    %error,
+                    "{function} failed"
+                );
+                Err(status)
+            }
+        }
+    }
+}
+
+/// The TLS server settings: this relay's certificate, and client
+/// certificates required, from the other relays' CA.
+pub fn server_tls(tls: &TlsFiles) -> ServerTlsConfig {
+    ServerTlsConfig::new()
+        .identity(Identity::from_pem(&tls.server_cert, &tls.server_key))
+        .client_ca_root(Certificate::from_pem(&tls.client_ca))
+        .client_auth_optional(false)
+        .timeout(HANDSHAKE_TIMEOUT)
+}
+
+/// A gRPC server with these TLS settings; bad certificates or keys are
+/// reported here, before anything listens.
+pub fn server(tls: ServerTlsConfig) -> Result<Server, RelayError> {
+    Server::builder().tls_config(tls).map_err(RelayError::Tls)
+}
+
+/// Serves `inbound` on `listener` until shutdown; then stops accepting and
+/// lets deliveries in flight finish.
+pub async fn serve<S: Submitter>(
+    mut server: Server,
+    inbound: Inbound<S>,
+    listener: TcpListener,
+    mut shutdown: Shutdown,
+) -> Result<(), RelayError> {
+    let service = RelayServer::new(inbound)
+        .max_decoding_message_size(MAX_ENVELOPE_SIZE)
+        .max_encoding_message_size(MAX_ENVELOPE_SIZE);
+    server
+        .add_service(service)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            shutdown.recv().await;
+        })
+        .await
+        .map_err(RelayError::Serve)
+}
+
+#[cfg(test)]
+mod tests {
+    use ehrx_proto::{exchange::Request as ExchangeRequest, gateway, google_rpc, peer};
+
+    use super::*;
+    use crate::relay::envelope::test_signed_request;
+
+    fn endorse_error(code: tonic::Code, peer_messages: &[&str]) -> Error {
+        let details = peer_messages
+            .iter()
+            .map(|message| prost_types::Any {
+                type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
+                value: gateway::ErrorDetail {
+                    address: "peer0:7051".into(),
+                    msp_id: "Net2Org1MSP".into(),
+                    message: (*message).into(),
+                }
+                .encode_to_vec(),
+            })
+            .collect();
+        let rich = google_rpc::Status {
+            code: code as i32,
+            message: "failed to endorse transaction, see attached details for more info".into(),
+            details,
+        };
+        let status = Status::with_details(
+            code,
+            "failed to endorse transaction, see attached details for more info",
+            rich.encode_to_vec().into(),
+        );
+        Error::Endorse(CallError::new("tx1", status))
+    }
+
+    #[test]
+    fn a_chaincode_refusal_is_final_and_carries_its_message() {
+        let error = endorse_error(
+            tonic::Code::Aborted,
+            &["chaincode response 500, replay: request 1 was seen with other bytes"],
+        );
+        let status = status_for(&error);
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(
+            status.message(),
+            "replay: request 1 was seen with other bytes"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_network_is_retried() {
+        let no_peers = endorse_error(tonic::Code::Unavailable, &[]);
+        assert_eq!(status_for(&no_peers).code(), tonic::Code::Unavailable);
+        let down = endorse_error(
+            tonic::Code::Aborted,
+            &["rpc error: code = Unavailable desc = connection refused"],
+        );
+        assert_eq!(status_for(&down).code(), tonic::Code::Unavailable);
+        // A success status inside the message is no refusal.
+        let odd = endorse_error(tonic::Code::Aborted, &["chaincode response 200, fine"]);
+        assert_eq!(status_for(&odd).code(), tonic::Code::Unavailable);
+
+        let mvcc = Error::Commit {
+            transaction_id: "tx2".into(),
+            code: peer::TxValidationCode::MvccReadConflict,
+            block_number: 4,
+        };
+        let status = status_for(&mvcc);
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert!(status.message().contains("MVCC_READ_CONFLICT"));
+        let submit = Error::Submit(CallError::new("tx3", Status::unavailable("orderer down")));
+        assert_eq!(status_for(&submit).code(), tonic::Code::Unavailable);
+    }
+
+    #[test]
+    fn an_envelope_needs_a_payload_an_attestation_and_a_readable_message() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]);
+        let payload = test_signed_request(&ExchangeRequest {
+            request_id: "r1".into(),
+            source_network: "net1".into(),
+            destination_network: "net2".into(),
+            ..Default::default()
+        });
+        let good = ForwardedEnvelope::attest(
+            ehrx_proto::exchange::forwarded_envelope::Payload::SignedRequest(payload),
+            "net1",
+            &key,
+        );
+        assert_eq!(check(&good).unwrap().request_id, "r1");
+
+        let mut bare = good.clone();
+        bare.attestation = None;
+        assert_eq!(check(&bare), Err(EnvelopeError::MissingAttestation));
+        let mut empty = good.clone();
+        empty.payload = None;
+        assert_eq!(check(&empty), Err(EnvelopeError::MissingPayload));
+        let garbage = ForwardedEnvelope::attest(
+            ehrx_proto::exchange::forwarded_envelope::Payload::SignedReply(vec![0xff]),
+            "net1",
+            &key,
+        );
+        assert!(matches!(
+            check(&garbage),
+            Err(EnvelopeError::Malformed { .. })
+        ));
+    }
+}

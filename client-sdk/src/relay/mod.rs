@@ -1,0 +1,211 @@
+//! The relay: one per network, the only path between networks.
+//!
+//! ```text
+//! own chaincode events ──> outbound ══gRPC/mTLS══> other relay's inbound ──> AcceptRequest/AcceptReply
+//!   (from checkpoint)        │ attest, deliver,          (submit, await commit, receipt)
+//!                            │ checkpoint after receipt
+//! ```
+//!
+//! Modules, in the order data flows: [`config`] (the file an admin writes),
+//! [`ledger`] (the relay's contacts with its own network, as traits),
+//! [`envelope`] and [`route`] (which events leave, for where, in which
+//! attested envelope), [`remote`] and [`outbound`] (delivery with retries
+//! and the checkpoint), [`inbound`] (the gRPC service that takes envelopes
+//! in), [`status`] and [`health`] (what the relay reports), with
+//! [`shutdown`] and [`error`] beside them (the back-off is [`crate::backoff`]).
+//!
+//! Nothing is lost and nothing is applied twice: the checkpoint moves only
+//! after the destination's receipt, which it sends only after its commit,
+//! and a resend after a crash carries identical bytes (Ed25519 is
+//! deterministic) that the destination's chaincode recognises.
+//!
+//! ```no_run
+//! use std::path::Path;
+//!
+//! use ehrx_client::relay::{Relay, RelayConfig};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = RelayConfig::load(Path::new("relay-net1.json"))?;
+//! Relay::run(config, async {
+//!     let _ = tokio::signal::ctrl_c().await;
+//! })
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod config;
+pub mod envelope;
+pub mod error;
+pub mod health;
+pub mod inbound;
+pub mod ledger;
+pub mod outbound;
+pub mod remote;
+pub mod route;
+pub mod shutdown;
+pub mod status;
+
+use crate::backoff::Backoff;
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use tokio::{net::TcpListener, task::JoinSet};
+use tracing::{error, info};
+
+pub use config::{ConfigError, RelayConfig};
+pub use error::RelayError;
+pub use ledger::{EventSource, EventStream, GatewayEvents, GatewaySubmitter, Submitter};
+
+use self::{
+    inbound::Inbound, outbound::Outbound, remote::Remotes, shutdown::ShutdownTrigger,
+    status::RelayStatus,
+};
+use crate::fabric::{Checkpointer as _, FileCheckpointer, Gateway, NetworkDescription};
+
+/// One network's relay: its configuration and its two contacts with its
+/// own network.
+#[derive(Debug)]
+pub struct Relay<E = GatewayEvents, S = GatewaySubmitter> {
+    config: RelayConfig,
+    events: E,
+    submitter: S,
+}
+
+impl Relay {
+    /// Runs the relay of `config` against its Fabric network until
+    /// `shutdown` completes.
+    pub async fn run(
+        config: RelayConfig,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), RelayError> {
+        Self::connect(config)?.serve(shutdown).await
+    }
+
+    /// Sets up the gateway side from the network description: the relay's
+    /// identity, a connection to its organisation's first peer (made on
+    /// first use and remade after a peer restart), and submissions endorsed
+    /// by every organisation of the network.
+    pub fn connect(config: RelayConfig) -> Result<Self, RelayError> {
+        let description = NetworkDescription::load(&config.network_description)?;
+        let organization = description.organization(&config.identity.msp_id)?;
+        let identity = organization.signing_identity(&config.identity.user)?;
+        let peer = organization
+            .peers
+            .first()
+            .ok_or_else(|| RelayError::NoPeer(organization.msp_id.clone()))?;
+        let gateway = Gateway::new(peer.connection()?.connect_lazy()?, identity);
+        let network = gateway.network(&description.channel);
+        let endorsers = description
+            .organizations
+            .iter()
+            .map(|organization| organization.msp_id.clone())
+            .collect();
+        let events = GatewayEvents::new(network.clone(), &config.chaincode);
+        let submitter = GatewaySubmitter::new(network.contract(&config.chaincode), endorsers);
+        Ok(Self::new(config, events, submitter))
+    }
+}
+
+async fn bind(field: &'static str, address: SocketAddr) -> Result<TcpListener, RelayError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| RelayError::Bind {
+            field,
+            address,
+            source,
+        })
+}
+
+impl<E: EventSource, S: Submitter> Relay<E, S> {
+    /// A relay whose events come from `events` and whose deliveries are
+    /// submitted through `submitter`.
+    pub fn new(config: RelayConfig, events: E, submitter: S) -> Self {
+        Self {
+            config,
+            events,
+            submitter,
+        }
+    }
+
+    /// Reads the credentials and checkpoint, binds both listeners, then
+    /// runs the outbound task, the gRPC service and the health endpoint
+    /// until `shutdown` completes or one of them fails. Shutting down stops
+    /// new connections, lets deliveries in flight (both ways) finish, and
+    /// keeps the checkpoint of the last settled event.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), RelayError> {
+        let config = self.config;
+        let network_key = config.network_key()?;
+        let tls = config.tls_files()?;
+        let server = inbound::server(inbound::server_tls(&tls))?;
+        let remotes = Remotes::new(&config, &tls)?;
+        let checkpointer = FileCheckpointer::open(&config.checkpoint_file)?;
+        let status = Arc::new(RelayStatus::new(
+            config.network_id.clone(),
+            checkpointer.checkpoint(),
+        ));
+        let grpc_listener = bind("listen.address", config.listen.address).await?;
+        let health_listener = bind("health_address", config.health_address).await?;
+
+        let trigger = ShutdownTrigger::new();
+        let mut tasks = JoinSet::new();
+        let outbound = Outbound::new(
+            network_key,
+            self.events,
+            checkpointer,
+            remotes,
+            Backoff::from(config.retry),
+            Arc::clone(&status),
+        );
+        tasks.spawn(outbound.run(trigger.subscribe()));
+        tasks.spawn(inbound::serve(
+            server,
+            Inbound::new(config.network_id.clone(), self.submitter),
+            grpc_listener,
+            trigger.subscribe(),
+        ));
+        tasks.spawn(health::serve(
+            health_listener,
+            Arc::clone(&status),
+            trigger.subscribe(),
+        ));
+        info!(
+            network = %config.network_id,
+            listen = %config.listen.address,
+            health = %config.health_address,
+            "relay started"
+        );
+
+        let mut failure = None;
+        tokio::select! {
+            () = shutdown => info!(network = %config.network_id, "relay shutting down"),
+            Some(joined) = tasks.join_next() => failure = task_failure(joined),
+        }
+        trigger.trigger();
+        while let Some(joined) = tasks.join_next().await {
+            if let Some(error) = task_failure(joined) {
+                failure.get_or_insert(error);
+            }
+        }
+        match failure {
+            Some(error) => {
+                error!(network = %config.network_id, %error, "relay stopped");
+                Err(error)
+            }
+            None => {
+                info!(network = %config.network_id, checkpoint = ?status.snapshot().checkpoint, "relay stopped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The error a finished task ended with, if any.
+fn task_failure(
+    joined: Result<Result<(), RelayError>, tokio::task::JoinError>,
+) -> Option<RelayError> {
+    match joined {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error),
+        Err(error) => Some(RelayError::Task(error.to_string())),
+    }
+}

@@ -1,0 +1,239 @@
+//! The sending half: follows this network's chaincode events from the
+//! persisted checkpoint and delivers each validated request or ready reply
+//! to its destination's relay.
+//!
+//! Events are handled one at a time, in commit order, and the checkpoint
+//! moves past an event only once its fate is settled: a receipt, a final
+//! refusal, or an event that can never be delivered (no payload to read, no
+//! relay for its network). While a destination is unreachable the same
+//! envelope is retried with growing waits and nothing after it is read, so
+//! the event stream is the back-pressure: the peer holds the backlog, not
+//! this process. A failed stream (a peer restart) is reopened from the
+//! checkpoint. On shutdown a delivery in flight is let finish (its timeout
+//! bounds the wait) and checkpointed; a wait between attempts is cut short.
+
+use crate::backoff::Backoff;
+use std::{sync::Arc, time::Duration};
+
+use ed25519_dalek::SigningKey;
+use tracing::{debug, error, info, warn};
+
+use super::{
+    error::RelayError,
+    ledger::{EventSource, EventStream},
+    remote::{DeliveryError, Remotes},
+    route::{Outgoing, Route, route},
+    shutdown::Shutdown,
+    status::RelayStatus,
+};
+use crate::fabric::{ChaincodeEvent, Checkpointer};
+
+/// Whether processing went on or stopped for shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Continue,
+    Stopped,
+}
+
+/// Waits `delay`, or less if shutdown comes first.
+async fn wait(delay: Duration, shutdown: &mut Shutdown) -> Step {
+    tokio::select! {
+        () = shutdown.recv() => Step::Stopped,
+        () = tokio::time::sleep(delay) => Step::Continue,
+    }
+}
+
+/// The outbound task of one relay.
+#[derive(Debug)]
+pub struct Outbound<E, C> {
+    network_id: String,
+    network_key: SigningKey,
+    events: E,
+    checkpointer: C,
+    remotes: Remotes,
+    backoff: Backoff,
+    status: Arc<RelayStatus>,
+}
+
+impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
+    /// Forwards `events` of network `network_id`, attested with
+    /// `network_key`, to `remotes`, resuming from `checkpointer` and waiting
+    /// between attempts as `backoff` says.
+    pub fn new(
+        network_key: SigningKey,
+        events: E,
+        checkpointer: C,
+        remotes: Remotes,
+        backoff: Backoff,
+        status: Arc<RelayStatus>,
+    ) -> Self {
+        Self {
+            network_id: status.network_id().to_string(),
+            network_key,
+            events,
+            checkpointer,
+            remotes,
+            backoff,
+            status,
+        }
+    }
+
+    /// Runs until shutdown, or until a checkpoint cannot be saved.
+    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<(), RelayError> {
+        let mut reopen = self.backoff;
+        while !shutdown.is_shutdown() {
+            let checkpoint = self.checkpointer.checkpoint();
+            let opened = tokio::select! {
+                biased;
+                () = shutdown.recv() => return Ok(()),
+                opened = self.events.open(checkpoint.clone()) => opened,
+            };
+            match opened {
+                Ok(mut stream) => {
+                    info!(network = %self.network_id, ?checkpoint, "following chaincode events");
+                    if self.follow(&mut stream, &mut reopen, &mut shutdown).await? == Step::Stopped
+                    {
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    warn!(network = %self.network_id, %error, "cannot open the chaincode event stream");
+                }
+            }
+            if wait(reopen.next_delay(), &mut shutdown).await == Step::Stopped {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes a stream's events until it ends or fails.
+    async fn follow(
+        &mut self,
+        stream: &mut E::Stream,
+        reopen: &mut Backoff,
+        shutdown: &mut Shutdown,
+    ) -> Result<Step, RelayError> {
+        loop {
+            let next = tokio::select! {
+                biased;
+                () = shutdown.recv() => return Ok(Step::Stopped),
+                next = stream.next() => next,
+            };
+            match next {
+                Some(Ok(event)) => {
+                    reopen.reset();
+                    if self.process(&event, shutdown).await? == Step::Stopped {
+                        return Ok(Step::Stopped);
+                    }
+                }
+                Some(Err(error)) => {
+                    warn!(network = %self.network_id, %error, "chaincode event stream failed; reopening it from the checkpoint");
+                    return Ok(Step::Continue);
+                }
+                None => {
+                    info!(network = %self.network_id, "chaincode event stream ended; reopening it from the checkpoint");
+                    return Ok(Step::Continue);
+                }
+            }
+        }
+    }
+
+    /// Forwards one event if it is for another network, then checkpoints it.
+    async fn process(
+        &mut self,
+        event: &ChaincodeEvent,
+        shutdown: &mut Shutdown,
+    ) -> Result<Step, RelayError> {
+        match route(event, &self.network_id, &self.network_key) {
+            Ok(Route::Forward(outgoing)) => {
+                if self.deliver(&outgoing, event, shutdown).await == Step::Stopped {
+                    return Ok(Step::Stopped);
+                }
+            }
+            Ok(Route::Ignore) => {
+                debug!(
+                    event = %event.event_name,
+                    tx_id = %event.transaction_id,
+                    "event is not for another network"
+                );
+            }
+            Err(reason) => {
+                error!(
+                    event = %event.event_name,
+                    tx_id = %event.transaction_id,
+                    block = event.block_number,
+                    %reason,
+                    "cannot read the event's payload; skipping it"
+                );
+            }
+        }
+        self.checkpointer.checkpoint_chaincode_event(event)?;
+        if let Some(checkpoint) = self.checkpointer.checkpoint() {
+            self.status.checkpointed(checkpoint);
+        }
+        Ok(Step::Continue)
+    }
+
+    /// Delivers until there is a receipt or a final answer; `Stopped` if
+    /// shutdown came while waiting to retry.
+    async fn deliver(
+        &mut self,
+        outgoing: &Outgoing,
+        event: &ChaincodeEvent,
+        shutdown: &mut Shutdown,
+    ) -> Step {
+        let request_id = outgoing.request_id();
+        let network = outgoing.destination();
+        let mut backoff = self.backoff;
+        loop {
+            let error = match self
+                .remotes
+                .deliver(network, outgoing.envelope.clone())
+                .await
+            {
+                Ok(receipt) => {
+                    info!(
+                        request_id,
+                        network,
+                        source_tx_id = %event.transaction_id,
+                        tx_id = %receipt.transaction_id,
+                        block = receipt.block_number,
+                        outcome = %receipt.outcome,
+                        "delivered"
+                    );
+                    self.status.delivered();
+                    return Step::Continue;
+                }
+                Err(error) => error,
+            };
+            match &error {
+                DeliveryError::UnknownNetwork(_) => {
+                    error!(request_id, network, tx_id = %event.transaction_id, %error, "cannot deliver; skipping");
+                    self.status.refused(error.to_string());
+                    return Step::Continue;
+                }
+                DeliveryError::Refused(status) => {
+                    warn!(request_id, network, tx_id = %event.transaction_id, reason = status.message(), "destination refused the envelope; skipping");
+                    self.status.refused(error.to_string());
+                    return Step::Continue;
+                }
+                DeliveryError::Failed(_) => {
+                    let delay = backoff.next_delay();
+                    warn!(
+                        request_id,
+                        network,
+                        tx_id = %event.transaction_id,
+                        %error,
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "delivery failed; retrying"
+                    );
+                    self.status.delivery_failed(error.to_string());
+                    if wait(delay, shutdown).await == Step::Stopped {
+                        return Step::Stopped;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The other networks' relays, as the outbound side reaches them: one
+//! lazily connected mutual-TLS channel per network id, so a relay that is
+//! down at start-up (or restarts later) is simply dialled again on the
+//! next attempt.
+//!
+//! A failed call is sorted into what retrying can fix (the destination is
+//! unreachable, overloaded, slow, or its network could not commit yet) and
+//! what it cannot (the destination's chaincode refused the envelope).
+
+use std::{collections::BTreeMap, time::Duration};
+
+use ehrx_proto::exchange::{DeliveryReceipt, ForwardedEnvelope, relay_client::RelayClient};
+use tonic::{Code, Status, transport::Channel};
+
+use super::{
+    config::{ConfigError, RelayConfig, TlsFiles},
+    error::RelayError,
+};
+use crate::fabric::ConnectionBuilder;
+
+/// The largest envelope carried: a signed reply may be 16 MiB, plus the
+/// envelope around it.
+pub const MAX_ENVELOPE_SIZE: usize = 17 * 1024 * 1024;
+
+/// Why a delivery did not produce a receipt.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DeliveryError {
+    /// No relay is configured for the destination network.
+    #[error("no relay is configured for network {0:?}")]
+    UnknownNetwork(String),
+    /// The destination refused the envelope for good.
+    #[error("refused: {}", .0.message())]
+    Refused(Status),
+    /// The delivery may succeed later.
+    #[error("{:?}: {}", .0.code(), .0.message())]
+    Failed(Status),
+}
+
+/// Whether a status from a destination relay is final: its chaincode
+/// refused the envelope, or the envelope (or this relay) is not acceptable
+/// to it. Anything else may go away by itself and is retried.
+pub fn is_refusal(code: Code) -> bool {
+    matches!(
+        code,
+        Code::FailedPrecondition | Code::InvalidArgument | Code::PermissionDenied
+    )
+}
+
+/// Clients of the other networks' relays.
+#[derive(Debug, Clone)]
+pub struct Remotes {
+    clients: BTreeMap<String, RelayClient<Channel>>,
+    timeout: Duration,
+}
+
+impl Remotes {
+    /// One lazily connected client per configured remote, presenting the
+    /// relay's client certificate.
+    pub fn new(config: &RelayConfig, tls: &TlsFiles) -> Result<Self, RelayError> {
+        let mut clients = BTreeMap::new();
+        for (network_id, remote) in &config.remotes {
+            let ca = tls
+                .remote_cas
+                .get(network_id)
+                .ok_or_else(|| ConfigError::Invalid {
+                    field: format!("remotes.{network_id}.tls_ca"),
+                    reason: "was not loaded".into(),
+                })?;
+            let channel = ConnectionBuilder::new(remote.address.clone())
+                .tls_ca_pem(ca.clone())
+                .server_name(remote.server_name.clone())
+                .client_tls(tls.client_cert.clone(), tls.client_key.clone())
+                .connect_lazy()?;
+            let client = RelayClient::new(channel)
+                .max_decoding_message_size(MAX_ENVELOPE_SIZE)
+                .max_encoding_message_size(MAX_ENVELOPE_SIZE);
+            clients.insert(network_id.clone(), client);
+        }
+        Ok(Self {
+            clients,
+            timeout: config.deliver_timeout(),
+        })
+    }
+
+    /// Delivers `envelope` to `network_id`'s relay and waits for its receipt.
+    pub async fn deliver(
+        &self,
+        network_id: &str,
+        envelope: ForwardedEnvelope,
+    ) -> Result<DeliveryReceipt, DeliveryError> {
+        let mut client = self
+            .clients
+            .get(network_id)
+            .cloned()
+            .ok_or_else(|| DeliveryError::UnknownNetwork(network_id.to_string()))?;
+        let mut request = tonic::Request::new(envelope);
+        // Tells the other side how long this side waits, and enforces it
+        // here too, since a lost answer must not stall the relay.
+        request.set_timeout(self.timeout);
+        let status = match tokio::time::timeout(self.timeout, client.deliver(request)).await {
+            Ok(Ok(response)) => return Ok(response.into_inner()),
+            Ok(Err(status)) => status,
+            Err(_) => Status::deadline_exceeded(format!(
+                "no receipt within {} ms",
+                self.timeout.as_millis()
+            )),
+        };
+        if is_refusal(status.code()) {
+            Err(DeliveryError::Refused(status))
+        } else {
+            Err(DeliveryError::Failed(status))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_chaincode_and_envelope_refusals_are_final() {
+        for code in [
+            Code::FailedPrecondition,
+            Code::InvalidArgument,
+            Code::PermissionDenied,
+        ] {
+            assert!(is_refusal(code), "{code:?}");
+        }
+        for code in [
+            Code::Unavailable,
+            Code::DeadlineExceeded,
+            Code::Unknown,
+            Code::Internal,
+            Code::Cancelled,
+            Code::ResourceExhausted,
+            Code::Unauthenticated,
+            Code::Aborted,
+        ] {
+            assert!(!is_refusal(code), "{code:?}");
+        }
+    }
+}

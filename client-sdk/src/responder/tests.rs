@@ -1,0 +1,175 @@
+//! The responder's decisions without a network: how gateway failures read,
+//! the back-off, and events it skips or ignores.
+
+use std::sync::Arc;
+
+use ehrx_proto::{gateway, google_rpc};
+
+use super::*;
+use crate::fabric::{
+    CallError, Identity, InMemoryCheckpointer, P256Signer, SigningIdentity, error::ErrorDetail,
+};
+
+fn endorse_error(peer_message: &str) -> fabric::Error {
+    let detail = gateway::ErrorDetail {
+        address: "peer0.org1:7051".into(),
+        msp_id: "Net2Org1MSP".into(),
+        message: peer_message.into(),
+    };
+    let rich = google_rpc::Status {
+        code: tonic::Code::Aborted as i32,
+        message: "failed to endorse transaction, see attached details for more info".into(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    let status = tonic::Status::with_details(
+        tonic::Code::Aborted,
+        "failed to endorse transaction, see attached details for more info",
+        rich.encode_to_vec().into(),
+    );
+    fabric::Error::Endorse(CallError::new("tx1", status))
+}
+
+#[test]
+fn the_contracts_refusals_are_told_apart_from_transient_failures() {
+    let lost = endorse_error(
+        "chaincode response 500, request 1 already has a reply; exactly one reply per request is accepted",
+    );
+    assert!(matches!(failure(&lost), Failure::LostRace(_)));
+    let denied =
+        endorse_error("chaincode response 500, access denied: x is not a registered responder");
+    assert!(matches!(failure(&denied), Failure::Denied(_)));
+    let flagged = endorse_error("chaincode response 500, identity x of M is flagged (rate)");
+    assert!(matches!(failure(&flagged), Failure::Denied(_)));
+    let refused = endorse_error("chaincode response 500, invalid records: hash mismatch");
+    assert_eq!(
+        failure(&refused),
+        Failure::Refused("chaincode response 500, invalid records: hash mismatch".into())
+    );
+    let evaluate = fabric::Error::Evaluate(CallError::new(
+        "tx2",
+        tonic::Status::unknown(
+            "evaluate call to endorser returned error: chaincode response 500, request 1 already has a reply",
+        ),
+    ));
+    assert!(matches!(failure(&evaluate), Failure::LostRace(_)));
+
+    let unavailable = fabric::Error::Endorse(CallError::new(
+        "tx3",
+        tonic::Status::unavailable("connection refused"),
+    ));
+    assert_eq!(failure(&unavailable), Failure::Transient);
+    let mismatch = endorse_error("ProposalResponsePayloads do not match");
+    assert_eq!(failure(&mismatch), Failure::Transient);
+    let commit = fabric::Error::Commit {
+        transaction_id: "tx4".into(),
+        code: TxValidationCode::EndorsementPolicyFailure,
+        block_number: 3,
+    };
+    assert_eq!(failure(&commit), Failure::Transient);
+    // The details were decoded from the status.
+    assert_eq!(
+        lost.details(),
+        [ErrorDetail {
+            address: "peer0.org1:7051".into(),
+            msp_id: "Net2Org1MSP".into(),
+            message: "chaincode response 500, request 1 already has a reply; exactly one reply per request is accepted".into(),
+        }]
+    );
+}
+
+#[test]
+fn only_gateway_and_stream_failures_are_retried() {
+    let gateway = Error::Gateway {
+        request_id: "r".into(),
+        source: fabric::Error::Nonce("no entropy".into()),
+    };
+    assert!(gateway.is_transient());
+    let denied = Error::Denied {
+        request_id: "r".into(),
+        message: "access denied".into(),
+    };
+    assert!(!denied.is_transient());
+}
+
+/// A responder whose gateway never connects: enough for events that need
+/// no call.
+fn offline_responder() -> Responder<InMemoryCheckpointer> {
+    let key = p256::ecdsa::SigningKey::from_slice(&[5; 32]).unwrap();
+    let identity = Identity::new("Net2Org1MSP", b"certificate".to_vec());
+    let creator = identity.creator();
+    let signer: Arc<dyn Signer> = Arc::new(P256Signer::new(key));
+    let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
+    let gateway = Gateway::new(channel, SigningIdentity::new(identity, Arc::clone(&signer)));
+    let settings = EhrSettings {
+        network_id: "net2".into(),
+        channel: "ehrchannel".into(),
+        chaincode: "ehrx".into(),
+        organizations: vec!["Net2Org1MSP".into(), "Net2Org2MSP".into()],
+    };
+    Responder::new(
+        &gateway,
+        settings,
+        creator,
+        signer,
+        InMemoryCheckpointer::new(),
+    )
+}
+
+fn event(name: &str, payload: &[u8]) -> ChaincodeEvent {
+    ChaincodeEvent {
+        block_number: 4,
+        transaction_id: "tx".into(),
+        chaincode_name: "ehrx".into(),
+        event_name: name.into(),
+        payload: payload.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn events_a_responder_does_not_answer_are_ignored() {
+    let responder = offline_responder();
+    for name in [event::REQUEST_VALIDATED, event::REPLY_READY, "Other"] {
+        assert_eq!(
+            responder.handle_event(&event(name, b"x")).await.unwrap(),
+            Handled::Ignored
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_payloads_are_skipped_not_retried() {
+    let responder = offline_responder();
+    let handled = responder
+        .handle_event(&event(event::REQUEST_ACCEPTED, &[0xff, 0xff]))
+        .await
+        .unwrap();
+    assert!(matches!(handled, Handled::Malformed { reason } if reason.contains("signed request")));
+    let handled = responder
+        .handle_event(&event(event::REQUEST_REJECTED, b"{\"id\":1}"))
+        .await
+        .unwrap();
+    assert!(matches!(handled, Handled::Malformed { reason } if reason.contains("RequestRejected")));
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_is_a_transient_error() {
+    let responder = offline_responder();
+    let request = Request {
+        request_id: "00000000-0000-4000-8000-000000000001".into(),
+        ..Default::default()
+    };
+    let payload = SignedRequest {
+        request: request.encode_to_vec(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let error = responder
+        .handle_event(&event(event::REQUEST_ACCEPTED, &payload))
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert!(error.to_string().contains(&request.request_id), "{error}");
+}

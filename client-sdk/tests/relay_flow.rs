@@ -1,0 +1,1013 @@
+//! Two relays in process, talking over real mutual TLS on 127.0.0.1, with
+//! each network's Fabric side replaced by stand-ins behind the relay's
+//! seams: an in-memory ledger of chaincode events ([`EventSource`]) that
+//! resumes from a checkpoint as the gateway does, and a recorder of
+//! `AcceptRequest`/`AcceptReply` submissions ([`Submitter`]) that answers
+//! as the EHR chaincode would (idempotent for identical bytes, refusals as
+//! endorsement errors). The end-to-end tests in `tests/` run real peers.
+
+#![cfg(test)]
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    str::FromStr as _,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use ed25519_dalek::SigningKey;
+use ehrx_client::{
+    fabric::{
+        CallError, ChaincodeEvent, Checkpoint, Checkpointer as _, Committed, ConnectionBuilder,
+        Error, FileCheckpointer, Status as CommitStatus,
+    },
+    proto::{
+        exchange::{
+            ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
+            forwarded_envelope::Payload, relay_client::RelayClient,
+        },
+        gateway, google_rpc, peer,
+    },
+    relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter},
+};
+use p256::{
+    ecdsa::{DerSignature, SigningKey as P256Key},
+    pkcs8::{EncodePrivateKey as _, LineEnding},
+};
+use prost::Message as _;
+use tokio::{
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    sync::{Notify, oneshot},
+    task::JoinHandle,
+};
+use x509_cert::{
+    Certificate, TbsCertificate,
+    builder::{
+        Builder as _, CertificateBuilder,
+        profile::{BuilderProfile, cabf::Root},
+    },
+    der::{
+        EncodePem as _,
+        asn1::{Ia5String, OctetString},
+        oid::ObjectIdentifier,
+    },
+    ext::{
+        Extension, ToExtension as _,
+        pkix::{ExtendedKeyUsage, SubjectAltName, name::GeneralName},
+    },
+    name::Name,
+    serial_number::SerialNumber,
+    spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef},
+    time::Validity,
+};
+
+// ---------------------------------------------------------------- PKI
+
+/// A PEM certificate and key.
+struct Issued {
+    cert: String,
+    key: String,
+}
+
+/// A throwaway certificate authority with a fixed-seed P-256 key.
+struct Ca {
+    name: Name,
+    key: P256Key,
+    cert: String,
+}
+
+fn p256_key(seed: u8) -> P256Key {
+    P256Key::from_slice(&[seed; 32]).unwrap()
+}
+
+impl Ca {
+    fn new(subject: &str, seed: u8) -> Self {
+        let name = Name::from_str(subject).unwrap();
+        let key = p256_key(seed);
+        let certificate = CertificateBuilder::new(
+            Root::new(false, name.clone()).unwrap(),
+            SerialNumber::from(u32::from(seed)),
+            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
+        )
+        .unwrap()
+        .build::<_, DerSignature>(&key)
+        .unwrap();
+        let cert = certificate.to_pem(LineEnding::LF).unwrap();
+        Self { name, key, cert }
+    }
+
+    /// A certificate for `localhost` and 127.0.0.1, good for TLS servers
+    /// and clients alike.
+    fn issue(&self, subject: &str, seed: u8) -> Issued {
+        let key = p256_key(seed);
+        let certificate: Certificate = CertificateBuilder::new(
+            Leaf {
+                issuer: self.name.clone(),
+                subject: Name::from_str(subject).unwrap(),
+            },
+            SerialNumber::from(u32::from(seed)),
+            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
+        )
+        .unwrap()
+        .build::<_, DerSignature>(&self.key)
+        .unwrap();
+        Issued {
+            cert: certificate.to_pem(LineEnding::LF).unwrap(),
+            key: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        }
+    }
+}
+
+struct Leaf {
+    issuer: Name,
+    subject: Name,
+}
+
+impl BuilderProfile for Leaf {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        let names = SubjectAltName(vec![
+            GeneralName::DnsName(Ia5String::new("localhost").unwrap()),
+            GeneralName::IpAddress(OctetString::new(vec![127, 0, 0, 1]).unwrap()),
+        ]);
+        let usage = ExtendedKeyUsage(vec![
+            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1"),
+            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2"),
+        ]);
+        Ok(vec![
+            (&names).to_extension(tbs.subject(), &[]).unwrap(),
+            (&usage).to_extension(tbs.subject(), &[]).unwrap(),
+        ])
+    }
+}
+
+// ---------------------------------------------------------- the ledger
+
+#[derive(Default)]
+struct LedgerState {
+    events: Vec<ChaincodeEvent>,
+    /// Bumped to make every open stream fail, as a peer restart does.
+    generation: u64,
+    opened: usize,
+}
+
+/// A network's chaincode events, in memory.
+#[derive(Clone, Default)]
+struct Ledger {
+    state: Arc<Mutex<LedgerState>>,
+    changed: Arc<Notify>,
+}
+
+impl Ledger {
+    /// Commits one event in a block of its own.
+    fn emit(&self, event_name: &str, payload: Vec<u8>) -> ChaincodeEvent {
+        let mut state = self.state.lock().unwrap();
+        let block_number = state.events.last().map_or(1, |e| e.block_number + 1);
+        let event = ChaincodeEvent {
+            block_number,
+            transaction_id: format!("tx{block_number}"),
+            chaincode_name: "ehrx".into(),
+            event_name: event_name.into(),
+            payload,
+        };
+        state.events.push(event.clone());
+        drop(state);
+        self.changed.notify_waiters();
+        event
+    }
+
+    /// Commits a second event into the block of the last one.
+    fn emit_in_last_block(&self, event_name: &str, payload: Vec<u8>) -> ChaincodeEvent {
+        let mut state = self.state.lock().unwrap();
+        let last = state.events.last().unwrap().clone();
+        let event = ChaincodeEvent {
+            transaction_id: format!("{}b", last.transaction_id),
+            event_name: event_name.into(),
+            payload,
+            ..last
+        };
+        state.events.push(event.clone());
+        drop(state);
+        self.changed.notify_waiters();
+        event
+    }
+
+    /// Fails every open stream, as a peer restart does.
+    fn restart_peer(&self) {
+        self.state.lock().unwrap().generation += 1;
+        self.changed.notify_waiters();
+    }
+
+    fn opened(&self) -> usize {
+        self.state.lock().unwrap().opened
+    }
+}
+
+struct LedgerStream {
+    ledger: Ledger,
+    position: usize,
+    generation: u64,
+}
+
+impl EventSource for Ledger {
+    type Stream = LedgerStream;
+
+    async fn open(&self, checkpoint: Option<Checkpoint>) -> Result<LedgerStream, Error> {
+        let mut state = self.state.lock().unwrap();
+        state.opened += 1;
+        // As the gateway does: from the checkpoint's block, after its
+        // transaction if it names one.
+        let position = match checkpoint {
+            None => 0,
+            Some(checkpoint) => {
+                let start = state
+                    .events
+                    .iter()
+                    .position(|e| e.block_number >= checkpoint.block_number)
+                    .unwrap_or(state.events.len());
+                match checkpoint.transaction_id {
+                    Some(tx) => state
+                        .events
+                        .iter()
+                        .position(|e| {
+                            e.block_number == checkpoint.block_number && e.transaction_id == tx
+                        })
+                        .map_or(start, |at| at + 1),
+                    None => start,
+                }
+            }
+        };
+        Ok(LedgerStream {
+            ledger: self.clone(),
+            position,
+            generation: state.generation,
+        })
+    }
+}
+
+impl EventStream for LedgerStream {
+    async fn next(&mut self) -> Option<Result<ChaincodeEvent, Error>> {
+        loop {
+            let changed = self.ledger.changed.notified();
+            {
+                let state = self.ledger.state.lock().unwrap();
+                if state.generation != self.generation {
+                    let status = tonic::Status::unavailable("peer restarted");
+                    return Some(Err(Error::Events(CallError::new("", status))));
+                }
+                if let Some(event) = state.events.get(self.position) {
+                    self.position += 1;
+                    return Some(Ok(event.clone()));
+                }
+            }
+            changed.await;
+        }
+    }
+}
+
+// ----------------------------------------------------- the chaincode
+
+/// How the stand-in chaincode answers the next submissions.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Accept,
+    /// The chaincode refuses (an endorsement error, status 500).
+    Refuse,
+    /// The transaction fails validation (an MVCC conflict).
+    Conflict,
+}
+
+struct RecorderState {
+    mode: Mode,
+    /// Every submission: function and argument bytes.
+    submissions: Vec<(String, Vec<u8>)>,
+    /// The outcome stored per distinct argument, as the chaincode keeps it.
+    outcomes: HashMap<Vec<u8>, String>,
+    block: u64,
+    delay: Duration,
+}
+
+/// Records the deliveries a network takes in.
+#[derive(Clone)]
+struct Recorder {
+    state: Arc<Mutex<RecorderState>>,
+    started: Arc<Notify>,
+}
+
+impl Recorder {
+    fn new() -> Self {
+        Self {
+            state: Arc::new(Mutex::new(RecorderState {
+                mode: Mode::Accept,
+                submissions: Vec::new(),
+                outcomes: HashMap::new(),
+                block: 100,
+                delay: Duration::ZERO,
+            })),
+            started: Arc::new(Notify::new()),
+        }
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        self.state.lock().unwrap().mode = mode;
+    }
+
+    fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    fn submissions(&self) -> Vec<(String, Vec<u8>)> {
+        self.state.lock().unwrap().submissions.clone()
+    }
+
+    /// The request ids of the envelopes committed, in order, with the
+    /// function that took each in.
+    fn accepted(&self) -> Vec<(String, String)> {
+        self.submissions()
+            .iter()
+            .map(|(function, bytes)| (function.clone(), envelope_request_id(bytes)))
+            .collect()
+    }
+}
+
+fn envelope_request_id(bytes: &[u8]) -> String {
+    match ForwardedEnvelope::decode(bytes).unwrap().payload.unwrap() {
+        Payload::SignedRequest(signed) => {
+            let signed = SignedRequest::decode(signed.as_slice()).unwrap();
+            Request::decode(signed.request.as_slice())
+                .unwrap()
+                .request_id
+        }
+        Payload::SignedReply(signed) => {
+            let signed = SignedReply::decode(signed.as_slice()).unwrap();
+            Reply::decode(signed.reply.as_slice()).unwrap().request_id
+        }
+    }
+}
+
+/// An endorsement error as the gateway reports a chaincode refusal.
+fn chaincode_refusal(message: &str) -> Error {
+    let detail = gateway::ErrorDetail {
+        address: "peer0.org1.net2:9051".into(),
+        msp_id: "Net2Org1MSP".into(),
+        message: format!("chaincode response 500, {message}"),
+    };
+    let rich = google_rpc::Status {
+        code: tonic::Code::Aborted as i32,
+        message: "failed to endorse transaction, see attached details for more info".into(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    let status = tonic::Status::with_details(
+        tonic::Code::Aborted,
+        "failed to endorse transaction, see attached details for more info",
+        rich.encode_to_vec().into(),
+    );
+    Error::Endorse(CallError::new("refused-tx", status))
+}
+
+impl Submitter for Recorder {
+    async fn submit(&self, function: &'static str, argument: Vec<u8>) -> Result<Committed, Error> {
+        let delay = self.state.lock().unwrap().delay;
+        self.started.notify_waiters();
+        tokio::time::sleep(delay).await;
+        let mut state = self.state.lock().unwrap();
+        state.block += 1;
+        let block_number = state.block;
+        let transaction_id = format!("net2-tx{block_number}");
+        match state.mode {
+            Mode::Refuse => return Err(chaincode_refusal("network net1 is suspended")),
+            Mode::Conflict => {
+                return Err(Error::Commit {
+                    transaction_id,
+                    code: peer::TxValidationCode::MvccReadConflict,
+                    block_number,
+                });
+            }
+            Mode::Accept => {}
+        }
+        let request_id = envelope_request_id(&argument);
+        let outcome = state
+            .outcomes
+            .entry(argument.clone())
+            .or_insert_with(|| format!(r#"{{"outcome":"accepted","request_id":"{request_id}"}}"#))
+            .clone();
+        state.submissions.push((function.to_string(), argument));
+        Ok(Committed {
+            result: outcome.into_bytes(),
+            status: CommitStatus {
+                transaction_id,
+                code: peer::TxValidationCode::Valid,
+                block_number,
+            },
+        })
+    }
+}
+
+// ---------------------------------------------------------- payloads
+
+fn request_payload(request_id: &str, from: &str, to: &str) -> Vec<u8> {
+    let request = Request {
+        request_id: request_id.into(),
+        source_network: from.into(),
+        destination_network: to.into(),
+        requester_code: "DR-0001".into(),
+        patient_ref: vec![9; 32],
+        ..Default::default()
+    };
+    SignedRequest {
+        request: request.encode_to_vec(),
+        signature: vec![1; 64],
+        signer: b"requester".to_vec(),
+    }
+    .encode_to_vec()
+}
+
+fn reply_payload(request_id: &str, from: &str, to: &str) -> Vec<u8> {
+    let reply = Reply {
+        request_id: request_id.into(),
+        replying_network: from.into(),
+        receiving_network: to.into(),
+        ..Default::default()
+    };
+    SignedReply {
+        reply: reply.encode_to_vec(),
+        signature: vec![2; 64],
+        signer: b"responder".to_vec(),
+    }
+    .encode_to_vec()
+}
+
+fn request_id(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+// --------------------------------------------------------- the relays
+
+/// What both relays share: the relays' CA, and each one's certificate.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new("CN=relays CA,O=EHR consortium,C=DE", 1);
+        std::fs::write(dir.path().join("relays-ca.crt"), &ca.cert).unwrap();
+        for (network, seed) in [("net1", 11), ("net2", 12)] {
+            let issued = ca.issue(&format!("CN=relay.{network},O=EHR consortium"), seed);
+            std::fs::write(dir.path().join(format!("{network}.crt")), issued.cert).unwrap();
+            std::fs::write(dir.path().join(format!("{network}.key")), issued.key).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{network}-network.key")),
+                hex::encode([seed; 32]),
+            )
+            .unwrap();
+        }
+        let rogue =
+            Ca::new("CN=rogue CA,O=Elsewhere,C=DE", 2).issue("CN=relay.net1,O=EHR consortium", 21);
+        std::fs::write(dir.path().join("rogue.crt"), rogue.cert).unwrap();
+        std::fs::write(dir.path().join("rogue.key"), rogue.key).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn read(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.path(name)).unwrap()
+    }
+}
+
+fn network_key(network: &str) -> SigningKey {
+    let seed = if network == "net1" { 11 } else { 12 };
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn free_address() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+/// One network's relay settings.
+struct Node {
+    network: &'static str,
+    grpc: std::net::SocketAddr,
+    health: std::net::SocketAddr,
+}
+
+impl Node {
+    fn new(network: &'static str) -> Self {
+        Self {
+            network,
+            grpc: free_address(),
+            health: free_address(),
+        }
+    }
+
+    fn config(&self, pki: &Pki, other: &Node) -> RelayConfig {
+        let json = serde_json::json!({
+            "network_id": self.network,
+            "network_description": "unused-network.json",
+            "identity": {"msp_id": "Org1MSP", "user": "User3"},
+            "network_key_file": format!("{}-network.key", self.network),
+            "listen": {"address": self.grpc.to_string(),
+                       "tls_cert": format!("{}.crt", self.network),
+                       "tls_key": format!("{}.key", self.network),
+                       "client_ca": "relays-ca.crt"},
+            "client_tls": {"cert": format!("{}.crt", self.network),
+                           "key": format!("{}.key", self.network)},
+            "remotes": {other.network: {"address": other.grpc.to_string(),
+                                        "tls_ca": "relays-ca.crt",
+                                        "server_name": "localhost"}},
+            "checkpoint_file": format!("{}-checkpoint.json", self.network),
+            "health_address": self.health.to_string(),
+            "retry": {"initial_ms": 20, "max_ms": 100},
+            "deliver_timeout_ms": 5000
+        });
+        RelayConfig::from_json(json.to_string().as_bytes(), pki.dir.path()).unwrap()
+    }
+}
+
+/// A running relay and the way to stop it.
+struct Running {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), RelayError>>,
+    health: std::net::SocketAddr,
+}
+
+impl Running {
+    async fn start(config: RelayConfig, ledger: &Ledger, recorder: &Recorder) -> Self {
+        let health = config.health_address;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let relay = Relay::new(config, ledger.clone(), recorder.clone());
+        let task = tokio::spawn(relay.serve(async move {
+            let _ = stopped.await;
+        }));
+        let running = Self { stop, task, health };
+        eventually("the relay's health endpoint", || async {
+            try_health(health).await.is_some()
+        })
+        .await;
+        running
+    }
+
+    async fn health(&self) -> serde_json::Value {
+        try_health(self.health).await.unwrap()
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// `GET /healthz` over a plain socket; `None` while nothing listens.
+async fn try_health(address: std::net::SocketAddr) -> Option<serde_json::Value> {
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.ok()?;
+    let text = String::from_utf8(response).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
+    Some(serde_json::from_str(body).unwrap())
+}
+
+/// Waits (up to 20 s) until `condition` holds.
+async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..400 {
+        if condition().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn saved_checkpoint(pki: &Pki, network: &str) -> Option<Checkpoint> {
+    FileCheckpointer::open(pki.path(&format!("{network}-checkpoint.json")))
+        .unwrap()
+        .checkpoint()
+}
+
+fn checkpoint_of(event: &ChaincodeEvent) -> Checkpoint {
+    Checkpoint {
+        block_number: event.block_number,
+        transaction_id: Some(event.transaction_id.clone()),
+    }
+}
+
+// -------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+
+    // On network I: a validated request for II, an event that stays home,
+    // a request for a network nobody relays to, a garbled payload, and a
+    // second request in the same block as the one before it.
+    ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(1), "net1", "net2"),
+    );
+    ledger1.emit("RequestAccepted", b"not for the relay".to_vec());
+    ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(2), "net1", "net9"),
+    );
+    ledger1.emit("RequestValidated", vec![0xff, 0xff]);
+    let last1 = ledger1.emit_in_last_block(
+        "RequestValidated",
+        request_payload(&request_id(3), "net1", "net2"),
+    );
+    // On network II: the reply to request 1.
+    let last2 = ledger2.emit("ReplyReady", reply_payload(&request_id(1), "net2", "net1"));
+
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+
+    eventually("both checkpoints at their last event", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last1))
+            && saved_checkpoint(&pki, "net2") == Some(checkpoint_of(&last2))
+    })
+    .await;
+    assert_eq!(
+        into2.accepted(),
+        [
+            ("AcceptRequest".to_string(), request_id(1)),
+            ("AcceptRequest".to_string(), request_id(3)),
+        ]
+    );
+    assert_eq!(
+        into1.accepted(),
+        [("AcceptReply".to_string(), request_id(1))]
+    );
+
+    // What arrives is the event's payload, attested by the sending network.
+    let (_, bytes) = &into2.submissions()[0];
+    let envelope = ForwardedEnvelope::decode(bytes.as_slice()).unwrap();
+    let payload = envelope
+        .verify_attestation("net1", |id| {
+            (id == "net1").then(|| network_key("net1").verifying_key())
+        })
+        .unwrap();
+    assert_eq!(
+        payload,
+        &Payload::SignedRequest(request_payload(&request_id(1), "net1", "net2"))
+    );
+
+    let health = relay1.health().await;
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["network_id"], "net1");
+    assert_eq!(
+        health["checkpoint"],
+        serde_json::json!({"block": last1.block_number, "tx": last1.transaction_id})
+    );
+    assert_eq!(health["delivered"], 2);
+    // The request for net9 had nowhere to go.
+    assert_eq!(health["refused"], 1);
+    assert_eq!(relay2.health().await["delivered"], 1);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn a_destination_that_is_down_is_retried_without_advancing_then_delivered() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let event = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(1), "net1", "net2"),
+    );
+
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("a failed delivery attempt", || async {
+        relay1.health().await["last_delivery_error"]
+            .as_str()
+            .is_some_and(|error| error.starts_with("Unavailable"))
+    })
+    .await;
+    // Several attempts later, still nothing is checkpointed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), None);
+    assert_eq!(relay1.health().await["checkpoint"], serde_json::Value::Null);
+
+    // Network II's relay comes up, but its network cannot commit for now.
+    into2.set_mode(Mode::Conflict);
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    eventually("the conflict reported back", || async {
+        relay1.health().await["last_delivery_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("MVCC_READ_CONFLICT"))
+    })
+    .await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), None);
+
+    into2.set_mode(Mode::Accept);
+    eventually("the delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
+    })
+    .await;
+    assert_eq!(
+        into2.accepted(),
+        [("AcceptRequest".to_string(), request_id(1))]
+    );
+    let health = relay1.health().await;
+    assert_eq!(health["delivered"], 1);
+    assert!(health.get("last_delivery_error").is_none(), "{health}");
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn a_refusal_by_the_destination_chaincode_advances_the_checkpoint() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    into2.set_mode(Mode::Refuse);
+    let refused = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(1), "net1", "net2"),
+    );
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the refused event checkpointed", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&refused))
+    })
+    .await;
+    let health = relay1.health().await;
+    assert_eq!(health["refused"], 1);
+    assert_eq!(health["delivered"], 0);
+    let error = health["last_delivery_error"].as_str().unwrap();
+    assert!(error.contains("network net1 is suspended"), "{error}");
+    assert!(into2.submissions().is_empty());
+
+    // The relay moved on: the next event is delivered.
+    into2.set_mode(Mode::Accept);
+    let next = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(2), "net1", "net2"),
+    );
+    eventually("the next delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&next))
+    })
+    .await;
+    assert_eq!(
+        into2.accepted(),
+        [("AcceptRequest".to_string(), request_id(2))]
+    );
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let recorder = Recorder::new();
+    let relay2 = Running::start(b.config(&pki, &a), &Ledger::default(), &recorder).await;
+
+    let envelope = ForwardedEnvelope::attest(
+        Payload::SignedRequest(request_payload(&request_id(1), "net1", "net2")),
+        "net1",
+        &network_key("net1"),
+    );
+    let connection = || {
+        ConnectionBuilder::new(b.grpc.to_string())
+            .tls_ca_pem(pki.read("relays-ca.crt"))
+            .server_name("localhost")
+            .connect_timeout(Duration::from_secs(5))
+    };
+    let deliver = |connection: ConnectionBuilder| {
+        let envelope = envelope.clone();
+        async move {
+            let channel = connection.connect().await.map_err(|e| e.to_string())?;
+            RelayClient::new(channel)
+                .deliver(envelope)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| status.to_string())
+        }
+    };
+
+    // A certificate from another CA, and none at all: the handshake fails.
+    let rogue = connection().client_tls(pki.read("rogue.crt"), pki.read("rogue.key"));
+    let error = deliver(rogue).await.unwrap_err();
+    assert!(error.contains("UnknownCA"), "{error}");
+    let error = deliver(connection()).await.unwrap_err();
+    assert!(error.contains("CertificateRequired"), "{error}");
+    assert!(recorder.submissions().is_empty());
+
+    // The relays' CA's certificate gets a receipt with the chaincode's outcome.
+    let good = connection().client_tls(pki.read("net1.crt"), pki.read("net1.key"));
+    let receipt = deliver(good).await.unwrap();
+    assert_eq!(receipt.request_id, request_id(1));
+    assert_eq!(receipt.transaction_id, "net2-tx101");
+    assert_eq!(receipt.block_number, 101);
+    let outcome: serde_json::Value = serde_json::from_str(&receipt.outcome).unwrap();
+    assert_eq!(outcome["outcome"], "accepted");
+
+    // A malformed envelope is refused for good.
+    let mut bare = envelope.clone();
+    bare.attestation = None;
+    let channel = connection()
+        .client_tls(pki.read("net1.crt"), pki.read("net1.key"))
+        .connect()
+        .await
+        .unwrap();
+    let status = RelayClient::new(channel).deliver(bare).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert_eq!(recorder.submissions().len(), 1);
+
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn restarts_of_the_relay_and_of_the_peer_lose_nothing_and_repeat_nothing() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+
+    ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(1), "net1", "net2"),
+    );
+    let second = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(2), "net1", "net2"),
+    );
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("two deliveries", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second))
+    })
+    .await;
+
+    // Stop network I's relay while a delivery is in flight: it finishes,
+    // and its checkpoint is kept.
+    into2.set_delay(Duration::from_millis(400));
+    let started = into2.started.notified();
+    let third = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(3), "net1", "net2"),
+    );
+    started.await;
+    relay1.stop().await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), Some(checkpoint_of(&third)));
+    into2.set_delay(Duration::ZERO);
+
+    // While it is down, more is validated; it resumes where it stopped.
+    ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(4), "net1", "net2"),
+    );
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    let fifth = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(5), "net1", "net2"),
+    );
+    eventually("the deliveries after the restart", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&fifth))
+    })
+    .await;
+
+    // The peer restarts: the stream fails and is reopened from the checkpoint.
+    let opened = ledger1.opened();
+    ledger1.restart_peer();
+    eventually("the stream reopened", || async {
+        ledger1.opened() > opened
+    })
+    .await;
+    let sixth = ledger1.emit(
+        "RequestValidated",
+        request_payload(&request_id(6), "net1", "net2"),
+    );
+    eventually("the delivery after the peer restart", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&sixth))
+    })
+    .await;
+
+    let expected: Vec<_> = (1..=6)
+        .map(|n| ("AcceptRequest".to_string(), request_id(n)))
+        .collect();
+    assert_eq!(into2.accepted(), expected);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_that_cannot_start_says_why() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let mut config = a.config(&pki, &b);
+    config.listen.client_ca = Path::new("/nonexistent/ca.crt").to_path_buf();
+    let error = Relay::new(config, Ledger::default(), Recorder::new())
+        .serve(std::future::pending())
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("listen.client_ca"), "{message}");
+    assert!(message.contains("/nonexistent/ca.crt"), "{message}");
+
+    // A port already taken is named with its field.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut config = a.config(&pki, &b);
+    config.health_address = taken.local_addr().unwrap();
+    let error = Relay::new(config, Ledger::default(), Recorder::new())
+        .serve(std::future::pending())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            RelayError::Bind {
+                field: "health_address",
+                ..
+            }
+        ),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn stopping_a_relay_lets_an_incoming_delivery_finish() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let recorder = Recorder::new();
+    recorder.set_delay(Duration::from_millis(400));
+    let relay2 = Running::start(b.config(&pki, &a), &Ledger::default(), &recorder).await;
+
+    let channel = ConnectionBuilder::new(b.grpc.to_string())
+        .tls_ca_pem(pki.read("relays-ca.crt"))
+        .server_name("localhost")
+        .client_tls(pki.read("net1.crt"), pki.read("net1.key"))
+        .connect()
+        .await
+        .unwrap();
+    let envelope = ForwardedEnvelope::attest(
+        Payload::SignedReply(reply_payload(&request_id(7), "net1", "net2")),
+        "net1",
+        &network_key("net1"),
+    );
+    let started = recorder.started.notified();
+    let call = tokio::spawn(async move { RelayClient::new(channel).deliver(envelope).await });
+    started.await;
+    relay2.stop().await;
+
+    // The commit finished before the relay stopped, and the sender got its receipt.
+    let receipt = call.await.unwrap().unwrap().into_inner();
+    assert_eq!(receipt.request_id, request_id(7));
+    assert_eq!(
+        recorder.accepted(),
+        [("AcceptReply".to_string(), request_id(7))]
+    );
+    // And nothing listens any more.
+    assert!(try_health(b.health).await.is_none());
+    assert!(tokio::net::TcpStream::connect(b.grpc).await.is_err());
+}
