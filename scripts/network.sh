@@ -55,6 +55,7 @@ generate_config() { # $1 net
         ORG1_DOMAIN="$(org_domain "$net" org1)" ORG2_DOMAIN="$(org_domain "$net" org2)" \
         ORG1_PEERS="$(org_peer_count "$net" org1)" ORG2_PEERS="$(org_peer_count "$net" org2)" \
         USER_COUNT=$USERS_PER_ORG CCAAS_DOMAIN="$(ccaas_domain "$net")" \
+        RELAY_DOMAIN="$(relay_domain "$net")" \
         render "$TEMPLATES/crypto-config.yaml.tmpl" "$cfg/crypto-config.yaml"
     fabric cryptogen generate --config="$cfg/crypto-config.yaml" --output="$(crypto_dir "$net")" >/dev/null
 
@@ -205,6 +206,43 @@ deploy_chaincodes() {
     done
 }
 
+# ------------------------------------------------------------------- relay
+
+# The network's Ed25519 key (a 32-byte secret, hex, owner-only) and a relay
+# configuration that trusts the other network's relay CA, ready for
+# `Relay::run` / `ehrx relay --config`.
+write_relay_config() { # $1 net
+    local net=$1 dir other trusted="" remotes="{}"
+    dir="$(relay_dir "$net")"
+    mkdir -p "$dir"
+    (umask 077 && head -c 32 /dev/urandom | xxd -p -c 64 >"$dir/network-key.hex")
+    for other in "${NETWORKS[@]}"; do
+        [[ "$other" == "$net" ]] && continue
+        # Relays of this layout trust the (one) other network's relay CA.
+        trusted="$other"
+        remotes="$(jq -c --arg id "$other" --arg address "127.0.0.1:$(relay_port "$other")" \
+            --arg ca "$(relay_server_tls_dir "$other")/ca.crt" --arg name "relay.$(relay_domain "$other")" \
+            '. + {($id): {address: $address, tls_ca: $ca, server_name: $name}}' <<<"$remotes")"
+    done
+    jq -n --arg network_id "$net" --arg description "$(net_dir "$net")/network.json" \
+        --arg msp_id "$(msp_id "$net" org1)" --arg user "$RELAY_USER" \
+        --arg key "$dir/network-key.hex" \
+        --arg listen "127.0.0.1:$(relay_port "$net")" \
+        --arg server_cert "$(relay_server_tls_dir "$net")/server.crt" \
+        --arg server_key "$(relay_server_tls_dir "$net")/server.key" \
+        --arg client_ca "$(relay_server_tls_dir "$trusted")/ca.crt" \
+        --arg client_cert "$(relay_client_tls_dir "$net")/client.crt" \
+        --arg client_key "$(relay_client_tls_dir "$net")/client.key" \
+        --arg checkpoint "$dir/checkpoint.json" --arg health "127.0.0.1:$(relay_health_port "$net")" \
+        --argjson remotes "$remotes" \
+        '{network_id: $network_id, network_description: $description,
+          identity: {msp_id: $msp_id, user: $user}, chaincode: "ehrx", network_key_file: $key,
+          listen: {address: $listen, tls_cert: $server_cert, tls_key: $server_key, client_ca: $client_ca},
+          client_tls: {cert: $client_cert, key: $client_key}, remotes: $remotes,
+          checkpoint_file: $checkpoint, health_address: $health,
+          retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}' >"$dir/relay.json"
+}
+
 # ------------------------------------------------------------- description
 
 # The JSON description of a network read by the SDK, the tests and scripts.
@@ -273,6 +311,7 @@ cmd_up() {
     need_cmd envsubst gettext-base
     need_cmd curl curl
     need_cmd setsid util-linux
+    need_cmd xxd xxd
     "$REPO_ROOT/scripts/install-fabric.sh"
     if any_running; then die "networks are already running; run '$0 down' first"; fi
     rm -rf "$NETWORK_HOME"
@@ -296,6 +335,7 @@ cmd_up() {
         join_channel "$net"
         wait_channel_synced "$net"
         write_description "$net"
+        write_relay_config "$net"
         log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
     done
     deploy_chaincodes

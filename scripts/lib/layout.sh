@@ -78,5 +78,16 @@ chaincode_port() { # $1 net, $2 chaincode name
 ccaas_server_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/peers/ehrx.$(ccaas_domain "$1")"; }
 ccaas_client_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/users/Admin@$(ccaas_domain "$1")"; }
 
+# The relay of a network: its gRPC port for other relays, its health port,
+# its TLS material, the network's Ed25519 key and the Fabric user it acts
+# as (registered with RegisterRelay by the network's admin).
+readonly RELAY_USER=User3
+relay_domain() { echo "relay.$(net_domain "$1")"; }
+relay_port() { echo $(($(net_base_port "$1") + 90)); }
+relay_health_port() { echo $(($(net_base_port "$1") + 91)); }
+relay_dir() { echo "$(net_dir "$1")/relay"; }
+relay_server_tls_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(relay_domain "$1")/peers/relay.$(relay_domain "$1")/tls"; }
+relay_client_tls_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(relay_domain "$1")/users/Admin@$(relay_domain "$1")/tls"; }
+
 # Runtime state of a node: ledger, logs, pid.
 node_state_dir() { echo "$(net_dir "$1")/nodes/$2"; }
