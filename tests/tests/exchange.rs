@@ -175,7 +175,7 @@ async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> any
         .with_requester_key(requester_key)
         .with_key_store(Arc::new(InMemoryKeyStore::new()));
     let request = HistoryRequest {
-        patient_ref: patient_ref.clone(),
+        patient_ref,
         destination_network: net2.name.clone(),
         categories: Vec::new(),
         purpose: Purpose::Treatment,
