@@ -62,6 +62,26 @@ impl Caller {
             && self.identity.certificate() == other.certificate()
     }
 
+    /// Fails unless the signed message's `signer` (a serialised identity)
+    /// is the caller, since a request or reply is submitted by whoever
+    /// signed it; returns the signer.
+    pub fn require_signed_by_self(
+        &self,
+        signer: &[u8],
+        what: &str,
+    ) -> Result<ClientIdentity, EhrError> {
+        let signer = ClientIdentity::from_creator(signer)
+            .map_err(|e| EhrError::invalid("signer", e.to_string()))?;
+        if self.is(&signer) {
+            return Ok(signer);
+        }
+        Err(EhrError::AccessDenied(format!(
+            "the {what} is signed by {} of {}, not by the submitting identity",
+            signer.id(),
+            signer.msp_id()
+        )))
+    }
+
     /// Fails unless the caller is an org admin.
     pub fn require_admin(&self) -> Result<(), EhrError> {
         if self.identity.has_ou("admin") {

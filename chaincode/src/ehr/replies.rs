@@ -42,7 +42,6 @@ use crate::{
     },
     shim::{
         Stub,
-        client_identity::ClientIdentity,
         contract::{Args, ContractError, Json},
     },
 };
@@ -310,16 +309,7 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         )
         .into());
     }
-    let signer = ClientIdentity::from_creator(&parsed.signed.signer)
-        .map_err(|e| EhrError::invalid("signer", e.to_string()))?;
-    if !caller.is(&signer) {
-        return Err(EhrError::AccessDenied(format!(
-            "the reply is signed by {} of {}, not by the submitting identity",
-            signer.id(),
-            signer.msp_id()
-        ))
-        .into());
-    }
+    caller.require_signed_by_self(&parsed.signed.signer, "reply")?;
     parsed
         .signed
         .open()

@@ -185,16 +185,7 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     let code = &request.requester_code;
     let requester = requester_checks(&stub, &caller, code).await?;
 
-    let signer = ClientIdentity::from_creator(&parsed.signed.signer)
-        .map_err(|e| EhrError::invalid("signer", e.to_string()))?;
-    if !caller.is(&signer) {
-        return Err(EhrError::AccessDenied(format!(
-            "the request is signed by {} of {}, not by the submitting identity",
-            signer.id(),
-            signer.msp_id()
-        ))
-        .into());
-    }
+    let signer = caller.require_signed_by_self(&parsed.signed.signer, "request")?;
     parsed
         .signed
         .open()
