@@ -1,0 +1,135 @@
+//! `ehrx admin …`: an organisation admin's commands. `setup` checks the
+//! whole file offline, then applies it call by call, reporting what each
+//! call set and where it committed; a failure stops at that call and says
+//! which (the calls before it stand, and re-running the file is safe).
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use ehrx_client::{
+    ehr::{Admin, interface::MemberIdentity},
+    fabric::{Committed, Identity},
+};
+
+use crate::{
+    args::{AdminCommand, TargetArgs},
+    keys,
+    output::{Output, table},
+    progress,
+    setup::{Call, Role, Setup, Step},
+    target::Target,
+};
+
+/// One applied call, as reported.
+#[derive(Debug, Serialize)]
+struct Applied {
+    set: String,
+    transaction_id: String,
+    block_number: u64,
+}
+
+impl Applied {
+    fn new(set: String, committed: &Committed) -> Self {
+        Self {
+            set,
+            transaction_id: committed.status.transaction_id.clone(),
+            block_number: committed.status.block_number,
+        }
+    }
+}
+
+/// `ehrx admin …`.
+pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Setup { file } => {
+            let setup = Setup::load(&file)?;
+            let target = Target::load(target)?;
+            let default_org = target.organization()?.msp_id.clone();
+            let steps = setup.plan(&target.description, &default_org)?;
+            let client = target.client().await?;
+            let applied = apply(client.admin(), &steps, out).await?;
+            out.emit(&applied, || {
+                let rows: Vec<Vec<String>> = applied
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            a.set.clone(),
+                            a.block_number.to_string(),
+                            a.transaction_id.clone(),
+                        ]
+                    })
+                    .collect();
+                format!(
+                    "network {} set up ({} calls applied):\n{}",
+                    target.description.name,
+                    applied.len(),
+                    table(&["SET", "BLOCK", "TRANSACTION"], &rows)
+                )
+            })
+        }
+        AdminCommand::ClearFlag { user, user_org } => {
+            let target = Target::load(target)?;
+            let org = match &user_org {
+                Some(name) => target.org_named(name)?,
+                None => target.organization()?,
+            };
+            let entry = org
+                .user(&user)
+                .with_context(|| format!("--user {user:?}"))?;
+            let certificate = std::fs::read(&entry.cert).with_context(|| {
+                format!(
+                    "reading the certificate of {user} at {}",
+                    entry.cert.display()
+                )
+            })?;
+            let member = MemberIdentity::of(&Identity::new(org.msp_id.clone(), certificate));
+            let client = target.client().await?;
+            let committed = client
+                .admin()
+                .clear_flag(&member)
+                .await
+                .with_context(|| format!("clearing the flag of {user} of {}", org.msp_id))?;
+            let applied = Applied::new(
+                format!("flag cleared: {user} of {}", org.msp_id),
+                &committed,
+            );
+            out.emit(&applied, || {
+                format!("{} (transaction {})", applied.set, applied.transaction_id)
+            })
+        }
+        AdminCommand::NetworkKey { key_file } => {
+            let public = hex::encode(keys::network_public_key(&key_file)?);
+            out.emit(&serde_json::json!({ "network_key": public }), || {
+                public.clone()
+            })
+        }
+    }
+}
+
+/// Applies each step in order, stopping at the first failure.
+async fn apply(admin: Admin<'_>, steps: &[Step], out: &Output) -> anyhow::Result<Vec<Applied>> {
+    let bar = progress::bar(out, steps.len() as u64, "calls");
+    let mut applied = Vec::with_capacity(steps.len());
+    for step in steps {
+        bar.set_message(step.summary.clone());
+        let committed = match &step.call {
+            Call::Configure(config) => admin.configure_network(config).await,
+            Call::PutRemote(remote) => admin.put_remote_network(remote).await,
+            Call::Requester(requester) => admin.register_requester(requester).await,
+            Call::Member(Role::Responder, member) => admin.register_responder(member).await,
+            Call::Member(Role::Relay, member) => admin.register_relay(member).await,
+            Call::Member(Role::Uploader, member) => admin.register_uploader(member).await,
+        }
+        .with_context(|| {
+            format!(
+                "setting {} ({} earlier call(s) applied; re-running the file is safe)",
+                step.summary,
+                applied.len()
+            )
+        })?;
+        applied.push(Applied::new(step.summary.clone(), &committed));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(applied)
+}

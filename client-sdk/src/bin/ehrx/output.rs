@@ -1,0 +1,131 @@
+//! What a command prints on stdout: JSON with `--json` (for scripts), text
+//! otherwise, from the same value, so the two never disagree. Progress and
+//! logs go to stderr and never mix with either.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+/// Where a command's result goes, and in which form.
+#[derive(Debug, Clone, Copy)]
+pub struct Output {
+    json: bool,
+}
+
+impl Output {
+    /// JSON if `json`, else text.
+    pub fn new(json: bool) -> Self {
+        Self { json }
+    }
+
+    /// Whether the result is printed as JSON (progress bars then stay hidden).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints `value` as pretty JSON, or the text `text` makes of it.
+    pub fn emit<T: Serialize>(
+        &self,
+        value: &T,
+        text: impl FnOnce() -> String,
+    ) -> anyhow::Result<()> {
+        let mut printed = if self.json {
+            let mut json =
+                serde_json::to_string_pretty(value).context("writing the result as JSON")?;
+            json.push('\n');
+            json
+        } else {
+            text()
+        };
+        if !printed.is_empty() && !printed.ends_with('\n') {
+            printed.push('\n');
+        }
+        std::io::stdout()
+            .lock()
+            .write_all(printed.as_bytes())
+            .context("writing to stdout")
+    }
+}
+
+/// Rows under a header, each column as wide as its widest cell.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let padded: Vec<String> = cells
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        let mut line = padded.join("  ").trim_end().to_string();
+        line.push('\n');
+        line
+    };
+    let mut text = line(&mut header.iter().copied());
+    for row in rows {
+        text.push_str(&line(&mut row.iter().map(String::as_str)));
+    }
+    text
+}
+
+/// A Unix time in milliseconds as `YYYY-MM-DD hh:mm:ss` UTC.
+pub fn utc_time(at_ms: u64) -> String {
+    let seconds = at_ms / 1000;
+    let (days, day_seconds) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        day_seconds / 3600,
+        day_seconds % 3600 / 60,
+        day_seconds % 60
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_and_trim_line_ends() {
+        let text = table(
+            &["ID", "STATE"],
+            &[
+                vec!["a".into(), "fulfilled".into()],
+                vec!["long-id".into(), "".into()],
+            ],
+        );
+        assert_eq!(text, "ID       STATE\na        fulfilled\nlong-id\n");
+    }
+
+    #[test]
+    fn unix_milliseconds_print_as_utc() {
+        assert_eq!(utc_time(0), "1970-01-01 00:00:00");
+        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00");
+        assert_eq!(utc_time(1_700_000_000_123), "2023-11-14 22:13:20");
+        assert_eq!(utc_time(4_107_542_399_000), "2100-02-28 23:59:59");
+    }
+}

@@ -1,0 +1,116 @@
+//! `ehrx relay` and `ehrx responder`: the long-lived services, run until
+//! SIGTERM or Ctrl-C. Both stop gracefully: the library finishes the work
+//! in hand and keeps the checkpoint of the last settled event, so a
+//! restart resumes where this run stopped.
+//!
+//! Both connect lazily, so a service started before its peer (or while it
+//! restarts) waits and retries instead of failing at start-up.
+
+use std::future::Future;
+
+use anyhow::{Context as _, anyhow};
+use tracing::info;
+
+use ehrx_client::{
+    ehr::EhrSettings,
+    fabric::{FileCheckpointer, Gateway, NetworkDescription, PrivateKey},
+    relay::{Relay, RelayConfig},
+    responder::Responder,
+};
+
+use crate::{args::ConfigArgs, responder_config::ResponderConfig};
+
+/// Completes at the first SIGTERM or Ctrl-C. The handlers are installed
+/// here, before the service starts, so no early signal is missed.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => info!("Ctrl-C: stopping"),
+            _ = terminate.recv() => info!("SIGTERM: stopping"),
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_ok() {
+            info!("Ctrl-C: stopping");
+        }
+    })
+}
+
+/// `ehrx relay --config <relay.json>`.
+pub async fn run_relay(args: ConfigArgs) -> anyhow::Result<()> {
+    let config = RelayConfig::load(&args.config)?;
+    let network = config.network_id.clone();
+    Relay::run(config, shutdown_signal()?)
+        .await
+        .with_context(|| format!("the relay of {network} ({})", args.config.display()))
+}
+
+/// `ehrx responder --config <responder.json>`.
+pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
+    let config = ResponderConfig::load(&args.config)?;
+    let path = &config.network_description;
+    let description = NetworkDescription::load(path)
+        .with_context(|| format!("loading the network description {}", path.display()))?;
+    let identity = &config.identity;
+    let org = description
+        .organization(&identity.msp_id)
+        .with_context(|| format!("`identity.msp_id` in {}", args.config.display()))?;
+    let user = org
+        .user(&identity.user)
+        .with_context(|| format!("`identity.user` in {}", args.config.display()))?;
+    let signing_identity = org.signing_identity(&identity.user).with_context(|| {
+        format!(
+            "loading the credentials of {} of {}",
+            identity.user, org.msp_id
+        )
+    })?;
+    let key_pem = std::fs::read_to_string(&user.key)
+        .with_context(|| format!("reading the private key {}", user.key.display()))?;
+    let signer = PrivateKey::from_pem(&key_pem)
+        .with_context(|| format!("the private key {}", user.key.display()))?
+        .into_signer();
+    let peer = org
+        .peers
+        .first()
+        .ok_or_else(|| anyhow!("organisation {} has no peer", org.msp_id))?;
+    let channel = peer
+        .connection()
+        .with_context(|| format!("preparing the connection to peer {}", peer.name))?
+        .connect_lazy()
+        .with_context(|| format!("preparing the connection to peer {}", peer.name))?;
+    let gateway = Gateway::new(channel, signing_identity);
+    let creator = gateway.identity().creator().to_vec();
+
+    let mut settings = EhrSettings::from_description(&description);
+    if let Some(chaincode) = &config.chaincode {
+        settings.chaincode.clone_from(chaincode);
+    }
+    if let Some(network_id) = &config.network_id {
+        settings.network_id.clone_from(network_id);
+    }
+    let checkpointer = FileCheckpointer::open(&config.checkpoint_file).with_context(|| {
+        format!(
+            "opening the checkpoint {}",
+            config.checkpoint_file.display()
+        )
+    })?;
+    let shutdown = shutdown_signal()?;
+    info!(
+        network = %settings.network_id,
+        msp_id = %org.msp_id,
+        user = %identity.user,
+        peer = %peer.address,
+        "responder started"
+    );
+    let mut responder = Responder::new(&gateway, settings, creator, signer, checkpointer)
+        .with_retry(config.retry.initial(), config.retry.max());
+    responder
+        .run_until(shutdown)
+        .await
+        .with_context(|| format!("the responder {} of {}", identity.user, org.msp_id))?;
+    info!(checkpoint = ?responder.checkpointer().path(), "responder stopped");
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! `ehrx status` and `ehrx audit`: what the ledger says about requests and
+//! about who saw what, as a table or JSON.
+
+use anyhow::{Context as _, anyhow};
+
+use ehrx_client::ehr::{
+    PatientRef, RequestStatus,
+    interface::{AuditEntry, AuditSubject},
+};
+
+use crate::{
+    args::{AuditArgs, StatusArgs, TargetArgs},
+    output::{Output, table, utc_time},
+    target::Target,
+};
+
+/// `ehrx status [<request-id>]`.
+pub async fn run_status(target: &TargetArgs, out: &Output, args: StatusArgs) -> anyhow::Result<()> {
+    let client = Target::load(target)?.client().await?;
+    match &args.request_id {
+        Some(id) => {
+            let status = client
+                .request_status(id)
+                .await
+                .with_context(|| format!("looking up request {id}"))?;
+            out.emit(&status, || status_table(std::slice::from_ref(&status)))
+        }
+        None => {
+            let all = client
+                .list_requests()
+                .await
+                .context("listing your requests")?;
+            out.emit(&all, || {
+                if all.is_empty() {
+                    "no requests".into()
+                } else {
+                    status_table(&all)
+                }
+            })
+        }
+    }
+}
+
+fn status_table(statuses: &[RequestStatus]) -> String {
+    let rows: Vec<Vec<String>> = statuses
+        .iter()
+        .map(|s| {
+            vec![
+                s.request_id.clone(),
+                format!("{:?}", s.state).to_lowercase(),
+                s.source_network.clone().unwrap_or_default(),
+                s.destination_network.clone().unwrap_or_default(),
+                s.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(&["REQUEST", "STATE", "FROM", "TO", "REASON"], &rows)
+}
+
+/// `ehrx audit <patient-ref|admin|security>`.
+pub async fn run_audit(target: &TargetArgs, out: &Output, args: AuditArgs) -> anyhow::Result<()> {
+    let subject = subject_arg(&args.subject)?;
+    let subject = match subject.as_str() {
+        "admin" => AuditSubject::Admin,
+        "security" => AuditSubject::Security,
+        patient => AuditSubject::Patient(patient),
+    };
+    let client = Target::load(target)?.client().await?;
+    let entries = client
+        .admin()
+        .audit_trail(subject)
+        .await
+        .with_context(|| format!("reading the audit trail of {}", subject.as_arg()))?;
+    out.emit(&entries, || {
+        if entries.is_empty() {
+            format!("no audit entries for {}", subject.as_arg())
+        } else {
+            audit_table(&entries)
+        }
+    })
+}
+
+/// `admin`, `security`, or a patient ref in the contract's lower-case hex.
+fn subject_arg(text: &str) -> anyhow::Result<String> {
+    match text {
+        "admin" | "security" => Ok(text.to_string()),
+        other => PatientRef::from_hex(other)
+            .map(|patient| patient.to_hex())
+            .map_err(|_| {
+                anyhow!(
+                    "{other:?} is neither `admin`, `security` nor a patient ref (64 hex digits)"
+                )
+            }),
+    }
+}
+
+fn audit_table(entries: &[AuditEntry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                utc_time(e.at_ms),
+                e.kind.clone(),
+                e.request_id.clone().unwrap_or_default(),
+                e.network.clone().unwrap_or_default(),
+                e.actor_msp_id.clone(),
+                e.tx_id.chars().take(12).collect(),
+            ]
+        })
+        .collect();
+    table(
+        &["AT (UTC)", "KIND", "REQUEST", "NETWORK", "ACTOR", "TX"],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use ehrx_client::ehr::RequestState;
+
+    use super::*;
+
+    #[test]
+    fn audit_subjects_are_admin_security_or_a_patient_ref() {
+        assert_eq!(subject_arg("admin").unwrap(), "admin");
+        assert_eq!(subject_arg("security").unwrap(), "security");
+        assert_eq!(subject_arg(&"AB".repeat(32)).unwrap(), "ab".repeat(32));
+        let text = subject_arg("patients").unwrap_err().to_string();
+        assert!(
+            text.contains("neither `admin`, `security` nor a patient ref"),
+            "{text}"
+        );
+        assert!(subject_arg(&"ab".repeat(31)).is_err());
+    }
+
+    #[test]
+    fn tables_show_states_and_entries() {
+        let text = status_table(&[RequestStatus {
+            request_id: "r-1".into(),
+            state: RequestState::Fulfilled,
+            reason: None,
+            source_network: Some("net1".into()),
+            destination_network: Some("net2".into()),
+        }]);
+        assert!(
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("r-1      fulfilled  net1"),
+            "{text}"
+        );
+        let text = audit_table(&[AuditEntry {
+            kind: "disclosure".into(),
+            subject: "ab".repeat(32),
+            request_id: Some("r-1".into()),
+            record_ids: vec![],
+            network: Some("net1".into()),
+            actor_msp_id: "Net2Org1MSP".into(),
+            actor_id: "x509::CN=User1".into(),
+            detail: serde_json::Value::Null,
+            at_ms: 0,
+            tx_id: "0123456789abcdef".into(),
+        }]);
+        assert!(
+            text.contains("1970-01-01 00:00:00  disclosure  r-1"),
+            "{text}"
+        );
+        assert!(text.contains("0123456789ab\n"), "{text}");
+    }
+}
