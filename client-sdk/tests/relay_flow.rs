@@ -24,7 +24,7 @@ use ehrx_client::{
     },
     proto::{
         exchange::{
-            ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
+            Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
             forwarded_envelope::Payload, relay_client::RelayClient,
         },
         gateway, google_rpc, peer,
@@ -381,6 +381,13 @@ fn chaincode_refusal(message: &str) -> Error {
         rich.encode_to_vec().into(),
     );
     Error::Endorse(CallError::new("refused-tx", status))
+}
+
+/// What a sending relay puts on the wire for `envelope`.
+fn delivery(envelope: &ForwardedEnvelope) -> Delivery {
+    Delivery {
+        forwarded_envelope: envelope.encode_to_vec(),
+    }
 }
 
 impl Submitter for Recorder {
@@ -827,7 +834,7 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
         async move {
             let channel = connection.connect().await.map_err(|e| e.to_string())?;
             RelayClient::new(channel)
-                .deliver(envelope)
+                .deliver(delivery(&envelope))
                 .await
                 .map(tonic::Response::into_inner)
                 .map_err(|status| status.to_string())
@@ -859,9 +866,33 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
         .connect()
         .await
         .unwrap();
-    let status = RelayClient::new(channel).deliver(bare).await.unwrap_err();
+    let status = RelayClient::new(channel.clone())
+        .deliver(delivery(&bare))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let garbage = Delivery {
+        forwarded_envelope: vec![0xff, 0xff],
+    };
+    let status = RelayClient::new(channel.clone())
+        .deliver(garbage)
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert_eq!(recorder.submissions().len(), 1);
+
+    // The chaincode gets the bytes the sender attested, not a re-encoding:
+    // a field this relay does not know (number 15) survives the trip.
+    let mut exact = delivery(&envelope);
+    exact
+        .forwarded_envelope
+        .extend_from_slice(&[0x7a, 0x01, 0x21]);
+    RelayClient::new(channel)
+        .deliver(exact.clone())
+        .await
+        .unwrap();
+    let (_, submitted) = recorder.submissions().pop().unwrap();
+    assert_eq!(submitted, exact.forwarded_envelope);
 
     relay2.stop().await;
 }
@@ -996,7 +1027,8 @@ async fn stopping_a_relay_lets_an_incoming_delivery_finish() {
         &network_key("net1"),
     );
     let started = recorder.started.notified();
-    let call = tokio::spawn(async move { RelayClient::new(channel).deliver(envelope).await });
+    let call =
+        tokio::spawn(async move { RelayClient::new(channel).deliver(delivery(&envelope)).await });
     started.await;
     relay2.stop().await;
 

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use ehrx_proto::exchange::{
-    DeliveryReceipt, ForwardedEnvelope,
+    Delivery, DeliveryReceipt, ForwardedEnvelope,
     relay_server::{Relay as RelayService, RelayServer},
 };
 use prost::Message as _;
@@ -105,21 +105,23 @@ impl<S: Submitter> Inbound<S> {
 impl<S: Submitter> RelayService for Inbound<S> {
     async fn deliver(
         &self,
-        request: Request<ForwardedEnvelope>,
+        request: Request<Delivery>,
     ) -> Result<Response<DeliveryReceipt>, Status> {
-        let envelope = request.into_inner();
-        let summary = check(&envelope).map_err(|error| {
-            warn!(network = %self.network_id, %error, "malformed envelope");
-            Status::invalid_argument(error.to_string())
-        })?;
+        // The envelope is judged on a decoded copy but submitted as the exact
+        // bytes received: the chaincode verifies and deduplicates by them.
+        let bytes = request.into_inner().forwarded_envelope;
+        let summary = ForwardedEnvelope::decode(bytes.as_slice())
+            .map_err(|e| EnvelopeError::Malformed {
+                what: "forwarded envelope",
+                reason: e.to_string(),
+            })
+            .and_then(|envelope| check(&envelope))
+            .map_err(|error| {
+                warn!(network = %self.network_id, %error, "malformed envelope");
+                Status::invalid_argument(error.to_string())
+            })?;
         let function = summary.kind.accept_function();
-        // prost encodes a message the same way each time, so a resent
-        // envelope arrives at the chaincode as the same bytes.
-        match self
-            .submitter
-            .submit(function, envelope.encode_to_vec())
-            .await
-        {
+        match self.submitter.submit(function, bytes).await {
             Ok(committed) => {
                 let receipt = DeliveryReceipt {
                     request_id: summary.request_id,

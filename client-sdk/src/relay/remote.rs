@@ -9,7 +9,10 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use ehrx_proto::exchange::{DeliveryReceipt, ForwardedEnvelope, relay_client::RelayClient};
+use ehrx_proto::exchange::{
+    Delivery, DeliveryReceipt, ForwardedEnvelope, relay_client::RelayClient,
+};
+use prost::Message as _;
 use tonic::{Code, Status, transport::Channel};
 
 use super::{
@@ -93,7 +96,9 @@ impl Remotes {
             .get(network_id)
             .cloned()
             .ok_or_else(|| DeliveryError::UnknownNetwork(network_id.to_string()))?;
-        let mut request = tonic::Request::new(envelope);
+        let mut request = tonic::Request::new(Delivery {
+            forwarded_envelope: envelope.encode_to_vec(),
+        });
         // Tells the other side how long this side waits, and enforces it
         // here too, since a lost answer must not stall the relay.
         request.set_timeout(self.timeout);
