@@ -66,13 +66,7 @@ start_service() { # $1 package id
         CHAINCODE_TLS_KEY_FILE="$server/server.key" \
         CHAINCODE_TLS_CLIENT_CA_FILE="$server/ca.crt" \
         "$SERVER_BINARY"
-    local deadline=$((SECONDS + 15))
-    until (: >/dev/tcp/127.0.0.1/"$(chaincode_port "$NET" "$CHAINCODE_NAME")") 2>/dev/null; do
-        kill -0 "$(cat "$(node_state_dir "$NET" "$NODE")/pid")" 2>/dev/null \
-            || die "chaincode service exited; see $(node_state_dir "$NET" "$NODE")/node.log"
-        ((SECONDS < deadline)) || die "chaincode service not listening after 15s"
-        sleep 0.2
-    done
+    wait_listening "$NET" "$NODE" "$(chaincode_port "$NET" "$CHAINCODE_NAME")"
 }
 
 main() {

@@ -10,6 +10,10 @@
 #   scripts/network.sh status   table of nodes, health and block height
 #   scripts/network.sh down     stop every process started by `up`, by pid,
 #                               and remove all state
+#   scripts/network.sh stop <net>   stop one network's processes (nodes and
+#                               chaincode services), by pid, keeping its state
+#   scripts/network.sh start <net>  start a stopped network again with its
+#                               state, and wait until it is healthy
 #
 # The layout (names, ports, paths) lives in scripts/lib/layout.sh.
 set -euo pipefail
@@ -380,9 +384,54 @@ cmd_status() {
     return $rc
 }
 
+known_network() { # $1 net
+    local net
+    for net in "${NETWORKS[@]}"; do [[ "$net" == "$1" ]] && return 0; done
+    die "unknown network '$1' (one of: ${NETWORKS[*]})"
+}
+
+cmd_stop() { # $1 net
+    local net=$1 pids
+    known_network "$net"
+    [[ -f "$(net_dir "$net")/network.json" ]] || die "network $net is not up"
+    mapfile -t pids < <(network_pids "$net")
+    stop_nodes "${pids[@]}"
+    log "$(net_title "$net"): stopped ${#pids[@]} processes; state kept in $(net_dir "$net")"
+}
+
+cmd_start() { # $1 net
+    local net=$1 pid i entry name
+    known_network "$net"
+    need_cmd jq jq
+    need_cmd curl curl
+    need_cmd setsid util-linux
+    [[ -f "$(net_dir "$net")/network.json" ]] || die "network $net was never up: run '$0 up'"
+    for pid in $(network_pids "$net"); do
+        kill -0 "$pid" 2>/dev/null && die "network $net is running; run '$0 stop $net' first"
+    done
+    local started=$SECONDS logfile
+    # The logs of the run before the stop are kept as node.log.1.
+    for logfile in "$(net_dir "$net")"/nodes/*/node.log; do
+        [[ -f "$logfile" ]] && mv "$logfile" "$logfile.1"
+    done
+    start_orderer "$net"
+    for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
+    for entry in "${CHAINCODES[@]}"; do restart_node "$net" "chaincode-$(chaincode_name "$entry")"; done
+    wait_healthy "$net" orderer "$(orderer_ops_port "$net")"
+    for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
+    for entry in "${CHAINCODES[@]}"; do
+        name="$(chaincode_name "$entry")"
+        wait_listening "$net" "chaincode-$name" "$(chaincode_port "$net" "$name")"
+    done
+    wait_channel_synced "$net"
+    log "$(net_title "$net"): restarted in $((SECONDS - started))s"
+}
+
 case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) die "usage: $0 up|down|status" ;;
+    stop) (($# == 2)) || die "usage: $0 stop <net>"; cmd_stop "$2" ;;
+    start) (($# == 2)) || die "usage: $0 start <net>"; cmd_start "$2" ;;
+    *) die "usage: $0 up|down|status|stop <net>|start <net>" ;;
 esac

@@ -8,8 +8,40 @@ start_node() { # $1 net, $2 node name, $3... command (env assignments first)
     local state
     state="$(node_state_dir "$1" "$2")"
     mkdir -p "$state"
+    # The command, for `network.sh start` after a `stop`.
+    printf '%q ' "${@:3}" >"$state/command"
     setsid env "${@:3}" >"$state/node.log" 2>&1 </dev/null &
     echo $! >"$state/pid"
+}
+
+# Waits until node $2 of $1 accepts TCP connections on 127.0.0.1:$3; fails
+# as soon as its process exits, or after 30 s.
+wait_listening() { # $1 net, $2 node name, $3 port
+    local deadline=$((SECONDS + 30)) state
+    state="$(node_state_dir "$1" "$2")"
+    until (: >"/dev/tcp/127.0.0.1/$3") 2>/dev/null; do
+        kill -0 "$(cat "$state/pid")" 2>/dev/null || die "$2 ($1) exited; see $state/node.log"
+        ((SECONDS < deadline)) || die "$2 ($1) not listening on port $3 after 30s"
+        sleep 0.2
+    done
+}
+
+# Starts a node again with the command start_node recorded for it.
+restart_node() { # $1 net, $2 node name
+    local state command
+    state="$(node_state_dir "$1" "$2")"
+    command="$(cat "$state/command")" || die "no recorded command for $2 ($1)"
+    eval "start_node \"\$1\" \"\$2\" $command"
+}
+
+# Pids recorded by start_node for the nodes of one network.
+network_pids() { # $1 net
+    local pidfile pid
+    for pidfile in "$NETWORK_HOME/$1"/nodes/*/pid; do
+        [[ -f "$pidfile" ]] || continue
+        pid="$(cat "$pidfile")"
+        [[ "$pid" =~ ^[0-9]+$ ]] && echo "$pid"
+    done
 }
 
 # Pids recorded by start_node for every node of both networks.

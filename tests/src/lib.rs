@@ -4,6 +4,7 @@
 //! that are not ours).
 
 pub mod cli;
+pub mod exchange;
 pub mod networks;
 
 /// The networks are described by the SDK's reader of `network.json`, so the

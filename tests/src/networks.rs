@@ -103,6 +103,20 @@ impl Networks {
         Ok(pids)
     }
 
+    /// Stops the processes of one network (`scripts/network.sh stop <net>`),
+    /// keeping its state; the other network keeps running.
+    pub fn stop_network(&self, name: &str) -> anyhow::Result<()> {
+        self.get(name)?;
+        run_script_with(&["stop", name])
+    }
+
+    /// Starts a network stopped by [`Self::stop_network`] again with its
+    /// state (`scripts/network.sh start <net>`).
+    pub fn start_network(&self, name: &str) -> anyhow::Result<()> {
+        self.get(name)?;
+        run_script_with(&["start", name])
+    }
+
     /// Stops the networks now and reports a failure of `down`.
     pub fn down(mut self) -> anyhow::Result<()> {
         self.stopped = true;
@@ -120,9 +134,14 @@ impl Drop for Networks {
 }
 
 fn run_script(command: &str) -> anyhow::Result<()> {
+    run_script_with(&[command])
+}
+
+fn run_script_with(args: &[&str]) -> anyhow::Result<()> {
     let script = repo_root().join("scripts/network.sh");
+    let command = args.join(" ");
     let status = Command::new(&script)
-        .arg(command)
+        .args(args)
         .status()
         .with_context(|| format!("running {} {command}", script.display()))?;
     if !status.success() {

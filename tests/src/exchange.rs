@@ -1,0 +1,295 @@
+//! The setup shared by the exchange tests: identities of the two networks,
+//! their admins' registrations (lookup tables, relays, requester, uploader,
+//! responders), a patient uploaded on network II, and the relays and
+//! responders run in-process until the test stops them.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ed25519_dalek::SigningKey;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use ehrx_client::ehr::synthetic::SyntheticPatient;
+use ehrx_client::ehr::{
+    EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey, UploadedRecord,
+};
+use ehrx_client::fabric::config::Organization;
+use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, PrivateKey};
+use ehrx_client::relay::{Relay, config::RelayConfig};
+use ehrx_client::responder::Responder;
+
+use crate::NetworkDescription;
+use crate::networks::{Networks, network_home};
+
+/// The requester code of the doctor (network I, org1, `User2`).
+pub const REQUESTER_CODE: &str = "DR-0001";
+/// Requests a requester may make per minute in these tests.
+pub const RATE_LIMIT_MAX: u32 = 5;
+
+/// A gateway to the first peer of `org`, acting as its user `user`.
+pub async fn gateway_as(org: &Organization, user: &str) -> anyhow::Result<Gateway> {
+    let peer = org
+        .peers
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("{} has no peer", org.name))?;
+    Ok(Gateway::new(
+        peer.connection()?.connect().await?,
+        org.signing_identity(user)?,
+    ))
+}
+
+/// An organisation of a network by its short name (`org1`).
+pub fn org<'a>(net: &'a NetworkDescription, org: &str) -> anyhow::Result<&'a Organization> {
+    let msp_id = format!("{}{}MSP", capitalised(&net.name), capitalised(org));
+    Ok(net.organization(&msp_id)?)
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// `{msp_id, certificate}` of a user, as the registry functions take it.
+pub fn identity(org: &Organization, user: &str) -> anyhow::Result<Value> {
+    Ok(
+        json!({"msp_id": org.msp_id, "certificate": std::fs::read_to_string(&org.user(user)?.cert)?}),
+    )
+}
+
+/// A network's Ed25519 network key, as `network.sh up` made it.
+pub fn network_signing_key(net: &str) -> anyhow::Result<SigningKey> {
+    let path = network_home().join(net).join("relay/network-key.hex");
+    let hex_secret =
+        std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
+    let secret: [u8; 32] = hex::decode(hex_secret.trim())?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("network key of {net} is not 32 bytes"))?;
+    Ok(SigningKey::from_bytes(&secret))
+}
+
+/// The public half of a network's Ed25519 key, as the lookup table holds it.
+pub fn network_public_key(net: &str) -> anyhow::Result<String> {
+    Ok(hex::encode(
+        network_signing_key(net)?.verifying_key().as_bytes(),
+    ))
+}
+
+/// The relay configuration `network.sh up` wrote for a network.
+pub fn relay_config_path(net: &str) -> PathBuf {
+    network_home().join(net).join("relay/relay.json")
+}
+
+/// A future that completes once `signal` turns true.
+pub fn stopped(signal: &watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    let mut signal = signal.clone();
+    async move {
+        let _ = signal.wait_for(|stop| *stop).await;
+    }
+}
+
+/// A relay or responder running in the background.
+pub type Service = JoinHandle<anyhow::Result<()>>;
+
+/// Both networks configured for the exchange, and the services the test
+/// started, stopped together by [`ExchangeSetup::stop`].
+#[derive(Debug)]
+pub struct ExchangeSetup<'a> {
+    pub net1: &'a NetworkDescription,
+    pub net2: &'a NetworkDescription,
+    /// The doctor's registered long-term X25519 key.
+    pub requester_key: RequesterKey,
+    stop: watch::Sender<bool>,
+    signal: watch::Receiver<bool>,
+    services: Vec<Service>,
+}
+
+impl<'a> ExchangeSetup<'a> {
+    /// Each network's admin: its id, the other network in the lookup table,
+    /// its relay (`User3` of org1); on I a requester (`User2` of org1) with a
+    /// long-term X25519 key, on II an uploader (`User2` of org1) and a
+    /// responder per organisation (`User1`).
+    pub async fn configure(networks: &'a Networks) -> anyhow::Result<Self> {
+        let (net1, net2) = (networks.get("net1")?, networks.get("net2")?);
+        let requester_key = RequesterKey::generate()?;
+        for (net, other) in [(net1, net2), (net2, net1)] {
+            let admin = gateway_as(org(net, "org1")?, "Admin").await?;
+            let contract = admin.network(&net.channel).contract("ehrx");
+            let mut calls = vec![
+                (
+                    "ConfigureNetwork",
+                    json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
+                ),
+                (
+                    "PutRemoteNetwork",
+                    json!({"network_id": other.name, "network_key": network_public_key(&other.name)?, "status": "active"}),
+                ),
+                ("RegisterRelay", identity(org(net, "org1")?, "User3")?),
+            ];
+            if net.name == "net1" {
+                let mut requester = identity(org(net, "org1")?, "User2")?;
+                requester["requester_code"] = REQUESTER_CODE.into();
+                requester["privileges"] = json!(["request"]);
+                requester["encryption_key"] = hex::encode(requester_key.public_key()).into();
+                calls.push(("RegisterRequester", requester));
+            } else {
+                calls.push(("RegisterUploader", identity(org(net, "org1")?, "User2")?));
+                calls.push(("RegisterResponder", identity(org(net, "org1")?, "User1")?));
+                calls.push(("RegisterResponder", identity(org(net, "org2")?, "User1")?));
+            }
+            for (function, argument) in calls {
+                contract
+                    .submit(function, [argument.to_string()])
+                    .await
+                    .with_context(|| format!("{function} on {}", net.name))?;
+            }
+        }
+        let (stop, signal) = watch::channel(false);
+        Ok(Self {
+            net1,
+            net2,
+            requester_key,
+            stop,
+            signal,
+            services: Vec::new(),
+        })
+    }
+
+    /// The network named `name` (`net1` or `net2`).
+    pub fn net(&self, name: &str) -> anyhow::Result<&'a NetworkDescription> {
+        [self.net1, self.net2]
+            .into_iter()
+            .find(|net| net.name == name)
+            .with_context(|| format!("no network named {name}"))
+    }
+
+    /// Network II's uploader stores a synthetic patient's history (seeded
+    /// by `seed`); returns the patient's ref and the records stored.
+    pub async fn upload_patient(
+        &self,
+        seed: u64,
+    ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
+        let matching_key = MatchingKey::from_bytes([42; 32]);
+        let patient = SyntheticPatient::generate(seed);
+        let patient_ref = patient.identifiers.patient_ref(&matching_key)?;
+        let uploader = gateway_as(org(self.net2, "org1")?, "User2").await?;
+        let uploaded = EhrClient::new(&uploader, EhrSettings::from_description(self.net2))
+            .upload_record(&patient_ref, &patient.bundle_json())
+            .await?;
+        Ok((patient_ref, uploaded))
+    }
+
+    /// The EHR contract of a network as `user` of its org1.
+    pub async fn contract_as(&self, net: &str, user: &str) -> anyhow::Result<Contract> {
+        let net = self.net(net)?;
+        let gateway = gateway_as(org(net, "org1")?, user).await?;
+        Ok(gateway.network(&net.channel).contract("ehrx"))
+    }
+
+    /// An EHR client of network I as `user` of org1 (no requester settings).
+    pub async fn client_as(&self, user: &str) -> anyhow::Result<EhrClient> {
+        let gateway = gateway_as(org(self.net1, "org1")?, user).await?;
+        Ok(EhrClient::new(
+            &gateway,
+            EhrSettings::from_description(self.net1),
+        ))
+    }
+
+    /// The doctor on network I, with its code, key and a key store.
+    pub async fn doctor(&self) -> anyhow::Result<EhrClient> {
+        Ok(self
+            .client_as("User2")
+            .await?
+            .with_requester_code(REQUESTER_CODE)
+            .with_requester_key(self.requester_key.clone())
+            .with_key_store(Arc::new(InMemoryKeyStore::new())))
+    }
+
+    /// Starts the relay of `net` from its configuration file (so from its
+    /// persisted checkpoint) and returns its task, which ends at
+    /// [`Self::stop`] or when aborted. The task is not owned by the setup.
+    pub fn spawn_relay(&self, net: &str) -> anyhow::Result<Service> {
+        let config = RelayConfig::load(&relay_config_path(net))?;
+        let shutdown = stopped(&self.signal);
+        Ok(tokio::spawn(async move {
+            Relay::run(config, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        }))
+    }
+
+    /// Starts both relays until [`Self::stop`].
+    pub fn start_relays(&mut self) -> anyhow::Result<()> {
+        for net in ["net1", "net2"] {
+            let relay = self.spawn_relay(net)?;
+            self.services.push(relay);
+        }
+        Ok(())
+    }
+
+    /// Starts network II's two responders (`User1` of each organisation)
+    /// until [`Self::stop`].
+    pub async fn start_responders(&mut self) -> anyhow::Result<()> {
+        for org_name in ["org1", "org2"] {
+            let responder_org = org(self.net2, org_name)?;
+            let gateway = gateway_as(responder_org, "User1").await?;
+            let user = responder_org.user("User1")?;
+            let signer = PrivateKey::from_pem(&std::fs::read_to_string(&user.key)?)?.into_signer();
+            let creator = gateway.identity().creator().to_vec();
+            let settings = EhrSettings::from_description(self.net2);
+            let shutdown = stopped(&self.signal);
+            self.services.push(tokio::spawn(async move {
+                let mut responder = Responder::new(
+                    &gateway,
+                    settings,
+                    creator,
+                    signer,
+                    InMemoryCheckpointer::default(),
+                );
+                responder
+                    .run_until(shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }));
+        }
+        Ok(())
+    }
+
+    /// Adds a service started elsewhere (e.g. a restarted relay) to those
+    /// [`Self::stop`] waits for.
+    pub fn adopt(&mut self, service: Service) {
+        self.services.push(service);
+    }
+
+    /// Signals every service to stop and waits for each (30 s at most),
+    /// reporting the first failure; services started afterwards run until
+    /// the next stop.
+    pub async fn stop_services(&mut self) -> anyhow::Result<()> {
+        self.stop.send(true)?;
+        let mut outcome = Ok(());
+        for service in std::mem::take(&mut self.services) {
+            let stopped = tokio::time::timeout(Duration::from_secs(30), service)
+                .await
+                .context("a service did not stop within 30 s")
+                .and_then(|joined| joined.context("a service panicked"))
+                .and_then(|result| result);
+            if outcome.is_ok() {
+                outcome = stopped;
+            }
+        }
+        self.stop.send(false)?;
+        outcome
+    }
+
+    /// Stops every service, as [`Self::stop_services`].
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop_services().await
+    }
+}
