@@ -247,6 +247,31 @@ write_relay_config() { # $1 net
           retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}' >"$dir/relay.json"
 }
 
+# Waits until every peer of $1 sees all the channel's other peers in gossip.
+# The gateway finds endorsers of other organisations through this view
+# (service discovery), so a transaction endorsed by both organisations
+# fails with "no combination of peers" until it has converged. Fabric
+# reports the view only in its log: "[<channel>] Membership view has
+# changed ... current view: [[<endpoint>] ...]".
+wait_gossip_converged() { # $1 net
+    local net=$1 deadline=$((SECONDS + 60)) i j view missing
+    while :; do
+        missing=""
+        for i in "${!PEERS[@]}"; do
+            view="$(grep -F "[$CHANNEL] Membership view has changed" \
+                "$(node_state_dir "$net" "$(peer_host "$net" "$i")")/node.log" | tail -n1 || true)"
+            for j in "${!PEERS[@]}"; do
+                [[ $i == "$j" ]] && continue
+                [[ "${view#*current view:}" == *"[127.0.0.1:$(peer_port "$net" "$j")"* ]] \
+                    || missing="$(peer_host "$net" "$i") does not see $(peer_host "$net" "$j")"
+            done
+        done
+        [[ -z "$missing" ]] && return 0
+        ((SECONDS < deadline)) || die "$(net_title "$net"): gossip did not converge in 60s: $missing"
+        sleep 0.5
+    done
+}
+
 # ------------------------------------------------------------- description
 
 # The JSON description of a network read by the SDK, the tests and scripts.
@@ -343,6 +368,7 @@ cmd_up() {
         log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
     done
     deploy_chaincodes
+    for net in "${NETWORKS[@]}"; do wait_gossip_converged "$net"; done
     trap - EXIT
     log "both networks up in $((SECONDS - started))s"
 }
@@ -424,6 +450,7 @@ cmd_start() { # $1 net
         wait_listening "$net" "chaincode-$name" "$(chaincode_port "$net" "$name")"
     done
     wait_channel_synced "$net"
+    wait_gossip_converged "$net"
     log "$(net_title "$net"): restarted in $((SECONDS - started))s"
 }
 
