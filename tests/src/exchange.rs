@@ -19,7 +19,7 @@ use ehrx_client::ehr::{
     EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey, UploadedRecord,
 };
 use ehrx_client::fabric::config::Organization;
-use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, PrivateKey};
+use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer};
 use ehrx_client::relay::{Relay, config::RelayConfig};
 use ehrx_client::responder::Responder;
 
@@ -240,19 +240,11 @@ impl<'a> ExchangeSetup<'a> {
         for org_name in ["org1", "org2"] {
             let responder_org = org(self.net2, org_name)?;
             let gateway = gateway_as(responder_org, "User1").await?;
-            let user = responder_org.user("User1")?;
-            let signer = PrivateKey::from_pem(&std::fs::read_to_string(&user.key)?)?.into_signer();
-            let creator = gateway.identity().creator().to_vec();
             let settings = EhrSettings::from_description(self.net2);
             let shutdown = stopped(&self.signal);
             self.services.push(tokio::spawn(async move {
-                let mut responder = Responder::new(
-                    &gateway,
-                    settings,
-                    creator,
-                    signer,
-                    InMemoryCheckpointer::default(),
-                );
+                let mut responder =
+                    Responder::new(&gateway, settings, InMemoryCheckpointer::default());
                 responder
                     .run_until(shutdown)
                     .await

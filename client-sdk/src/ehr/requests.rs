@@ -26,7 +26,7 @@ use super::{
     patient::PatientRef,
 };
 use crate::{
-    fabric::{ChaincodeEvent, Checkpoint, SignError, Signer, SigningIdentity},
+    fabric::{ChaincodeEvent, Checkpoint},
     proto::exchange::{Purpose, Request, SignedRequest, seal::DecryptionKey},
 };
 
@@ -95,21 +95,6 @@ pub struct RequestedHistory {
     pub pending: PendingRequest,
     /// How it ended.
     pub outcome: HistoryOutcome,
-}
-
-/// Signs exchange messages with a gateway identity's key, so the request's
-/// signature and the transaction's come from the same key.
-#[derive(Debug)]
-struct IdentitySigner<'a>(&'a SigningIdentity);
-
-impl Signer for IdentitySigner<'_> {
-    fn digest(&self, message: &[u8]) -> Vec<u8> {
-        self.0.digest(message)
-    }
-
-    fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.0.sign(digest)
-    }
 }
 
 /// A fresh UUID v4 (lower-case, hyphenated) from the OS random source.
@@ -209,11 +194,8 @@ impl EhrClient {
             new_request_id()?,
             SystemTime::now(),
         );
-        let signed = SignedRequest::sign(
-            &request,
-            self.identity.creator().to_vec(),
-            &IdentitySigner(&self.identity),
-        )?;
+        let signed =
+            SignedRequest::sign(&request, self.identity.creator().to_vec(), &self.identity)?;
         if let Some(store) = &self.key_store {
             store.save(&reply_key)?;
         }
@@ -328,7 +310,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        fabric::{Identity, P256Signer},
+        fabric::{Identity, P256Signer, SigningIdentity},
         proto::exchange::seal::{SealContext, seal},
         proto::exchange::{Record, RecordBundle},
     };
@@ -425,12 +407,7 @@ mod tests {
             new_request_id().unwrap(),
             SystemTime::now(),
         );
-        let signed = SignedRequest::sign(
-            &request,
-            identity.creator().to_vec(),
-            &IdentitySigner(&identity),
-        )
-        .unwrap();
+        let signed = SignedRequest::sign(&request, identity.creator().to_vec(), &identity).unwrap();
         let opened = signed.open().unwrap();
         assert_eq!(opened.message, request);
         assert_eq!(opened.signer_msp_id, "Net1Org1MSP");

@@ -203,6 +203,18 @@ impl SigningIdentity {
     }
 }
 
+/// A signing identity signs exchange messages with the key that signs its
+/// transactions, so a request's signer is always the transaction's creator.
+impl Signer for SigningIdentity {
+    fn digest(&self, message: &[u8]) -> Vec<u8> {
+        self.signer.digest(message)
+    }
+
+    fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.signer.sign(digest)
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, IdentityError> {
     fs::read(path).map_err(|source| IdentityError::Io {
         path: path.to_path_buf(),

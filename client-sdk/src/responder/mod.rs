@@ -22,7 +22,6 @@ use crate::backoff::Backoff;
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
     time::{Duration, SystemTime},
 };
 
@@ -38,7 +37,7 @@ use crate::{
         EhrSettings,
         interface::{RequestState, RequestStatus, event, function},
     },
-    fabric::{self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, Signer},
+    fabric::{self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, SigningIdentity},
     proto::{
         exchange::{Reply, ReplyStatus, Request, SignedRequest},
         peer::TxValidationCode,
@@ -144,34 +143,25 @@ pub struct Responder<C> {
     settings: EhrSettings,
     network: Network,
     contract: Contract,
-    identity: Vec<u8>,
-    signer: Arc<dyn Signer>,
+    identity: SigningIdentity,
     checkpointer: C,
     backoff: Backoff,
 }
 
 impl<C: Checkpointer> Responder<C> {
-    /// A responder acting through `gateway` (connected as the responder's
-    /// identity), signing replies as `identity` (a serialised
-    /// `msp.SerializedIdentity`, the gateway's own) with `signer`, and
-    /// resuming from `checkpointer`. `settings` name this network (the
-    /// replies' `replying_network`), the channel, the chaincode and the
-    /// organisations that endorse each reply.
-    pub fn new(
-        gateway: &Gateway,
-        settings: EhrSettings,
-        identity: Vec<u8>,
-        signer: Arc<dyn Signer>,
-        checkpointer: C,
-    ) -> Self {
+    /// A responder acting through `gateway`, connected as the responder's
+    /// identity, which also signs the replies (the contract requires the
+    /// reply's signer to be the submitter), resuming from `checkpointer`.
+    /// `settings` name this network (the replies' `replying_network`), the
+    /// channel, the chaincode and the organisations that endorse each reply.
+    pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
         let network = gateway.network(settings.channel.clone());
         let contract = network.contract(settings.chaincode.clone());
         Self {
             settings,
             network,
             contract,
-            identity,
-            signer,
+            identity: gateway.identity().clone(),
             checkpointer,
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
         }
@@ -385,7 +375,7 @@ impl<C: Checkpointer> Responder<C> {
     async fn submit(&self, request_id: String, reply: &Reply) -> Result<Handled, Error> {
         let status = ReplyStatus::try_from(reply.status).unwrap_or(ReplyStatus::Unspecified);
         let signed =
-            reply::sign(reply, &self.identity, self.signer.as_ref()).map_err(|source| {
+            reply::sign(reply, self.identity.creator(), &self.identity).map_err(|source| {
                 Error::Sign {
                     request_id: request_id.clone(),
                     source,

@@ -99,23 +99,16 @@ fn only_gateway_and_stream_failures_are_retried() {
 fn offline_responder() -> Responder<InMemoryCheckpointer> {
     let key = p256::ecdsa::SigningKey::from_slice(&[5; 32]).unwrap();
     let identity = Identity::new("Net2Org1MSP", b"certificate".to_vec());
-    let creator = identity.creator();
-    let signer: Arc<dyn Signer> = Arc::new(P256Signer::new(key));
+    let signer = Arc::new(P256Signer::new(key));
     let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
-    let gateway = Gateway::new(channel, SigningIdentity::new(identity, Arc::clone(&signer)));
+    let gateway = Gateway::new(channel, SigningIdentity::new(identity, signer));
     let settings = EhrSettings {
         network_id: "net2".into(),
         channel: "ehrchannel".into(),
         chaincode: "ehrx".into(),
         organizations: vec!["Net2Org1MSP".into(), "Net2Org2MSP".into()],
     };
-    Responder::new(
-        &gateway,
-        settings,
-        creator,
-        signer,
-        InMemoryCheckpointer::new(),
-    )
+    Responder::new(&gateway, settings, InMemoryCheckpointer::new())
 }
 
 fn event(name: &str, payload: &[u8]) -> ChaincodeEvent {

@@ -13,7 +13,7 @@ use tracing::info;
 
 use ehrx_client::{
     ehr::EhrSettings,
-    fabric::{FileCheckpointer, Gateway, NetworkDescription, PrivateKey},
+    fabric::{FileCheckpointer, Gateway, NetworkDescription},
     relay::{Relay, RelayConfig},
     responder::Responder,
 };
@@ -58,8 +58,7 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
     let org = description
         .organization(&identity.msp_id)
         .with_context(|| format!("`identity.msp_id` in {}", args.config.display()))?;
-    let user = org
-        .user(&identity.user)
+    org.user(&identity.user)
         .with_context(|| format!("`identity.user` in {}", args.config.display()))?;
     let signing_identity = org.signing_identity(&identity.user).with_context(|| {
         format!(
@@ -67,11 +66,6 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
             identity.user, org.msp_id
         )
     })?;
-    let key_pem = std::fs::read_to_string(&user.key)
-        .with_context(|| format!("reading the private key {}", user.key.display()))?;
-    let signer = PrivateKey::from_pem(&key_pem)
-        .with_context(|| format!("the private key {}", user.key.display()))?
-        .into_signer();
     let peer = org
         .peers
         .first()
@@ -82,7 +76,6 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         .connect_lazy()
         .with_context(|| format!("preparing the connection to peer {}", peer.name))?;
     let gateway = Gateway::new(channel, signing_identity);
-    let creator = gateway.identity().creator().to_vec();
 
     let mut settings = EhrSettings::from_description(&description);
     if let Some(chaincode) = &config.chaincode {
@@ -105,7 +98,7 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         peer = %peer.address,
         "responder started"
     );
-    let mut responder = Responder::new(&gateway, settings, creator, signer, checkpointer)
+    let mut responder = Responder::new(&gateway, settings, checkpointer)
         .with_retry(config.retry.initial(), config.retry.max());
     responder
         .run_until(shutdown)
