@@ -5,9 +5,9 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Error, Gateway, PrivateKey};
 use ehrx_e2e::NetworkDescription;
+use ehrx_e2e::exchange::{gateway_as, identity};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::{Purpose, Request, SignedRequest};
 use ehrx_proto::{common, kvrwset, peer, rwset};
@@ -17,23 +17,8 @@ use sha2::{Digest, Sha256};
 
 const CC: &str = "ehrx";
 
-async fn gateway_as(org: &Organization, user: &str) -> anyhow::Result<Gateway> {
-    let peer = org
-        .peers
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("no peer"))?;
-    Ok(Gateway::new(
-        peer.connection()?.connect().await?,
-        org.signing_identity(user)?,
-    ))
-}
-
 fn all_orgs(net: &NetworkDescription) -> Vec<String> {
     net.organizations.iter().map(|o| o.msp_id.clone()).collect()
-}
-
-fn certificate(org: &Organization, user: &str) -> anyhow::Result<String> {
-    Ok(std::fs::read_to_string(&org.user(user)?.cert)?)
 }
 
 /// The public writes and the hashed private writes of chaincode `CC` in a
@@ -110,15 +95,14 @@ async fn private_records_and_rate_limit_flagging_on_the_real_network() -> anyhow
             "PutRemoteNetwork",
             json!({"network_id": "net2", "network_key": hex::encode(network_key.as_bytes()), "status": "active"}),
         ),
-        (
-            "RegisterUploader",
-            json!({"msp_id": org.msp_id, "certificate": certificate(org, "User1")?}),
-        ),
-        (
-            "RegisterRequester",
-            json!({"requester_code": "DR-0001", "msp_id": org.msp_id, "certificate": certificate(org, "User2")?,
-                   "privileges": ["request"], "encryption_key": hex::encode(encryption_key)}),
-        ),
+        ("RegisterUploader", identity(org, "User1")?),
+        ("RegisterRequester", {
+            let mut requester = identity(org, "User2")?;
+            requester["requester_code"] = "DR-0001".into();
+            requester["privileges"] = json!(["request"]);
+            requester["encryption_key"] = hex::encode(encryption_key).into();
+            requester
+        }),
     ];
     for (function, argument) in configure {
         admin_cc.submit(function, [argument.to_string()]).await?;
