@@ -9,8 +9,19 @@ readonly CHANNEL=ehrchannel
 readonly PEERS=("org1 peer0" "org1 peer1" "org2 peer0")
 readonly PEER_ORGS=(org1 org2)
 
-# net1 uses ports 7xxx, net2 8xxx.
-net_base_port() { case "$1" in net1) echo 7000 ;; net2) echo 8000 ;; *) die "unknown network '$1'" ;; esac; }
+# net1 uses ports 7xxx, net2 8xxx. NETWORK_PORT_BASE moves both (net1 at the
+# base, net2 1000 above), so a second pair of networks with its own
+# NETWORK_HOME can run beside the first.
+NETWORK_PORT_BASE="${NETWORK_PORT_BASE:-7000}"
+[[ "$NETWORK_PORT_BASE" =~ ^[1-9][0-9]{3,4}$ ]] && ((NETWORK_PORT_BASE <= 63000)) ||
+    die "NETWORK_PORT_BASE must be a number from 1000 to 63000, not '$NETWORK_PORT_BASE'"
+net_base_port() {
+    case "$1" in
+        net1) echo "$NETWORK_PORT_BASE" ;;
+        net2) echo $((NETWORK_PORT_BASE + 1000)) ;;
+        *) die "unknown network '$1'" ;;
+    esac
+}
 net_title() { case "$1" in net1) echo "Network I" ;; net2) echo "Network II" ;; esac; }
 net_domain() { echo "$1.example.com"; }
 net_dir() { echo "$NETWORK_HOME/$1"; }
