@@ -173,9 +173,14 @@ impl ServerConfig {
         })
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
+        // The peer and the chaincode trade many small messages per call (a
+        // state read is a request and a response). With Nagle's algorithm
+        // on, each one waits for the peer's delayed ACK: about 40 ms, so a
+        // call took ~90 ms instead of a few.
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         server
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+            .serve_with_incoming_shutdown(incoming, async move {
                 shutdown.await;
                 tracing::info!("shutting down: draining peer streams");
                 drain.send_replace(true);

@@ -182,9 +182,12 @@ pub async fn serve<S: Submitter>(
     let service = RelayServer::new(inbound)
         .max_decoding_message_size(MAX_ENVELOPE_SIZE)
         .max_encoding_message_size(MAX_ENVELOPE_SIZE);
+    // Small request/response messages: without TCP_NODELAY each reply can
+    // wait ~40 ms for the other side's delayed ACK.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     server
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             shutdown.recv().await;
         })
         .await
