@@ -186,12 +186,16 @@ wait_channel_synced() { # $1 net
 # --------------------------------------------------------------- chaincode
 
 # Builds a chaincode server of the chaincode crate ($1: `--example <x>` or
-# `--bin <x>`) and prints its path, as cargo reports it.
+# `--bin <x>`) and prints its path, as cargo reports it. CHAINCODE_PROFILE
+# picks the cargo profile: `dev` (the default, shares the tests' build) or
+# `release` (the experiment and benchmarks, which time the chaincode).
 build_chaincode() { # $1 cargo target
-    local target
+    local target profile="${CHAINCODE_PROFILE:-dev}"
+    [[ "$profile" == dev || "$profile" == release ]] ||
+        die "CHAINCODE_PROFILE must be dev or release, not '$profile'"
     read -r _ target <<<"$1"
     # shellcheck disable=SC2086
-    (cd "$REPO_ROOT" && cargo build --quiet -p ehrx-chaincode $1 --message-format=json) \
+    (cd "$REPO_ROOT" && cargo build --quiet --profile "$profile" -p ehrx-chaincode $1 --message-format=json) \
         | jq -r --arg name "$target" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
 }
 

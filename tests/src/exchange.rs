@@ -31,6 +31,26 @@ pub const REQUESTER_CODE: &str = "DR-0001";
 /// Requests a requester may make per minute in these tests.
 pub const RATE_LIMIT_MAX: u32 = 5;
 
+/// The consortium's matching key in these networks (patient refs are
+/// HMACs under it).
+pub fn matching_key() -> MatchingKey {
+    MatchingKey::from_bytes([42; 32])
+}
+
+/// Uploads the synthetic patient seeded by `seed` through `uploader` (an
+/// EHR client of a registered uploader); returns its ref and records.
+pub async fn upload_synthetic_patient(
+    uploader: &EhrClient,
+    seed: u64,
+) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
+    let patient = SyntheticPatient::generate(seed);
+    let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+    let uploaded = uploader
+        .upload_record(&patient_ref, &patient.bundle_json())
+        .await?;
+    Ok((patient_ref, uploaded))
+}
+
 /// A gateway to the first peer of `org`, acting as its user `user`.
 pub async fn gateway_as(org: &Organization, user: &str) -> anyhow::Result<Gateway> {
     let peer = org
@@ -176,14 +196,67 @@ impl<'a> ExchangeSetup<'a> {
         &self,
         seed: u64,
     ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-        let matching_key = MatchingKey::from_bytes([42; 32]);
-        let patient = SyntheticPatient::generate(seed);
-        let patient_ref = patient.identifiers.patient_ref(&matching_key)?;
         let uploader = gateway_as(org(self.net2, "org1")?, "User2").await?;
-        let uploaded = EhrClient::new(&uploader, EhrSettings::from_description(self.net2))
-            .upload_record(&patient_ref, &patient.bundle_json())
+        let client = EhrClient::new(&uploader, EhrSettings::from_description(self.net2));
+        upload_synthetic_patient(&client, seed).await
+    }
+
+    /// Submits `function(argument)` as the admin of `net`'s org1.
+    pub async fn admin_submit(
+        &self,
+        net: &str,
+        function: &str,
+        argument: Value,
+    ) -> anyhow::Result<()> {
+        self.contract_as(net, "Admin")
+            .await?
+            .submit(function, [argument.to_string()])
+            .await
+            .with_context(|| format!("{function} on {net}"))?;
+        Ok(())
+    }
+
+    /// Sets `net`'s rate limit to `max` requests per requester per minute.
+    pub async fn set_rate_limit(&self, net: &str, max: u32) -> anyhow::Result<()> {
+        let config =
+            json!({"network_id": net, "rate_limit_max": max, "rate_limit_window_seconds": 60});
+        self.admin_submit(net, "ConfigureNetwork", config).await
+    }
+
+    /// Registers `user` of `org_name` on `net` as an uploader.
+    pub async fn register_uploader(
+        &self,
+        net: &str,
+        org_name: &str,
+        user: &str,
+    ) -> anyhow::Result<()> {
+        let member = identity(org(self.net(net)?, org_name)?, user)?;
+        self.admin_submit(net, "RegisterUploader", member).await
+    }
+
+    /// Registers `user` of network I's `org_name` as a requester with `code`
+    /// and `key`, and returns its EHR client (with an in-memory key store).
+    pub async fn register_requester(
+        &self,
+        org_name: &str,
+        user: &str,
+        code: &str,
+        key: RequesterKey,
+    ) -> anyhow::Result<EhrClient> {
+        let requester_org = org(self.net1, org_name)?;
+        let mut requester = identity(requester_org, user)?;
+        requester["requester_code"] = code.into();
+        requester["privileges"] = json!(["request"]);
+        requester["encryption_key"] = hex::encode(key.public_key()).into();
+        self.admin_submit("net1", "RegisterRequester", requester)
             .await?;
-        Ok((patient_ref, uploaded))
+        let gateway = gateway_as(requester_org, user).await?;
+        Ok(
+            EhrClient::new(&gateway, EhrSettings::from_description(self.net1))
+                .with_requester_code(code)
+                .with_requester_key(key)
+                .with_key_store(Arc::new(InMemoryKeyStore::new())),
+        )
     }
 
     /// The EHR contract of a network as `user` of its org1.

@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod exchange;
+pub mod experiment;
+pub mod forge;
 pub mod networks;
 
 /// The networks are described by the SDK's reader of `network.json`, so the

@@ -23,134 +23,33 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
 use ehrx_client::ehr::interface::SubmitOutcome;
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
-    Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef, ReplyError, RequestState,
+    Error as EhrError, HistoryOutcome, HistoryRequest, ReplyError, RequestState,
 };
-use ehrx_client::fabric::{
-    Contract, Gateway, Identity, PrivateKey, Signer, SigningIdentity, config::Organization,
-};
+use ehrx_client::fabric::{Gateway, Identity, SigningIdentity};
 use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::cli::peer_height;
-use ehrx_e2e::exchange::{ExchangeSetup, REQUESTER_CODE, network_signing_key, org};
+use ehrx_e2e::exchange::{ExchangeSetup, network_signing_key, org};
+use ehrx_e2e::forge::{
+    self, UserKeys, attested, audit_kinds, fresh_request_id, request_status as status,
+    signed_refusal, signed_request, user_keys,
+};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::forwarded_envelope::Payload;
-use ehrx_proto::exchange::{
-    ForwardedEnvelope, Purpose, Reply, ReplyStatus, Request, SignedReply, SignedRequest,
-};
+use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
 use prost::Message;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-
-/// A fresh UUID v4 (lower-case, hyphenated) derived from `seed` and the time.
-fn uuid_v4(seed: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let mut b: [u8; 16] = Sha256::digest(format!("{seed}/{nanos}")).as_slice()[..16]
-        .try_into()
-        .unwrap();
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
-}
-
-/// Block height of the channel on the first peer of org1 (the peer the
-/// tests' gateways submit through, so a commit is visible there).
-fn height(net: &NetworkDescription) -> u64 {
-    let org1 = org(net, "org1").unwrap();
-    peer_height(org1, &org1.peers[0], &net.channel).unwrap()
-}
-
-/// A user's signer and serialised identity.
-fn signer_of(org: &Organization, user: &str) -> (Arc<dyn Signer>, Vec<u8>) {
-    let key = std::fs::read_to_string(&org.user(user).unwrap().key).unwrap();
-    let signer = PrivateKey::from_pem(&key).unwrap().into_signer();
-    let creator = org.signing_identity(user).unwrap().creator().to_vec();
-    (signer, creator)
-}
-
-/// A well-formed request from network I to II for `patient`, signed by
-/// `signer` as `creator`.
-fn signed_request(
-    request_id: &str,
-    patient: &PatientRef,
-    encryption_key: &[u8; 32],
-    purpose: Purpose,
-    (signer, creator): &(Arc<dyn Signer>, Vec<u8>),
-) -> Vec<u8> {
-    let request = Request {
-        request_id: request_id.into(),
-        source_network: "net1".into(),
-        destination_network: "net2".into(),
-        requester_code: REQUESTER_CODE.into(),
-        patient_ref: patient.as_bytes().to_vec(),
-        purpose: purpose as i32,
-        categories: Vec::new(),
-        created_at: Some(SystemTime::now().into()),
-        requester_encryption_key: encryption_key.to_vec(),
-    };
-    SignedRequest::sign(&request, creator.clone(), signer.as_ref())
-        .unwrap()
-        .encode_to_vec()
-}
-
-/// A NOT_FOUND reply to `request_id` from `replying_network` to net1,
-/// signed by network II's org1 responder.
-fn signed_refusal(request_id: &str, replying_network: &str, responder: &Organization) -> Vec<u8> {
-    let reply = Reply {
-        request_id: request_id.into(),
-        replying_network: replying_network.into(),
-        receiving_network: "net1".into(),
-        status: ReplyStatus::NotFound as i32,
-        reason: "no records for this patient".into(),
-        created_at: Some(SystemTime::now().into()),
-        ..Default::default()
-    };
-    let (signer, creator) = signer_of(responder, "User1");
-    SignedReply::sign(&reply, creator, signer.as_ref())
-        .unwrap()
-        .encode_to_vec()
-}
-
-fn attested(payload: Payload, network: &str, key: &SigningKey) -> Vec<u8> {
-    ForwardedEnvelope::attest(payload, network, key).encode_to_vec()
-}
 
 fn json_of(bytes: &[u8]) -> Value {
     serde_json::from_slice(bytes).unwrap()
 }
 
-async fn status(admin: &Contract, request_id: &str) -> anyhow::Result<Value> {
-    Ok(json_of(
-        &admin.evaluate("GetRequestStatus", [request_id]).await?,
-    ))
-}
-
-/// Kinds of the audit entries about `subject` that concern `request_id`.
-async fn audit_kinds(admin: &Contract, subject: &str, request_id: &str) -> Vec<String> {
-    let trail = json_of(&admin.evaluate("AuditTrail", [subject]).await.unwrap());
-    trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["request_id"] == request_id)
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
+fn height(net: &NetworkDescription) -> u64 {
+    forge::height(net).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,8 +96,8 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
         matches!(detected, Err(ReplyError::Signature(_))),
         "tampered bytes must fail the signature: {detected:?}"
     );
-    let (signer, creator) = signer_of(org(net2, "org1")?, "User1");
-    let resigned = SignedReply::sign(&reply, creator, signer.as_ref())?;
+    let responder = user_keys(org(net2, "org1")?, "User1")?;
+    let resigned = SignedReply::sign(&reply, responder.creator, responder.signer.as_ref())?;
     let detected = verify_reply(&resigned, key);
     assert!(
         matches!(detected, Err(ReplyError::Decrypt(_))),
@@ -233,13 +132,13 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     // straight into the contract as the registered relay would submit it.
     let relay1 = setup.contract_as("net1", "User3").await?;
     let relay2 = setup.contract_as("net2", "User3").await?;
-    let doctor_keys = signer_of(org(net1, "org1")?, "User2");
+    let doctor_keys = user_keys(org(net1, "org1")?, "User2")?;
     let encryption_key = *setup.requester_key.public_key();
 
     // An outsider submits a well-formed request on network I: network II's
     // user as itself, and with its certificate claiming network I's MSP.
     let outsider_org = org(net2, "org1")?;
-    let outsider_keys = signer_of(outsider_org, "User1");
+    let outsider_keys = user_keys(outsider_org, "User1")?;
     let outsider_cert = std::fs::read(&outsider_org.user("User1")?.cert)?;
     let net1_peer = &org(net1, "org1")?.peers[0];
     let before = height(net1);
@@ -249,11 +148,14 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     ] {
         let identity = SigningIdentity::new(
             Identity::new(msp_id, outsider_cert.clone()),
-            outsider_keys.0.clone(),
+            outsider_keys.signer.clone(),
         );
-        let keys = (outsider_keys.0.clone(), identity.creator().to_vec());
+        let keys = UserKeys {
+            signer: outsider_keys.signer.clone(),
+            creator: identity.creator().to_vec(),
+        };
         let outsider = Gateway::new(net1_peer.connection()?.connect().await?, identity);
-        let id = uuid_v4(label);
+        let id = fresh_request_id();
         let submitted = outsider
             .network(&net1.channel)
             .contract("ehrx")
@@ -265,7 +167,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
                     &encryption_key,
                     Purpose::Treatment,
                     &keys,
-                )],
+                )?],
             )
             .await;
         assert!(
@@ -284,7 +186,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
 
     // A forged request: the doctor's genuine signature, but attested by a
     // key that is not network I's.
-    let forged_id = uuid_v4("forged");
+    let forged_id = fresh_request_id();
     let forged = attested(
         Payload::SignedRequest(signed_request(
             &forged_id,
@@ -292,7 +194,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
             &encryption_key,
             Purpose::Treatment,
             &doctor_keys,
-        )),
+        )?),
         "net1",
         &SigningKey::from_bytes(&[9; 32]),
     );
@@ -310,7 +212,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     // is refused as a replay; the identical envelope again returns the
     // stored outcome and changes nothing.
     let net1_key = network_signing_key("net1")?;
-    let replay_id = uuid_v4("replay");
+    let replay_id = fresh_request_id();
     let first_envelope = attested(
         Payload::SignedRequest(signed_request(
             &replay_id,
@@ -318,7 +220,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
             &encryption_key,
             Purpose::Treatment,
             &doctor_keys,
-        )),
+        )?),
         "net1",
         &net1_key,
     );
@@ -337,7 +239,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
             &encryption_key,
             Purpose::Emergency,
             &doctor_keys,
-        )),
+        )?),
         "net1",
         &net1_key,
     );
@@ -359,7 +261,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
         "no second state"
     );
     assert_eq!(
-        audit_kinds(&admin2, &patient, &replay_id).await,
+        audit_kinds(&admin2, &patient, Some(&replay_id)).await?,
         ["request_accepted"],
         "accepted exactly once"
     );
@@ -367,9 +269,9 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     // A reply to a request never sent, genuinely signed and attested by
     // network II.
     let net2_key = network_signing_key("net2")?;
-    let never_sent = uuid_v4("never sent");
+    let never_sent = fresh_request_id();
     let envelope = attested(
-        Payload::SignedReply(signed_refusal(&never_sent, "net2", org(net2, "org1")?)),
+        Payload::SignedReply(signed_refusal(&never_sent, "net2", org(net2, "org1")?)?),
         "net2",
         &net2_key,
     );
@@ -396,7 +298,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     let before = height(net1);
     // Network III answers in its own name, with its own valid attestation.
     let from_net3 = attested(
-        Payload::SignedReply(signed_refusal(&open_id, "net3", org(net2, "org1")?)),
+        Payload::SignedReply(signed_refusal(&open_id, "net3", org(net2, "org1")?)?),
         "net3",
         &net3_key,
     );
@@ -405,7 +307,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
     eprintln!("reply from network III: {error}");
     // Network III claims to be II, but cannot attest with II's key.
     let posing_as_net2 = attested(
-        Payload::SignedReply(signed_refusal(&open_id, "net2", org(net2, "org1")?)),
+        Payload::SignedReply(signed_refusal(&open_id, "net2", org(net2, "org1")?)?),
         "net2",
         &net3_key,
     );
@@ -419,7 +321,7 @@ async fn every_attack_is_refused_or_detected_and_writes_nothing() -> anyhow::Res
         "the request is still open"
     );
     assert_eq!(
-        audit_kinds(&admin1, &patient, &open_id).await,
+        audit_kinds(&admin1, &patient, Some(&open_id)).await?,
         ["request_submitted"],
         "no reply recorded"
     );

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Reproduces the two-network experiment: installs what is missing (tools,
+# Fabric), builds, brings both networks up with the EHR chaincode, relays
+# and responders, loads synthetic FHIR patients into both, runs the
+# exchange, the security analysis and the future-work attacks, and times
+# back-to-back exchanges. Writes results/<UTC timestamp>/report.md,
+# results.json and timings.csv, prints the table, and exits non-zero if any
+# scenario fails. Everything it started is stopped, also on failure or
+# Ctrl-C.
+#
+# usage: scripts/experiment.sh [--exchanges N] [--patients N] [--timeout-secs S] [--results-dir DIR]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/prereqs.sh"
+cd "$REPO_ROOT"
+
+case "${1:-}" in
+    -h | --help) exec cargo run --quiet --release -p ehrx-e2e --bin experiment -- --help ;;
+esac
+
+# Refuse before touching anything: the clean-up below must only ever stop
+# networks this run started.
+for pidfile in "$NETWORK_HOME"/*/nodes/*/pid; do
+    [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null &&
+        die "networks are already running in $NETWORK_HOME; stop them first with scripts/network.sh down"
+done
+
+ensure_tools
+scripts/install-fabric.sh
+
+log "building the experiment and the chaincode (release)"
+cargo build --quiet --release -p ehrx-e2e --bin experiment
+# The networks the binary brings up run release chaincode servers, so the
+# response times measure optimised code on both sides.
+export CHAINCODE_PROFILE=release
+
+# The binary brings the networks up and down itself; this also covers a
+# kill of the binary between the two.
+trap 'scripts/network.sh down >/dev/null 2>&1 || true' EXIT
+target_dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+"$target_dir/release/experiment" "$@"

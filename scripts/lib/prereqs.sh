@@ -1,0 +1,16 @@
+# Installs the command-line tools the scripts rely on when they are missing
+# (Debian/Ubuntu packages), so a fresh machine needs no manual step. Go, Rust
+# and curl's reach to the module proxy are assumed. Source after common.sh.
+
+ensure_tools() {
+    local missing=() tool sudo=""
+    for tool in jq:jq envsubst:gettext-base curl:curl setsid:util-linux xxd:xxd git:git; do
+        command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    command -v apt-get >/dev/null 2>&1 ||
+        die "missing tools (${missing[*]}) and no apt-get to install them"
+    [[ "$(id -u)" == 0 ]] || sudo=sudo
+    log "installing ${missing[*]}"
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}"
+}
