@@ -24,6 +24,7 @@ use ehrx_client::relay::{Relay, config::RelayConfig};
 use ehrx_client::responder::Responder;
 
 use crate::NetworkDescription;
+use crate::cli::peer_height;
 use crate::networks::{Networks, network_home};
 
 /// The requester code of the doctor (network I, org1, `User2`).
@@ -49,6 +50,36 @@ pub async fn upload_synthetic_patient(
         .upload_record(&patient_ref, &patient.bundle_json())
         .await?;
     Ok((patient_ref, uploaded))
+}
+
+/// Waits until every peer of `net` has committed block `block`. A submit
+/// returns once the gateway's own peer commits; a transaction right after
+/// it may be endorsed by another organisation's peer that has not yet, and
+/// would not see the first one's writes (under load this happens).
+pub async fn wait_for_peers(net: &NetworkDescription, block: u64) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for org in &net.organizations {
+        for peer in &org.peers {
+            loop {
+                let (org, peer, channel) = (org.clone(), peer.clone(), net.channel.clone());
+                // The peer CLI blocks; keep it off the runtime's workers.
+                let name = peer.name.clone();
+                let height =
+                    tokio::task::spawn_blocking(move || peer_height(&org, &peer, &channel))
+                        .await??;
+                if height > block {
+                    break;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    anyhow::bail!(
+                        "{name} is at height {height}, still without block {block} after 60 s"
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A gateway to the first peer of `org`, acting as its user `user`.
@@ -164,12 +195,19 @@ impl<'a> ExchangeSetup<'a> {
                 calls.push(("RegisterResponder", identity(org(net, "org1")?, "User1")?));
                 calls.push(("RegisterResponder", identity(org(net, "org2")?, "User1")?));
             }
+            let mut last_block = 0;
             for (function, argument) in calls {
-                contract
+                let committed = contract
                     .submit(function, [argument.to_string()])
                     .await
                     .with_context(|| format!("{function} on {}", net.name))?;
+                last_block = committed.status.block_number;
+                // Every later call reads the network's configuration.
+                if function == "ConfigureNetwork" {
+                    wait_for_peers(net, last_block).await?;
+                }
             }
+            wait_for_peers(net, last_block).await?;
         }
         let (stop, signal) = watch::channel(false);
         Ok(Self {
@@ -201,19 +239,21 @@ impl<'a> ExchangeSetup<'a> {
         upload_synthetic_patient(&client, seed).await
     }
 
-    /// Submits `function(argument)` as the admin of `net`'s org1.
+    /// Submits `function(argument)` as the admin of `net`'s org1, and waits
+    /// until every peer of `net` has committed it.
     pub async fn admin_submit(
         &self,
         net: &str,
         function: &str,
         argument: Value,
     ) -> anyhow::Result<()> {
-        self.contract_as(net, "Admin")
+        let committed = self
+            .contract_as(net, "Admin")
             .await?
             .submit(function, [argument.to_string()])
             .await
             .with_context(|| format!("{function} on {net}"))?;
-        Ok(())
+        wait_for_peers(self.net(net)?, committed.status.block_number).await
     }
 
     /// Sets `net`'s rate limit to `max` requests per requester per minute.

@@ -117,6 +117,13 @@ pub async fn request_status(contract: &Contract, request_id: &str) -> anyhow::Re
     Ok(serde_json::from_slice(&bytes)?)
 }
 
+/// The audit entries about `subject` (a patient ref, `admin` or
+/// `security`), oldest first.
+pub async fn audit_trail(contract: &Contract, subject: &str) -> anyhow::Result<Vec<Value>> {
+    let bytes = contract.evaluate("AuditTrail", [subject]).await?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
 /// Kinds of the audit entries about `subject` (a patient ref, `admin` or
 /// `security`) that concern `request_id` (all entries when `None`).
 pub async fn audit_kinds(
@@ -124,8 +131,7 @@ pub async fn audit_kinds(
     subject: &str,
     request_id: Option<&str>,
 ) -> anyhow::Result<Vec<String>> {
-    let bytes = contract.evaluate("AuditTrail", [subject]).await?;
-    let trail: Vec<Value> = serde_json::from_slice(&bytes)?;
+    let trail = audit_trail(contract, subject).await?;
     Ok(trail
         .iter()
         .filter(|entry| request_id.is_none_or(|id| entry["request_id"] == id))

@@ -1,6 +1,10 @@
-//! The experiment that `scripts/experiment.sh` runs, at a small size: every
-//! scenario passes on the real networks, and the report is written with a
-//! row per scenario and the timings.
+//! The experiment that `scripts/experiment.sh` runs, at a small size, on
+//! the real networks. This is also the end-to-end test of the paper's
+//! security analysis and of the cases it leaves as future work: every
+//! scenario in `ehrx_e2e::experiment::scenarios` checks its refusal or
+//! detection and the ledger evidence that nothing was written (chain
+//! heights, request states, audit entries), and must pass. The report is
+//! written with a row per scenario and the timings.
 
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]

@@ -245,8 +245,22 @@ impl<C: Checkpointer> Responder<C> {
         backoff: &mut Backoff,
         shutdown: &mut Pin<&mut F>,
     ) -> Result<bool, Error> {
+        let mut refusals = 0;
         loop {
             match self.handle_event(event).await {
+                Ok(Handled::Unanswerable { request_id, reason }) if retries_refusal(refusals) => {
+                    refusals += 1;
+                    let delay = backoff.next_delay();
+                    warn!(
+                        %request_id,
+                        %reason,
+                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "refused; trying again in case an endorsing peer had not committed the request yet"
+                    );
+                    if !pause(delay, shutdown).await {
+                        return Ok(false);
+                    }
+                }
                 Ok(handled) => {
                     log_handled(event, &handled);
                     self.checkpointer.checkpoint_chaincode_event(event)?;
@@ -439,6 +453,19 @@ impl<C: Checkpointer> Responder<C> {
             }),
         }
     }
+}
+
+/// How often a refusal is tried again before the request is skipped as
+/// unanswerable. The event comes from the responder's own peer once it has
+/// committed the request, but the reply is endorsed by every organisation,
+/// and another organisation's peer may not have that block yet: it then
+/// refuses ("no such request") for a moment. A real refusal costs only the
+/// back-off's first delays (0.5 s, then 1 s).
+const REFUSAL_RETRIES: u32 = 2;
+
+/// Whether a refusal, after `refusals` earlier ones, is tried again.
+fn retries_refusal(refusals: u32) -> bool {
+    refusals < REFUSAL_RETRIES
 }
 
 /// Waits `delay` unless shutdown comes first; `false` on shutdown.

@@ -166,3 +166,12 @@ async fn an_unreachable_gateway_is_a_transient_error() {
     assert!(error.is_transient(), "{error}");
     assert!(error.to_string().contains(&request.request_id), "{error}");
 }
+
+#[test]
+fn a_refusal_is_tried_again_twice_before_the_request_is_skipped() {
+    // The first refusal and the second are retried (a lagging peer); the
+    // third is taken as the contract's answer.
+    assert!(retries_refusal(0));
+    assert!(retries_refusal(1));
+    assert!(!retries_refusal(2));
+}

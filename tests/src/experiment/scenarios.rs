@@ -26,8 +26,8 @@ use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
 use super::report::ExchangeSample;
 use crate::exchange::{ExchangeSetup, network_signing_key, org};
 use crate::forge::{
-    UserKeys, attested, audit_kinds, fresh_request_id, height, request_status, signed_refusal,
-    signed_request, user_keys,
+    UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
+    signed_refusal, signed_request, user_keys,
 };
 
 /// What a scenario is expected to show, before it runs.
@@ -395,11 +395,20 @@ pub async fn other_user_reads(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     );
     let admin = lab.admin("net1").await?;
     let patient = lab.history(0)?.patient_ref.to_hex();
-    let kinds = audit_kinds(&admin, &patient, Some(&key.request_id)).await?;
-    let refusals = kinds.iter().filter(|k| *k == "retrieval_refused").count();
+    let trail = audit_trail(&admin, &patient).await?;
+    let refusals: Vec<&serde_json::Value> = trail
+        .iter()
+        .filter(|e| e["kind"] == "retrieval_refused" && e["request_id"] == key.request_id.as_str())
+        .collect();
     evidence.check(
-        refusals == 1,
-        format!("{refusals} retrieval_refused audit entry for the request"),
+        refusals.len() == 1
+            && refusals[0]["actor_id"]
+                .as_str()
+                .is_some_and(|actor| actor.contains("User1@org1.net1")),
+        format!(
+            "{} retrieval_refused audit entry for the request, naming User1",
+            refusals.len()
+        ),
     );
     Ok(evidence)
 }
@@ -521,8 +530,6 @@ pub async fn outsider(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// The doctor's genuine request, attested by a key that is not network
 /// I's, delivered to network II.
 pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let net2 = lab.setup.net2;
     let doctor = user_keys(org(lab.setup.net1, "org1")?, "User2")?;
     let id = fresh_request_id();
     let forged = attested(
@@ -536,30 +543,51 @@ pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net1",
         &SigningKey::from_bytes(&[9; 32]),
     );
-    let before = height(net2)?;
-    let refused = lab
-        .relay("net2")
-        .await?
-        .submit("AcceptRequest", [&forged])
-        .await;
+    let mut evidence = Evidence::default();
+    refused_without_trace(
+        lab,
+        &mut evidence,
+        "net2",
+        "AcceptRequest",
+        &forged,
+        &id,
+        "attestation",
+    )
+    .await?;
+    Ok(evidence)
+}
+
+/// Delivers `envelope` to `net`'s contract as its relay would, and checks
+/// that it is refused with `reason` in the peers' answer, that no request
+/// `id` exists there, and that the chain did not grow.
+async fn refused_without_trace(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    net: &str,
+    function: &str,
+    envelope: &[u8],
+    id: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let network = lab.setup.net(net)?;
+    let before = height(network)?;
+    let refused = lab.relay(net).await?.submit(function, [envelope]).await;
     evidence.check(
         refused
             .as_ref()
-            .is_err_and(|e| e.to_string().contains("attestation")),
-        format!("AcceptRequest on II: {}", refusal_text(&refused)),
+            .is_err_and(|e| e.to_string().contains(reason)),
+        format!("{function} on {net}: {}", refusal_text(&refused)),
     );
     evidence.check(
-        request_status(&lab.admin("net2").await?, &id)
-            .await
-            .is_err(),
+        request_status(&lab.admin(net).await?, id).await.is_err(),
         "no request stored",
     );
-    let after = height(net2)?;
+    let after = height(network)?;
     evidence.check(
         after == before,
-        format!("chain height of II {before} → {after}"),
+        format!("chain height of {net} {before} → {after}"),
     );
-    Ok(evidence)
+    Ok(())
 }
 
 /// A genuine delivery, then its id again with other bytes, then the
@@ -625,35 +653,23 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// A reply, genuinely signed and attested by network II, to a request id
 /// network I never sent.
 pub async fn reply_never_requested(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let net1 = lab.setup.net1;
     let id = fresh_request_id();
     let envelope = attested(
         Payload::SignedReply(signed_refusal(&id, "net2", org(lab.setup.net2, "org1")?)?),
         "net2",
         &network_signing_key("net2")?,
     );
-    let before = height(net1)?;
-    let refused = lab
-        .relay("net1")
-        .await?
-        .submit("AcceptReply", [&envelope])
-        .await;
-    evidence.check(
-        refused.is_err(),
-        format!("AcceptReply on I: {}", refusal_text(&refused)),
-    );
-    evidence.check(
-        request_status(&lab.admin("net1").await?, &id)
-            .await
-            .is_err(),
-        "no request stored",
-    );
-    let after = height(net1)?;
-    evidence.check(
-        after == before,
-        format!("chain height of I {before} → {after}"),
-    );
+    let mut evidence = Evidence::default();
+    refused_without_trace(
+        lab,
+        &mut evidence,
+        "net1",
+        "AcceptReply",
+        &envelope,
+        &id,
+        "does not exist",
+    )
+    .await?;
     Ok(evidence)
 }
 
@@ -711,6 +727,12 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     evidence.check(
         state == RequestState::Validated,
         format!("request still {state:?}"),
+    );
+    let patient = lab.history(0)?.patient_ref.to_hex();
+    let audit = audit_kinds(&lab.admin("net1").await?, &patient, Some(&open_id)).await?;
+    evidence.check(
+        audit == ["request_submitted"],
+        format!("no reply recorded (audit: {audit:?})"),
     );
     Ok(evidence)
 }
