@@ -264,6 +264,11 @@ impl Running {
                 .map_or_else(|| "by a signal".into(), |c| c.to_string()),
             self.started.elapsed()
         );
+        if run.code != Some(0) {
+            for line in run.stderr.lines() {
+                eprintln!("  {line}");
+            }
+        }
         Ok(run)
     }
 }

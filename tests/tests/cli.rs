@@ -235,7 +235,7 @@ fn usage_errors_and_missing_files_are_named_without_touching_a_network() {
         .unwrap();
     assert_fails(&run, 2, &["\"soon\" is not a duration"]);
     let run = ehrx.run(["reply", "show", "some-id"]).unwrap();
-    assert_fails(&run, 2, &["--requester-key"]);
+    assert_fails(&run, 2, &["--requester-key", "--key-store"]);
 
     // No identity: the command says which options (or variables) it needs.
     let run = ehrx.run(["status"]).unwrap();
@@ -494,6 +494,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let synthetic = run.json().unwrap();
     let synthetic = synthetic.as_array().unwrap();
     assert_eq!(synthetic.len(), 1, "{run}");
+    eprintln!("synthetic patient: {} records", synthetic[0]["records"]);
     assert!(
         synthetic.iter().all(|p| p["records"].as_u64() > Some(5)),
         "{run}"
