@@ -140,7 +140,10 @@ fn run_script(command: &str) -> anyhow::Result<()> {
 fn run_script_with(args: &[&str]) -> anyhow::Result<()> {
     let script = repo_root().join("scripts/network.sh");
     let command = args.join(" ");
-    let status = Command::new(&script)
+    let mut process = Command::new(&script);
+    // `up` builds the chaincode with cargo.
+    without_cargo_test_env(&mut process);
+    let status = process
         .args(args)
         .status()
         .with_context(|| format!("running {} {command}", script.display()))?;
@@ -148,6 +151,27 @@ fn run_script_with(args: &[&str]) -> anyhow::Result<()> {
         bail!("{} {command} failed with {status}", script.display());
     }
     Ok(())
+}
+
+/// Removes what cargo sets for a running test (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`...) from a command's environment. A cargo run by the test
+/// would otherwise see them, and build scripts that watch them (ring's
+/// does) would be dirty, so each build inside a test and each `cargo test`
+/// around it would rebuild their dependents for the other.
+pub fn without_cargo_test_env(command: &mut Command) {
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_for_tests = name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_BIN_")
+            || matches!(
+                name,
+                "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+            );
+        if set_for_tests {
+            command.env_remove(name);
+        }
+    }
 }
 
 /// True while a process with this pid exists (Linux `/proc`).

@@ -6,7 +6,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 
 use ehrx_client::proto::exchange::Purpose;
 
@@ -225,16 +225,20 @@ pub enum ReplyCommand {
 }
 
 /// `ehrx reply show`.
+// One of the two keys is required as a group, so a usage error names both
+// rather than sending a doctor who forgot --key-store to find their
+// requester key.
 #[derive(Debug, Args)]
+#[command(group = ArgGroup::new("reply_key").required(true).multiple(true))]
 pub struct ReplyShowArgs {
     /// The request.
     pub request_id: String,
     /// The requester's key file, used when the key store has no key for the
     /// request.
-    #[arg(long, required_unless_present = "key_store")]
+    #[arg(long, group = "reply_key")]
     pub requester_key: Option<PathBuf>,
     /// The folder `ehrx request` kept the request's reply key in.
-    #[arg(long)]
+    #[arg(long, group = "reply_key")]
     pub key_store: Option<PathBuf>,
     /// Write the summary as a standalone HTML page here instead of text.
     #[arg(long, value_name = "OUT_HTML")]
@@ -457,6 +461,24 @@ mod tests {
     fn reply_show_needs_a_key_store_or_the_requester_key() {
         let missing = parse(&["reply", "show", "id"]).unwrap_err();
         assert_eq!(missing.kind(), ErrorKind::MissingRequiredArgument);
+        // The message offers both ways to the key, not only the fallback.
+        let text = missing.to_string();
+        assert!(
+            text.contains("--requester-key") && text.contains("--key-store"),
+            "{text}"
+        );
+        for keys in [
+            &["--key-store", "k"][..],
+            &["--requester-key", "r.key"],
+            &["--key-store", "k", "--requester-key", "r.key"],
+        ] {
+            let args: Vec<&str> = ["reply", "show", "id"]
+                .iter()
+                .chain(keys)
+                .copied()
+                .collect();
+            parse(&args).unwrap();
+        }
         let cli = parse(&[
             "reply",
             "show",

@@ -1,0 +1,445 @@
+//! The `ehrx` command-line tool run as child processes, the way an admin,
+//! a doctor or an uploader runs it: one-shot commands with their exit
+//! status and output, and the long-lived relays and responders, which are
+//! stopped (SIGTERM, then SIGKILL) when their guard is dropped, also when a
+//! test fails.
+//!
+//! The binary belongs to another package, so `CARGO_BIN_EXE_ehrx` is not
+//! available here: [`ehrx_binary`] builds it once per test process with the
+//! same cargo, which honours `CARGO_TARGET_DIR` and any cargo config, and
+//! takes the path cargo reports.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::Value;
+
+use crate::networks::{repo_root, without_cargo_test_env};
+
+/// How long a one-shot command may take unless told otherwise: `request`
+/// waits up to its own `--timeout` (120 s by default) on top of start-up.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The environment the CLI reads its identity and log filter from; cleared
+/// so a developer's shell cannot change what a test runs.
+const CLEARED_ENV: &[&str] = &["EHRX_NETWORK", "EHRX_ORG", "EHRX_USER", "RUST_LOG"];
+
+/// Builds `ehrx` (once per process) and returns its path.
+pub fn ehrx_binary() -> anyhow::Result<PathBuf> {
+    static BINARY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    BINARY
+        .get_or_init(|| build_ehrx().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!("building ehrx: {e}"))
+}
+
+fn build_ehrx() -> anyhow::Result<PathBuf> {
+    let mut command = Command::new(env!("CARGO"));
+    without_cargo_test_env(&mut command);
+    let output = command
+        .current_dir(repo_root())
+        .args([
+            "build",
+            "-p",
+            "ehrx-client",
+            "--bin",
+            "ehrx",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo build")?;
+    if !output.status.success() {
+        bail!(
+            "cargo build -p ehrx-client --bin ehrx failed with {}",
+            output.status
+        );
+    }
+    // One JSON message per line; the binary's artifact names its path.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| {
+            message["reason"] == "compiler-artifact" && message["target"]["name"] == "ehrx"
+        })
+        .find_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .context("cargo reported no executable for ehrx")
+}
+
+/// The `ehrx` binary, run in a working directory, optionally as one
+/// identity (`--network --org --user`, given before every subcommand).
+#[derive(Debug, Clone)]
+pub struct Ehrx {
+    binary: PathBuf,
+    dir: PathBuf,
+    identity: Vec<OsString>,
+}
+
+impl Ehrx {
+    /// The CLI run in `dir`, with no identity; builds it if needed.
+    pub fn new(dir: &Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            binary: ehrx_binary()?,
+            dir: dir.to_path_buf(),
+            identity: Vec::new(),
+        })
+    }
+
+    /// The same CLI acting as `user` of `org` in the network described by
+    /// `network_json`.
+    pub fn as_user(&self, network_json: &Path, org: &str, user: &str) -> Self {
+        let mut identity: Vec<OsString> = vec!["--network".into(), network_json.into()];
+        identity.extend(["--org", org, "--user", user].map(OsString::from));
+        Self {
+            identity,
+            ..self.clone()
+        }
+    }
+
+    fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(&self.binary);
+        command
+            .current_dir(&self.dir)
+            .args(&self.identity)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        for name in CLEARED_ENV {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// Starts a one-shot command; [`Running::finish`] collects it.
+    pub fn start<I, S>(&self, args: I) -> anyhow::Result<Running>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = self.command(args);
+        let shown = shown(&command);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {shown}"))?;
+        // Both pipes are drained as the command runs, so a chatty command
+        // cannot block on a full pipe.
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        Ok(Running {
+            shown,
+            started: Instant::now(),
+            child,
+            stdout,
+            stderr,
+        })
+    }
+
+    /// Runs a command to its end ([`DEFAULT_TIMEOUT`] at most), whatever
+    /// its exit status.
+    pub fn run<I, S>(&self, args: I) -> anyhow::Result<Run>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.start(args)?.finish(DEFAULT_TIMEOUT)
+    }
+
+    /// Runs a command that must succeed (exit status 0).
+    pub fn ok<I, S>(&self, args: I) -> anyhow::Result<Run>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.run(args)?.success()
+    }
+
+    /// Starts a long-lived command (`relay`, `responder`) named `name`, its
+    /// stdout and stderr going to `<dir>/<name>.log`.
+    pub fn spawn_service<I, S>(&self, name: &str, args: I) -> anyhow::Result<Service>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let log = self.dir.join(format!("{name}.log"));
+        let file = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let mut command = self.command(args);
+        let shown = shown(&command);
+        let child = command
+            .stdout(file.try_clone()?)
+            .stderr(file)
+            .spawn()
+            .with_context(|| format!("starting {shown}"))?;
+        Ok(Service {
+            name: name.to_string(),
+            log,
+            child: Some(child),
+        })
+    }
+}
+
+/// The command line as a person would type it, for messages.
+fn shown(command: &Command) -> String {
+    let program = Path::new(command.get_program())
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    std::iter::once(program)
+        .chain(command.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            // A read error ends the capture; what was read is kept.
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// A one-shot command still running.
+#[derive(Debug)]
+pub struct Running {
+    shown: String,
+    started: Instant,
+    child: Child,
+    stdout: JoinHandle<String>,
+    stderr: JoinHandle<String>,
+}
+
+impl Running {
+    /// Waits for the command to end; one still running after `timeout` is
+    /// killed and reported as an error with what it printed.
+    pub fn finish(mut self, timeout: Duration) -> anyhow::Result<Run> {
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let joined = |handle: JoinHandle<String>| {
+            handle
+                .join()
+                .unwrap_or_else(|_| "(output lost)".to_string())
+        };
+        let run = Run {
+            command: self.shown,
+            code: status.and_then(|s| s.code()),
+            stdout: joined(self.stdout),
+            stderr: joined(self.stderr),
+        };
+        if status.is_none() {
+            bail!("timed out after {timeout:?}, killed: {run}");
+        }
+        // The flow as a person would have typed it, with timings, in the
+        // test's output (shown with --nocapture or on failure).
+        eprintln!(
+            "$ {}  [exit {}, {:.1?}]",
+            run.command,
+            run.code
+                .map_or_else(|| "by a signal".into(), |c| c.to_string()),
+            self.started.elapsed()
+        );
+        if run.code != Some(0) {
+            for line in run.stderr.lines() {
+                eprintln!("  {line}");
+            }
+        }
+        Ok(run)
+    }
+}
+
+/// A finished one-shot command.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The command line.
+    pub command: String,
+    /// The exit code (`None` if a signal ended it).
+    pub code: Option<i32>,
+    /// What it printed on stdout.
+    pub stdout: String,
+    /// What it printed on stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    /// The run, if it exited with status 0; else an error with its output.
+    pub fn success(self) -> anyhow::Result<Self> {
+        if self.code != Some(0) {
+            bail!("{self}");
+        }
+        Ok(self)
+    }
+
+    /// Stdout as JSON (for commands run with `--json`).
+    pub fn json(&self) -> anyhow::Result<Value> {
+        serde_json::from_str(&self.stdout).with_context(|| format!("stdout is not JSON: {self}"))
+    }
+}
+
+impl fmt::Display for Run {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = self
+            .code
+            .map_or_else(|| "a signal".to_string(), |c| c.to_string());
+        write!(
+            f,
+            "`{}` exited with {code}\n--- stdout\n{}--- stderr\n{}---",
+            self.command, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A long-lived `ehrx` process. Dropping it stops it.
+#[derive(Debug)]
+pub struct Service {
+    name: String,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Service {
+    /// The service's name (its log is `<name>.log`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Everything the service logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read(&self.log)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`; fails at `timeout` or if the
+    /// process ends first, with the log.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.log().contains(needle) {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                bail!(
+                    "{} exited with {status} before logging {needle:?}:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} did not log {needle:?} within {timeout:?}:\n{}",
+                    self.name,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to end; a
+    /// process still running then is killed. Returns how it ended (`None`
+    /// when it had to be killed).
+    pub fn stop(&mut self, timeout: Duration) -> anyhow::Result<Option<ExitStatus>> {
+        let Some(mut child) = self.child.take() else {
+            bail!("{} was already stopped", self.name);
+        };
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        // By pid, and only this child: std has no SIGTERM of its own.
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + timeout;
+        if sent.is_ok_and(|s| s.success()) {
+            while Instant::now() < deadline {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(Some(status));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        child.kill()?;
+        child.wait()?;
+        Ok(None)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            // Errors cannot propagate from drop; `stop` kills as a last resort.
+            let _ = self.stop(Duration::from_secs(10));
+        }
+    }
+}
+
+/// Services stopped together: [`Services::stop_all`] at the end of a test,
+/// or the drop of each on the way out of a failed one.
+#[derive(Debug, Default)]
+pub struct Services(Vec<Service>);
+
+impl Services {
+    /// Adds a running service.
+    pub fn push(&mut self, service: Service) {
+        self.0.push(service);
+    }
+
+    /// The running services.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Service> {
+        self.0.iter_mut()
+    }
+
+    /// Stops every service with SIGTERM; fails unless each ended by itself
+    /// within `timeout` with status 0 (a graceful shutdown).
+    pub fn stop_all(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let mut failures = Vec::new();
+        for mut service in self.0.drain(..) {
+            match service.stop(timeout) {
+                Ok(Some(status)) if status.success() => {}
+                Ok(Some(status)) => failures.push(format!(
+                    "{} ended with {status}:\n{}",
+                    service.name,
+                    service.log()
+                )),
+                Ok(None) => failures.push(format!(
+                    "{} did not stop within {timeout:?} of SIGTERM and was killed:\n{}",
+                    service.name,
+                    service.log()
+                )),
+                Err(e) => failures.push(format!("stopping {}: {e:#}", service.name)),
+            }
+        }
+        if !failures.is_empty() {
+            bail!("{}", failures.join("\n\n"));
+        }
+        Ok(())
+    }
+}
