@@ -549,6 +549,23 @@ async fn submit_endorses_signs_submits_and_waits_for_the_commit() {
 }
 
 #[tokio::test]
+async fn a_commit_is_followed_by_its_transaction_id_alone() {
+    // As when waiting for another peer to commit what this one submitted.
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    let id = committed.status.transaction_id.clone();
+    let status = network.commit(id.clone()).status().await.unwrap();
+    assert_eq!(status, committed.status);
+    let unknown = network.commit("no-such-transaction").status().await;
+    assert!(unknown.is_err(), "{unknown:?}");
+}
+
+#[tokio::test]
 async fn submit_async_returns_the_result_before_the_commit() {
     let (gateway, _, _) = start(Timeouts::default()).await;
     let contract = gateway.network(CHANNEL).contract(CHAINCODE);

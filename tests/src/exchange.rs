@@ -19,12 +19,11 @@ use ehrx_client::ehr::{
     EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey, UploadedRecord,
 };
 use ehrx_client::fabric::config::Organization;
-use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer};
+use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
 use ehrx_client::relay::{Relay, config::RelayConfig};
 use ehrx_client::responder::Responder;
 
 use crate::NetworkDescription;
-use crate::cli::peer_height;
 use crate::networks::{Networks, network_home};
 
 /// The requester code of the doctor (network I, org1, `User2`).
@@ -52,33 +51,13 @@ pub async fn upload_synthetic_patient(
     Ok((patient_ref, uploaded))
 }
 
-/// Waits until every peer of `net` has committed block `block`. A submit
-/// returns once the gateway's own peer commits; a transaction right after
-/// it may be endorsed by another organisation's peer that has not yet, and
-/// would not see the first one's writes (under load this happens).
-pub async fn wait_for_peers(net: &NetworkDescription, block: u64) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    for org in &net.organizations {
-        for peer in &org.peers {
-            loop {
-                let (org, peer, channel) = (org.clone(), peer.clone(), net.channel.clone());
-                // The peer CLI blocks; keep it off the runtime's workers.
-                let name = peer.name.clone();
-                let height =
-                    tokio::task::spawn_blocking(move || peer_height(&org, &peer, &channel))
-                        .await??;
-                if height > block {
-                    break;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    anyhow::bail!(
-                        "{name} is at height {height}, still without block {block} after 60 s"
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
+/// Waits until every peer of `net` has committed `transaction_id`. A
+/// submit returns once the gateway's own peer commits; a transaction right
+/// after it may be endorsed by another organisation's peer that has not
+/// yet, and would not see the first one's writes (under load this happens).
+pub async fn wait_for_peers(net: &NetworkDescription, transaction_id: &str) -> anyhow::Result<()> {
+    let identity = org(net, "org1")?.signing_identity("Admin")?;
+    wait_for_every_peer(net, &identity, transaction_id, Duration::from_secs(60)).await?;
     Ok(())
 }
 
@@ -195,19 +174,19 @@ impl<'a> ExchangeSetup<'a> {
                 calls.push(("RegisterResponder", identity(org(net, "org1")?, "User1")?));
                 calls.push(("RegisterResponder", identity(org(net, "org2")?, "User1")?));
             }
-            let mut last_block = 0;
+            let mut last = String::new();
             for (function, argument) in calls {
                 let committed = contract
                     .submit(function, [argument.to_string()])
                     .await
                     .with_context(|| format!("{function} on {}", net.name))?;
-                last_block = committed.status.block_number;
+                last = committed.status.transaction_id;
                 // Every later call reads the network's configuration.
                 if function == "ConfigureNetwork" {
-                    wait_for_peers(net, last_block).await?;
+                    wait_for_peers(net, &last).await?;
                 }
             }
-            wait_for_peers(net, last_block).await?;
+            wait_for_peers(net, &last).await?;
         }
         let (stop, signal) = watch::channel(false);
         Ok(Self {
@@ -253,7 +232,7 @@ impl<'a> ExchangeSetup<'a> {
             .submit(function, [argument.to_string()])
             .await
             .with_context(|| format!("{function} on {net}"))?;
-        wait_for_peers(self.net(net)?, committed.status.block_number).await
+        wait_for_peers(self.net(net)?, &committed.status.transaction_id).await
     }
 
     /// Sets `net`'s rate limit to `max` requests per requester per minute.

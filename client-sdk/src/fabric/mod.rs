@@ -19,6 +19,7 @@ pub mod gateway;
 pub mod identity;
 pub mod network;
 pub mod proposal;
+pub mod settle;
 pub mod transaction;
 
 #[cfg(test)]
@@ -40,6 +41,7 @@ pub use gateway::{Gateway, Timeouts};
 pub use identity::{Identity, IdentityError, SigningIdentity};
 pub use network::Network;
 pub use proposal::{Proposal, ProposalBuilder};
+pub use settle::{SettleError, wait_for_every_peer};
 // Signing is shared with the chaincode side, so it lives in the proto crate.
 pub use ehrx_proto::crypto::sign;
 pub use sign::{Ed25519Signer, OfflineSigner, P256Signer, PrivateKey, SignError, Signer};

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{
+    commit::Commit,
     contract::Contract,
     events::{BlockEventsBuilder, BlockEventsKind, ChaincodeEventsBuilder},
     gateway::Client,
@@ -32,6 +33,17 @@ impl Network {
             Arc::clone(&self.client),
             self.channel.clone(),
             chaincode.into(),
+        )
+    }
+
+    /// The commit of a transaction submitted through any gateway, as this
+    /// gateway's peer sees it: [`Commit::status`] waits until this peer has
+    /// committed it.
+    pub fn commit(&self, transaction_id: impl Into<String>) -> Commit {
+        Commit::new(
+            Arc::clone(&self.client),
+            self.channel.clone(),
+            transaction_id.into(),
         )
     }
 

@@ -3,12 +3,14 @@
 //! call set and where it committed; a failure stops at that call and says
 //! which (the calls before it stand, and re-running the file is safe).
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use serde::Serialize;
 
 use ehrx_client::{
-    ehr::{Admin, interface::MemberIdentity},
-    fabric::{Committed, Identity},
+    ehr::{Admin, EhrClient, EhrSettings, interface::MemberIdentity},
+    fabric::{Committed, Identity, NetworkDescription, SigningIdentity, wait_for_every_peer},
 };
 
 use crate::{
@@ -46,8 +48,14 @@ pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> an
             let target = Target::load(target)?;
             let default_org = target.organization()?.msp_id.clone();
             let steps = setup.plan(&target.description, &default_org)?;
-            let client = target.client().await?;
-            let applied = apply(client.admin(), &steps, out).await?;
+            let gateway = target.gateway().await?;
+            let client =
+                EhrClient::new(&gateway, EhrSettings::from_description(&target.description));
+            let settle = Settle {
+                description: &target.description,
+                identity: gateway.identity(),
+            };
+            let applied = apply(client.admin(), &steps, &settle, out).await?;
             out.emit(&applied, || {
                 let rows: Vec<Vec<String>> = applied
                     .iter()
@@ -106,8 +114,25 @@ pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> an
     }
 }
 
-/// Applies each step in order, stopping at the first failure.
-async fn apply(admin: Admin<'_>, steps: &[Step], out: &Output) -> anyhow::Result<Vec<Applied>> {
+/// What `apply` needs to wait for every peer of the network.
+struct Settle<'a> {
+    description: &'a NetworkDescription,
+    identity: &'a SigningIdentity,
+}
+
+/// How long each peer may take to commit the configuration.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Applies each step in order, stopping at the first failure. Every later
+/// step reads the network's configuration, and may be endorsed by a peer
+/// other than the gateway's, so after `ConfigureNetwork`, and at the end,
+/// every peer must have committed what was applied.
+async fn apply(
+    admin: Admin<'_>,
+    steps: &[Step],
+    settle: &Settle<'_>,
+    out: &Output,
+) -> anyhow::Result<Vec<Applied>> {
     let bar = progress::bar(out, steps.len() as u64, "calls");
     let mut applied = Vec::with_capacity(steps.len());
     for step in steps {
@@ -127,6 +152,18 @@ async fn apply(admin: Admin<'_>, steps: &[Step], out: &Output) -> anyhow::Result
                 applied.len()
             )
         })?;
+        let last_step = applied.len() + 1 == steps.len();
+        if matches!(step.call, Call::Configure(_)) || last_step {
+            bar.set_message("waiting for every peer to commit");
+            wait_for_every_peer(
+                settle.description,
+                settle.identity,
+                &committed.status.transaction_id,
+                SETTLE_TIMEOUT,
+            )
+            .await
+            .with_context(|| format!("waiting for every peer to commit {}", step.summary))?;
+        }
         applied.push(Applied::new(step.summary.clone(), &committed));
         bar.inc(1);
     }
