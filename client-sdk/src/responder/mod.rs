@@ -193,6 +193,13 @@ impl<C: Checkpointer> Responder<C> {
                 .chaincode_events(self.settings.chaincode.clone())
                 .checkpointer(&self.checkpointer)
                 .build();
+            // The gateway answers the subscription with its first event, so
+            // this is logged now: the responder listens from here on.
+            info!(
+                checkpoint = ?self.checkpointer.checkpoint(),
+                chaincode = %self.settings.chaincode,
+                "subscribing to chaincode events"
+            );
             let opened = tokio::select! {
                 () = shutdown.as_mut() => return Ok(()),
                 opened = request.events() => opened,
