@@ -3,6 +3,7 @@
 //! responders), a patient uploaded on network II, and the relays and
 //! responders run in-process until the test stops them.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use tokio::task::JoinHandle;
 
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
-    EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey, UploadedRecord,
+    EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey,
+    UploadedRecord, VerifiedReply,
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
@@ -59,6 +61,24 @@ pub async fn wait_for_peers(net: &NetworkDescription, transaction_id: &str) -> a
     let identity = org(net, "org1")?.signing_identity("Admin")?;
     wait_for_every_peer(net, &identity, transaction_id, Duration::from_secs(60)).await?;
     Ok(())
+}
+
+/// Record id → SHA-256 of what a reply carried, to compare with
+/// [`uploaded_digests`].
+pub fn received_digests(reply: &VerifiedReply) -> BTreeMap<String, [u8; 32]> {
+    reply
+        .records
+        .iter()
+        .map(|r| (r.record_id.clone(), r.sha256))
+        .collect()
+}
+
+/// Record id → SHA-256 of what was uploaded.
+pub fn uploaded_digests(uploaded: &[UploadedRecord]) -> BTreeMap<String, [u8; 32]> {
+    uploaded
+        .iter()
+        .map(|r| (r.record_id.clone(), r.sha256))
+        .collect()
 }
 
 /// A gateway to the first peer of `org`, acting as its user `user`.

@@ -202,6 +202,21 @@ fn audit_kinds(run: &Run) -> Vec<String> {
         .collect()
 }
 
+/// `(record_id, sha256)` of each record in a JSON array the CLI printed.
+fn ids_and_hashes(records: &Value) -> BTreeSet<(String, String)> {
+    records
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record_id"].as_str().unwrap().to_string(),
+                r["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn usage_errors_and_missing_files_are_named_without_touching_a_network() {
     let dir = work_dir("usage");
@@ -398,17 +413,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         .collect();
     let run = uploader.ok(&put).unwrap();
     let stored = run.json().unwrap();
-    let stored: BTreeSet<(String, String)> = stored
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["record_id"].as_str().unwrap().to_string(),
-                r["sha256"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let stored = ids_and_hashes(&stored);
     let stored_ids: BTreeSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
         stored_ids,
@@ -624,17 +629,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         .unwrap();
     let shown = run.json().unwrap();
     assert_eq!(shown["replying_network"], "net2", "{run}");
-    let received: BTreeSet<(String, String)> = shown["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["record_id"].as_str().unwrap().to_string(),
-                r["sha256"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let received = ids_and_hashes(&shown["records"]);
     assert_eq!(received, stored, "every uploaded record, with its hash");
 
     // --- A synthetic patient, by the identifiers `ehr synthetic` printed:

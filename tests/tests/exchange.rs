@@ -9,11 +9,10 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest};
-use ehrx_e2e::exchange::ExchangeSetup;
+use ehrx_e2e::exchange::{ExchangeSetup, received_digests, uploaded_digests};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::Purpose;
 
@@ -58,15 +57,8 @@ async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> any
 
     let reply = client.read_reply(&requested.pending.reply_key).await?;
     assert_eq!(reply.replying_network, "net2");
-    let received: BTreeMap<&str, [u8; 32]> = reply
-        .records
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
-    let expected: BTreeMap<&str, [u8; 32]> = uploaded
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
+    let received = received_digests(&reply);
+    let expected = uploaded_digests(&uploaded);
     assert_eq!(received, expected, "every uploaded record, intact");
 
     // Retrieval privilege: another user of network I is refused.

@@ -12,7 +12,6 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ehrx_client::ehr::interface::SubmitOutcome;
@@ -20,7 +19,7 @@ use ehrx_client::ehr::{
     EhrClient, HistoryOutcome, HistoryRequest, PendingRequest, RequestState, UploadedRecord,
 };
 use ehrx_client::fabric::Contract;
-use ehrx_e2e::exchange::{ExchangeSetup, Service};
+use ehrx_e2e::exchange::{ExchangeSetup, Service, received_digests, uploaded_digests};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::Purpose;
 use serde_json::Value;
@@ -84,15 +83,8 @@ async fn completed_exactly_once(
         .unwrap();
     assert_eq!(outcome, HistoryOutcome::ReplyReady, "request {id}");
     let reply = doctor.read_reply(&pending.reply_key).await.unwrap();
-    let received: BTreeMap<&str, [u8; 32]> = reply
-        .records
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
-    let expected: BTreeMap<&str, [u8; 32]> = uploaded
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
+    let received = received_digests(&reply);
+    let expected = uploaded_digests(uploaded);
     assert_eq!(received, expected, "every uploaded record, intact");
 
     assert_eq!(

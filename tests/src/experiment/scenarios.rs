@@ -4,7 +4,6 @@
 //! audit entries) and reports what it saw; a scenario never panics, and an
 //! error it hits becomes a failed row.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,9 @@ use ehrx_proto::exchange::forwarded_envelope::Payload;
 use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
 
 use super::report::ExchangeSample;
-use crate::exchange::{ExchangeSetup, network_signing_key, org};
+use crate::exchange::{
+    ExchangeSetup, network_signing_key, org, received_digests, uploaded_digests,
+};
 use crate::forge::{
     UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
     signed_refusal, signed_request, user_keys,
@@ -261,15 +262,8 @@ pub async fn exchange(lab: &mut Lab<'_>) -> anyhow::Result<Evidence> {
         reply.replying_network == "net2",
         format!("replied by {}", reply.replying_network),
     );
-    let received: BTreeMap<&str, [u8; 32]> = reply
-        .records
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
-    let expected: BTreeMap<&str, [u8; 32]> = uploaded
-        .iter()
-        .map(|r| (r.record_id.as_str(), r.sha256))
-        .collect();
+    let received = received_digests(&reply);
+    let expected = uploaded_digests(uploaded);
     let intact = expected
         .iter()
         .filter(|(id, hash)| received.get(*id) == Some(hash))
