@@ -83,6 +83,9 @@ chaincode_port() { # $1 net, $2 chaincode name
     case "$2" in
         ehrx) echo $(($(net_base_port "$1") + 99)) ;;
         showcase) echo $(($(net_base_port "$1") + 98)) ;;
+        # Fabric's Go shim running the showcase's Put/Get, deployed only by
+        # scripts/bench-baseline.sh as the baseline of the CPU comparison.
+        showcase-go) echo $(($(net_base_port "$1") + 97)) ;;
         *) die "no port assigned to chaincode '$2' (scripts/lib/layout.sh)" ;;
     esac
 }
