@@ -16,6 +16,7 @@ pub mod error;
 pub mod interface;
 pub mod keys;
 pub mod patient;
+mod peer_lag;
 pub mod records;
 pub mod render;
 pub mod replies;

@@ -19,6 +19,7 @@ use super::{
     error::{Error, parse_result},
     interface::{GetReplyResult, function},
     keys::ReplyKey,
+    peer_lag::{PAYLOADS_DIFFER, retry_while_peers_lag},
     records::{RecordError, parse_resource},
 };
 use crate::proto::exchange::{
@@ -267,15 +268,20 @@ pub fn verify_reply(signed: &SignedReply, key: &ReplyKey) -> Result<VerifiedRepl
     })
 }
 
+/// The contract's refusal of `GetReply` for a request without its reply.
+const NO_REPLY_YET: &str = "has no reply yet";
+
 impl EhrClient {
     /// Fetches the reply to a request with `GetReply` (submitted, so the
     /// ledger records who read it, or who was refused), then verifies and
     /// opens it with [`verify_reply`].
     pub async fn read_reply(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
-        let committed = self
-            .contract
-            .submit(function::GET_REPLY, [&key.request_id])
-            .await?;
+        // The reply's event came from this gateway's peer; the other
+        // organisation's endorser may not have that block for a moment.
+        let committed = retry_while_peers_lag(&[NO_REPLY_YET, PAYLOADS_DIFFER], || {
+            self.contract.submit(function::GET_REPLY, [&key.request_id])
+        })
+        .await?;
         match parse_result(function::GET_REPLY, &committed.result)? {
             GetReplyResult::Refused { reason } => Err(ReplyError::Refused { reason }.into()),
             GetReplyResult::Delivered { signed_reply } => {

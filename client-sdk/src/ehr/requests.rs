@@ -24,6 +24,7 @@ use super::{
     interface::{RequestState, RequestStatus, SubmitOutcome, SubmitResult, event, function},
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
+    peer_lag::{PAYLOADS_DIFFER, retry_while_peers_lag},
 };
 use crate::{
     fabric::{ChaincodeEvent, Checkpoint},
@@ -199,10 +200,14 @@ impl EhrClient {
         if let Some(store) = &self.key_store {
             store.save(&reply_key)?;
         }
-        let committed = self
-            .contract
-            .submit(function::SUBMIT_REQUEST, [signed.encode_to_vec()])
-            .await?;
+        // Back-to-back requests read the requester's rate-limit window,
+        // which a lagging endorser may not have updated yet.
+        let signed = signed.encode_to_vec();
+        let committed = retry_while_peers_lag(&[PAYLOADS_DIFFER], || {
+            self.contract
+                .submit(function::SUBMIT_REQUEST, [signed.as_slice()])
+        })
+        .await?;
         let result: SubmitResult = parse_result(function::SUBMIT_REQUEST, &committed.result)?;
         if result.request_id != reply_key.request_id {
             return Err(Error::unexpected(
