@@ -175,11 +175,16 @@ impl ServerConfig {
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
         server
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
-                shutdown.await;
-                tracing::info!("shutting down: draining peer streams");
-                drain.send_replace(true);
-            })
+            // Without TCP_NODELAY each ledger call of a transaction waits
+            // out the peer's delayed ACK (Nagle): about 40 ms per call.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async move {
+                    shutdown.await;
+                    tracing::info!("shutting down: draining peer streams");
+                    drain.send_replace(true);
+                },
+            )
             .await?;
         Ok(())
     }

@@ -184,9 +184,14 @@ pub async fn serve<S: Submitter>(
         .max_encoding_message_size(MAX_ENVELOPE_SIZE);
     server
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), async move {
-            shutdown.recv().await;
-        })
+        // Small replies are sent at once rather than after the client's
+        // delayed ACK (Nagle).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                shutdown.recv().await;
+            },
+        )
         .await
         .map_err(RelayError::Serve)
 }
