@@ -160,6 +160,7 @@ impl Results {
             m.load_average_at_start.as_deref().unwrap_or("?"),
             self.load_average_at_end.as_deref().unwrap_or("?"),
         );
+        let _ = writeln!(out, "Parameters: `{}`\n", self.parameters);
         if !self.throughput.is_empty() {
             out.push_str("## Throughput on network I (same run, same level: ratio to Put)\n\n");
             out.push_str(&throughput_table(&self.throughput));
@@ -197,9 +198,25 @@ impl Results {
             }
             out.push('\n');
         }
+        out.push_str(READING);
         out
     }
 }
+
+/// How to read the tables, at the end of every summary.
+const READING: &str = "## Reading the ratios
+
+- **tx/s ÷ Put**: throughput as a share of the trivial `Put`'s at the same \
+load in the same run; 1.00× is the network's own ceiling for a write.
+- **p50 ÷ Put**, **p99 ÷ Put**: latency as a multiple of the trivial `Put`'s.
+- **in commits**: the exchange's latency as a multiple of one `Put` commit on \
+network I measured at the same time by one more client; its phases are \
+*submit* (SubmitRequest committed on I), *remote* (relays, network II's \
+Algorithm 2 and reply, AcceptReply on I, seen by the doctor) and *read* \
+(GetReply committed, reply decrypted and verified).
+- Percentiles are nearest-rank: a measured value, so with fewer than 100 \
+samples p99 is the maximum. Failures are counted, not retried.
+";
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
