@@ -5,7 +5,7 @@
 # them again. Whatever happens, nothing this script started is left running.
 #
 #   scripts/bench.sh --quick        a small run that checks everything works
-#   scripts/bench.sh                the full run (about 15 minutes on 2 cores)
+#   scripts/bench.sh                the full run (about 6 minutes on 2 cores)
 #   scripts/bench.sh --help         the binary's options
 #
 # Arguments go to the binary. Results go to results/bench-<UTC time>/

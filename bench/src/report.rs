@@ -151,7 +151,7 @@ impl Results {
             m.fabric_version.as_deref().unwrap_or("unknown"),
             m.git_commit
                 .as_deref()
-                .map_or("unknown", |c| &c[..c.len().min(12)]),
+                .map_or_else(|| "unknown".to_string(), |c| c.chars().take(12).collect()),
             if m.git_dirty == Some(true) {
                 " (uncommitted changes)"
             } else {
