@@ -162,7 +162,7 @@ pub async fn run(
     params: &Params,
     progress: &Progress,
 ) -> anyhow::Result<Vec<Row>> {
-    let mut setup = ExchangeSetup::configure(networks).await?;
+    let mut setup = participants::configure(networks).await?;
     let outcome = measure(&mut setup, params, progress).await;
     let stopped = setup
         .stop()
@@ -182,12 +182,20 @@ async fn measure(
     let net1 = setup.net1;
     participants::raise_rate_limit(net1).await?;
     let mut patients = Vec::with_capacity(params.patients);
+    let uploader: &ExchangeSetup<'_> = setup;
     for n in 0..params.patients.max(1) {
-        let seed = params.seed.wrapping_add(n as u64);
-        let (patient_ref, uploaded) = setup
-            .upload_patient(seed)
-            .await
-            .with_context(|| format!("uploading synthetic patient {seed} to network II"))?;
+        // A retry uploads another patient: some records of the failed
+        // attempt may be stored already.
+        let seed = |attempt: u32| {
+            params
+                .seed
+                .wrapping_add(n as u64 + (u64::from(attempt) << 32))
+        };
+        let (patient_ref, uploaded) = participants::retrying(
+            "uploading a synthetic patient to network II",
+            |attempt| async move { uploader.upload_patient(seed(attempt)).await },
+        )
+        .await?;
         progress.note(format!(
             "patient {n} on network II: {} records",
             uploaded.len()

@@ -8,14 +8,17 @@
 //! requester commits at most one request per block. Many doctors each
 //! asking now and then is also the realistic load.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use ehrx_client::ehr::interface::{MemberIdentity, NetworkConfig, RequesterRegistration};
 use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
 use ehrx_client::fabric::{Contract, Gateway};
 use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::exchange::{gateway_as, org};
+use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org};
+use ehrx_e2e::networks::Networks;
 
 /// Users of network I's org1 that the exchange setup already gave a role
 /// that holds a requester code (User2 is the setup's doctor) or that runs
@@ -40,6 +43,64 @@ pub struct Participant {
     /// The showcase chaincode as the same identity, over the same
     /// connection, for the baseline `Put`.
     pub showcase: Contract,
+}
+
+/// How often a setup step is tried, and the pause between tries.
+const SETUP_ATTEMPTS: u32 = 3;
+const SETUP_PAUSE: Duration = Duration::from_millis(500);
+
+/// Runs a setup step, trying again after a pause when it fails.
+///
+/// A transaction sent right after another committed can be endorsed by a
+/// peer of the other organisation that has not committed that block yet:
+/// the endorsements then differ ("ProposalResponsePayloads do not match")
+/// or that peer refuses (e.g. "this network is not configured"). Setup
+/// steps are idempotent, or given the attempt number to choose fresh data,
+/// so trying again is safe. Measured transactions are never retried.
+pub async fn retrying<T, F, Fut>(what: &str, step: F) -> anyhow::Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    retrying_with(what, SETUP_ATTEMPTS, SETUP_PAUSE, step).await
+}
+
+async fn retrying_with<T, F, Fut>(
+    what: &str,
+    attempts: u32,
+    pause: Duration,
+    mut step: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match step(attempt).await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt + 1 < attempts => {
+                tracing::warn!(
+                    step = what,
+                    error = format!("{error:#}"),
+                    "setup step failed; trying again"
+                );
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(error.context(format!("{what} (tried {attempts} times)")));
+            }
+        }
+    }
+}
+
+/// Both networks configured for the exchange, as the end-to-end tests do.
+pub async fn configure(networks: &Networks) -> anyhow::Result<ExchangeSetup<'_>> {
+    retrying("configuring both networks", |_| {
+        ExchangeSetup::configure(networks)
+    })
+    .await
 }
 
 /// Client users of `net` that no other role uses, alternating between
@@ -86,16 +147,17 @@ fn user_number(name: &str) -> u32 {
 /// Raises network I's rate limit so the benchmarks measure the contract's
 /// work rather than its refusal.
 pub async fn raise_rate_limit(net: &NetworkDescription) -> anyhow::Result<()> {
-    let admin = gateway_as(org(net, "org1")?, "Admin").await?;
-    EhrClient::new(&admin, EhrSettings::from_description(net))
-        .admin()
-        .configure_network(&NetworkConfig {
-            network_id: net.name.clone(),
-            rate_limit_max: RATE_LIMIT_MAX,
-            rate_limit_window_seconds: RATE_LIMIT_WINDOW_SECONDS,
-        })
-        .await
-        .context("raising the rate limit on network I")?;
+    let gateway = gateway_as(org(net, "org1")?, "Admin").await?;
+    let admin = &EhrClient::new(&gateway, EhrSettings::from_description(net));
+    let config = &NetworkConfig {
+        network_id: net.name.clone(),
+        rate_limit_max: RATE_LIMIT_MAX,
+        rate_limit_window_seconds: RATE_LIMIT_WINDOW_SECONDS,
+    };
+    retrying("raising the rate limit on network I", |_| async move {
+        Ok(admin.admin().configure_network(config).await?)
+    })
+    .await?;
     Ok(())
 }
 
@@ -128,22 +190,26 @@ pub async fn enroll(
         let identity = gateway.identity().identity().clone();
         let key = RequesterKey::generate().context("generating a requester key")?;
         let code = format!("BENCH-{index:03}");
-        admin
-            .admin()
-            .register_requester(&RequesterRegistration::new(
+        let (admin, registration) = (
+            &admin,
+            &RequesterRegistration::new(
                 code.clone(),
                 &identity,
                 vec!["request".into()],
                 key.public_key(),
-            ))
-            .await
-            .with_context(|| format!("registering {name} as requester {code}"))?;
+            ),
+        );
+        retrying(
+            &format!("registering {name} as requester {code}"),
+            |_| async move { Ok(admin.admin().register_requester(registration).await?) },
+        )
+        .await?;
         if uploaders {
-            admin
-                .admin()
-                .register_uploader(&MemberIdentity::of(&identity))
-                .await
-                .with_context(|| format!("registering {name} as uploader"))?;
+            let member = &MemberIdentity::of(&identity);
+            retrying(&format!("registering {name} as uploader"), |_| async move {
+                Ok(admin.admin().register_uploader(member).await?)
+            })
+            .await?;
         }
         let client = EhrClient::new(&gateway, settings.clone())
             .with_requester_code(code.clone())
@@ -200,6 +266,38 @@ mod tests {
                 "org2/User3",
                 "org2/User4"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn setup_steps_are_tried_again_until_they_succeed() {
+        let mut seen = Vec::new();
+        let value = retrying_with("step", 3, Duration::ZERO, |attempt| {
+            seen.push(attempt);
+            async move {
+                anyhow::ensure!(attempt == 1, "peer lagging");
+                Ok(attempt)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 1);
+        assert_eq!(seen, [0, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_step_that_keeps_failing_names_itself() {
+        let mut tries = 0;
+        let error = retrying_with("configuring", 3, Duration::ZERO, |_| {
+            tries += 1;
+            async { anyhow::Result::<()>::Err(anyhow::anyhow!("peer lagging")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(tries, 3);
+        assert_eq!(
+            format!("{error:#}"),
+            "configuring (tried 3 times): peer lagging"
         );
     }
 

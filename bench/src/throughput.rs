@@ -18,7 +18,6 @@ use ehrx_client::ehr::interface::SubmitOutcome;
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
-use ehrx_e2e::exchange::ExchangeSetup;
 use ehrx_e2e::networks::Networks;
 use serde::Serialize;
 
@@ -166,7 +165,7 @@ pub async fn run(
     progress: &Progress,
 ) -> anyhow::Result<Vec<Row>> {
     let most = params.levels.iter().copied().max().unwrap_or(1);
-    let setup = ExchangeSetup::configure(networks).await?;
+    let setup = participants::configure(networks).await?;
     let net1 = setup.net1;
     participants::raise_rate_limit(net1).await?;
     progress.note(format!(
