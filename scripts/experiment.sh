@@ -32,7 +32,7 @@ log "building the experiment and the chaincode (release)"
 cargo build --quiet --release -p ehrx-e2e --bin experiment
 # The networks the binary brings up run release chaincode servers, so the
 # response times measure optimised code on both sides.
-export CHAINCODE_PROFILE=release
+export NETWORK_CHAINCODE_PROFILE=release
 
 # The binary brings the networks up and down itself; this also covers a
 # kill of the binary between the two.

@@ -16,6 +16,13 @@
 #                               state, and wait until it is healthy
 #
 # The layout (names, ports, paths) lives in scripts/lib/layout.sh.
+#
+# Environment (besides NETWORK_PORT_BASE and NETWORK_HOME, see layout.sh):
+#   NETWORK_USERS_PER_ORG      client users per organisation (default 3, at
+#                              least 3: User3 is the relay); the benchmarks
+#                              need one identity per concurrent requester
+#   NETWORK_CHAINCODE_PROFILE  cargo profile the chaincode servers are built
+#                              with (default dev; the benchmarks use release)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
@@ -23,7 +30,12 @@ source "$REPO_ROOT/scripts/lib/cli.sh"
 source "$REPO_ROOT/scripts/lib/process.sh"
 
 readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
-readonly USERS_PER_ORG=3
+readonly USERS_PER_ORG="${NETWORK_USERS_PER_ORG:-3}"
+[[ "$USERS_PER_ORG" =~ ^[1-9][0-9]?$ ]] && ((USERS_PER_ORG >= 3)) ||
+    die "NETWORK_USERS_PER_ORG must be a number from 3 to 99, not '$USERS_PER_ORG'"
+readonly CHAINCODE_PROFILE="${NETWORK_CHAINCODE_PROFILE:-dev}"
+[[ "$CHAINCODE_PROFILE" =~ ^[a-z][a-z0-9_-]*$ ]] ||
+    die "NETWORK_CHAINCODE_PROFILE must be a cargo profile name, not '$CHAINCODE_PROFILE'"
 readonly HEALTH_TIMEOUT_S=30
 
 need_cmd() {
@@ -186,16 +198,13 @@ wait_channel_synced() { # $1 net
 # --------------------------------------------------------------- chaincode
 
 # Builds a chaincode server of the chaincode crate ($1: `--example <x>` or
-# `--bin <x>`) and prints its path, as cargo reports it. CHAINCODE_PROFILE
-# picks the cargo profile: `dev` (the default, shares the tests' build) or
-# `release` (the experiment and benchmarks, which time the chaincode).
+# `--bin <x>`) with NETWORK_CHAINCODE_PROFILE and prints its path, as cargo
+# reports it.
 build_chaincode() { # $1 cargo target
-    local target profile="${CHAINCODE_PROFILE:-dev}"
-    [[ "$profile" == dev || "$profile" == release ]] ||
-        die "CHAINCODE_PROFILE must be dev or release, not '$profile'"
+    local target
     read -r _ target <<<"$1"
     # shellcheck disable=SC2086
-    (cd "$REPO_ROOT" && cargo build --quiet --profile "$profile" -p ehrx-chaincode $1 --message-format=json) \
+    (cd "$REPO_ROOT" && cargo build --quiet --profile "$CHAINCODE_PROFILE" -p ehrx-chaincode $1 --message-format=json) \
         | jq -r --arg name "$target" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
 }
 

@@ -46,11 +46,17 @@ pub struct Networks {
 impl Networks {
     /// Runs `scripts/network.sh up` and loads both descriptions.
     pub fn up() -> anyhow::Result<Self> {
+        Self::up_with_env(&[])
+    }
+
+    /// As [`Self::up`], with extra environment variables for `network.sh`
+    /// (e.g. `NETWORK_USERS_PER_ORG`), set for `up` only.
+    pub fn up_with_env(env: &[(&str, &str)]) -> anyhow::Result<Self> {
         // A test that panicked while holding the lock has already torn down.
         let lock = NETWORKS_LOCK.lock().unwrap_or_else(|e| e.into_inner());
         // A failed `up` cleans up after itself, and must not stop networks
         // someone else started, so the guard exists only once `up` succeeded.
-        run_script("up")?;
+        run_script_in(&["up"], env)?;
         let mut networks = Networks {
             descriptions: Vec::new(),
             stopped: false,
@@ -138,6 +144,10 @@ fn run_script(command: &str) -> anyhow::Result<()> {
 }
 
 fn run_script_with(args: &[&str]) -> anyhow::Result<()> {
+    run_script_in(args, &[])
+}
+
+fn run_script_in(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let script = repo_root().join("scripts/network.sh");
     let command = args.join(" ");
     let mut process = Command::new(&script);
@@ -145,6 +155,7 @@ fn run_script_with(args: &[&str]) -> anyhow::Result<()> {
     without_cargo_test_env(&mut process);
     let status = process
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("running {} {command}", script.display()))?;
     if !status.success() {

@@ -1,0 +1,262 @@
+//! Benchmark (b): end-to-end exchange latency, from the doctor submitting a
+//! request on network I to the reply decrypted and verified on network I,
+//! with both relays and network II's two responders running in-process,
+//! as concurrent exchanges grow.
+//!
+//! Baseline in the same run: while each level runs, one more client on
+//! network I commits trivial `Put`s one after another, so each exchange is
+//! also reported as a multiple of one commit on the same network at the
+//! same time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use ehrx_client::ehr::interface::SubmitOutcome;
+use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, PatientRef};
+use ehrx_client::fabric::Contract;
+use ehrx_client::proto::exchange::Purpose;
+use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org};
+use ehrx_e2e::networks::Networks;
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::load::{self, Operation};
+use crate::participants::{self, Participant, SHOWCASE};
+use crate::progress::Progress;
+use crate::report::{Row, compare};
+use crate::stats::Tally;
+
+pub const BENCHMARK: &str = "exchange";
+pub const EXCHANGE: &str = "exchange";
+/// The baseline's kind: sequential `Put` commits during the level.
+pub const PROBE: &str = "Put (during)";
+
+/// What benchmark (b) runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Params {
+    /// Exchanges in flight.
+    pub levels: Vec<usize>,
+    /// Exchanges per level.
+    pub exchanges: usize,
+    /// Unmeasured exchanges before the first level.
+    pub warmup: usize,
+    /// Synthetic patients stored on network II; requests take turns.
+    pub patients: usize,
+    /// How long one exchange may take before it counts as failed.
+    pub timeout_secs: u64,
+    /// Seed of the synthetic patients.
+    pub seed: u64,
+}
+
+struct Shared {
+    /// Each patient and the number of records stored for them.
+    patients: Vec<(PatientRef, usize)>,
+    destination: String,
+    timeout: Duration,
+}
+
+/// One doctor's exchanges, one after another.
+struct Exchange {
+    participant: Participant,
+    shared: Arc<Shared>,
+}
+
+impl Operation for Exchange {
+    async fn run(&self, index: usize) -> anyhow::Result<Vec<(&'static str, Duration)>> {
+        let shared = &self.shared;
+        let (patient_ref, records) = shared
+            .patients
+            .get(index % shared.patients.len().max(1))
+            .context("no patients stored")?;
+        let client = &self.participant.client;
+        let history = HistoryRequest {
+            patient_ref: *patient_ref,
+            destination_network: shared.destination.clone(),
+            categories: Vec::new(),
+            purpose: Purpose::Treatment,
+        };
+        let begun = Instant::now();
+        let (pending, submitted) = client
+            .submit_request(&history)
+            .await
+            .context("SubmitRequest")?;
+        if submitted.outcome != SubmitOutcome::Validated {
+            anyhow::bail!(
+                "SubmitRequest rejected: {}",
+                submitted.reason.unwrap_or_default()
+            );
+        }
+        let committed = Instant::now();
+        match client
+            .await_outcome(&pending, shared.timeout)
+            .await
+            .context("awaiting the reply")?
+        {
+            HistoryOutcome::ReplyReady => {}
+            HistoryOutcome::TimedOut => {
+                anyhow::bail!("no reply within {} s", shared.timeout.as_secs())
+            }
+            other => anyhow::bail!("the exchange ended without a reply: {other:?}"),
+        }
+        let ready = Instant::now();
+        let reply = client
+            .read_reply(&pending.reply_key)
+            .await
+            .context("GetReply")?;
+        anyhow::ensure!(
+            reply.records.len() == *records,
+            "the reply holds {} records, not the {records} stored",
+            reply.records.len()
+        );
+        let read = Instant::now();
+        Ok(vec![
+            ("submit", committed - begun),
+            ("remote", ready - committed),
+            ("read", read - ready),
+        ])
+    }
+}
+
+/// The baseline: `Put`s committed one after another until stopped.
+struct Probe {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Tally>,
+}
+
+impl Probe {
+    fn start(showcase: Contract, label: String) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            let mut tally = Tally::default();
+            let started = Instant::now();
+            let mut n = 0usize;
+            while !*stopped.borrow() {
+                let key = format!("probe-{label}-{n}");
+                n += 1;
+                let begun = Instant::now();
+                match showcase.submit("Put", [key.as_bytes(), b"v"]).await {
+                    Ok(_) => tally.success(begun.elapsed(), &[]),
+                    Err(error) => tally.failure(&anyhow::Error::from(error).context("Put")),
+                }
+            }
+            tally.elapsed = started.elapsed();
+            tally
+        });
+        Self { stop, task }
+    }
+
+    /// Stops after the `Put` in progress and returns what it measured.
+    async fn finish(self) -> anyhow::Result<Tally> {
+        // The task may already have ended; then there is nobody to tell.
+        let _ = self.stop.send(true);
+        self.task.await.context("the Put probe panicked")
+    }
+}
+
+/// Runs benchmark (b) on freshly configured networks: one exchange row and
+/// one probe row per level, the exchange's latency also in probe commits.
+pub async fn run(
+    networks: &Networks,
+    params: &Params,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Row>> {
+    let mut setup = participants::configure(networks).await?;
+    let outcome = measure(&mut setup, params, progress).await;
+    let stopped = setup
+        .stop()
+        .await
+        .context("stopping the relays and responders");
+    let rows = outcome?;
+    stopped?;
+    Ok(rows)
+}
+
+async fn measure(
+    setup: &mut ExchangeSetup<'_>,
+    params: &Params,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Row>> {
+    let most = params.levels.iter().copied().max().unwrap_or(1);
+    let net1 = setup.net1;
+    participants::raise_rate_limit(net1).await?;
+    let mut patients = Vec::with_capacity(params.patients);
+    let uploader: &ExchangeSetup<'_> = setup;
+    for n in 0..params.patients.max(1) {
+        // A retry uploads another patient: some records of the failed
+        // attempt may be stored already.
+        let seed = |attempt: u32| {
+            params
+                .seed
+                .wrapping_add(n as u64 + (u64::from(attempt) << 32))
+        };
+        let (patient_ref, uploaded) = participants::retrying(
+            "uploading a synthetic patient to network II",
+            |attempt| async move { uploader.upload_patient(seed(attempt)).await },
+        )
+        .await?;
+        progress.note(format!(
+            "patient {n} on network II: {} records",
+            uploaded.len()
+        ));
+        patients.push((patient_ref, uploaded.len()));
+    }
+    progress.note(format!("registering {most} requesters on network I"));
+    let participants = participants::enroll(net1, most, false).await?;
+    setup.start_relays()?;
+    setup.start_responders().await?;
+
+    let shared = Arc::new(Shared {
+        patients,
+        destination: setup.net2.name.clone(),
+        timeout: Duration::from_secs(params.timeout_secs),
+    });
+    let workers = |level: usize| -> Vec<Arc<Exchange>> {
+        participants
+            .iter()
+            .take(level)
+            .map(|participant| {
+                Arc::new(Exchange {
+                    participant: participant.clone(),
+                    shared: Arc::clone(&shared),
+                })
+            })
+            .collect()
+    };
+    // The probe commits as the setup's doctor, an identity no worker uses.
+    let probe_gateway = gateway_as(org(net1, "org1")?, "User2").await?;
+    let showcase = probe_gateway.network(&net1.channel).contract(SHOWCASE);
+
+    if params.warmup > 0 {
+        let bar = progress.bar(params.warmup, "warm-up exchanges".into());
+        let tally = load::run(&workers(most.min(params.warmup)), params.warmup, &bar).await?;
+        bar.finish_and_clear();
+        if tally.failed() > 0 {
+            tracing::warn!(failed = tally.failed(), errors = ?tally.errors, "warm-up exchanges failed");
+        }
+    }
+
+    let mut rows = Vec::new();
+    for &level in &params.levels {
+        let probe = Probe::start(showcase.clone(), format!("{:x}-{level}", params.seed));
+        let bar = progress.bar(params.exchanges, format!("exchanges ×{level}"));
+        let measured = load::run(&workers(level), params.exchanges, &bar).await;
+        bar.finish_and_clear();
+        let probe = probe.finish().await?;
+        let exchange = Row::new(BENCHMARK, EXCHANGE, level, measured?);
+        let probe = Row::new(BENCHMARK, PROBE, level, probe);
+        progress.note(format!(
+            "{level} in flight: {:.2} exchanges/s, p50 {:.0} ms; Put p50 {:.0} ms; {} failed",
+            exchange.per_second,
+            exchange.latency_ms.map_or(f64::NAN, |l| l.p50),
+            probe.latency_ms.map_or(f64::NAN, |l| l.p50),
+            exchange.failed
+        ));
+        rows.push(exchange);
+        rows.push(probe);
+    }
+    // The probe is one sequential client, so only latencies compare.
+    compare(&mut rows, PROBE, false);
+    Ok(rows)
+}

@@ -1,0 +1,360 @@
+//! `ehrx-bench`: the throughput and exchange-latency benchmarks of
+//! DESIGN §9, run against the two real local Fabric networks.
+//!
+//! Each benchmark gets freshly started networks (`scripts/network.sh up`,
+//! down again afterwards, also on failure or Ctrl-C), so neither sees the
+//! other's ledger or leftover events. Every figure is reported with its
+//! same-run baseline as a ratio, because the machine is shared and noisy.
+
+mod exchange;
+mod load;
+mod machine;
+mod participants;
+mod progress;
+mod report;
+mod stats;
+mod throughput;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use ehrx_e2e::networks::{Networks, network_home, repo_root};
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+use crate::machine::{Machine, UtcTime};
+use crate::progress::Progress;
+use crate::report::Results;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Which {
+    All,
+    Throughput,
+    Exchange,
+}
+
+/// Throughput of EHR upload and request submission against a trivial
+/// write, and end-to-end exchange latency, on the two local Fabric
+/// networks (started and stopped by this command; export
+/// NETWORK_PORT_BASE to move their ports).
+#[derive(Debug, Parser)]
+#[command(name = "ehrx-bench", version)]
+struct Cli {
+    /// Small runs that check everything works: 20 transactions per kind
+    /// and level, 8 exchanges per level, 2 patients.
+    #[arg(long)]
+    quick: bool,
+    /// Which benchmarks to run.
+    #[arg(long, value_enum, default_value_t = Which::All)]
+    bench: Which,
+    /// Throughput: transactions in flight, one level after another.
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16")]
+    levels: Vec<usize>,
+    /// Throughput: transactions per kind and level [default: 200, quick 20].
+    #[arg(long)]
+    transactions: Option<usize>,
+    /// Throughput: interleaved rounds per level [default: 2, quick 1].
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Throughput: unmeasured transactions per kind first (at least one
+    /// per worker) [default: 20, quick 0].
+    #[arg(long)]
+    warmup: Option<usize>,
+    /// Exchange: exchanges in flight, one level after another.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+    exchange_levels: Vec<usize>,
+    /// Exchange: exchanges per level [default: 40, quick 8].
+    #[arg(long)]
+    exchanges: Option<usize>,
+    /// Exchange: unmeasured exchanges first [default: 4, quick 1].
+    #[arg(long)]
+    exchange_warmup: Option<usize>,
+    /// Exchange: synthetic patients stored on network II [default: 4, quick 2].
+    #[arg(long)]
+    patients: Option<usize>,
+    /// Exchange: seconds one exchange may take before it counts as failed.
+    #[arg(long, default_value_t = 120)]
+    timeout_secs: u64,
+    /// Seed of the synthetic patients [default: from the clock].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Client users per organisation the networks are made with
+    /// [default: enough for one identity per worker].
+    #[arg(long)]
+    users_per_org: Option<usize>,
+    /// Cargo profile the chaincode services are built with.
+    #[arg(long, default_value = "release")]
+    chaincode_profile: String,
+    /// Where the results go [default: results/bench-<UTC time>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Copy every node's and chaincode service's log into
+    /// `<out>/logs/<benchmark>/` before the networks are removed.
+    #[arg(long)]
+    keep_logs: bool,
+}
+
+impl Cli {
+    fn pick<T>(&self, given: Option<T>, normal: T, quick: T) -> T {
+        given.unwrap_or(if self.quick { quick } else { normal })
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (name, levels) in [
+            ("--levels", &self.levels),
+            ("--exchange-levels", &self.exchange_levels),
+        ] {
+            anyhow::ensure!(
+                !levels.is_empty() && levels.iter().all(|&level| level >= 1),
+                "{name} must list load levels of at least 1"
+            );
+        }
+        anyhow::ensure!(self.timeout_secs >= 1, "--timeout-secs must be at least 1");
+        Ok(())
+    }
+}
+
+/// Users per organisation so that every worker has its own identity:
+/// network I's organisations have `2 × users − 2` free client users (the
+/// setup's doctor and relay hold two), and the relay needs three.
+fn users_needed(workers: usize) -> usize {
+    (workers + 2).div_ceil(2).max(3)
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("warn,ehrx_bench=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    cli.validate()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let started = UtcTime::now();
+    let seed = cli.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |since| since.as_secs())
+    });
+    let throughput = throughput::Params {
+        levels: cli.levels.clone(),
+        transactions: cli.pick(cli.transactions, 200, 20),
+        rounds: cli.pick(cli.rounds, 2, 1).max(1),
+        warmup: cli.pick(cli.warmup, 20, 0),
+        seed,
+    };
+    let exchange = exchange::Params {
+        levels: cli.exchange_levels.clone(),
+        exchanges: cli.pick(cli.exchanges, 40, 8),
+        warmup: cli.pick(cli.exchange_warmup, 4, 1),
+        patients: cli.pick(cli.patients, 4, 2).max(1),
+        timeout_secs: cli.timeout_secs,
+        seed,
+    };
+    let run_throughput = cli.bench != Which::Exchange;
+    let run_exchange = cli.bench != Which::Throughput;
+    let most_workers = [
+        run_throughput.then(|| throughput.levels.iter().copied().max()),
+        run_exchange.then(|| exchange.levels.iter().copied().max()),
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    .max()
+    .unwrap_or(1);
+    let users_per_org = cli
+        .users_per_org
+        .unwrap_or_else(|| users_needed(most_workers));
+    let users = users_per_org.to_string();
+    let network_env = [
+        ("NETWORK_USERS_PER_ORG", users.as_str()),
+        ("NETWORK_CHAINCODE_PROFILE", cli.chaincode_profile.as_str()),
+    ];
+
+    let root = repo_root();
+    let fabric_home =
+        std::env::var_os("FABRIC_HOME").map_or_else(|| root.join(".fabric"), PathBuf::from);
+    let machine = Machine::describe(&root, &fabric_home);
+    let out = cli.out.clone().unwrap_or_else(|| {
+        root.join("results")
+            .join(format!("bench-{}", started.compact()))
+    });
+    let parameters = json!({
+        "quick": cli.quick,
+        "seed": seed,
+        "throughput": run_throughput.then_some(&throughput),
+        "exchange": run_exchange.then_some(&exchange),
+        "users_per_org": users_per_org,
+        "chaincode_profile": cli.chaincode_profile,
+        "network_port_base": std::env::var("NETWORK_PORT_BASE").ok(),
+        "rate_limit": {
+            "max": participants::RATE_LIMIT_MAX,
+            "window_seconds": participants::RATE_LIMIT_WINDOW_SECONDS,
+        },
+    });
+    tracing::info!(%parameters, "benchmark parameters");
+
+    let progress = Progress::new();
+    let mut aborted = BTreeMap::new();
+    let mut results = Results {
+        started_at: started.rfc3339(),
+        finished_at: String::new(),
+        machine,
+        load_average_at_end: None,
+        parameters,
+        throughput: Vec::new(),
+        exchange: Vec::new(),
+        aborted: BTreeMap::new(),
+    };
+    let benchmarks = [
+        (throughput::BENCHMARK, run_throughput),
+        (exchange::BENCHMARK, run_exchange),
+    ];
+    let mut interrupted = false;
+    for (name, selected) in benchmarks {
+        if !selected || interrupted {
+            continue;
+        }
+        progress.note(format!("benchmark {name}: starting both networks"));
+        let networks = Networks::up_with_env(&network_env).context("starting the networks")?;
+        let measured = tokio::select! {
+            rows = async {
+                if name == throughput::BENCHMARK {
+                    throughput::run(&networks, &throughput, &progress).await
+                } else {
+                    exchange::run(&networks, &exchange, &progress).await
+                }
+            } => rows,
+            signal = interrupt() => {
+                interrupted = true;
+                Err(anyhow::anyhow!("interrupted by {signal}"))
+            }
+        };
+        if cli.keep_logs {
+            let logs = out.join("logs").join(name);
+            if let Err(error) = keep_logs(&network_home(), &logs) {
+                tracing::warn!(error = format!("{error:#}"), "cannot keep the node logs");
+            }
+        }
+        progress.note(format!("benchmark {name}: stopping both networks"));
+        let down = networks.down();
+        match measured {
+            Ok(rows) if name == throughput::BENCHMARK => results.throughput = rows,
+            Ok(rows) => results.exchange = rows,
+            Err(error) => {
+                tracing::error!(
+                    benchmark = name,
+                    error = format!("{error:#}"),
+                    "benchmark failed"
+                );
+                aborted.insert(name.to_string(), format!("{error:#}"));
+            }
+        }
+        down.context("stopping the networks")?;
+    }
+    results.aborted = aborted;
+    results.finished_at = UtcTime::now().rfc3339();
+    results.load_average_at_end = machine::load_average();
+    results.write(&out)?;
+    println!("{}", results.summary());
+    println!("Results: {}", out.display());
+    anyhow::ensure!(
+        results.aborted.is_empty(),
+        "{} benchmark(s) failed: {}",
+        results.aborted.len(),
+        results
+            .aborted
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
+}
+
+/// Copies `<home>/<net>/nodes/<node>/node.log` to `<dir>/<net>-<node>.log`.
+fn keep_logs(home: &Path, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for net in std::fs::read_dir(home).with_context(|| format!("reading {}", home.display()))? {
+        let net = net?.path();
+        let Ok(nodes) = std::fs::read_dir(net.join("nodes")) else {
+            continue;
+        };
+        for node in nodes {
+            let node = node?.path();
+            let log = node.join("node.log");
+            if let (Some(net_name), Some(node_name)) = (net.file_name(), node.file_name())
+                && log.is_file()
+            {
+                let target = dir.join(format!(
+                    "{}-{}.log",
+                    net_name.to_string_lossy(),
+                    node_name.to_string_lossy()
+                ));
+                std::fs::copy(&log, &target)
+                    .with_context(|| format!("copying {}", log.display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what `scripts/bench.sh` forwards), so
+/// the run can stop its networks before it exits.
+async fn interrupt() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(terminate) => terminate,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGTERM");
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        // A failed registration disables its branch rather than firing it.
+        Ok(()) = tokio::signal::ctrl_c() => "SIGINT",
+        Some(()) = terminate.recv() => "SIGTERM",
+        else => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_worker_gets_its_own_identity() {
+        assert_eq!(users_needed(1), 3);
+        assert_eq!(users_needed(4), 3);
+        assert_eq!(users_needed(5), 4);
+        assert_eq!(users_needed(16), 9);
+        // 9 users per org: 18 client users, 2 taken, 16 free.
+        assert_eq!(2 * users_needed(16) - 2, 16);
+    }
+
+    #[test]
+    fn quick_changes_only_what_was_not_given() {
+        let cli = Cli::parse_from(["ehrx-bench", "--quick", "--transactions", "50"]);
+        assert_eq!(cli.pick(cli.transactions, 200, 20), 50);
+        assert_eq!(cli.pick(cli.exchanges, 40, 8), 8);
+        assert_eq!(cli.levels, vec![1, 4, 16]);
+        let cli = Cli::parse_from(["ehrx-bench", "--levels", "2,8"]);
+        assert_eq!(cli.pick(cli.exchanges, 40, 8), 40);
+        assert_eq!(cli.levels, vec![2, 8]);
+        cli.validate().unwrap();
+        let cli = Cli::parse_from(["ehrx-bench", "--levels", "0"]);
+        assert!(cli.validate().is_err());
+    }
+}

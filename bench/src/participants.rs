@@ -1,0 +1,320 @@
+//! The clients a benchmark drives on network I: one Fabric identity per
+//! worker, each registered as a requester (with its own code and X25519
+//! key) and, when asked, as an uploader.
+//!
+//! One identity per worker because the contract's rate limit keeps a
+//! window per requester, read and written by each `SubmitRequest`: two
+//! requests of one requester in the same block conflict (MVCC), so one
+//! requester commits at most one request per block. Many doctors each
+//! asking now and then is also the realistic load.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ehrx_client::ehr::interface::{MemberIdentity, NetworkConfig, RequesterRegistration};
+use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
+use ehrx_client::fabric::{Contract, Gateway};
+use ehrx_e2e::NetworkDescription;
+use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org};
+use ehrx_e2e::networks::Networks;
+
+/// Users of network I's org1 that the exchange setup already gave a role
+/// that holds a requester code (User2 is the setup's doctor) or that runs
+/// in the background (User3 is the relay).
+const TAKEN: [(&str, &str); 2] = [("org1", "User2"), ("org1", "User3")];
+
+/// The showcase chaincode, whose `Put` is the baseline write.
+pub const SHOWCASE: &str = "showcase";
+
+/// The rate limit the benchmarks set on network I: the contract's maximum
+/// per window, over a one-second window so the stored window stays as
+/// small as under the default one-per-minute limit.
+pub const RATE_LIMIT_MAX: u32 = 10_000;
+pub const RATE_LIMIT_WINDOW_SECONDS: u64 = 1;
+
+/// One worker's identity on network I.
+#[derive(Debug, Clone)]
+pub struct Participant {
+    /// The registered requester (and uploader), with a key store for
+    /// reply keys.
+    pub client: EhrClient,
+    /// The showcase chaincode as the same identity, over the same
+    /// connection, for the baseline `Put`.
+    pub showcase: Contract,
+}
+
+/// How often a setup step is tried, and the pause between tries.
+const SETUP_ATTEMPTS: u32 = 3;
+const SETUP_PAUSE: Duration = Duration::from_millis(500);
+
+/// Runs a setup step, trying again after a pause when it fails.
+///
+/// A transaction sent right after another committed can be endorsed by a
+/// peer of the other organisation that has not committed that block yet:
+/// the endorsements then differ ("ProposalResponsePayloads do not match")
+/// or that peer refuses (e.g. "this network is not configured"). Setup
+/// steps are idempotent, or given the attempt number to choose fresh data,
+/// so trying again is safe. Measured transactions are never retried.
+pub async fn retrying<T, F, Fut>(what: &str, step: F) -> anyhow::Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    retrying_with(what, SETUP_ATTEMPTS, SETUP_PAUSE, step).await
+}
+
+async fn retrying_with<T, F, Fut>(
+    what: &str,
+    attempts: u32,
+    pause: Duration,
+    mut step: F,
+) -> anyhow::Result<T>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        match step(attempt).await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt + 1 < attempts => {
+                tracing::warn!(
+                    step = what,
+                    error = format!("{error:#}"),
+                    "setup step failed; trying again"
+                );
+                tokio::time::sleep(pause).await;
+                attempt += 1;
+            }
+            Err(error) => {
+                return Err(error.context(format!("{what} (tried {attempts} times)")));
+            }
+        }
+    }
+}
+
+/// Both networks configured for the exchange, as the end-to-end tests do.
+pub async fn configure(networks: &Networks) -> anyhow::Result<ExchangeSetup<'_>> {
+    retrying("configuring both networks", |_| {
+        ExchangeSetup::configure(networks)
+    })
+    .await
+}
+
+/// Client users of `net` that no other role uses, alternating between
+/// organisations so the workers spread over both gateway peers.
+pub fn free_users(net: &NetworkDescription) -> Vec<(String, String)> {
+    let per_org: Vec<Vec<(String, String)>> = net
+        .organizations
+        .iter()
+        .map(|organization| {
+            let short = short_org_name(&organization.name);
+            let mut users: Vec<(String, String)> = organization
+                .users
+                .iter()
+                .filter(|user| user.role == "client")
+                .filter(|user| !TAKEN.contains(&(short.as_str(), user.name.as_str())))
+                .map(|user| (short.clone(), user.name.clone()))
+                .collect();
+            users.sort_by_key(|(_, name)| user_number(name));
+            users
+        })
+        .collect();
+    let longest = per_org.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|i| {
+            per_org
+                .iter()
+                .filter_map(move |users| users.get(i).cloned())
+        })
+        .collect()
+}
+
+/// `Org1` or `org1` (as `network.json` names it) → `org1`.
+fn short_org_name(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+/// `User12` → 12, so users sort by number, not text.
+fn user_number(name: &str) -> u32 {
+    name.trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or(u32::MAX)
+}
+
+/// Raises network I's rate limit so the benchmarks measure the contract's
+/// work rather than its refusal.
+pub async fn raise_rate_limit(net: &NetworkDescription) -> anyhow::Result<()> {
+    let gateway = gateway_as(org(net, "org1")?, "Admin").await?;
+    let admin = &EhrClient::new(&gateway, EhrSettings::from_description(net));
+    let config = &NetworkConfig {
+        network_id: net.name.clone(),
+        rate_limit_max: RATE_LIMIT_MAX,
+        rate_limit_window_seconds: RATE_LIMIT_WINDOW_SECONDS,
+    };
+    retrying("raising the rate limit on network I", |_| async move {
+        Ok(admin.admin().configure_network(config).await?)
+    })
+    .await?;
+    Ok(())
+}
+
+/// Registers `count` identities of network I as requesters (and as
+/// uploaders when `uploaders`), one after another (the admin's
+/// transactions would conflict with each other), and connects each.
+pub async fn enroll(
+    net: &NetworkDescription,
+    count: usize,
+    uploaders: bool,
+) -> anyhow::Result<Vec<Participant>> {
+    let free = free_users(net);
+    if free.len() < count {
+        anyhow::bail!(
+            "{count} workers need {count} client identities on {}, but it has {} free; \
+             start the networks with more users (NETWORK_USERS_PER_ORG, --users-per-org)",
+            net.name,
+            free.len()
+        );
+    }
+    let admin_gateway = gateway_as(org(net, "org1")?, "Admin").await?;
+    let settings = EhrSettings::from_description(net);
+    let admin = EhrClient::new(&admin_gateway, settings.clone());
+    let mut participants = Vec::with_capacity(count);
+    for (index, (org_name, user)) in free.into_iter().take(count).enumerate() {
+        let name = format!("{org_name}/{user}");
+        let gateway: Gateway = gateway_as(org(net, &org_name)?, &user)
+            .await
+            .with_context(|| format!("connecting as {name}"))?;
+        let identity = gateway.identity().identity().clone();
+        let key = RequesterKey::generate().context("generating a requester key")?;
+        let code = format!("BENCH-{index:03}");
+        let (admin, registration) = (
+            &admin,
+            &RequesterRegistration::new(
+                code.clone(),
+                &identity,
+                vec!["request".into()],
+                key.public_key(),
+            ),
+        );
+        retrying(
+            &format!("registering {name} as requester {code}"),
+            |_| async move { Ok(admin.admin().register_requester(registration).await?) },
+        )
+        .await?;
+        if uploaders {
+            let member = &MemberIdentity::of(&identity);
+            retrying(&format!("registering {name} as uploader"), |_| async move {
+                Ok(admin.admin().register_uploader(member).await?)
+            })
+            .await?;
+        }
+        let client = EhrClient::new(&gateway, settings.clone())
+            .with_requester_code(code.clone())
+            .with_requester_key(key)
+            .with_key_store(Arc::new(InMemoryKeyStore::new()));
+        let showcase = gateway.network(&net.channel).contract(SHOWCASE);
+        tracing::debug!(participant = %name, %code, "enrolled");
+        participants.push(Participant { client, showcase });
+    }
+    Ok(participants)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn description(users_per_org: usize) -> NetworkDescription {
+        let users: Vec<serde_json::Value> = std::iter::once("Admin".to_string())
+            .chain((1..=users_per_org).map(|n| format!("User{n}")))
+            .map(|name| {
+                serde_json::json!({
+                    "name": name,
+                    "role": if name == "Admin" { "admin" } else { "client" },
+                    "key_type": "p256", "msp_dir": "m", "cert": "c", "key": "k",
+                    "tls_cert": "t", "tls_key": "u"
+                })
+            })
+            .collect();
+        let org = |name: &str| {
+            serde_json::json!({
+                "name": name, "msp_id": format!("Net1{}MSP", name), "domain": "d",
+                "msp_dir": "m", "ca_cert": "c", "tls_ca_cert": "t", "peers": [], "users": users
+            })
+        };
+        let json = serde_json::json!({
+            "name": "net1", "title": "Network I", "channel": "ehrchannel",
+            "fabric_version": "2.5.9", "orderers": [],
+            "organizations": [org("org1"), org("org2")]
+        });
+        NetworkDescription::from_json(json.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn free_users_skip_admins_and_taken_roles_and_alternate_orgs() {
+        let free = free_users(&description(4));
+        let names: Vec<String> = free.iter().map(|(o, u)| format!("{o}/{u}")).collect();
+        assert_eq!(
+            names,
+            [
+                "org1/User1",
+                "org2/User1",
+                "org1/User4",
+                "org2/User2",
+                "org2/User3",
+                "org2/User4"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn setup_steps_are_tried_again_until_they_succeed() {
+        let mut seen = Vec::new();
+        let value = retrying_with("step", 3, Duration::ZERO, |attempt| {
+            seen.push(attempt);
+            async move {
+                anyhow::ensure!(attempt == 1, "peer lagging");
+                Ok(attempt)
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(value, 1);
+        assert_eq!(seen, [0, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_step_that_keeps_failing_names_itself() {
+        let mut tries = 0;
+        let error = retrying_with("configuring", 3, Duration::ZERO, |_| {
+            tries += 1;
+            async { anyhow::Result::<()>::Err(anyhow::anyhow!("peer lagging")) }
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(tries, 3);
+        assert_eq!(
+            format!("{error:#}"),
+            "configuring (tried 3 times): peer lagging"
+        );
+    }
+
+    #[test]
+    fn users_sort_by_number() {
+        let free = free_users(&description(11));
+        let org1: Vec<&str> = free
+            .iter()
+            .filter(|(o, _)| o == "org1")
+            .map(|(_, u)| u.as_str())
+            .collect();
+        assert_eq!(
+            org1,
+            [
+                "User1", "User4", "User5", "User6", "User7", "User8", "User9", "User10", "User11"
+            ]
+        );
+        assert_eq!(free.len(), 9 + 11);
+    }
+}

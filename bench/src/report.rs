@@ -1,0 +1,527 @@
+//! The results of a run as files: `results.json` (everything, including
+//! each latency sample), one CSV per benchmark (one row per kind × load
+//! level, ready to plot) and `summary.md` (the tables the binary prints).
+//!
+//! Every row carries its ratio to the same-run baseline at the same level,
+//! because on a shared machine the absolute numbers drift and the ratios
+//! are what can be compared between runs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::machine::Machine;
+use crate::stats::{LatencySummary, Tally, ratio};
+
+/// One kind of operation at one load level.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub benchmark: &'static str,
+    /// Operations in flight.
+    pub level: usize,
+    pub kind: String,
+    pub attempted: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Time the workers were busy (over all rounds).
+    pub seconds: f64,
+    /// Successful operations per second of that time.
+    pub per_second: f64,
+    pub latency_ms: Option<LatencySummary>,
+    /// Named parts of each operation (the exchange's submit, remote, read).
+    pub phases_ms: BTreeMap<String, LatencySummary>,
+    /// The kind the ratios compare with, at the same level and run.
+    pub baseline: Option<String>,
+    pub per_second_ratio: Option<f64>,
+    pub p50_ratio: Option<f64>,
+    pub p95_ratio: Option<f64>,
+    pub p99_ratio: Option<f64>,
+    /// Failures by class (ids blanked), with their counts.
+    pub errors: BTreeMap<String, usize>,
+    /// Every successful operation's latency, in completion order.
+    pub samples_ms: Vec<f64>,
+}
+
+impl Row {
+    pub fn new(
+        benchmark: &'static str,
+        kind: impl Into<String>,
+        level: usize,
+        tally: Tally,
+    ) -> Self {
+        let phases_ms = tally
+            .phases_ms
+            .iter()
+            .filter_map(|(name, samples)| Some((name.clone(), LatencySummary::of(samples)?)))
+            .collect();
+        Self {
+            benchmark,
+            level,
+            kind: kind.into(),
+            attempted: tally.attempted,
+            succeeded: tally.succeeded(),
+            failed: tally.failed(),
+            seconds: tally.elapsed.as_secs_f64(),
+            per_second: tally.per_second(),
+            latency_ms: LatencySummary::of(&tally.latencies_ms),
+            phases_ms,
+            baseline: None,
+            per_second_ratio: None,
+            p50_ratio: None,
+            p95_ratio: None,
+            p99_ratio: None,
+            errors: tally.errors,
+            samples_ms: tally.latencies_ms,
+        }
+    }
+
+    fn latency(&self, pick: fn(&LatencySummary) -> f64) -> Option<f64> {
+        self.latency_ms.as_ref().map(pick)
+    }
+}
+
+/// Sets every row's ratios to the row of `baseline` kind at its level;
+/// `with_rate` also compares throughput (meaningless when the baseline
+/// runs at a different load, as the exchange's sequential Put probe does).
+pub fn compare(rows: &mut [Row], baseline: &str, with_rate: bool) {
+    let baselines: BTreeMap<usize, Row> = rows
+        .iter()
+        .filter(|row| row.kind == baseline)
+        .map(|row| (row.level, row.clone()))
+        .collect();
+    for row in rows.iter_mut() {
+        let Some(base) = baselines.get(&row.level) else {
+            continue;
+        };
+        row.baseline = Some(baseline.to_string());
+        if with_rate {
+            row.per_second_ratio = ratio(Some(row.per_second), Some(base.per_second));
+        }
+        row.p50_ratio = ratio(row.latency(|l| l.p50), base.latency(|l| l.p50));
+        row.p95_ratio = ratio(row.latency(|l| l.p95), base.latency(|l| l.p95));
+        row.p99_ratio = ratio(row.latency(|l| l.p99), base.latency(|l| l.p99));
+    }
+}
+
+/// Everything a run produced, as `results.json` holds it.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub started_at: String,
+    pub finished_at: String,
+    pub machine: Machine,
+    pub load_average_at_end: Option<String>,
+    pub parameters: serde_json::Value,
+    pub throughput: Vec<Row>,
+    pub exchange: Vec<Row>,
+    /// Benchmarks that stopped with an error, and the error.
+    pub aborted: BTreeMap<String, String>,
+}
+
+impl Results {
+    /// Writes `results.json`, `throughput.csv`, `exchange.csv` (for the
+    /// benchmarks that ran) and `summary.md` into `dir`, creating it.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let json = serde_json::to_vec_pretty(self).context("serialising the results")?;
+        write_file(&dir.join("results.json"), &json)?;
+        for (name, rows) in [
+            ("throughput", &self.throughput),
+            ("exchange", &self.exchange),
+        ] {
+            if !rows.is_empty() {
+                write_file(&dir.join(format!("{name}.csv")), csv(rows).as_bytes())?;
+            }
+        }
+        write_file(&dir.join("summary.md"), self.summary().as_bytes())
+    }
+
+    /// The Markdown summary: context, one table per benchmark, failures.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        let m = &self.machine;
+        let _ = writeln!(out, "# ehrx benchmarks, {}\n", self.started_at);
+        let _ = writeln!(
+            out,
+            "{} cores ({}), Fabric {}, commit {}{}; load average at start {}, at end {}.\n",
+            m.cores,
+            m.cpu_model.as_deref().unwrap_or("unknown CPU"),
+            m.fabric_version.as_deref().unwrap_or("unknown"),
+            m.git_commit
+                .as_deref()
+                .map_or_else(|| "unknown".to_string(), |c| c.chars().take(12).collect()),
+            if m.git_dirty == Some(true) {
+                " (uncommitted changes)"
+            } else {
+                ""
+            },
+            m.load_average_at_start.as_deref().unwrap_or("?"),
+            self.load_average_at_end.as_deref().unwrap_or("?"),
+        );
+        let _ = writeln!(out, "Parameters: `{}`\n", self.parameters);
+        if !self.throughput.is_empty() {
+            out.push_str("## Throughput on network I (same run, same level: ratio to Put)\n\n");
+            out.push_str(&throughput_table(&self.throughput));
+            out.push('\n');
+        }
+        if !self.exchange.is_empty() {
+            out.push_str(
+                "## Exchange: request on I to verified reply on I (ratio: multiples of one Put commit on I at the same time)\n\n",
+            );
+            out.push_str(&exchange_table(&self.exchange));
+            out.push('\n');
+        }
+        for (benchmark, error) in &self.aborted {
+            let _ = writeln!(out, "**The {benchmark} benchmark failed:** {error}\n");
+        }
+        let failures: Vec<&Row> = self
+            .throughput
+            .iter()
+            .chain(&self.exchange)
+            .filter(|row| !row.errors.is_empty())
+            .collect();
+        if !failures.is_empty() {
+            out.push_str("## Failures\n\n");
+            for row in failures {
+                for (class, count) in &row.errors {
+                    let _ = writeln!(
+                        out,
+                        "- {} {} at {} in flight: {count} × `{}`",
+                        row.benchmark,
+                        row.kind,
+                        row.level,
+                        class.replace('`', "'")
+                    );
+                }
+            }
+            out.push('\n');
+        }
+        out.push_str(READING);
+        out
+    }
+}
+
+/// How to read the tables, at the end of every summary.
+const READING: &str = "## Reading the ratios
+
+- **tx/s ÷ Put**: throughput as a share of the trivial `Put`'s at the same \
+load in the same run; 1.00× is the network's own ceiling for a write.
+- **p50 ÷ Put**, **p99 ÷ Put**: latency as a multiple of the trivial `Put`'s.
+- **in commits**: the exchange's latency as a multiple of one `Put` commit on \
+network I measured at the same time by one more client; its phases are \
+*submit* (SubmitRequest committed on I), *remote* (relays, network II's \
+Algorithm 2 and reply, AcceptReply on I, seen by the doctor) and *read* \
+(GetReply committed, reply decrypted and verified).
+- Percentiles are nearest-rank: a measured value, so with fewer than 100 \
+samples p99 is the maximum. Failures are counted, not retried.
+";
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `12.3`, or empty when there is no value.
+fn number(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(String::new, |v| format!("{v:.decimals$}"))
+}
+
+/// `1.23×`, or `–`.
+fn times(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_string(), |v| format!("{v:.2}×"))
+}
+
+fn ms(row: &Row, pick: fn(&LatencySummary) -> f64) -> String {
+    row.latency(pick)
+        .map_or_else(|| "–".to_string(), |v| format!("{v:.0}"))
+}
+
+fn phase_p50(row: &Row, phase: &str) -> String {
+    row.phases_ms
+        .get(phase)
+        .map_or_else(|| "–".to_string(), |l| format!("{:.0}", l.p50))
+}
+
+fn throughput_table(rows: &[Row]) -> String {
+    table(
+        &[
+            "in flight",
+            "kind",
+            "ok / sent",
+            "tx/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "tx/s ÷ Put",
+            "p50 ÷ Put",
+            "p99 ÷ Put",
+        ],
+        rows.iter()
+            .map(|row| {
+                vec![
+                    row.level.to_string(),
+                    row.kind.clone(),
+                    format!("{} / {}", row.succeeded, row.attempted),
+                    format!("{:.1}", row.per_second),
+                    ms(row, |l| l.p50),
+                    ms(row, |l| l.p95),
+                    ms(row, |l| l.p99),
+                    times(row.per_second_ratio),
+                    times(row.p50_ratio),
+                    times(row.p99_ratio),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn exchange_table(rows: &[Row]) -> String {
+    table(
+        &[
+            "in flight",
+            "kind",
+            "ok / sent",
+            "per s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "p50 in commits",
+            "p95 in commits",
+            "submit p50",
+            "remote p50",
+            "read p50",
+        ],
+        rows.iter()
+            .map(|row| {
+                vec![
+                    row.level.to_string(),
+                    row.kind.clone(),
+                    format!("{} / {}", row.succeeded, row.attempted),
+                    format!("{:.2}", row.per_second),
+                    ms(row, |l| l.p50),
+                    ms(row, |l| l.p95),
+                    ms(row, |l| l.p99),
+                    times(row.p50_ratio),
+                    times(row.p95_ratio),
+                    phase_p50(row, "submit"),
+                    phase_p50(row, "remote"),
+                    phase_p50(row, "read"),
+                ]
+            })
+            .collect(),
+    )
+}
+
+/// A Markdown table; `|` in cells is escaped.
+pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let mut out = line(headers.iter().map(|h| (*h).to_string()).collect());
+    out.push_str(&line(headers.iter().map(|_| "---".to_string()).collect()));
+    for row in rows {
+        out.push_str(&line(
+            row.into_iter().map(|c| c.replace('|', "\\|")).collect(),
+        ));
+    }
+    out
+}
+
+/// One CSV line per row: counts, rate, latency percentiles, ratios, and
+/// the p50/p95 of each phase any row has.
+pub fn csv(rows: &[Row]) -> String {
+    let phases: Vec<String> = rows
+        .iter()
+        .flat_map(|row| row.phases_ms.keys().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut header: Vec<String> = [
+        "level",
+        "kind",
+        "attempted",
+        "succeeded",
+        "failed",
+        "seconds",
+        "per_second",
+        "mean_ms",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "max_ms",
+        "baseline",
+        "per_second_ratio",
+        "p50_ratio",
+        "p95_ratio",
+        "p99_ratio",
+    ]
+    .iter()
+    .map(|h| (*h).to_string())
+    .collect();
+    for phase in &phases {
+        header.push(format!("{phase}_p50_ms"));
+        header.push(format!("{phase}_p95_ms"));
+    }
+    let mut out = header.join(",") + "\n";
+    for row in rows {
+        let mut fields = vec![
+            row.level.to_string(),
+            csv_field(&row.kind),
+            row.attempted.to_string(),
+            row.succeeded.to_string(),
+            row.failed.to_string(),
+            number(Some(row.seconds), 3),
+            number(Some(row.per_second), 3),
+            number(row.latency(|l| l.mean), 3),
+            number(row.latency(|l| l.p50), 3),
+            number(row.latency(|l| l.p95), 3),
+            number(row.latency(|l| l.p99), 3),
+            number(row.latency(|l| l.max), 3),
+            csv_field(row.baseline.as_deref().unwrap_or("")),
+            number(row.per_second_ratio, 4),
+            number(row.p50_ratio, 4),
+            number(row.p95_ratio, 4),
+            number(row.p99_ratio, 4),
+        ];
+        for phase in &phases {
+            let summary = row.phases_ms.get(phase);
+            fields.push(number(summary.map(|l| l.p50), 3));
+            fields.push(number(summary.map(|l| l.p95), 3));
+        }
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a separator, quote or line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn tally(latencies: &[u64], seconds: u64) -> Tally {
+        let mut tally = Tally::default();
+        for &ms in latencies {
+            tally.success(Duration::from_millis(ms), &[]);
+        }
+        tally.elapsed = Duration::from_secs(seconds);
+        tally
+    }
+
+    fn rows() -> Vec<Row> {
+        vec![
+            Row::new("throughput", "Put", 1, tally(&[100, 200, 300], 1)),
+            Row::new("throughput", "PutEhr", 1, tally(&[300, 400, 600], 2)),
+            Row::new("throughput", "Put", 4, tally(&[200, 200], 1)),
+            Row::new("throughput", "PutEhr", 4, tally(&[400], 1)),
+        ]
+    }
+
+    #[test]
+    fn ratios_compare_with_the_baseline_at_the_same_level() {
+        let mut rows = rows();
+        compare(&mut rows, "Put", true);
+        assert_eq!(rows[0].per_second_ratio, Some(1.0));
+        assert_eq!(rows[0].p50_ratio, Some(1.0));
+        // PutEhr at 1: 1.5 tx/s against 3, p50 400 against 200.
+        assert_eq!(rows[1].per_second_ratio, Some(0.5));
+        assert_eq!(rows[1].p50_ratio, Some(2.0));
+        assert_eq!(rows[1].p99_ratio, Some(2.0));
+        assert_eq!(rows[1].baseline.as_deref(), Some("Put"));
+        // PutEhr at 4: 1 tx/s against 2, p50 400 against 200.
+        assert_eq!(rows[3].per_second_ratio, Some(0.5));
+        assert_eq!(rows[3].p50_ratio, Some(2.0));
+    }
+
+    #[test]
+    fn latency_only_comparison_and_missing_baselines() {
+        let mut rows = rows();
+        rows.remove(2);
+        compare(&mut rows, "Put", false);
+        assert_eq!(rows[1].per_second_ratio, None);
+        assert_eq!(rows[1].p50_ratio, Some(2.0));
+        // No Put at level 4: no ratio, no baseline named.
+        assert_eq!(rows[2].baseline, None);
+        assert_eq!(rows[2].p50_ratio, None);
+    }
+
+    #[test]
+    fn csv_has_one_line_per_row_with_phase_columns() {
+        let mut rows = rows();
+        let mut with_phases = Tally::default();
+        with_phases.success(
+            Duration::from_millis(900),
+            &[
+                ("submit", Duration::from_millis(300)),
+                ("read", Duration::from_millis(200)),
+            ],
+        );
+        with_phases.failure(&anyhow::anyhow!("timed out"));
+        with_phases.elapsed = Duration::from_secs(2);
+        rows.push(Row::new("exchange", "exchange, \"quoted\"", 2, with_phases));
+        compare(&mut rows, "Put", true);
+        let text = csv(&rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1 + rows.len());
+        assert!(lines[0].starts_with("level,kind,attempted,succeeded,failed,seconds,per_second,"));
+        assert!(lines[0].ends_with(",read_p50_ms,read_p95_ms,submit_p50_ms,submit_p95_ms"));
+        let columns = lines[0].split(',').count();
+        assert_eq!(
+            lines[1],
+            "1,Put,3,3,0,1.000,3.000,200.000,200.000,300.000,300.000,300.000,Put,1.0000,1.0000,1.0000,1.0000,,,,"
+        );
+        assert_eq!(lines[1].split(',').count(), columns);
+        assert!(lines[5].starts_with("2,\"exchange, \"\"quoted\"\"\",2,1,1,2.000,0.500,900.000,"));
+        assert!(lines[5].ends_with(",200.000,200.000,300.000,300.000"));
+    }
+
+    #[test]
+    fn tables_escape_pipes() {
+        let text = table(&["a", "b"], vec![vec!["1".into(), "x|y".into()]]);
+        assert_eq!(text, "| a | b |\n| --- | --- |\n| 1 | x\\|y |\n");
+    }
+
+    #[test]
+    fn results_are_written_as_json_csv_and_markdown() {
+        let dir = std::env::temp_dir().join(format!("ehrx-bench-test-{}", std::process::id()));
+        let mut throughput = rows();
+        throughput[1].errors.insert("MVCC_READ_CONFLICT".into(), 2);
+        compare(&mut throughput, "Put", true);
+        let results = Results {
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: "2026-01-01T00:10:00Z".into(),
+            machine: Machine::describe(Path::new("."), Path::new("/nonexistent")),
+            load_average_at_end: None,
+            parameters: serde_json::json!({"levels": [1, 4]}),
+            throughput,
+            exchange: Vec::new(),
+            aborted: BTreeMap::new(),
+        };
+        results.write(&dir).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+        assert_eq!(json["parameters"]["levels"][1], 4);
+        assert_eq!(json["throughput"][1]["kind"], "PutEhr");
+        assert_eq!(json["throughput"][1]["samples_ms"][2], 600.0);
+        assert_eq!(json["throughput"][1]["latency_ms"]["p50"], 400.0);
+        assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+        assert!(dir.join("throughput.csv").exists());
+        assert!(!dir.join("exchange.csv").exists());
+        let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+        assert!(
+            summary
+                .contains("| 1 | PutEhr | 3 / 3 | 1.5 | 400 | 600 | 600 | 0.50× | 2.00× | 2.00× |")
+        );
+        assert!(summary.contains("- throughput PutEhr at 1 in flight: 2 × `MVCC_READ_CONFLICT`"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
