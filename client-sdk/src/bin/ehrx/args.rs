@@ -118,6 +118,14 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Generate a network's Ed25519 key file (owner-only, 64 hex digits),
+    /// with which its relay attests what leaves the network, and print its
+    /// public key for the other networks' lookup tables.
+    Network {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// Who the patient is: identifiers keyed into a `patient_ref`, or the ref.

@@ -33,7 +33,42 @@ pub fn run(out: &Output, command: KeysCommand) -> anyhow::Result<()> {
                 || format!("{public_key}\n"),
             )
         }
+        KeysCommand::Network { out: file } => {
+            let public_key = hex::encode(generate_network_key(&file)?);
+            out.emit(
+                &GeneratedKey {
+                    file: &file,
+                    public_key: public_key.clone(),
+                },
+                || format!("{public_key}\n"),
+            )
+        }
     }
+}
+
+/// Writes a fresh network key (an Ed25519 secret, 64 hex digits, readable
+/// by the owner only) to `path`, which must not exist yet, and returns its
+/// public key.
+pub fn generate_network_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness for the network key: {e}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow!(
+                "{} already exists; a network key is never overwritten (the other networks' lookup tables hold its public half)",
+                path.display()
+            )
+        } else {
+            anyhow!("creating the network key {}: {e}", path.display())
+        }
+    })?;
+    std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(secret)).as_bytes())
+        .with_context(|| format!("writing the network key {}", path.display()))?;
+    network_public_key(path)
 }
 
 /// Writes a fresh requester key to `path`, which must not exist yet.
@@ -113,6 +148,26 @@ mod tests {
             load_requester_key(&path).unwrap().public_key(),
             key.public_key()
         );
+    }
+
+    #[test]
+    fn a_network_key_is_written_privately_once_and_its_public_half_derived() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("network-key.hex");
+        let public = generate_network_key(&path).unwrap();
+        assert_eq!(network_public_key(&path).unwrap(), public);
+        check_ed25519_public(&public, "the public key").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = generate_network_key(&path).unwrap_err().to_string();
+        assert!(again.contains("already exists"), "{again}");
+        assert_eq!(network_public_key(&path).unwrap(), public, "unchanged");
+        let other = generate_network_key(&dir.path().join("other.hex")).unwrap();
+        assert_ne!(other, public, "each key is fresh");
     }
 
     #[test]
