@@ -4,19 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
-
-/// The `p`-th percentile (0 < p ≤ 100) of ascending `sorted` samples, by
-/// the nearest-rank method: the smallest sample with at least p % of the
-/// samples at or below it. It is always a measured value, never an
-/// interpolation, so a p99 of 20 samples is honestly their maximum.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() || !(p > 0.0 && p <= 100.0) {
-        return None;
-    }
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
-}
+pub use ehrx_e2e::measure::LatencySummary;
 
 /// Milliseconds, the unit of every latency in the results.
 pub fn millis(duration: Duration) -> f64 {
@@ -38,36 +26,6 @@ pub fn rate(count: usize, elapsed: Duration) -> f64 {
         count as f64 / seconds
     } else {
         0.0
-    }
-}
-
-/// The distribution of a set of latencies, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LatencySummary {
-    pub count: usize,
-    pub mean: f64,
-    pub min: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl LatencySummary {
-    /// The summary of `samples` (any order); `None` when there are none.
-    pub fn of(samples: &[f64]) -> Option<Self> {
-        let mut sorted: Vec<f64> = samples.iter().copied().filter(|s| s.is_finite()).collect();
-        sorted.sort_by(f64::total_cmp);
-        let (min, max) = (*sorted.first()?, *sorted.last()?);
-        Some(Self {
-            count: sorted.len(),
-            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
-            min,
-            p50: percentile(&sorted, 50.0)?,
-            p95: percentile(&sorted, 95.0)?,
-            p99: percentile(&sorted, 99.0)?,
-            max,
-        })
     }
 }
 
@@ -187,41 +145,6 @@ fn blank_block_numbers(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn nearest_rank_percentiles_are_measured_values() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&samples, 50.0), Some(50.0));
-        assert_eq!(percentile(&samples, 95.0), Some(95.0));
-        assert_eq!(percentile(&samples, 99.0), Some(99.0));
-        assert_eq!(percentile(&samples, 100.0), Some(100.0));
-        let few = [10.0, 20.0, 30.0];
-        assert_eq!(percentile(&few, 50.0), Some(20.0));
-        assert_eq!(percentile(&few, 99.0), Some(30.0));
-        assert_eq!(percentile(&few, 1.0), Some(10.0));
-        assert_eq!(percentile(&[7.0], 50.0), Some(7.0));
-    }
-
-    #[test]
-    fn percentiles_of_nothing_or_out_of_range_are_none() {
-        assert_eq!(percentile(&[], 50.0), None);
-        assert_eq!(percentile(&[1.0], 0.0), None);
-        assert_eq!(percentile(&[1.0], 101.0), None);
-        assert_eq!(percentile(&[1.0], f64::NAN), None);
-    }
-
-    #[test]
-    fn summaries_sort_their_samples() {
-        let summary = LatencySummary::of(&[30.0, 10.0, 20.0, 40.0]).unwrap();
-        assert_eq!(summary.count, 4);
-        assert_eq!(summary.min, 10.0);
-        assert_eq!(summary.max, 40.0);
-        assert_eq!(summary.mean, 25.0);
-        assert_eq!(summary.p50, 20.0);
-        assert_eq!(summary.p95, 40.0);
-        assert_eq!(LatencySummary::of(&[]), None);
-        assert_eq!(LatencySummary::of(&[f64::NAN]), None);
-    }
 
     #[test]
     fn ratios_and_rates_guard_against_zero() {

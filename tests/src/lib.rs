@@ -8,6 +8,7 @@ pub mod ehrx_cli;
 pub mod exchange;
 pub mod experiment;
 pub mod forge;
+pub mod measure;
 pub mod networks;
 
 /// The networks are described by the SDK's reader of `network.json`, so the

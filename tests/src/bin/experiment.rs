@@ -6,14 +6,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use ehrx_e2e::experiment::report::{Report, utc_stamp};
+use ehrx_e2e::experiment::report::Report;
 use ehrx_e2e::experiment::{Options, run};
+use ehrx_e2e::measure::UtcTime;
 use ehrx_e2e::networks::{Networks, repo_root};
 
 /// The two-network EHR exchange experiment: the exchange, the security
@@ -57,7 +58,7 @@ fn experiment(args: &Args) -> anyhow::Result<Report> {
     } else {
         repo_root().join(&args.results_dir)
     };
-    let out_dir = results_dir.join(utc_stamp(SystemTime::now()));
+    let out_dir = results_dir.join(UtcTime::now().compact());
     std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     log_services_to(&out_dir.join("services.log"))?;
     let options = Options {

@@ -10,7 +10,7 @@ pub mod scenarios;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -18,8 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ehrx_client::ehr::{EhrClient, EhrSettings};
 
 use crate::exchange::{ExchangeSetup, gateway_as, org, upload_synthetic_patient};
+use crate::measure::UtcTime;
 use crate::networks::{Networks, repo_root};
-use report::{ExchangeSample, Report, RunInfo, ScenarioRow, Timings, utc_iso8601};
+use report::{ExchangeSample, Report, RunInfo, ScenarioRow, Timings};
 use scenarios::{Evidence, Lab, SCENARIOS, Scenario};
 
 /// The design's default rate limit (requests per requester per minute),
@@ -52,7 +53,7 @@ pub struct Options {
 /// fails is a row of the report.
 pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Report> {
     let started = Instant::now();
-    let started_at = utc_iso8601(SystemTime::now());
+    let started_at = UtcTime::now().rfc3339();
     std::fs::create_dir_all(&options.out_dir)
         .with_context(|| format!("creating {}", options.out_dir.display()))?;
 

@@ -4,10 +4,11 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use serde::Serialize;
+
+use crate::measure::LatencySummary;
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -40,43 +41,6 @@ pub struct ExchangeSample {
     pub records: usize,
 }
 
-/// Percentiles of a set of samples, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Percentiles {
-    pub count: usize,
-    pub min: f64,
-    pub mean: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl Percentiles {
-    /// Nearest-rank percentiles; `None` without samples.
-    pub fn of(samples: &[f64]) -> Option<Self> {
-        let mut sorted: Vec<f64> = samples.iter().copied().filter(|s| s.is_finite()).collect();
-        if sorted.is_empty() {
-            return None;
-        }
-        sorted.sort_by(f64::total_cmp);
-        let rank = |p: f64| {
-            // Nearest rank: the smallest sample with at least p% at or below it.
-            let index = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-            sorted[index.clamp(1, sorted.len()) - 1]
-        };
-        Some(Self {
-            count: sorted.len(),
-            min: sorted[0],
-            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
-            p50: rank(50.0),
-            p95: rank(95.0),
-            p99: rank(99.0),
-            max: sorted[sorted.len() - 1],
-        })
-    }
-}
-
 /// The response-time part of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Timings {
@@ -87,11 +51,11 @@ pub struct Timings {
     /// Failures, with their errors.
     pub failures: Vec<String>,
     /// Submission to decrypted reply.
-    pub total: Option<Percentiles>,
+    pub total: Option<LatencySummary>,
     /// Submission to "reply ready".
-    pub until_ready: Option<Percentiles>,
+    pub until_ready: Option<LatencySummary>,
     /// Reading the reply.
-    pub read: Option<Percentiles>,
+    pub read: Option<LatencySummary>,
     /// Completed exchanges per second over the whole timed run.
     pub exchanges_per_second: f64,
     pub samples: Vec<ExchangeSample>,
@@ -106,7 +70,7 @@ impl Timings {
         elapsed_s: f64,
     ) -> Self {
         let of = |pick: fn(&ExchangeSample) -> f64| {
-            Percentiles::of(&samples.iter().map(pick).collect::<Vec<_>>())
+            LatencySummary::of(&samples.iter().map(pick).collect::<Vec<_>>())
         };
         Self {
             requested,
@@ -269,51 +233,9 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// `2026-11-21T13-05-09Z` for `time` (UTC; no colons, so it can name a
-/// directory on every file system).
-pub fn utc_stamp(time: SystemTime) -> String {
-    let (date, (h, m, s)) = utc_parts(time);
-    format!("{date}T{h:02}-{m:02}-{s:02}Z")
-}
-
-/// `2026-11-21T13:05:09Z` for `time`.
-pub fn utc_iso8601(time: SystemTime) -> String {
-    let (date, (h, m, s)) = utc_parts(time);
-    format!("{date}T{h:02}:{m:02}:{s:02}Z")
-}
-
-fn utc_parts(time: SystemTime) -> (String, (u64, u64, u64)) {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    (
-        format!("{year:04}-{month:02}-{day:02}"),
-        (rest / 3600, rest % 3600 / 60, rest % 60),
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// published algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     fn row(id: &'static str, pass: bool) -> ScenarioRow {
         ScenarioRow {
@@ -341,23 +263,6 @@ mod tests {
             scenarios: rows,
             timings,
         }
-    }
-
-    #[test]
-    fn nearest_rank_percentiles() {
-        let samples: Vec<f64> = (1..=100).map(f64::from).collect();
-        let p = Percentiles::of(&samples).unwrap();
-        assert_eq!(
-            (p.p50, p.p95, p.p99, p.min, p.max),
-            (50.0, 95.0, 99.0, 1.0, 100.0)
-        );
-        assert_eq!(p.mean, 50.5);
-        let one = Percentiles::of(&[7.0]).unwrap();
-        assert_eq!((one.p50, one.p99), (7.0, 7.0));
-        // Unordered input, and values that are not numbers, are handled.
-        let p = Percentiles::of(&[3.0, f64::NAN, 1.0, 2.0]).unwrap();
-        assert_eq!((p.count, p.p50, p.max), (3, 2.0, 3.0));
-        assert!(Percentiles::of(&[]).is_none());
     }
 
     #[test]
@@ -418,14 +323,5 @@ mod tests {
         );
         assert!(dir.join("timings.csv").exists());
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc_iso8601(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_723);
-        assert_eq!(utc_iso8601(leap), "2000-02-29T01:02:03Z");
-        let later = UNIX_EPOCH + Duration::from_secs(1_795_266_309);
-        assert_eq!(utc_stamp(later), "2026-11-21T13-05-09Z");
     }
 }
