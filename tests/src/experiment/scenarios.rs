@@ -155,12 +155,13 @@ impl Evidence {
     }
 }
 
-/// The first line of an error, shortened: enough to show why it was refused.
+/// The first line of an error, shortened: enough to show why it was refused
+/// (a refusal naming an identity spends ~200 characters on its name).
 pub fn brief(error: &impl std::fmt::Display) -> String {
     let text = error.to_string();
     let line = text.lines().next().unwrap_or_default();
-    if line.chars().count() > 160 {
-        format!("{}…", line.chars().take(160).collect::<String>())
+    if line.chars().count() > 320 {
+        format!("{}…", line.chars().take(320).collect::<String>())
     } else {
         line.to_owned()
     }
@@ -757,7 +758,7 @@ mod tests {
     fn brief_keeps_the_first_line_and_shortens_it() {
         assert_eq!(brief(&"refused\ndetails"), "refused");
         let long = "x".repeat(300);
-        assert_eq!(brief(&long).chars().count(), 161);
+        assert_eq!(brief(&long).chars().count(), 321);
     }
 
     #[test]
