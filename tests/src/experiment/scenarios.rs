@@ -757,8 +757,10 @@ mod tests {
     #[test]
     fn brief_keeps_the_first_line_and_shortens_it() {
         assert_eq!(brief(&"refused\ndetails"), "refused");
-        let long = "x".repeat(300);
+        let long = "x".repeat(400);
         assert_eq!(brief(&long).chars().count(), 321);
+        let fits = "y".repeat(320);
+        assert_eq!(brief(&fits), fits, "320 characters are kept whole");
     }
 
     #[test]
