@@ -78,13 +78,12 @@ build() {
     # toolchain fetched, no go.mod edits.
     (cd "$REPO_ROOT/bench/go" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0 \
         go build -trimpath -o "$BIN/" ./cmd/showcase-go ./cmd/gateway-load)
-    log "building the Rust client and chaincode (release)"
+    log "building the Rust client (release)"
     local artifacts
     artifacts="$(cd "$REPO_ROOT" && cargo build --quiet --release --message-format=json \
-        -p ehrx-client --example gateway_load -p ehrx-chaincode --example showcase)"
+        -p ehrx-client --example gateway_load)"
     RUST_LOAD="$(jq -r 'select(.reason == "compiler-artifact" and .target.name == "gateway_load") | .executable // empty' <<<"$artifacts")"
-    RUST_SHOWCASE="$(jq -r 'select(.reason == "compiler-artifact" and .target.name == "showcase") | .executable // empty' <<<"$artifacts")"
-    [[ -x "$RUST_LOAD" && -x "$RUST_SHOWCASE" ]] || die "cargo did not report the release binaries"
+    [[ -x "$RUST_LOAD" ]] || die "cargo did not report the release binary"
     GO_LOAD="$BIN/gateway-load" GO_SHOWCASE="$BIN/showcase-go"
 }
 
@@ -101,12 +100,9 @@ cleanup() {
 }
 
 up() {
-    "$REPO_ROOT/scripts/network.sh" up
+    # The chaincode servers `up` deploys are release builds, like the Go twin.
+    NETWORK_CHAINCODE_PROFILE=release "$REPO_ROOT/scripts/network.sh" up
     NETWORK_STARTED=1
-    # `up` deploys a debug build of the showcase; measure the release build,
-    # as sequence 2 of the same chaincode.
-    log "redeploying showcase as a release build"
-    "$REPO_ROOT/scripts/deploy-chaincode.sh" "$NET" showcase "$RUST_SHOWCASE" 2
     "$REPO_ROOT/scripts/deploy-chaincode.sh" "$NET" showcase-go "$GO_SHOWCASE"
 }
 
