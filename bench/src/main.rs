@@ -8,7 +8,6 @@
 
 mod exchange;
 mod load;
-mod machine;
 mod participants;
 mod progress;
 mod report;
@@ -25,9 +24,10 @@ use ehrx_e2e::networks::{Networks, network_home, repo_root};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
-use crate::machine::{Machine, UtcTime};
 use crate::progress::Progress;
 use crate::report::Results;
+use ehrx_e2e::machine::Machine;
+use ehrx_e2e::measure::UtcTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Which {
@@ -181,9 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     ];
 
     let root = repo_root();
-    let fabric_home =
-        std::env::var_os("FABRIC_HOME").map_or_else(|| root.join(".fabric"), PathBuf::from);
-    let machine = Machine::describe(&root, &fabric_home);
+    let machine = Machine::current();
     let out = cli.out.clone().unwrap_or_else(|| {
         root.join("results")
             .join(format!("bench-{}", started.compact()))
@@ -263,7 +261,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     results.aborted = aborted;
     results.finished_at = UtcTime::now().rfc3339();
-    results.load_average_at_end = machine::load_average();
+    results.load_average_at_end = ehrx_e2e::machine::load_average();
     results.write(&out)?;
     println!("{}", results.summary());
     println!("Results: {}", out.display());

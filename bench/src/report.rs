@@ -13,8 +13,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::machine::Machine;
 use crate::stats::{LatencySummary, Tally, ratio};
+use ehrx_e2e::machine::Machine;
 
 /// One kind of operation at one load level.
 #[derive(Debug, Clone, Serialize)]

@@ -8,6 +8,7 @@ pub mod ehrx_cli;
 pub mod exchange;
 pub mod experiment;
 pub mod forge;
+pub mod machine;
 pub mod measure;
 pub mod networks;
 

@@ -2,12 +2,12 @@
 //! code's commit, and how busy the machine was. Benchmarks on a shared
 //! machine are only comparable with this next to them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Serialize;
 
-pub use ehrx_e2e::measure::UtcTime;
+use crate::networks::repo_root;
 
 /// The machine and code a run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +27,31 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// This checkout and its Fabric install (`FABRIC_HOME`, else `.fabric`).
+    pub fn current() -> Self {
+        let root = repo_root();
+        let fabric_home =
+            std::env::var_os("FABRIC_HOME").map_or_else(|| root.join(".fabric"), PathBuf::from);
+        Self::describe(&root, &fabric_home)
+    }
+
+    /// The commit's first 12 digits, `-dirty` with uncommitted changes, or
+    /// `unknown` outside a git checkout.
+    pub fn commit_label(&self) -> String {
+        match &self.git_commit {
+            Some(commit) => format!(
+                "{}{}",
+                commit.chars().take(12).collect::<String>(),
+                if self.git_dirty == Some(true) {
+                    "-dirty"
+                } else {
+                    ""
+                }
+            ),
+            None => "unknown".into(),
+        }
+    }
+
     /// Gathers what it can; anything unreadable is left out, not an error.
     pub fn describe(repo_root: &Path, fabric_home: &Path) -> Self {
         Self {
@@ -89,6 +114,17 @@ fn memory_total_kib(meminfo: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checkout_knows_its_commit() {
+        // The tests run inside the repository's checkout.
+        let machine = Machine::current();
+        let commit = machine.git_commit.clone().unwrap();
+        assert!(machine.commit_label().starts_with(&commit[..12]));
+        let outside = Machine::describe(Path::new("/"), Path::new("/nonexistent"));
+        assert_eq!(outside.commit_label(), "unknown");
+        assert_eq!(outside.fabric_version, None);
+    }
 
     #[test]
     fn proc_files_are_parsed_leniently() {
