@@ -184,18 +184,10 @@ async fn measure(
     let mut patients = Vec::with_capacity(params.patients);
     let uploader: &ExchangeSetup<'_> = setup;
     for n in 0..params.patients.max(1) {
-        // A retry uploads another patient: some records of the failed
-        // attempt may be stored already.
-        let seed = |attempt: u32| {
-            params
-                .seed
-                .wrapping_add(n as u64 + (u64::from(attempt) << 32))
-        };
-        let (patient_ref, uploaded) = participants::retrying(
-            "uploading a synthetic patient to network II",
-            |attempt| async move { uploader.upload_patient(seed(attempt)).await },
-        )
-        .await?;
+        let (patient_ref, uploaded) = uploader
+            .upload_patient(params.seed.wrapping_add(n as u64))
+            .await
+            .context("uploading a synthetic patient to network II")?;
         progress.note(format!(
             "patient {n} on network II: {} records",
             uploaded.len()

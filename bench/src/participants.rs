@@ -8,16 +8,14 @@
 //! requester commits at most one request per block. Many doctors each
 //! asking now and then is also the realistic load.
 
-use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use ehrx_client::ehr::interface::{MemberIdentity, NetworkConfig, RequesterRegistration};
 use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
 use ehrx_client::fabric::{Contract, Gateway};
 use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org};
+use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org, wait_for_peers};
 use ehrx_e2e::networks::Networks;
 
 /// Users of network I's org1 that the exchange setup already gave a role
@@ -45,62 +43,10 @@ pub struct Participant {
     pub showcase: Contract,
 }
 
-/// How often a setup step is tried, and the pause between tries.
-const SETUP_ATTEMPTS: u32 = 3;
-const SETUP_PAUSE: Duration = Duration::from_millis(500);
-
-/// Runs a setup step, trying again after a pause when it fails.
-///
-/// A transaction sent right after another committed can be endorsed by a
-/// peer of the other organisation that has not committed that block yet:
-/// the endorsements then differ ("ProposalResponsePayloads do not match")
-/// or that peer refuses (e.g. "this network is not configured"). Setup
-/// steps are idempotent, or given the attempt number to choose fresh data,
-/// so trying again is safe. Measured transactions are never retried.
-pub async fn retrying<T, F, Fut>(what: &str, step: F) -> anyhow::Result<T>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = anyhow::Result<T>>,
-{
-    retrying_with(what, SETUP_ATTEMPTS, SETUP_PAUSE, step).await
-}
-
-async fn retrying_with<T, F, Fut>(
-    what: &str,
-    attempts: u32,
-    pause: Duration,
-    mut step: F,
-) -> anyhow::Result<T>
-where
-    F: FnMut(u32) -> Fut,
-    Fut: Future<Output = anyhow::Result<T>>,
-{
-    let mut attempt = 0;
-    loop {
-        match step(attempt).await {
-            Ok(value) => return Ok(value),
-            Err(error) if attempt + 1 < attempts => {
-                tracing::warn!(
-                    step = what,
-                    error = format!("{error:#}"),
-                    "setup step failed; trying again"
-                );
-                tokio::time::sleep(pause).await;
-                attempt += 1;
-            }
-            Err(error) => {
-                return Err(error.context(format!("{what} (tried {attempts} times)")));
-            }
-        }
-    }
-}
-
-/// Both networks configured for the exchange, as the end-to-end tests do.
+/// Both networks configured for the exchange, as the end-to-end tests do
+/// (every peer has committed the configuration when it returns).
 pub async fn configure(networks: &Networks) -> anyhow::Result<ExchangeSetup<'_>> {
-    retrying("configuring both networks", |_| {
-        ExchangeSetup::configure(networks)
-    })
-    .await
+    ExchangeSetup::configure(networks).await
 }
 
 /// Client users of `net` that no other role uses, alternating between
@@ -154,11 +100,13 @@ pub async fn raise_rate_limit(net: &NetworkDescription) -> anyhow::Result<()> {
         rate_limit_max: RATE_LIMIT_MAX,
         rate_limit_window_seconds: RATE_LIMIT_WINDOW_SECONDS,
     };
-    retrying("raising the rate limit on network I", |_| async move {
-        Ok(admin.admin().configure_network(config).await?)
-    })
-    .await?;
-    Ok(())
+    let committed = admin
+        .admin()
+        .configure_network(config)
+        .await
+        .context("raising the rate limit on network I")?;
+    // Every worker's first request may be endorsed by any peer.
+    wait_for_peers(net, &committed.status.transaction_id).await
 }
 
 /// Registers `count` identities of network I as requesters (and as
@@ -182,6 +130,7 @@ pub async fn enroll(
     let settings = EhrSettings::from_description(net);
     let admin = EhrClient::new(&admin_gateway, settings.clone());
     let mut participants = Vec::with_capacity(count);
+    let mut last_registration = None;
     for (index, (org_name, user)) in free.into_iter().take(count).enumerate() {
         let name = format!("{org_name}/{user}");
         let gateway: Gateway = gateway_as(org(net, &org_name)?, &user)
@@ -199,18 +148,19 @@ pub async fn enroll(
                 key.public_key(),
             ),
         );
-        retrying(
-            &format!("registering {name} as requester {code}"),
-            |_| async move { Ok(admin.admin().register_requester(registration).await?) },
-        )
-        .await?;
+        let mut committed = admin
+            .admin()
+            .register_requester(registration)
+            .await
+            .with_context(|| format!("registering {name} as requester {code}"))?;
         if uploaders {
-            let member = &MemberIdentity::of(&identity);
-            retrying(&format!("registering {name} as uploader"), |_| async move {
-                Ok(admin.admin().register_uploader(member).await?)
-            })
-            .await?;
+            committed = admin
+                .admin()
+                .register_uploader(&MemberIdentity::of(&identity))
+                .await
+                .with_context(|| format!("registering {name} as uploader"))?;
         }
+        last_registration = Some(committed.status.transaction_id);
         let client = EhrClient::new(&gateway, settings.clone())
             .with_requester_code(code.clone())
             .with_requester_key(key)
@@ -218,6 +168,11 @@ pub async fn enroll(
         let showcase = gateway.network(&net.channel).contract(SHOWCASE);
         tracing::debug!(participant = %name, %code, "enrolled");
         participants.push(Participant { client, showcase });
+    }
+    // The registrations are independent of each other; the workers' first
+    // transactions need all of them on every peer.
+    if let Some(transaction_id) = last_registration {
+        wait_for_peers(net, &transaction_id).await?;
     }
     Ok(participants)
 }
@@ -266,38 +221,6 @@ mod tests {
                 "org2/User3",
                 "org2/User4"
             ]
-        );
-    }
-
-    #[tokio::test]
-    async fn setup_steps_are_tried_again_until_they_succeed() {
-        let mut seen = Vec::new();
-        let value = retrying_with("step", 3, Duration::ZERO, |attempt| {
-            seen.push(attempt);
-            async move {
-                anyhow::ensure!(attempt == 1, "peer lagging");
-                Ok(attempt)
-            }
-        })
-        .await
-        .unwrap();
-        assert_eq!(value, 1);
-        assert_eq!(seen, [0, 1]);
-    }
-
-    #[tokio::test]
-    async fn a_step_that_keeps_failing_names_itself() {
-        let mut tries = 0;
-        let error = retrying_with("configuring", 3, Duration::ZERO, |_| {
-            tries += 1;
-            async { anyhow::Result::<()>::Err(anyhow::anyhow!("peer lagging")) }
-        })
-        .await
-        .unwrap_err();
-        assert_eq!(tries, 3);
-        assert_eq!(
-            format!("{error:#}"),
-            "configuring (tried 3 times): peer lagging"
         );
     }
 
