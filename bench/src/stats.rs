@@ -4,12 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use ehrx_e2e::measure::LatencySummary;
-
-/// Milliseconds, the unit of every latency in the results.
-pub fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
+pub use ehrx_e2e::measure::{LatencySummary, millis};
 
 /// `a / b`, when both exist and `b` is positive.
 pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {

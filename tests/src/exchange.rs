@@ -114,6 +114,21 @@ pub fn identity(org: &Organization, user: &str) -> anyhow::Result<Value> {
     )
 }
 
+/// `RegisterRequester`'s argument: `user` of `org` with `code`, the
+/// `request` privilege and `key`'s public half.
+fn requester_entry(
+    org: &Organization,
+    user: &str,
+    code: &str,
+    key: &RequesterKey,
+) -> anyhow::Result<Value> {
+    let mut requester = identity(org, user)?;
+    requester["requester_code"] = code.into();
+    requester["privileges"] = json!(["request"]);
+    requester["encryption_key"] = hex::encode(key.public_key()).into();
+    Ok(requester)
+}
+
 /// A network's Ed25519 network key, as `network.sh up` made it.
 pub fn network_signing_key(net: &str) -> anyhow::Result<SigningKey> {
     let path = network_home().join(net).join("relay/network-key.hex");
@@ -184,10 +199,8 @@ impl<'a> ExchangeSetup<'a> {
                 ("RegisterRelay", identity(org(net, "org1")?, "User3")?),
             ];
             if net.name == "net1" {
-                let mut requester = identity(org(net, "org1")?, "User2")?;
-                requester["requester_code"] = REQUESTER_CODE.into();
-                requester["privileges"] = json!(["request"]);
-                requester["encryption_key"] = hex::encode(requester_key.public_key()).into();
+                let doctor = org(net, "org1")?;
+                let requester = requester_entry(doctor, "User2", REQUESTER_CODE, &requester_key)?;
                 calls.push(("RegisterRequester", requester));
             } else {
                 calls.push(("RegisterUploader", identity(org(net, "org1")?, "User2")?));
@@ -283,10 +296,7 @@ impl<'a> ExchangeSetup<'a> {
         key: RequesterKey,
     ) -> anyhow::Result<EhrClient> {
         let requester_org = org(self.net1, org_name)?;
-        let mut requester = identity(requester_org, user)?;
-        requester["requester_code"] = code.into();
-        requester["privileges"] = json!(["request"]);
-        requester["encryption_key"] = hex::encode(key.public_key()).into();
+        let requester = requester_entry(requester_org, user, code, &key)?;
         self.admin_submit("net1", "RegisterRequester", requester)
             .await?;
         let gateway = gateway_as(requester_org, user).await?;

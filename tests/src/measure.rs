@@ -2,9 +2,14 @@
 //! percentiles (nearest rank) and UTC time stamps for result folders and
 //! reports. Shared by the experiment and the benchmarks (`bench/`).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
+
+/// Milliseconds, the unit of every latency in the results.
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
 
 /// The `p`-th percentile (0 < p ≤ 100) of ascending `sorted` samples, by
 /// the nearest-rank method: the smallest sample with at least p % of the

@@ -30,6 +30,7 @@ use crate::forge::{
     UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
     signed_refusal, signed_request, user_keys,
 };
+use crate::measure::millis;
 
 /// What a scenario is expected to show, before it runs.
 #[derive(Debug, Clone, Copy)]
@@ -236,10 +237,6 @@ impl Lab<'_> {
             records: reply.records.len(),
         })
     }
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 /// The doctor requests the first patient's history and reads it.
