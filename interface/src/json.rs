@@ -1,0 +1,495 @@
+//! The one strict JSON reader for everything the contract parses from a
+//! caller: JSON arguments ([`parse_object`]) and FHIR records
+//! ([`parse_record`]).
+//!
+//! serde's derived `Deserialize` takes a JSON array for a struct (fields
+//! by position) and keeps the last of two equal keys, so `["net1",100,60]`
+//! passed for a configuration object and `{"id":"a","id":"b"}` was read as
+//! `b` while a hash or a human saw `a`. This reader first builds the value
+//! with its own visitor, which refuses a repeated key at any depth and
+//! nesting deeper than [`MAX_JSON_DEPTH`]; then it requires an object at
+//! the top and, for arguments, refuses fields the target type does not
+//! name. Every error quotes at most a short prefix of the input.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor,
+};
+use serde_json::{Map, Value};
+
+use crate::{
+    code::{ContractFailure, ErrorCode, quote, truncate},
+    limits::{MAX_JSON_ARGUMENT_BYTES, MAX_JSON_DEPTH, MAX_RECORD_BYTES},
+};
+
+/// How much of a parser's own message an error keeps, in bytes.
+const MAX_REASON_BYTES: usize = 200;
+
+/// Why a JSON argument or record is refused. `what` names the argument.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterfaceError {
+    /// Larger than its limit.
+    #[error("{what} is {size} bytes, larger than the limit of {limit}")]
+    TooLarge {
+        /// The argument.
+        what: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not well-formed JSON (or not UTF-8).
+    #[error("{what} is not well-formed JSON: {reason}")]
+    Malformed {
+        /// The argument.
+        what: &'static str,
+        /// The parser's complaint, cut short.
+        reason: String,
+    },
+    /// Not an object at the top.
+    #[error("{what} must be a JSON object, not {found}")]
+    NotAnObject {
+        /// The argument.
+        what: &'static str,
+        /// What it is instead.
+        found: &'static str,
+    },
+    /// An object repeats a key.
+    #[error("{what} repeats the key {key}")]
+    DuplicateKey {
+        /// The argument.
+        what: &'static str,
+        /// The key, quoted and cut short.
+        key: String,
+    },
+    /// Nested too deep.
+    #[error("{what} nests arrays and objects deeper than {MAX_JSON_DEPTH} levels")]
+    TooDeep {
+        /// The argument.
+        what: &'static str,
+    },
+    /// A field the type does not have.
+    #[error("{what} has the unknown field {field}")]
+    UnknownField {
+        /// The argument.
+        what: &'static str,
+        /// The field, quoted and cut short.
+        field: String,
+    },
+    /// Well-formed, but not the expected shape (a missing field, a wrong
+    /// type, an unknown enum value).
+    #[error("{what} is not the expected JSON: {reason}")]
+    Shape {
+        /// The argument.
+        what: &'static str,
+        /// The deserialiser's complaint, cut short.
+        reason: String,
+    },
+}
+
+impl InterfaceError {
+    /// The code a caller acts on.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::TooLarge { .. } => ErrorCode::TooLarge,
+            Self::Malformed { .. } | Self::Shape { .. } => ErrorCode::BadArgument,
+            Self::NotAnObject { .. } => ErrorCode::NotAnObject,
+            Self::DuplicateKey { .. } => ErrorCode::DuplicateKey,
+            Self::TooDeep { .. } => ErrorCode::TooDeep,
+            Self::UnknownField { .. } => ErrorCode::UnknownField,
+        }
+    }
+
+    /// The refusal the contract returns.
+    pub fn failure(&self) -> ContractFailure {
+        ContractFailure::new(self.code(), self)
+    }
+}
+
+/// Parses a JSON argument into `T`: at most [`MAX_JSON_ARGUMENT_BYTES`],
+/// an object at the top, no repeated key at any depth, at most
+/// [`MAX_JSON_DEPTH`] levels, no field `T` does not name.
+pub fn parse_object<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<T, InterfaceError> {
+    let object = parse_strict(what, bytes, MAX_JSON_ARGUMENT_BYTES)?;
+    let unknown = RefCell::new(None);
+    T::deserialize(Fields {
+        object,
+        unknown: &unknown,
+    })
+    .map_err(|error| match unknown.take() {
+        Some(field) => InterfaceError::UnknownField { what, field },
+        None => InterfaceError::Shape {
+            what,
+            reason: truncate(&error.to_string(), MAX_REASON_BYTES),
+        },
+    })
+}
+
+/// Parses a FHIR record: at most [`MAX_RECORD_BYTES`], an object at the
+/// top, no repeated key at any depth, at most [`MAX_JSON_DEPTH`] levels.
+pub fn parse_record(bytes: &[u8]) -> Result<Map<String, Value>, InterfaceError> {
+    parse_strict("the record", bytes, MAX_RECORD_BYTES)
+}
+
+fn parse_strict(
+    what: &'static str,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<Map<String, Value>, InterfaceError> {
+    if bytes.len() > limit {
+        return Err(InterfaceError::TooLarge {
+            what,
+            size: bytes.len(),
+            limit,
+        });
+    }
+    let refusal = RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = Checked {
+        depth: 1,
+        refusal: &refusal,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    let value = match (parsed, refusal.take()) {
+        (_, Some(Refusal::Duplicate(key))) => {
+            return Err(InterfaceError::DuplicateKey { what, key });
+        }
+        (_, Some(Refusal::TooDeep)) => return Err(InterfaceError::TooDeep { what }),
+        (Err(error), None) => {
+            return Err(InterfaceError::Malformed {
+                what,
+                reason: truncate(&error.to_string(), MAX_REASON_BYTES),
+            });
+        }
+        (Ok(value), None) => value,
+    };
+    match value {
+        Value::Object(object) => Ok(object),
+        other => Err(InterfaceError::NotAnObject {
+            what,
+            found: kind(&other),
+        }),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// What the visitor refused, kept aside because serde's error type only
+/// carries text.
+enum Refusal {
+    Duplicate(String),
+    TooDeep,
+}
+
+/// Builds a [`Value`] at nesting `depth` (the top is 1), refusing repeated
+/// keys and containers deeper than [`MAX_JSON_DEPTH`].
+#[derive(Clone, Copy)]
+struct Checked<'a> {
+    depth: usize,
+    refusal: &'a RefCell<Option<Refusal>>,
+}
+
+impl Checked<'_> {
+    fn child(self) -> Self {
+        Self {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+
+    fn enter<E: de::Error>(self) -> Result<(), E> {
+        if self.depth > MAX_JSON_DEPTH {
+            self.refusal.replace(Some(Refusal::TooDeep));
+            return Err(E::custom("nested too deep"));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::from(value))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        serde_json::Number::from_f64(value)
+            .map(Value::Number)
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.enter()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.child())? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.enter()?;
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                self.refusal.replace(Some(Refusal::Duplicate(quote(&key))));
+                return Err(de::Error::custom("a repeated key"));
+            }
+            let value = map.next_value_seed(self.child())?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// The parsed object as a deserializer that refuses, before the derived
+/// `Deserialize` runs, any field the target struct does not name (serde
+/// passes the names to `deserialize_struct`), so the refusal names the
+/// field cut short instead of echoing it whole.
+struct Fields<'a> {
+    object: Map<String, Value>,
+    unknown: &'a RefCell<Option<String>>,
+}
+
+impl<'de> Deserializer<'de> for Fields<'_> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        Value::Object(self.object).deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        if let Some(field) = self
+            .object
+            .keys()
+            .find(|key| !fields.contains(&key.as_str()))
+        {
+            self.unknown.replace(Some(quote(field)));
+            return Err(de::Error::custom("unknown field"));
+        }
+        Value::Object(self.object).deserialize_struct(name, fields, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::limits::MAX_ERROR_BYTES;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Arg {
+        name: String,
+        #[serde(default)]
+        count: u32,
+        #[serde(default)]
+        tags: Vec<String>,
+    }
+
+    fn parse(text: &str) -> Result<Arg, InterfaceError> {
+        parse_object("arg", text.as_bytes())
+    }
+
+    #[test]
+    fn an_object_parses() {
+        assert_eq!(
+            parse(r#"{"name":"a","count":2,"tags":["x"]}"#).unwrap(),
+            Arg {
+                name: "a".into(),
+                count: 2,
+                tags: vec!["x".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn only_an_object_is_accepted_at_the_top() {
+        for (text, found) in [
+            (r#"["a",2,[]]"#, "an array"),
+            (r#""a""#, "a string"),
+            ("1", "a number"),
+            ("null", "null"),
+            ("true", "a boolean"),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(InterfaceError::NotAnObject { what: "arg", found }),
+                "{text}"
+            );
+        }
+        assert_eq!(parse("[]").unwrap_err().code(), ErrorCode::NotAnObject);
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_at_any_depth() {
+        let error = parse(r#"{"name":"a","name":"b"}"#).unwrap_err();
+        assert_eq!(
+            error,
+            InterfaceError::DuplicateKey {
+                what: "arg",
+                key: "\"name\"".into()
+            }
+        );
+        assert_eq!(error.code(), ErrorCode::DuplicateKey);
+        let nested = parse_record(br#"{"a":[{"b":{"c":1,"c":2}}]}"#).unwrap_err();
+        assert_eq!(nested.code(), ErrorCode::DuplicateKey);
+        // Equal after unescaping is equal.
+        let escaped = parse_record(br#"{"id":"a","\u0069d":"b"}"#).unwrap_err();
+        assert_eq!(escaped.code(), ErrorCode::DuplicateKey);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let ok = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_JSON_DEPTH - 1),
+            "]".repeat(MAX_JSON_DEPTH - 1)
+        );
+        assert!(parse_record(ok.as_bytes()).is_ok());
+        let deep = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_JSON_DEPTH),
+            "]".repeat(MAX_JSON_DEPTH)
+        );
+        assert_eq!(
+            parse_record(deep.as_bytes()),
+            Err(InterfaceError::TooDeep { what: "the record" })
+        );
+        let hostile = "[".repeat(100_000);
+        assert_eq!(
+            parse_record(hostile.as_bytes()).unwrap_err().code(),
+            ErrorCode::TooDeep
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_briefly() {
+        let field = "f".repeat(60_000);
+        let error = parse(&format!(r#"{{"name":"a","{field}":1}}"#)).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::UnknownField);
+        assert!(error.to_string().len() < 200, "{error}");
+        assert!(error.to_string().contains("(60000 bytes)"), "{error}");
+    }
+
+    #[test]
+    fn every_error_is_bounded() {
+        let huge = "x".repeat(1 << 16);
+        let cases = [
+            format!(r#"{{"name":5,"count":"{huge}"}}"#),
+            format!(r#"{{"name":"{huge}","count":"{huge}"}}"#),
+            format!(r#"{{"name":"a","{huge}":1,"{huge}":2}}"#),
+            format!(r#"{{"{huge}"#),
+            format!("\"{huge}\""),
+            "{\"name\":\"a\u{0}\"}".to_owned(),
+        ];
+        for case in cases {
+            let error = parse(&case).unwrap_err();
+            let wire = error.failure().to_wire();
+            assert!(wire.len() <= 300, "{} bytes: {wire}", wire.len());
+            assert!(wire.len() <= MAX_ERROR_BYTES);
+        }
+        let big = parse(&"{}".repeat(MAX_JSON_ARGUMENT_BYTES)).unwrap_err();
+        assert_eq!(big.code(), ErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn malformed_json_and_trailing_bytes_are_refused() {
+        for text in ["", "{", r#"{"name":"a"} x"#, "\u{0}", r#"{"name":"a",}"#] {
+            assert_eq!(
+                parse(text).unwrap_err().code(),
+                ErrorCode::BadArgument,
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse_object::<Arg>("arg", &[b'{', 0xff, b'}'])
+                .unwrap_err()
+                .code(),
+            ErrorCode::BadArgument
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_bad_arguments() {
+        assert_eq!(parse("{}").unwrap_err().code(), ErrorCode::BadArgument);
+        assert_eq!(
+            parse(r#"{"name":"a","count":-1}"#).unwrap_err().code(),
+            ErrorCode::BadArgument
+        );
+    }
+
+    #[test]
+    fn records_keep_every_value() {
+        let record = parse_record(
+            br#"{"resourceType":"Observation","id":"o","v":1.5,"n":null,"b":[true,-2]}"#,
+        )
+        .unwrap();
+        assert_eq!(record["v"], 1.5);
+        assert_eq!(record["b"][1], -2);
+        assert!(record["n"].is_null());
+        let big = vec![b' '; MAX_RECORD_BYTES + 1];
+        assert_eq!(parse_record(&big).unwrap_err().code(), ErrorCode::TooLarge);
+    }
+}

@@ -1,0 +1,50 @@
+//! Every size, length and range the contract enforces. A client checks
+//! against the same numbers before it spends a transaction.
+
+use std::ops::RangeInclusive;
+
+/// The largest FHIR record `PutEhr` stores, in bytes.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The largest JSON argument (configuration, registration, metadata), in
+/// bytes: a certificate PEM is a few KiB, so this leaves ample room while
+/// keeping a hostile argument cheap to refuse.
+pub const MAX_JSON_ARGUMENT_BYTES: usize = 64 * 1024;
+/// The deepest nesting of arrays and objects in a JSON argument or record.
+/// FHIR resources nest a dozen levels at most.
+pub const MAX_JSON_DEPTH: usize = 64;
+/// The longest refusal reason of a reply, in bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+/// Network ids and requester codes are at most this long.
+pub const MAX_NAME_BYTES: usize = 64;
+/// FHIR ids (record ids) are at most this long.
+pub const MAX_FHIR_ID_BYTES: usize = 64;
+/// FHIR resource type names (categories) are at most this long.
+pub const MAX_CATEGORY_BYTES: usize = 64;
+/// MSP ids are at most this long.
+pub const MAX_MSP_ID_BYTES: usize = 128;
+/// The most categories a request may name.
+pub const MAX_CATEGORIES: usize = 32;
+/// The most records a reply may list.
+pub const MAX_REPLY_RECORDS: usize = 10_000;
+/// The largest signed request or request envelope payload, in bytes.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The largest signed reply (sealed records included), in bytes.
+pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
+/// Room a forwarded envelope needs around its payload for the attestation.
+pub const ENVELOPE_OVERHEAD_BYTES: usize = 1024;
+/// How far a message's creation time may be ahead of the transaction's.
+pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+/// Requests one requester may submit per window.
+pub const RATE_LIMIT_MAX: RangeInclusive<u32> = 1..=10_000;
+/// The rate-limit window, in seconds (at most a day).
+pub const RATE_LIMIT_WINDOW_SECONDS: RangeInclusive<u32> = 1..=86_400;
+/// `rate_limit_max` when `ConfigureNetwork` does not give one (the
+/// design's one request per minute).
+pub const DEFAULT_RATE_LIMIT_MAX: u32 = 1;
+/// `rate_limit_window_seconds` when `ConfigureNetwork` does not give one.
+pub const DEFAULT_RATE_LIMIT_WINDOW_SECONDS: u32 = 60;
+/// The longest error message the contract returns, code included, in
+/// bytes: an error never grows with its input.
+pub const MAX_ERROR_BYTES: usize = 512;
+/// How much of an input an error message quotes, in bytes (escaped).
+pub const MAX_QUOTE_BYTES: usize = 64;

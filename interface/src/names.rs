@@ -1,0 +1,111 @@
+//! Names both sides must spell the same way.
+
+/// The chaincode name the networks deploy the contract under, and the
+/// contract's own name (its default contract, so bare function names
+/// reach it).
+pub const CHAINCODE: &str = "ehrx";
+
+/// The transient-map key that carries a record's FHIR JSON to `PutEhr`;
+/// the only transient key the contract reads.
+pub const TRANSIENT_RECORD: &str = "record";
+
+/// Audit-trail subjects other than a patient ref.
+pub mod audit_subject {
+    /// Registry and configuration changes.
+    pub const ADMIN: &str = "admin";
+    /// Flags and other security events.
+    pub const SECURITY: &str = "security";
+}
+
+/// Contract function names.
+pub mod function {
+    /// Admin: the network's own id and rate limit.
+    pub const CONFIGURE_NETWORK: &str = "ConfigureNetwork";
+    /// Admin: add or update a network in the lookup table.
+    pub const PUT_REMOTE_NETWORK: &str = "PutRemoteNetwork";
+    /// Admin: drop a network from the lookup table.
+    pub const REMOVE_REMOTE_NETWORK: &str = "RemoveRemoteNetwork";
+    /// Admin: register a requester (doctor, nurse).
+    pub const REGISTER_REQUESTER: &str = "RegisterRequester";
+    /// Admin: register a responder identity.
+    pub const REGISTER_RESPONDER: &str = "RegisterResponder";
+    /// Admin: register a relay identity.
+    pub const REGISTER_RELAY: &str = "RegisterRelay";
+    /// Admin: register an identity allowed to upload records.
+    pub const REGISTER_UPLOADER: &str = "RegisterUploader";
+    /// Admin: clear a flagged identity.
+    pub const CLEAR_FLAG: &str = "ClearFlag";
+    /// Admin: the audit entries of one subject (evaluated).
+    pub const AUDIT_TRAIL: &str = "AuditTrail";
+    /// Store one record (content in the transient map).
+    pub const PUT_EHR: &str = "PutEhr";
+    /// File a signed request (Algorithm 1).
+    pub const SUBMIT_REQUEST: &str = "SubmitRequest";
+    /// Relay: deliver a forwarded request (Algorithm 2).
+    pub const ACCEPT_REQUEST: &str = "AcceptRequest";
+    /// A request's entry (evaluated).
+    pub const GET_REQUEST_STATUS: &str = "GetRequestStatus";
+    /// The caller's requests (evaluated).
+    pub const LIST_REQUESTS: &str = "ListRequests";
+    /// A responder reads the records of an accepted request, to seal them.
+    pub const GET_REQUEST_RECORDS: &str = "GetRequestRecords";
+    /// Responder: answer an accepted request.
+    pub const SUBMIT_REPLY: &str = "SubmitReply";
+    /// Relay: deliver a forwarded reply (Algorithm 3).
+    pub const ACCEPT_REPLY: &str = "AcceptReply";
+    /// Fetch a reply; submitted, so a refusal is recorded.
+    pub const GET_REPLY: &str = "GetReply";
+
+    /// Every function, in the order `INTERFACE.md` lists them.
+    pub const ALL: &[&str] = &[
+        CONFIGURE_NETWORK,
+        PUT_REMOTE_NETWORK,
+        REMOVE_REMOTE_NETWORK,
+        REGISTER_REQUESTER,
+        REGISTER_RESPONDER,
+        REGISTER_RELAY,
+        REGISTER_UPLOADER,
+        CLEAR_FLAG,
+        AUDIT_TRAIL,
+        PUT_EHR,
+        SUBMIT_REQUEST,
+        ACCEPT_REQUEST,
+        GET_REQUEST_RECORDS,
+        SUBMIT_REPLY,
+        ACCEPT_REPLY,
+        GET_REPLY,
+        GET_REQUEST_STATUS,
+        LIST_REQUESTS,
+    ];
+}
+
+/// Chaincode event names.
+pub mod event {
+    /// Source: a request passed Algorithm 1 (payload: the signed request).
+    pub const REQUEST_VALIDATED: &str = "RequestValidated";
+    /// Source: a requester exceeded the rate and was flagged (payload: a
+    /// [`Notice`](crate::types::Notice)).
+    pub const SECURITY_FLAGGED: &str = "SecurityFlagged";
+    /// Destination: a forwarded request passed Algorithm 2 (payload: the
+    /// signed request).
+    pub const REQUEST_ACCEPTED: &str = "RequestAccepted";
+    /// Destination: a forwarded request was rejected (payload: a
+    /// [`Notice`](crate::types::Notice)).
+    pub const REQUEST_REJECTED: &str = "RequestRejected";
+    /// Destination: a responder's reply was stored (payload: the signed
+    /// reply).
+    pub const REPLY_READY: &str = "ReplyReady";
+    /// Source: a reply came back and passed Algorithm 3 (payload: the
+    /// request id).
+    pub const REPLY_ACCEPTED: &str = "ReplyAccepted";
+
+    /// Every event.
+    pub const ALL: &[&str] = &[
+        REQUEST_VALIDATED,
+        SECURITY_FLAGGED,
+        REQUEST_ACCEPTED,
+        REQUEST_REJECTED,
+        REPLY_READY,
+        REPLY_ACCEPTED,
+    ];
+}

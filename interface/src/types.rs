@@ -1,0 +1,659 @@
+//! The JSON arguments and results of the contract's functions, and the
+//! payloads of its events. Every type refuses unknown fields, except
+//! [`Changed`], whose flattened body serde cannot combine with that.
+//! Arguments are read with [`crate::parse_object`], which also refuses
+//! arrays, repeated keys and deep nesting.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Key32,
+    limits::{DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS},
+};
+
+fn default_rate_limit_max() -> u32 {
+    DEFAULT_RATE_LIMIT_MAX
+}
+
+fn default_rate_limit_window_seconds() -> u32 {
+    DEFAULT_RATE_LIMIT_WINDOW_SECONDS
+}
+
+/// `ConfigureNetwork`'s argument and this network's stored settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// This network's id in the other networks' lookup tables; it can
+    /// never change once set, since requests in flight name it.
+    pub network_id: String,
+    /// Requests one requester may submit per window
+    /// ([`RATE_LIMIT_MAX`](crate::limits::RATE_LIMIT_MAX)).
+    #[serde(default = "default_rate_limit_max")]
+    pub rate_limit_max: u32,
+    /// The window in seconds of transaction time
+    /// ([`RATE_LIMIT_WINDOW_SECONDS`](crate::limits::RATE_LIMIT_WINDOW_SECONDS)).
+    #[serde(default = "default_rate_limit_window_seconds")]
+    pub rate_limit_window_seconds: u32,
+}
+
+/// Whether a remote network may exchange with this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkStatus {
+    /// Requests and replies are accepted.
+    Active,
+    /// Known, but nothing is accepted from or sent to it.
+    Suspended,
+}
+
+/// `PutRemoteNetwork`'s argument: an entry of the lookup table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteNetwork {
+    /// The remote network's id.
+    pub network_id: String,
+    /// Its Ed25519 public key, which verifies its attestations.
+    pub network_key: Key32,
+    /// Whether it is in service.
+    pub status: NetworkStatus,
+}
+
+impl RemoteNetwork {
+    /// An entry for `network_id` with its Ed25519 public key.
+    pub fn new(
+        network_id: impl Into<String>,
+        network_key: &[u8; 32],
+        status: NetworkStatus,
+    ) -> Self {
+        Self {
+            network_id: network_id.into(),
+            network_key: Key32::new(*network_key),
+            status,
+        }
+    }
+}
+
+/// The argument of `RegisterResponder`, `RegisterRelay`,
+/// `RegisterUploader`: one client identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberIdentity {
+    /// Its MSP id.
+    pub msp_id: String,
+    /// Its certificate, PEM; the contract derives the client id from it.
+    pub certificate: String,
+}
+
+/// `ClearFlag`'s argument: the flagged identity, by certificate or by the
+/// client id its flag names (exactly one of the two).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlaggedIdentity {
+    /// Its MSP id.
+    pub msp_id: String,
+    /// Its certificate, PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// Its client id `x509::<subject>::<issuer>`, as the flag shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_id: Option<String>,
+}
+
+impl From<MemberIdentity> for FlaggedIdentity {
+    fn from(member: MemberIdentity) -> Self {
+        Self {
+            msp_id: member.msp_id,
+            certificate: Some(member.certificate),
+            identity_id: None,
+        }
+    }
+}
+
+/// `RegisterRequester`'s argument.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequesterRegistration {
+    /// The code every request of theirs carries.
+    pub requester_code: String,
+    /// MSP id of their client identity.
+    pub msp_id: String,
+    /// Their client certificate, PEM.
+    pub certificate: String,
+    /// What they may do: a subset of [`PRIVILEGES`](crate::rules::PRIVILEGES).
+    pub privileges: Vec<String>,
+    /// Their X25519 public key, which replies are sealed to.
+    pub encryption_key: Key32,
+}
+
+impl RequesterRegistration {
+    /// A registration of `member` under `requester_code`.
+    pub fn new(
+        requester_code: impl Into<String>,
+        member: MemberIdentity,
+        privileges: Vec<String>,
+        encryption_key: &[u8; 32],
+    ) -> Self {
+        Self {
+            requester_code: requester_code.into(),
+            msp_id: member.msp_id,
+            certificate: member.certificate,
+            privileges,
+            encryption_key: Key32::new(*encryption_key),
+        }
+    }
+}
+
+/// A registered requester, as stored and returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requester {
+    /// The code requests carry.
+    pub requester_code: String,
+    /// The MSP of the bound identity.
+    pub msp_id: String,
+    /// The bound identity's client id.
+    pub identity_id: String,
+    /// The bound identity's certificate, PEM.
+    pub certificate: String,
+    /// What the requester may do.
+    pub privileges: Vec<String>,
+    /// The X25519 key replies are sealed to.
+    pub encryption_key: Key32,
+}
+
+/// Roles other than requester and admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Submits replies to accepted requests.
+    Responder,
+    /// Submits what other networks' relays forward.
+    Relay,
+    /// Stores EHRs (PutEhr).
+    Uploader,
+}
+
+impl Role {
+    /// The name used in JSON, keys and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Responder => "responder",
+            Role::Relay => "relay",
+            Role::Uploader => "uploader",
+        }
+    }
+}
+
+/// An identity registered in a [`Role`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The role.
+    pub role: Role,
+    /// The identity's MSP.
+    pub msp_id: String,
+    /// The identity's client id.
+    pub identity_id: String,
+    /// Its certificate, PEM.
+    pub certificate: String,
+}
+
+/// A flagged identity: every transaction of it is refused until cleared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flag {
+    /// The identity's MSP.
+    pub msp_id: String,
+    /// The identity's client id.
+    pub identity_id: String,
+    /// Why it was flagged.
+    pub reason: String,
+    /// When, Unix milliseconds of transaction time.
+    pub flagged_at_ms: i64,
+    /// The transaction that flagged it.
+    pub tx_id: String,
+}
+
+/// What an admin function returns: `{"outcome":"ok", ...what is now
+/// stored}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changed<T> {
+    /// Always `ok`.
+    pub outcome: OutcomeKind,
+    /// The stored entry, its fields inline.
+    #[serde(flatten)]
+    pub value: T,
+}
+
+impl<T> Changed<T> {
+    /// `ok` with `value`.
+    pub fn ok(value: T) -> Self {
+        Self {
+            outcome: OutcomeKind::Ok,
+            value,
+        }
+    }
+}
+
+/// `PutEhr`'s argument; the content travels in the transient map under
+/// [`TRANSIENT_RECORD`](crate::names::TRANSIENT_RECORD).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EhrMetadata {
+    /// The resource's FHIR `id`, which the record must carry.
+    pub record_id: String,
+    /// The patient ref.
+    pub patient_ref: Key32,
+    /// The FHIR resource type.
+    pub category: String,
+}
+
+/// `PutEhr`'s result: the record's public metadata (its content stays in
+/// private data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordMeta {
+    /// The record id (the FHIR resource id).
+    pub record_id: String,
+    /// The patient ref.
+    pub patient_ref: Key32,
+    /// The record's category.
+    pub category: String,
+    /// SHA-256 of the stored bytes: the private data hash on the ledger.
+    pub sha256: Key32,
+    /// The uploader's MSP.
+    pub uploader_msp_id: String,
+    /// The uploader's client id.
+    pub uploader_id: String,
+    /// When it was stored.
+    pub stored_at_ms: i64,
+}
+
+/// The `outcome` of an exchange function's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Done (admin changes, `GetReply` delivering the reply).
+    Ok,
+    /// `SubmitRequest`: passed Algorithm 1.
+    Validated,
+    /// `AcceptRequest`: passed Algorithm 2.
+    Accepted,
+    /// A committed refusal: the rate limit (`SubmitRequest`) or Algorithm
+    /// 2 (`AcceptRequest`).
+    Rejected,
+    /// `SubmitReply`: the reply is stored.
+    Submitted,
+    /// `AcceptReply`: an OK reply arrived.
+    Fulfilled,
+    /// `AcceptReply`: a refusal arrived.
+    Failed,
+    /// `GetReply` by someone other than the requester; recorded.
+    Refused,
+}
+
+/// The result of an exchange function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    /// What happened.
+    pub outcome: OutcomeKind,
+    /// The request concerned.
+    pub request_id: String,
+    /// Why it was rejected, refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `GetReply`: the serialised `SignedReply`, base64 (standard, padded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_reply: Option<String>,
+}
+
+impl Outcome {
+    /// `outcome` for `request_id`.
+    pub fn of(outcome: OutcomeKind, request_id: &str) -> Self {
+        Self {
+            outcome,
+            request_id: request_id.to_owned(),
+            reason: None,
+            signed_reply: None,
+        }
+    }
+
+    /// With a reason.
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// The payload of `RequestRejected` and `SecurityFlagged` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// The request concerned.
+    pub request_id: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Which side of the exchange a request entry is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Made here (SubmitRequest), answered elsewhere.
+    Outgoing,
+    /// Made elsewhere (AcceptRequest), answered here.
+    Incoming,
+}
+
+/// Where a request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Outgoing, passed Algorithm 1, waiting for the reply.
+    Validated,
+    /// Incoming, passed Algorithm 2, waiting for a responder.
+    Accepted,
+    /// Incoming, failed Algorithm 2; a refusal reply may go back.
+    Rejected,
+    /// Incoming, a reply was submitted (exactly one).
+    Replied,
+    /// Outgoing, an OK reply arrived: records to read.
+    Fulfilled,
+    /// Outgoing, a refusal (not found, rejected) arrived.
+    Failed,
+}
+
+impl RequestStatus {
+    /// Whether a reply is stored (to read on the source, or sent from the
+    /// destination).
+    pub fn has_reply(self) -> bool {
+        matches!(self, Self::Replied | Self::Fulfilled)
+    }
+
+    /// Whether the request ended without records.
+    pub fn is_refusal(self) -> bool {
+        matches!(self, Self::Rejected | Self::Failed)
+    }
+}
+
+/// The status of a reply, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyOutcome {
+    /// Records disclosed.
+    Ok,
+    /// The patient has no records in the wanted categories.
+    NotFound,
+    /// The request was refused.
+    Rejected,
+}
+
+/// What the ledger keeps about a request's reply (never its contents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplySummary {
+    /// Its status.
+    pub status: ReplyOutcome,
+    /// The refusal reason, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The disclosed record ids, in reply order.
+    pub record_ids: Vec<String>,
+    /// SHA-256 of the signed reply bytes, hex.
+    pub signed_reply_sha256: String,
+    /// SHA-256 of the forwarded envelope (incoming replies), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_sha256: Option<String>,
+    /// When it was stored here.
+    pub at_ms: i64,
+}
+
+/// A request on either side of the exchange: `GetRequestStatus`'s result
+/// and each element of `ListRequests`'. A rejected incoming request keeps
+/// what it carried, valid or not, so its hex fields are plain strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestEntry {
+    /// The request id (UUID v4).
+    pub request_id: String,
+    /// Which side this network is on.
+    pub direction: Direction,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// Why it was rejected, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The requesting network.
+    pub source_network: String,
+    /// The answering network.
+    pub destination_network: String,
+    /// The requester's code on the source network.
+    pub requester_code: String,
+    /// The requester's MSP (as signed).
+    pub requester_msp_id: String,
+    /// The requester's client id (as signed).
+    pub requester_id: String,
+    /// The patient ref, hex.
+    pub patient_ref: String,
+    /// The purpose, e.g. `PURPOSE_TREATMENT`.
+    pub purpose: String,
+    /// Wanted categories; empty means all.
+    pub categories: Vec<String>,
+    /// The X25519 public key the reply is sealed to, hex (absent in
+    /// entries stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_encryption_key: Option<String>,
+    /// The request's own creation time.
+    pub created_at_ms: i64,
+    /// SHA-256 of the signed request bytes, hex.
+    pub signed_request_sha256: String,
+    /// SHA-256 of the forwarded envelope (incoming requests), hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope_sha256: Option<String>,
+    /// When this network first stored it.
+    pub recorded_at_ms: i64,
+    /// The reply, once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplySummary>,
+}
+
+/// One record of [`RequestRecords`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordContent {
+    /// The record id.
+    pub record_id: String,
+    /// Its category, as stored (a reply lists it so).
+    pub category: String,
+    /// SHA-256 of the content: the stored private data hash.
+    pub sha256: Key32,
+    /// The exact stored bytes, base64 (standard, padded).
+    pub content: String,
+}
+
+/// `GetRequestRecords`' result: what a responder seals into its reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRecords {
+    /// The request.
+    pub request_id: String,
+    /// The patient ref.
+    pub patient_ref: Key32,
+    /// The X25519 key to seal to.
+    pub requester_encryption_key: Key32,
+    /// The requesting network: the reply's `receiving_network`.
+    pub source_network: String,
+    /// The records the reply must list, by record id.
+    pub records: Vec<RecordContent>,
+}
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// An admin changed the configuration or a registry.
+    AdminChange,
+    /// An EHR was stored.
+    RecordStored,
+    /// A request left this network (Algorithm 1 passed).
+    RequestSubmitted,
+    /// A forwarded request was accepted (Algorithm 2 passed).
+    RequestAccepted,
+    /// A forwarded request was rejected (Algorithm 2 failed).
+    RequestRejected,
+    /// Records were disclosed in a reply.
+    Disclosure,
+    /// A refusal reply was sent.
+    Refusal,
+    /// A reply arrived (Algorithm 3 passed).
+    ReplyReceived,
+    /// The requester read the reply.
+    ReplyRead,
+    /// Someone other than the requester asked for a reply.
+    RetrievalRefused,
+    /// An identity was flagged.
+    Flagged,
+}
+
+impl AuditKind {
+    /// The name in JSON and in audit keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuditKind::AdminChange => "admin_change",
+            AuditKind::RecordStored => "record_stored",
+            AuditKind::RequestSubmitted => "request_submitted",
+            AuditKind::RequestAccepted => "request_accepted",
+            AuditKind::RequestRejected => "request_rejected",
+            AuditKind::Disclosure => "disclosure",
+            AuditKind::Refusal => "refusal",
+            AuditKind::ReplyReceived => "reply_received",
+            AuditKind::ReplyRead => "reply_read",
+            AuditKind::RetrievalRefused => "retrieval_refused",
+            AuditKind::Flagged => "flagged",
+        }
+    }
+}
+
+/// One entry of `AuditTrail`'s result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEntry {
+    /// What happened.
+    pub kind: AuditKind,
+    /// A patient ref (hex), `admin` or `security`.
+    pub subject: String,
+    /// The request concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The records concerned.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub record_ids: Vec<String>,
+    /// The other network concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Who did it: MSP.
+    pub actor_msp_id: String,
+    /// Who did it: client id.
+    pub actor_id: String,
+    /// What was done or why it was refused.
+    pub detail: String,
+    /// When, Unix milliseconds of transaction time.
+    pub at_ms: i64,
+    /// The transaction.
+    pub tx_id: String,
+}
+
+impl AuditEntry {
+    /// With the request concerned.
+    pub fn request(mut self, request_id: &str) -> Self {
+        self.request_id = Some(request_id.to_owned());
+        self
+    }
+
+    /// With the other network concerned.
+    pub fn network(mut self, network: &str) -> Self {
+        self.network = Some(network.to_owned());
+        self
+    }
+
+    /// With the records concerned.
+    pub fn records(mut self, record_ids: Vec<String>) -> Self {
+        self.record_ids = record_ids;
+        self
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{ErrorCode, parse_object};
+
+    #[test]
+    fn configuration_defaults_to_one_request_a_minute() {
+        let config: NetworkConfig = parse_object("config", br#"{"network_id":"net1"}"#).unwrap();
+        assert_eq!(config.rate_limit_max, 1);
+        assert_eq!(config.rate_limit_window_seconds, 60);
+        let array = parse_object::<NetworkConfig>("config", br#"["net1",100,60]"#).unwrap_err();
+        assert_eq!(array.code(), ErrorCode::NotAnObject);
+    }
+
+    #[test]
+    fn keys_are_checked_while_parsing() {
+        let bad = json!({"network_id":"n","network_key":"AB".repeat(32),"status":"active"});
+        let error =
+            parse_object::<RemoteNetwork>("network", bad.to_string().as_bytes()).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::BadArgument);
+        let good = RemoteNetwork::new("n", &[0xab; 32], NetworkStatus::Suspended);
+        let text = serde_json::to_string(&good).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                r#"{{"network_id":"n","network_key":"{}","status":"suspended"}}"#,
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(
+            parse_object::<RemoteNetwork>("network", text.as_bytes()).unwrap(),
+            good
+        );
+    }
+
+    #[test]
+    fn outcomes_and_entries_keep_their_wire_names() {
+        let outcome = Outcome::of(OutcomeKind::Rejected, "r").because("rate");
+        assert_eq!(
+            serde_json::to_value(&outcome).unwrap(),
+            json!({"outcome":"rejected","request_id":"r","reason":"rate"})
+        );
+        let changed = Changed::ok(Flag {
+            msp_id: "M".into(),
+            identity_id: "x".into(),
+            reason: "r".into(),
+            flagged_at_ms: 1,
+            tx_id: "t".into(),
+        });
+        assert_eq!(serde_json::to_value(&changed).unwrap()["outcome"], "ok");
+        assert_eq!(
+            serde_json::to_value(RequestStatus::Fulfilled).unwrap(),
+            "fulfilled"
+        );
+        assert!(RequestStatus::Fulfilled.has_reply());
+        assert!(RequestStatus::Failed.is_refusal());
+        assert_eq!(
+            serde_json::to_value(AuditKind::RetrievalRefused).unwrap(),
+            AuditKind::RetrievalRefused.name()
+        );
+        let member = MemberIdentity {
+            msp_id: "M".into(),
+            certificate: "PEM".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(FlaggedIdentity::from(member)).unwrap(),
+            json!({"msp_id":"M","certificate":"PEM"})
+        );
+    }
+}
