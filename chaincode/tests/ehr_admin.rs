@@ -7,9 +7,10 @@ mod ehr_support;
 
 use ehr_support::*;
 use ehrx_chaincode::{
-    ehr::{fhir::MAX_RECORD_BYTES, state::RECORDS},
+    ehr::state::RECORDS,
     shim::{composite_key, testing::Invocation},
 };
+use ehrx_interface::limits::MAX_RECORD_BYTES;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -77,7 +78,7 @@ async fn configuration_defaults_limits_and_a_fixed_id() {
         ),
         (r#"{"network_id":"net1","extra":1}"#, "unknown field"),
         (r#"{"network_id":"net2"}"#, "cannot change"),
-        ("[]", "argument config"),
+        ("[]", "[NOT_AN_OBJECT]"),
     ] {
         let message = net
             .err(&net.admin, &[b"ConfigureNetwork", config.as_bytes()])
@@ -124,7 +125,7 @@ async fn the_lookup_table_validates_its_entries() {
         ),
         (
             json!({"network_id": "net2", "network_key": "abcd", "status": "active"}),
-            "expected 32",
+            "(32 bytes)",
         ),
         (
             json!({"network_id": "net1", "network_key": good_key, "status": "active"}),

@@ -682,7 +682,7 @@ async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
             &[b"AcceptReply", &world.forward_reply(&other)],
         )
         .await;
-    assert!(message.contains("no longer open"), "{message}");
+    assert!(message.starts_with("[ALREADY_REPLIED]"), "{message}");
 }
 
 #[tokio::test]

@@ -117,13 +117,19 @@ pub fn parse_object<T: DeserializeOwned>(
 ) -> Result<T, InterfaceError> {
     let object = parse_strict(what, bytes, MAX_JSON_ARGUMENT_BYTES)?;
     let unknown = RefCell::new(None);
+    let failed = RefCell::new(None);
     T::deserialize(Fields {
         object,
         unknown: &unknown,
+        failed: &failed,
     })
-    .map_err(|error| match unknown.take() {
-        Some(field) => InterfaceError::UnknownField { what, field },
-        None => InterfaceError::Shape {
+    .map_err(|error| match (unknown.take(), failed.take()) {
+        (Some(field), _) => InterfaceError::UnknownField { what, field },
+        (None, Some(field)) => InterfaceError::Shape {
+            what,
+            reason: truncate(&format!("field {field}: {error}"), MAX_REASON_BYTES),
+        },
+        (None, None) => InterfaceError::Shape {
             what,
             reason: truncate(&error.to_string(), MAX_REASON_BYTES),
         },
@@ -297,6 +303,7 @@ impl<'de> Visitor<'de> for Checked<'_> {
 struct Fields<'a> {
     object: Map<String, Value>,
     unknown: &'a RefCell<Option<String>>,
+    failed: &'a RefCell<Option<String>>,
 }
 
 impl<'de> Deserializer<'de> for Fields<'_> {
@@ -308,7 +315,7 @@ impl<'de> Deserializer<'de> for Fields<'_> {
 
     fn deserialize_struct<V: Visitor<'de>>(
         self,
-        name: &'static str,
+        _name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
@@ -320,7 +327,11 @@ impl<'de> Deserializer<'de> for Fields<'_> {
             self.unknown.replace(Some(quote(field)));
             return Err(de::Error::custom("unknown field"));
         }
-        Value::Object(self.object).deserialize_struct(name, fields, visitor)
+        visitor.visit_map(Entries {
+            entries: self.object.into_iter(),
+            current: None,
+            failed: self.failed,
+        })
     }
 
     serde::forward_to_deserialize_any! {
@@ -330,8 +341,45 @@ impl<'de> Deserializer<'de> for Fields<'_> {
     }
 }
 
+/// The fields of the top-level object, remembering which one a value's
+/// error belongs to, so the refusal can name it.
+struct Entries<'a> {
+    entries: serde_json::map::IntoIter,
+    current: Option<(String, Value)>,
+    failed: &'a RefCell<Option<String>>,
+}
+
+impl<'de> MapAccess<'de> for Entries<'_> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        let parsed =
+            seed.deserialize(de::value::StrDeserializer::<serde_json::Error>::new(&key))?;
+        self.current = Some((key, value));
+        Ok(Some(parsed))
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let (key, value) = self
+            .current
+            .take()
+            .ok_or_else(|| de::Error::custom("a value without its key"))?;
+        seed.deserialize(value).inspect_err(|_| {
+            self.failed.replace(Some(quote(&key)));
+        })
+    }
+}
+
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde::Deserialize;
 
@@ -474,6 +522,8 @@ mod tests {
     #[test]
     fn wrong_shapes_are_bad_arguments() {
         assert_eq!(parse("{}").unwrap_err().code(), ErrorCode::BadArgument);
+        let named = parse(r#"{"name":"a","count":"x"}"#).unwrap_err();
+        assert!(named.to_string().contains("field \"count\""), "{named}");
         assert_eq!(
             parse(r#"{"name":"a","count":-1}"#).unwrap_err().code(),
             ErrorCode::BadArgument

@@ -191,7 +191,6 @@ impl<'de> Deserialize<'de> for Key32 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -7,6 +7,7 @@
 //! keyed by MSP id and Fabric client id. A flagged identity is refused
 //! before any function runs.
 
+use ehrx_interface::{limits::MAX_MSP_ID_BYTES, rules::is_msp_id};
 use ehrx_proto::msp::SerializedIdentity;
 use prost::Message as _;
 
@@ -17,14 +18,6 @@ use crate::{
     },
     shim::{Stub, client_identity::ClientIdentity},
 };
-
-/// Privileges a requester can hold; `request` lets them SubmitRequest. A
-/// requester registered with none stays bound to their code but may not
-/// request (a suspension that keeps their history attributable).
-pub const PRIVILEGES: &[&str] = &["request"];
-
-/// The privilege SubmitRequest needs.
-pub const REQUEST: &str = "request";
 
 /// The proposal's creator.
 #[derive(Debug, Clone)]
@@ -154,10 +147,10 @@ pub fn identity_of(msp_id: &str, certificate: &str) -> Result<ClientIdentity, Eh
 
 /// MSP ids are short names without control characters.
 pub fn check_msp_id(msp_id: &str) -> Result<(), EhrError> {
-    if msp_id.is_empty() || msp_id.len() > 128 || msp_id.chars().any(char::is_control) {
+    if !is_msp_id(msp_id) {
         return Err(EhrError::invalid(
             "msp_id",
-            "must be 1 to 128 characters without control characters",
+            format!("must be 1 to {MAX_MSP_ID_BYTES} bytes without control characters"),
         ));
     }
     Ok(())

@@ -3,18 +3,21 @@
 //! responders, relays and uploaders, clearing flags, and reading the audit
 //! log. Every change is an audit entry under the subject `admin`.
 
-use serde::{Deserialize, Serialize};
+use ehrx_interface::{
+    Key32,
+    limits::{RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_SECONDS},
+    quote,
+    rules::check_privileges,
+    types::{Changed, FlaggedIdentity, MemberIdentity, RequesterRegistration},
+};
 
 use crate::{
     ehr::{
-        access::{self, Caller, PRIVILEGES},
-        audit::{self, AuditEntry, AuditKind},
+        access::{self, Caller},
+        audit::{self, AuditKind, Write as _},
         error::EhrError,
-        messages,
-        state::{
-            self, Flag, NetworkConfig, NetworkStatus, Registration, RemoteNetwork, Requester, Role,
-            key,
-        },
+        messages::{self, json_arg},
+        state::{self, Flag, NetworkConfig, Registration, RemoteNetwork, Requester, Role, key},
     },
     shim::{
         Stub,
@@ -22,77 +25,8 @@ use crate::{
     },
 };
 
-/// The most requests per window a network may allow.
-const MAX_RATE: u32 = 10_000;
-/// The longest window, one day.
-const MAX_WINDOW_SECONDS: u32 = 86_400;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigArg {
-    network_id: String,
-    #[serde(default = "default_rate_max")]
-    rate_limit_max: u32,
-    #[serde(default = "default_window")]
-    rate_limit_window_seconds: u32,
-}
-
-fn default_rate_max() -> u32 {
-    1
-}
-
-fn default_window() -> u32 {
-    60
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RemoteNetworkArg {
-    network_id: String,
-    network_key: String,
-    status: NetworkStatus,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequesterArg {
-    requester_code: String,
-    msp_id: String,
-    certificate: String,
-    privileges: Vec<String>,
-    encryption_key: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdentityArg {
-    msp_id: String,
-    certificate: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClearFlagArg {
-    msp_id: String,
-    #[serde(default)]
-    certificate: Option<String>,
-    #[serde(default)]
-    identity_id: Option<String>,
-}
-
-/// What an admin change returns: what is now stored.
-#[derive(Debug, Serialize)]
-pub struct Changed<T> {
-    outcome: &'static str,
-    #[serde(flatten)]
-    value: T,
-}
-
 fn changed<T>(value: T) -> Json<Changed<T>> {
-    Json(Changed {
-        outcome: "ok",
-        value,
-    })
+    Json(Changed::ok(value))
 }
 
 fn admin(stub: &Stub) -> Result<Caller, EhrError> {
@@ -102,16 +36,9 @@ fn admin(stub: &Stub) -> Result<Caller, EhrError> {
 }
 
 async fn log_change(stub: &Stub, caller: &Caller, detail: String) -> Result<(), EhrError> {
-    AuditEntry::new(stub, caller, AuditKind::AdminChange, audit::ADMIN, detail)?
+    audit::entry(stub, caller, AuditKind::AdminChange, audit::ADMIN, detail)?
         .write(stub)
         .await
-}
-
-fn hex_key(what: &'static str, value: &str) -> Result<[u8; 32], EhrError> {
-    let bytes = hex::decode(value).map_err(|e| EhrError::invalid(what, format!("not hex: {e}")))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| EhrError::invalid(what, format!("is {} bytes, expected 32", b.len())))
 }
 
 /// `ConfigureNetwork(config_json)`.
@@ -120,35 +47,40 @@ pub async fn configure_network(
     args: Args,
 ) -> Result<Json<Changed<NetworkConfig>>, ContractError> {
     let caller = admin(&stub)?;
-    let arg: ConfigArg = args.json("config")?;
-    if !messages::is_name(&arg.network_id) {
-        return Err(EhrError::invalid("network_id", "must be 1 to 64 of A-Z a-z 0-9 - . _").into());
+    let config: NetworkConfig = json_arg(&args, "config")?;
+    messages::check_name("network_id", &config.network_id)?;
+    if !RATE_LIMIT_MAX.contains(&config.rate_limit_max) {
+        return Err(EhrError::invalid(
+            "rate_limit_max",
+            format!(
+                "must be {} to {}",
+                RATE_LIMIT_MAX.start(),
+                RATE_LIMIT_MAX.end()
+            ),
+        )
+        .into());
     }
-    if !(1..=MAX_RATE).contains(&arg.rate_limit_max) {
-        return Err(EhrError::invalid("rate_limit_max", format!("must be 1 to {MAX_RATE}")).into());
-    }
-    if !(1..=MAX_WINDOW_SECONDS).contains(&arg.rate_limit_window_seconds) {
+    if !RATE_LIMIT_WINDOW_SECONDS.contains(&config.rate_limit_window_seconds) {
         return Err(EhrError::invalid(
             "rate_limit_window_seconds",
-            format!("must be 1 to {MAX_WINDOW_SECONDS}"),
+            format!(
+                "must be {} to {}",
+                RATE_LIMIT_WINDOW_SECONDS.start(),
+                RATE_LIMIT_WINDOW_SECONDS.end()
+            ),
         )
         .into());
     }
     let key = key::config()?;
     let existing: Option<NetworkConfig> = state::get(&stub, "network configuration", &key).await?;
-    if let Some(existing) = existing.filter(|e| e.network_id != arg.network_id) {
+    if let Some(existing) = existing.filter(|e| e.network_id != config.network_id) {
         // Requests in flight name the old id; renaming would orphan them.
         return Err(EhrError::State(format!(
-            "this network is already configured as {:?}; its id cannot change",
-            existing.network_id
+            "this network is already configured as {}; its id cannot change",
+            quote(&existing.network_id)
         ))
         .into());
     }
-    let config = NetworkConfig {
-        network_id: arg.network_id,
-        rate_limit_max: arg.rate_limit_max,
-        rate_limit_window_seconds: arg.rate_limit_window_seconds,
-    };
     state::put(&stub, &key, &config).await?;
     log_change(
         &stub,
@@ -169,21 +101,13 @@ pub async fn put_remote_network(
 ) -> Result<Json<Changed<RemoteNetwork>>, ContractError> {
     let caller = admin(&stub)?;
     let config = state::config(&stub).await?;
-    let arg: RemoteNetworkArg = args.json("network")?;
-    if !messages::is_name(&arg.network_id) {
-        return Err(EhrError::invalid("network_id", "must be 1 to 64 of A-Z a-z 0-9 - . _").into());
-    }
-    if arg.network_id == config.network_id {
+    let network: RemoteNetwork = json_arg(&args, "network")?;
+    messages::check_name("network_id", &network.network_id)?;
+    if network.network_id == config.network_id {
         return Err(EhrError::invalid("network_id", "is this network's own id").into());
     }
-    let key_bytes = hex_key("network_key", &arg.network_key)?;
-    ed25519_dalek::VerifyingKey::from_bytes(&key_bytes)
+    ed25519_dalek::VerifyingKey::from_bytes(network.network_key.bytes())
         .map_err(|_| EhrError::invalid("network_key", "is not a valid Ed25519 public key"))?;
-    let network = RemoteNetwork {
-        network_id: arg.network_id,
-        network_key: hex::encode(key_bytes),
-        status: arg.status,
-    };
     state::put(&stub, &key::network(&network.network_id)?, &network).await?;
     log_change(
         &stub,
@@ -232,37 +156,20 @@ pub async fn register_requester(
 ) -> Result<Json<Changed<Requester>>, ContractError> {
     let caller = admin(&stub)?;
     state::config(&stub).await?;
-    let arg: RequesterArg = args.json("requester")?;
-    if !messages::is_name(&arg.requester_code) {
-        return Err(
-            EhrError::invalid("requester_code", "must be 1 to 64 of A-Z a-z 0-9 - . _").into(),
-        );
-    }
+    let arg: RequesterRegistration = json_arg(&args, "requester")?;
+    messages::check_name("requester_code", &arg.requester_code)?;
     let identity = access::identity_of(&arg.msp_id, &arg.certificate)?;
-    for (index, privilege) in arg.privileges.iter().enumerate() {
-        if !PRIVILEGES.contains(&privilege.as_str()) {
-            return Err(EhrError::invalid(
-                "privileges",
-                format!("{privilege:?} is not one of {PRIVILEGES:?}"),
-            )
-            .into());
-        }
-        if arg.privileges[..index].contains(privilege) {
-            return Err(
-                EhrError::invalid("privileges", format!("{privilege:?} is listed twice")).into(),
-            );
-        }
-    }
-    let encryption_key = hex_key("encryption_key", &arg.encryption_key)?;
+    check_privileges(&arg.privileges)
+        .map_err(|e| EhrError::invalid("privileges", e.to_string()))?;
     // One identity, one code: a request is attributed to exactly one person.
     let binding = key::requester_of(identity.msp_id(), identity.id())?;
     if let Some(code) = stub.get_state(&binding).await?
         && code != arg.requester_code.as_bytes()
     {
         return Err(EhrError::State(format!(
-            "identity {} is already bound to requester code {:?}",
-            identity.id(),
-            String::from_utf8_lossy(&code)
+            "identity {} is already bound to requester code {}",
+            quote(identity.id()),
+            quote(&String::from_utf8_lossy(&code))
         ))
         .into());
     }
@@ -281,7 +188,7 @@ pub async fn register_requester(
         identity_id: identity.id().to_owned(),
         certificate: arg.certificate,
         privileges: arg.privileges,
-        encryption_key: hex::encode(encryption_key),
+        encryption_key: arg.encryption_key,
     };
     state::put(&stub, &requester_key, &requester).await?;
     stub.put_state(&binding, requester.requester_code.clone().into_bytes())
@@ -306,7 +213,7 @@ pub async fn register_role(
 ) -> Result<Json<Changed<Registration>>, ContractError> {
     let caller = admin(&stub)?;
     state::config(&stub).await?;
-    let arg: IdentityArg = args.json("identity")?;
+    let arg: MemberIdentity = json_arg(&args, "identity")?;
     let identity = access::identity_of(&arg.msp_id, &arg.certificate)?;
     let registration = Registration {
         role,
@@ -333,7 +240,7 @@ pub async fn register_role(
 pub async fn clear_flag(stub: Stub, args: Args) -> Result<Json<Changed<Flag>>, ContractError> {
     let caller = admin(&stub)?;
     state::config(&stub).await?;
-    let arg: ClearFlagArg = args.json("identity")?;
+    let arg: FlaggedIdentity = json_arg(&args, "identity")?;
     access::check_msp_id(&arg.msp_id)?;
     let identity_id = match (arg.certificate, arg.identity_id) {
         (Some(certificate), None) => access::identity_of(&arg.msp_id, &certificate)?
@@ -376,12 +283,8 @@ pub async fn audit_trail(
 ) -> Result<Json<Vec<audit::AuditEntry>>, ContractError> {
     admin(&stub)?;
     let subject = args.string("subject")?;
-    let valid = subject == audit::ADMIN
-        || subject == audit::SECURITY
-        || (subject.len() == 64
-            && subject
-                .bytes()
-                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    let valid =
+        subject == audit::ADMIN || subject == audit::SECURITY || Key32::parse(subject).is_ok();
     if !valid {
         return Err(EhrError::invalid(
             "subject",

@@ -8,27 +8,25 @@
 //! bytes parsed here. These functions take arbitrary bytes and are the
 //! fuzzing targets (see `chaincode/fuzz`).
 
+use ehrx_interface::{
+    limits::{
+        ENVELOPE_OVERHEAD_BYTES, MAX_CATEGORIES, MAX_CLOCK_SKEW_MS, MAX_REASON_BYTES,
+        MAX_REPLY_BYTES, MAX_REPLY_RECORDS, MAX_REQUEST_BYTES,
+    },
+    quote,
+    rules::{NAME_RULE, is_category, is_fhir_id, is_name, is_request_id},
+};
 use ehrx_proto::exchange::{
     ForwardedEnvelope, Purpose, Reply, ReplyStatus, Request, SignedReply, SignedRequest,
     forwarded_envelope::Payload,
 };
 use prost::Message;
+use serde::de::DeserializeOwned;
 
-use crate::ehr::{error::EhrError, fhir, state};
-
-/// The largest signed request or request envelope accepted, in bytes.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-/// The largest signed reply or reply envelope accepted (sealed records
-/// included), in bytes.
-pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
-/// Room an envelope needs around its payload for the attestation.
-const ENVELOPE_OVERHEAD: usize = 1024;
-/// How far a message's creation time may be ahead of the transaction's.
-pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
-/// The most categories a request may name.
-pub const MAX_CATEGORIES: usize = 32;
-/// The most records a reply may list.
-pub const MAX_REPLY_RECORDS: usize = 10_000;
+use crate::{
+    ehr::{error::EhrError, state},
+    shim::contract::Args,
+};
 
 /// A signed request and the request inside it, decoded but not verified.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,6 +65,13 @@ fn decode<M: Message + Default>(what: &'static str, bytes: &[u8]) -> Result<M, E
     M::decode(bytes).map_err(|e| EhrError::invalid(what, format!("not a well-formed {what}: {e}")))
 }
 
+/// JSON parameter `name` of `args`, read with the interface's strict
+/// reader (an object, no repeated keys, bounded depth and size, no unknown
+/// fields).
+pub fn json_arg<T: DeserializeOwned>(args: &Args, name: &'static str) -> Result<T, EhrError> {
+    Ok(ehrx_interface::parse_object(name, args.bytes(name)?)?)
+}
+
 /// Decodes a serialised `SignedRequest` and the request it carries.
 pub fn parse_signed_request(bytes: &[u8]) -> Result<ParsedRequest, EhrError> {
     limit("signed request", bytes, MAX_REQUEST_BYTES)?;
@@ -98,7 +103,7 @@ pub fn parse_request_envelope(
     limit(
         "forwarded envelope",
         bytes,
-        MAX_REQUEST_BYTES + ENVELOPE_OVERHEAD,
+        MAX_REQUEST_BYTES + ENVELOPE_OVERHEAD_BYTES,
     )?;
     let envelope: ForwardedEnvelope = decode("forwarded envelope", bytes)?;
     let parsed = match &envelope.payload {
@@ -124,7 +129,7 @@ pub fn parse_reply_envelope(bytes: &[u8]) -> Result<(ForwardedEnvelope, ParsedRe
     limit(
         "forwarded envelope",
         bytes,
-        MAX_REPLY_BYTES + ENVELOPE_OVERHEAD,
+        MAX_REPLY_BYTES + ENVELOPE_OVERHEAD_BYTES,
     )?;
     let envelope: ForwardedEnvelope = decode("forwarded envelope", bytes)?;
     let parsed = match &envelope.payload {
@@ -145,26 +150,6 @@ pub fn parse_reply_envelope(bytes: &[u8]) -> Result<(ForwardedEnvelope, ParsedRe
     Ok((envelope, parsed))
 }
 
-/// A request id: a lower-case hyphenated UUID v4.
-pub fn is_request_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    bytes.len() == 36
-        && bytes.iter().enumerate().all(|(i, &b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            14 => b == b'4',
-            19 => matches!(b, b'8' | b'9' | b'a' | b'b'),
-            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
-        })
-}
-
-/// A network id or requester code: 1 to 64 of `A-Z a-z 0-9 - . _`.
-pub fn is_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-}
-
 /// Checks a request id, naming the field.
 pub fn check_request_id(id: &str) -> Result<(), EhrError> {
     if is_request_id(id) {
@@ -172,18 +157,19 @@ pub fn check_request_id(id: &str) -> Result<(), EhrError> {
     } else {
         Err(EhrError::invalid(
             "request_id",
-            format!("{id:?} is not a lower-case hyphenated UUID v4"),
+            format!("{} is not a lower-case hyphenated UUID v4", quote(id)),
         ))
     }
 }
 
-fn check_name(what: &'static str, name: &str) -> Result<(), EhrError> {
+/// Checks a network id or requester code, naming the field.
+pub fn check_name(what: &'static str, name: &str) -> Result<(), EhrError> {
     if is_name(name) {
         Ok(())
     } else {
         Err(EhrError::invalid(
             what,
-            format!("{name:?} is not 1 to 64 of A-Z a-z 0-9 - . _"),
+            format!("{} is not {NAME_RULE}", quote(name)),
         ))
     }
 }
@@ -200,7 +186,8 @@ fn check_created_at(
         return Err(EhrError::invalid(
             what,
             format!(
-                "created_at ({created} ms) is more than 5 minutes after the transaction timestamp ({now_ms} ms)"
+                "created_at ({created} ms) is more than {} minutes after the transaction timestamp ({now_ms} ms)",
+                MAX_CLOCK_SKEW_MS / 60_000
             ),
         ));
     }
@@ -258,16 +245,16 @@ pub fn check_categories(categories: &[String]) -> Result<(), EhrError> {
         ));
     }
     for (index, category) in categories.iter().enumerate() {
-        if !fhir::is_resource_type(category) {
+        if !is_category(category) {
             return Err(EhrError::invalid(
                 "categories",
-                format!("{category:?} is not a FHIR resource type name"),
+                format!("{} is not a FHIR resource type name", quote(category)),
             ));
         }
         if categories[..index].contains(category) {
             return Err(EhrError::invalid(
                 "categories",
-                format!("{category:?} is listed twice"),
+                format!("{} is listed twice", quote(category)),
             ));
         }
     }
@@ -299,10 +286,10 @@ pub fn check_reply_format(reply: &Reply, now_ms: i64) -> Result<ReplyStatus, Ehr
         ));
     }
     for (index, digest) in reply.records.iter().enumerate() {
-        if !fhir::is_id(&digest.record_id) {
+        if !is_fhir_id(&digest.record_id) {
             return Err(EhrError::invalid(
                 "records",
-                format!("{:?} is not a record id", digest.record_id),
+                format!("{} is not a record id", quote(&digest.record_id)),
             ));
         }
         if digest.sha256.len() != 32 {
@@ -344,10 +331,10 @@ pub fn check_reply_format(reply: &Reply, now_ms: i64) -> Result<ReplyStatus, Ehr
                     "a refusal (NOT_FOUND, REJECTED) carries no records",
                 ));
             }
-            if reply.reason.is_empty() || reply.reason.len() > 1024 {
+            if reply.reason.is_empty() || reply.reason.len() > MAX_REASON_BYTES {
                 return Err(EhrError::invalid(
                     "reason",
-                    "a refusal must say why, in at most 1024 bytes",
+                    format!("a refusal must say why, in at most {MAX_REASON_BYTES} bytes"),
                 ));
             }
         }
@@ -361,21 +348,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_ids_are_uuid_v4() {
-        assert!(is_request_id("0f8fad5b-d9cb-469f-a165-70867728950e"));
-        assert!(!is_request_id("0F8FAD5B-D9CB-469F-A165-70867728950E"));
-        assert!(!is_request_id("0f8fad5b-d9cb-169f-a165-70867728950e"));
-        assert!(!is_request_id("0f8fad5b-d9cb-469f-c165-70867728950e"));
-        assert!(!is_request_id("0f8fad5bd9cb469fa16570867728950e"));
-    }
-
-    #[test]
     fn garbage_is_an_error() {
         assert!(parse_signed_request(&[0xff, 0xff, 0xff]).is_err());
         assert!(parse_signed_reply(&[0x0a, 0x05, 0x01]).is_err());
         assert!(parse_request_envelope(&[]).is_err());
         assert!(matches!(
-            parse_request_envelope(&vec![0; MAX_REQUEST_BYTES + ENVELOPE_OVERHEAD + 1]),
+            parse_request_envelope(&vec![0; MAX_REQUEST_BYTES + ENVELOPE_OVERHEAD_BYTES + 1]),
             Err(EhrError::TooLarge { .. })
         ));
     }

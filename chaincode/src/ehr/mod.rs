@@ -8,8 +8,9 @@
 //! is calling), [`admin`], [`records`] (PutEhr), [`requests`]
 //! (Algorithms 1 and 2), [`replies`] (GetRequestRecords, SubmitReply,
 //! Algorithm 3, GetReply),
-//! [`audit`], [`rate_limit`], [`fhir`], [`messages`] (parsing what arrives),
-//! [`outcome`] and [`error`].
+//! [`audit`], [`rate_limit`], [`fhir`], [`messages`] (parsing what arrives)
+//! and [`error`]. Names, JSON types, limits, id rules and error codes come
+//! from `ehrx_interface`, which the SDK shares.
 
 pub mod access;
 pub mod admin;
@@ -17,12 +18,13 @@ pub mod audit;
 pub mod error;
 pub mod fhir;
 pub mod messages;
-pub mod outcome;
 pub mod rate_limit;
 pub mod records;
 pub mod replies;
 pub mod requests;
 pub mod state;
+
+use ehrx_interface::names::{CHAINCODE, function as f};
 
 use crate::shim::{
     Stub,
@@ -33,7 +35,7 @@ use self::{access::Caller, state::Role};
 
 /// The contract's name; it is the default contract, so bare function names
 /// reach it.
-pub const CONTRACT: &str = "ehrx";
+pub const CONTRACT: &str = CHAINCODE;
 
 /// Refuses every transaction of a flagged identity before its function
 /// runs, so it writes nothing.
@@ -50,68 +52,74 @@ pub fn chaincode() -> ContractChaincode {
     let contract = Contract::new(CONTRACT, env!("CARGO_PKG_VERSION"))
         .before(refuse_flagged)
         .submit(
-            "ConfigureNetwork",
+            f::CONFIGURE_NETWORK,
             &[Param::json("config")],
             admin::configure_network,
         )
         .submit(
-            "PutRemoteNetwork",
+            f::PUT_REMOTE_NETWORK,
             &[Param::json("network")],
             admin::put_remote_network,
         )
         .submit(
-            "RemoveRemoteNetwork",
+            f::REMOVE_REMOTE_NETWORK,
             &[Param::string("network_id")],
             admin::remove_remote_network,
         )
         .submit(
-            "RegisterRequester",
+            f::REGISTER_REQUESTER,
             &[Param::json("requester")],
             admin::register_requester,
         )
-        .submit("RegisterResponder", IDENTITY, |stub: Stub, args: Args| {
+        .submit(f::REGISTER_RESPONDER, IDENTITY, |stub: Stub, args: Args| {
             admin::register_role(stub, args, Role::Responder)
         })
-        .submit("RegisterRelay", IDENTITY, |stub: Stub, args: Args| {
+        .submit(f::REGISTER_RELAY, IDENTITY, |stub: Stub, args: Args| {
             admin::register_role(stub, args, Role::Relay)
         })
-        .submit("RegisterUploader", IDENTITY, |stub: Stub, args: Args| {
+        .submit(f::REGISTER_UPLOADER, IDENTITY, |stub: Stub, args: Args| {
             admin::register_role(stub, args, Role::Uploader)
         })
-        .submit("ClearFlag", IDENTITY, admin::clear_flag)
+        .submit(f::CLEAR_FLAG, IDENTITY, admin::clear_flag)
         .evaluate(
-            "AuditTrail",
+            f::AUDIT_TRAIL,
             &[Param::string("subject")],
             admin::audit_trail,
         )
-        .submit("PutEhr", &[Param::json("metadata")], records::put_ehr)
+        .submit(f::PUT_EHR, &[Param::json("metadata")], records::put_ehr)
         .submit(
-            "SubmitRequest",
+            f::SUBMIT_REQUEST,
             &[Param::bytes("signed_request")],
             requests::submit_request,
         )
         .submit(
-            "AcceptRequest",
+            f::ACCEPT_REQUEST,
             &[Param::bytes("forwarded_envelope")],
             requests::accept_request,
         )
-        .evaluate("GetRequestStatus", REQUEST_ID, requests::get_request_status)
-        .evaluate("ListRequests", &[], requests::list_requests)
         .evaluate(
-            "GetRequestRecords",
+            f::GET_REQUEST_STATUS,
+            REQUEST_ID,
+            requests::get_request_status,
+        )
+        .evaluate(f::LIST_REQUESTS, &[], requests::list_requests)
+        .evaluate(
+            f::GET_REQUEST_RECORDS,
             REQUEST_ID,
             replies::get_request_records,
         )
         .submit(
-            "SubmitReply",
+            f::SUBMIT_REPLY,
             &[Param::bytes("signed_reply")],
             replies::submit_reply,
         )
         .submit(
-            "AcceptReply",
+            f::ACCEPT_REPLY,
             &[Param::bytes("forwarded_envelope")],
             replies::accept_reply,
         )
-        .submit("GetReply", REQUEST_ID, replies::get_reply);
-    ContractChaincode::new().with(contract)
+        .submit(f::GET_REPLY, REQUEST_ID, replies::get_reply);
+    ContractChaincode::new()
+        .with(contract)
+        .error_message(error::error_message)
 }

@@ -6,15 +6,20 @@
 //! public metadata, indexed by patient and category for the coverage
 //! checks of replies.
 
-use serde::Deserialize;
+use ehrx_interface::{
+    Key32, quote,
+    rules::{FHIR_ID_RULE, is_category, is_fhir_id},
+    types::EhrMetadata,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
     ehr::{
         access::Caller,
-        audit::{AuditEntry, AuditKind},
+        audit::{self, AuditKind, Write as _},
         error::EhrError,
         fhir,
+        messages::json_arg,
         state::{self, RECORDS, RecordMeta, Role, key},
     },
     shim::{
@@ -23,48 +28,20 @@ use crate::{
     },
 };
 
-/// The transient map key of the record's FHIR JSON.
-pub const TRANSIENT_RECORD: &str = "record";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetadataArg {
-    record_id: String,
-    patient_ref: String,
-    category: String,
-}
-
-/// A patient ref in JSON: 32 bytes as 64 lower-case hex digits.
-pub fn check_patient_ref(value: &str) -> Result<(), EhrError> {
-    if value.len() == 64
-        && value
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        Ok(())
-    } else {
-        Err(EhrError::invalid(
-            "patient_ref",
-            "must be 32 bytes as 64 lower-case hex digits",
-        ))
-    }
-}
+pub use ehrx_interface::names::TRANSIENT_RECORD;
 
 /// `PutEhr(metadata_json)` with transient `record`.
 pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_role(&stub, Role::Uploader).await?;
     state::config(&stub).await?;
-    let meta: MetadataArg = args.json("metadata")?;
-    if !fhir::is_id(&meta.record_id) {
-        return Err(EhrError::invalid(
-            "record_id",
-            "must be a FHIR id (1 to 64 of A-Z a-z 0-9 - .)",
-        )
-        .into());
+    let meta: EhrMetadata = json_arg(&args, "metadata")?;
+    if !is_fhir_id(&meta.record_id) {
+        return Err(
+            EhrError::invalid("record_id", format!("must be a FHIR id ({FHIR_ID_RULE})")).into(),
+        );
     }
-    check_patient_ref(&meta.patient_ref)?;
-    if !fhir::is_resource_type(&meta.category) {
+    if !is_category(&meta.category) {
         return Err(EhrError::invalid(
             "category",
             "must be a FHIR resource type name such as \"Condition\"",
@@ -79,7 +56,10 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
     {
         return Err(EhrError::invalid(
             "transient data",
-            format!("unexpected key {extra:?}; only {TRANSIENT_RECORD:?} is read"),
+            format!(
+                "unexpected key {}; only {TRANSIENT_RECORD:?} is read",
+                quote(extra)
+            ),
         )
         .into());
     }
@@ -89,13 +69,14 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
             format!("no {TRANSIENT_RECORD:?} entry carrying the FHIR JSON"),
         )
     })?;
-    let resource = fhir::check(content).map_err(|e| EhrError::invalid("record", e.to_string()))?;
+    let resource = fhir::check(content).map_err(EhrError::from)?;
     if resource.id != meta.record_id {
         return Err(EhrError::invalid(
             "record",
             format!(
-                "its id {:?} differs from record_id {:?}",
-                resource.id, meta.record_id
+                "its id {} differs from record_id {}",
+                quote(&resource.id),
+                quote(&meta.record_id)
             ),
         )
         .into());
@@ -114,7 +95,7 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
         .into());
     }
     let record = RecordMeta {
-        sha256: hex::encode(Sha256::digest(content)),
+        sha256: Key32::new(Sha256::digest(content).into()),
         record_id: meta.record_id,
         patient_ref: meta.patient_ref,
         category: meta.category,
@@ -126,15 +107,19 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
         .await?;
     state::put(&stub, &record_key, &record).await?;
     stub.put_state(
-        &key::patient_record(&record.patient_ref, &record.category, &record.record_id)?,
+        &key::patient_record(
+            &record.patient_ref.to_hex(),
+            &record.category,
+            &record.record_id,
+        )?,
         record.record_id.clone().into_bytes(),
     )
     .await?;
-    AuditEntry::new(
+    audit::entry(
         &stub,
         &caller,
         AuditKind::RecordStored,
-        &record.patient_ref,
+        &record.patient_ref.to_hex(),
         format!("{} record stored", record.category),
     )?
     .records(vec![record.record_id.clone()])

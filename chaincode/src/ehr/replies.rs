@@ -22,18 +22,21 @@
 //! error: there is nobody to send a refusal of a reply to.
 
 use base64::Engine as _;
+use ehrx_interface::{
+    Key32,
+    names::event,
+    quote,
+    types::{Outcome, OutcomeKind, RecordContent, RequestRecords},
+};
 use ehrx_proto::exchange::{Reply, ReplyStatus};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
     ehr::{
         access::Caller,
-        audit::{self, AuditEntry, AuditKind},
+        audit::{self, AuditKind, Write as _},
         error::EhrError,
-        messages,
-        outcome::Outcome,
-        records,
+        messages, records,
         requests::{self, active_network, network_key},
         state::{
             self, Direction, RECORDS, REPLIES, RecordMeta, ReplyOutcome, ReplySummary,
@@ -101,10 +104,7 @@ fn require_open(entry: &RequestEntry, refusal: bool) -> Result<(), EhrError> {
             entry.request_id,
             entry.reason.clone().unwrap_or_default()
         ))),
-        RequestStatus::Replied => Err(EhrError::State(format!(
-            "request {} already has a reply; exactly one reply per request is accepted",
-            entry.request_id
-        ))),
+        RequestStatus::Replied => Err(EhrError::AlreadyReplied(entry.request_id.clone())),
         other => Err(EhrError::State(format!(
             "request {} is {other:?}, not open for a reply",
             entry.request_id
@@ -113,7 +113,7 @@ fn require_open(entry: &RequestEntry, refusal: bool) -> Result<(), EhrError> {
 }
 
 fn audit_subject(entry: &RequestEntry) -> String {
-    if records::check_patient_ref(&entry.patient_ref).is_ok() {
+    if Key32::parse(&entry.patient_ref).is_ok() {
         entry.patient_ref.clone()
     } else {
         audit::SECURITY.to_owned()
@@ -136,7 +136,7 @@ async fn check_disclosure(
                     format!("record {} does not exist here", digest.record_id),
                 )
             })?;
-        if meta.patient_ref != entry.patient_ref {
+        if meta.patient_ref.to_hex() != entry.patient_ref {
             return Err(EhrError::invalid(
                 "records",
                 format!("record {} is not this patient's", digest.record_id),
@@ -197,34 +197,6 @@ async fn check_disclosure(
     Ok(())
 }
 
-/// One record of [`RequestRecords`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RecordContent {
-    /// The record id.
-    pub record_id: String,
-    /// Its category, as stored (a reply lists it so).
-    pub category: String,
-    /// SHA-256 of the content, hex: the stored private data hash.
-    pub sha256: String,
-    /// The exact stored bytes, base64.
-    pub content: String,
-}
-
-/// `GetRequestRecords`' result: what a responder seals into its reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RequestRecords {
-    /// The request.
-    pub request_id: String,
-    /// The patient ref, 32 bytes hex.
-    pub patient_ref: String,
-    /// The X25519 key to seal to, 32 bytes hex.
-    pub requester_encryption_key: String,
-    /// The requesting network: the reply's `receiving_network`.
-    pub source_network: String,
-    /// The records the reply must list, by record id.
-    pub records: Vec<RecordContent>,
-}
-
 /// `GetRequestRecords(request_id)`: a registered responder reads the
 /// records of an accepted request that has no reply yet, from this peer's
 /// copy of the private collection.
@@ -260,11 +232,11 @@ pub async fn get_request_records(
             .get_private_data(RECORDS, &record_id)
             .await?
             .ok_or_else(|| {
-                EhrError::State(format!(
+                EhrError::NotHeld(format!(
                     "record {record_id} is not held by this peer (not a member of {RECORDS})"
                 ))
             })?;
-        if hex::encode(Sha256::digest(&content)) != meta.sha256 {
+        if Sha256::digest(&content).as_slice() != meta.sha256.bytes() {
             return Err(EhrError::Corrupt {
                 what: "record",
                 key: record_id,
@@ -279,10 +251,17 @@ pub async fn get_request_records(
             content: base64::engine::general_purpose::STANDARD.encode(content),
         });
     }
+    let corrupt = |reason: &str| EhrError::Corrupt {
+        what: "request",
+        key: request_id.to_owned(),
+        reason: reason.to_owned(),
+    };
     Ok(Json(RequestRecords {
         request_id: entry.request_id,
-        patient_ref: entry.patient_ref,
-        requester_encryption_key,
+        patient_ref: Key32::parse(&entry.patient_ref)
+            .map_err(|_| corrupt("an accepted request with a malformed patient ref"))?,
+        requester_encryption_key: Key32::parse(&requester_encryption_key)
+            .map_err(|_| corrupt("an accepted request with a malformed encryption key"))?,
         source_network: entry.source_network,
         records,
     }))
@@ -303,8 +282,9 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         return Err(EhrError::invalid(
             "replying_network",
             format!(
-                "{:?} is not this network ({:?})",
-                reply.replying_network, config.network_id
+                "{} is not this network ({})",
+                quote(&reply.replying_network),
+                quote(&config.network_id)
             ),
         )
         .into());
@@ -313,15 +293,16 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     parsed
         .signed
         .open()
-        .map_err(|e| EhrError::invalid("signature", e.to_string()))?;
+        .map_err(|e| EhrError::signature("signature", e))?;
 
     let mut entry = incoming_request(&stub, &reply.request_id).await?;
     if reply.receiving_network != entry.source_network {
         return Err(EhrError::invalid(
             "receiving_network",
             format!(
-                "{:?} is not the request's source network {:?}",
-                reply.receiving_network, entry.source_network
+                "{} is not the request's source network {}",
+                quote(&reply.receiving_network),
+                quote(&entry.source_network)
             ),
         )
         .into());
@@ -349,7 +330,7 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
             format!("refused {}: {}", entry.source_network, reply.reason),
         )
     };
-    AuditEntry::new(&stub, &caller, kind, &subject, detail)?
+    audit::entry(&stub, &caller, kind, &subject, detail)?
         .request(&entry.request_id)
         .network(&entry.source_network)
         .records(summary.record_ids.clone())
@@ -358,15 +339,17 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     entry.status = RequestStatus::Replied;
     entry.reply = Some(summary);
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
-    stub.set_event("ReplyReady", bytes.to_vec())?;
-    Ok(Json(Outcome::of("submitted", &entry.request_id)))
+    stub.set_event(event::REPLY_READY, bytes.to_vec())?;
+    Ok(Json(Outcome::of(OutcomeKind::Submitted, &entry.request_id)))
 }
 
 fn reply_outcome(entry: &RequestEntry) -> Outcome {
     match &entry.reply {
-        Some(reply) if reply.status != ReplyOutcome::Ok => Outcome::of("failed", &entry.request_id)
-            .because(reply.reason.clone().unwrap_or_default()),
-        _ => Outcome::of("fulfilled", &entry.request_id),
+        Some(reply) if reply.status != ReplyOutcome::Ok => {
+            Outcome::of(OutcomeKind::Failed, &entry.request_id)
+                .because(reply.reason.clone().unwrap_or_default())
+        }
+        _ => Outcome::of(OutcomeKind::Fulfilled, &entry.request_id),
     }
 }
 
@@ -396,19 +379,16 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         if existing.envelope_sha256.as_deref() == Some(envelope_sha256.as_str()) {
             return Ok(Json(reply_outcome(&entry)));
         }
-        return Err(EhrError::State(format!(
-            "request {} is no longer open: a reply was already accepted",
-            entry.request_id
-        ))
-        .into());
+        return Err(EhrError::AlreadyReplied(entry.request_id.clone()).into());
     }
     let status = messages::check_reply_format(reply, now)?;
     if reply.replying_network != entry.destination_network {
         return Err(EhrError::invalid(
             "replying_network",
             format!(
-                "the reply comes from {:?} but the request went to {:?}",
-                reply.replying_network, entry.destination_network
+                "the reply comes from {} but the request went to {}",
+                quote(&reply.replying_network),
+                quote(&entry.destination_network)
             ),
         )
         .into());
@@ -427,11 +407,11 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     let source_key = network_key(&source)?;
     envelope
         .verify_attestation(&reply.replying_network, |_| Some(source_key))
-        .map_err(|e| EhrError::invalid("attestation", e.to_string()))?;
+        .map_err(|e| EhrError::signature("attestation", e))?;
     parsed
         .signed
         .open()
-        .map_err(|e| EhrError::invalid("signature", format!("the responder's signature: {e}")))?;
+        .map_err(|e| EhrError::signature("signature", format!("the responder's signature: {e}")))?;
 
     stub.put_private_data(REPLIES, &entry.request_id, parsed.bytes.clone())
         .await?;
@@ -442,7 +422,7 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     } else {
         RequestStatus::Failed
     };
-    AuditEntry::new(
+    audit::entry(
         &stub,
         &caller,
         AuditKind::ReplyReceived,
@@ -461,7 +441,7 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     .await?;
     entry.reply = Some(summary);
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
-    stub.set_event("ReplyAccepted", entry.request_id.clone().into_bytes())?;
+    stub.set_event(event::REPLY_ACCEPTED, entry.request_id.clone().into_bytes())?;
     Ok(Json(reply_outcome(&entry)))
 }
 
@@ -480,7 +460,7 @@ pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contract
     }
     let subject = audit_subject(&entry);
     if entry.requester_msp_id != caller.msp_id() || entry.requester_id != caller.id() {
-        AuditEntry::new(
+        audit::entry(
             &stub,
             &caller,
             AuditKind::RetrievalRefused,
@@ -491,21 +471,21 @@ pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contract
         .write(&stub)
         .await?;
         return Ok(Json(
-            Outcome::of("refused", request_id).because(RETRIEVAL_REFUSED),
+            Outcome::of(OutcomeKind::Refused, request_id).because(RETRIEVAL_REFUSED),
         ));
     }
     if entry.reply.is_none() {
-        return Err(EhrError::State(format!("request {request_id} has no reply yet")).into());
+        return Err(EhrError::NoReplyYet(request_id.to_owned()).into());
     }
     let signed_reply = stub
         .get_private_data(REPLIES, request_id)
         .await?
         .ok_or_else(|| {
-            EhrError::State(format!(
+            EhrError::NotHeld(format!(
                 "the reply of request {request_id} is not held by this peer (not a member of {REPLIES})"
             ))
         })?;
-    AuditEntry::new(
+    audit::entry(
         &stub,
         &caller,
         AuditKind::ReplyRead,
@@ -515,7 +495,7 @@ pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contract
     .request(request_id)
     .write(&stub)
     .await?;
-    let mut outcome = Outcome::of("ok", request_id);
+    let mut outcome = Outcome::of(OutcomeKind::Ok, request_id);
     outcome.signed_reply = Some(base64::engine::general_purpose::STANDARD.encode(signed_reply));
     Ok(Json(outcome))
 }

@@ -24,17 +24,21 @@
 //! requester signature, patient has records) store a rejection that
 //! commits, so a refusal can go back to the attested source.
 
+use ehrx_interface::{
+    names::event,
+    quote,
+    rules::PRIVILEGE_REQUEST,
+    types::{Notice, Outcome, OutcomeKind},
+};
 use ehrx_proto::exchange::Request;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
     ehr::{
-        access::{self, Caller},
-        audit::{self, AuditEntry, AuditKind},
+        access::Caller,
+        audit::{self, AuditKind, Write as _},
         error::EhrError,
         messages::{self, ParsedRequest},
-        outcome::Outcome,
         rate_limit::{self, Decision},
         records,
         state::{
@@ -52,13 +56,6 @@ use crate::{
 /// The reason a rate-limited request is rejected with.
 pub const FLAGGED_RATE: &str = "flagged: rate limit exceeded";
 
-/// The payload of `RequestRejected` and `SecurityFlagged` events.
-#[derive(Debug, Serialize)]
-struct Notice<'a> {
-    request_id: &'a str,
-    reason: &'a str,
-}
-
 /// An active entry of the lookup table, or the error naming why not.
 pub async fn active_network(stub: &Stub, network_id: &str) -> Result<RemoteNetwork, EhrError> {
     let unknown = || EhrError::NotFound {
@@ -71,7 +68,8 @@ pub async fn active_network(stub: &Stub, network_id: &str) -> Result<RemoteNetwo
         .ok_or_else(unknown)?;
     if network.status != NetworkStatus::Active {
         return Err(EhrError::State(format!(
-            "network {network_id} is suspended in the lookup table"
+            "network {} is suspended in the lookup table",
+            quote(network_id)
         )));
     }
     Ok(network)
@@ -79,16 +77,13 @@ pub async fn active_network(stub: &Stub, network_id: &str) -> Result<RemoteNetwo
 
 /// The Ed25519 key of a lookup table entry.
 pub fn network_key(network: &RemoteNetwork) -> Result<ed25519_dalek::VerifyingKey, EhrError> {
-    let corrupt = || EhrError::Corrupt {
-        what: "remote network",
-        key: network.network_id.clone(),
-        reason: "the network key is not a 32-byte Ed25519 key".to_owned(),
-    };
-    let bytes: [u8; 32] = hex::decode(&network.network_key)
-        .map_err(|_| corrupt())?
-        .try_into()
-        .map_err(|_| corrupt())?;
-    ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| corrupt())
+    ed25519_dalek::VerifyingKey::from_bytes(network.network_key.bytes()).map_err(|_| {
+        EhrError::Corrupt {
+            what: "remote network",
+            key: network.network_id.clone(),
+            reason: "the network key is not an Ed25519 public key".to_owned(),
+        }
+    })
 }
 
 /// A stored request, if any.
@@ -143,19 +138,20 @@ async fn requester_checks(stub: &Stub, caller: &Caller, code: &str) -> Result<Re
     let requester: Option<Requester> =
         state::get(stub, "requester", &key::requester(code)?).await?;
     let requester = requester.ok_or_else(|| {
-        EhrError::AccessDenied(format!("requester code {code:?} is not registered"))
+        EhrError::AccessDenied(format!("requester code {} is not registered", quote(code)))
     })?;
     if requester.msp_id != caller.msp_id() || requester.identity_id != caller.id() {
         return Err(EhrError::AccessDenied(format!(
-            "requester code {code:?} is not bound to the submitting identity {} of {}",
+            "requester code {} is not bound to the submitting identity {} of {}",
+            quote(code),
             caller.id(),
             caller.msp_id()
         )));
     }
-    if !requester.privileges.iter().any(|p| p == access::REQUEST) {
+    if !requester.privileges.iter().any(|p| p == PRIVILEGE_REQUEST) {
         return Err(EhrError::AccessDenied(format!(
-            "requester code {code:?} lacks the {:?} privilege",
-            access::REQUEST
+            "requester code {} lacks the {PRIVILEGE_REQUEST:?} privilege",
+            quote(code)
         )));
     }
     Ok(requester)
@@ -175,8 +171,9 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
         return Err(EhrError::invalid(
             "source_network",
             format!(
-                "{:?} is not this network ({:?})",
-                request.source_network, config.network_id
+                "{} is not this network ({})",
+                quote(&request.source_network),
+                quote(&config.network_id)
             ),
         )
         .into());
@@ -189,8 +186,8 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     parsed
         .signed
         .open()
-        .map_err(|e| EhrError::invalid("signature", e.to_string()))?;
-    if hex::encode(&request.requester_encryption_key) != requester.encryption_key {
+        .map_err(|e| EhrError::signature("signature", e))?;
+    if request.requester_encryption_key.as_slice() != requester.encryption_key.bytes() {
         return Err(EhrError::invalid(
             "requester_encryption_key",
             "is not the encryption key registered for this requester",
@@ -233,7 +230,7 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
                 entry.request_id.clone().into_bytes(),
             )
             .await?;
-            AuditEntry::new(
+            audit::entry(
                 &stub,
                 &caller,
                 AuditKind::RequestSubmitted,
@@ -247,8 +244,8 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             .network(&entry.destination_network)
             .write(&stub)
             .await?;
-            stub.set_event("RequestValidated", bytes.to_vec())?;
-            Ok(Json(Outcome::of("validated", &entry.request_id)))
+            stub.set_event(event::REQUEST_VALIDATED, bytes.to_vec())?;
+            Ok(Json(Outcome::of(OutcomeKind::Validated, &entry.request_id)))
         }
     }
 }
@@ -272,7 +269,7 @@ async fn flag(
         tx_id: stub.tx_id().to_owned(),
     };
     state::put(stub, &key::flag(&flag.msp_id, &flag.identity_id)?, &flag).await?;
-    AuditEntry::new(
+    audit::entry(
         stub,
         caller,
         AuditKind::Flagged,
@@ -283,21 +280,21 @@ async fn flag(
     .write(stub)
     .await?;
     let notice = serde_json::to_vec(&Notice {
-        request_id: &request.request_id,
-        reason: &flag.reason,
+        request_id: request.request_id.clone(),
+        reason: flag.reason.clone(),
     })
     .map_err(ContractError::Serialize)?;
-    stub.set_event("SecurityFlagged", notice)?;
+    stub.set_event(event::SECURITY_FLAGGED, notice)?;
     Ok(Json(
-        Outcome::of("rejected", &request.request_id).because(FLAGGED_RATE),
+        Outcome::of(OutcomeKind::Rejected, &request.request_id).because(FLAGGED_RATE),
     ))
 }
 
 fn stored_outcome(entry: &RequestEntry) -> Outcome {
     match entry.status {
-        RequestStatus::Rejected => Outcome::of("rejected", &entry.request_id)
+        RequestStatus::Rejected => Outcome::of(OutcomeKind::Rejected, &entry.request_id)
             .because(entry.reason.clone().unwrap_or_default()),
-        _ => Outcome::of("accepted", &entry.request_id),
+        _ => Outcome::of(OutcomeKind::Accepted, &entry.request_id),
     }
 }
 
@@ -355,7 +352,7 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     let source_key = network_key(&source)?;
     envelope
         .verify_attestation(&request.source_network, |_| Some(source_key))
-        .map_err(|e| EhrError::invalid("attestation", e.to_string()))?;
+        .map_err(|e| EhrError::signature("attestation", e))?;
 
     let verdict = acceptance(&stub, &config, &parsed, now).await;
     let (status, signer) = match &verdict {
@@ -373,7 +370,7 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     };
     match &entry.reason {
         None => {
-            AuditEntry::new(
+            audit::entry(
                 &stub,
                 &caller,
                 AuditKind::RequestAccepted,
@@ -387,10 +384,10 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             .network(&entry.source_network)
             .write(&stub)
             .await?;
-            stub.set_event("RequestAccepted", parsed.bytes.clone())?;
+            stub.set_event(event::REQUEST_ACCEPTED, parsed.bytes.clone())?;
         }
         Some(reason) => {
-            AuditEntry::new(
+            audit::entry(
                 &stub,
                 &caller,
                 AuditKind::RequestRejected,
@@ -402,11 +399,11 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             .write(&stub)
             .await?;
             let notice = serde_json::to_vec(&Notice {
-                request_id: &entry.request_id,
-                reason,
+                request_id: entry.request_id.clone(),
+                reason: reason.clone(),
             })
             .map_err(ContractError::Serialize)?;
-            stub.set_event("RequestRejected", notice)?;
+            stub.set_event(event::REQUEST_REJECTED, notice)?;
         }
     }
     Ok(Json(stored_outcome(&entry)))

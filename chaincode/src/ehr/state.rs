@@ -17,7 +17,7 @@
 //! | `ehrx.requests-of` | msp id, identity id, request id | the request id (a requester's own requests) |
 //! | `ehrx.record` | record id | [`RecordMeta`] (public metadata only) |
 //! | `ehrx.patient-record` | patient ref, category, record id | the record id (coverage checks) |
-//! | `ehrx.audit` | subject, time (ms, 20 digits), tx id, kind | [`crate::ehr::audit::AuditEntry`] |
+//! | `ehrx.audit` | subject, time (ms, 20 digits), tx id, kind | [`AuditEntry`](ehrx_interface::types::AuditEntry) |
 //!
 //! Private data collections use simple keys: [`RECORDS`] holds each
 //! record's FHIR JSON under its record id, [`REPLIES`] each received signed
@@ -30,6 +30,11 @@
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+pub use ehrx_interface::types::{
+    Direction, Flag, NetworkConfig, NetworkStatus, RecordMeta, Registration, RemoteNetwork,
+    ReplyOutcome, ReplySummary, RequestEntry, RequestStatus, Requester, Role,
+};
+
 use crate::{
     ehr::error::EhrError,
     shim::{Stub, composite_key},
@@ -40,106 +45,6 @@ pub const RECORDS: &str = "ehrRecords";
 /// Private collection of received signed replies.
 pub const REPLIES: &str = "ehrReplies";
 
-/// This network's own settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NetworkConfig {
-    /// This network's id, as the other networks' lookup tables know it.
-    pub network_id: String,
-    /// Requests one requester may submit per window.
-    pub rate_limit_max: u32,
-    /// The window's length.
-    pub rate_limit_window_seconds: u32,
-}
-
-/// Whether a remote network may exchange with this one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NetworkStatus {
-    /// Requests and replies are accepted.
-    Active,
-    /// Known, but nothing is accepted from or sent to it.
-    Suspended,
-}
-
-/// An entry of the lookup table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteNetwork {
-    /// The remote network's id.
-    pub network_id: String,
-    /// Its Ed25519 network key, 32 bytes hex.
-    pub network_key: String,
-    /// Whether it is active.
-    pub status: NetworkStatus,
-}
-
-/// A registered requester (doctor, nurse) of this network.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Requester {
-    /// The code requests carry.
-    pub requester_code: String,
-    /// The MSP of the bound identity.
-    pub msp_id: String,
-    /// The bound identity's client id.
-    pub identity_id: String,
-    /// The bound identity's certificate, PEM.
-    pub certificate: String,
-    /// What the requester may do (see [`crate::ehr::access::PRIVILEGES`]).
-    pub privileges: Vec<String>,
-    /// X25519 public key replies are sealed to, 32 bytes hex.
-    pub encryption_key: String,
-}
-
-/// Roles other than requester and admin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Submits replies to accepted requests.
-    Responder,
-    /// Submits what other networks' relays forward.
-    Relay,
-    /// Stores EHRs (PutEhr).
-    Uploader,
-}
-
-impl Role {
-    /// The name used in keys and messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Responder => "responder",
-            Role::Relay => "relay",
-            Role::Uploader => "uploader",
-        }
-    }
-}
-
-/// An identity registered in a [`Role`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Registration {
-    /// The role.
-    pub role: Role,
-    /// The identity's MSP.
-    pub msp_id: String,
-    /// The identity's client id.
-    pub identity_id: String,
-    /// Its certificate, PEM.
-    pub certificate: String,
-}
-
-/// A flagged identity: every transaction of it is refused until cleared.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flag {
-    /// The identity's MSP.
-    pub msp_id: String,
-    /// The identity's client id.
-    pub identity_id: String,
-    /// Why it was flagged.
-    pub reason: String,
-    /// When.
-    pub flagged_at_ms: i64,
-    /// By which transaction.
-    pub tx_id: String,
-}
-
 /// The recent request times of one requester.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateWindow {
@@ -147,130 +52,6 @@ pub struct RateWindow {
     pub last_ms: i64,
     /// Request times inside the window, oldest first.
     pub recent_ms: Vec<i64>,
-}
-
-/// Which side of the exchange a request entry is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// Made here (SubmitRequest), answered elsewhere.
-    Outgoing,
-    /// Made elsewhere (AcceptRequest), answered here.
-    Incoming,
-}
-
-/// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestStatus {
-    /// Outgoing, passed Algorithm 1, waiting for the reply.
-    Validated,
-    /// Incoming, passed Algorithm 2, waiting for a responder.
-    Accepted,
-    /// Incoming, failed Algorithm 2; a refusal reply may go back.
-    Rejected,
-    /// Incoming, a reply was submitted (exactly one).
-    Replied,
-    /// Outgoing, an OK reply arrived.
-    Fulfilled,
-    /// Outgoing, a refusal (not found, rejected) arrived.
-    Failed,
-}
-
-/// The status of a reply, as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReplyOutcome {
-    /// Records disclosed.
-    Ok,
-    /// The patient has no records in the wanted categories.
-    NotFound,
-    /// The request was refused.
-    Rejected,
-}
-
-/// What the ledger keeps about a request's reply (never its contents).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplySummary {
-    /// Its status.
-    pub status: ReplyOutcome,
-    /// The refusal reason, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The disclosed record ids, in reply order.
-    pub record_ids: Vec<String>,
-    /// SHA-256 of the signed reply bytes, hex.
-    pub signed_reply_sha256: String,
-    /// SHA-256 of the forwarded envelope (incoming replies), hex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub envelope_sha256: Option<String>,
-    /// When it was stored here.
-    pub at_ms: i64,
-}
-
-/// A request, on either side of the exchange.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestEntry {
-    /// The request id (UUID v4).
-    pub request_id: String,
-    /// Which side this network is on.
-    pub direction: Direction,
-    /// Where it stands.
-    pub status: RequestStatus,
-    /// Why it was rejected, if it was.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// The requesting network.
-    pub source_network: String,
-    /// The answering network.
-    pub destination_network: String,
-    /// The requester's code on the source network.
-    pub requester_code: String,
-    /// The requester's MSP (as signed).
-    pub requester_msp_id: String,
-    /// The requester's client id (as signed).
-    pub requester_id: String,
-    /// The patient ref, 32 bytes hex.
-    pub patient_ref: String,
-    /// The purpose, e.g. `PURPOSE_TREATMENT`.
-    pub purpose: String,
-    /// Wanted categories; empty means all.
-    pub categories: Vec<String>,
-    /// The X25519 public key the reply is sealed to, 32 bytes hex (absent
-    /// in entries stored before it was kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requester_encryption_key: Option<String>,
-    /// The request's own creation time.
-    pub created_at_ms: i64,
-    /// SHA-256 of the signed request bytes, hex.
-    pub signed_request_sha256: String,
-    /// SHA-256 of the forwarded envelope (incoming requests), hex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub envelope_sha256: Option<String>,
-    /// When this network first stored it.
-    pub recorded_at_ms: i64,
-    /// The reply, once there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reply: Option<ReplySummary>,
-}
-
-/// The public metadata of a stored record; its contents are private.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordMeta {
-    /// The record id (the FHIR resource id).
-    pub record_id: String,
-    /// The patient ref, 32 bytes hex.
-    pub patient_ref: String,
-    /// The record's category.
-    pub category: String,
-    /// SHA-256 of the stored FHIR JSON bytes, hex.
-    pub sha256: String,
-    /// The uploader's MSP.
-    pub uploader_msp_id: String,
-    /// The uploader's client id.
-    pub uploader_id: String,
-    /// When it was stored.
-    pub stored_at_ms: i64,
 }
 
 /// Composite keys of the families above.

@@ -399,17 +399,41 @@ impl Contract {
     }
 }
 
+type ErrorMessageFn = Arc<dyn Fn(&ContractError) -> String + Send + Sync>;
+
 /// A chaincode made of contracts; the first one added is the default.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ContractChaincode {
     contracts: BTreeMap<String, Contract>,
     default: Option<String>,
+    error_message: Option<ErrorMessageFn>,
+}
+
+impl std::fmt::Debug for ContractChaincode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContractChaincode")
+            .field("contracts", &self.contracts)
+            .field("default", &self.default)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ContractChaincode {
     /// A chaincode with no contracts yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How a failed call's error becomes the response message (by default
+    /// its `Display`). A contract with its own error codes, or one that
+    /// must bound what it echoes, formats every error here, including
+    /// those of this layer (unknown function, argument count...).
+    pub fn error_message(
+        mut self,
+        format: impl Fn(&ContractError) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.error_message = Some(Arc::new(format));
+        self
     }
 
     /// Adds `contract`; the first one added becomes the default.
@@ -476,7 +500,10 @@ impl Chaincode for ContractChaincode {
     async fn invoke(&self, stub: Stub) -> Response {
         match self.dispatch(stub).await {
             Ok(payload) => chaincode::success(payload),
-            Err(error) => chaincode::error(error.to_string()),
+            Err(error) => chaincode::error(match &self.error_message {
+                Some(format) => format(&error),
+                None => error.to_string(),
+            }),
         }
     }
 }
