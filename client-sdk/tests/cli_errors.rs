@@ -137,7 +137,7 @@ fn a_network_keys_public_half_is_printed_and_bad_keys_named() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("short.hex is 2 bytes, expected 32"),
+        stderr(&output).contains("short.hex is 4 bytes long, expected 64 lower-case hex digits"),
         "{}",
         stderr(&output)
     );

@@ -20,8 +20,8 @@ use base64::Engine as _;
 use ehrx_client::{
     ehr::{
         ClinicalSummary, EhrClient, EhrSettings, Error, HistoryOutcome, HistoryRequest,
-        InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestState, RequesterKey,
-        synthetic::SyntheticPatient,
+        InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestStatus as RequestState,
+        RequesterKey, synthetic::SyntheticPatient,
     },
     fabric::{Gateway, Identity, P256Signer, SigningIdentity},
 };
@@ -135,8 +135,20 @@ fn decode_invocation(signed: Option<peer::SignedProposal>) -> Invocation {
     }
 }
 
+/// A request entry as the contract writes it (every field, since the SDK
+/// refuses unknown and missing ones).
 fn state_json(id: &str, request: &StoredRequest) -> Value {
-    json!({"request_id": id, "direction": "outgoing", "status": request.state, "reason": request.reason})
+    let mut entry = json!({
+        "request_id": id, "direction": "outgoing", "status": request.state,
+        "source_network": "net1", "destination_network": "net2",
+        "requester_code": "DR-0001", "requester_msp_id": "Org1MSP", "requester_id": "x509::a::b",
+        "patient_ref": "00".repeat(32), "purpose": "PURPOSE_TREATMENT", "categories": [],
+        "created_at_ms": 1, "signed_request_sha256": "00".repeat(32), "recorded_at_ms": 1,
+    });
+    if let Some(reason) = &request.reason {
+        entry["reason"] = reason.clone().into();
+    }
+    entry
 }
 
 /// The destination's answer: every record of the patient, sealed to the
@@ -230,7 +242,9 @@ impl FakeContract {
                 };
                 let sha256 = hex::encode(Sha256::digest(stored));
                 (
-                    json!({"record_id": record_id, "sha256": sha256})
+                    json!({"record_id": record_id, "sha256": sha256,
+                        "patient_ref": metadata["patient_ref"], "category": metadata["category"],
+                        "uploader_msp_id": "Org1MSP", "uploader_id": "x509::a::b", "stored_at_ms": 1})
                         .to_string()
                         .into_bytes(),
                     Vec::new(),
@@ -300,15 +314,16 @@ impl FakeContract {
                 let id = text(1);
                 let result = match ledger.requests.get(&id) {
                     Some(r) if r.creator != invocation.signature_header.creator => {
-                        json!({"outcome": "refused", "reason": "only the requester may read this reply"})
+                        json!({"outcome": "refused", "request_id": id, "reason": "only the requester may read this reply"})
                     }
                     Some(StoredRequest {
                         reply: Some(reply), ..
                     }) => json!({
                         "outcome": "ok",
+                        "request_id": id,
                         "signed_reply": base64::engine::general_purpose::STANDARD.encode(reply.encode_to_vec()),
                     }),
-                    _ => json!({"outcome": "refused", "reason": "no reply"}),
+                    _ => json!({"outcome": "refused", "request_id": id, "reason": "no reply"}),
                 };
                 (result.to_string().into_bytes(), Vec::new())
             }
@@ -569,7 +584,7 @@ async fn upload_request_and_read_a_patients_history() {
         [registered.public_key().to_vec()]
     );
     assert_eq!(
-        doctor.request_status(&request_id).await.unwrap().state,
+        doctor.request_status(&request_id).await.unwrap().status,
         RequestState::Fulfilled
     );
     let listed = doctor.list_requests().await.unwrap();
@@ -668,7 +683,7 @@ async fn no_answer_before_the_deadline_is_a_timeout() {
         .request_status(requested.pending.request_id())
         .await
         .unwrap();
-    assert_eq!(status.state, RequestState::Validated);
+    assert_eq!(status.status, RequestState::Validated);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{
     error::{Error, parse_result},
     interface::{
-        AuditEntry, AuditSubject, MemberIdentity, NetworkConfig, RemoteNetwork, RemoteStatus,
+        AuditEntry, AuditSubject, FlaggedIdentity, MemberIdentity, NetworkConfig, RemoteNetwork,
         RequesterRegistration, function,
     },
     patient::PatientRef,
@@ -24,46 +24,12 @@ pub struct Admin<'a> {
     contract: &'a Contract,
 }
 
-impl MemberIdentity {
+impl From<&Identity> for MemberIdentity {
     /// The entry for a Fabric identity.
-    pub fn of(identity: &Identity) -> Self {
+    fn from(identity: &Identity) -> Self {
         Self {
             msp_id: identity.msp_id().to_string(),
             certificate: String::from_utf8_lossy(identity.certificate_pem()).into_owned(),
-        }
-    }
-}
-
-impl RemoteNetwork {
-    /// A lookup-table entry from the network's Ed25519 public key.
-    pub fn new(
-        network_id: impl Into<String>,
-        network_key: &[u8; 32],
-        status: RemoteStatus,
-    ) -> Self {
-        Self {
-            network_id: network_id.into(),
-            network_key: hex::encode(network_key),
-            status,
-        }
-    }
-}
-
-impl RequesterRegistration {
-    /// A registration for a Fabric identity with its X25519 public key.
-    pub fn new(
-        requester_code: impl Into<String>,
-        identity: &Identity,
-        privileges: Vec<String>,
-        encryption_key: &[u8; 32],
-    ) -> Self {
-        let member = MemberIdentity::of(identity);
-        Self {
-            requester_code: requester_code.into(),
-            msp_id: member.msp_id,
-            certificate: member.certificate,
-            privileges,
-            encryption_key: hex::encode(encryption_key),
         }
     }
 }
@@ -126,7 +92,8 @@ impl<'a> Admin<'a> {
 
     /// Clears the flag of an identity that exceeded the rate limit.
     pub async fn clear_flag(&self, member: &MemberIdentity) -> Result<Committed, Error> {
-        self.submit_json(function::CLEAR_FLAG, member).await
+        self.submit_json(function::CLEAR_FLAG, &FlaggedIdentity::from(member.clone()))
+            .await
     }
 
     /// The audit entries of a subject, oldest first.
@@ -151,11 +118,12 @@ impl<'a> Admin<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ehr::interface::{NetworkStatus, rules};
 
     #[test]
     fn member_identities_carry_the_msp_id_and_pem() {
         let identity = Identity::new("Net1Org2MSP", "-----BEGIN CERTIFICATE-----\n…");
-        let member = MemberIdentity::of(&identity);
+        let member = MemberIdentity::from(&identity);
         assert_eq!(member.msp_id, "Net1Org2MSP");
         assert!(
             member
@@ -165,11 +133,15 @@ mod tests {
         let json = serde_json::to_value(&member).unwrap();
         assert_eq!(json["msp_id"], "Net1Org2MSP");
 
-        let requester =
-            RequesterRegistration::new("DR-1", &identity, vec!["request".into()], &[0xab; 32]);
-        assert_eq!(requester.encryption_key, "ab".repeat(32));
+        let requester = RequesterRegistration::new(
+            "DR-1",
+            member,
+            vec![rules::PRIVILEGE_REQUEST.into()],
+            &[0xab; 32],
+        );
+        assert_eq!(requester.encryption_key.to_hex(), "ab".repeat(32));
         assert_eq!(requester.msp_id, "Net1Org2MSP");
-        let remote = RemoteNetwork::new("net2", &[1; 32], RemoteStatus::Active);
-        assert_eq!(remote.network_key, "01".repeat(32));
+        let remote = RemoteNetwork::new("net2", &[1; 32], NetworkStatus::Active);
+        assert_eq!(remote.network_key.to_hex(), "01".repeat(32));
     }
 }

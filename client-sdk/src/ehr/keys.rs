@@ -21,7 +21,7 @@ use std::{
 use hpke::{Deserializable as _, Kem as _, Serializable as _};
 use serde::{Deserialize, Serialize};
 
-use crate::proto::exchange::seal::DecryptionKey;
+use crate::{ehr::interface::Key32, proto::exchange::seal::DecryptionKey};
 
 type Kem = hpke::kem::X25519HkdfSha256;
 
@@ -92,11 +92,11 @@ impl RequesterKey {
     /// Reads a key file written by [`Self::save`]: the private key in hex.
     pub fn load(path: &Path) -> Result<Self, KeyStoreError> {
         let text = fs::read_to_string(path).map_err(io_error(path))?;
-        let bytes = hex::decode(text.trim()).map_err(|e| KeyStoreError::Malformed {
+        let key = Key32::parse(text.trim()).map_err(|e| KeyStoreError::Malformed {
             path: path.to_path_buf(),
-            reason: e.to_string(),
+            reason: format!("the key {e}"),
         })?;
-        Self::from_bytes(&bytes)
+        Self::from_bytes(key.bytes())
     }
 
     /// Writes the private key in hex, owner-only and atomically.
@@ -271,9 +271,10 @@ impl KeyStore for FileKeyStore {
         if file.request_id != request_id {
             return Err(malformed(format!("holds request {}", file.request_id)));
         }
-        let key_bytes = hex::decode(&file.decryption_key).map_err(|e| malformed(e.to_string()))?;
+        let key = Key32::parse(&file.decryption_key)
+            .map_err(|e| malformed(format!("the decryption key {e}")))?;
         let decryption_key =
-            DecryptionKey::from_bytes(&key_bytes).map_err(|e| malformed(e.to_string()))?;
+            DecryptionKey::from_bytes(key.bytes()).map_err(|e| malformed(e.to_string()))?;
         Ok(Some(ReplyKey {
             request_id: file.request_id,
             source_network: file.source_network,

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 pub use admin::Admin;
 pub use error::Error;
-pub use interface::{RequestState, RequestStatus};
+pub use interface::{ErrorCode, RequestEntry, RequestStatus};
 pub use keys::{FileKeyStore, InMemoryKeyStore, KeyStore, KeyStoreError, ReplyKey, RequesterKey};
 pub use patient::{MatchingKey, PatientError, PatientIdentifiers, PatientRef};
 pub use records::{EhrRecord, RecordError, UploadedRecord};

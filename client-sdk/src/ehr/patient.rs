@@ -24,6 +24,8 @@ use hmac::{Hmac, KeyInit as _, Mac as _};
 use sha2::Sha256;
 use unicode_normalization::{UnicodeNormalization as _, char::is_combining_mark};
 
+use super::interface::Key32;
+
 /// The domain and version tag that starts every keyed message.
 pub const DOMAIN: &[u8] = b"ehrx.v1/patient-ref";
 
@@ -235,10 +237,8 @@ impl MatchingKey {
 
     /// A key from 64 hex digits (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Self, PatientError> {
-        let bytes = hex::decode(text.trim()).map_err(|_| PatientError::MatchingKey)?;
-        bytes
-            .try_into()
-            .map(Self)
+        Key32::parse(text.trim())
+            .map(|key| Self(*key.bytes()))
             .map_err(|_| PatientError::MatchingKey)
     }
 
@@ -275,10 +275,8 @@ impl PatientRef {
 
     /// A reference from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, PatientError> {
-        let bytes = hex::decode(text.trim()).map_err(|_| PatientError::PatientRef)?;
-        bytes
-            .try_into()
-            .map(Self)
+        Key32::parse(text.trim())
+            .map(|key| Self(*key.bytes()))
             .map_err(|_| PatientError::PatientRef)
     }
 
@@ -289,7 +287,12 @@ impl PatientRef {
 
     /// Lower-case hex, as the contract takes it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.key().to_hex()
+    }
+
+    /// As the contract's JSON carries it.
+    pub fn key(&self) -> Key32 {
+        Key32::new(self.0)
     }
 }
 

@@ -17,18 +17,17 @@ use sha2::{Digest as _, Sha256};
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{self, EhrMetadata, PutEhrResult, function::PUT_EHR},
+    interface::{
+        self, EhrMetadata, Key32, RecordMeta,
+        function::PUT_EHR,
+        limits::MAX_RECORD_BYTES,
+        rules::{is_category, is_fhir_id},
+    },
     patient::PatientRef,
 };
 
-/// The largest record (one resource's JSON) accepted: the contract's limit.
-pub const MAX_RECORD_SIZE: usize = 1024 * 1024;
-
 /// The largest file read for upload (a Bundle of many records).
 pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
-
-/// FHIR's limit on the length of a resource id.
-const MAX_ID_LENGTH: usize = 64;
 
 /// Why FHIR JSON was refused.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +47,7 @@ pub enum RecordError {
         /// The resource's type.
         resource_type: String,
     },
-    /// Larger than [`MAX_RECORD_SIZE`] (or a file over [`MAX_FILE_SIZE`]).
+    /// Larger than [`MAX_RECORD_BYTES`] (or a file over [`MAX_FILE_SIZE`]).
     #[error("{what} is {size} bytes, over the limit of {limit}")]
     TooLarge {
         /// Which record, or the file.
@@ -110,27 +109,13 @@ fn json_error(e: serde_json::Error) -> RecordError {
     RecordError::Json(e.to_string())
 }
 
-fn is_resource_type(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_uppercase())
-        && chars.all(|c| c.is_ascii_alphabetic())
-        && name.len() <= MAX_ID_LENGTH
-}
-
-fn is_fhir_id(id: &str) -> bool {
-    (1..=MAX_ID_LENGTH).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-}
-
 /// A resource's type and id, checked; the fields stay raw so nothing is
 /// re-encoded.
 fn resource_head(fields: &Map<String, Value>) -> Result<(String, String), RecordError> {
     let resource_type = fields
         .get("resourceType")
         .and_then(Value::as_str)
-        .filter(|name| is_resource_type(name))
+        .filter(|name| is_category(name))
         .ok_or(RecordError::ResourceType)?
         .to_string();
     let id = fields
@@ -157,13 +142,16 @@ fn record(content: &[u8]) -> Result<EhrRecord, RecordError> {
     let value: Value = serde_json::from_slice(content).map_err(json_error)?;
     let fields = value.as_object().ok_or(RecordError::NotAnObject)?;
     let (resource_type, record_id) = resource_head(fields)?;
-    if content.len() > MAX_RECORD_SIZE {
+    if content.len() > MAX_RECORD_BYTES {
         return Err(RecordError::TooLarge {
             what: record_id,
             size: content.len() as u64,
-            limit: MAX_RECORD_SIZE as u64,
+            limit: MAX_RECORD_BYTES as u64,
         });
     }
+    // The contract's own reader: no key twice at any depth, bounded
+    // nesting; refused here, before a transaction is spent on it.
+    ehrx_interface::parse_record(content).map_err(|e| RecordError::Json(e.to_string()))?;
     Ok(EhrRecord {
         record_id,
         category: resource_type,
@@ -265,7 +253,7 @@ impl EhrClient {
             let sha256: [u8; 32] = Sha256::digest(&record.content).into();
             let metadata = EhrMetadata {
                 record_id: record.record_id.clone(),
-                patient_ref: patient_ref.to_hex(),
+                patient_ref: Key32::new(*patient_ref.as_bytes()),
                 category: record.category.clone(),
             };
             let metadata =
@@ -281,8 +269,8 @@ impl EhrClient {
                 .await?;
             // What the endorsers stored must be what was sent: checked
             // before the transaction goes to the orderer.
-            let result: PutEhrResult = parse_result(PUT_EHR, transaction.result())?;
-            if result.record_id != record.record_id || result.sha256 != hex::encode(sha256) {
+            let result: RecordMeta = parse_result(PUT_EHR, transaction.result())?;
+            if result.record_id != record.record_id || result.sha256.bytes() != &sha256 {
                 return Err(Error::unexpected(
                     PUT_EHR,
                     format!(
@@ -402,7 +390,7 @@ mod tests {
         assert!(matches!(refuse(twice), RecordError::Duplicate(id) if id == "p"));
         let big = format!(
             r#"{{"resourceType":"Binary","id":"x","data":"{}"}}"#,
-            "A".repeat(MAX_RECORD_SIZE)
+            "A".repeat(MAX_RECORD_BYTES)
         );
         assert!(matches!(
             refuse(big.as_bytes()),

@@ -17,9 +17,9 @@ use sha2::{Digest as _, Sha256};
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{GetReplyResult, function},
+    interface::{ErrorCode, Outcome, OutcomeKind, function},
     keys::ReplyKey,
-    peer_lag::{PAYLOADS_DIFFER, retry_while_peers_lag},
+    peer_lag::retry_while_peers_lag,
     records::{RecordError, parse_resource},
 };
 use crate::proto::exchange::{
@@ -268,9 +268,6 @@ pub fn verify_reply(signed: &SignedReply, key: &ReplyKey) -> Result<VerifiedRepl
     })
 }
 
-/// The contract's refusal of `GetReply` for a request without its reply.
-const NO_REPLY_YET: &str = "has no reply yet";
-
 impl EhrClient {
     /// Fetches the reply to a request with `GetReply` (submitted, so the
     /// ledger records who read it, or who was refused), then verifies and
@@ -278,15 +275,23 @@ impl EhrClient {
     pub async fn read_reply(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
         // The reply's event came from this gateway's peer; the other
         // organisation's endorser may not have that block for a moment.
-        let committed = retry_while_peers_lag(&[NO_REPLY_YET, PAYLOADS_DIFFER], || {
+        let committed = retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
             self.contract.submit(function::GET_REPLY, [&key.request_id])
         })
         .await?;
-        match parse_result(function::GET_REPLY, &committed.result)? {
-            GetReplyResult::Refused { reason } => Err(ReplyError::Refused { reason }.into()),
-            GetReplyResult::Delivered { signed_reply } => {
+        let outcome: Outcome = parse_result(function::GET_REPLY, &committed.result)?;
+        match (outcome.outcome, outcome.signed_reply) {
+            (OutcomeKind::Ok, Some(signed_reply)) => {
                 Ok(verify_reply(&decode_signed_reply(&signed_reply)?, key)?)
             }
+            (OutcomeKind::Refused, _) => Err(ReplyError::Refused {
+                reason: outcome.reason.unwrap_or_default(),
+            }
+            .into()),
+            (other, _) => Err(Error::unexpected(
+                function::GET_REPLY,
+                format!("answered {other:?} without a reply"),
+            )),
         }
     }
 }

@@ -21,10 +21,10 @@ use serde::Deserialize;
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{RequestState, RequestStatus, SubmitOutcome, SubmitResult, event, function},
+    interface::{Outcome, OutcomeKind, RequestEntry, RequestStatus, event, function},
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
-    peer_lag::{PAYLOADS_DIFFER, retry_while_peers_lag},
+    peer_lag::retry_while_peers_lag,
 };
 use crate::{
     fabric::{ChaincodeEvent, Checkpoint},
@@ -80,7 +80,7 @@ pub enum HistoryOutcome {
     /// or [`ReplyError::Rejected`](super::ReplyError::Rejected).
     Refused {
         /// The request's final state.
-        state: RequestState,
+        state: RequestStatus,
         /// The reason recorded with it.
         reason: Option<String>,
     },
@@ -169,10 +169,10 @@ impl EhrClient {
     ) -> Result<RequestedHistory, Error> {
         let (pending, submitted) = self.submit_request(history).await?;
         let outcome = match submitted.outcome {
-            SubmitOutcome::Rejected => HistoryOutcome::RejectedHere {
+            OutcomeKind::Validated => self.await_outcome(&pending, timeout).await?,
+            _ => HistoryOutcome::RejectedHere {
                 reason: submitted.reason.unwrap_or_default(),
             },
-            SubmitOutcome::Validated => self.await_outcome(&pending, timeout).await?,
         };
         Ok(RequestedHistory { pending, outcome })
     }
@@ -182,7 +182,7 @@ impl EhrClient {
     pub async fn submit_request(
         &self,
         history: &HistoryRequest,
-    ) -> Result<(PendingRequest, SubmitResult), Error> {
+    ) -> Result<(PendingRequest, Outcome), Error> {
         let requester_code = self
             .requester_code
             .as_deref()
@@ -203,12 +203,21 @@ impl EhrClient {
         // Back-to-back requests read the requester's rate-limit window,
         // which a lagging endorser may not have updated yet.
         let signed = signed.encode_to_vec();
-        let committed = retry_while_peers_lag(&[PAYLOADS_DIFFER], || {
+        let committed = retry_while_peers_lag(&[], || {
             self.contract
                 .submit(function::SUBMIT_REQUEST, [signed.as_slice()])
         })
         .await?;
-        let result: SubmitResult = parse_result(function::SUBMIT_REQUEST, &committed.result)?;
+        let result: Outcome = parse_result(function::SUBMIT_REQUEST, &committed.result)?;
+        if !matches!(
+            result.outcome,
+            OutcomeKind::Validated | OutcomeKind::Rejected
+        ) {
+            return Err(Error::unexpected(
+                function::SUBMIT_REQUEST,
+                format!("answered {:?}", result.outcome),
+            ));
+        }
         if result.request_id != reply_key.request_id {
             return Err(Error::unexpected(
                 function::SUBMIT_REQUEST,
@@ -271,13 +280,13 @@ impl EhrClient {
                 // a reply that came back is `fulfilled` with records, or
                 // `failed` with the destination's refusal.
                 let status = self.request_status(request_id).await?;
-                if status.state.is_refusal() {
+                if status.status.is_refusal() {
                     return Ok(HistoryOutcome::Refused {
-                        state: status.state,
+                        state: status.status,
                         reason: status.reason,
                     });
                 }
-                if status.state.has_reply() || event.event_name == event::REPLY_ACCEPTED {
+                if status.status.has_reply() || event.event_name == event::REPLY_ACCEPTED {
                     return Ok(HistoryOutcome::ReplyReady);
                 }
             }
@@ -291,7 +300,7 @@ impl EhrClient {
     }
 
     /// A request's state, from `GetRequestStatus`.
-    pub async fn request_status(&self, request_id: &str) -> Result<RequestStatus, Error> {
+    pub async fn request_status(&self, request_id: &str) -> Result<RequestEntry, Error> {
         let result = self
             .contract
             .evaluate(function::GET_REQUEST_STATUS, [request_id])
@@ -300,7 +309,7 @@ impl EhrClient {
     }
 
     /// This identity's requests, from `ListRequests`.
-    pub async fn list_requests(&self) -> Result<Vec<RequestStatus>, Error> {
+    pub async fn list_requests(&self) -> Result<Vec<RequestEntry>, Error> {
         let result = self
             .contract
             .evaluate(function::LIST_REQUESTS, crate::fabric::NO_ARGS)

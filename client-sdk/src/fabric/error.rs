@@ -70,6 +70,32 @@ impl CallError {
     }
 }
 
+/// How the gateway reports a chaincode's own answer to an endorsement or
+/// evaluation: `chaincode response <status>, <message>`.
+const CHAINCODE_RESPONSE: &str = "chaincode response ";
+
+impl CallError {
+    /// The messages the chaincode itself returned with an error status
+    /// (400 or above), from each peer's detail and the status message;
+    /// empty when the call failed before any chaincode answered.
+    pub fn chaincode_refusals(&self) -> impl Iterator<Item = String> + '_ {
+        self.details
+            .iter()
+            .map(|detail| detail.message.as_str())
+            .chain([self.status.message()])
+            .filter_map(|message| {
+                let (_, rest) = message.split_once(CHAINCODE_RESPONSE)?;
+                let (status, text) = rest.split_once(", ").unwrap_or((rest, ""));
+                (status.parse::<u32>().ok()? >= 400).then(|| text.to_string())
+            })
+    }
+
+    /// The first of [`Self::chaincode_refusals`].
+    pub fn chaincode_refusal(&self) -> Option<String> {
+        self.chaincode_refusals().next()
+    }
+}
+
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.transaction_id.is_empty() {

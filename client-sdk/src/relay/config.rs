@@ -34,6 +34,8 @@ use std::{
 use ed25519_dalek::SigningKey;
 use serde::Deserialize;
 
+use crate::ehr::interface::{Key32, rules::is_name};
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -231,14 +233,6 @@ impl std::fmt::Debug for TlsFiles {
     }
 }
 
-/// Network ids as the chaincode accepts them: 1–64 of `A-Z a-z 0-9 - . _`.
-fn is_network_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-}
-
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.into(),
@@ -303,7 +297,7 @@ impl RelayConfig {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !is_network_id(&self.network_id) {
+        if !is_name(&self.network_id) {
             return Err(invalid(
                 "network_id",
                 format!("{:?} is not 1-64 of A-Z a-z 0-9 - . _", self.network_id),
@@ -319,7 +313,7 @@ impl RelayConfig {
             return Err(invalid("chaincode", "must not be empty"));
         }
         for (id, remote) in &self.remotes {
-            if !is_network_id(id) {
+            if !is_name(id) {
                 return Err(invalid(
                     format!("remotes.{id}"),
                     "is not a network id (1-64 of A-Z a-z 0-9 - . _)",
@@ -383,12 +377,8 @@ impl RelayConfig {
             path: path.clone(),
             source,
         })?;
-        let bytes = hex::decode(text.trim()).map_err(|e| bad(format!("not hex: {e}")))?;
-        let secret: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| bad(format!("{} bytes, expected 32", bytes.len())))?;
-        Ok(SigningKey::from_bytes(&secret))
+        let secret = Key32::parse(text.trim()).map_err(|e| bad(format!("the key {e}")))?;
+        Ok(SigningKey::from_bytes(secret.bytes()))
     }
 
     /// Reads every PEM file of the relay's TLS.
@@ -566,13 +556,13 @@ mod tests {
         fs::write(&path, hex::encode([7u8; 31])).unwrap();
         let error = config.network_key().unwrap_err();
         assert!(
-            error.to_string().contains("31 bytes, expected 32"),
+            error.to_string().contains("62 bytes long, expected 64"),
             "{error}"
         );
         fs::write(&path, "zz").unwrap();
         let error = config.network_key().unwrap_err();
         assert!(matches!(error, ConfigError::NetworkKey { .. }));
-        assert!(error.to_string().contains("not hex"), "{error}");
+        assert!(error.to_string().contains("is 2 bytes long"), "{error}");
     }
 
     #[test]

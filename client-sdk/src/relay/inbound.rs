@@ -37,23 +37,11 @@ use crate::fabric::{CallError, Error};
 /// How long a client gets to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The prefix of the gateway's per-peer message when the chaincode
-/// answered an endorsement with an error: `chaincode response <status>, <message>`.
-const CHAINCODE_RESPONSE: &str = "chaincode response ";
-
 /// The chaincode's own error message, if the endorsement failed because
 /// the chaincode refused (status 400 or above), rather than because no peer
 /// could be reached.
 pub fn chaincode_refusal(call: &CallError) -> Option<String> {
-    call.details
-        .iter()
-        .map(|detail| detail.message.as_str())
-        .chain([call.status.message()])
-        .find_map(|message| {
-            let (_, rest) = message.split_once(CHAINCODE_RESPONSE)?;
-            let (status, text) = rest.split_once(", ").unwrap_or((rest, ""));
-            (status.parse::<u32>().ok()? >= 400).then(|| text.to_string())
-        })
+    call.chaincode_refusal()
 }
 
 /// The status a sender sees for a failed submission.

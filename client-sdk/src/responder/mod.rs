@@ -26,16 +26,19 @@ use std::{
 };
 
 use prost::Message as _;
-use serde::Deserialize;
 use tracing::{debug, error, info, warn};
 
+pub use crate::ehr::interface::{RecordContent, RequestRecords};
 pub use error::Error;
-pub use reply::{FormError, RecordContent, RequestRecords};
+pub use reply::FormError;
 
 use crate::{
     ehr::{
         EhrSettings,
-        interface::{RequestState, RequestStatus, event, function},
+        interface::{
+            ErrorCode, Notice as Rejection, RequestEntry, RequestStatus, contract_failure, event,
+            function,
+        },
     },
     fabric::{self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, SigningIdentity},
     proto::{
@@ -43,9 +46,6 @@ use crate::{
         peer::TxValidationCode,
     },
 };
-
-/// How the contract words "another reply came first".
-const ALREADY_REPLIED: &str = "already has a reply";
 
 /// How an event was dealt with; each is final, so the event is
 /// checkpointed.
@@ -85,13 +85,6 @@ pub enum Handled {
     Ignored,
 }
 
-/// The payload of `RequestRejected`.
-#[derive(Debug, Deserialize)]
-struct Rejection {
-    request_id: String,
-    reason: String,
-}
-
 /// What a failed gateway call means to a responder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Failure {
@@ -105,26 +98,23 @@ enum Failure {
     Transient,
 }
 
-/// Reads a gateway error: the chaincode's refusals come back from
-/// evaluate and endorse as `chaincode response 500, <message>`, in the
-/// status message or a peer's error detail.
+/// Reads a gateway error by the contract's error code (the chaincode's
+/// refusals come back from evaluate and endorse as `chaincode response
+/// 500, [CODE] ...`); never by its wording.
 fn failure(error: &fabric::Error) -> Failure {
     let call = match error {
         fabric::Error::Evaluate(call) | fabric::Error::Endorse(call) => call,
         _ => return Failure::Transient,
     };
-    let refusal = std::iter::once(call.status.message())
-        .chain(call.details.iter().map(|detail| detail.message.as_str()))
-        .find(|message| message.contains("chaincode response"));
-    match refusal {
-        None => Failure::Transient,
-        Some(message) if message.contains(ALREADY_REPLIED) => {
-            Failure::LostRace(message.to_string())
-        }
-        Some(message) if message.contains("access denied") || message.contains("is flagged") => {
-            Failure::Denied(message.to_string())
-        }
-        Some(message) => Failure::Refused(message.to_string()),
+    let Some(message) = call.chaincode_refusal() else {
+        return Failure::Transient;
+    };
+    match contract_failure(error).map(|failure| failure.code) {
+        Some(ErrorCode::AlreadyReplied) => Failure::LostRace(message),
+        Some(ErrorCode::AccessDenied | ErrorCode::Flagged) => Failure::Denied(message),
+        // The peer's ledger failed, not the request: it may pass later.
+        Some(ErrorCode::Ledger) => Failure::Transient,
+        _ => Failure::Refused(message),
     }
 }
 
@@ -348,9 +338,9 @@ impl<C: Checkpointer> Responder<C> {
             Ok(status) => status,
             Err(e) => return self.failed(request_id, e).await,
         };
-        match status.state {
-            RequestState::Rejected => {}
-            RequestState::Replied => {
+        match status.status {
+            RequestStatus::Rejected => {}
+            RequestStatus::Replied => {
                 return Ok(Handled::LostRace {
                     request_id,
                     reason: "the request already has a reply".to_string(),
@@ -363,16 +353,10 @@ impl<C: Checkpointer> Responder<C> {
                 });
             }
         }
-        let Some(source_network) = status.source_network else {
-            return Ok(Handled::Unanswerable {
-                request_id,
-                reason: format!("{} names no source network", function::GET_REQUEST_STATUS),
-            });
-        };
         let reply = reply::refusal(
             &request_id,
             &self.settings.network_id,
-            &source_network,
+            &status.source_network,
             ReplyStatus::Rejected,
             &rejection.reason,
             SystemTime::now(),
@@ -380,7 +364,7 @@ impl<C: Checkpointer> Responder<C> {
         self.submit(request_id, &reply).await
     }
 
-    async fn request_status(&self, request_id: &str) -> Result<RequestStatus, fabric::Error> {
+    async fn request_status(&self, request_id: &str) -> Result<RequestEntry, fabric::Error> {
         let result = self
             .contract
             .evaluate(function::GET_REQUEST_STATUS, [request_id])
@@ -437,7 +421,7 @@ impl<C: Checkpointer> Responder<C> {
             // Something else wrote the request first; it was a reply if
             // the request is now replied, else trying again may pass.
             return match self.request_status(&request_id).await {
-                Ok(status) if status.state == RequestState::Replied => Ok(Handled::LostRace {
+                Ok(status) if status.status == RequestStatus::Replied => Ok(Handled::LostRace {
                     request_id,
                     reason: error.to_string(),
                 }),

@@ -13,10 +13,10 @@ use std::time::SystemTime;
 
 use base64::Engine as _;
 use prost::Message as _;
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
 use crate::{
+    ehr::interface::{RecordContent, RequestRecords, limits::MAX_REASON_BYTES},
     fabric::{SignError, Signer},
     proto::exchange::{
         Record, RecordBundle, RecordDigest, Reply, ReplyStatus, SignedReply,
@@ -26,38 +26,6 @@ use crate::{
 
 /// The reason of a NOT_FOUND reply.
 pub const NO_RECORDS: &str = "no records of this patient in the requested categories";
-
-/// The longest refusal reason the contract accepts, in bytes.
-pub const MAX_REASON_BYTES: usize = 1024;
-
-/// One record as `GetRequestRecords` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RecordContent {
-    /// The record id.
-    pub record_id: String,
-    /// Its category, as stored.
-    pub category: String,
-    /// Hex SHA-256 of the content (the stored private data hash).
-    pub sha256: String,
-    /// Base64 of the exact stored bytes.
-    pub content: String,
-}
-
-/// `GetRequestRecords`' result: an accepted request and the records its
-/// reply must carry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RequestRecords {
-    /// The request.
-    pub request_id: String,
-    /// Hex of the patient ref.
-    pub patient_ref: String,
-    /// Hex of the requester's X25519 public key.
-    pub requester_encryption_key: String,
-    /// The requesting network, where the reply goes.
-    pub source_network: String,
-    /// The records, by record id.
-    pub records: Vec<RecordContent>,
-}
 
 /// Why a reply could not be formed from what the contract returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,9 +46,6 @@ pub enum FormError {
         /// The hash the contract listed.
         sha256: String,
     },
-    /// The requester's key is not hex.
-    #[error("the requester's encryption key is not hex")]
-    KeyEncoding,
     /// Sealing failed (a malformed key, most likely).
     #[error("sealing the records failed: {0}")]
     Seal(#[from] SealError),
@@ -96,10 +61,10 @@ pub fn decode_records(records: &[RecordContent]) -> Result<Vec<Record>, FormErro
                 record_id: record.record_id.clone(),
                 reason: e.to_string(),
             })?;
-        if hex::encode(Sha256::digest(&content)) != record.sha256 {
+        if Sha256::digest(&content).as_slice() != record.sha256.bytes() {
             return Err(FormError::HashMismatch {
                 record_id: record.record_id.clone(),
-                sha256: record.sha256.clone(),
+                sha256: record.sha256.to_hex(),
             });
         }
         decoded.push(Record {
@@ -130,7 +95,7 @@ pub fn form_reply(
             created_at,
         ));
     }
-    let key = hex::decode(&request.requester_encryption_key).map_err(|_| FormError::KeyEncoding)?;
+    let key = request.requester_encryption_key.bytes();
     let context = SealContext {
         request_id: &request.request_id,
         replying_network,
@@ -144,7 +109,7 @@ pub fn form_reply(
             sha256: Sha256::digest(&record.content).to_vec(),
         })
         .collect();
-    let sealed = seal(&key, &context, &RecordBundle { records })?;
+    let sealed = seal(key, &context, &RecordBundle { records })?;
     Ok(Reply {
         request_id: request.request_id.clone(),
         replying_network: replying_network.to_string(),
@@ -203,6 +168,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::ehr::interface::Key32;
     use crate::{
         fabric::P256Signer,
         proto::{exchange::seal::DecryptionKey, msp::SerializedIdentity},
@@ -219,7 +185,7 @@ mod tests {
         RecordContent {
             record_id: id.into(),
             category: kind.into(),
-            sha256: hex::encode(Sha256::digest(&bytes)),
+            sha256: Key32::new(Sha256::digest(&bytes).into()),
             content: base64::engine::general_purpose::STANDARD.encode(bytes),
         }
     }
@@ -227,8 +193,8 @@ mod tests {
     fn request(public_key: &[u8], records: Vec<RecordContent>) -> RequestRecords {
         RequestRecords {
             request_id: REQUEST_ID.into(),
-            patient_ref: "07".repeat(32),
-            requester_encryption_key: hex::encode(public_key),
+            patient_ref: Key32::new([7; 32]),
+            requester_encryption_key: Key32::new(public_key.try_into().unwrap()),
             source_network: "net1".into(),
             records,
         }
@@ -296,7 +262,7 @@ mod tests {
     fn content_that_does_not_match_its_hash_is_never_sealed() {
         let (_, public) = DecryptionKey::generate();
         let mut record = listed("cond-1", "Condition");
-        record.sha256 = hex::encode([0u8; 32]);
+        record.sha256 = Key32::new([0u8; 32]);
         assert!(matches!(
             form_reply(&request(&public, vec![record]), "net2", now()),
             Err(FormError::HashMismatch { record_id, .. }) if record_id == "cond-1"
@@ -310,18 +276,10 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_requester_key_is_named() {
-        let mut input = request(&[1; 32], vec![listed("cond-1", "Condition")]);
-        input.requester_encryption_key = "zz".into();
-        assert_eq!(
-            form_reply(&input, "net2", now()),
-            Err(FormError::KeyEncoding)
-        );
-        input.requester_encryption_key = "0102".into();
-        assert!(matches!(
-            form_reply(&input, "net2", now()),
-            Err(FormError::Seal(SealError::BadRecipientKey))
-        ));
+    fn a_bad_requester_key_never_reaches_the_sealer() {
+        let mut json = serde_json::to_value(request(&[1; 32], vec![])).unwrap();
+        json["requester_encryption_key"] = "zz".into();
+        assert!(serde_json::from_value::<RequestRecords>(json).is_err());
     }
 
     #[test]

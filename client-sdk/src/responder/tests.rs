@@ -33,28 +33,40 @@ fn endorse_error(peer_message: &str) -> fabric::Error {
 }
 
 #[test]
-fn the_contracts_refusals_are_told_apart_from_transient_failures() {
+fn the_contracts_refusals_are_told_apart_by_code() {
     let lost = endorse_error(
-        "chaincode response 500, request 1 already has a reply; exactly one reply per request is accepted",
+        "chaincode response 500, [ALREADY_REPLIED] request 1 already has a reply; exactly one reply per request is accepted",
     );
     assert!(matches!(failure(&lost), Failure::LostRace(_)));
-    let denied =
-        endorse_error("chaincode response 500, access denied: x is not a registered responder");
+    let denied = endorse_error(
+        "chaincode response 500, [ACCESS_DENIED] access denied: x is not a registered responder",
+    );
     assert!(matches!(failure(&denied), Failure::Denied(_)));
-    let flagged = endorse_error("chaincode response 500, identity x of M is flagged (rate)");
+    let flagged =
+        endorse_error("chaincode response 500, [FLAGGED] identity x of M is flagged (rate)");
     assert!(matches!(failure(&flagged), Failure::Denied(_)));
-    let refused = endorse_error("chaincode response 500, invalid records: hash mismatch");
+    let refused =
+        endorse_error("chaincode response 500, [BAD_ARGUMENT] invalid records: hash mismatch");
     assert_eq!(
         failure(&refused),
-        Failure::Refused("chaincode response 500, invalid records: hash mismatch".into())
+        Failure::Refused("[BAD_ARGUMENT] invalid records: hash mismatch".into())
     );
     let evaluate = fabric::Error::Evaluate(CallError::new(
         "tx2",
         tonic::Status::unknown(
-            "evaluate call to endorser returned error: chaincode response 500, request 1 already has a reply",
+            "evaluate call to endorser returned error: chaincode response 500, [ALREADY_REPLIED] request 1 already has a reply",
         ),
     ));
     assert!(matches!(failure(&evaluate), Failure::LostRace(_)));
+    // The decision follows the code, not the words: a reworded message
+    // with the same code means the same, the old words without a code
+    // are just a refusal.
+    let reworded = endorse_error("chaincode response 500, [ALREADY_REPLIED] beaten to it");
+    assert!(matches!(failure(&reworded), Failure::LostRace(_)));
+    let uncoded = endorse_error("chaincode response 500, request 1 already has a reply");
+    assert!(matches!(failure(&uncoded), Failure::Refused(_)));
+    let ledger = endorse_error("chaincode response 500, [LEDGER] GetState failed");
+    assert_eq!(failure(&ledger), Failure::Transient);
 
     let unavailable = fabric::Error::Endorse(CallError::new(
         "tx3",
@@ -75,7 +87,7 @@ fn the_contracts_refusals_are_told_apart_from_transient_failures() {
         [ErrorDetail {
             address: "peer0.org1:7051".into(),
             msp_id: "Net2Org1MSP".into(),
-            message: "chaincode response 500, request 1 already has a reply; exactly one reply per request is accepted".into(),
+            message: "chaincode response 500, [ALREADY_REPLIED] request 1 already has a reply; exactly one reply per request is accepted".into(),
         }]
     );
 }

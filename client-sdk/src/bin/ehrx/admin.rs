@@ -90,7 +90,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> an
                     entry.cert.display()
                 )
             })?;
-            let member = MemberIdentity::of(&Identity::new(org.msp_id.clone(), certificate));
+            let member = MemberIdentity::from(&Identity::new(org.msp_id.clone(), certificate));
             let client = target.client().await?;
             let committed = client
                 .admin()

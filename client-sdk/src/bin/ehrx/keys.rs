@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context as _, anyhow, bail};
 use serde::Serialize;
 
-use ehrx_client::ehr::RequesterKey;
+use ehrx_client::ehr::{RequesterKey, interface::Key32};
 
 use crate::{args::KeysCommand, output::Output};
 
@@ -94,11 +94,9 @@ pub fn load_requester_key(path: &Path) -> anyhow::Result<RequesterKey> {
 /// 32 bytes from 64 hex digits (surrounding whitespace ignored); `what`
 /// names the value in the error.
 pub fn hex32(text: &str, what: &str) -> anyhow::Result<[u8; 32]> {
-    let bytes = hex::decode(text.trim()).map_err(|e| anyhow!("{what} is not hex: {e}"))?;
-    let length = bytes.len();
-    bytes
-        .try_into()
-        .map_err(|_| anyhow!("{what} is {length} bytes, expected 32 (64 hex digits)"))
+    Key32::parse(text.trim())
+        .map(|key| *key.bytes())
+        .map_err(|e| anyhow!("{what} {e}"))
 }
 
 /// 32 bytes from a file of 64 hex digits.
@@ -189,9 +187,12 @@ mod tests {
             [1; 32]
         );
         let short = hex32("abcd", "the key").unwrap_err().to_string();
-        assert!(short.contains("the key is 2 bytes"), "{short}");
-        let not_hex = hex32("zz", "the key").unwrap_err().to_string();
-        assert!(not_hex.contains("the key is not hex"), "{not_hex}");
+        assert!(short.contains("the key is 4 bytes long"), "{short}");
+        let not_hex = hex32(&"zz".repeat(32), "the key").unwrap_err().to_string();
+        assert!(
+            not_hex.contains("the key has a character other than 0-9 a-f"),
+            "{not_hex}"
+        );
     }
 
     #[test]

@@ -117,13 +117,10 @@ async fn reply_key(client: &EhrClient, args: &ReplyShowArgs) -> anyhow::Result<R
         .request_status(id)
         .await
         .with_context(|| format!("looking up request {id}"))?;
-    let networks = status.source_network.zip(status.destination_network);
-    let (source_network, destination_network) =
-        networks.ok_or_else(|| anyhow!("the status of request {id} does not name its networks"))?;
     Ok(ReplyKey {
         request_id: id.clone(),
-        source_network,
-        destination_network,
+        source_network: status.source_network,
+        destination_network: status.destination_network,
         decryption_key: requester_key.decryption_key().clone(),
     })
 }

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use ehrx_client::ehr::{
-    FileKeyStore, HistoryOutcome, HistoryRequest, RequestState, interface::SubmitOutcome,
+    FileKeyStore, HistoryOutcome, HistoryRequest, RequestStatus, interface::OutcomeKind,
 };
 
 use crate::{
@@ -33,7 +33,7 @@ struct Reported {
     /// `reply_ready`, `rejected_here`, `refused` or `timed_out`.
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<RequestState>,
+    state: Option<RequestStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     transaction_id: String,
@@ -119,10 +119,10 @@ pub async fn run(target: &TargetArgs, out: &Output, args: RequestArgs) -> anyhow
         .await
         .with_context(|| format!("submitting the request to {}", args.to))?;
     let outcome = match submitted.outcome {
-        SubmitOutcome::Rejected => HistoryOutcome::RejectedHere {
+        kind if kind != OutcomeKind::Validated => HistoryOutcome::RejectedHere {
             reason: submitted.reason.unwrap_or_default(),
         },
-        SubmitOutcome::Validated => {
+        _ => {
             let spinner = progress::spinner(
                 out,
                 format!(
@@ -179,7 +179,7 @@ mod tests {
 
         let refused = Reported::new(
             &HistoryOutcome::Refused {
-                state: RequestState::Failed,
+                state: RequestStatus::Failed,
                 reason: None,
             },
             id,

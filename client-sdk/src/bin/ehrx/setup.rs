@@ -40,29 +40,29 @@ use serde::Deserialize;
 
 use ehrx_client::{
     ehr::interface::{
-        MemberIdentity, NetworkConfig, RemoteNetwork, RemoteStatus, RequesterRegistration,
+        MemberIdentity, NetworkConfig, NetworkStatus as RemoteStatus, RemoteNetwork,
+        RequesterRegistration,
+        limits::{
+            DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, RATE_LIMIT_MAX,
+            RATE_LIMIT_WINDOW_SECONDS,
+        },
+        rules::{NAME_RULE, PRIVILEGE_REQUEST, check_privileges, is_name},
     },
     fabric::{Identity, NetworkDescription},
 };
 
 use crate::{keys, target::relative_to};
 
-/// The privileges `RegisterRequester` knows.
-const PRIVILEGES: &[&str] = &["request"];
-/// The contract's bounds on the rate limit.
-const MAX_RATE: u32 = 10_000;
-const MAX_WINDOW_SECONDS: u64 = 86_400;
-
 fn default_rate_limit_max() -> u32 {
-    1
+    DEFAULT_RATE_LIMIT_MAX
 }
 
-fn default_window_seconds() -> u64 {
-    60
+fn default_window_seconds() -> u32 {
+    DEFAULT_RATE_LIMIT_WINDOW_SECONDS
 }
 
 fn default_privileges() -> Vec<String> {
-    vec!["request".into()]
+    vec![PRIVILEGE_REQUEST.into()]
 }
 
 fn default_status() -> RemoteStatus {
@@ -103,7 +103,7 @@ pub struct NetworkSection {
     pub rate_limit_max: u32,
     /// The window in seconds (default 60).
     #[serde(default = "default_window_seconds")]
-    pub rate_limit_window_seconds: u64,
+    pub rate_limit_window_seconds: u32,
 }
 
 /// One lookup-table entry.
@@ -208,14 +208,10 @@ pub struct Setup {
     members: Vec<(Role, MemberEntry)>,
 }
 
-/// Network ids and requester codes: 1 to 64 of `A-Z a-z 0-9 - . _`.
+/// Network ids and requester codes, by the contract's rule.
 fn check_name(what: &str, value: &str) -> anyhow::Result<()> {
-    let valid = (1..=64).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
-    if !valid {
-        bail!("{what} {value:?} must be 1 to 64 of A-Z a-z 0-9 - . _");
+    if !is_name(value) {
+        bail!("{what} {value:?} must be {NAME_RULE}");
     }
     Ok(())
 }
@@ -247,11 +243,11 @@ impl SetupFile {
     pub fn check(self, base: &Path) -> anyhow::Result<Setup> {
         let network = &self.network;
         check_name("network.network_id", &network.network_id)?;
-        if !(1..=MAX_RATE).contains(&network.rate_limit_max) {
-            bail!("network.rate_limit_max must be 1 to {MAX_RATE}");
+        if !RATE_LIMIT_MAX.contains(&network.rate_limit_max) {
+            bail!("network.rate_limit_max must be in {RATE_LIMIT_MAX:?}");
         }
-        if !(1..=MAX_WINDOW_SECONDS).contains(&network.rate_limit_window_seconds) {
-            bail!("network.rate_limit_window_seconds must be 1 to {MAX_WINDOW_SECONDS}");
+        if !RATE_LIMIT_WINDOW_SECONDS.contains(&network.rate_limit_window_seconds) {
+            bail!("network.rate_limit_window_seconds must be in {RATE_LIMIT_WINDOW_SECONDS:?}");
         }
 
         let mut remote_ids = BTreeSet::new();
@@ -296,15 +292,8 @@ impl SetupFile {
                     requester.user
                 );
             }
-            let mut seen = BTreeSet::new();
-            for privilege in &requester.privileges {
-                if !PRIVILEGES.contains(&privilege.as_str()) {
-                    bail!("{what}: privilege {privilege:?} is not one of {PRIVILEGES:?}");
-                }
-                if !seen.insert(privilege) {
-                    bail!("{what}: privilege {privilege:?} is listed twice");
-                }
-            }
+            check_privileges(&requester.privileges)
+                .map_err(|e| anyhow!("{what}: privilege {e}"))?;
             let key = one_key(
                 &what,
                 requester.encryption_key.as_deref(),
@@ -408,7 +397,7 @@ impl Setup {
                 ),
                 call: Call::Requester(RequesterRegistration::new(
                     requester.code.clone(),
-                    &identity,
+                    MemberIdentity::from(&identity),
                     requester.privileges.clone(),
                     key,
                 )),
@@ -419,7 +408,7 @@ impl Setup {
             let identity = identity(&member.org, &member.user, &what)?;
             steps.push(Step {
                 summary: format!("{role}: {} of {}", member.user, identity.msp_id()),
-                call: Call::Member(*role, MemberIdentity::of(&identity)),
+                call: Call::Member(*role, MemberIdentity::from(&identity)),
             });
         }
         Ok(steps)
@@ -529,10 +518,7 @@ pub(crate) mod tests {
         assert_eq!(doctor.msp_id, "Net1Org1MSP");
         assert!(doctor.certificate.contains("Net1Org1MSP User2"));
         assert_eq!(doctor.privileges, ["request"]);
-        assert_eq!(
-            doctor.encryption_key,
-            hex::encode(requester_key.public_key())
-        );
+        assert_eq!(doctor.encryption_key.bytes(), requester_key.public_key());
         let Call::Requester(other) = &steps[4].call else {
             panic!("not a requester: {:?}", steps[4]);
         };
@@ -572,7 +558,7 @@ pub(crate) mod tests {
         let text = error(json!({"network": {"network_id": "net 1"}}));
         assert!(text.contains("network.network_id \"net 1\""), "{text}");
         let text = error(json!({"network": {"network_id": "net1", "rate_limit_max": 0}}));
-        assert!(text.contains("rate_limit_max must be 1 to 10000"), "{text}");
+        assert!(text.contains("rate_limit_max must be in 1..=10000"), "{text}");
         let text =
             error(json!({"network": {"network_id": "net1", "rate_limit_window_seconds": 86401}}));
         assert!(text.contains("rate_limit_window_seconds"), "{text}");
@@ -597,9 +583,9 @@ pub(crate) mod tests {
             remote(json!({"network_id": "net2", "network_key": NET2_KEY, "network_key_file": "k"}));
         assert!(text.contains("not both"), "{text}");
         let text = remote(json!({"network_id": "net2", "network_key": "abc"}));
-        assert!(text.contains("`network_key` is not hex"), "{text}");
+        assert!(text.contains("`network_key` is 3 bytes long"), "{text}");
         let text = remote(json!({"network_id": "net2", "network_key": "ab".repeat(16)}));
-        assert!(text.contains("16 bytes, expected 32"), "{text}");
+        assert!(text.contains("32 bytes long, expected 64"), "{text}");
         let text = remote(json!({"network_id": "net2", "network_key_file": "missing.pub"}));
         assert!(
             text.contains("network_key_file") && text.contains("missing.pub"),
@@ -644,7 +630,7 @@ pub(crate) mod tests {
             json!([{"code": "DR-1", "user": "User2", "encryption_key": key,
                                       "privileges": ["read"]}]),
         );
-        assert!(text.contains("privilege \"read\" is not one of"), "{text}");
+        assert!(text.contains("privilege \"read\" is not a privilege"), "{text}");
         let text = requesters(
             json!([{"code": "DR-1", "user": "User2", "encryption_key": key,
                                       "privileges": ["request", "request"]}]),

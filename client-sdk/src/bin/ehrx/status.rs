@@ -4,7 +4,7 @@
 use anyhow::{Context as _, anyhow};
 
 use ehrx_client::ehr::{
-    PatientRef, RequestStatus,
+    PatientRef, RequestEntry,
     interface::{AuditEntry, AuditSubject},
 };
 
@@ -41,15 +41,15 @@ pub async fn run_status(target: &TargetArgs, out: &Output, args: StatusArgs) -> 
     }
 }
 
-fn status_table(statuses: &[RequestStatus]) -> String {
+fn status_table(statuses: &[RequestEntry]) -> String {
     let rows: Vec<Vec<String>> = statuses
         .iter()
         .map(|s| {
             vec![
                 s.request_id.clone(),
-                format!("{:?}", s.state).to_lowercase(),
-                s.source_network.clone().unwrap_or_default(),
-                s.destination_network.clone().unwrap_or_default(),
+                format!("{:?}", s.status).to_lowercase(),
+                s.source_network.clone(),
+                s.destination_network.clone(),
                 s.reason.clone().unwrap_or_default(),
             ]
         })
@@ -84,7 +84,8 @@ pub async fn run_audit(target: &TargetArgs, out: &Output, args: AuditArgs) -> an
 fn subject_arg(text: &str) -> anyhow::Result<String> {
     match text {
         "admin" | "security" => Ok(text.to_string()),
-        other => PatientRef::from_hex(other)
+        // People type hex in either case; the contract takes lower case.
+        other => PatientRef::from_hex(&other.to_ascii_lowercase())
             .map(|patient| patient.to_hex())
             .map_err(|_| {
                 anyhow!(
@@ -99,8 +100,8 @@ fn audit_table(entries: &[AuditEntry]) -> String {
         .iter()
         .map(|e| {
             vec![
-                utc_time(e.at_ms),
-                e.kind.clone(),
+                utc_time(u64::try_from(e.at_ms).unwrap_or_default()),
+                e.kind.name().to_owned(),
                 e.request_id.clone().unwrap_or_default(),
                 e.network.clone().unwrap_or_default(),
                 e.actor_msp_id.clone(),
@@ -116,7 +117,7 @@ fn audit_table(entries: &[AuditEntry]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use ehrx_client::ehr::RequestState;
+    use ehrx_client::ehr::interface::AuditKind;
 
     use super::*;
 
@@ -135,13 +136,15 @@ mod tests {
 
     #[test]
     fn tables_show_states_and_entries() {
-        let text = status_table(&[RequestStatus {
-            request_id: "r-1".into(),
-            state: RequestState::Fulfilled,
-            reason: None,
-            source_network: Some("net1".into()),
-            destination_network: Some("net2".into()),
-        }]);
+        let entry: RequestEntry = serde_json::from_value(serde_json::json!({
+            "request_id": "r-1", "direction": "outgoing", "status": "fulfilled",
+            "source_network": "net1", "destination_network": "net2",
+            "requester_code": "DR-1", "requester_msp_id": "M", "requester_id": "x509::a::b",
+            "patient_ref": "ab".repeat(32), "purpose": "PURPOSE_TREATMENT", "categories": [],
+            "created_at_ms": 1, "signed_request_sha256": "00".repeat(32), "recorded_at_ms": 1,
+        }))
+        .unwrap();
+        let text = status_table(&[entry]);
         assert!(
             text.lines()
                 .nth(1)
@@ -150,14 +153,14 @@ mod tests {
             "{text}"
         );
         let text = audit_table(&[AuditEntry {
-            kind: "disclosure".into(),
+            kind: AuditKind::Disclosure,
             subject: "ab".repeat(32),
             request_id: Some("r-1".into()),
             record_ids: vec![],
             network: Some("net1".into()),
             actor_msp_id: "Net2Org1MSP".into(),
             actor_id: "x509::CN=User1".into(),
-            detail: serde_json::Value::Null,
+            detail: String::new(),
             at_ms: 0,
             tx_id: "0123456789abcdef".into(),
         }]);
