@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::SubmitOutcome;
+use ehrx_client::ehr::interface::OutcomeKind;
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, PatientRef};
 use ehrx_client::fabric::Contract;
 use ehrx_client::proto::exchange::Purpose;
@@ -82,7 +82,7 @@ impl Operation for Exchange {
             .submit_request(&history)
             .await
             .context("SubmitRequest")?;
-        if submitted.outcome != SubmitOutcome::Validated {
+        if submitted.outcome != OutcomeKind::Validated {
             anyhow::bail!(
                 "SubmitRequest rejected: {}",
                 submitted.reason.unwrap_or_default()

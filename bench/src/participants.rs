@@ -11,7 +11,9 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::{MemberIdentity, NetworkConfig, RequesterRegistration};
+use ehrx_client::ehr::interface::{
+    MemberIdentity, NetworkConfig, RequesterRegistration, limits, rules,
+};
 use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
 use ehrx_client::fabric::{Contract, Gateway};
 use ehrx_e2e::NetworkDescription;
@@ -29,8 +31,8 @@ pub const SHOWCASE: &str = "showcase";
 /// The rate limit the benchmarks set on network I: the contract's maximum
 /// per window, over a one-second window so the stored window stays as
 /// small as under the default one-per-minute limit.
-pub const RATE_LIMIT_MAX: u32 = 10_000;
-pub const RATE_LIMIT_WINDOW_SECONDS: u64 = 1;
+pub const RATE_LIMIT_MAX: u32 = *limits::RATE_LIMIT_MAX.end();
+pub const RATE_LIMIT_WINDOW_SECONDS: u32 = 1;
 
 /// One worker's identity on network I.
 #[derive(Debug, Clone)]
@@ -143,8 +145,8 @@ pub async fn enroll(
             &admin,
             &RequesterRegistration::new(
                 code.clone(),
-                &identity,
-                vec!["request".into()],
+                MemberIdentity::from(&identity),
+                vec![rules::PRIVILEGE_REQUEST.into()],
                 key.public_key(),
             ),
         );
@@ -156,7 +158,7 @@ pub async fn enroll(
         if uploaders {
             committed = admin
                 .admin()
-                .register_uploader(&MemberIdentity::of(&identity))
+                .register_uploader(&MemberIdentity::from(&identity))
                 .await
                 .with_context(|| format!("registering {name} as uploader"))?;
         }

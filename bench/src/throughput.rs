@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::SubmitOutcome;
+use ehrx_client::ehr::interface::OutcomeKind;
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
@@ -119,7 +119,7 @@ impl Operation for Transaction {
                     .submit_request(&shared.request)
                     .await
                     .context("SubmitRequest")?;
-                if result.outcome != SubmitOutcome::Validated {
+                if result.outcome != OutcomeKind::Validated {
                     anyhow::bail!(
                         "SubmitRequest rejected: {}",
                         result.reason.unwrap_or_default()

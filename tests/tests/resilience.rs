@@ -14,9 +14,9 @@
 
 use std::time::Duration;
 
-use ehrx_client::ehr::interface::SubmitOutcome;
+use ehrx_client::ehr::interface::OutcomeKind;
 use ehrx_client::ehr::{
-    EhrClient, HistoryOutcome, HistoryRequest, PendingRequest, RequestState, UploadedRecord,
+    EhrClient, HistoryOutcome, HistoryRequest, PendingRequest, RequestStatus, UploadedRecord,
 };
 use ehrx_client::fabric::Contract;
 use ehrx_e2e::exchange::{ExchangeSetup, Service, received_digests, uploaded_digests};
@@ -88,8 +88,8 @@ async fn completed_exactly_once(
     assert_eq!(received, expected, "every uploaded record, intact");
 
     assert_eq!(
-        doctor.request_status(id).await.unwrap().state,
-        RequestState::Fulfilled
+        doctor.request_status(id).await.unwrap().status,
+        RequestStatus::Fulfilled
     );
     let listed = doctor.list_requests().await.unwrap();
     assert_eq!(listed.iter().filter(|r| r.request_id == id).count(), 1);
@@ -122,7 +122,7 @@ async fn the_relay_of_network_i_killed_mid_flight_and_restarted() -> anyhow::Res
     // restarts from its checkpoint file.
     let relay1 = setup.spawn_relay("net1")?;
     let (first, submitted) = doctor.submit_request(&history(patient_ref)).await?;
-    assert_eq!(submitted.outcome, SubmitOutcome::Validated);
+    assert_eq!(submitted.outcome, OutcomeKind::Validated);
     tokio::time::sleep(Duration::from_secs(2)).await;
     kill(relay1).await;
     assert!(!delivered(&admin2, first.request_id()).await);
@@ -135,7 +135,7 @@ async fn the_relay_of_network_i_killed_mid_flight_and_restarted() -> anyhow::Res
     // committing the request (before relay I has the receipt), restarted
     // from its checkpoint, and delivers the identical envelope again.
     let (second, submitted) = doctor.submit_request(&history(patient_ref)).await?;
-    assert_eq!(submitted.outcome, SubmitOutcome::Validated);
+    assert_eq!(submitted.outcome, OutcomeKind::Validated);
     tokio::time::sleep(Duration::from_millis(400)).await;
     kill(relay1).await;
     eprintln!(
@@ -168,7 +168,7 @@ async fn network_ii_stopped_and_restarted_while_a_request_is_pending() -> anyhow
     // is made on I meanwhile and cannot be delivered.
     networks.stop_network("net2")?;
     let (pending, submitted) = doctor.submit_request(&history(patient_ref)).await?;
-    assert_eq!(submitted.outcome, SubmitOutcome::Validated);
+    assert_eq!(submitted.outcome, OutcomeKind::Validated);
     assert_eq!(
         doctor
             .await_outcome(&pending, Duration::from_secs(10))

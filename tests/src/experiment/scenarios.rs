@@ -12,11 +12,11 @@ use ed25519_dalek::SigningKey;
 use prost::Message as _;
 use serde_json::json;
 
-use ehrx_client::ehr::interface::SubmitOutcome;
+use ehrx_client::ehr::interface::OutcomeKind;
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef,
-    ReplyError, ReplyKey, RequestState, RequesterKey, UploadedRecord,
+    ReplyError, ReplyKey, RequestStatus, RequesterKey, UploadedRecord,
 };
 use ehrx_client::fabric::{self, Contract, Gateway, Identity, SigningIdentity};
 use ehrx_proto::exchange::forwarded_envelope::Payload;
@@ -420,13 +420,13 @@ pub async fn insider_flagged(lab: &Lab<'_>, limit: u32) -> anyhow::Result<Eviden
         let (_, submitted) = insider.submit_request(&history).await?;
         outcomes.push(format!("{:?}", submitted.outcome).to_lowercase());
         evidence.check(
-            submitted.outcome == SubmitOutcome::Validated,
+            submitted.outcome == OutcomeKind::Validated,
             "within the limit: validated",
         );
     }
     let (_, flagged) = insider.submit_request(&history).await?;
     evidence.check(
-        flagged.outcome == SubmitOutcome::Rejected
+        flagged.outcome == OutcomeKind::Rejected
             && flagged
                 .reason
                 .as_deref()
@@ -673,7 +673,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let net1 = lab.setup.net1;
     let (open, submitted) = lab.doctor.submit_request(&lab.history(0)?).await?;
     evidence.check(
-        submitted.outcome == SubmitOutcome::Validated,
+        submitted.outcome == OutcomeKind::Validated,
         "the doctor's request to II is open",
     );
     let open_id = open.request_id().to_owned();
@@ -715,9 +715,9 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         after == before,
         format!("chain height of I {before} → {after}"),
     );
-    let state = lab.doctor.request_status(&open_id).await?.state;
+    let state = lab.doctor.request_status(&open_id).await?.status;
     evidence.check(
-        state == RequestState::Validated,
+        state == RequestStatus::Validated,
         format!("request still {state:?}"),
     );
     let patient = lab.history(0)?.patient_ref.to_hex();

@@ -558,7 +558,10 @@ pub(crate) mod tests {
         let text = error(json!({"network": {"network_id": "net 1"}}));
         assert!(text.contains("network.network_id \"net 1\""), "{text}");
         let text = error(json!({"network": {"network_id": "net1", "rate_limit_max": 0}}));
-        assert!(text.contains("rate_limit_max must be in 1..=10000"), "{text}");
+        assert!(
+            text.contains("rate_limit_max must be in 1..=10000"),
+            "{text}"
+        );
         let text =
             error(json!({"network": {"network_id": "net1", "rate_limit_window_seconds": 86401}}));
         assert!(text.contains("rate_limit_window_seconds"), "{text}");
@@ -630,7 +633,10 @@ pub(crate) mod tests {
             json!([{"code": "DR-1", "user": "User2", "encryption_key": key,
                                       "privileges": ["read"]}]),
         );
-        assert!(text.contains("privilege \"read\" is not a privilege"), "{text}");
+        assert!(
+            text.contains("privilege \"read\" is not a privilege"),
+            "{text}"
+        );
         let text = requesters(
             json!([{"code": "DR-1", "user": "User2", "encryption_key": key,
                                       "privileges": ["request", "request"]}]),
