@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use ehrx_client::ehr::interface::{function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey,
@@ -124,7 +125,7 @@ fn requester_entry(
 ) -> anyhow::Result<Value> {
     let mut requester = identity(org, user)?;
     requester["requester_code"] = code.into();
-    requester["privileges"] = json!(["request"]);
+    requester["privileges"] = json!([rules::PRIVILEGE_REQUEST]);
     requester["encryption_key"] = hex::encode(key.public_key()).into();
     Ok(requester)
 }
@@ -189,23 +190,35 @@ impl<'a> ExchangeSetup<'a> {
             let contract = admin.network(&net.channel).contract("ehrx");
             let mut calls = vec![
                 (
-                    "ConfigureNetwork",
+                    function::CONFIGURE_NETWORK,
                     json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
                 ),
                 (
-                    "PutRemoteNetwork",
+                    function::PUT_REMOTE_NETWORK,
                     json!({"network_id": other.name, "network_key": network_public_key(&other.name)?, "status": "active"}),
                 ),
-                ("RegisterRelay", identity(org(net, "org1")?, "User3")?),
+                (
+                    function::REGISTER_RELAY,
+                    identity(org(net, "org1")?, "User3")?,
+                ),
             ];
             if net.name == "net1" {
                 let doctor = org(net, "org1")?;
                 let requester = requester_entry(doctor, "User2", REQUESTER_CODE, &requester_key)?;
-                calls.push(("RegisterRequester", requester));
+                calls.push((function::REGISTER_REQUESTER, requester));
             } else {
-                calls.push(("RegisterUploader", identity(org(net, "org1")?, "User2")?));
-                calls.push(("RegisterResponder", identity(org(net, "org1")?, "User1")?));
-                calls.push(("RegisterResponder", identity(org(net, "org2")?, "User1")?));
+                calls.push((
+                    function::REGISTER_UPLOADER,
+                    identity(org(net, "org1")?, "User2")?,
+                ));
+                calls.push((
+                    function::REGISTER_RESPONDER,
+                    identity(org(net, "org1")?, "User1")?,
+                ));
+                calls.push((
+                    function::REGISTER_RESPONDER,
+                    identity(org(net, "org2")?, "User1")?,
+                ));
             }
             let mut last = String::new();
             for (function, argument) in calls {
@@ -215,7 +228,7 @@ impl<'a> ExchangeSetup<'a> {
                     .with_context(|| format!("{function} on {}", net.name))?;
                 last = committed.status.transaction_id;
                 // Every later call reads the network's configuration.
-                if function == "ConfigureNetwork" {
+                if function == function::CONFIGURE_NETWORK {
                     wait_for_peers(net, &last).await?;
                 }
             }
@@ -272,7 +285,8 @@ impl<'a> ExchangeSetup<'a> {
     pub async fn set_rate_limit(&self, net: &str, max: u32) -> anyhow::Result<()> {
         let config =
             json!({"network_id": net, "rate_limit_max": max, "rate_limit_window_seconds": 60});
-        self.admin_submit(net, "ConfigureNetwork", config).await
+        self.admin_submit(net, function::CONFIGURE_NETWORK, config)
+            .await
     }
 
     /// Registers `user` of `org_name` on `net` as an uploader.
@@ -283,7 +297,8 @@ impl<'a> ExchangeSetup<'a> {
         user: &str,
     ) -> anyhow::Result<()> {
         let member = identity(org(self.net(net)?, org_name)?, user)?;
-        self.admin_submit(net, "RegisterUploader", member).await
+        self.admin_submit(net, function::REGISTER_UPLOADER, member)
+            .await
     }
 
     /// Registers `user` of network I's `org_name` as a requester with `code`
@@ -297,7 +312,7 @@ impl<'a> ExchangeSetup<'a> {
     ) -> anyhow::Result<EhrClient> {
         let requester_org = org(self.net1, org_name)?;
         let requester = requester_entry(requester_org, user, code, &key)?;
-        self.admin_submit("net1", "RegisterRequester", requester)
+        self.admin_submit("net1", function::REGISTER_REQUESTER, requester)
             .await?;
         let gateway = gateway_as(requester_org, user).await?;
         Ok(

@@ -12,6 +12,7 @@ use prost::Message;
 use serde_json::Value;
 
 use ehrx_client::ehr::PatientRef;
+use ehrx_client::ehr::interface::function;
 use ehrx_client::fabric::{Contract, PrivateKey, Signer, config::Organization};
 use ehrx_proto::exchange::forwarded_envelope::Payload;
 use ehrx_proto::exchange::{
@@ -113,14 +114,16 @@ pub fn height(net: &NetworkDescription) -> anyhow::Result<u64> {
 
 /// `GetRequestStatus` of `request_id`, as JSON; an error when there is none.
 pub async fn request_status(contract: &Contract, request_id: &str) -> anyhow::Result<Value> {
-    let bytes = contract.evaluate("GetRequestStatus", [request_id]).await?;
+    let bytes = contract
+        .evaluate(function::GET_REQUEST_STATUS, [request_id])
+        .await?;
     Ok(serde_json::from_slice(&bytes)?)
 }
 
 /// The audit entries about `subject` (a patient ref, `admin` or
 /// `security`), oldest first.
 pub async fn audit_trail(contract: &Contract, subject: &str) -> anyhow::Result<Vec<Value>> {
-    let bytes = contract.evaluate("AuditTrail", [subject]).await?;
+    let bytes = contract.evaluate(function::AUDIT_TRAIL, [subject]).await?;
     Ok(serde_json::from_slice(&bytes)?)
 }
 

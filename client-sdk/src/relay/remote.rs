@@ -7,6 +7,7 @@
 //! unreachable, overloaded, slow, or its network could not commit yet) and
 //! what it cannot (the destination's chaincode refused the envelope).
 
+use crate::ehr::interface::limits;
 use std::{collections::BTreeMap, time::Duration};
 
 use ehrx_proto::exchange::{
@@ -21,9 +22,10 @@ use super::{
 };
 use crate::fabric::ConnectionBuilder;
 
-/// The largest envelope carried: a signed reply may be 16 MiB, plus the
-/// envelope around it.
-pub const MAX_ENVELOPE_SIZE: usize = 17 * 1024 * 1024;
+/// The largest envelope carried: the largest signed reply the contract
+/// takes, with a generous margin for the envelope and the gRPC message
+/// around it.
+pub const MAX_ENVELOPE_SIZE: usize = limits::MAX_REPLY_BYTES + 1024 * 1024;
 
 /// Why a delivery did not produce a receipt.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -13,6 +13,7 @@ use prost::Message as _;
 use serde_json::json;
 
 use ehrx_client::ehr::interface::OutcomeKind;
+use ehrx_client::ehr::interface::function;
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef,
@@ -307,8 +308,12 @@ pub async fn tampered_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let mut evidence = Evidence::default();
     let key = lab.reply_key()?;
     let doctor = lab.setup.contract_as("net1", "User2").await?;
-    let got: serde_json::Value =
-        serde_json::from_slice(&doctor.submit("GetReply", [&key.request_id]).await?.result)?;
+    let got: serde_json::Value = serde_json::from_slice(
+        &doctor
+            .submit(function::GET_REPLY, [&key.request_id])
+            .await?
+            .result,
+    )?;
     let genuine = decode_signed_reply(got["signed_reply"].as_str().unwrap_or_default())?;
     evidence.check(
         verify_reply(&genuine, key).is_ok(),
@@ -500,7 +505,7 @@ pub async fn outsider(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         let submitted = gateway
             .network(&net1.channel)
             .contract("ehrx")
-            .submit("SubmitRequest", [request])
+            .submit(function::SUBMIT_REQUEST, [request])
             .await;
         evidence.check(
             submitted.is_err(),
@@ -540,7 +545,7 @@ pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         lab,
         &mut evidence,
         "net2",
-        "AcceptRequest",
+        function::ACCEPT_REQUEST,
         &forged,
         &id,
         "attestation",
@@ -606,8 +611,12 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         ))
     };
     let genuine = envelope(Purpose::Treatment)?;
-    let first: serde_json::Value =
-        serde_json::from_slice(&relay.submit("AcceptRequest", [&genuine]).await?.result)?;
+    let first: serde_json::Value = serde_json::from_slice(
+        &relay
+            .submit(function::ACCEPT_REQUEST, [&genuine])
+            .await?
+            .result,
+    )?;
     evidence.check(
         first["outcome"] == "accepted",
         format!("first delivery: {}", first["outcome"]),
@@ -615,7 +624,7 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let stored = request_status(&admin, &id).await?;
     let before = height(net2)?;
     let replayed = relay
-        .submit("AcceptRequest", [envelope(Purpose::Emergency)?])
+        .submit(function::ACCEPT_REQUEST, [envelope(Purpose::Emergency)?])
         .await;
     evidence.check(
         replayed
@@ -624,8 +633,12 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         format!("same id, other bytes: {}", refusal_text(&replayed)),
     );
     evidence.check(height(net2)? == before, "nothing committed for it");
-    let again: serde_json::Value =
-        serde_json::from_slice(&relay.submit("AcceptRequest", [&genuine]).await?.result)?;
+    let again: serde_json::Value = serde_json::from_slice(
+        &relay
+            .submit(function::ACCEPT_REQUEST, [&genuine])
+            .await?
+            .result,
+    )?;
     evidence.check(
         again == first,
         "the same envelope again returns the stored outcome",
@@ -656,7 +669,7 @@ pub async fn reply_never_requested(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         lab,
         &mut evidence,
         "net1",
-        "AcceptReply",
+        function::ACCEPT_REPLY,
         &envelope,
         &id,
         "does not exist",
@@ -681,7 +694,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     lab.setup
         .admin_submit(
             "net1",
-            "PutRemoteNetwork",
+            function::PUT_REMOTE_NETWORK,
             json!({"network_id": "net3", "network_key": hex::encode(net3_key.verifying_key().as_bytes()), "status": "active"}),
         )
         .await?;
@@ -693,7 +706,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net3",
         &net3_key,
     );
-    let refused = relay.submit("AcceptReply", [&from_net3]).await;
+    let refused = relay.submit(function::ACCEPT_REPLY, [&from_net3]).await;
     evidence.check(
         refused.is_err(),
         format!("III in its own name: {}", refusal_text(&refused)),
@@ -703,7 +716,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net2",
         &net3_key,
     );
-    let refused = relay.submit("AcceptReply", [&posing]).await;
+    let refused = relay.submit(function::ACCEPT_REPLY, [&posing]).await;
     evidence.check(
         refused
             .as_ref()
