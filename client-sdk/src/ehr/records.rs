@@ -348,6 +348,17 @@ mod tests {
     fn each_rejection_is_named() {
         let refuse = |json: &[u8]| records_from_fhir(json).unwrap_err();
         assert!(matches!(refuse(b"not json"), RecordError::Json(_)));
+        // The contract refuses a repeated key at any depth; so does the
+        // SDK, before spending a transaction.
+        assert!(matches!(
+            refuse(br#"{"resourceType":"Observation","id":"obs-other","id":"obs-dup"}"#),
+            RecordError::Json(_)
+        ));
+        assert!(matches!(
+            refuse(br#"{"resourceType":"Bundle","id":"b","type":"collection","entry":[{"resource":
+                {"resourceType":"Observation","id":"o","code":{"text":"a","text":"b"}}}]}"#),
+            RecordError::Json(_)
+        ));
         assert!(matches!(refuse(b"\xff\xfe"), RecordError::Json(_)));
         assert!(matches!(refuse(b"[1,2]"), RecordError::NotAnObject));
         assert!(matches!(
