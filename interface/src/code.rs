@@ -184,21 +184,6 @@ pub fn quote(input: &str) -> String {
     quoted
 }
 
-/// [`quote`] for bytes that may not be UTF-8.
-pub fn quote_bytes(input: &[u8]) -> String {
-    match std::str::from_utf8(input) {
-        Ok(text) => quote(text),
-        Err(_) => {
-            let shown = &input[..input.len().min(MAX_QUOTE_BYTES / 2)];
-            let mut hex = String::with_capacity(shown.len() * 2);
-            for byte in shown {
-                hex.push_str(&format!("{byte:02x}"));
-            }
-            format!("0x{hex}…({} bytes, not UTF-8)", input.len())
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,8 +232,6 @@ mod tests {
         assert!(long.ends_with("…(1048576 bytes)"), "{long}");
         let nuls = quote(&"\u{0}".repeat(1000));
         assert!(nuls.len() < MAX_QUOTE_BYTES + 32, "{nuls}");
-        assert!(quote_bytes(&[0xff; 1000]).len() < MAX_QUOTE_BYTES + 48);
-        assert_eq!(quote_bytes(b"ok"), "\"ok\"");
     }
 
     #[test]
