@@ -5,6 +5,7 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
+use ehrx_client::ehr::interface::{ErrorCode, error_code};
 use ehrx_client::fabric::{Error, Gateway, PrivateKey};
 use ehrx_e2e::NetworkDescription;
 use ehrx_e2e::exchange::{gateway_as, identity};
@@ -200,7 +201,9 @@ async fn private_records_and_rate_limit_flagging_on_the_real_network() -> anyhow
         )
         .await;
     match third {
-        Err(Error::Endorse(call)) => assert!(call.to_string().contains("flagged"), "{call}"),
+        Err(error @ Error::Endorse(_)) => {
+            assert_eq!(error_code(&error), Some(ErrorCode::Flagged), "{error}")
+        }
         other => panic!("a flagged requester's transaction must be refused, got {other:?}"),
     }
     let security: Value =

@@ -355,8 +355,10 @@ mod tests {
             RecordError::Json(_)
         ));
         assert!(matches!(
-            refuse(br#"{"resourceType":"Bundle","id":"b","type":"collection","entry":[{"resource":
-                {"resourceType":"Observation","id":"o","code":{"text":"a","text":"b"}}}]}"#),
+            refuse(
+                br#"{"resourceType":"Bundle","id":"b","type":"collection","entry":[{"resource":
+                {"resourceType":"Observation","id":"o","code":{"text":"a","text":"b"}}}]}"#
+            ),
             RecordError::Json(_)
         ));
         assert!(matches!(refuse(b"\xff\xfe"), RecordError::Json(_)));

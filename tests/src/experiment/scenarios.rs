@@ -13,7 +13,7 @@ use prost::Message as _;
 use serde_json::json;
 
 use ehrx_client::ehr::interface::OutcomeKind;
-use ehrx_client::ehr::interface::function;
+use ehrx_client::ehr::interface::{ErrorCode, error_code, function};
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef,
@@ -629,7 +629,7 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     evidence.check(
         replayed
             .as_ref()
-            .is_err_and(|e| e.to_string().contains("replay")),
+            .is_err_and(|e| error_code(e) == Some(ErrorCode::Replay)),
         format!("same id, other bytes: {}", refusal_text(&replayed)),
     );
     evidence.check(height(net2)? == before, "nothing committed for it");
@@ -720,7 +720,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     evidence.check(
         refused
             .as_ref()
-            .is_err_and(|e| e.to_string().contains("attestation")),
+            .is_err_and(|e| error_code(e) == Some(ErrorCode::BadSignature)),
         format!("III as II: {}", refusal_text(&refused)),
     );
     let after = height(net1)?;
