@@ -93,6 +93,15 @@ pub async fn gateway_as(org: &Organization, user: &str) -> anyhow::Result<Gatewa
     ))
 }
 
+/// The organisation's Ed25519 client user, as `network.json` lists it.
+pub fn ed25519_user(org: &Organization) -> anyhow::Result<String> {
+    org.users
+        .iter()
+        .find(|user| user.key_type == "ed25519")
+        .map(|user| user.name.clone())
+        .with_context(|| format!("{} lists no Ed25519 user", org.name))
+}
+
 /// An organisation of a network by its short name (`org1`).
 pub fn org<'a>(net: &'a NetworkDescription, org: &str) -> anyhow::Result<&'a Organization> {
     let msp_id = format!("{}{}MSP", capitalised(&net.name), capitalised(org));
@@ -359,9 +368,18 @@ impl<'a> ExchangeSetup<'a> {
     /// Starts network II's two responders (`User1` of each organisation)
     /// until [`Self::stop`].
     pub async fn start_responders(&mut self) -> anyhow::Result<()> {
+        self.start_responders_as(|_| Ok("User1".to_string())).await
+    }
+
+    /// Starts a responder for each organisation of network II, acting as
+    /// the user that `user_of` names for that organisation.
+    pub async fn start_responders_as(
+        &mut self,
+        user_of: impl Fn(&Organization) -> anyhow::Result<String>,
+    ) -> anyhow::Result<()> {
         for org_name in ["org1", "org2"] {
             let responder_org = org(self.net2, org_name)?;
-            let gateway = gateway_as(responder_org, "User1").await?;
+            let gateway = gateway_as(responder_org, &user_of(responder_org)?).await?;
             let settings = EhrSettings::from_description(self.net2);
             let shutdown = stopped(&self.signal);
             self.services.push(tokio::spawn(async move {

@@ -29,11 +29,14 @@ pub fn network_home() -> PathBuf {
         .unwrap_or_else(|| repo_root().join(".network"))
 }
 
-/// Where the Fabric binaries are: `FABRIC_BIN` or `.fabric/bin`.
+/// Where the active Fabric release's binaries are: `.fabric/bin` (under
+/// `FABRIC_HOME` if set), resolved, since it links to
+/// `.fabric/releases/<release>/bin` and `/proc/<pid>/exe` names the target.
 pub fn fabric_bin_dir() -> PathBuf {
-    std::env::var_os("FABRIC_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".fabric/bin"))
+    let link = std::env::var_os("FABRIC_HOME")
+        .map_or_else(|| repo_root().join(".fabric"), PathBuf::from)
+        .join("bin");
+    std::fs::canonicalize(&link).unwrap_or(link)
 }
 
 #[derive(Debug)]
