@@ -445,7 +445,9 @@ cmd_up() {
     need_cmd curl curl
     need_cmd setsid util-linux
     need_cmd xxd xxd
-    "$REPO_ROOT/scripts/install-fabric.sh"
+    # The active release, unless FABRIC_RELEASE picks another.
+    FABRIC_RELEASE="${FABRIC_RELEASE:-$(cat "$FABRIC_HOME/VERSION" 2>/dev/null || echo 3.1.5)}" \
+        "$REPO_ROOT/scripts/install-fabric.sh"
     if any_running; then die "networks are already running; run '$0 down' first"; fi
     rm -rf "$NETWORK_HOME"
     if [[ "$ORDERER_TYPE" == bft && "$(fabric_major)" -lt 3 ]]; then

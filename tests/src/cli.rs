@@ -63,7 +63,9 @@ pub fn peer_as(
 /// `3.1.5`, for checking it against a network's description.
 pub fn peer_version(net: &NetworkDescription) -> anyhow::Result<String> {
     let mut command = Command::new(fabric_bin_dir().join("peer"));
-    command.arg("version").env("FABRIC_CFG_PATH", fabric_config_dir());
+    command
+        .arg("version")
+        .env("FABRIC_CFG_PATH", fabric_config_dir());
     let (stdout, _) = run(command)?;
     stdout
         .lines()

@@ -34,12 +34,19 @@ async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Res
 
     let mut setup = ExchangeSetup::configure(&networks).await?;
     let doctor = setup
-        .register_requester("org1", &doctor_user, "DR-ED25519", RequesterKey::generate()?)
+        .register_requester(
+            "org1",
+            &doctor_user,
+            "DR-ED25519",
+            RequesterKey::generate()?,
+        )
         .await?;
     for org_name in ["org1", "org2"] {
         let responder_org = org(setup.net2, org_name)?;
         let member = identity(responder_org, &ed25519_user(responder_org)?)?;
-        setup.admin_submit("net2", "RegisterResponder", member).await?;
+        setup
+            .admin_submit("net2", "RegisterResponder", member)
+            .await?;
     }
     let (patient_ref, uploaded) = setup.upload_patient(11).await?;
 
@@ -72,10 +79,7 @@ async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Res
 
 /// On V2_0 the SDK refuses the identity before sending anything, naming the
 /// capability; and the peers refuse it too when it is sent regardless.
-async fn refused_on_v2(
-    net1: &ehrx_e2e::NetworkDescription,
-    user: &str,
-) -> anyhow::Result<()> {
+async fn refused_on_v2(net1: &ehrx_e2e::NetworkDescription, user: &str) -> anyhow::Result<()> {
     let doctor_org = org(net1, "org1")?;
     let err = doctor_org
         .signing_identity(user)

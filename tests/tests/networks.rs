@@ -20,16 +20,30 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
         _ => 1,
     };
     for net in networks.all() {
-        assert_eq!(net.orderers.len(), orderers, "{}: {orderers} orderer(s)", net.name);
+        assert_eq!(
+            net.orderers.len(),
+            orderers,
+            "{}: {orderers} orderer(s)",
+            net.name
+        );
         assert_eq!(
             net.orderer_type,
             if orderers == 4 { "bft" } else { "raft" },
             "{}",
             net.name
         );
-        let capability = if net.fabric_version.starts_with("3.") { "V3_0" } else { "V2_0" };
+        let capability = if net.fabric_version.starts_with("3.") {
+            "V3_0"
+        } else {
+            "V2_0"
+        };
         assert_eq!(net.channel_capability, capability, "{}", net.name);
-        assert_eq!(cli::peer_version(net)?, net.fabric_version, "{}: the peer binary's version", net.name);
+        assert_eq!(
+            cli::peer_version(net)?,
+            net.fabric_version,
+            "{}: the peer binary's version",
+            net.name
+        );
         assert_eq!(net.organizations.len(), 2, "{}: two peer orgs", net.name);
         assert_eq!(net.peers().count(), 3, "{}: three peers", net.name);
 

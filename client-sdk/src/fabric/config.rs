@@ -472,7 +472,9 @@ mod tests {
         let network = NetworkDescription::from_json(json.as_bytes()).unwrap();
         let org = network.organization("Org1").unwrap();
         let err = org.signing_identity("User1").unwrap_err();
-        assert!(matches!(&err, ConfigError::Ed25519NeedsV3 { capability, .. } if capability == "V2_0"));
+        assert!(
+            matches!(&err, ConfigError::Ed25519NeedsV3 { capability, .. } if capability == "V2_0")
+        );
         assert!(err.to_string().contains("V3_0"), "{err}");
         // An ECDSA user of the same org is not affected.
         assert!(matches!(
