@@ -17,13 +17,14 @@ use tokio::task::JoinHandle;
 
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
-    EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey,
-    UploadedRecord, VerifiedReply,
+    EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
+    PatientRef, RequestedHistory, RequesterKey, UploadedRecord, VerifiedReply,
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
 use ehrx_client::relay::{Relay, config::RelayConfig};
 use ehrx_client::responder::Responder;
+use ehrx_proto::exchange::Purpose;
 
 use crate::NetworkDescription;
 use crate::networks::{Networks, network_home};
@@ -315,6 +316,33 @@ impl<'a> ExchangeSetup<'a> {
                 .with_requester_key(key)
                 .with_key_store(Arc::new(InMemoryKeyStore::new())),
         )
+    }
+
+    /// `doctor` requests the whole history of `patient_ref` from network II
+    /// for treatment and waits (90 s at most) until the reply is ready on
+    /// network I; fails with the request id on any other outcome. Returns
+    /// the request's outcome, whose `pending.reply_key` reads the reply.
+    pub async fn request_from_net2(
+        &self,
+        doctor: &EhrClient,
+        patient_ref: PatientRef,
+    ) -> anyhow::Result<RequestedHistory> {
+        let request = HistoryRequest {
+            patient_ref,
+            destination_network: self.net2.name.clone(),
+            categories: Vec::new(),
+            purpose: Purpose::Treatment,
+        };
+        let requested = doctor
+            .request_history(&request, Duration::from_secs(90))
+            .await?;
+        anyhow::ensure!(
+            requested.outcome == HistoryOutcome::ReplyReady,
+            "request {} ended {:?}",
+            requested.pending.request_id(),
+            requested.outcome
+        );
+        Ok(requested)
     }
 
     /// The EHR contract of a network as `user` of its org1.

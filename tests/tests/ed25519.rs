@@ -8,16 +8,13 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::time::Duration;
-
-use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, RequesterKey};
+use ehrx_client::ehr::RequesterKey;
 use ehrx_client::fabric::config::ConfigError;
 use ehrx_client::fabric::{Gateway, SigningIdentity};
 use ehrx_e2e::exchange::{
     ExchangeSetup, ed25519_user, identity, org, received_digests, uploaded_digests,
 };
 use ehrx_e2e::networks::Networks;
-use ehrx_proto::exchange::Purpose;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Result<()> {
@@ -55,21 +52,7 @@ async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Res
     // with an Ed25519 key.
     setup.start_responders_as(ed25519_user).await?;
 
-    let request = HistoryRequest {
-        patient_ref,
-        destination_network: setup.net2.name.clone(),
-        categories: Vec::new(),
-        purpose: Purpose::Treatment,
-    };
-    let requested = doctor
-        .request_history(&request, Duration::from_secs(90))
-        .await?;
-    assert_eq!(
-        requested.outcome,
-        HistoryOutcome::ReplyReady,
-        "request {}",
-        requested.pending.request_id()
-    );
+    let requested = setup.request_from_net2(&doctor, patient_ref).await?;
     let reply = doctor.read_reply(&requested.pending.reply_key).await?;
     assert_eq!(received_digests(&reply), uploaded_digests(&uploaded));
 
