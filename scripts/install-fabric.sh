@@ -89,7 +89,9 @@ unpack() { # $1 tarball, $2 scratch dir
     echo "${dirs[0]%/}"
 }
 
-# Fills $CACHE/<key> with bin/ and config/ for the release; prints the key dir.
+# Fills $CACHE/<key>/bin with the tools and their config/ for the release
+# and sets BUILT to it; returns non-zero if there is no source to build.
+BUILT=""
 cached_build() { # $1 release, $2 commit
     local release=$1 commit=$2 tarball="" key dir scratch src
     if [[ -n "${FABRIC_SRC:-}" ]]; then
@@ -121,13 +123,14 @@ cached_build() { # $1 release, $2 commit
         if [[ -n "$tarball" ]]; then
             scratch="$(mktemp -d)"
             # shellcheck disable=SC2064
-            trap "rm -rf '$scratch'" RETURN
+            trap "rm -rf '$scratch'" EXIT
             src="$(unpack "$tarball" "$scratch")"
         fi
         mkdir -p "$CACHE"
         build_from_source "$src" "$dir/bin" "$release" "$commit" >&2
+        [[ -n "$tarball" ]] && rm -rf "$scratch"
     fi
-    echo "$dir"
+    BUILT="$dir"
 }
 
 # Version reported by a peer binary ("3.1.5").
@@ -198,12 +201,11 @@ main() {
         config_src="${FABRIC_CONFIG:-$FABRIC_BIN/../config}"
         log "using Fabric $release binaries from FABRIC_BIN=$FABRIC_BIN, config from $config_src"
     else
-        local built
-        if ! built="$(cached_build "$release" "$commit")"; then
-            die "no Fabric $release: tried ${TRIED[*]}. Set FABRIC_BIN to Fabric's release binaries, or FABRIC_SRC to a clone or source tarball of tag v$release"
+        if ! cached_build "$release" "$commit"; then
+            die "no Fabric $release: tried ${TRIED[*]} (not found). Set FABRIC_BIN to Fabric's release binaries, or FABRIC_SRC to a clone or source tarball of tag v$release"
         fi
-        bin_src="$built/bin"
-        config_src="$built/bin/config"
+        bin_src="$BUILT/bin"
+        config_src="$BUILT/bin/config"
     fi
 
     rm -rf "$dest.new" && mkdir -p "$dest.new/bin"
