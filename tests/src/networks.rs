@@ -193,16 +193,24 @@ pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Pids of running processes whose executable lies in `dir`.
-pub fn processes_running_from(dir: &Path) -> Vec<u32> {
+/// Pids of running processes whose executable lies in `dir` and whose
+/// environment names `home` (every node `network.sh` starts has its state
+/// folders there), so networks that others run from the same Fabric
+/// install, with another `NETWORK_HOME`, do not count.
+pub fn processes_running_from(dir: &Path, home: &Path) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let home = home.as_os_str().as_encoded_bytes();
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir))
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.windows(home.len()).any(|w| w == home))
         })
         .collect()
 }

@@ -119,7 +119,7 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
         survivors.is_empty(),
         "processes left after down: {survivors:?}"
     );
-    assert!(processes_running_from(&fabric_bin_dir()).is_empty());
+    assert!(processes_running_from(&fabric_bin_dir(), &network_home()).is_empty());
     assert!(!network_home().exists(), "state left after down");
     Ok(())
 }
