@@ -37,6 +37,11 @@ readonly CHAINCODE_PROFILE="${NETWORK_CHAINCODE_PROFILE:-dev}"
 [[ "$CHAINCODE_PROFILE" =~ ^[a-z][a-z0-9_-]*$ ]] ||
     die "NETWORK_CHAINCODE_PROFILE must be a cargo profile name, not '$CHAINCODE_PROFILE'"
 readonly HEALTH_TIMEOUT_S=30
+# Each org's Ed25519 client user comes after its ECDSA users.
+readonly ED25519_USER="User$((USERS_PER_ORG + 1))"
+
+# V3_0 on Fabric 3 (Ed25519 identities, BFT ordering); V2_0 on 2.5 LTS.
+channel_capability() { [[ "$(fabric_major)" -ge 3 ]] && echo V3_0 || echo V2_0; }
 
 need_cmd() {
     command -v "$1" >/dev/null 2>&1 || die "'$1' is required (Debian package: $2)"
@@ -62,27 +67,105 @@ render() { # $1 template, $2 output; variables come from the environment
     envsubst <"$1" >"$2"
 }
 
+# cryptogen Specs lines for the network's orderers.
+orderer_specs() { # $1 net
+    local k
+    for k in $(orderer_indices); do
+        printf '      - Hostname: %s\n        SANS: [127.0.0.1, localhost]\n' "$(orderer_name "$1" "$k")"
+    done
+}
+
+# The orderer org's OrdererEndpoints: every orderer, so that clients and
+# peers can reach each of them (BFT needs all of them).
+orderer_endpoints() { # $1 net
+    local k
+    for k in $(orderer_indices); do printf '      - 127.0.0.1:%s\n' "$(orderer_port "$1" "$k")"; done
+}
+
+# The consensus part of configtx.yaml's Orderer section.
+orderer_consensus() { # $1 net
+    local net=$1 k tls
+    if [[ "$ORDERER_TYPE" == raft ]]; then
+        printf '  OrdererType: etcdraft\n  EtcdRaft:\n    Consenters:\n'
+        for k in $(orderer_indices); do
+            tls="$(orderer_node_dir "$net" "$k")/tls/server.crt"
+            printf '      - { Host: 127.0.0.1, Port: %s, ClientTLSCert: %s, ServerTLSCert: %s }\n' \
+                "$(orderer_port "$net" "$k")" "$tls" "$tls"
+        done
+        # Short Raft ticks: a leader is elected within about a second.
+        printf '    Options: { TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }\n'
+    else
+        printf '  OrdererType: BFT\n  ConsenterMapping:\n'
+        for k in $(orderer_indices); do
+            tls="$(orderer_node_dir "$net" "$k")/tls/server.crt"
+            printf '    - { ID: %s, Host: 127.0.0.1, Port: %s, MSPID: %s, Identity: %s, ClientTLSCert: %s, ServerTLSCert: %s }\n' \
+                $((k + 1)) "$(orderer_port "$net" "$k")" "$(msp_id "$net" orderer)" \
+                "$(orderer_node_dir "$net" "$k")/msp/signcerts/$(orderer_host "$net" "$k")-cert.pem" "$tls" "$tls"
+        done
+        # SmartBFT's defaults wait 20 s before suspecting a leader; a local
+        # network cuts a block every 200 ms like the Raft one.
+        printf '  SmartBFT:\n'
+        printf '    RequestBatchMaxInterval: 200ms\n    RequestForwardTimeout: 2s\n    RequestComplainTimeout: 8s\n'
+        printf '    RequestAutoRemoveTimeout: 3m0s\n    ViewChangeResendInterval: 5s\n    ViewChangeTimeout: 20s\n'
+        printf '    LeaderHeartbeatTimeout: 1m0s\n    LeaderHeartbeatCount: 10\n    CollectTimeout: 1s\n'
+        printf '    IncomingMessageBufferSize: 200\n    RequestPoolSize: 100000\n'
+    fi
+}
+
+render_crypto_config() { # $1 net, $2 output, $3 user count, $4 user key algorithm line
+    NET_DOMAIN="$(net_domain "$1")" ORDERER_SPECS="$(orderer_specs "$1")" \
+        ORG1_DOMAIN="$(org_domain "$1" org1)" ORG2_DOMAIN="$(org_domain "$1" org2)" \
+        ORG1_PEERS="$(org_peer_count "$1" org1)" ORG2_PEERS="$(org_peer_count "$1" org2)" \
+        USER_COUNT="$3" USER_KEY_ALGORITHM="$4" CCAAS_DOMAIN="$(ccaas_domain "$1")" \
+        RELAY_DOMAIN="$(relay_domain "$1")" \
+        render "$TEMPLATES/crypto-config.yaml.tmpl" "$2"
+}
+
+# Each org's Ed25519 client user, User<USERS_PER_ORG+1>. Fabric 3's cryptogen
+# makes it. Fabric 2.5 has no Ed25519 MSP identities at all; there the user
+# is still made, by openssl from the org's CA, so that tests can show the
+# refusal an admin would meet.
+make_ed25519_users() { # $1 net
+    local net=$1 cfg org dir name
+    cfg="$(net_dir "$net")/config"
+    if [[ "$(fabric_major)" -ge 3 ]]; then
+        render_crypto_config "$net" "$cfg/crypto-config-ed25519.yaml" $((USERS_PER_ORG + 1)) "PublicKeyAlgorithm: ed25519"
+        fabric cryptogen extend --config="$cfg/crypto-config-ed25519.yaml" --input="$(crypto_dir "$net")" >/dev/null
+        return
+    fi
+    for org in "${PEER_ORGS[@]}"; do
+        name="$ED25519_USER@$(org_domain "$net" "$org")"
+        dir="$(org_user_dir "$net" "$org" "$ED25519_USER")"
+        local ca="$(peer_org_dir "$net" "$org")/ca" msp="$dir/msp"
+        mkdir -p "$msp/signcerts" "$msp/keystore" "$msp/cacerts" "$dir/tls"
+        openssl genpkey -algorithm ed25519 -out "$msp/keystore/priv_sk" 2>/dev/null
+        openssl req -new -key "$msp/keystore/priv_sk" -subj "/C=US/ST=California/L=San Francisco/OU=client/CN=$name" \
+            -out "$cfg/$name.csr" 2>/dev/null
+        printf 'keyUsage=critical,digitalSignature\nbasicConstraints=critical,CA:FALSE\n' >"$cfg/$name.ext"
+        openssl x509 -req -in "$cfg/$name.csr" -CA "$ca/ca.$(org_domain "$net" "$org")-cert.pem" -CAkey "$ca/priv_sk" \
+            -days 3650 -sha256 -extfile "$cfg/$name.ext" -out "$msp/signcerts/$name-cert.pem" 2>/dev/null
+        cp "$ca/ca.$(org_domain "$net" "$org")-cert.pem" "$msp/cacerts/"
+        cp "$(peer_org_dir "$net" "$org")/msp/config.yaml" "$msp/config.yaml"
+        # TLS: the user's ECDSA client pair of User1, so only the signing key differs.
+        cp "$(org_user_dir "$net" "$org" User1)"/tls/* "$dir/tls/"
+    done
+}
+
 generate_config() { # $1 net
     local net=$1 cfg
     cfg="$(net_dir "$net")/config"
     mkdir -p "$cfg"
 
-    NET_DOMAIN="$(net_domain "$net")" \
-        ORG1_DOMAIN="$(org_domain "$net" org1)" ORG2_DOMAIN="$(org_domain "$net" org2)" \
-        ORG1_PEERS="$(org_peer_count "$net" org1)" ORG2_PEERS="$(org_peer_count "$net" org2)" \
-        USER_COUNT=$USERS_PER_ORG CCAAS_DOMAIN="$(ccaas_domain "$net")" \
-        RELAY_DOMAIN="$(relay_domain "$net")" \
-        render "$TEMPLATES/crypto-config.yaml.tmpl" "$cfg/crypto-config.yaml"
+    render_crypto_config "$net" "$cfg/crypto-config.yaml" "$USERS_PER_ORG" ""
     fabric cryptogen generate --config="$cfg/crypto-config.yaml" --output="$(crypto_dir "$net")" >/dev/null
+    make_ed25519_users "$net"
 
-    local capability=V2_0
-    [[ "$(fabric_major)" -ge 3 ]] && capability=V3_0
     ORDERER_MSP="$(msp_id "$net" orderer)" ORDERER_MSP_DIR="$(orderer_org_dir "$net")/msp" \
-        ORDERER_PORT="$(orderer_port "$net")" ORDERER_TLS_CERT="$(orderer_node_dir "$net")/tls/server.crt" \
+        ORDERER_ENDPOINTS="$(orderer_endpoints "$net")" ORDERER_CONSENSUS="$(orderer_consensus "$net")" \
         ORG1_MSP="$(msp_id "$net" org1)" ORG1_MSP_DIR="$(peer_org_dir "$net" org1)/msp" \
         ORG2_MSP="$(msp_id "$net" org2)" ORG2_MSP_DIR="$(peer_org_dir "$net" org2)/msp" \
         ORG1_ANCHOR_PORT="$(org_anchor_port "$net" org1)" ORG2_ANCHOR_PORT="$(org_anchor_port "$net" org2)" \
-        CHANNEL_CAPABILITY=$capability \
+        CHANNEL_CAPABILITY="$(channel_capability)" \
         render "$TEMPLATES/configtx.yaml.tmpl" "$cfg/configtx.yaml"
     FABRIC_CFG_PATH="$cfg" fabric configtxgen -profile EhrChannel -channelID "$CHANNEL" \
         -outputBlock "$cfg/$CHANNEL.block" 2>"$cfg/configtxgen.log" \
@@ -91,16 +174,17 @@ generate_config() { # $1 net
 
 # ------------------------------------------------------------------- nodes
 
-start_orderer() { # $1 net
-    local net=$1 node tls state
-    node="$(orderer_node_dir "$net")"
+start_orderer() { # $1 net, $2 orderer index
+    local net=$1 k=$2 node tls state name
+    name="$(orderer_name "$net" "$k")"
+    node="$(orderer_node_dir "$net" "$k")"
     tls="$node/tls"
-    state="$(node_state_dir "$net" orderer)"
-    start_node "$net" orderer \
+    state="$(node_state_dir "$net" "$name")"
+    start_node "$net" "$name" \
         FABRIC_CFG_PATH="$FABRIC_CONFIG_DIR" \
         FABRIC_LOGGING_SPEC=info \
         ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
-        ORDERER_GENERAL_LISTENPORT="$(orderer_port "$net")" \
+        ORDERER_GENERAL_LISTENPORT="$(orderer_port "$net" "$k")" \
         ORDERER_GENERAL_LOCALMSPID="$(msp_id "$net" orderer)" \
         ORDERER_GENERAL_LOCALMSPDIR="$node/msp" \
         ORDERER_GENERAL_BOOTSTRAPMETHOD=none \
@@ -112,18 +196,18 @@ start_orderer() { # $1 net
         ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE="$tls/server.crt" \
         ORDERER_GENERAL_CLUSTER_ROOTCAS="[$tls/ca.crt]" \
         ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-        ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin_port "$net")" \
+        ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin_port "$net" "$k")" \
         ORDERER_ADMIN_TLS_ENABLED=true \
         ORDERER_ADMIN_TLS_PRIVATEKEY="$tls/server.key" \
         ORDERER_ADMIN_TLS_CERTIFICATE="$tls/server.crt" \
         ORDERER_ADMIN_TLS_ROOTCAS="[$tls/ca.crt]" \
         ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
         ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$tls/ca.crt]" \
-        ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops_port "$net")" \
+        ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops_port "$net" "$k")" \
         ORDERER_METRICS_PROVIDER=disabled \
         ORDERER_FILELEDGER_LOCATION="$state/ledger" \
-        ORDERER_CONSENSUS_WALDIR="$state/etcdraft/wal" \
-        ORDERER_CONSENSUS_SNAPDIR="$state/etcdraft/snapshot" \
+        ORDERER_CONSENSUS_WALDIR="$state/consensus/wal" \
+        ORDERER_CONSENSUS_SNAPDIR="$state/consensus/snapshot" \
         "$FABRIC_BIN_DIR/orderer"
 }
 
@@ -159,8 +243,8 @@ start_peer() { # $1 net, $2 peer index
         "$FABRIC_BIN_DIR/peer" node start
 }
 
-orderer_height() { # $1 net
-    osnadmin_cmd "$1" list --channelID "$CHANNEL" 2>/dev/null | sed -n '/^{/,$p' | jq -r '.height // empty'
+orderer_height() { # $1 net, $2 orderer index
+    osnadmin_cmd "$1" "${2:-0}" list --channelID "$CHANNEL" 2>/dev/null | sed -n '/^{/,$p' | jq -r '.height // empty'
 }
 
 peer_height() { # $1 net, $2 peer index
@@ -169,10 +253,12 @@ peer_height() { # $1 net, $2 peer index
 }
 
 join_channel() { # $1 net
-    local net=$1 block i
+    local net=$1 block i k
     block="$(net_dir "$net")/config/$CHANNEL.block"
-    osnadmin_cmd "$net" join --channelID "$CHANNEL" --config-block "$block" >/dev/null \
-        || die "orderer of $net did not join $CHANNEL"
+    for k in $(orderer_indices); do
+        osnadmin_cmd "$net" "$k" join --channelID "$CHANNEL" --config-block "$block" >/dev/null \
+            || die "$(orderer_name "$net" "$k") of $net did not join $CHANNEL"
+    done
     for i in "${!PEERS[@]}"; do
         peer_as "$net" "$i" Admin channel join -b "$block" 2>>"$(net_dir "$net")/join.log" \
             || die "$(peer_host "$net" "$i") did not join $CHANNEL; see $(net_dir "$net")/join.log"
@@ -303,14 +389,15 @@ write_description() { # $1 net
                        chaincode_address: $chaincode_address,
                        operations_address: $operations_address, tls_ca_cert: $tls_ca}]' <<<"$peers")"
         done
-        for u in Admin $(seq -f 'User%g' 1 $USERS_PER_ORG); do
-            local dir
+        for u in Admin $(seq -f 'User%g' 1 $USERS_PER_ORG) "$ED25519_USER"; do
+            local dir key_type=p256
+            [[ "$u" == "$ED25519_USER" ]] && key_type=ed25519
             dir="$(org_user_dir "$net" "$org" "$u")"
-            users="$(jq -c --arg name "$u" --arg msp "$dir/msp" \
+            users="$(jq -c --arg name "$u" --arg key_type "$key_type" --arg msp "$dir/msp" \
                 --arg cert "$(ls "$dir"/msp/signcerts/*.pem)" --arg key "$dir/msp/keystore/priv_sk" \
                 --arg tls_cert "$dir/tls/client.crt" --arg tls_key "$dir/tls/client.key" \
                 '. + [{name: $name, role: (if $name == "Admin" then "admin" else "client" end),
-                       key_type: "p256", msp_dir: $msp, cert: $cert, key: $key,
+                       key_type: $key_type, msp_dir: $msp, cert: $cert, key: $key,
                        tls_cert: $tls_cert, tls_key: $tls_key}]' <<<"$users")"
         done
         orgs="$(jq -c --arg name "$org" --arg msp_id "$(msp_id "$net" "$org")" \
@@ -322,21 +409,25 @@ write_description() { # $1 net
             '. + [{name: $name, msp_id: $msp_id, domain: $domain, msp_dir: $msp_dir,
                    ca_cert: $ca, tls_ca_cert: $tls_ca, peers: $peers, users: $users}]' <<<"$orgs")"
     done
-    local oadmin
+    local orderers="[]" oadmin k
     oadmin="$(orderer_admin_dir "$net")/tls"
+    for k in $(orderer_indices); do
+        orderers="$(jq -c --arg name "$(orderer_host "$net" "$k")" --arg msp "$(msp_id "$net" orderer)" \
+            --arg addr "127.0.0.1:$(orderer_port "$net" "$k")" \
+            --arg admin_addr "127.0.0.1:$(orderer_admin_port "$net" "$k")" \
+            --arg ops "127.0.0.1:$(orderer_ops_port "$net" "$k")" \
+            --arg tls "$(orderer_node_dir "$net" "$k")/tls/ca.crt" \
+            --arg admin_cert "$oadmin/client.crt" --arg admin_key "$oadmin/client.key" \
+            '. + [{name: $name, msp_id: $msp, address: $addr, server_name: $name,
+                   admin_address: $admin_addr, operations_address: $ops, tls_ca_cert: $tls,
+                   admin_tls_cert: $admin_cert, admin_tls_key: $admin_key}]' <<<"$orderers")"
+    done
     jq -n --arg name "$net" --arg title "$(net_title "$net")" --arg channel "$CHANNEL" \
-        --arg fabric_version "$(fabric_version)" \
-        --arg oname "$(orderer_host "$net")" --arg omsp "$(msp_id "$net" orderer)" \
-        --arg oaddr "127.0.0.1:$(orderer_port "$net")" \
-        --arg oadmin_addr "127.0.0.1:$(orderer_admin_port "$net")" \
-        --arg oops "127.0.0.1:$(orderer_ops_port "$net")" \
-        --arg otls "$(orderer_node_dir "$net")/tls/ca.crt" \
-        --arg oadmin_cert "$oadmin/client.crt" --arg oadmin_key "$oadmin/client.key" \
+        --arg fabric_version "$(fabric_version)" --arg capability "$(channel_capability)" \
+        --arg orderer_type "$ORDERER_TYPE" --argjson orderers "$orderers" \
         --argjson orgs "$orgs" \
         '{name: $name, title: $title, channel: $channel, fabric_version: $fabric_version,
-          orderers: [{name: $oname, msp_id: $omsp, address: $oaddr, server_name: $oname,
-                      admin_address: $oadmin_addr, operations_address: $oops, tls_ca_cert: $otls,
-                      admin_tls_cert: $oadmin_cert, admin_tls_key: $oadmin_key}],
+          channel_capability: $capability, orderer_type: $orderer_type, orderers: $orderers,
           organizations: $orgs}' >"$(net_dir "$net")/network.json"
 }
 
@@ -354,10 +445,15 @@ cmd_up() {
     need_cmd curl curl
     need_cmd setsid util-linux
     need_cmd xxd xxd
-    "$REPO_ROOT/scripts/install-fabric.sh"
+    # The active release, unless FABRIC_RELEASE picks another.
+    FABRIC_RELEASE="${FABRIC_RELEASE:-$(cat "$FABRIC_HOME/VERSION" 2>/dev/null || echo 3.1.5)}" \
+        "$REPO_ROOT/scripts/install-fabric.sh"
     if any_running; then die "networks are already running; run '$0 down' first"; fi
     rm -rf "$NETWORK_HOME"
-    local started=$SECONDS net i
+    if [[ "$ORDERER_TYPE" == bft && "$(fabric_major)" -lt 3 ]]; then
+        die "NETWORK_ORDERER=bft needs Fabric 3 (the V3_0 channel capability); Fabric $(fabric_version) is installed"
+    fi
+    local started=$SECONDS net i k
     # Half-started networks are torn down, so a failed `up` leaves nothing behind.
     trap 'log "up failed; stopping what was started"; cmd_down' EXIT
     for net in "${NETWORKS[@]}"; do
@@ -365,13 +461,15 @@ cmd_up() {
         generate_config "$net"
     done
     for net in "${NETWORKS[@]}"; do
-        start_orderer "$net"
+        for k in $(orderer_indices); do start_orderer "$net" "$k"; done
         for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
     done
     for net in "${NETWORKS[@]}"; do
-        wait_healthy "$net" orderer "$(orderer_ops_port "$net")"
+        for k in $(orderer_indices); do
+            wait_healthy "$net" "$(orderer_name "$net" "$k")" "$(orderer_ops_port "$net" "$k")"
+        done
         for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
-        log "$(net_title "$net"): 1 orderer and ${#PEERS[@]} peers healthy"
+        log "$(net_title "$net"): $ORDERER_COUNT $ORDERER_TYPE orderer(s) and ${#PEERS[@]} peers healthy"
     done
     for net in "${NETWORKS[@]}"; do
         join_channel "$net"
@@ -383,7 +481,7 @@ cmd_up() {
     deploy_chaincodes
     for net in "${NETWORKS[@]}"; do wait_gossip_converged "$net"; done
     trap - EXIT
-    log "both networks up in $((SECONDS - started))s"
+    log "both networks up in $((SECONDS - started))s (Fabric $(fabric_version), $(channel_capability), $ORDERER_COUNT $ORDERER_TYPE orderer(s) each)"
 }
 
 cmd_down() {
@@ -397,7 +495,7 @@ cmd_down() {
 cmd_status() {
     need_cmd jq jq
     printf '%-8s %-34s %-16s %-9s %-8s %s\n' NETWORK NODE ADDRESS HEALTH HEIGHT PID
-    local net i entry name rc=0
+    local net i k entry name rc=0
     for net in "${NETWORKS[@]}"; do
         row() { # name address operations-port height; no operations port: TCP check
             local pid health=down
@@ -410,7 +508,10 @@ cmd_status() {
             [[ "$health" == healthy ]] || rc=1
             printf '%-8s %-34s %-16s %-9s %-8s %s\n' "$net" "$1" "$2" "$health" "${4:--}" "$pid"
         }
-        row orderer "127.0.0.1:$(orderer_port "$net")" "$(orderer_ops_port "$net")" "$(orderer_height "$net")"
+        for k in $(orderer_indices); do
+            row "$(orderer_name "$net" "$k")" "127.0.0.1:$(orderer_port "$net" "$k")" \
+                "$(orderer_ops_port "$net" "$k")" "$(orderer_height "$net" "$k")"
+        done
         for i in "${!PEERS[@]}"; do
             row "$(peer_host "$net" "$i")" "127.0.0.1:$(peer_port "$net" "$i")" \
                 "$(peer_ops_port "$net" "$i")" "$(peer_height "$net" "$i")"
@@ -439,7 +540,7 @@ cmd_stop() { # $1 net
 }
 
 cmd_start() { # $1 net
-    local net=$1 pid i entry name
+    local net=$1 pid i k entry name
     known_network "$net"
     need_cmd jq jq
     need_cmd curl curl
@@ -453,10 +554,12 @@ cmd_start() { # $1 net
     for logfile in "$(net_dir "$net")"/nodes/*/node.log; do
         [[ -f "$logfile" ]] && mv "$logfile" "$logfile.1"
     done
-    start_orderer "$net"
+    for k in $(orderer_indices); do start_orderer "$net" "$k"; done
     for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
     for entry in "${CHAINCODES[@]}"; do restart_node "$net" "chaincode-$(chaincode_name "$entry")"; done
-    wait_healthy "$net" orderer "$(orderer_ops_port "$net")"
+    for k in $(orderer_indices); do
+        wait_healthy "$net" "$(orderer_name "$net" "$k")" "$(orderer_ops_port "$net" "$k")"
+    done
     for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
     for entry in "${CHAINCODES[@]}"; do
         name="$(chaincode_name "$entry")"

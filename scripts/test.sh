@@ -1,11 +1,25 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, unit tests, then the
-# end-to-end tests against the two local Fabric networks (installed first if
-# needed; each end-to-end test starts the networks and stops them, also when
-# it fails). Extra arguments go to the end-to-end `cargo test`, e.g. a filter.
+# end-to-end tests against two local Fabric networks (each end-to-end test
+# starts the networks and stops them, also when it fails), in three phases:
+#
+#   v3      every end-to-end test on Fabric 3.1.5 (V3_0, Raft)
+#   lts     the compatibility subset on Fabric 2.5.16 LTS (V2_0, Raft): the
+#           networks, the gateway, the exchange, the attacks (the
+#           experiment's scenarios) and the Ed25519 refusal
+#   bft     the exchange and the Ed25519 exchange on Fabric 3.1.5 with four
+#           SmartBFT orderers per network
+#
+# TEST_PHASES="v3 lts bft" (default) picks phases. Extra arguments go to the
+# v3 phase's `cargo test`, e.g. a filter. Fabric is installed first if
+# needed (scripts/install-fabric.sh; both releases side by side, cached).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
+
+readonly PHASES="${TEST_PHASES:-v3 lts bft}"
+readonly LTS_TESTS=(networks gateway exchange experiment ed25519)
+readonly BFT_TESTS=(exchange ed25519)
 
 log "checking formatting and lints"
 cargo fmt --all --check
@@ -14,10 +28,37 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "unit tests"
 cargo test --workspace --exclude ehrx-e2e --quiet
 
-log "installing Fabric if needed"
-scripts/install-fabric.sh
-
-log "end-to-end tests (real Fabric networks)"
 # One test at a time: the networks use fixed ports.
-cargo test -p ehrx-e2e -- --test-threads=1 "$@"
+e2e() { # $1 phase, then cargo test arguments
+    local phase=$1 started=$SECONDS
+    shift
+    log "end-to-end tests, phase $phase (Fabric $(fabric_version), orderer ${NETWORK_ORDERER:-raft})"
+    cargo test -p ehrx-e2e "$@" -- --test-threads=1
+    log "phase $phase passed in $((SECONDS - started))s"
+}
+
+with_tests() { local t args=(); for t in "$@"; do args+=(--test "$t"); done; echo "${args[@]}"; }
+
+for phase in $PHASES; do
+    case "$phase" in
+        v3)
+            FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
+            # shellcheck disable=SC2046
+            NETWORK_ORDERER=raft e2e v3 "$@"
+            ;;
+        lts)
+            FABRIC_RELEASE=2.5.16 scripts/install-fabric.sh
+            # shellcheck disable=SC2046
+            NETWORK_ORDERER=raft e2e lts $(with_tests "${LTS_TESTS[@]}")
+            ;;
+        bft)
+            FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
+            # shellcheck disable=SC2046
+            NETWORK_ORDERER=bft e2e bft $(with_tests "${BFT_TESTS[@]}")
+            ;;
+        *) die "unknown test phase '$phase' (v3, lts, bft)" ;;
+    esac
+done
+# Leave the default release active for the scripts run after the tests.
+[[ "$(fabric_version)" == 3.1.5 ]] || FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
 log "all tests passed"

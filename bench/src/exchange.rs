@@ -157,13 +157,17 @@ impl Probe {
 
 /// Runs benchmark (b) on freshly configured networks: one exchange row and
 /// one probe row per level, the exchange's latency also in probe commits.
+///
+/// `ordering` is `raft` or `bft`; a BFT run's kinds carry ` (bft)`, so that
+/// rows of both orderings can share one table and one CSV.
 pub async fn run(
     networks: &Networks,
     params: &Params,
+    ordering: &str,
     progress: &Progress,
 ) -> anyhow::Result<Vec<Row>> {
     let mut setup = participants::configure(networks).await?;
-    let outcome = measure(&mut setup, params, progress).await;
+    let outcome = measure(&mut setup, params, &kinds(ordering), progress).await;
     let stopped = setup
         .stop()
         .await
@@ -173,9 +177,22 @@ pub async fn run(
     Ok(rows)
 }
 
+/// The exchange's and the probe's kind names for an ordering.
+pub fn kinds(ordering: &str) -> (String, String) {
+    if ordering == "raft" {
+        (EXCHANGE.to_string(), PROBE.to_string())
+    } else {
+        (
+            format!("{EXCHANGE} ({ordering})"),
+            format!("{PROBE} ({ordering})"),
+        )
+    }
+}
+
 async fn measure(
     setup: &mut ExchangeSetup<'_>,
     params: &Params,
+    (exchange_kind, probe_kind): &(String, String),
     progress: &Progress,
 ) -> anyhow::Result<Vec<Row>> {
     let most = params.levels.iter().copied().max().unwrap_or(1);
@@ -236,8 +253,8 @@ async fn measure(
         let measured = load::run(&workers(level), params.exchanges, &bar).await;
         bar.finish_and_clear();
         let probe = probe.finish().await?;
-        let exchange = Row::new(BENCHMARK, EXCHANGE, level, measured?);
-        let probe = Row::new(BENCHMARK, PROBE, level, probe);
+        let exchange = Row::new(BENCHMARK, exchange_kind.clone(), level, measured?);
+        let probe = Row::new(BENCHMARK, probe_kind.clone(), level, probe);
         progress.note(format!(
             "{level} in flight: {:.2} exchanges/s, p50 {:.0} ms; Put p50 {:.0} ms; {} failed",
             exchange.per_second,
@@ -249,6 +266,6 @@ async fn measure(
         rows.push(probe);
     }
     // The probe is one sequential client, so only latencies compare.
-    compare(&mut rows, PROBE, false);
+    compare(&mut rows, probe_kind, false);
     Ok(rows)
 }

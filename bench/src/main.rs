@@ -30,6 +30,21 @@ use ehrx_e2e::machine::Machine;
 use ehrx_e2e::measure::UtcTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Ordering {
+    Raft,
+    Bft,
+}
+
+impl Ordering {
+    fn name(self) -> &'static str {
+        match self {
+            Ordering::Raft => "raft",
+            Ordering::Bft => "bft",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Which {
     All,
     Throughput,
@@ -75,6 +90,10 @@ struct Cli {
     /// Exchange: synthetic patients stored on network II [default: 4, quick 2].
     #[arg(long)]
     patients: Option<usize>,
+    /// Exchange: the ordering services to run it on, one after another in
+    /// this run (`raft,bft` compares BFT with Raft; BFT needs Fabric 3).
+    #[arg(long, value_delimiter = ',', default_value = "raft")]
+    orderers: Vec<Ordering>,
     /// Exchange: seconds one exchange may take before it counts as failed.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -113,6 +132,10 @@ impl Cli {
             );
         }
         anyhow::ensure!(self.timeout_secs >= 1, "--timeout-secs must be at least 1");
+        anyhow::ensure!(
+            !self.orderers.is_empty(),
+            "--orderers must name raft, bft or both"
+        );
         Ok(())
     }
 }
@@ -193,6 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "exchange": run_exchange.then_some(&exchange),
         "users_per_org": users_per_org,
         "chaincode_profile": cli.chaincode_profile,
+        "orderers": cli.orderers.iter().map(|o| o.name()).collect::<Vec<_>>(),
         "network_port_base": std::env::var("NETWORK_PORT_BASE").ok(),
         "rate_limit": {
             "max": participants::RATE_LIMIT_MAX,
@@ -213,23 +237,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         exchange: Vec::new(),
         aborted: BTreeMap::new(),
     };
-    let benchmarks = [
-        (throughput::BENCHMARK, run_throughput),
-        (exchange::BENCHMARK, run_exchange),
-    ];
+    // Throughput on the first ordering; the exchange on each in turn.
+    let mut benchmarks = vec![(throughput::BENCHMARK, cli.orderers[0], run_throughput)];
+    for &ordering in &cli.orderers {
+        benchmarks.push((exchange::BENCHMARK, ordering, run_exchange));
+    }
     let mut interrupted = false;
-    for (name, selected) in benchmarks {
+    for (name, ordering, selected) in benchmarks {
         if !selected || interrupted {
             continue;
         }
-        progress.note(format!("benchmark {name}: starting both networks"));
-        let networks = Networks::up_with_env(&network_env).context("starting the networks")?;
+        progress.note(format!(
+            "benchmark {name} ({}): starting both networks",
+            ordering.name()
+        ));
+        let mut env = network_env.to_vec();
+        env.push(("NETWORK_ORDERER", ordering.name()));
+        let networks = Networks::up_with_env(&env).context("starting the networks")?;
         let measured = tokio::select! {
             rows = async {
                 if name == throughput::BENCHMARK {
                     throughput::run(&networks, &throughput, &progress).await
                 } else {
-                    exchange::run(&networks, &exchange, &progress).await
+                    exchange::run(&networks, &exchange, ordering.name(), &progress).await
                 }
             } => rows,
             signal = interrupt() => {
@@ -238,7 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         };
         if cli.keep_logs {
-            let logs = out.join("logs").join(name);
+            let logs = out.join("logs").join(format!("{name}-{}", ordering.name()));
             if let Err(error) = keep_logs(&network_home(), &logs) {
                 tracing::warn!(error = format!("{error:#}"), "cannot keep the node logs");
             }
@@ -247,14 +277,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         let down = networks.down();
         match measured {
             Ok(rows) if name == throughput::BENCHMARK => results.throughput = rows,
-            Ok(rows) => results.exchange = rows,
+            Ok(rows) => results.exchange.extend(rows),
             Err(error) => {
                 tracing::error!(
                     benchmark = name,
                     error = format!("{error:#}"),
                     "benchmark failed"
                 );
-                aborted.insert(name.to_string(), format!("{error:#}"));
+                aborted.insert(
+                    format!("{name} ({})", ordering.name()),
+                    format!("{error:#}"),
+                );
             }
         }
         down.context("stopping the networks")?;

@@ -203,7 +203,7 @@ mod tests {
         };
         let json = serde_json::json!({
             "name": "net1", "title": "Network I", "channel": "ehrchannel",
-            "fabric_version": "2.5.9", "orderers": [],
+            "fabric_version": "3.1.5", "channel_capability": "V3_0", "orderer_type": "raft", "orderers": [],
             "organizations": [org("org1"), org("org2")]
         });
         NetworkDescription::from_json(json.to_string().as_bytes()).unwrap()

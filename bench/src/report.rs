@@ -172,6 +172,13 @@ impl Results {
             );
             out.push_str(&exchange_table(&self.exchange));
             out.push('\n');
+            if let Some(table) = ordering_table(&self.exchange) {
+                out.push_str(
+                    "## BFT against Raft (same run, same level: BFT's latency ÷ Raft's)\n\n",
+                );
+                out.push_str(&table);
+                out.push('\n');
+            }
         }
         for (benchmark, error) in &self.aborted {
             let _ = writeln!(out, "**The {benchmark} benchmark failed:** {error}\n");
@@ -313,6 +320,51 @@ fn exchange_table(rows: &[Row]) -> String {
     )
 }
 
+/// Per level, the p50 and p95 of the exchange and of the `Put` probe on BFT
+/// as multiples of the same on Raft; `None` unless both orderings ran.
+fn ordering_table(rows: &[Row]) -> Option<String> {
+    let find = |kind: &str, level: usize| rows.iter().find(|r| r.kind == kind && r.level == level);
+    let (exchange_raft, probe_raft) = crate::exchange::kinds("raft");
+    let (exchange_bft, probe_bft) = crate::exchange::kinds("bft");
+    let mut levels: Vec<usize> = rows.iter().map(|r| r.level).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let pick = |kind_bft: &str, kind_raft: &str, level: usize, p: fn(&LatencySummary) -> f64| {
+        let bft = find(kind_bft, level)?.latency(p);
+        let raft = find(kind_raft, level)?.latency(p);
+        ratio(bft, raft)
+    };
+    let lines: Vec<Vec<String>> = levels
+        .into_iter()
+        .filter(|&level| {
+            find(&exchange_bft, level).is_some() && find(&exchange_raft, level).is_some()
+        })
+        .map(|level| {
+            vec![
+                level.to_string(),
+                find(&exchange_raft, level).map_or_else(String::new, |r| ms(r, |l| l.p50)),
+                find(&exchange_bft, level).map_or_else(String::new, |r| ms(r, |l| l.p50)),
+                times(pick(&exchange_bft, &exchange_raft, level, |l| l.p50)),
+                times(pick(&exchange_bft, &exchange_raft, level, |l| l.p95)),
+                times(pick(&probe_bft, &probe_raft, level, |l| l.p50)),
+            ]
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        table(
+            &[
+                "in flight",
+                "exchange p50 ms, Raft",
+                "exchange p50 ms, BFT",
+                "exchange p50 BFT ÷ Raft",
+                "exchange p95 BFT ÷ Raft",
+                "Put p50 BFT ÷ Raft",
+            ],
+            lines,
+        )
+    })
+}
+
 /// A Markdown table; `|` in cells is escaped.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
@@ -424,6 +476,36 @@ mod tests {
             Row::new("throughput", "Put", 4, tally(&[200, 200], 1)),
             Row::new("throughput", "PutEhr", 4, tally(&[400], 1)),
         ]
+    }
+
+    #[test]
+    fn bft_is_compared_with_raft_level_by_level_only_when_both_ran() {
+        let raft = crate::exchange::kinds("raft");
+        let bft = crate::exchange::kinds("bft");
+        let mut rows = vec![
+            Row::new("exchange", raft.0.clone(), 1, tally(&[1000, 1000, 1000], 3)),
+            Row::new("exchange", raft.1.clone(), 1, tally(&[200, 200], 1)),
+        ];
+        assert_eq!(
+            ordering_table(&rows),
+            None,
+            "Raft alone: nothing to compare"
+        );
+        rows.push(Row::new(
+            "exchange",
+            bft.0,
+            1,
+            tally(&[1500, 1500, 1500], 3),
+        ));
+        rows.push(Row::new("exchange", bft.1, 1, tally(&[300, 300], 1)));
+        // A level only Raft ran is left out.
+        rows.push(Row::new("exchange", raft.0, 4, tally(&[2000], 1)));
+        let table = ordering_table(&rows).unwrap();
+        assert_eq!(table.lines().count(), 3, "{table}");
+        assert!(
+            table.contains("| 1 | 1000 | 1500 | 1.50× | 1.50× | 1.50× |"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -35,7 +35,7 @@ fn write_description(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&cert, "-----BEGIN CERTIFICATE-----\n").unwrap();
     let json = serde_json::json!({
         "name": "net1", "title": "Network I", "channel": "ehrchannel",
-        "fabric_version": "2.5.9", "orderers": [],
+        "fabric_version": "3.1.5", "channel_capability": "V3_0", "orderer_type": "raft", "orderers": [],
         "organizations": [{
             "name": "org1", "msp_id": "Net1Org1MSP", "domain": "org1.example.com",
             "msp_dir": dir, "ca_cert": dir.join("ca.pem"), "tls_ca_cert": dir.join("tlsca.pem"),

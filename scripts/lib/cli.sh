@@ -23,11 +23,11 @@ peer_as() { # $1 net, $2 peer index, $3 user, $4... peer CLI arguments
         fabric peer "${@:4}"
 }
 
-osnadmin_cmd() { # $1 net, $2... osnadmin channel arguments
-    local net=$1 admin
+osnadmin_cmd() { # $1 net, $2 orderer index, $3... osnadmin channel arguments
+    local net=$1 k=$2 admin
     admin="$(orderer_admin_dir "$net")/tls"
-    fabric osnadmin channel "${@:2}" -o "127.0.0.1:$(orderer_admin_port "$net")" \
-        --ca-file "$(orderer_node_dir "$net")/tls/ca.crt" \
+    fabric osnadmin channel "${@:3}" -o "127.0.0.1:$(orderer_admin_port "$net" "$k")" \
+        --ca-file "$(orderer_node_dir "$net" "$k")/tls/ca.crt" \
         --client-cert "$admin/client.crt" --client-key "$admin/client.key"
 }
 

@@ -3,8 +3,8 @@
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FABRIC_HOME="${FABRIC_HOME:-$REPO_ROOT/.fabric}"
-# FABRIC_BIN points at existing Fabric binaries; otherwise install-fabric.sh fills this one.
-FABRIC_BIN_DIR="${FABRIC_BIN:-$FABRIC_HOME/bin}"
+# The active release (install-fabric.sh points these at .fabric/releases/<r>/).
+FABRIC_BIN_DIR="$FABRIC_HOME/bin"
 FABRIC_CONFIG_DIR="$FABRIC_HOME/config"
 CCAAS_BUILDER_DIR="$FABRIC_HOME/builders/ccaas"
 NETWORK_HOME="${NETWORK_HOME:-$REPO_ROOT/.network}"
@@ -12,7 +12,7 @@ NETWORK_HOME="${NETWORK_HOME:-$REPO_ROOT/.network}"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# The installed Fabric version ("2.5.9", "3.1.5", ...), written by install-fabric.sh.
+# The active Fabric release ("3.1.5", "2.5.16"), written by install-fabric.sh.
 fabric_version() {
     [[ -f "$FABRIC_HOME/VERSION" ]] || die "Fabric is not installed: run scripts/install-fabric.sh"
     cat "$FABRIC_HOME/VERSION"

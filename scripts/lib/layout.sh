@@ -30,10 +30,24 @@ net_dir() { echo "$NETWORK_HOME/$1"; }
 msp_id() { echo "${1^}${2^}MSP"; }
 org_domain() { echo "$2.$(net_domain "$1")"; }
 
-orderer_host() { echo "orderer.$(net_domain "$1")"; }
-orderer_port() { echo $(($(net_base_port "$1") + 50)); }
-orderer_admin_port() { echo $(($(net_base_port "$1") + 53)); }
-orderer_ops_port() { echo $(($(net_base_port "$1") + 443)); }
+# Ordering service: NETWORK_ORDERER=raft (default) runs one Raft orderer per
+# network; bft (Fabric 3 only) runs four SmartBFT orderers, which tolerate
+# one Byzantine orderer (n = 3f + 1). Orderer k (0..) of a network; k may be
+# omitted for the first, which also speaks for the network in admin commands.
+ORDERER_TYPE="${NETWORK_ORDERER:-raft}"
+case "$ORDERER_TYPE" in
+    raft) ORDERER_COUNT=1 ;;
+    bft) ORDERER_COUNT=4 ;;
+    *) die "NETWORK_ORDERER must be raft or bft, not '$ORDERER_TYPE'" ;;
+esac
+readonly ORDERER_TYPE ORDERER_COUNT
+orderer_indices() { seq 0 $((ORDERER_COUNT - 1)); }
+orderer_name() { local k=${2:-0}; ((k == 0)) && echo orderer || echo "orderer$k"; }
+orderer_host() { echo "$(orderer_name "$1" "${2:-0}").$(net_domain "$1")"; }
+# Orderer k sits in the 100-block of peer k, on offsets no peer uses.
+orderer_port() { echo $(($(net_base_port "$1") + 50 + 100 * ${2:-0})); }
+orderer_admin_port() { echo $(($(net_base_port "$1") + 53 + 100 * ${2:-0})); }
+orderer_ops_port() { echo $(($(net_base_port "$1") + 443 - ${2:-0})); }
 
 # Peer index i (0..2) within a network.
 peer_org() { local p=(${PEERS[$2]}); echo "${p[0]}"; }
@@ -63,7 +77,7 @@ org_anchor_port() { peer_port "$1" "$(org_first_peer "$1" "$2")"; }
 # Crypto material laid out by cryptogen.
 crypto_dir() { echo "$(net_dir "$1")/crypto"; }
 orderer_org_dir() { echo "$(crypto_dir "$1")/ordererOrganizations/$(net_domain "$1")"; }
-orderer_node_dir() { echo "$(orderer_org_dir "$1")/orderers/$(orderer_host "$1")"; }
+orderer_node_dir() { echo "$(orderer_org_dir "$1")/orderers/$(orderer_host "$1" "${2:-0}")"; }
 orderer_admin_dir() { echo "$(orderer_org_dir "$1")/users/Admin@$(net_domain "$1")"; }
 peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$2")"; }
 peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }

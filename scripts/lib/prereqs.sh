@@ -1,10 +1,11 @@
 # Installs the command-line tools the scripts rely on when they are missing
-# (Debian/Ubuntu packages), so a fresh machine needs no manual step. Go, Rust
-# and curl's reach to the module proxy are assumed. Source after common.sh.
+# (Debian/Ubuntu packages), so a fresh machine needs no manual step. Go and
+# Rust are assumed (Fabric is built with Go). openssl makes the Ed25519 user
+# on Fabric 2.5; xz unpacks the Fabric source snapshots. Source after common.sh.
 
 ensure_tools() {
     local missing=() tool sudo=""
-    for tool in jq:jq envsubst:gettext-base curl:curl setsid:util-linux xxd:xxd git:git; do
+    for tool in jq:jq envsubst:gettext-base curl:curl setsid:util-linux xxd:xxd git:git openssl:openssl xz:xz-utils; do
         command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool#*:}")
     done
     ((${#missing[@]})) || return 0

@@ -30,8 +30,12 @@ fn run(mut command: Command) -> anyhow::Result<(String, String)> {
     ))
 }
 
+/// The active release's `core.yaml` folder: `.fabric/config`, under
+/// `FABRIC_HOME` if set, as the scripts use it.
 fn fabric_config_dir() -> std::path::PathBuf {
-    repo_root().join(".fabric/config")
+    std::env::var_os("FABRIC_HOME")
+        .map_or_else(|| repo_root().join(".fabric"), std::path::PathBuf::from)
+        .join("config")
 }
 
 /// `peer <args>` as `user` of `org`, talking to `peer`; returns stdout
@@ -53,6 +57,21 @@ pub fn peer_as(
         .env("CORE_PEER_TLS_ENABLED", "true")
         .env("CORE_PEER_TLS_ROOTCERT_FILE", &peer.tls_ca_cert);
     run(command)
+}
+
+/// The release the active `peer` binary reports (`peer version`), e.g.
+/// `3.1.5`, for checking it against a network's description.
+pub fn peer_version(net: &NetworkDescription) -> anyhow::Result<String> {
+    let mut command = Command::new(fabric_bin_dir().join("peer"));
+    command
+        .arg("version")
+        .env("FABRIC_CFG_PATH", fabric_config_dir());
+    let (stdout, _) = run(command)?;
+    stdout
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Version:"))
+        .map(|v| v.trim().trim_start_matches('v').to_string())
+        .with_context(|| format!("{}: no version in `peer version`: {stdout}", net.name))
 }
 
 /// `peer <args>` as the admin of `org`, talking to `peer`.

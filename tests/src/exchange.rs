@@ -18,13 +18,14 @@ use tokio::task::JoinHandle;
 use ehrx_client::ehr::interface::{function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
-    EhrClient, EhrSettings, InMemoryKeyStore, MatchingKey, PatientRef, RequesterKey,
-    UploadedRecord, VerifiedReply,
+    EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
+    PatientRef, RequestedHistory, RequesterKey, UploadedRecord, VerifiedReply,
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
 use ehrx_client::relay::{Relay, config::RelayConfig};
 use ehrx_client::responder::Responder;
+use ehrx_proto::exchange::Purpose;
 
 use crate::NetworkDescription;
 use crate::networks::{Networks, network_home};
@@ -92,6 +93,15 @@ pub async fn gateway_as(org: &Organization, user: &str) -> anyhow::Result<Gatewa
         peer.connection()?.connect().await?,
         org.signing_identity(user)?,
     ))
+}
+
+/// The organisation's Ed25519 client user, as `network.json` lists it.
+pub fn ed25519_user(org: &Organization) -> anyhow::Result<String> {
+    org.users
+        .iter()
+        .find(|user| user.key_type == "ed25519")
+        .map(|user| user.name.clone())
+        .with_context(|| format!("{} lists no Ed25519 user", org.name))
 }
 
 /// An organisation of a network by its short name (`org1`).
@@ -323,6 +333,33 @@ impl<'a> ExchangeSetup<'a> {
         )
     }
 
+    /// `doctor` requests the whole history of `patient_ref` from network II
+    /// for treatment and waits (90 s at most) until the reply is ready on
+    /// network I; fails with the request id on any other outcome. Returns
+    /// the request's outcome, whose `pending.reply_key` reads the reply.
+    pub async fn request_from_net2(
+        &self,
+        doctor: &EhrClient,
+        patient_ref: PatientRef,
+    ) -> anyhow::Result<RequestedHistory> {
+        let request = HistoryRequest {
+            patient_ref,
+            destination_network: self.net2.name.clone(),
+            categories: Vec::new(),
+            purpose: Purpose::Treatment,
+        };
+        let requested = doctor
+            .request_history(&request, Duration::from_secs(90))
+            .await?;
+        anyhow::ensure!(
+            requested.outcome == HistoryOutcome::ReplyReady,
+            "request {} ended {:?}",
+            requested.pending.request_id(),
+            requested.outcome
+        );
+        Ok(requested)
+    }
+
     /// The EHR contract of a network as `user` of its org1.
     pub async fn contract_as(&self, net: &str, user: &str) -> anyhow::Result<Contract> {
         let net = self.net(net)?;
@@ -374,9 +411,18 @@ impl<'a> ExchangeSetup<'a> {
     /// Starts network II's two responders (`User1` of each organisation)
     /// until [`Self::stop`].
     pub async fn start_responders(&mut self) -> anyhow::Result<()> {
+        self.start_responders_as(|_| Ok("User1".to_string())).await
+    }
+
+    /// Starts a responder for each organisation of network II, acting as
+    /// the user that `user_of` names for that organisation.
+    pub async fn start_responders_as(
+        &mut self,
+        user_of: impl Fn(&Organization) -> anyhow::Result<String>,
+    ) -> anyhow::Result<()> {
         for org_name in ["org1", "org2"] {
             let responder_org = org(self.net2, org_name)?;
-            let gateway = gateway_as(responder_org, "User1").await?;
+            let gateway = gateway_as(responder_org, &user_of(responder_org)?).await?;
             let settings = EhrSettings::from_description(self.net2);
             let shutdown = stopped(&self.signal);
             self.services.push(tokio::spawn(async move {

@@ -29,11 +29,14 @@ pub fn network_home() -> PathBuf {
         .unwrap_or_else(|| repo_root().join(".network"))
 }
 
-/// Where the Fabric binaries are: `FABRIC_BIN` or `.fabric/bin`.
+/// Where the active Fabric release's binaries are: `.fabric/bin` (under
+/// `FABRIC_HOME` if set), resolved, since it links to
+/// `.fabric/releases/<release>/bin` and `/proc/<pid>/exe` names the target.
 pub fn fabric_bin_dir() -> PathBuf {
-    std::env::var_os("FABRIC_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".fabric/bin"))
+    let link = std::env::var_os("FABRIC_HOME")
+        .map_or_else(|| repo_root().join(".fabric"), PathBuf::from)
+        .join("bin");
+    std::fs::canonicalize(&link).unwrap_or(link)
 }
 
 #[derive(Debug)]
@@ -190,16 +193,24 @@ pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Pids of running processes whose executable lies in `dir`.
-pub fn processes_running_from(dir: &Path) -> Vec<u32> {
+/// Pids of running processes whose executable lies in `dir` and whose
+/// environment names `home` (every node `network.sh` starts has its state
+/// folders there), so networks that others run from the same Fabric
+/// install, with another `NETWORK_HOME`, do not count.
+pub fn processes_running_from(dir: &Path, home: &Path) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let home = home.as_os_str().as_encoded_bytes();
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
             std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(dir))
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.windows(home.len()).any(|w| w == home))
         })
         .collect()
 }

@@ -9,12 +9,8 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::time::Duration;
-
-use ehrx_client::ehr::{HistoryOutcome, HistoryRequest};
 use ehrx_e2e::exchange::{ExchangeSetup, received_digests, uploaded_digests};
 use ehrx_e2e::networks::Networks;
-use ehrx_proto::exchange::Purpose;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> anyhow::Result<()> {
@@ -39,21 +35,7 @@ async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> any
 
     // The doctor on network I asks, waits for the outcome, and reads.
     let client = setup.doctor().await?;
-    let request = HistoryRequest {
-        patient_ref,
-        destination_network: setup.net2.name.clone(),
-        categories: Vec::new(),
-        purpose: Purpose::Treatment,
-    };
-    let requested = client
-        .request_history(&request, Duration::from_secs(90))
-        .await?;
-    assert_eq!(
-        requested.outcome,
-        HistoryOutcome::ReplyReady,
-        "request {}",
-        requested.pending.request_id()
-    );
+    let requested = setup.request_from_net2(&client, patient_ref).await?;
 
     let reply = client.read_reply(&requested.pending.reply_key).await?;
     assert_eq!(reply.replying_network, "net2");

@@ -15,8 +15,35 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
     let names: BTreeSet<&str> = networks.all().iter().map(|n| n.name.as_str()).collect();
     assert_eq!(names, BTreeSet::from(["net1", "net2"]));
 
+    let orderers = match std::env::var("NETWORK_ORDERER").as_deref() {
+        Ok("bft") => 4,
+        _ => 1,
+    };
     for net in networks.all() {
-        assert_eq!(net.orderers.len(), 1, "{}: one orderer", net.name);
+        assert_eq!(
+            net.orderers.len(),
+            orderers,
+            "{}: {orderers} orderer(s)",
+            net.name
+        );
+        assert_eq!(
+            net.orderer_type,
+            if orderers == 4 { "bft" } else { "raft" },
+            "{}",
+            net.name
+        );
+        let capability = if net.fabric_version.starts_with("3.") {
+            "V3_0"
+        } else {
+            "V2_0"
+        };
+        assert_eq!(net.channel_capability, capability, "{}", net.name);
+        assert_eq!(
+            cli::peer_version(net)?,
+            net.fabric_version,
+            "{}: the peer binary's version",
+            net.name
+        );
         assert_eq!(net.organizations.len(), 2, "{}: two peer orgs", net.name);
         assert_eq!(net.peers().count(), 3, "{}: three peers", net.name);
 
@@ -42,6 +69,8 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
             assert!(peer.tls_ca_cert.exists(), "{}", peer.tls_ca_cert.display());
         }
         for org in &net.organizations {
+            let ed25519 = org.users.iter().filter(|u| u.key_type == "ed25519").count();
+            assert_eq!(ed25519, 1, "{} {}: one Ed25519 user", net.name, org.name);
             for user in &org.users {
                 assert!(
                     user.cert.exists() && user.key.exists(),
@@ -71,7 +100,11 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
         .iter()
         .filter(|(name, _)| !name.starts_with("chaincode-"))
         .count();
-    assert_eq!(fabric_nodes, 8, "2 orderers and 6 peers: {nodes:?}");
+    assert_eq!(
+        fabric_nodes,
+        2 * orderers + 6,
+        "{orderers} orderer(s) per network and 6 peers: {nodes:?}"
+    );
     let services = nodes.len() - fabric_nodes;
     assert!(
         services >= 2 && services % 2 == 0,
@@ -86,7 +119,7 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
         survivors.is_empty(),
         "processes left after down: {survivors:?}"
     );
-    assert!(processes_running_from(&fabric_bin_dir()).is_empty());
+    assert!(processes_running_from(&fabric_bin_dir(), &network_home()).is_empty());
     assert!(!network_home().exists(), "state left after down");
     Ok(())
 }

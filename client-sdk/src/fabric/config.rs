@@ -50,6 +50,20 @@ pub enum ConfigError {
         /// The user asked for.
         user: String,
     },
+    /// An Ed25519 user on a channel whose capability predates Ed25519 MSP
+    /// identities: its peers could not even parse the signature.
+    #[error(
+        "user {user} of {organization} has an Ed25519 key, which needs the V3_0 channel capability \
+         (Fabric 3); this network's channel has {capability}: use an ECDSA (p256) user"
+    )]
+    Ed25519NeedsV3 {
+        /// The organisation.
+        organization: String,
+        /// The user asked for.
+        user: String,
+        /// The channel's capability, e.g. `V2_0`.
+        capability: String,
+    },
     /// A TLS peer without a CA to check it against.
     #[error("peer {0} uses TLS but names no TLS CA certificate")]
     NoTlsCa(String),
@@ -76,7 +90,12 @@ pub struct NetworkDescription {
     pub channel: String,
     /// Fabric release running the network.
     pub fabric_version: String,
-    /// Ordering nodes.
+    /// The channel capability, `V3_0` (Fabric 3) or `V2_0` (2.5 LTS); it
+    /// decides whether Ed25519 identities and BFT ordering are available.
+    pub channel_capability: String,
+    /// `raft` or `bft`.
+    pub orderer_type: String,
+    /// Ordering nodes: one for Raft, four for BFT.
     pub orderers: Vec<Orderer>,
     /// Peer organisations.
     pub organizations: Vec<Organization>,
@@ -124,6 +143,10 @@ pub struct Organization {
     pub peers: Vec<Peer>,
     /// Its admin and client users.
     pub users: Vec<User>,
+    /// Copied from the network at load time, so that the org can refuse an
+    /// identity its channel cannot verify.
+    #[serde(skip)]
+    channel_capability: String,
 }
 
 /// A peer.
@@ -178,10 +201,15 @@ impl NetworkDescription {
 
     /// Parses the JSON text of a description.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        serde_json::from_slice(bytes).map_err(|source| ConfigError::Json {
-            what: "network description".into(),
-            source,
-        })
+        let mut description: Self =
+            serde_json::from_slice(bytes).map_err(|source| ConfigError::Json {
+                what: "network description".into(),
+                source,
+            })?;
+        for org in &mut description.organizations {
+            org.channel_capability = description.channel_capability.clone();
+        }
+        Ok(description)
     }
 
     /// The organisation with this name or MSP id.
@@ -212,9 +240,18 @@ impl Organization {
             })
     }
 
-    /// The signing identity of one of its users.
+    /// The signing identity of one of its users. An Ed25519 user on a
+    /// channel without the V3_0 capability is refused here, with the
+    /// capability named, rather than by the peers with "access denied".
     pub fn signing_identity(&self, user: &str) -> Result<SigningIdentity, ConfigError> {
         let user = self.user(user)?;
+        if user.key_type == "ed25519" && self.channel_capability != "V3_0" {
+            return Err(ConfigError::Ed25519NeedsV3 {
+                organization: self.name.clone(),
+                user: user.name.clone(),
+                capability: self.channel_capability.clone(),
+            });
+        }
         Ok(SigningIdentity::from_pem_files(
             self.msp_id.clone(),
             &user.cert,
@@ -376,6 +413,7 @@ mod tests {
     /// As `scripts/network.sh` writes it (paths shortened).
     const NETWORK_JSON: &str = r#"{
       "name": "net1", "title": "network I", "channel": "ehrchannel", "fabric_version": "3.1.5",
+      "channel_capability": "V3_0", "orderer_type": "raft",
       "orderers": [{"name": "orderer.net1.example.com", "msp_id": "Net1OrdererMSP",
         "address": "127.0.0.1:7050", "server_name": "orderer.net1.example.com",
         "admin_address": "127.0.0.1:7053", "operations_address": "127.0.0.1:7443",
@@ -417,6 +455,28 @@ mod tests {
         let (_, peer) = network.peers().next().unwrap();
         assert_eq!(peer.connection().unwrap().uri(), "https://127.0.0.1:7051");
         // Missing credential files are reported with their path.
+        assert!(matches!(
+            org.signing_identity("Admin"),
+            Err(ConfigError::Identity(IdentityError::Io { .. }))
+        ));
+        // On V3_0 the Ed25519 user gets as far as its files.
+        assert!(matches!(
+            org.signing_identity("User1"),
+            Err(ConfigError::Identity(IdentityError::Io { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_ed25519_user_on_a_v2_channel_is_refused_naming_the_capability() {
+        let json = NETWORK_JSON.replace("\"V3_0\"", "\"V2_0\"");
+        let network = NetworkDescription::from_json(json.as_bytes()).unwrap();
+        let org = network.organization("Org1").unwrap();
+        let err = org.signing_identity("User1").unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Ed25519NeedsV3 { capability, .. } if capability == "V2_0")
+        );
+        assert!(err.to_string().contains("V3_0"), "{err}");
+        // An ECDSA user of the same org is not affected.
         assert!(matches!(
             org.signing_identity("Admin"),
             Err(ConfigError::Identity(IdentityError::Io { .. }))

@@ -132,13 +132,18 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         .map(|s| rows.remove(s.id).unwrap_or_else(|| not_run(*s)))
         .collect();
     let machine = Machine::current();
+    let net2 = lab.setup.net2;
     Ok(Report {
         run: RunInfo {
             started_at,
-            fabric_version: machine
-                .fabric_version
-                .clone()
-                .unwrap_or_else(|| "unknown".into()),
+            fabric_version: net2.fabric_version.clone(),
+            channel_capability: net2.channel_capability.clone(),
+            ordering: format!(
+                "{}, {} orderer{}",
+                net2.orderer_type,
+                net2.orderers.len(),
+                if net2.orderers.len() == 1 { "" } else { "s" }
+            ),
             git_commit: machine.commit_label(),
             cpus: machine.cores,
             patients_per_network: options.patients,

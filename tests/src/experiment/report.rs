@@ -95,6 +95,10 @@ pub struct RunInfo {
     /// UTC start, ISO 8601.
     pub started_at: String,
     pub fabric_version: String,
+    /// `V3_0` or `V2_0`, as the networks' descriptions state it.
+    pub channel_capability: String,
+    /// `raft` or `bft`, with the orderers per network: "bft, 4 orderers".
+    pub ordering: String,
     pub git_commit: String,
     pub cpus: usize,
     /// Synthetic patients loaded per network.
@@ -143,8 +147,14 @@ impl Report {
         let mut text = String::from("# Two-network EHR exchange: experiment report\n\n");
         let _ = writeln!(
             text,
-            "Started {} on {} CPUs; Fabric {}; commit `{}`; {:.0} s in all.\n",
-            run.started_at, run.cpus, run.fabric_version, run.git_commit, run.total_seconds
+            "Started {} on {} CPUs; Fabric {} ({}, {}); commit `{}`; {:.0} s in all.\n",
+            run.started_at,
+            run.cpus,
+            run.fabric_version,
+            run.channel_capability,
+            run.ordering,
+            run.git_commit,
+            run.total_seconds
         );
         let records: Vec<String> = run
             .records_per_network
@@ -253,7 +263,9 @@ mod tests {
         Report {
             run: RunInfo {
                 started_at: "2026-11-21T13:05:09Z".into(),
-                fabric_version: "2.5.9".into(),
+                fabric_version: "3.1.5".into(),
+                channel_capability: "V3_0".into(),
+                ordering: "raft, 1 orderer".into(),
                 git_commit: "abc".into(),
                 cpus: 2,
                 patients_per_network: 3,

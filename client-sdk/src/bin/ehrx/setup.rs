@@ -448,7 +448,7 @@ pub(crate) mod tests {
         }
         let json = json!({
             "name": "net1", "title": "Network I", "channel": "ehrchannel",
-            "fabric_version": "2.5.9", "orderers": [], "organizations": organizations,
+            "fabric_version": "3.1.5", "channel_capability": "V3_0", "orderer_type": "raft", "orderers": [], "organizations": organizations,
         });
         NetworkDescription::from_json(json.to_string().as_bytes()).unwrap()
     }
