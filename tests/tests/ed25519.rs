@@ -8,7 +8,7 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use ehrx_client::ehr::RequesterKey;
+use ehrx_client::ehr::{RequesterKey, interface::function};
 use ehrx_client::fabric::config::ConfigError;
 use ehrx_client::fabric::{Gateway, SigningIdentity};
 use ehrx_e2e::exchange::{
@@ -42,7 +42,7 @@ async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Res
         let responder_org = org(setup.net2, org_name)?;
         let member = identity(responder_org, &ed25519_user(responder_org)?)?;
         setup
-            .admin_submit("net2", "RegisterResponder", member)
+            .admin_submit("net2", function::REGISTER_RESPONDER, member)
             .await?;
     }
     let (patient_ref, uploaded) = setup.upload_patient(11).await?;
