@@ -159,6 +159,11 @@
 //! ```
 
 pub use ehrx_proto as proto;
+// The versions this crate's types come from: callers decode blocks and
+// payloads with this `prost` and match `tonic::Code`s of call errors, with
+// no risk of a second, mismatched version in their own dependencies.
+pub use prost;
+pub use tonic;
 
 pub mod backoff;
 pub mod ehr;

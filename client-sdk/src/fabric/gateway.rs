@@ -7,7 +7,7 @@
 //! tonic clients with Fabric's 100 MiB message limit and applies the default
 //! per-call timeouts, so every stage that sends something shares them.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use ehrx_proto::{common, gateway, peer};
 use tonic::transport::Channel;
@@ -25,8 +25,9 @@ use super::{
 /// Fabric's gRPC message size limit (tonic's default is 4 MiB).
 pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
 
-/// Default deadlines of the unary gateway calls. Event streams have none:
-/// they live as long as the listener.
+/// Default deadlines of the unary gateway calls, which each stage can
+/// override for one call with its `timeout` method. Event streams have
+/// none unless given one: they live as long as the listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// Evaluate: one peer runs the chaincode.
@@ -59,46 +60,65 @@ pub(crate) struct Client {
     timeouts: Timeouts,
 }
 
-fn request<T>(message: T, timeout: Option<Duration>) -> tonic::Request<T> {
+fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    if let Some(timeout) = timeout {
-        request.set_timeout(timeout);
-    }
+    request.set_timeout(timeout);
     request
 }
 
+/// Runs a unary call with `timeout` as its deadline on both sides: the peer
+/// learns it from `grpc-timeout`, and the client stops waiting when it
+/// passes whatever the connection does (a peer or a proxy that never
+/// answers, an answer the transport cannot read).
+async fn unary<T>(
+    message: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    timeout: Duration,
+) -> Result<T, tonic::Status> {
+    match tokio::time::timeout(timeout, message).await {
+        Ok(answer) => answer.map(tonic::Response::into_inner),
+        Err(_) => Err(tonic::Status::deadline_exceeded(format!(
+            "no answer within {timeout:?}"
+        ))),
+    }
+}
+
 impl Client {
+    pub(crate) fn timeouts(&self) -> &Timeouts {
+        &self.timeouts
+    }
+
     pub(crate) async fn evaluate(
         &self,
         message: gateway::EvaluateRequest,
+        timeout: Duration,
     ) -> Result<gateway::EvaluateResponse, Error> {
         let transaction_id = message.transaction_id.clone();
-        self.gateway
-            .clone()
-            .evaluate(request(message, Some(self.timeouts.evaluate)))
+        let mut gateway = self.gateway.clone();
+        unary(gateway.evaluate(request(message, timeout)), timeout)
             .await
-            .map(tonic::Response::into_inner)
             .map_err(|status| Error::Evaluate(CallError::new(transaction_id, status)))
     }
 
     pub(crate) async fn endorse(
         &self,
         message: gateway::EndorseRequest,
+        timeout: Duration,
     ) -> Result<gateway::EndorseResponse, Error> {
         let transaction_id = message.transaction_id.clone();
-        self.gateway
-            .clone()
-            .endorse(request(message, Some(self.timeouts.endorse)))
+        let mut gateway = self.gateway.clone();
+        unary(gateway.endorse(request(message, timeout)), timeout)
             .await
-            .map(tonic::Response::into_inner)
             .map_err(|status| Error::Endorse(CallError::new(transaction_id, status)))
     }
 
-    pub(crate) async fn submit(&self, message: gateway::SubmitRequest) -> Result<(), Error> {
+    pub(crate) async fn submit(
+        &self,
+        message: gateway::SubmitRequest,
+        timeout: Duration,
+    ) -> Result<(), Error> {
         let transaction_id = message.transaction_id.clone();
-        self.gateway
-            .clone()
-            .submit(request(message, Some(self.timeouts.submit)))
+        let mut gateway = self.gateway.clone();
+        unary(gateway.submit(request(message, timeout)), timeout)
             .await
             .map(drop)
             .map_err(|status| Error::Submit(CallError::new(transaction_id, status)))
@@ -108,27 +128,31 @@ impl Client {
         &self,
         transaction_id: &str,
         message: gateway::SignedCommitStatusRequest,
+        timeout: Duration,
     ) -> Result<gateway::CommitStatusResponse, Error> {
-        self.gateway
-            .clone()
-            .commit_status(request(message, Some(self.timeouts.commit_status)))
+        let mut gateway = self.gateway.clone();
+        unary(gateway.commit_status(request(message, timeout)), timeout)
             .await
-            .map(tonic::Response::into_inner)
             .map_err(|status| Error::CommitStatus(CallError::new(transaction_id, status)))
     }
 
+    /// Resolves when the peer sends the response headers, which a Fabric
+    /// peer does only with the first event; callers run it in a task, which
+    /// also keeps the stream's deadline (dropping the call cancels it at
+    /// the peer, so the peer needs no `grpc-timeout`).
     pub(crate) async fn chaincode_events(
         &self,
         message: gateway::SignedChaincodeEventsRequest,
     ) -> Result<tonic::Streaming<gateway::ChaincodeEventsResponse>, Error> {
         self.gateway
             .clone()
-            .chaincode_events(request(message, None))
+            .chaincode_events(message)
             .await
             .map(tonic::Response::into_inner)
             .map_err(|status| Error::Events(CallError::new("", status)))
     }
 
+    /// As [`Self::chaincode_events`]: resolves with the first block.
     pub(crate) async fn deliver(
         &self,
         kind: BlockEventsKind,

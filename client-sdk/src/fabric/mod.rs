@@ -30,8 +30,11 @@ pub use checkpoint::{
 };
 pub use commit::{Commit, Status};
 pub use config::{ConfigError, ConnectionProfile, NetworkDescription};
+// A commit's validation code is part of this layer's answers (`Status`,
+// `Error::Commit`), so it is named here, not only deep in the wire types.
 pub use connection::{ConnectionBuilder, ConnectionError};
 pub use contract::{Committed, Contract, NO_ARGS, Submitted};
+pub use ehrx_proto::peer::TxValidationCode;
 pub use error::{CallError, Error, ErrorDetail};
 pub use events::{
     BlockEvent, BlockEventStream, BlockEventsKind, BlockEventsRequest, ChaincodeEvent,
