@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use ehrx_proto::{gateway, peer};
 use prost::Message as _;
 
-use super::{error::Error, gateway::Client};
+use super::{client::Client, error::Error};
 
 /// Where and how a transaction was committed.
 #[derive(Debug, Clone, PartialEq, Eq)]

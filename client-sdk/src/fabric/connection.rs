@@ -14,7 +14,7 @@ use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// The shortest keepalive interval a Fabric peer tolerates.
-pub const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The largest header or trailer block the client accepts, which it
 /// announces to the peer in its HTTP/2 settings.
@@ -27,7 +27,7 @@ pub const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
 /// peer refuses to send (it resets the stream with `INTERNAL`), and a
 /// server that sends it regardless gets its connection closed by the
 /// client, which then reconnects: in neither case does a call wait.
-pub const MAX_HEADER_LIST_SIZE: u32 = 1024 * 1024;
+pub(crate) const MAX_HEADER_LIST_SIZE: u32 = 1024 * 1024;
 
 /// Why a connection could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -108,8 +108,8 @@ impl ConnectionBuilder {
         self
     }
 
-    /// HTTP/2 keepalive ping interval; raised to [`MIN_KEEPALIVE_INTERVAL`]
-    /// if shorter.
+    /// HTTP/2 keepalive ping interval; raised to 60 s, the shortest a peer
+    /// tolerates, if shorter.
     pub fn keepalive_interval(mut self, interval: Duration) -> Self {
         self.keepalive_interval = interval.max(MIN_KEEPALIVE_INTERVAL);
         self

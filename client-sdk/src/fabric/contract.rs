@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use super::{
+    client::Client,
     commit::{Commit, Status},
     error::Error,
-    gateway::Client,
     proposal::ProposalBuilder,
 };
 

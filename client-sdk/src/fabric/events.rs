@@ -32,8 +32,8 @@ use tokio::sync::mpsc;
 
 use super::{
     checkpoint::{Checkpoint, Checkpointer},
+    client::{BlockEventsKind, Client},
     error::{CallError, Error},
-    gateway::Client,
 };
 
 /// How many events a stream holds for a reader that is busy elsewhere
@@ -329,17 +329,6 @@ impl futures_core::Stream for ChaincodeEventStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().feed.poll_next(cx)
     }
-}
-
-/// Which of the peer's Deliver calls to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockEventsKind {
-    /// `Deliver`: full blocks.
-    Block,
-    /// `DeliverFiltered`: blocks reduced to ids, codes and event names.
-    Filtered,
-    /// `DeliverWithPrivateData`: full blocks plus readable private data.
-    WithPrivateData,
 }
 
 /// Everything a Deliver seek request is made of; kept as data so its

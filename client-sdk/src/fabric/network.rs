@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use super::{
+    client::{BlockEventsKind, Client},
     commit::Commit,
     contract::Contract,
-    events::{BlockEventsBuilder, BlockEventsKind, ChaincodeEventsBuilder},
-    gateway::Client,
+    events::{BlockEventsBuilder, ChaincodeEventsBuilder},
 };
 
 /// One channel of the Fabric network.

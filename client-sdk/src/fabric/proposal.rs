@@ -16,14 +16,14 @@ use ehrx_proto::{common, gateway, peer};
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{error::Error, gateway::Client, transaction::Transaction};
+use super::{client::Client, error::Error, transaction::Transaction};
 
 /// Length of the random nonce Fabric clients put in signature headers.
-pub const NONCE_LENGTH: usize = 24;
+pub(crate) const NONCE_LENGTH: usize = 24;
 
 /// Fabric's transaction id: hex(SHA-256(nonce ‖ creator)). Peers recompute
 /// it and refuse a proposal whose id does not match.
-pub fn transaction_id(nonce: &[u8], creator: &[u8]) -> String {
+pub(crate) fn transaction_id(nonce: &[u8], creator: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(nonce);
     hasher.update(creator);

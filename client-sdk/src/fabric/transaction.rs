@@ -10,7 +10,7 @@ use std::{sync::Arc, time::Duration};
 use ehrx_proto::{common, gateway, peer};
 use prost::Message as _;
 
-use super::{commit::Commit, error::Error, gateway::Client};
+use super::{client::Client, commit::Commit, error::Error};
 
 /// An endorsed transaction, signed on submit unless a signature was given.
 #[derive(Debug, Clone)]
