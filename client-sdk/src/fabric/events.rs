@@ -31,6 +31,7 @@ use prost::Message as _;
 use tokio::sync::mpsc;
 
 use super::{
+    chaincode_event::ChaincodeEvent,
     checkpoint::{Checkpoint, Checkpointer},
     client::{BlockEventsKind, Client},
     error::{CallError, Error},
@@ -110,21 +111,6 @@ impl<T> Drop for Feed<T> {
 
 fn events_error(status: tonic::Status) -> Error {
     Error::Events(CallError::new("", status))
-}
-
-/// One event a chaincode emitted in a committed, valid transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChaincodeEvent {
-    /// The block of the transaction.
-    pub block_number: u64,
-    /// The transaction that emitted it.
-    pub transaction_id: String,
-    /// The chaincode that emitted it.
-    pub chaincode_name: String,
-    /// The name the chaincode gave it.
-    pub event_name: String,
-    /// Its payload.
-    pub payload: Vec<u8>,
 }
 
 fn seek_block(number: u64) -> orderer::SeekPosition {

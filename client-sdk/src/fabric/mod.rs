@@ -14,6 +14,7 @@
 //! description) and [`error`] (imported by path in the responder) stay
 //! modules of their own.
 
+mod chaincode_event;
 mod checkpoint;
 mod client;
 mod commit;
@@ -39,14 +40,15 @@ pub use commit::{Commit, Status};
 pub use config::{ConfigError, ConnectionProfile, NetworkDescription};
 // A commit's validation code is part of this layer's answers (`Status`,
 // `Error::Commit`), so it is named here, not only deep in the wire types.
+pub use chaincode_event::ChaincodeEvent;
 pub use client::{BlockEventsKind, Timeouts};
 pub use connection::{ConnectionBuilder, ConnectionError};
 pub use contract::{Committed, Contract, NO_ARGS, Submitted};
 pub use ehrx_proto::peer::TxValidationCode;
 pub use error::{CallError, Error, ErrorDetail};
 pub use events::{
-    BlockEvent, BlockEventStream, BlockEventsBuilder, BlockEventsRequest, ChaincodeEvent,
-    ChaincodeEventStream, ChaincodeEventsBuilder, ChaincodeEventsRequest,
+    BlockEvent, BlockEventStream, BlockEventsBuilder, BlockEventsRequest, ChaincodeEventStream,
+    ChaincodeEventsBuilder, ChaincodeEventsRequest,
 };
 pub use gateway::Gateway;
 pub use identity::{Identity, IdentityError, SigningIdentity};
