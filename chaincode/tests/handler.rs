@@ -113,6 +113,8 @@ async fn run(stub: Stub) -> Result<Vec<u8>, String> {
             Ok(response.payload)
         }
         Some("echo") => Ok(stub.args()[1].clone()),
+        // As a contract that quotes a 1 MiB argument in its refusal.
+        Some("huge-error") => Err(format!("no record {}", args[1])),
         Some("panic") => panic!("contract bug"),
         Some("sleep") => {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -605,6 +607,37 @@ async fn init_failure_is_an_error_message() {
     );
     assert_eq!(response(&finished["good"]).payload, b"initialised");
     assert_eq!(response(&finished["invoke-fails"]).status, 500);
+}
+
+#[tokio::test]
+async fn a_huge_error_reaches_the_peer_bounded() {
+    let server = start_server().await;
+    let mut driver = Driver::new(FakePeer::connect_ready(&server).await, MemoryLedger::new());
+    let id = "x".repeat(1 << 20);
+    driver
+        .start(
+            Type::Transaction,
+            "huge",
+            &Invocation::new(["huge-error", id.as_str()]),
+        )
+        .await;
+    let finished = driver.finish(1).await;
+    let answer = response(&finished["huge"]);
+    assert_eq!(answer.status, 500);
+    assert!(
+        answer.message.len() <= chaincode::MAX_ERROR_MESSAGE,
+        "{} bytes",
+        answer.message.len()
+    );
+    assert!(answer.message.starts_with("no record xxx"));
+    assert!(
+        answer.message.ends_with(&format!(
+            "[truncated: {} bytes in all]",
+            "no record ".len() + id.len()
+        )),
+        "{}",
+        &answer.message[answer.message.len().saturating_sub(60)..]
+    );
 }
 
 #[tokio::test]

@@ -91,8 +91,16 @@
 //! rebuilds it from bytes plus a signature made elsewhere
 //! (`Gateway::new_signed_*`), which is offline signing.
 //!
+//! Every call has a deadline: the gateway's [`Timeouts`](fabric::Timeouts)
+//! by default, or one per call with the stage's `timeout` method. A
+//! chaincode holding several contracts is reached with
+//! [`Network::contract_with_name`](fabric::Network::contract_with_name).
+//!
 //! Events come from [`Network::chaincode_events`](fabric::Network::chaincode_events)
-//! and the block event builders; a [`Checkpointer`](fabric::Checkpointer)
+//! and the block event builders. A stream opens at once, before its first
+//! block exists, so a listener can be opened and then the transaction it
+//! waits for submitted; each stream is a `futures_core::Stream`, and
+//! dropping it ends the call. A [`Checkpointer`](fabric::Checkpointer)
 //! (in memory or [`FileCheckpointer`](fabric::FileCheckpointer)) records
 //! the last event processed so a restarted listener resumes right after it.
 //!
@@ -159,6 +167,11 @@
 //! ```
 
 pub use ehrx_proto as proto;
+// The versions this crate's types come from: callers decode blocks and
+// payloads with this `prost` and match `tonic::Code`s of call errors, with
+// no risk of a second, mismatched version in their own dependencies.
+pub use prost;
+pub use tonic;
 
 pub mod backoff;
 pub mod ehr;

@@ -4,6 +4,11 @@
 //! the transaction id rule, low-S) and answers in the peer's wire format,
 //! including gRPC statuses carrying `gateway.ErrorDetail`s. It stands in for
 //! the real peer only here; the end-to-end tests in `tests/` use real ones.
+//!
+//! Like a real peer, it keeps a chain: every submitted transaction commits
+//! in a block of its own, and its event streams send their response
+//! headers only with their first message, so a stream opened before the
+//! block it waits for exists is open but silent.
 
 #![cfg(test)]
 
@@ -16,8 +21,8 @@ use std::{
 };
 
 use ehrx_client::fabric::{
-    Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
-    SigningIdentity, Timeouts,
+    BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
+    SigningIdentity, Timeouts, TxValidationCode,
 };
 use ehrx_proto::{common, gateway, google_rpc, msp, orderer, peer};
 use p256::{ecdsa::signature::Verifier as _, pkcs8::LineEnding};
@@ -35,6 +40,8 @@ use x509_cert::{
 };
 
 const CHANNEL: &str = "ehrchannel";
+/// The size of the `Verbose` function's error.
+const VERBOSE_ERROR: usize = 60 * 1024;
 const CHAINCODE: &str = "ehr";
 
 /// Checks `signature` over `message` by the serialized identity `creator`,
@@ -138,19 +145,166 @@ fn chaincode_result(invocation: &Invocation) -> Vec<u8> {
     parts.join(",").into_bytes()
 }
 
-#[derive(Default)]
+/// One committed transaction.
+#[derive(Clone)]
+struct Committed {
+    transaction_id: String,
+    code: peer::TxValidationCode,
+    envelope: common::Envelope,
+    event: Option<peer::ChaincodeEvent>,
+}
+
 struct Ledger {
-    /// Validation code per submitted transaction id.
-    submitted: HashMap<String, peer::TxValidationCode>,
-    /// Function name per endorsed transaction id.
-    endorsed: HashMap<String, String>,
+    /// The chain: block n holds `blocks[n]`.
+    blocks: Vec<Vec<Committed>>,
+    /// Function name and result per endorsed transaction id.
+    endorsed: HashMap<String, (String, Vec<u8>)>,
     /// Endorsing organisations asked for, per transaction id.
     endorsers: HashMap<String, Vec<String>>,
 }
 
-#[derive(Clone, Default)]
+impl Default for Ledger {
+    /// Blocks 0 to 4 hold nothing of interest; blocks 5, 6 and 7 hold
+    /// events `e5a`, `e5b`, `e6a`, `e7a` of chaincode `ehr`.
+    fn default() -> Self {
+        let stored = |id: &str| Committed {
+            transaction_id: id.to_string(),
+            code: peer::TxValidationCode::Valid,
+            envelope: common::Envelope::default(),
+            event: Some(peer::ChaincodeEvent {
+                chaincode_id: CHAINCODE.into(),
+                tx_id: id.to_string(),
+                event_name: "Stored".into(),
+                payload: id.as_bytes().to_vec(),
+            }),
+        };
+        let mut blocks = vec![Vec::new(); 5];
+        blocks.push(vec![stored("e5a"), stored("e5b")]);
+        blocks.push(vec![stored("e6a")]);
+        blocks.push(vec![stored("e7a")]);
+        Self {
+            blocks,
+            endorsed: HashMap::new(),
+            endorsers: HashMap::new(),
+        }
+    }
+}
+
+impl Ledger {
+    fn block_of(&self, transaction_id: &str) -> Option<(u64, peer::TxValidationCode)> {
+        self.blocks.iter().enumerate().find_map(|(number, txs)| {
+            txs.iter()
+                .find(|tx| tx.transaction_id == transaction_id)
+                .map(|tx| (number as u64, tx.code))
+        })
+    }
+}
+
+#[derive(Clone)]
 struct FakePeer {
     ledger: Arc<Mutex<Ledger>>,
+    /// The chain's height, for streams waiting for the next block.
+    height: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Event streams whose call is still going on.
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Default for FakePeer {
+    fn default() -> Self {
+        let ledger = Ledger::default();
+        let height = ledger.blocks.len() as u64;
+        Self {
+            ledger: Arc::new(Mutex::new(ledger)),
+            height: Arc::new(tokio::sync::watch::Sender::new(height)),
+            open_streams: Arc::default(),
+        }
+    }
+}
+
+impl FakePeer {
+    fn open_streams(&self) -> usize {
+        self.open_streams.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Serves blocks from `start` (or the next to commit) as they commit,
+    /// each turned into at most one message by `message`, as a real peer
+    /// does: the response (and its headers) exists only once the first
+    /// message does.
+    async fn serve_blocks<T: Send + 'static>(
+        &self,
+        start: Option<u64>,
+        message: impl Fn(u64, &[Committed]) -> Option<T> + Send + 'static,
+    ) -> Result<Response<EventStream<T>>, Status> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let ledger = Arc::clone(&self.ledger);
+        let mut height = self.height.subscribe();
+        let open = Arc::clone(&self.open_streams);
+        let mut number = start.unwrap_or(*height.borrow());
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    reached = height.wait_for(|height| *height > number) => {
+                        if reached.is_err() {
+                            break;
+                        }
+                    }
+                    () = sender.closed() => break,
+                }
+                let block = ledger.lock().unwrap().blocks[number as usize].clone();
+                if let Some(message) = message(number, &block)
+                    && sender.send(Ok(message)).await.is_err()
+                {
+                    break;
+                }
+                number += 1;
+            }
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let first = receiver
+            .recv()
+            .await
+            .ok_or_else(|| Status::internal("the chain ended"))??;
+        let rest = tokio_stream::wrappers::ReceiverStream::new(receiver);
+        Ok(Response::new(Box::pin(tokio_stream::StreamExt::chain(
+            tokio_stream::once(Ok(first)),
+            rest,
+        ))))
+    }
+
+    /// Decodes and checks a Deliver seek request; returns its channel and
+    /// start block.
+    async fn seek(
+        request: Request<tonic::Streaming<common::Envelope>>,
+    ) -> Result<(String, Option<u64>), Status> {
+        let mut requests = request.into_inner();
+        let envelope = requests
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no seek request"))?;
+        let payload = common::Payload::decode(envelope.payload.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let header = payload.header.unwrap_or_default();
+        let channel_header = common::ChannelHeader::decode(header.channel_header.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
+            return Err(Status::invalid_argument("not a seek request"));
+        }
+        let signature_header = common::SignatureHeader::decode(header.signature_header.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        verify(
+            &signature_header.creator,
+            &envelope.payload,
+            &envelope.signature,
+        )?;
+        let seek = orderer::SeekInfo::decode(payload.data.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let start = match seek.start.and_then(|p| p.r#type) {
+            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
+            _ => None,
+        };
+        Ok((channel_header.channel_id, start))
+    }
 }
 
 type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -168,6 +322,22 @@ impl gateway::gateway_server::Gateway for FakePeer {
                 tonic::Code::Unknown,
                 "evaluate call to endorser returned error",
                 "chaincode response 500, no such record",
+            )),
+            // A chaincode error quoting a 1 MiB argument, as the gateway
+            // sends it: in grpc-message and again in the details.
+            Some(b"Huge") => Err(status_with_detail(
+                tonic::Code::Unknown,
+                &format!(
+                    "evaluate call to endorser returned error: {}",
+                    "x".repeat(1 << 20)
+                ),
+                &format!("chaincode response 500, {}", "x".repeat(1 << 20)),
+            )),
+            // Trailers of about 80 KiB: over hyper's default 16 KiB limit.
+            Some(b"Verbose") => Err(status_with_detail(
+                tonic::Code::Unknown,
+                "evaluate call to endorser returned error",
+                &"v".repeat(VERBOSE_ERROR),
             )),
             Some(b"Slow") => {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -201,6 +371,9 @@ impl gateway::gateway_server::Gateway for FakePeer {
             return Err(Status::invalid_argument("request and proposal ids differ"));
         }
         let function = String::from_utf8_lossy(&invocation.args[0]).into_owned();
+        if function == "Slow" {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
         if function == "Deny" {
             return Err(status_with_detail(
                 tonic::Code::Aborted,
@@ -208,11 +381,12 @@ impl gateway::gateway_server::Gateway for FakePeer {
                 "access denied: creator is not a registered requester",
             ));
         }
+        let result = chaincode_result(&invocation);
         let chaincode_action = peer::ChaincodeAction {
             response: Some(peer::Response {
                 status: 200,
                 message: String::new(),
-                payload: chaincode_result(&invocation),
+                payload: result.clone(),
             }),
             ..Default::default()
         };
@@ -243,7 +417,7 @@ impl gateway::gateway_server::Gateway for FakePeer {
         let mut ledger = self.ledger.lock().unwrap();
         ledger
             .endorsed
-            .insert(request.transaction_id.clone(), function);
+            .insert(request.transaction_id.clone(), (function, result));
         ledger
             .endorsers
             .insert(request.transaction_id, request.endorsing_organizations);
@@ -276,17 +450,38 @@ impl gateway::gateway_server::Gateway for FakePeer {
             &envelope.payload,
             &envelope.signature,
         )?;
-        let mut ledger = self.ledger.lock().unwrap();
-        let code = match ledger
+        let endorsed = self
+            .ledger
+            .lock()
+            .unwrap()
             .endorsed
             .get(&request.transaction_id)
-            .map(String::as_str)
-        {
-            Some("Conflict") => peer::TxValidationCode::MvccReadConflict,
-            Some(_) => peer::TxValidationCode::Valid,
-            None => return Err(Status::not_found("never endorsed")),
+            .cloned();
+        let (function, result) = endorsed.ok_or_else(|| Status::not_found("never endorsed"))?;
+        if function == "SlowOrderer" {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let mut ledger = self.ledger.lock().unwrap();
+        let code = match function.as_str() {
+            "Conflict" => peer::TxValidationCode::MvccReadConflict,
+            _ => peer::TxValidationCode::Valid,
         };
-        ledger.submitted.insert(request.transaction_id, code);
+        // Peers keep the events of valid transactions only.
+        let event = (code == peer::TxValidationCode::Valid).then(|| peer::ChaincodeEvent {
+            chaincode_id: CHAINCODE.into(),
+            tx_id: request.transaction_id.clone(),
+            event_name: function,
+            payload: result,
+        });
+        ledger.blocks.push(vec![Committed {
+            transaction_id: request.transaction_id,
+            code,
+            envelope,
+            event,
+        }]);
+        let height = ledger.blocks.len() as u64;
+        drop(ledger);
+        self.height.send_replace(height);
         Ok(Response::new(gateway::SubmitResponse {}))
     }
 
@@ -298,24 +493,29 @@ impl gateway::gateway_server::Gateway for FakePeer {
         let inner = gateway::CommitStatusRequest::decode(signed.request.as_slice())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         verify(&inner.identity, &signed.request, &signed.signature)?;
-        let code = self
-            .ledger
-            .lock()
-            .unwrap()
-            .submitted
-            .get(&inner.transaction_id)
-            .copied()
-            .ok_or_else(|| Status::not_found("no such transaction"))?;
+        // As a peer does, wait until the transaction is in a block.
+        let mut height = self.height.subscribe();
+        let (block_number, code) = loop {
+            let seen = *height.borrow_and_update();
+            if let Some(found) = self.ledger.lock().unwrap().block_of(&inner.transaction_id) {
+                break found;
+            }
+            height
+                .wait_for(|height| *height > seen)
+                .await
+                .map_err(|_| Status::unavailable("the peer stopped"))?;
+        };
         Ok(Response::new(gateway::CommitStatusResponse {
             result: code as i32,
-            block_number: 5,
+            block_number,
         }))
     }
 
     type ChaincodeEventsStream = EventStream<gateway::ChaincodeEventsResponse>;
 
-    /// Blocks 5, 6 and 7 hold events `e5a`, `e5b`, `e6a`, `e7a`; the stream
-    /// honours the start block and `after_transaction_id` as the gateway does.
+    /// The events of one chaincode, block by block from the start (blocks
+    /// without any are skipped), honouring `after_transaction_id` as the
+    /// gateway does.
     async fn chaincode_events(
         &self,
         request: Request<gateway::SignedChaincodeEventsRequest>,
@@ -325,32 +525,30 @@ impl gateway::gateway_server::Gateway for FakePeer {
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         verify(&inner.identity, &signed.request, &signed.signature)?;
         let start = match inner.start_position.and_then(|p| p.r#type) {
-            Some(orderer::seek_position::Type::Specified(s)) => s.number,
-            _ => 7,
+            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
+            _ => None,
         };
-        let blocks: [(u64, &[&str]); 3] = [(5, &["e5a", "e5b"]), (6, &["e6a"]), (7, &["e7a"])];
-        let mut responses = Vec::new();
-        for (number, txs) in blocks.into_iter().filter(|(number, _)| *number >= start) {
-            let mut skipping = number == start && !inner.after_transaction_id.is_empty();
+        let (chaincode, after) = (inner.chaincode_id, inner.after_transaction_id);
+        self.serve_blocks(start, move |number, block| {
+            let mut skipping = Some(number) == start && !after.is_empty();
             let mut events = Vec::new();
-            for tx in txs {
+            for tx in block {
                 if skipping {
-                    skipping = *tx != inner.after_transaction_id;
+                    skipping = tx.transaction_id != after;
                     continue;
                 }
-                events.push(peer::ChaincodeEvent {
-                    chaincode_id: inner.chaincode_id.clone(),
-                    tx_id: (*tx).to_string(),
-                    event_name: "Stored".into(),
-                    payload: tx.as_bytes().to_vec(),
-                });
+                events.extend(
+                    tx.event
+                        .clone()
+                        .filter(|event| event.chaincode_id == chaincode),
+                );
             }
-            responses.push(Ok(gateway::ChaincodeEventsResponse {
+            (!events.is_empty()).then_some(gateway::ChaincodeEventsResponse {
                 events,
                 block_number: number,
-            }));
-        }
-        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
+            })
+        })
+        .await
     }
 }
 
@@ -360,66 +558,56 @@ impl peer::deliver_server::Deliver for FakePeer {
     type DeliverFilteredStream = EventStream<peer::DeliverResponse>;
     type DeliverWithPrivateDataStream = EventStream<peer::DeliverResponse>;
 
+    /// Full blocks: a header with the number, and each transaction's
+    /// envelope as submitted.
     async fn deliver(
         &self,
-        _request: Request<tonic::Streaming<common::Envelope>>,
+        request: Request<tonic::Streaming<common::Envelope>>,
     ) -> Result<Response<Self::DeliverStream>, Status> {
-        Err(Status::unimplemented("full blocks are not served here"))
+        let (_, start) = Self::seek(request).await?;
+        self.serve_blocks(start, |number, block| {
+            Some(peer::DeliverResponse {
+                r#type: Some(peer::deliver_response::Type::Block(common::Block {
+                    header: Some(common::BlockHeader {
+                        number,
+                        ..Default::default()
+                    }),
+                    data: Some(common::BlockData {
+                        data: block.iter().map(|tx| tx.envelope.encode_to_vec()).collect(),
+                    }),
+                    metadata: None,
+                })),
+            })
+        })
+        .await
     }
 
-    /// Answers one seek request with two filtered blocks from its start,
-    /// then a SUCCESS status (as for a bounded seek).
+    /// Filtered blocks: transaction ids and validation codes.
     async fn deliver_filtered(
         &self,
         request: Request<tonic::Streaming<common::Envelope>>,
     ) -> Result<Response<Self::DeliverFilteredStream>, Status> {
-        let mut requests = request.into_inner();
-        let envelope = requests
-            .message()
-            .await?
-            .ok_or_else(|| Status::invalid_argument("no seek request"))?;
-        let payload = common::Payload::decode(envelope.payload.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let header = payload.header.unwrap_or_default();
-        let channel_header = common::ChannelHeader::decode(header.channel_header.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
-            return Err(Status::invalid_argument("not a seek request"));
-        }
-        let signature_header = common::SignatureHeader::decode(header.signature_header.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        verify(
-            &signature_header.creator,
-            &envelope.payload,
-            &envelope.signature,
-        )?;
-        let seek = orderer::SeekInfo::decode(payload.data.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let start = match seek.start.and_then(|p| p.r#type) {
-            Some(orderer::seek_position::Type::Specified(s)) => s.number,
-            _ => 0,
-        };
-        let block = |number| {
-            Ok(peer::DeliverResponse {
+        let (channel_id, start) = Self::seek(request).await?;
+        self.serve_blocks(start, move |number, block| {
+            Some(peer::DeliverResponse {
                 r#type: Some(peer::deliver_response::Type::FilteredBlock(
                     peer::FilteredBlock {
-                        channel_id: channel_header.channel_id.clone(),
+                        channel_id: channel_id.clone(),
                         number,
-                        filtered_transactions: Vec::new(),
+                        filtered_transactions: block
+                            .iter()
+                            .map(|tx| peer::FilteredTransaction {
+                                txid: tx.transaction_id.clone(),
+                                r#type: common::HeaderType::EndorserTransaction as i32,
+                                tx_validation_code: tx.code as i32,
+                                data: None,
+                            })
+                            .collect(),
                     },
                 )),
             })
-        };
-        let responses = vec![
-            block(start),
-            block(start + 1),
-            Ok(peer::DeliverResponse {
-                r#type: Some(peer::deliver_response::Type::Status(
-                    common::Status::Success as i32,
-                )),
-            }),
-        ];
-        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
+        })
+        .await
     }
 
     async fn deliver_with_private_data(
@@ -538,13 +726,14 @@ async fn submit_endorses_signs_submits_and_waits_for_the_commit() {
     let committed = contract.submit("Put", ["k", "v"]).await.unwrap();
     assert_eq!(committed.result, b"Put,k,v");
     assert!(committed.status.is_successful());
-    assert_eq!(committed.status.block_number, 5);
-    assert!(
+    // The first block after the fake's initial chain of 8.
+    assert_eq!(committed.status.block_number, 8);
+    assert_eq!(
         fake.ledger
             .lock()
             .unwrap()
-            .submitted
-            .contains_key(&committed.status.transaction_id)
+            .block_of(&committed.status.transaction_id),
+        Some((8, peer::TxValidationCode::Valid))
     );
 }
 
@@ -561,8 +750,18 @@ async fn a_commit_is_followed_by_its_transaction_id_alone() {
     let id = committed.status.transaction_id.clone();
     let status = network.commit(id.clone()).status().await.unwrap();
     assert_eq!(status, committed.status);
-    let unknown = network.commit("no-such-transaction").status().await;
-    assert!(unknown.is_err(), "{unknown:?}");
+    // A transaction that never commits: the peer waits, the deadline ends it.
+    let started = std::time::Instant::now();
+    let unknown = network
+        .commit("no-such-transaction")
+        .timeout(Duration::from_millis(200))
+        .status()
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match unknown {
+        Err(Error::CommitStatus(call)) => assert_deadline(&call),
+        other => panic!("expected a commit status error, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -606,8 +805,8 @@ async fn an_invalid_commit_is_a_commit_error_with_its_code() {
         Error::Commit {
             code, block_number, ..
         } => {
-            assert_eq!(*code, peer::TxValidationCode::MvccReadConflict);
-            assert_eq!(*block_number, 5);
+            assert_eq!(*code, TxValidationCode::MvccReadConflict);
+            assert_eq!(*block_number, 8);
         }
         other => panic!("expected a commit error, got {other}"),
     }
@@ -678,7 +877,8 @@ async fn chaincode_events_resume_from_a_file_checkpoint_without_loss_or_repeat()
     drop(events);
     drop(checkpointer);
 
-    // Second listener, recreated from the file.
+    // Second listener, recreated from the file. The stream stays open for
+    // blocks to come, so it is read for as many events as the chain holds.
     let checkpointer = FileCheckpointer::open(&path).unwrap();
     let mut events = network
         .chaincode_events(CHAINCODE)
@@ -688,42 +888,354 @@ async fn chaincode_events_resume_from_a_file_checkpoint_without_loss_or_repeat()
         .events()
         .await
         .unwrap();
-    while let Some(event) = events.next().await {
-        seen.push(event.unwrap().transaction_id);
+    for _ in 0..2 {
+        seen.push(within(SECOND, events.next()).await.unwrap().transaction_id);
     }
     assert_eq!(seen, ["e5a", "e5b", "e6a", "e7a"]);
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The next item of an event stream, which must come within `limit`.
+async fn within<T>(
+    limit: Duration,
+    next: impl std::future::Future<Output = Option<Result<T, Error>>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, next)
+        .await
+        .expect("an event in time")
+        .expect("an open stream")
+}
+
+/// Opening a stream must not wait for the peer's first message.
+async fn open<T>(opening: impl std::future::Future<Output = Result<T, Error>>) -> T {
+    tokio::time::timeout(SECOND, opening)
+        .await
+        .expect("the stream opens at once")
+        .unwrap()
 }
 
 #[tokio::test]
 async fn filtered_blocks_arrive_in_order_from_the_start_block() {
     let (gateway, _, _) = start(Timeouts::default()).await;
-    let mut blocks = gateway
-        .network(CHANNEL)
-        .filtered_block_events()
-        .start_block(3)
-        .build()
-        .events()
-        .await
-        .unwrap();
+    let mut blocks = open(
+        gateway
+            .network(CHANNEL)
+            .filtered_block_events()
+            .start_block(3)
+            .build()
+            .events(),
+    )
+    .await;
     let mut numbers = Vec::new();
-    while let Some(block) = blocks.next().await {
-        numbers.push(block.unwrap().block_number());
+    for _ in 0..5 {
+        numbers.push(within(SECOND, blocks.next()).await.unwrap().block_number());
     }
-    assert_eq!(numbers, [3, 4]);
+    assert_eq!(numbers, [3, 4, 5, 6, 7]);
 }
 
 #[tokio::test]
-async fn a_refused_deliver_stream_is_an_events_error() {
+async fn a_refused_deliver_stream_opens_and_fails_on_its_first_read() {
     let (gateway, _, _) = start(Timeouts::default()).await;
-    let result = gateway
-        .network(CHANNEL)
-        .block_and_private_data_events()
-        .build()
-        .events()
-        .await;
-    let error = match result {
-        Ok(mut stream) => stream.next().await.unwrap().unwrap_err(),
-        Err(error) => error,
+    let mut stream = open(
+        gateway
+            .network(CHANNEL)
+            .block_and_private_data_events()
+            .build()
+            .events(),
+    )
+    .await;
+    match within(SECOND, stream.next()).await {
+        Err(Error::Events(call)) => {
+            assert_eq!(call.status.code(), tonic::Code::PermissionDenied);
+        }
+        other => panic!("expected an events error, got {other:?}"),
+    }
+    assert!(stream.next().await.is_none(), "nothing after the error");
+}
+
+#[tokio::test]
+async fn chaincode_events_open_then_submit_then_read_in_one_task() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    // Nothing is pending: the stream waits for the next commit, which this
+    // same task is about to make.
+    let mut events = open(network.chaincode_events(CHAINCODE).build().events()).await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k", "v"])
+        .await
+        .unwrap();
+    let event = within(SECOND, events.next()).await.unwrap();
+    assert_eq!(event.transaction_id, committed.status.transaction_id);
+    assert_eq!(event.block_number, committed.status.block_number);
+    assert_eq!(
+        (event.event_name.as_str(), event.payload),
+        ("Put", committed.result)
+    );
+}
+
+#[tokio::test]
+async fn a_chaincode_without_events_opens_at_once_from_a_start_block() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let mut quiet = open(
+        network
+            .chaincode_events("quiet")
+            .start_block(0)
+            .build()
+            .events(),
+    )
+    .await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    assert!(committed.status.is_successful());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), quiet.next())
+            .await
+            .is_err(),
+        "no events for a chaincode that emits none"
+    );
+    quiet.close();
+    assert!(quiet.next().await.is_none(), "a closed stream ends");
+}
+
+#[tokio::test]
+async fn block_events_open_then_submit_then_read_in_one_task() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let mut blocks = open(network.block_events().build().events()).await;
+    let mut filtered = open(network.filtered_block_events().build().events()).await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    let transaction_id = committed.status.transaction_id;
+
+    let block = match within(SECOND, blocks.next()).await.unwrap() {
+        BlockEvent::Block(block) => block,
+        other => panic!("expected a full block, got {other:?}"),
     };
-    assert!(matches!(error, Error::Events(_)), "{error}");
+    assert_eq!(
+        block.header.as_ref().map(|h| h.number),
+        Some(committed.status.block_number)
+    );
+    let envelope =
+        common::Envelope::decode(block.data.unwrap_or_default().data[0].as_slice()).unwrap();
+    let payload = common::Payload::decode(envelope.payload.as_slice()).unwrap();
+    let channel_header =
+        common::ChannelHeader::decode(payload.header.unwrap().channel_header.as_slice()).unwrap();
+    assert_eq!(channel_header.tx_id, transaction_id);
+
+    let filtered = match within(SECOND, filtered.next()).await.unwrap() {
+        BlockEvent::Filtered(block) => block,
+        other => panic!("expected a filtered block, got {other:?}"),
+    };
+    assert_eq!(filtered.number, committed.status.block_number);
+    assert_eq!(filtered.filtered_transactions[0].txid, transaction_id);
+    assert_eq!(
+        filtered.filtered_transactions[0].tx_validation_code,
+        TxValidationCode::Valid as i32
+    );
+}
+
+#[tokio::test]
+async fn event_streams_are_streams_and_dropping_one_ends_its_call() {
+    use tokio_stream::StreamExt as _;
+    let (gateway, fake, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let events = open(
+        network
+            .chaincode_events(CHAINCODE)
+            .start_block(5)
+            .build()
+            .events(),
+    )
+    .await;
+    // Any `Stream` combinator works on it.
+    let ids: Vec<String> = tokio::time::timeout(
+        SECOND,
+        events
+            .take(3)
+            .map(|event| event.unwrap().transaction_id)
+            .collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids, ["e5a", "e5b", "e6a"]);
+
+    let blocks = open(network.filtered_block_events().build().events()).await;
+    tokio::time::timeout(SECOND, async {
+        while fake.open_streams() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the call reaches the peer without being read");
+    drop(blocks);
+    tokio::time::timeout(SECOND, async {
+        while fake.open_streams() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("dropping the stream cancels its call at the peer");
+}
+
+#[tokio::test]
+async fn an_event_stream_deadline_ends_it_with_deadline_exceeded() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let started = std::time::Instant::now();
+    let mut quiet = open(
+        gateway
+            .network(CHANNEL)
+            .chaincode_events("quiet")
+            .build()
+            .timeout(Duration::from_millis(200))
+            .events(),
+    )
+    .await;
+    match within(Duration::from_secs(3), quiet.next()).await {
+        Err(Error::Events(call)) => assert_eq!(call.status.code(), tonic::Code::DeadlineExceeded),
+        other => panic!("expected a deadline error, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// The client gave up (Cancelled) or the server honoured the propagated
+/// grpc-timeout (DeadlineExceeded), whichever came first.
+fn assert_deadline(call: &ehrx_client::fabric::CallError) {
+    assert!(
+        matches!(
+            call.status.code(),
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+        ),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn each_stage_takes_its_own_deadline() {
+    // Generous gateway defaults: only the per-call deadlines can end these.
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let short = Duration::from_millis(200);
+
+    let started = std::time::Instant::now();
+    let evaluated = contract
+        .proposal("Slow")
+        .build()
+        .unwrap()
+        .timeout(short)
+        .evaluate()
+        .await;
+    match evaluated {
+        Err(Error::Evaluate(call)) => assert_deadline(&call),
+        other => panic!("expected an evaluate error, got {other:?}"),
+    }
+    let endorsed = contract
+        .proposal("Slow")
+        .build()
+        .unwrap()
+        .timeout(short)
+        .endorse()
+        .await;
+    match endorsed {
+        Err(Error::Endorse(call)) => assert_deadline(&call),
+        other => panic!("expected an endorse error, got {other:?}"),
+    }
+    let transaction = contract
+        .proposal("SlowOrderer")
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap();
+    match transaction.timeout(short).submit().await {
+        Err(Error::Submit(call)) => assert_deadline(&call),
+        other => panic!("expected a submit error, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_huge_chaincode_error_fails_fast_and_the_connection_serves_the_next_call() {
+    let (gateway, _, channel) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let huge = tokio::time::timeout(Duration::from_secs(3), contract.evaluate("Huge", NO_ARGS))
+        .await
+        .expect("an answer, not a hang");
+    assert!(matches!(huge, Err(Error::Evaluate(_))), "{huge:?}");
+    for contract in [
+        contract,
+        // Another gateway on the same channel, as the relay shares one.
+        Gateway::new(channel, gateway.identity().clone())
+            .network(CHANNEL)
+            .contract(CHAINCODE),
+    ] {
+        let next = tokio::time::timeout(SECOND, contract.evaluate("Ping", NO_ARGS))
+            .await
+            .expect("the next call is served within a second");
+        assert_eq!(next.unwrap(), b"Ping");
+    }
+}
+
+#[tokio::test]
+async fn an_error_larger_than_the_http2_default_arrives_whole() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let error = contract.evaluate("Verbose", NO_ARGS).await.unwrap_err();
+    assert!(matches!(error, Error::Evaluate(_)), "{error}");
+    assert_eq!(error.details().len(), 1, "{error}");
+    assert_eq!(error.details()[0].message.len(), VERBOSE_ERROR);
+}
+
+#[tokio::test]
+async fn a_named_contract_prefixes_its_transaction_names() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let records = network.contract_with_name(CHAINCODE, "records");
+    assert_eq!(records.contract_name(), Some("records"));
+    assert_eq!(records.chaincode(), CHAINCODE);
+    assert_eq!(
+        records.evaluate("Get", ["k"]).await.unwrap(),
+        b"records:Get,k"
+    );
+    let committed = records.submit("Put", ["k", "v"]).await.unwrap();
+    assert_eq!(committed.result, b"records:Put,k,v");
+    // Without a name, the chaincode's default contract.
+    let plain = network.contract(CHAINCODE);
+    assert_eq!(plain.contract_name(), None);
+    assert_eq!(plain.evaluate("Get", ["k"]).await.unwrap(), b"Get,k");
+}
+
+#[test]
+fn the_sdk_names_the_prost_and_tonic_its_types_come_from() {
+    // These compile only if the re-exports are the very crates the SDK's
+    // types use: a status made with the re-exported tonic is a call error's
+    // status, and the re-exported prost decodes the SDK's block type.
+    use ehrx_client::prost::Message as _;
+    let status = ehrx_client::tonic::Status::not_found("no such block");
+    let error = Error::Evaluate(ehrx_client::fabric::CallError::new("t1", status));
+    match &error {
+        Error::Evaluate(call) => assert_eq!(call.status.code(), ehrx_client::tonic::Code::NotFound),
+        other => panic!("{other}"),
+    }
+    let block = common::Block {
+        header: Some(common::BlockHeader {
+            number: 9,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let event = BlockEvent::Block(common::Block::decode(block.encode_to_vec().as_slice()).unwrap());
+    assert_eq!(event.block_number(), 9);
 }

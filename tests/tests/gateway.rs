@@ -11,6 +11,7 @@ use ehrx_e2e::cli;
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::common::BlockchainInfo;
 use prost::Message;
+use std::time::Duration;
 
 async fn gateway(peer: &Peer, identity: SigningIdentity) -> anyhow::Result<Gateway> {
     Ok(Gateway::new(peer.connection()?.connect().await?, identity))
@@ -199,5 +200,175 @@ async fn submits_commit_and_events_resume_from_a_file_checkpoint() -> anyhow::Re
         }
     }
     assert_eq!(seen, put_tx_ids);
+    networks.down()
+}
+
+/// Waits at most `limit` for the next item of an event stream.
+async fn next_within<T>(
+    limit: Duration,
+    next: impl std::future::Future<Output = Option<Result<T, Error>>>,
+) -> anyhow::Result<T> {
+    Ok(tokio::time::timeout(limit, next)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("event stream ended"))??)
+}
+
+/// Opening must not wait for a block: the peer sends an event stream's
+/// headers only with its first message.
+async fn opened<T>(
+    opening: impl std::future::Future<Output = Result<T, Error>>,
+) -> anyhow::Result<T> {
+    Ok(tokio::time::timeout(Duration::from_secs(2), opening).await??)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_open_before_the_blocks_they_wait_for() -> anyhow::Result<()> {
+    use ehrx_client::fabric::{BlockEvent, TxValidationCode};
+
+    let networks = Networks::up()?;
+    let net = networks.get("net1")?;
+    let org = net.organization("Net1Org1MSP")?;
+    let peer = first_peer(org)?;
+    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
+    let network = gateway.network(&net.channel);
+    let height =
+        BlockchainInfo::decode(chain_info(&gateway, &net.channel).await?.as_slice())?.height;
+
+    // Nothing is pending for any of these when they open, and this task
+    // is the one that will commit the block they wait for.
+    let mut events = opened(network.chaincode_events("showcase").build().events()).await?;
+    let mut blocks = opened(network.block_events().build().events()).await?;
+    let mut filtered = opened(network.filtered_block_events().build().events()).await?;
+    // A chaincode that emits no events, from a block on.
+    let mut quiet = opened(
+        network
+            .chaincode_events("qscc")
+            .start_block(height)
+            .build()
+            .events(),
+    )
+    .await?;
+
+    let committed = network
+        .contract("showcase")
+        .submit("Put", ["open-then-submit", "v"])
+        .await?;
+    let (transaction_id, block_number) = (
+        committed.status.transaction_id.clone(),
+        committed.status.block_number,
+    );
+    let limit = Duration::from_secs(20);
+
+    let event = next_within(limit, events.next()).await?;
+    assert_eq!(
+        (event.transaction_id.as_str(), event.block_number),
+        (transaction_id.as_str(), block_number)
+    );
+    assert_eq!(event.event_name, "Put");
+
+    let block = next_within(limit, blocks.next()).await?;
+    assert!(matches!(block, BlockEvent::Block(_)), "{block:?}");
+    assert_eq!(block.block_number(), block_number);
+
+    match next_within(limit, filtered.next()).await? {
+        BlockEvent::Filtered(block) => {
+            assert_eq!(block.number, block_number);
+            let tx = block
+                .filtered_transactions
+                .iter()
+                .find(|tx| tx.txid == transaction_id)
+                .ok_or_else(|| anyhow::anyhow!("{transaction_id} not in {block:?}"))?;
+            assert_eq!(tx.tx_validation_code, TxValidationCode::Valid as i32);
+        }
+        other => panic!("expected a filtered block, got {other:?}"),
+    }
+
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), quiet.next())
+            .await
+            .is_err(),
+        "qscc emits no events"
+    );
+    quiet.close();
+    assert!(quiet.next().await.is_none());
+    networks.down()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_errors_fail_fast_and_the_connection_serves_the_next_call() -> anyhow::Result<()>
+{
+    let networks = Networks::up()?;
+    let net = networks.get("net1")?;
+    let org = net.organization("Net1Org1MSP")?;
+    let peer = first_peer(org)?;
+    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
+    let network = gateway.network(&net.channel);
+    let served = || async {
+        tokio::time::timeout(Duration::from_secs(1), chain_info(&gateway, &net.channel))
+            .await
+            .map_err(|_| anyhow::anyhow!("the next call was not served within a second"))?
+            .map_err(anyhow::Error::from)
+    };
+    let key = "k".repeat(1 << 20);
+
+    // A chaincode refusing a 1 MiB key, quoting it: the shim bounds the
+    // message, so the error arrives, with the marker.
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        network.contract("showcase").evaluate("Get", [key.as_str()]),
+    )
+    .await?;
+    match refused {
+        Err(Error::Evaluate(call)) => {
+            assert!(call.status.message().contains("truncated"), "{call}");
+            assert!(
+                call.status.message().len() < 4096,
+                "{}",
+                call.status.message().len()
+            );
+        }
+        other => panic!(
+            "expected an evaluate error, got {:?}",
+            other.map(|r| r.len())
+        ),
+    }
+    served().await?;
+
+    // The peer's own error naming a 32,000-character chaincode: over
+    // hyper's default 16 KiB trailers, within the client's 1 MiB.
+    let name = "c".repeat(32_000);
+    match network.contract(name.as_str()).evaluate("Get", ["k"]).await {
+        Err(Error::Evaluate(call)) => assert!(
+            call.status.message().contains(&name),
+            "{}",
+            call.status.code()
+        ),
+        other => panic!(
+            "expected an evaluate error, got {:?}",
+            other.map(|r| r.len())
+        ),
+    }
+    served().await?;
+
+    // Naming a 1 MiB chaincode: more than the client accepts. The peer
+    // resets the stream rather than send it; the call fails at once.
+    let started = std::time::Instant::now();
+    match network.contract(key.as_str()).evaluate("Get", ["k"]).await {
+        Err(Error::Evaluate(call)) => assert_eq!(
+            call.status.code(),
+            ehrx_client::tonic::Code::Internal,
+            "{call}"
+        ),
+        other => panic!(
+            "expected an evaluate error, got {:?}",
+            other.map(|r| r.len())
+        ),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    served().await?;
     networks.down()
 }

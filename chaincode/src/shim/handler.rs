@@ -32,7 +32,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tonic::{Status, Streaming};
 
 use crate::shim::{
-    chaincode::{self, Chaincode, ERROR_THRESHOLD},
+    chaincode::{self, Chaincode, ERROR_THRESHOLD, bound_error_message},
     link::{LinkClosed, LinkFuture, PeerCapabilities, PeerLink},
     stub::Stub,
 };
@@ -231,6 +231,7 @@ impl Connection {
 
     /// Answers `message` with ERROR, echoing its channel and transaction ids.
     async fn refuse(&self, message: &ChaincodeMessage, reason: String) -> Result<(), Stop> {
+        let reason = bound_error_message(reason);
         tracing::warn!(txid = %message.txid, channel = %message.channel_id, %reason, "refusing a message from the peer");
         self.send(ChaincodeMessage {
             r#type: Type::Error as i32,
@@ -293,13 +294,13 @@ impl Connection {
             channel_id: key.channel_id.clone(),
             ..ChaincodeMessage::default()
         };
+        // Every error the peer gets is bounded here, whatever the contract
+        // or the input put in it (see `MAX_ERROR_MESSAGE`).
+        let fail = |message: String| reply(Type::Error, bound_error_message(message).into_bytes());
         let input = match ChaincodeInput::decode(message.payload.as_slice()) {
             Ok(input) => input,
             Err(error) => {
-                return reply(
-                    Type::Error,
-                    format!("cannot decode the chaincode input: {error}").into_bytes(),
-                );
+                return fail(format!("cannot decode the chaincode input: {error}"));
             }
         };
         let link = Arc::new(TxLink {
@@ -317,10 +318,7 @@ impl Connection {
         ) {
             Ok(stub) => stub,
             Err(error) => {
-                return reply(
-                    Type::Error,
-                    format!("cannot start the transaction: {error}").into_bytes(),
-                );
+                return fail(format!("cannot start the transaction: {error}"));
             }
         };
         // A task of its own, so a panic in the contract unwinds only this task.
@@ -347,10 +345,11 @@ impl Connection {
             response = chaincode::error(format!("cannot send the transaction's writes: {error}"));
         }
         if response.status >= ERROR_THRESHOLD {
+            response.message = bound_error_message(response.message);
             tracing::info!(txid = %key.tx_id, status = response.status, message = %response.message, "transaction failed");
             if is_init {
                 // The peer expects a failed Init as ERROR, not as an error status.
-                return reply(Type::Error, response.message.into_bytes());
+                return fail(response.message);
             }
             return reply(Type::Completed, response.encode_to_vec());
         }

@@ -17,7 +17,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::events::ChaincodeEvent;
+use super::chaincode_event::ChaincodeEvent;
 
 /// A position in a channel's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

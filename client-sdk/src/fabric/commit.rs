@@ -5,12 +5,12 @@
 //! gateway checks the caller may see the transaction); its bytes are the
 //! `SignedCommitStatusRequest` and its digest covers the inner request.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use ehrx_proto::{gateway, peer};
 use prost::Message as _;
 
-use super::{error::Error, gateway::Client};
+use super::{client::Client, error::Error};
 
 /// Where and how a transaction was committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub struct Commit {
     client: Arc<Client>,
     transaction_id: String,
     signed: gateway::SignedCommitStatusRequest,
+    /// Overrides the gateway's commit status deadline.
+    timeout: Option<Duration>,
 }
 
 impl Commit {
@@ -65,6 +67,7 @@ impl Commit {
                 request: request.encode_to_vec(),
                 signature: Vec::new(),
             },
+            timeout: None,
         }
     }
 
@@ -82,7 +85,15 @@ impl Commit {
             client,
             transaction_id: request.transaction_id,
             signed,
+            timeout: None,
         })
+    }
+
+    /// How long [`Self::status`] waits for the commit, instead of the
+    /// gateway's [`Timeouts::commit_status`](super::Timeouts::commit_status).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The transaction id.
@@ -114,7 +125,11 @@ impl Commit {
     pub async fn status(&self) -> Result<Status, Error> {
         let response = self
             .client
-            .commit_status(&self.transaction_id, self.signed_request()?)
+            .commit_status(
+                &self.transaction_id,
+                self.signed_request()?,
+                self.timeout.unwrap_or(self.client.timeouts().commit_status),
+            )
             .await?;
         // A code this client does not know is still a failure, never VALID.
         let code = peer::TxValidationCode::try_from(response.result)

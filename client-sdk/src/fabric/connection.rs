@@ -14,7 +14,20 @@ use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
 /// The shortest keepalive interval a Fabric peer tolerates.
-pub const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The largest header or trailer block the client accepts, which it
+/// announces to the peer in its HTTP/2 settings.
+///
+/// A gateway's error travels in the trailers (`grpc-message`, and again in
+/// `grpc-status-details-bin` for each endorsing peer), so this caps the
+/// errors a caller can read. hyper's default of 16 KiB cut off chaincode
+/// errors of a few thousand characters; Fabric's Go clients accept 16 MiB.
+/// 1 MiB reads any error a chaincode means to send; anything larger the
+/// peer refuses to send (it resets the stream with `INTERNAL`), and a
+/// server that sends it regardless gets its connection closed by the
+/// client, which then reconnects: in neither case does a call wait.
+pub(crate) const MAX_HEADER_LIST_SIZE: u32 = 1024 * 1024;
 
 /// Why a connection could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -95,8 +108,8 @@ impl ConnectionBuilder {
         self
     }
 
-    /// HTTP/2 keepalive ping interval; raised to [`MIN_KEEPALIVE_INTERVAL`]
-    /// if shorter.
+    /// HTTP/2 keepalive ping interval; raised to 60 s, the shortest a peer
+    /// tolerates, if shorter.
     pub fn keepalive_interval(mut self, interval: Duration) -> Self {
         self.keepalive_interval = interval.max(MIN_KEEPALIVE_INTERVAL);
         self
@@ -139,6 +152,7 @@ impl ConnectionBuilder {
                 source,
             })?
             .connect_timeout(self.connect_timeout)
+            .http2_max_header_list_size(MAX_HEADER_LIST_SIZE)
             .http2_keep_alive_interval(self.keepalive_interval)
             .keep_alive_timeout(self.keepalive_timeout)
             // An idle client needs no pings: the peer's own keepalive

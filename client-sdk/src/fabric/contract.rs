@@ -6,21 +6,24 @@
 use std::sync::Arc;
 
 use super::{
+    client::Client,
     commit::{Commit, Status},
     error::Error,
-    gateway::Client,
     proposal::ProposalBuilder,
 };
 
 /// No arguments, for functions that take none: `contract.evaluate("Ping", NO_ARGS)`.
 pub const NO_ARGS: [&[u8]; 0] = [];
 
-/// One chaincode on one channel.
+/// One chaincode on one channel, or one named contract inside it.
 #[derive(Debug, Clone)]
 pub struct Contract {
     client: Arc<Client>,
     channel: String,
     chaincode: String,
+    /// A chaincode may hold several contracts; transaction names are then
+    /// `contract:function`, and a bare name goes to its default contract.
+    contract_name: Option<String>,
 }
 
 /// A transaction that was endorsed and handed to the orderer, whose commit
@@ -43,11 +46,17 @@ pub struct Committed {
 }
 
 impl Contract {
-    pub(crate) fn new(client: Arc<Client>, channel: String, chaincode: String) -> Self {
+    pub(crate) fn new(
+        client: Arc<Client>,
+        channel: String,
+        chaincode: String,
+        contract_name: Option<String>,
+    ) -> Self {
         Self {
             client,
             channel,
             chaincode,
+            contract_name,
         }
     }
 
@@ -56,19 +65,32 @@ impl Contract {
         &self.chaincode
     }
 
+    /// The contract inside the chaincode, if one was named.
+    pub fn contract_name(&self) -> Option<&str> {
+        self.contract_name.as_deref()
+    }
+
+    /// The transaction name the chaincode receives for `function`.
+    fn transaction_name(&self, function: String) -> String {
+        match &self.contract_name {
+            Some(contract) => format!("{contract}:{function}"),
+            None => function,
+        }
+    }
+
     /// The channel name.
     pub fn channel(&self) -> &str {
         &self.channel
     }
 
-    /// A proposal to call `function`, to add arguments, transient data and
-    /// endorsing organisations to.
+    /// A proposal to call `function` (of the named contract, if any), to
+    /// add arguments, transient data and endorsing organisations to.
     pub fn proposal(&self, function: impl Into<String>) -> ProposalBuilder {
         ProposalBuilder::new(
             Arc::clone(&self.client),
             self.channel.clone(),
             self.chaincode.clone(),
-            function.into(),
+            self.transaction_name(function.into()),
         )
     }
 

@@ -31,7 +31,7 @@ impl fmt::Display for ErrorDetail {
 /// The `gateway.ErrorDetail` entries of a gRPC status; other detail types
 /// and undecodable details are ignored, since they add nothing a caller can
 /// act on beyond the status itself.
-pub fn error_details(status: &tonic::Status) -> Vec<ErrorDetail> {
+pub(crate) fn error_details(status: &tonic::Status) -> Vec<ErrorDetail> {
     let Ok(rich) = google_rpc::Status::decode(status.details()) else {
         return Vec::new();
     };

@@ -6,31 +6,111 @@
 //! and digest. A stream starts at the next block to commit, at a given block,
 //! or at a [`Checkpoint`]; streams do not resume by themselves after a peer
 //! restart, so a listener recreates its request from its checkpointer.
+//!
+//! Opening a stream returns at once. A Fabric peer sends the response
+//! headers of an event call only with its first message, so awaiting the
+//! call itself would block until the next matching block, which never
+//! comes when the caller is the one about to submit it. Each stream's call
+//! therefore runs in a task of its own that is started on open (so the
+//! request is on its way before the caller submits anything) and hands
+//! what it reads over a bounded channel: errors of the call arrive as the
+//! stream's first item, a slow reader holds the peer back through HTTP/2
+//! flow control, and dropping or [closing](ChaincodeEventStream::close)
+//! the stream cancels the call.
 
-use std::{collections::VecDeque, sync::Arc, time::SystemTime};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::{Duration, SystemTime},
+};
 
 use ehrx_proto::{common, gateway, orderer, peer};
 use prost::Message as _;
+use tokio::sync::mpsc;
 
 use super::{
+    chaincode_event::ChaincodeEvent,
     checkpoint::{Checkpoint, Checkpointer},
+    client::{BlockEventsKind, Client},
     error::{CallError, Error},
-    gateway::Client,
 };
 
-/// One event a chaincode emitted in a committed, valid transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChaincodeEvent {
-    /// The block of the transaction.
-    pub block_number: u64,
-    /// The transaction that emitted it.
-    pub transaction_id: String,
-    /// The chaincode that emitted it.
-    pub chaincode_name: String,
-    /// The name the chaincode gave it.
-    pub event_name: String,
-    /// Its payload.
-    pub payload: Vec<u8>,
+/// How many events a stream holds for a reader that is busy elsewhere
+/// before it stops reading from the peer.
+const BUFFERED_EVENTS: usize = 64;
+
+/// The reading end of an event call that runs in a task of its own.
+#[derive(Debug)]
+struct Feed<T> {
+    receiver: mpsc::Receiver<Result<T, Error>>,
+    task: tokio::task::AbortHandle,
+    closed: bool,
+}
+
+impl<T: Send + 'static> Feed<T> {
+    /// Starts `call` now, with `deadline` over the whole call if given.
+    fn start<F>(
+        deadline: Option<Duration>,
+        call: impl FnOnce(mpsc::Sender<Result<T, Error>>) -> F,
+    ) -> Result<Self, Error>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::Events(CallError::new(
+                "",
+                tonic::Status::failed_precondition("event streams need a Tokio runtime"),
+            ))
+        })?;
+        let (sender, receiver) = mpsc::channel(BUFFERED_EVENTS);
+        let body = call(sender.clone());
+        let task = runtime.spawn(async move {
+            let Some(deadline) = deadline else {
+                return body.await;
+            };
+            if tokio::time::timeout(deadline, body).await.is_err() {
+                let status = tonic::Status::deadline_exceeded(format!(
+                    "the event stream's deadline of {deadline:?} passed"
+                ));
+                // A reader that has gone needs no reason.
+                let _ = sender
+                    .send(Err(Error::Events(CallError::new("", status))))
+                    .await;
+            }
+        });
+        Ok(Self {
+            receiver,
+            task: task.abort_handle(),
+            closed: false,
+        })
+    }
+}
+
+impl<T> Feed<T> {
+    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
+        if self.closed {
+            return Poll::Ready(None);
+        }
+        self.receiver.poll_recv(cx)
+    }
+
+    fn close(&mut self) {
+        self.closed = true;
+        self.task.abort();
+        self.receiver.close();
+    }
+}
+
+impl<T> Drop for Feed<T> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn events_error(status: tonic::Status) -> Error {
+    Error::Events(CallError::new("", status))
 }
 
 fn seek_block(number: u64) -> orderer::SeekPosition {
@@ -107,6 +187,7 @@ impl ChaincodeEventsBuilder {
                 request: request.encode_to_vec(),
                 signature: Vec::new(),
             },
+            timeout: None,
         }
     }
 }
@@ -117,6 +198,7 @@ impl ChaincodeEventsBuilder {
 pub struct ChaincodeEventsRequest {
     client: Arc<Client>,
     signed: gateway::SignedChaincodeEventsRequest,
+    timeout: Option<Duration>,
 }
 
 impl ChaincodeEventsRequest {
@@ -130,7 +212,19 @@ impl ChaincodeEventsRequest {
         gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
             .map_err(|e| Error::malformed("chaincode events request", e))?;
         signed.signature = signature;
-        Ok(Self { client, signed })
+        Ok(Self {
+            client,
+            signed,
+            timeout: None,
+        })
+    }
+
+    /// Ends the stream with a `DEADLINE_EXCEEDED` error once `timeout` has
+    /// passed since it was opened (default: no deadline, the stream lives
+    /// as long as the listener).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The serialised `gateway.SignedChaincodeEventsRequest`, for offline signing.
@@ -152,58 +246,75 @@ impl ChaincodeEventsRequest {
         Ok(signed)
     }
 
-    /// Opens the stream.
+    /// Opens the stream and returns at once (see the [module](self) doc);
+    /// only a failure to sign is returned here, the call's errors arrive
+    /// from the stream.
     pub async fn events(&self) -> Result<ChaincodeEventStream, Error> {
-        let inner = self.client.chaincode_events(self.signed_request()?).await?;
-        Ok(ChaincodeEventStream {
-            inner,
-            pending: VecDeque::new(),
-        })
+        let signed = self.signed_request()?;
+        let client = Arc::clone(&self.client);
+        let timeout = self.timeout;
+        let feed = Feed::start(timeout, move |sender| async move {
+            let mut responses = match client.chaincode_events(signed).await {
+                Ok(responses) => responses,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            loop {
+                let response = match responses.message().await {
+                    Ok(Some(response)) => response,
+                    Ok(None) => return,
+                    Err(status) => {
+                        let _ = sender.send(Err(events_error(status))).await;
+                        return;
+                    }
+                };
+                let block_number = response.block_number;
+                for event in response.events {
+                    let event = ChaincodeEvent {
+                        block_number,
+                        transaction_id: event.tx_id,
+                        chaincode_name: event.chaincode_id,
+                        event_name: event.event_name,
+                        payload: event.payload,
+                    };
+                    if sender.send(Ok(event)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        })?;
+        Ok(ChaincodeEventStream { feed })
     }
 }
 
-/// Chaincode events in commit order, one at a time.
+/// Chaincode events in commit order, one at a time; a
+/// [`Stream`](futures_core::Stream). Dropping it cancels the call.
 #[derive(Debug)]
 pub struct ChaincodeEventStream {
-    inner: tonic::Streaming<gateway::ChaincodeEventsResponse>,
-    pending: VecDeque<ChaincodeEvent>,
+    feed: Feed<ChaincodeEvent>,
 }
 
 impl ChaincodeEventStream {
-    /// The next event; `None` when the peer ended the stream.
+    /// The next event; `None` when the peer ended the stream or it was
+    /// closed.
     pub async fn next(&mut self) -> Option<Result<ChaincodeEvent, Error>> {
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(Ok(event));
-            }
-            match self.inner.message().await {
-                Ok(Some(response)) => {
-                    let block_number = response.block_number;
-                    self.pending
-                        .extend(response.events.into_iter().map(|event| ChaincodeEvent {
-                            block_number,
-                            transaction_id: event.tx_id,
-                            chaincode_name: event.chaincode_id,
-                            event_name: event.event_name,
-                            payload: event.payload,
-                        }));
-                }
-                Ok(None) => return None,
-                Err(status) => return Some(Err(Error::Events(CallError::new("", status)))),
-            }
-        }
+        std::future::poll_fn(|cx| self.feed.poll_next(cx)).await
+    }
+
+    /// Cancels the call; the stream yields nothing more.
+    pub fn close(&mut self) {
+        self.feed.close();
     }
 }
 
-/// Which of the peer's Deliver calls to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BlockEventsKind {
-    /// `Deliver`: full blocks.
-    Block,
-    /// `DeliverFiltered`: blocks reduced to ids, codes and event names.
-    Filtered,
-    /// `DeliverWithPrivateData`: full blocks plus readable private data.
-    WithPrivateData,
+impl futures_core::Stream for ChaincodeEventStream {
+    type Item = Result<ChaincodeEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().feed.poll_next(cx)
+    }
 }
 
 /// Everything a Deliver seek request is made of; kept as data so its
@@ -311,6 +422,7 @@ impl BlockEventsBuilder {
                 payload,
                 signature: Vec::new(),
             },
+            timeout: None,
         }
     }
 }
@@ -321,6 +433,7 @@ pub struct BlockEventsRequest {
     client: Arc<Client>,
     kind: BlockEventsKind,
     envelope: common::Envelope,
+    timeout: Option<Duration>,
 }
 
 impl BlockEventsRequest {
@@ -339,7 +452,15 @@ impl BlockEventsRequest {
             client,
             kind,
             envelope,
+            timeout: None,
         })
+    }
+
+    /// Ends the stream with a `DEADLINE_EXCEEDED` error once `timeout` has
+    /// passed since it was opened (default: no deadline).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Which Deliver call the request is for.
@@ -366,13 +487,65 @@ impl BlockEventsRequest {
         Ok(envelope)
     }
 
-    /// Opens the stream.
+    /// Opens the stream and returns at once (see the [module](self) doc);
+    /// only a failure to sign is returned here, the call's errors arrive
+    /// from the stream.
     pub async fn events(&self) -> Result<BlockEventStream, Error> {
-        let inner = self
-            .client
-            .deliver(self.kind, self.signed_envelope()?)
-            .await?;
-        Ok(BlockEventStream { inner })
+        let envelope = self.signed_envelope()?;
+        let client = Arc::clone(&self.client);
+        let (kind, timeout) = (self.kind, self.timeout);
+        let feed = Feed::start(timeout, move |sender| async move {
+            let mut responses = match client.deliver(kind, envelope).await {
+                Ok(responses) => responses,
+                Err(error) => {
+                    let _ = sender.send(Err(error)).await;
+                    return;
+                }
+            };
+            loop {
+                let item = match responses.message().await {
+                    Ok(Some(response)) => match delivered(response) {
+                        Delivered::Event(event) => Ok(event),
+                        Delivered::Skip => continue,
+                        Delivered::End => return,
+                        Delivered::Refused(status) => Err(Error::Deliver { status }),
+                    },
+                    Ok(None) => return,
+                    Err(status) => Err(events_error(status)),
+                };
+                let last = item.is_err();
+                if sender.send(item).await.is_err() || last {
+                    return;
+                }
+            }
+        })?;
+        Ok(BlockEventStream { feed })
+    }
+}
+
+/// What one Deliver response means to the stream.
+#[derive(Debug, PartialEq)]
+enum Delivered {
+    Event(BlockEvent),
+    /// A message type this client does not know.
+    Skip,
+    /// The peer served the seek to its end.
+    End,
+    /// The peer refused the seek with this `common.Status`.
+    Refused(i32),
+}
+
+fn delivered(response: peer::DeliverResponse) -> Delivered {
+    use peer::deliver_response::Type;
+    match response.r#type {
+        Some(Type::Block(block)) => Delivered::Event(BlockEvent::Block(block)),
+        Some(Type::FilteredBlock(block)) => Delivered::Event(BlockEvent::Filtered(block)),
+        Some(Type::BlockAndPrivateData(data)) => {
+            Delivered::Event(BlockEvent::WithPrivateData(data))
+        }
+        Some(Type::Status(status)) if status == common::Status::Success as i32 => Delivered::End,
+        Some(Type::Status(status)) => Delivered::Refused(status),
+        None => Delivered::Skip,
     }
 }
 
@@ -402,34 +575,31 @@ impl BlockEvent {
     }
 }
 
-/// Blocks in order, one at a time.
+/// Blocks in order, one at a time; a [`Stream`](futures_core::Stream).
+/// Dropping it cancels the call.
 #[derive(Debug)]
 pub struct BlockEventStream {
-    inner: tonic::Streaming<peer::DeliverResponse>,
+    feed: Feed<BlockEvent>,
 }
 
 impl BlockEventStream {
-    /// The next block; `None` when the peer ended the stream successfully.
+    /// The next block; `None` when the peer ended the stream successfully
+    /// or it was closed.
     pub async fn next(&mut self) -> Option<Result<BlockEvent, Error>> {
-        use peer::deliver_response::Type;
-        loop {
-            let response = match self.inner.message().await {
-                Ok(Some(response)) => response,
-                Ok(None) => return None,
-                Err(status) => return Some(Err(Error::Events(CallError::new("", status)))),
-            };
-            return match response.r#type {
-                Some(Type::Block(block)) => Some(Ok(BlockEvent::Block(block))),
-                Some(Type::FilteredBlock(block)) => Some(Ok(BlockEvent::Filtered(block))),
-                Some(Type::BlockAndPrivateData(data)) => {
-                    Some(Ok(BlockEvent::WithPrivateData(data)))
-                }
-                Some(Type::Status(status)) if status == common::Status::Success as i32 => None,
-                Some(Type::Status(status)) => Some(Err(Error::Deliver { status })),
-                // A message type this client does not know: skip it.
-                None => continue,
-            };
-        }
+        std::future::poll_fn(|cx| self.feed.poll_next(cx)).await
+    }
+
+    /// Cancels the call; the stream yields nothing more.
+    pub fn close(&mut self) {
+        self.feed.close();
+    }
+}
+
+impl futures_core::Stream for BlockEventStream {
+    type Item = Result<BlockEvent, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().feed.poll_next(cx)
     }
 }
 
@@ -478,5 +648,36 @@ mod tests {
         let payload = common::Payload::decode(from_next.as_slice()).unwrap();
         let seek = orderer::SeekInfo::decode(payload.data.as_slice()).unwrap();
         assert_eq!(seek.start, Some(seek_next_commit()));
+    }
+
+    fn response(r#type: peer::deliver_response::Type) -> peer::DeliverResponse {
+        peer::DeliverResponse {
+            r#type: Some(r#type),
+        }
+    }
+
+    #[test]
+    fn deliver_responses_become_events_an_end_or_a_refusal() {
+        use peer::deliver_response::Type;
+        let filtered = peer::FilteredBlock {
+            number: 4,
+            ..Default::default()
+        };
+        assert_eq!(
+            delivered(response(Type::FilteredBlock(filtered.clone()))),
+            Delivered::Event(BlockEvent::Filtered(filtered))
+        );
+        assert_eq!(
+            delivered(response(Type::Status(common::Status::Success as i32))),
+            Delivered::End
+        );
+        assert_eq!(
+            delivered(response(Type::Status(common::Status::Forbidden as i32))),
+            Delivered::Refused(common::Status::Forbidden as i32)
+        );
+        assert_eq!(
+            delivered(peer::DeliverResponse { r#type: None }),
+            Delivered::Skip
+        );
     }
 }

@@ -1,26 +1,34 @@
 //! A Fabric Gateway client, independent of the EHR domain (it never imports
 //! it), so it could be published alone.
 //!
-//! One module per concept, in the order a transaction flows:
-//! [`identity`] and [`sign`] (who signs and how), [`connection`] (the gRPC
-//! channel), [`gateway`] → [`network`] → [`contract`] → [`proposal`] →
-//! [`transaction`] → [`commit`], then [`events`] with [`checkpoint`], and
-//! [`error`] and [`config`] beside them. Every signed stage exposes its bytes
-//! and digest and can be rebuilt from bytes plus a signature made elsewhere.
+//! One module per concept, in the order a transaction flows: `identity`
+//! and [`sign`] (who signs and how), `connection` (the gRPC channel),
+//! `gateway` → `network` → `contract` → `proposal` → `transaction` →
+//! `commit`, then `events` with `checkpoint`, and `error` and [`config`]
+//! beside them; `client` under them all makes the gRPC calls. Every signed
+//! stage exposes its bytes and digest and can be rebuilt from bytes plus a
+//! signature made elsewhere.
+//!
+//! The modules are private and their public types are named here, so this
+//! list is the whole surface; [`config`] (the layout of a network
+//! description) and [`error`] (imported by path in the responder) stay
+//! modules of their own.
 
-pub mod checkpoint;
-pub mod commit;
+mod chaincode_event;
+mod checkpoint;
+mod client;
+mod commit;
 pub mod config;
-pub mod connection;
-pub mod contract;
+mod connection;
+mod contract;
 pub mod error;
-pub mod events;
-pub mod gateway;
-pub mod identity;
-pub mod network;
-pub mod proposal;
-pub mod settle;
-pub mod transaction;
+mod events;
+mod gateway;
+mod identity;
+mod network;
+mod proposal;
+mod settle;
+mod transaction;
 
 #[cfg(test)]
 mod offline_tests;
@@ -30,14 +38,19 @@ pub use checkpoint::{
 };
 pub use commit::{Commit, Status};
 pub use config::{ConfigError, ConnectionProfile, NetworkDescription};
+// A commit's validation code is part of this layer's answers (`Status`,
+// `Error::Commit`), so it is named here, not only deep in the wire types.
+pub use chaincode_event::ChaincodeEvent;
+pub use client::{BlockEventsKind, Timeouts};
 pub use connection::{ConnectionBuilder, ConnectionError};
 pub use contract::{Committed, Contract, NO_ARGS, Submitted};
+pub use ehrx_proto::peer::TxValidationCode;
 pub use error::{CallError, Error, ErrorDetail};
 pub use events::{
-    BlockEvent, BlockEventStream, BlockEventsKind, BlockEventsRequest, ChaincodeEvent,
-    ChaincodeEventStream, ChaincodeEventsRequest,
+    BlockEvent, BlockEventStream, BlockEventsBuilder, BlockEventsRequest, ChaincodeEventStream,
+    ChaincodeEventsBuilder, ChaincodeEventsRequest,
 };
-pub use gateway::{Gateway, Timeouts};
+pub use gateway::Gateway;
 pub use identity::{Identity, IdentityError, SigningIdentity};
 pub use network::Network;
 pub use proposal::{Proposal, ProposalBuilder};

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use super::{
+    client::{BlockEventsKind, Client},
     commit::Commit,
     contract::Contract,
-    events::{BlockEventsBuilder, BlockEventsKind, ChaincodeEventsBuilder},
-    gateway::Client,
+    events::{BlockEventsBuilder, ChaincodeEventsBuilder},
 };
 
 /// One channel of the Fabric network.
@@ -33,6 +33,22 @@ impl Network {
             Arc::clone(&self.client),
             self.channel.clone(),
             chaincode.into(),
+            None,
+        )
+    }
+
+    /// One named contract of a chaincode that holds several: its
+    /// transactions are sent as `contract_name:function`.
+    pub fn contract_with_name(
+        &self,
+        chaincode: impl Into<String>,
+        contract_name: impl Into<String>,
+    ) -> Contract {
+        Contract::new(
+            Arc::clone(&self.client),
+            self.channel.clone(),
+            chaincode.into(),
+            Some(contract_name.into()),
         )
     }
 

@@ -14,7 +14,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     Error,
-    events::BlockEventsKind,
+    client::BlockEventsKind,
     gateway::Gateway,
     identity::{Identity, SigningIdentity},
     sign::{Ed25519Signer, OfflineSigner, P256Signer, SignError, Signer},

@@ -6,20 +6,24 @@
 //! elsewhere for signing comes back with everything needed to send it. The
 //! digest covers only the inner `Proposal` bytes, which is what peers verify.
 
-use std::{collections::HashMap, sync::Arc, time::SystemTime};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 use ehrx_proto::{common, gateway, peer};
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{error::Error, gateway::Client, transaction::Transaction};
+use super::{client::Client, error::Error, transaction::Transaction};
 
 /// Length of the random nonce Fabric clients put in signature headers.
-pub const NONCE_LENGTH: usize = 24;
+pub(crate) const NONCE_LENGTH: usize = 24;
 
 /// Fabric's transaction id: hex(SHA-256(nonce ‖ creator)). Peers recompute
 /// it and refuse a proposal whose id does not match.
-pub fn transaction_id(nonce: &[u8], creator: &[u8]) -> String {
+pub(crate) fn transaction_id(nonce: &[u8], creator: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(nonce);
     hasher.update(creator);
@@ -169,6 +173,7 @@ impl ProposalBuilder {
         Ok(Proposal {
             client: self.client,
             channel: self.channel,
+            timeout: None,
             proposed: gateway::ProposedTransaction {
                 transaction_id,
                 proposal: Some(peer::SignedProposal {
@@ -187,6 +192,8 @@ pub struct Proposal {
     client: Arc<Client>,
     channel: String,
     proposed: gateway::ProposedTransaction,
+    /// Overrides the gateway's evaluate or endorse deadline.
+    timeout: Option<Duration>,
 }
 
 impl Proposal {
@@ -207,7 +214,15 @@ impl Proposal {
             client,
             channel,
             proposed,
+            timeout: None,
         })
+    }
+
+    /// The deadline of this proposal's evaluate or endorse call, instead of
+    /// the gateway's [`Timeouts`](super::Timeouts).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// The transaction id.
@@ -250,7 +265,8 @@ impl Proposal {
             proposed_transaction: Some(self.signed()?),
             target_organizations: self.proposed.endorsing_organizations.clone(),
         };
-        let response = self.client.evaluate(request).await?;
+        let timeout = self.timeout.unwrap_or(self.client.timeouts().evaluate);
+        let response = self.client.evaluate(request, timeout).await?;
         Ok(response.result.map(|r| r.payload).unwrap_or_default())
     }
 
@@ -263,7 +279,8 @@ impl Proposal {
             proposed_transaction: Some(self.signed()?),
             endorsing_organizations: self.proposed.endorsing_organizations.clone(),
         };
-        let response = self.client.endorse(request).await?;
+        let timeout = self.timeout.unwrap_or(self.client.timeouts().endorse);
+        let response = self.client.endorse(request, timeout).await?;
         let envelope = response
             .prepared_transaction
             .ok_or_else(|| Error::malformed("endorse response", "no prepared transaction"))?;

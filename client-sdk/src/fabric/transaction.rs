@@ -5,12 +5,12 @@
 //! envelope); its digest covers the envelope payload, which is what the
 //! orderer and the committing peers verify.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use ehrx_proto::{common, gateway, peer};
 use prost::Message as _;
 
-use super::{commit::Commit, error::Error, gateway::Client};
+use super::{client::Client, commit::Commit, error::Error};
 
 /// An endorsed transaction, signed on submit unless a signature was given.
 #[derive(Debug, Clone)]
@@ -19,6 +19,8 @@ pub struct Transaction {
     channel: String,
     prepared: gateway::PreparedTransaction,
     result: Vec<u8>,
+    /// Overrides the gateway's submit deadline.
+    timeout: Option<Duration>,
 }
 
 impl Transaction {
@@ -32,6 +34,7 @@ impl Transaction {
             channel,
             prepared,
             result,
+            timeout: None,
         })
     }
 
@@ -49,6 +52,13 @@ impl Transaction {
     /// The transaction id.
     pub fn transaction_id(&self) -> &str {
         &self.prepared.transaction_id
+    }
+
+    /// The deadline of the submit call, instead of the gateway's
+    /// [`Timeouts::submit`](super::Timeouts::submit).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// What the chaincode returned when endorsing.
@@ -88,7 +98,8 @@ impl Transaction {
             channel_id: self.channel.clone(),
             prepared_transaction: Some(self.signed_envelope()?),
         };
-        self.client.submit(request).await?;
+        let timeout = self.timeout.unwrap_or(self.client.timeouts().submit);
+        self.client.submit(request, timeout).await?;
         Ok(Commit::new(
             self.client,
             self.channel,
