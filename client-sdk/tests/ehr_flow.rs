@@ -103,6 +103,9 @@ struct Ledger {
     events: Vec<(u64, String, String, Vec<u8>)>,
     /// The encryption key of each request, in order.
     encryption_keys: Vec<Vec<u8>>,
+    /// Refuse every event subscription, as a peer does for a creator
+    /// without read access.
+    refuse_events: bool,
 }
 
 #[derive(Clone, Default)]
@@ -453,6 +456,9 @@ impl gateway::gateway_server::Gateway for FakeContract {
         &self,
         request: GrpcRequest<gateway::SignedChaincodeEventsRequest>,
     ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        if self.ledger.lock().unwrap().refuse_events {
+            return Err(Status::permission_denied("access denied: no read access"));
+        }
         let inner =
             gateway::ChaincodeEventsRequest::decode(request.into_inner().request.as_slice())
                 .unwrap();
@@ -684,6 +690,27 @@ async fn no_answer_before_the_deadline_is_a_timeout() {
         .await
         .unwrap();
     assert_eq!(status.status, RequestState::Validated);
+}
+
+#[tokio::test]
+async fn a_refused_event_subscription_is_an_error_at_once_not_a_timeout() {
+    let harness = Harness::start().await;
+    harness.fake.ledger.lock().unwrap().refuse_events = true;
+    let doctor = harness.client(2).with_requester_code("DR-0001");
+    let started = std::time::Instant::now();
+    let error = doctor
+        .request_history(
+            &history(PatientRef::from_bytes([1; 32])),
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("access denied"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

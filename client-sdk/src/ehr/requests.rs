@@ -261,14 +261,21 @@ impl EhrClient {
                 Ok(events) => events?,
                 Err(_) => return Ok(HistoryOutcome::TimedOut),
             };
+            // A stream opens at once and reports a failed subscription as
+            // its first item: that is the "failing to open" above, not a
+            // break to reconnect after.
+            let mut first = true;
             loop {
                 let next = match tokio::time::timeout_at(deadline, events.next()).await {
                     Ok(next) => next,
                     Err(_) => return Ok(HistoryOutcome::TimedOut),
                 };
-                let Some(Ok(event)) = next else {
-                    break;
+                let event = match next {
+                    Some(Ok(event)) => event,
+                    Some(Err(error)) if first => return Err(error.into()),
+                    _ => break,
                 };
+                first = false;
                 checkpoint = Checkpoint {
                     block_number: event.block_number,
                     transaction_id: Some(event.transaction_id.clone()),

@@ -83,8 +83,9 @@ impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
         let mut reopen = self.backoff;
         while !shutdown.is_shutdown() {
             let checkpoint = self.checkpointer.checkpoint();
-            // The gateway answers the subscription with its first event, so
-            // this is logged now: the relay listens from here on.
+            // The stream opens at once, but the gateway confirms the
+            // subscription only with its first event (a refusal is the
+            // stream's first item), so the relay says here where it listens from.
             info!(network = %self.network_id, ?checkpoint, "subscribing to chaincode events");
             let opened = tokio::select! {
                 biased;

@@ -183,8 +183,9 @@ impl<C: Checkpointer> Responder<C> {
                 .chaincode_events(self.settings.chaincode.clone())
                 .checkpointer(&self.checkpointer)
                 .build();
-            // The gateway answers the subscription with its first event, so
-            // this is logged now: the responder listens from here on.
+            // The stream opens at once, but the gateway confirms the
+            // subscription only with its first event (a refusal is the
+            // stream's first item), so the responder says here where it listens from.
             info!(
                 checkpoint = ?self.checkpointer.checkpoint(),
                 chaincode = %self.settings.chaincode,
