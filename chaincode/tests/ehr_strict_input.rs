@@ -97,43 +97,36 @@ async fn registrations_and_metadata_refuse_arrays() {
 async fn a_record_with_a_repeated_key_is_refused() {
     let world = World::new().await;
     let net = &world.net2;
-    let record = br#"{"resourceType":"Observation","id":"obs-other","id":"obs-dup"}"#;
-    let message = net
-        .refused(Network::put_ehr(
-            &world.uploader,
-            "obs-dup",
-            &world.patient,
-            "Observation",
-            record,
-        ))
-        .await;
-    assert_eq!(code(&message), ErrorCode::DuplicateKey, "{message}");
-    let nested = br#"{"resourceType":"Observation","id":"obs-n","code":{"coding":[{"code":"a","code":"b"}]}}"#;
-    let message = net
-        .refused(Network::put_ehr(
-            &world.uploader,
-            "obs-n",
-            &world.patient,
-            "Observation",
-            nested,
-        ))
-        .await;
-    assert_eq!(code(&message), ErrorCode::DuplicateKey, "{message}");
     let deep = format!(
         r#"{{"resourceType":"Observation","id":"obs-d","x":{}{}}}"#,
         "[".repeat(MAX_JSON_DEPTH),
         "]".repeat(MAX_JSON_DEPTH)
     );
-    let message = net
-        .refused(Network::put_ehr(
-            &world.uploader,
-            "obs-d",
-            &world.patient,
-            "Observation",
-            deep.as_bytes(),
-        ))
-        .await;
-    assert_eq!(code(&message), ErrorCode::TooDeep, "{message}");
+    let cases: [(&str, &[u8], ErrorCode); 3] = [
+        (
+            "obs-dup",
+            br#"{"resourceType":"Observation","id":"obs-other","id":"obs-dup"}"#,
+            ErrorCode::DuplicateKey,
+        ),
+        (
+            "obs-n",
+            br#"{"resourceType":"Observation","id":"obs-n","code":{"coding":[{"code":"a","code":"b"}]}}"#,
+            ErrorCode::DuplicateKey,
+        ),
+        ("obs-d", deep.as_bytes(), ErrorCode::TooDeep),
+    ];
+    for (record_id, record, expected) in cases {
+        let message = net
+            .refused(Network::put_ehr(
+                &world.uploader,
+                record_id,
+                &world.patient,
+                "Observation",
+                record,
+            ))
+            .await;
+        assert_eq!(code(&message), expected, "{record_id}: {message}");
+    }
 }
 
 #[tokio::test]
