@@ -49,7 +49,7 @@ fn build_ehrx() -> anyhow::Result<PathBuf> {
         .args([
             "build",
             "-p",
-            "ehrx-client",
+            "ehrx-cli",
             "--bin",
             "ehrx",
             "--message-format=json-render-diagnostics",
@@ -59,7 +59,7 @@ fn build_ehrx() -> anyhow::Result<PathBuf> {
         .context("running cargo build")?;
     if !output.status.success() {
         bail!(
-            "cargo build -p ehrx-client --bin ehrx failed with {}",
+            "cargo build -p ehrx-cli --bin ehrx failed with {}",
             output.status
         );
     }
