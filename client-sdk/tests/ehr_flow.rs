@@ -11,7 +11,6 @@
 use std::{
     collections::HashMap,
     pin::Pin,
-    str::FromStr as _,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -34,20 +33,11 @@ use ehrx_proto::{
     },
     gateway, msp, orderer, peer,
 };
-use p256::pkcs8::LineEnding;
 use prost::Message as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio_stream::Stream;
 use tonic::{Request as GrpcRequest, Response, Status};
-use x509_cert::{
-    builder::{Builder as _, CertificateBuilder, profile::cabf::Root},
-    der::EncodePem as _,
-    name::Name,
-    serial_number::SerialNumber,
-    spki::SubjectPublicKeyInfoOwned,
-    time::Validity,
-};
 
 const ORGS: [&str; 2] = ["Net1Org1MSP", "Net1Org2MSP"];
 /// A patient the destination refuses.
@@ -59,21 +49,7 @@ const LATE_PATIENT: [u8; 32] = [0xcc; 32];
 
 /// A P-256 key and its self-signed certificate.
 fn credentials(seed: u8) -> (p256::ecdsa::SigningKey, String) {
-    let key = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
-    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
-    let subject = Name::from_str("CN=User1@org1.net1.example.com,O=org1,C=US").unwrap();
-    let certificate = CertificateBuilder::new(
-        Root::new(false, subject).unwrap(),
-        SerialNumber::from(1u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
-        spki,
-    )
-    .unwrap()
-    .build::<_, p256::ecdsa::DerSignature>(&key)
-    .unwrap()
-    .to_pem(LineEnding::LF)
-    .unwrap();
-    (key, certificate)
+    ehrx_testkit::self_signed_p256(seed, "CN=User1@org1.net1.example.com,O=org1,C=US")
 }
 
 struct StoredRecord {

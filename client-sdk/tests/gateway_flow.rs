@@ -15,7 +15,6 @@
 use std::{
     collections::HashMap,
     pin::Pin,
-    str::FromStr as _,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -25,19 +24,12 @@ use ehrx_client::fabric::{
     SigningIdentity, Timeouts, TxValidationCode,
 };
 use ehrx_proto::{common, gateway, google_rpc, msp, orderer, peer};
-use p256::{ecdsa::signature::Verifier as _, pkcs8::LineEnding};
+use p256::ecdsa::signature::Verifier as _;
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
-use x509_cert::{
-    builder::{Builder as _, CertificateBuilder, profile::cabf::Root},
-    der::{DecodePem as _, EncodePem as _},
-    name::Name,
-    serial_number::SerialNumber,
-    spki::SubjectPublicKeyInfoOwned,
-    time::Validity,
-};
+use x509_cert::der::DecodePem as _;
 
 const CHANNEL: &str = "ehrchannel";
 /// The size of the `Verbose` function's error.
@@ -620,21 +612,7 @@ impl peer::deliver_server::Deliver for FakePeer {
 
 /// A P-256 key and its self-signed certificate.
 fn credentials(seed: u8) -> (p256::ecdsa::SigningKey, String) {
-    let key = p256::ecdsa::SigningKey::from_bytes(&[seed; 32].into()).unwrap();
-    let spki = SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
-    let subject = Name::from_str("CN=User1@org1.net1.example.com,O=org1,C=US").unwrap();
-    let certificate = CertificateBuilder::new(
-        Root::new(false, subject).unwrap(),
-        SerialNumber::from(1u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
-        spki,
-    )
-    .unwrap()
-    .build::<_, p256::ecdsa::DerSignature>(&key)
-    .unwrap()
-    .to_pem(LineEnding::LF)
-    .unwrap();
-    (key, certificate)
+    ehrx_testkit::self_signed_p256(seed, "CN=User1@org1.net1.example.com,O=org1,C=US")
 }
 
 /// Starts the fake peer; returns a gateway connected to it, the fake's

@@ -11,7 +11,6 @@
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    str::FromStr as _,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -31,130 +30,18 @@ use ehrx_client::{
     },
     relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter},
 };
-use p256::{
-    ecdsa::{DerSignature, SigningKey as P256Key},
-    pkcs8::{EncodePrivateKey as _, LineEnding},
-};
 use prost::Message as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     sync::{Notify, oneshot},
     task::JoinHandle,
 };
-use x509_cert::{
-    Certificate, TbsCertificate,
-    builder::{
-        Builder as _, CertificateBuilder,
-        profile::{BuilderProfile, cabf::Root},
-    },
-    der::{
-        EncodePem as _,
-        asn1::{Ia5String, OctetString},
-        oid::ObjectIdentifier,
-    },
-    ext::{
-        Extension, ToExtension as _,
-        pkix::{ExtendedKeyUsage, SubjectAltName, name::GeneralName},
-    },
-    name::Name,
-    serial_number::SerialNumber,
-    spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef},
-    time::Validity,
-};
 
 // ---------------------------------------------------------------- PKI
 
-/// A PEM certificate and key.
-struct Issued {
-    cert: String,
-    key: String,
-}
-
-/// A throwaway certificate authority with a fixed-seed P-256 key.
-struct Ca {
-    name: Name,
-    key: P256Key,
-    cert: String,
-}
-
-fn p256_key(seed: u8) -> P256Key {
-    P256Key::from_slice(&[seed; 32]).unwrap()
-}
-
-impl Ca {
-    fn new(subject: &str, seed: u8) -> Self {
-        let name = Name::from_str(subject).unwrap();
-        let key = p256_key(seed);
-        let certificate = CertificateBuilder::new(
-            Root::new(false, name.clone()).unwrap(),
-            SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
-            SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
-        )
-        .unwrap()
-        .build::<_, DerSignature>(&key)
-        .unwrap();
-        let cert = certificate.to_pem(LineEnding::LF).unwrap();
-        Self { name, key, cert }
-    }
-
-    /// A certificate for `localhost` and 127.0.0.1, good for TLS servers
-    /// and clients alike.
-    fn issue(&self, subject: &str, seed: u8) -> Issued {
-        let key = p256_key(seed);
-        let certificate: Certificate = CertificateBuilder::new(
-            Leaf {
-                issuer: self.name.clone(),
-                subject: Name::from_str(subject).unwrap(),
-            },
-            SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
-            SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
-        )
-        .unwrap()
-        .build::<_, DerSignature>(&self.key)
-        .unwrap();
-        Issued {
-            cert: certificate.to_pem(LineEnding::LF).unwrap(),
-            key: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
-        }
-    }
-}
-
-struct Leaf {
-    issuer: Name,
-    subject: Name,
-}
-
-impl BuilderProfile for Leaf {
-    fn get_issuer(&self, _subject: &Name) -> Name {
-        self.issuer.clone()
-    }
-
-    fn get_subject(&self) -> Name {
-        self.subject.clone()
-    }
-
-    fn build_extensions(
-        &self,
-        _spk: SubjectPublicKeyInfoRef<'_>,
-        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
-        tbs: &TbsCertificate,
-    ) -> x509_cert::builder::Result<Vec<Extension>> {
-        let names = SubjectAltName(vec![
-            GeneralName::DnsName(Ia5String::new("localhost").unwrap()),
-            GeneralName::IpAddress(OctetString::new(vec![127, 0, 0, 1]).unwrap()),
-        ]);
-        let usage = ExtendedKeyUsage(vec![
-            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1"),
-            ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2"),
-        ]);
-        Ok(vec![
-            (&names).to_extension(tbs.subject(), &[]).unwrap(),
-            (&usage).to_extension(tbs.subject(), &[]).unwrap(),
-        ])
-    }
-}
+/// The workspace's throwaway CA; relays get certificates for `localhost`
+/// and 127.0.0.1, good for TLS servers and clients alike.
+use ehrx_testkit::Ca;
 
 // ---------------------------------------------------------- the ledger
 
@@ -477,21 +364,28 @@ impl Pki {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let ca = Ca::new("CN=relays CA,O=EHR consortium,C=DE", 1);
-        std::fs::write(dir.path().join("relays-ca.crt"), &ca.cert).unwrap();
+        std::fs::write(dir.path().join("relays-ca.crt"), &ca.issued.cert_pem).unwrap();
         for (network, seed) in [("net1", 11), ("net2", 12)] {
-            let issued = ca.issue(&format!("CN=relay.{network},O=EHR consortium"), seed);
-            std::fs::write(dir.path().join(format!("{network}.crt")), issued.cert).unwrap();
-            std::fs::write(dir.path().join(format!("{network}.key")), issued.key).unwrap();
+            let issued = ca.issue(
+                &format!("CN=relay.{network},O=EHR consortium"),
+                seed,
+                Vec::new(),
+            );
+            std::fs::write(dir.path().join(format!("{network}.crt")), issued.cert_pem).unwrap();
+            std::fs::write(dir.path().join(format!("{network}.key")), issued.key_pem).unwrap();
             std::fs::write(
                 dir.path().join(format!("{network}-network.key")),
                 hex::encode([seed; 32]),
             )
             .unwrap();
         }
-        let rogue =
-            Ca::new("CN=rogue CA,O=Elsewhere,C=DE", 2).issue("CN=relay.net1,O=EHR consortium", 21);
-        std::fs::write(dir.path().join("rogue.crt"), rogue.cert).unwrap();
-        std::fs::write(dir.path().join("rogue.key"), rogue.key).unwrap();
+        let rogue = Ca::new("CN=rogue CA,O=Elsewhere,C=DE", 2).issue(
+            "CN=relay.net1,O=EHR consortium",
+            21,
+            Vec::new(),
+        );
+        std::fs::write(dir.path().join("rogue.crt"), rogue.cert_pem).unwrap();
+        std::fs::write(dir.path().join("rogue.key"), rogue.key_pem).unwrap();
         Self { dir }
     }
 

@@ -4,4 +4,5 @@
 // Each test crate compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
-pub mod pki;
+/// The workspace's throwaway PKI (`ehrx-testkit`).
+pub use ehrx_testkit::pki;

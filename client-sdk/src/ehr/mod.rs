@@ -23,9 +23,6 @@ pub mod replies;
 pub mod requests;
 pub mod synthetic;
 
-#[cfg(test)]
-mod test_support;
-
 use std::sync::Arc;
 
 pub use admin::Admin;

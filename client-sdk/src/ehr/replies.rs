@@ -345,7 +345,8 @@ mod tests {
 
     fn fixture() -> Fixture {
         let (decryption_key, public) = DecryptionKey::generate();
-        let (signing_key, pem) = crate::ehr::test_support::p256_credentials(9);
+        let (signing_key, pem) =
+            ehrx_testkit::self_signed_p256(9, "CN=User1@org1.example.com,O=org1,C=US");
         let identity = SerializedIdentity {
             mspid: "Net2Org1MSP".into(),
             id_bytes: pem.into_bytes(),

@@ -346,7 +346,7 @@ mod tests {
     }
 
     fn identity() -> SigningIdentity {
-        let (key, pem) = crate::ehr::test_support::p256_credentials(5);
+        let (key, pem) = ehrx_testkit::self_signed_p256(5, "CN=User1@org1.example.com,O=org1,C=US");
         SigningIdentity::new(
             Identity::new("Net1Org1MSP", pem),
             Arc::new(P256Signer::new(key)),

@@ -29,6 +29,7 @@ use x509_cert::{
 };
 
 /// A certificate and its private key, both PEM.
+#[derive(Debug)]
 pub struct Issued {
     pub cert_pem: String,
     pub key_pem: String,
@@ -36,6 +37,7 @@ pub struct Issued {
 }
 
 /// A certificate authority.
+#[derive(Debug)]
 pub struct Ca {
     name: Name,
     key: SigningKey,
@@ -94,6 +96,7 @@ impl Ca {
 
 /// An end-entity profile that keeps the whole subject (Fabric identities
 /// carry OUs, which the CA/B Forum profiles strip).
+#[derive(Debug)]
 struct Leaf {
     issuer: Name,
     subject: Name,
@@ -129,11 +132,66 @@ impl BuilderProfile for Leaf {
     }
 }
 
+/// A P-256 key from `seed` and a self-signed certificate for it naming
+/// `subject`, as PEM: an identity that no CA vouches for, which is all a
+/// stand-in peer or a signature check needs.
+pub fn self_signed_p256(seed: u8, subject: &str) -> (SigningKey, String) {
+    let key = key(seed);
+    let certificate = CertificateBuilder::new(
+        Root::new(false, Name::from_str(subject).unwrap()).unwrap(),
+        SerialNumber::from(1u32),
+        Validity::from_now(Duration::from_secs(3600)).unwrap(),
+        SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
+    )
+    .unwrap()
+    .build::<_, DerSignature>(&key)
+    .unwrap()
+    .to_pem(LineEnding::LF)
+    .unwrap();
+    (key, certificate)
+}
+
 /// A non-critical extension with raw contents.
 pub fn extension(oid: &str, value: &[u8]) -> Extension {
     Extension {
         extn_id: ObjectIdentifier::new(oid).unwrap(),
         critical: false,
         extn_value: OctetString::new(value.to_vec()).unwrap(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_leaf_names_its_ca_as_issuer_and_keeps_its_whole_subject() {
+        let ca = Ca::new("CN=ca.org1,O=org1,C=US", 1);
+        let leaf = ca.issue("CN=User1,OU=client,O=org1,C=US", 2, Vec::new());
+        let tbs = leaf.certificate.tbs_certificate();
+        assert_eq!(
+            tbs.issuer(),
+            ca.issued.certificate.tbs_certificate().subject()
+        );
+        assert!(
+            tbs.subject().to_string().contains("OU=client"),
+            "{}",
+            tbs.subject()
+        );
+        assert!(leaf.key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    }
+
+    #[test]
+    fn a_seed_gives_the_same_key_every_time() {
+        let (a, pem_a) = self_signed_p256(7, "CN=User1,O=org1,C=US");
+        let (b, _) = self_signed_p256(7, "CN=User1,O=org1,C=US");
+        assert_eq!(a.verifying_key(), b.verifying_key());
+        assert!(pem_a.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_ne!(
+            self_signed_p256(8, "CN=User1,O=org1,C=US")
+                .0
+                .verifying_key(),
+            a.verifying_key()
+        );
     }
 }
