@@ -266,21 +266,30 @@ fn throughput_table(rows: &[Row]) -> String {
         ],
         rows.iter()
             .map(|row| {
-                vec![
-                    row.level.to_string(),
-                    row.kind.clone(),
-                    format!("{} / {}", row.succeeded, row.attempted),
-                    format!("{:.1}", row.per_second),
-                    ms(row, |l| l.p50),
-                    ms(row, |l| l.p95),
-                    ms(row, |l| l.p99),
+                let mut cells = measured_cells(row, 1);
+                cells.extend([
                     times(row.per_second_ratio),
                     times(row.p50_ratio),
                     times(row.p99_ratio),
-                ]
+                ]);
+                cells
             })
             .collect(),
     )
+}
+
+/// The cells every table starts with: level, kind, counts, rate (with
+/// `decimals`) and the latency percentiles.
+fn measured_cells(row: &Row, decimals: usize) -> Vec<String> {
+    vec![
+        row.level.to_string(),
+        row.kind.clone(),
+        format!("{} / {}", row.succeeded, row.attempted),
+        format!("{:.decimals$}", row.per_second),
+        ms(row, |l| l.p50),
+        ms(row, |l| l.p95),
+        ms(row, |l| l.p99),
+    ]
 }
 
 fn exchange_table(rows: &[Row]) -> String {
@@ -301,20 +310,15 @@ fn exchange_table(rows: &[Row]) -> String {
         ],
         rows.iter()
             .map(|row| {
-                vec![
-                    row.level.to_string(),
-                    row.kind.clone(),
-                    format!("{} / {}", row.succeeded, row.attempted),
-                    format!("{:.2}", row.per_second),
-                    ms(row, |l| l.p50),
-                    ms(row, |l| l.p95),
-                    ms(row, |l| l.p99),
+                let mut cells = measured_cells(row, 2);
+                cells.extend([
                     times(row.p50_ratio),
                     times(row.p95_ratio),
                     phase_p50(row, "submit"),
                     phase_p50(row, "remote"),
                     phase_p50(row, "read"),
-                ]
+                ]);
+                cells
             })
             .collect(),
     )
