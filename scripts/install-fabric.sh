@@ -189,7 +189,6 @@ main() {
 
     local bin_src config_src
     if [[ -n "${FABRIC_BIN:-}" ]]; then
-        TRIED+=("FABRIC_BIN=$FABRIC_BIN")
         local t have
         for t in peer orderer configtxgen cryptogen osnadmin; do
             [[ -x "$FABRIC_BIN/$t" ]] || die "FABRIC_BIN=$FABRIC_BIN has no executable '$t'"

@@ -11,7 +11,7 @@
 #           SmartBFT orderers per network
 #
 # TEST_PHASES="v3 lts bft" (default) picks phases. Extra arguments go to the
-# v3 phase's `cargo test`, e.g. a filter. Fabric is installed first if
+# v3 phase's test binaries, e.g. a filter or --nocapture. Fabric is installed first if
 # needed (scripts/install-fabric.sh; both releases side by side, cached).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -29,32 +29,28 @@ log "unit tests"
 cargo test --workspace --exclude ehrx-e2e --quiet
 
 # One test at a time: the networks use fixed ports.
-e2e() { # $1 phase, then cargo test arguments
-    local phase=$1 started=$SECONDS
-    shift
+e2e() { # $1 phase, $2 test files ("" for all), then libtest arguments
+    local phase=$1 t selection=() started=$SECONDS
+    for t in $2; do selection+=(--test "$t"); done
+    shift 2
     log "end-to-end tests, phase $phase (Fabric $(fabric_version), orderer ${NETWORK_ORDERER:-raft})"
-    cargo test -p ehrx-e2e "$@" -- --test-threads=1
+    cargo test -p ehrx-e2e "${selection[@]}" -- --test-threads=1 "$@"
     log "phase $phase passed in $((SECONDS - started))s"
 }
-
-with_tests() { local t args=(); for t in "$@"; do args+=(--test "$t"); done; echo "${args[@]}"; }
 
 for phase in $PHASES; do
     case "$phase" in
         v3)
             FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
-            # shellcheck disable=SC2046
-            NETWORK_ORDERER=raft e2e v3 "$@"
+            NETWORK_ORDERER=raft e2e v3 "" "$@"
             ;;
         lts)
             FABRIC_RELEASE=2.5.16 scripts/install-fabric.sh
-            # shellcheck disable=SC2046
-            NETWORK_ORDERER=raft e2e lts $(with_tests "${LTS_TESTS[@]}")
+            NETWORK_ORDERER=raft e2e lts "${LTS_TESTS[*]}"
             ;;
         bft)
             FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
-            # shellcheck disable=SC2046
-            NETWORK_ORDERER=bft e2e bft $(with_tests "${BFT_TESTS[@]}")
+            NETWORK_ORDERER=bft e2e bft "${BFT_TESTS[*]}"
             ;;
         *) die "unknown test phase '$phase' (v3, lts, bft)" ;;
     esac

@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// How much of a parser's own message an error keeps, in bytes.
-const MAX_REASON_BYTES: usize = 200;
+const MAX_PARSER_REASON_BYTES: usize = 200;
 
 /// Why a JSON argument or record is refused. `what` names the argument.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,11 +127,11 @@ pub fn parse_object<T: DeserializeOwned>(
         (Some(field), _) => InterfaceError::UnknownField { what, field },
         (None, Some(field)) => InterfaceError::Shape {
             what,
-            reason: truncate(&format!("field {field}: {error}"), MAX_REASON_BYTES),
+            reason: truncate(&format!("field {field}: {error}"), MAX_PARSER_REASON_BYTES),
         },
         (None, None) => InterfaceError::Shape {
             what,
-            reason: truncate(&error.to_string(), MAX_REASON_BYTES),
+            reason: truncate(&error.to_string(), MAX_PARSER_REASON_BYTES),
         },
     })
 }
@@ -170,7 +170,7 @@ fn parse_strict(
         (Err(error), None) => {
             return Err(InterfaceError::Malformed {
                 what,
-                reason: truncate(&error.to_string(), MAX_REASON_BYTES),
+                reason: truncate(&error.to_string(), MAX_PARSER_REASON_BYTES),
             });
         }
         (Ok(value), None) => value,

@@ -80,6 +80,11 @@ pub mod exchange;
 /// The generated code of other packages names the peer package `protos`.
 use peer as protos;
 
+/// Fabric's gRPC message size limit, both ways, as its peers and orderers
+/// set it (tonic's default is 4 MiB): the shim and the gateway client both
+/// configure their codecs with it.
+pub const MAX_GRPC_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+
 /// The compiled `FileDescriptorSet` of all the `.proto` files (with their
 /// imports), for reflection and debugging.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

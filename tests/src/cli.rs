@@ -11,7 +11,7 @@ use serde::Deserialize;
 use ehrx_client::fabric::config::{Organization, Peer};
 
 use crate::NetworkDescription;
-use crate::networks::{fabric_bin_dir, repo_root};
+use crate::networks::{fabric_bin_dir, fabric_home};
 
 fn run(mut command: Command) -> anyhow::Result<(String, String)> {
     let output: Output = command
@@ -30,12 +30,9 @@ fn run(mut command: Command) -> anyhow::Result<(String, String)> {
     ))
 }
 
-/// The active release's `core.yaml` folder: `.fabric/config`, under
-/// `FABRIC_HOME` if set, as the scripts use it.
+/// The active release's `core.yaml` folder, as the scripts use it.
 fn fabric_config_dir() -> std::path::PathBuf {
-    std::env::var_os("FABRIC_HOME")
-        .map_or_else(|| repo_root().join(".fabric"), std::path::PathBuf::from)
-        .join("config")
+    fabric_home().join("config")
 }
 
 /// `peer <args>` as `user` of `org`, talking to `peer`; returns stdout

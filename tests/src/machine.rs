@@ -2,12 +2,12 @@
 //! code's commit, and how busy the machine was. Benchmarks on a shared
 //! machine are only comparable with this next to them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde::Serialize;
 
-use crate::networks::repo_root;
+use crate::networks::{fabric_home, repo_root};
 
 /// The machine and code a run measured.
 #[derive(Debug, Clone, Serialize)]
@@ -29,10 +29,7 @@ pub struct Machine {
 impl Machine {
     /// This checkout and its Fabric install (`FABRIC_HOME`, else `.fabric`).
     pub fn current() -> Self {
-        let root = repo_root();
-        let fabric_home =
-            std::env::var_os("FABRIC_HOME").map_or_else(|| root.join(".fabric"), PathBuf::from);
-        Self::describe(&root, &fabric_home)
+        Self::describe(&repo_root(), &fabric_home())
     }
 
     /// The commit's first 12 digits, `-dirty` with uncommitted changes, or

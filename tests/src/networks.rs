@@ -29,13 +29,17 @@ pub fn network_home() -> PathBuf {
         .unwrap_or_else(|| repo_root().join(".network"))
 }
 
-/// Where the active Fabric release's binaries are: `.fabric/bin` (under
-/// `FABRIC_HOME` if set), resolved, since it links to
-/// `.fabric/releases/<release>/bin` and `/proc/<pid>/exe` names the target.
+/// Where `scripts/install-fabric.sh` installs Fabric: `FABRIC_HOME`, else
+/// `.fabric`.
+pub fn fabric_home() -> PathBuf {
+    std::env::var_os("FABRIC_HOME").map_or_else(|| repo_root().join(".fabric"), PathBuf::from)
+}
+
+/// Where the active Fabric release's binaries are: `<fabric home>/bin`,
+/// resolved, since it links to `releases/<release>/bin` and
+/// `/proc/<pid>/exe` names the target.
 pub fn fabric_bin_dir() -> PathBuf {
-    let link = std::env::var_os("FABRIC_HOME")
-        .map_or_else(|| repo_root().join(".fabric"), PathBuf::from)
-        .join("bin");
+    let link = fabric_home().join("bin");
     std::fs::canonicalize(&link).unwrap_or(link)
 }
 

@@ -25,7 +25,7 @@ use tonic::{
 use crate::shim::{chaincode::Chaincode, error::ServerError, handler};
 
 /// Fabric's message size limit, both ways (tonic's default is 4 MiB).
-pub const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+pub use ehrx_proto::MAX_GRPC_MESSAGE_SIZE as MAX_MESSAGE_SIZE;
 
 /// How many outgoing messages of one stream may queue before transactions
 /// wait for the peer to read.

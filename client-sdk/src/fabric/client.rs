@@ -14,8 +14,7 @@ use super::{
     identity::SigningIdentity,
 };
 
-/// Fabric's gRPC message size limit (tonic's default is 4 MiB).
-pub(crate) const MAX_MESSAGE_SIZE: usize = 100 * 1024 * 1024;
+use ehrx_proto::MAX_GRPC_MESSAGE_SIZE as MAX_MESSAGE_SIZE;
 
 /// Default deadlines of the unary gateway calls, which each stage can
 /// override for one call with its `timeout` method. Event streams have
