@@ -21,6 +21,10 @@ readonly PHASES="${TEST_PHASES:-v3 lts bft}"
 readonly LTS_TESTS=(networks gateway exchange experiment ed25519)
 readonly BFT_TESTS=(exchange ed25519)
 
+# A fresh clone builds every crate once: incremental caches only cost disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+require_free_disk "$REPO_ROOT" 6
+
 log "checking formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings

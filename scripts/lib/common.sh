@@ -18,4 +18,16 @@ fabric_version() {
     cat "$FABRIC_HOME/VERSION"
 }
 
+# Stops early, with the figures, when the file system holding $1 has fewer
+# than $2 GiB free: a build that runs out of space dies later in the linker
+# with a bus error that does not say why.
+require_free_disk() {
+    local dir=$1 need_gib=$2 avail_kib
+    avail_kib="$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')"
+    [[ "$avail_kib" =~ ^[0-9]+$ ]] || { log "cannot read the free space under $dir; going on"; return 0; }
+    if (( avail_kib < need_gib * 1024 * 1024 )); then
+        die "only $((avail_kib / 1024)) MiB free under $dir; the build and the networks need ${need_gib} GiB (cargo clean, or free space elsewhere)"
+    fi
+}
+
 fabric_major() { local v; v="$(fabric_version)"; echo "${v%%.*}"; }
