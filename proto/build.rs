@@ -1,4 +1,4 @@
-//! Compiles `protos/` with protox (pure Rust, no `protoc` needed) and
+//! Compiles `protos/` (package `ehrx.v1`) with protox (pure Rust, no `protoc` needed) and
 //! generates prost messages plus tonic clients and servers into `OUT_DIR`.
 
 use std::{env, error::Error, fs, path::PathBuf};
@@ -6,28 +6,7 @@ use std::{env, error::Error, fs, path::PathBuf};
 use prost::Message as _;
 
 /// Every file under `protos/`, relative to that directory.
-const PROTOS: &[&str] = &[
-    "common/common.proto",
-    "common/policies.proto",
-    "common/ledger.proto",
-    "msp/identities.proto",
-    "msp/msp_principal.proto",
-    "peer/chaincode.proto",
-    "peer/chaincode_event.proto",
-    "peer/chaincode_shim.proto",
-    "peer/events.proto",
-    "peer/peer.proto",
-    "peer/proposal.proto",
-    "peer/proposal_response.proto",
-    "peer/transaction.proto",
-    "orderer/ab.proto",
-    "ledger/rwset/rwset.proto",
-    "ledger/rwset/kvrwset/kv_rwset.proto",
-    "ledger/queryresult/kv_query_result.proto",
-    "gateway/gateway.proto",
-    "google/rpc/status.proto",
-    "ehrx/v1/exchange.proto",
-];
+const PROTOS: &[&str] = &["ehrx/v1/exchange.proto"];
 
 fn main() -> Result<(), Box<dyn Error>> {
     let root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("protos");

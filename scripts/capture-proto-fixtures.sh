@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Re-captures the wire fixtures of the proto crate from a real network I (see
-# proto/tests/fixtures/README.md): a block holding an endorser transaction,
+# fabric/protos/tests/fixtures/README.md): a block holding an endorser transaction,
 # and a signed proposal made by Fabric's own peer CLI. Brings the networks up
 # and always down again.
 set -euo pipefail
@@ -8,12 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
 source "$REPO_ROOT/scripts/lib/cli.sh"
 
-readonly OUT="$REPO_ROOT/proto/tests/fixtures"
+readonly OUT="$REPO_ROOT/fabric/protos/tests/fixtures"
 readonly NET=net1 CAPTURE_ADDRESS=127.0.0.1:7999
 
 cd "$REPO_ROOT"
 command -v xxd >/dev/null || die "xxd is required (Debian package: xxd)"
-cargo build --quiet -p ehrx-proto --example capture_proposal
+cargo build --quiet -p hlf-protos --example capture_proposal
 trap 'scripts/network.sh down' EXIT
 scripts/network.sh up
 

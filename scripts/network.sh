@@ -283,14 +283,13 @@ wait_channel_synced() { # $1 net
 
 # --------------------------------------------------------------- chaincode
 
-# Builds a chaincode server of the chaincode crate ($1: `--example <x>` or
-# `--bin <x>`) with NETWORK_CHAINCODE_PROFILE and prints its path, as cargo
-# reports it.
+# Builds a chaincode server ($1: `-p <package> --example <x>` or
+# `-p <package> --bin <x>`) with NETWORK_CHAINCODE_PROFILE and prints its
+# path, as cargo reports it.
 build_chaincode() { # $1 cargo target
-    local target
-    read -r _ target <<<"$1"
+    local target=${1##* }
     # shellcheck disable=SC2086
-    (cd "$REPO_ROOT" && cargo build --quiet --profile "$CHAINCODE_PROFILE" -p ehrx-chaincode $1 --message-format=json) \
+    (cd "$REPO_ROOT" && cargo build --quiet --profile "$CHAINCODE_PROFILE" $1 --message-format=json) \
         | jq -r --arg name "$target" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
 }
 

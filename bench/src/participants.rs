@@ -11,9 +11,7 @@
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::{
-    MemberIdentity, NetworkConfig, RequesterRegistration, limits, rules,
-};
+use ehrx_client::ehr::interface::{NetworkConfig, RequesterRegistration, limits, rules};
 use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
 use ehrx_client::fabric::{Contract, Gateway};
 use ehrx_e2e::NetworkDescription;
@@ -145,7 +143,7 @@ pub async fn enroll(
             &admin,
             &RequesterRegistration::new(
                 code.clone(),
-                MemberIdentity::from(&identity),
+                ehrx_client::ehr::member_identity(&identity),
                 vec![rules::PRIVILEGE_REQUEST.into()],
                 key.public_key(),
             ),
@@ -158,7 +156,7 @@ pub async fn enroll(
         if uploaders {
             committed = admin
                 .admin()
-                .register_uploader(&MemberIdentity::from(&identity))
+                .register_uploader(&ehrx_client::ehr::member_identity(&identity))
                 .await
                 .with_context(|| format!("registering {name} as uploader"))?;
         }

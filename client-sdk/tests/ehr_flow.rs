@@ -24,15 +24,12 @@ use ehrx_client::{
     },
     fabric::{Gateway, Identity, P256Signer, SigningIdentity},
 };
-use ehrx_proto::{
-    common,
-    exchange::{
-        Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus, Request, SignedReply,
-        SignedRequest,
-        seal::{SealContext, seal},
-    },
-    gateway, msp, orderer, peer,
+use ehrx_proto::exchange::{
+    Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus, Request, SignedReply,
+    SignedRequest,
+    seal::{SealContext, seal},
 };
+use hlf_protos::{common, gateway, msp, orderer, peer};
 use prost::Message as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};

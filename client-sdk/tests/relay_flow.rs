@@ -20,13 +20,11 @@ use ehrx_client::{
     fabric::{
         CallError, ChaincodeEvent, Checkpoint, Checkpointer as _, Committed, ConnectionBuilder,
         Error, FileCheckpointer, Status as CommitStatus,
+        protos::{gateway, google_rpc, peer},
     },
-    proto::{
-        exchange::{
-            Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
-            forwarded_envelope::Payload, relay_client::RelayClient,
-        },
-        gateway, google_rpc, peer,
+    proto::exchange::{
+        Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
+        forwarded_envelope::Payload, relay_client::RelayClient,
     },
     relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter},
 };

@@ -84,9 +84,9 @@ peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(pee
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
 
 # Chaincodes `up` deploys to both networks, as "<name>:<cargo target>" where
-# the target is `--example <x>` or `--bin <x>` of the chaincode crate: the
+# the target is `-p <package> --example <x>` or `-p <package> --bin <x>`: the
 # shim's showcase and the EHR contract.
-readonly CHAINCODES=("showcase:--example showcase" "ehrx:--bin ehrx-chaincode")
+readonly CHAINCODES=("showcase:-p hlf-shim --example showcase" "ehrx:-p ehrx-chaincode --bin ehrx-chaincode")
 chaincode_name() { echo "${1%%:*}"; }
 chaincode_target() { echo "${1#*:}"; }
 

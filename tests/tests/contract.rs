@@ -11,7 +11,7 @@ use ehrx_e2e::NetworkDescription;
 use ehrx_e2e::exchange::{gateway_as, identity};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::{Purpose, Request, SignedRequest};
-use ehrx_proto::{common, kvrwset, peer, rwset};
+use hlf_protos::{common, kvrwset, peer, rwset};
 use prost::Message;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

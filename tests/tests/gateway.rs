@@ -9,7 +9,7 @@ use ehrx_client::fabric::config::{Organization, Peer};
 use ehrx_client::fabric::{Error, Gateway, Identity, IdentityError, PrivateKey, SigningIdentity};
 use ehrx_e2e::cli;
 use ehrx_e2e::networks::Networks;
-use ehrx_proto::common::BlockchainInfo;
+use hlf_protos::common::BlockchainInfo;
 use prost::Message;
 use std::time::Duration;
 

@@ -9,7 +9,7 @@
 use ehrx_client::fabric::Gateway;
 use ehrx_e2e::cli;
 use ehrx_e2e::networks::Networks;
-use ehrx_proto::peer::ProcessedTransaction;
+use hlf_protos::peer::ProcessedTransaction;
 use prost::Message;
 use sha2::{Digest, Sha256};
 

@@ -5,10 +5,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use ehrx_chaincode::{
-    ehr,
-    shim::{ServerArgs, server::shutdown_signal},
-};
+use ehrx_chaincode::{ServerArgs, ehr, shim::server::shutdown_signal};
 
 /// Serves the EHR exchange contract to the peers that dial it.
 #[derive(Parser)]

@@ -8,7 +8,7 @@
 //! before any function runs.
 
 use ehrx_interface::{limits::MAX_MSP_ID_BYTES, rules::is_msp_id};
-use ehrx_proto::msp::SerializedIdentity;
+use hlf_protos::msp::SerializedIdentity;
 use prost::Message as _;
 
 use crate::{

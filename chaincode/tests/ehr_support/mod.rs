@@ -12,22 +12,20 @@ use std::{collections::BTreeMap, sync::Arc};
 use ed25519_dalek::SigningKey;
 use ehrx_chaincode::{
     ehr,
-    proto::{
-        crypto::{PrivateKey, Signer},
-        exchange::{
-            ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
-            Request, SignedReply, SignedRequest,
-            forwarded_envelope::Payload,
-            seal::{DecryptionKey, SealContext, seal},
-        },
-        msp::SerializedIdentity,
-        peer::ChaincodeEvent,
+    proto::exchange::{
+        ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
+        Request, SignedReply, SignedRequest,
+        forwarded_envelope::Payload,
+        seal::{DecryptionKey, SealContext, seal},
     },
     shim::{
         contract::ContractChaincode,
         testing::{Invocation, MemoryLedger, Outcome},
     },
 };
+use hlf_identity::{PrivateKey, Signer};
+use hlf_protos::msp::SerializedIdentity;
+use hlf_protos::peer::ChaincodeEvent;
 use prost::Message;
 use prost_types::Timestamp;
 use serde_json::{Value, json};

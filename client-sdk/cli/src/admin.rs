@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use ehrx_client::{
-    ehr::{Admin, EhrClient, EhrSettings, interface::MemberIdentity},
+    ehr::{Admin, EhrClient, EhrSettings},
     fabric::{Committed, Identity, NetworkDescription, SigningIdentity, wait_for_every_peer},
 };
 
@@ -90,7 +90,8 @@ pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> an
                     entry.cert.display()
                 )
             })?;
-            let member = MemberIdentity::from(&Identity::new(org.msp_id.clone(), certificate));
+            let member =
+                ehrx_client::ehr::member_identity(&Identity::new(org.msp_id.clone(), certificate));
             let client = target.client().await?;
             let committed = client
                 .admin()

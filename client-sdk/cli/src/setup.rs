@@ -397,7 +397,7 @@ impl Setup {
                 ),
                 call: Call::Requester(RequesterRegistration::new(
                     requester.code.clone(),
-                    MemberIdentity::from(&identity),
+                    ehrx_client::ehr::member_identity(&identity),
                     requester.privileges.clone(),
                     key,
                 )),
@@ -408,7 +408,7 @@ impl Setup {
             let identity = identity(&member.org, &member.user, &what)?;
             steps.push(Step {
                 summary: format!("{role}: {} of {}", member.user, identity.msp_id()),
-                call: Call::Member(*role, MemberIdentity::from(&identity)),
+                call: Call::Member(*role, ehrx_client::ehr::member_identity(&identity)),
             });
         }
         Ok(steps)

@@ -24,13 +24,11 @@ pub struct Admin<'a> {
     contract: &'a Contract,
 }
 
-impl From<&Identity> for MemberIdentity {
-    /// The entry for a Fabric identity.
-    fn from(identity: &Identity) -> Self {
-        Self {
-            msp_id: identity.msp_id().to_string(),
-            certificate: String::from_utf8_lossy(identity.certificate_pem()).into_owned(),
-        }
+/// The registry entry for a Fabric identity: its MSP id and certificate.
+pub fn member_identity(identity: &Identity) -> MemberIdentity {
+    MemberIdentity {
+        msp_id: identity.msp_id().to_string(),
+        certificate: String::from_utf8_lossy(identity.certificate_pem()).into_owned(),
     }
 }
 
@@ -123,7 +121,7 @@ mod tests {
     #[test]
     fn member_identities_carry_the_msp_id_and_pem() {
         let identity = Identity::new("Net1Org2MSP", "-----BEGIN CERTIFICATE-----\n…");
-        let member = MemberIdentity::from(&identity);
+        let member = member_identity(&identity);
         assert_eq!(member.msp_id, "Net1Org2MSP");
         assert!(
             member

@@ -25,7 +25,7 @@ pub mod synthetic;
 
 use std::sync::Arc;
 
-pub use admin::Admin;
+pub use admin::{Admin, member_identity};
 pub use error::Error;
 pub use interface::{ErrorCode, RequestEntry, RequestStatus};
 pub use keys::{FileKeyStore, InMemoryKeyStore, KeyStore, KeyStoreError, ReplyKey, RequesterKey};

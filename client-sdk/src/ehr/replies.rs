@@ -300,11 +300,8 @@ impl EhrClient {
 mod tests {
     use super::*;
     use crate::{
-        fabric::P256Signer,
-        proto::{
-            exchange::{Record, RecordBundle, RecordDigest, Reply, seal, seal::DecryptionKey},
-            msp::SerializedIdentity,
-        },
+        fabric::{P256Signer, protos::msp::SerializedIdentity},
+        proto::exchange::{Record, RecordBundle, RecordDigest, Reply, seal, seal::DecryptionKey},
     };
 
     const REQUEST: &str = "6f1c1f7e-8a43-4d8b-9b1e-2f4b5f0e9a10";

@@ -184,7 +184,8 @@ pub async fn serve<S: Submitter>(
 
 #[cfg(test)]
 mod tests {
-    use ehrx_proto::{exchange::Request as ExchangeRequest, gateway, google_rpc, peer};
+    use ehrx_proto::exchange::Request as ExchangeRequest;
+    use hlf_protos::{gateway, google_rpc, peer};
 
     use super::*;
     use crate::relay::envelope::test_signed_request;

@@ -40,11 +40,11 @@ use crate::{
             function,
         },
     },
-    fabric::{self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, SigningIdentity},
-    proto::{
-        exchange::{Reply, ReplyStatus, Request, SignedRequest},
-        peer::TxValidationCode,
+    fabric::{
+        self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, SigningIdentity,
+        TxValidationCode,
     },
+    proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
 };
 
 /// How an event was dealt with; each is final, so the event is

@@ -170,8 +170,8 @@ mod tests {
     use super::*;
     use crate::ehr::interface::Key32;
     use crate::{
-        fabric::P256Signer,
-        proto::{exchange::seal::DecryptionKey, msp::SerializedIdentity},
+        fabric::{P256Signer, protos::msp::SerializedIdentity},
+        proto::exchange::seal::DecryptionKey,
     };
 
     const REQUEST_ID: &str = "00000000-0000-4000-8000-000000000001";

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ehrx_proto::{gateway, google_rpc};
+use hlf_protos::{gateway, google_rpc};
 
 use super::*;
 use crate::fabric::{

@@ -10,7 +10,7 @@
 use prost::Message;
 
 use super::{Reply, Request, SignedReply, SignedRequest};
-use crate::crypto::{PublicKey, SignError, Signer, VerifyError};
+use hlf_identity::{PublicKey, SignError, Signer, VerifyError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
@@ -105,31 +105,14 @@ impl SignedReply {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::crypto::{Ed25519Signer, P256Signer};
-    use crate::msp::SerializedIdentity;
-    use x509_cert::der::EncodePem;
+    use hlf_identity::{Ed25519Signer, P256Signer};
+    use hlf_protos::msp::SerializedIdentity;
 
     /// A P-256 signer and its serialised identity with a self-signed
     /// certificate (the chain is not this module's concern).
     pub(crate) fn p256_identity(msp_id: &str) -> (P256Signer, Vec<u8>) {
-        use x509_cert::builder::{Builder, CertificateBuilder, profile::cabf::Root};
-        let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
-        let name: x509_cert::name::Name = "CN=User1@org1.net1.example.com,O=org1,C=US"
-            .parse()
-            .unwrap();
-        let spki =
-            x509_cert::spki::SubjectPublicKeyInfoOwned::from_key(key.verifying_key()).unwrap();
-        let validity =
-            x509_cert::time::Validity::from_now(std::time::Duration::from_secs(3600)).unwrap();
-        let builder = CertificateBuilder::new(
-            Root::new(false, name).unwrap(),
-            x509_cert::serial_number::SerialNumber::from(1u32),
-            validity,
-            spki,
-        )
-        .unwrap();
-        let cert = builder.build::<_, p256::ecdsa::DerSignature>(&key).unwrap();
-        let pem = cert.to_pem(x509_cert::der::pem::LineEnding::LF).unwrap();
+        let (key, pem) =
+            ehrx_testkit::self_signed_p256(7, "CN=User1@org1.net1.example.com,O=org1,C=US");
         let identity = SerializedIdentity {
             mspid: msp_id.into(),
             id_bytes: pem.into_bytes(),

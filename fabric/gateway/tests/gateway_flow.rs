@@ -1,0 +1,1219 @@
+//! The gateway client over real gRPC, against an in-process stand-in for a
+//! peer's Gateway and Deliver services. The stand-in checks what a peer
+//! checks on the way in (every signature against the creator certificate,
+//! the transaction id rule, low-S) and answers in the peer's wire format,
+//! including gRPC statuses carrying `gateway.ErrorDetail`s. It stands in for
+//! the real peer only here; the end-to-end tests in `tests/` use real ones.
+//!
+//! Like a real peer, it keeps a chain: every submitted transaction commits
+//! in a block of its own, and its event streams send their response
+//! headers only with their first message, so a stream opened before the
+//! block it waits for exists is open but silent.
+
+#![cfg(test)]
+
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use hlf_gateway::{
+    BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
+    SigningIdentity, Timeouts, TxValidationCode,
+};
+use hlf_protos::{common, gateway, google_rpc, msp, orderer, peer};
+use p256::ecdsa::signature::Verifier as _;
+use prost::Message as _;
+use sha2::{Digest as _, Sha256};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+use x509_cert::der::DecodePem as _;
+
+const CHANNEL: &str = "ehrchannel";
+/// The size of the `Verbose` function's error.
+const VERBOSE_ERROR: usize = 60 * 1024;
+const CHAINCODE: &str = "ehr";
+
+/// Checks `signature` over `message` by the serialized identity `creator`,
+/// as a peer's MSP does: P-256, SHA-256, DER, low S.
+fn verify(creator: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Status> {
+    let refuse = |what: &str| Status::permission_denied(format!("bad signature: {what}"));
+    let identity = msp::SerializedIdentity::decode(creator).map_err(|_| refuse("creator"))?;
+    let certificate =
+        x509_cert::Certificate::from_pem(&identity.id_bytes).map_err(|_| refuse("certificate"))?;
+    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(
+        certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes(),
+    )
+    .map_err(|_| refuse("key"))?;
+    let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| refuse("DER"))?;
+    if signature.normalize_s() != signature {
+        return Err(refuse("high S"));
+    }
+    key.verify(message, &signature)
+        .map_err(|_| refuse("verify"))
+}
+
+/// A gRPC status with one `gateway.ErrorDetail`, as the gateway sends.
+fn status_with_detail(code: tonic::Code, message: &str, peer_message: &str) -> Status {
+    let detail = gateway::ErrorDetail {
+        address: "peer0.org1:7051".into(),
+        msp_id: "Net1Org1MSP".into(),
+        message: peer_message.into(),
+    };
+    let rich = google_rpc::Status {
+        code: code as i32,
+        message: message.into(),
+        details: vec![prost_types::Any {
+            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
+            value: detail.encode_to_vec(),
+        }],
+    };
+    Status::with_details(code, message, rich.encode_to_vec().into())
+}
+
+struct Invocation {
+    channel_header: common::ChannelHeader,
+    signature_header: common::SignatureHeader,
+    args: Vec<Vec<u8>>,
+    transient: HashMap<String, Vec<u8>>,
+}
+
+/// Decodes and checks a signed proposal as the peer would.
+fn check_proposal(signed: Option<peer::SignedProposal>) -> Result<Invocation, Status> {
+    let bad = |e: prost::DecodeError| Status::invalid_argument(e.to_string());
+    let signed = signed.ok_or_else(|| Status::invalid_argument("no proposal"))?;
+    let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).map_err(bad)?;
+    let header = common::Header::decode(proposal.header.as_slice()).map_err(bad)?;
+    let channel_header =
+        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(bad)?;
+    let signature_header =
+        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(bad)?;
+    verify(
+        &signature_header.creator,
+        &signed.proposal_bytes,
+        &signed.signature,
+    )?;
+    let mut joined = signature_header.nonce.clone();
+    joined.extend_from_slice(&signature_header.creator);
+    if channel_header.tx_id != hex::encode(Sha256::digest(&joined))
+        || signature_header.nonce.len() != 24
+    {
+        return Err(Status::invalid_argument("transaction id does not match"));
+    }
+    let payload =
+        peer::ChaincodeProposalPayload::decode(proposal.payload.as_slice()).map_err(bad)?;
+    let spec = peer::ChaincodeInvocationSpec::decode(payload.input.as_slice())
+        .map_err(bad)?
+        .chaincode_spec
+        .unwrap_or_default();
+    Ok(Invocation {
+        channel_header,
+        signature_header,
+        args: spec.input.unwrap_or_default().args,
+        transient: payload.transient_map,
+    })
+}
+
+/// What the chaincode "returns": the function name, the arguments and the
+/// transient keys, joined.
+fn chaincode_result(invocation: &Invocation) -> Vec<u8> {
+    let mut parts: Vec<String> = invocation
+        .args
+        .iter()
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect();
+    parts.extend(
+        invocation
+            .transient
+            .keys()
+            .map(|k| format!("transient:{k}")),
+    );
+    parts.join(",").into_bytes()
+}
+
+/// One committed transaction.
+#[derive(Clone)]
+struct Committed {
+    transaction_id: String,
+    code: peer::TxValidationCode,
+    envelope: common::Envelope,
+    event: Option<peer::ChaincodeEvent>,
+}
+
+struct Ledger {
+    /// The chain: block n holds `blocks[n]`.
+    blocks: Vec<Vec<Committed>>,
+    /// Function name and result per endorsed transaction id.
+    endorsed: HashMap<String, (String, Vec<u8>)>,
+    /// Endorsing organisations asked for, per transaction id.
+    endorsers: HashMap<String, Vec<String>>,
+}
+
+impl Default for Ledger {
+    /// Blocks 0 to 4 hold nothing of interest; blocks 5, 6 and 7 hold
+    /// events `e5a`, `e5b`, `e6a`, `e7a` of chaincode `ehr`.
+    fn default() -> Self {
+        let stored = |id: &str| Committed {
+            transaction_id: id.to_string(),
+            code: peer::TxValidationCode::Valid,
+            envelope: common::Envelope::default(),
+            event: Some(peer::ChaincodeEvent {
+                chaincode_id: CHAINCODE.into(),
+                tx_id: id.to_string(),
+                event_name: "Stored".into(),
+                payload: id.as_bytes().to_vec(),
+            }),
+        };
+        let mut blocks = vec![Vec::new(); 5];
+        blocks.push(vec![stored("e5a"), stored("e5b")]);
+        blocks.push(vec![stored("e6a")]);
+        blocks.push(vec![stored("e7a")]);
+        Self {
+            blocks,
+            endorsed: HashMap::new(),
+            endorsers: HashMap::new(),
+        }
+    }
+}
+
+impl Ledger {
+    fn block_of(&self, transaction_id: &str) -> Option<(u64, peer::TxValidationCode)> {
+        self.blocks.iter().enumerate().find_map(|(number, txs)| {
+            txs.iter()
+                .find(|tx| tx.transaction_id == transaction_id)
+                .map(|tx| (number as u64, tx.code))
+        })
+    }
+}
+
+#[derive(Clone)]
+struct FakePeer {
+    ledger: Arc<Mutex<Ledger>>,
+    /// The chain's height, for streams waiting for the next block.
+    height: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Event streams whose call is still going on.
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Default for FakePeer {
+    fn default() -> Self {
+        let ledger = Ledger::default();
+        let height = ledger.blocks.len() as u64;
+        Self {
+            ledger: Arc::new(Mutex::new(ledger)),
+            height: Arc::new(tokio::sync::watch::Sender::new(height)),
+            open_streams: Arc::default(),
+        }
+    }
+}
+
+impl FakePeer {
+    fn open_streams(&self) -> usize {
+        self.open_streams.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Serves blocks from `start` (or the next to commit) as they commit,
+    /// each turned into at most one message by `message`, as a real peer
+    /// does: the response (and its headers) exists only once the first
+    /// message does.
+    async fn serve_blocks<T: Send + 'static>(
+        &self,
+        start: Option<u64>,
+        message: impl Fn(u64, &[Committed]) -> Option<T> + Send + 'static,
+    ) -> Result<Response<EventStream<T>>, Status> {
+        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
+        let ledger = Arc::clone(&self.ledger);
+        let mut height = self.height.subscribe();
+        let open = Arc::clone(&self.open_streams);
+        let mut number = start.unwrap_or(*height.borrow());
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    reached = height.wait_for(|height| *height > number) => {
+                        if reached.is_err() {
+                            break;
+                        }
+                    }
+                    () = sender.closed() => break,
+                }
+                let block = ledger.lock().unwrap().blocks[number as usize].clone();
+                if let Some(message) = message(number, &block)
+                    && sender.send(Ok(message)).await.is_err()
+                {
+                    break;
+                }
+                number += 1;
+            }
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let first = receiver
+            .recv()
+            .await
+            .ok_or_else(|| Status::internal("the chain ended"))??;
+        let rest = tokio_stream::wrappers::ReceiverStream::new(receiver);
+        Ok(Response::new(Box::pin(tokio_stream::StreamExt::chain(
+            tokio_stream::once(Ok(first)),
+            rest,
+        ))))
+    }
+
+    /// Decodes and checks a Deliver seek request; returns its channel and
+    /// start block.
+    async fn seek(
+        request: Request<tonic::Streaming<common::Envelope>>,
+    ) -> Result<(String, Option<u64>), Status> {
+        let mut requests = request.into_inner();
+        let envelope = requests
+            .message()
+            .await?
+            .ok_or_else(|| Status::invalid_argument("no seek request"))?;
+        let payload = common::Payload::decode(envelope.payload.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let header = payload.header.unwrap_or_default();
+        let channel_header = common::ChannelHeader::decode(header.channel_header.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
+            return Err(Status::invalid_argument("not a seek request"));
+        }
+        let signature_header = common::SignatureHeader::decode(header.signature_header.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        verify(
+            &signature_header.creator,
+            &envelope.payload,
+            &envelope.signature,
+        )?;
+        let seek = orderer::SeekInfo::decode(payload.data.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let start = match seek.start.and_then(|p| p.r#type) {
+            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
+            _ => None,
+        };
+        Ok((channel_header.channel_id, start))
+    }
+}
+
+type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl gateway::gateway_server::Gateway for FakePeer {
+    async fn evaluate(
+        &self,
+        request: Request<gateway::EvaluateRequest>,
+    ) -> Result<Response<gateway::EvaluateResponse>, Status> {
+        let request = request.into_inner();
+        let invocation = check_proposal(request.proposed_transaction)?;
+        match invocation.args.first().map(Vec::as_slice) {
+            Some(b"Fail") => Err(status_with_detail(
+                tonic::Code::Unknown,
+                "evaluate call to endorser returned error",
+                "chaincode response 500, no such record",
+            )),
+            // A chaincode error quoting a 1 MiB argument, as the gateway
+            // sends it: in grpc-message and again in the details.
+            Some(b"Huge") => Err(status_with_detail(
+                tonic::Code::Unknown,
+                &format!(
+                    "evaluate call to endorser returned error: {}",
+                    "x".repeat(1 << 20)
+                ),
+                &format!("chaincode response 500, {}", "x".repeat(1 << 20)),
+            )),
+            // Trailers of about 80 KiB: over hyper's default 16 KiB limit.
+            Some(b"Verbose") => Err(status_with_detail(
+                tonic::Code::Unknown,
+                "evaluate call to endorser returned error",
+                &"v".repeat(VERBOSE_ERROR),
+            )),
+            Some(b"Slow") => {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                Err(Status::internal("too late"))
+            }
+            // Bigger than tonic's default 4 MiB limit, well within Fabric's.
+            Some(b"Big") => Ok(Response::new(gateway::EvaluateResponse {
+                result: Some(peer::Response {
+                    status: 200,
+                    message: String::new(),
+                    payload: vec![7; 6 * 1024 * 1024],
+                }),
+            })),
+            _ => Ok(Response::new(gateway::EvaluateResponse {
+                result: Some(peer::Response {
+                    status: 200,
+                    message: String::new(),
+                    payload: chaincode_result(&invocation),
+                }),
+            })),
+        }
+    }
+
+    async fn endorse(
+        &self,
+        request: Request<gateway::EndorseRequest>,
+    ) -> Result<Response<gateway::EndorseResponse>, Status> {
+        let request = request.into_inner();
+        let invocation = check_proposal(request.proposed_transaction)?;
+        if request.transaction_id != invocation.channel_header.tx_id {
+            return Err(Status::invalid_argument("request and proposal ids differ"));
+        }
+        let function = String::from_utf8_lossy(&invocation.args[0]).into_owned();
+        if function == "Slow" {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        if function == "Deny" {
+            return Err(status_with_detail(
+                tonic::Code::Aborted,
+                "failed to endorse transaction, see attached details for more info",
+                "access denied: creator is not a registered requester",
+            ));
+        }
+        let result = chaincode_result(&invocation);
+        let chaincode_action = peer::ChaincodeAction {
+            response: Some(peer::Response {
+                status: 200,
+                message: String::new(),
+                payload: result.clone(),
+            }),
+            ..Default::default()
+        };
+        let action = peer::ChaincodeActionPayload {
+            chaincode_proposal_payload: Vec::new(),
+            action: Some(peer::ChaincodeEndorsedAction {
+                proposal_response_payload: peer::ProposalResponsePayload {
+                    proposal_hash: vec![0; 32],
+                    extension: chaincode_action.encode_to_vec(),
+                }
+                .encode_to_vec(),
+                endorsements: Vec::new(),
+            }),
+        };
+        let payload = common::Payload {
+            header: Some(common::Header {
+                channel_header: invocation.channel_header.encode_to_vec(),
+                signature_header: invocation.signature_header.encode_to_vec(),
+            }),
+            data: peer::Transaction {
+                actions: vec![peer::TransactionAction {
+                    header: Vec::new(),
+                    payload: action.encode_to_vec(),
+                }],
+            }
+            .encode_to_vec(),
+        };
+        let mut ledger = self.ledger.lock().unwrap();
+        ledger
+            .endorsed
+            .insert(request.transaction_id.clone(), (function, result));
+        ledger
+            .endorsers
+            .insert(request.transaction_id, request.endorsing_organizations);
+        Ok(Response::new(gateway::EndorseResponse {
+            prepared_transaction: Some(common::Envelope {
+                payload: payload.encode_to_vec(),
+                signature: Vec::new(),
+            }),
+        }))
+    }
+
+    async fn submit(
+        &self,
+        request: Request<gateway::SubmitRequest>,
+    ) -> Result<Response<gateway::SubmitResponse>, Status> {
+        let request = request.into_inner();
+        let envelope = request.prepared_transaction.unwrap_or_default();
+        let payload = common::Payload::decode(envelope.payload.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let signature_header = common::SignatureHeader::decode(
+            payload
+                .header
+                .unwrap_or_default()
+                .signature_header
+                .as_slice(),
+        )
+        .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        verify(
+            &signature_header.creator,
+            &envelope.payload,
+            &envelope.signature,
+        )?;
+        let endorsed = self
+            .ledger
+            .lock()
+            .unwrap()
+            .endorsed
+            .get(&request.transaction_id)
+            .cloned();
+        let (function, result) = endorsed.ok_or_else(|| Status::not_found("never endorsed"))?;
+        if function == "SlowOrderer" {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+        let mut ledger = self.ledger.lock().unwrap();
+        let code = match function.as_str() {
+            "Conflict" => peer::TxValidationCode::MvccReadConflict,
+            _ => peer::TxValidationCode::Valid,
+        };
+        // Peers keep the events of valid transactions only.
+        let event = (code == peer::TxValidationCode::Valid).then(|| peer::ChaincodeEvent {
+            chaincode_id: CHAINCODE.into(),
+            tx_id: request.transaction_id.clone(),
+            event_name: function,
+            payload: result,
+        });
+        ledger.blocks.push(vec![Committed {
+            transaction_id: request.transaction_id,
+            code,
+            envelope,
+            event,
+        }]);
+        let height = ledger.blocks.len() as u64;
+        drop(ledger);
+        self.height.send_replace(height);
+        Ok(Response::new(gateway::SubmitResponse {}))
+    }
+
+    async fn commit_status(
+        &self,
+        request: Request<gateway::SignedCommitStatusRequest>,
+    ) -> Result<Response<gateway::CommitStatusResponse>, Status> {
+        let signed = request.into_inner();
+        let inner = gateway::CommitStatusRequest::decode(signed.request.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        verify(&inner.identity, &signed.request, &signed.signature)?;
+        // As a peer does, wait until the transaction is in a block.
+        let mut height = self.height.subscribe();
+        let (block_number, code) = loop {
+            let seen = *height.borrow_and_update();
+            if let Some(found) = self.ledger.lock().unwrap().block_of(&inner.transaction_id) {
+                break found;
+            }
+            height
+                .wait_for(|height| *height > seen)
+                .await
+                .map_err(|_| Status::unavailable("the peer stopped"))?;
+        };
+        Ok(Response::new(gateway::CommitStatusResponse {
+            result: code as i32,
+            block_number,
+        }))
+    }
+
+    type ChaincodeEventsStream = EventStream<gateway::ChaincodeEventsResponse>;
+
+    /// The events of one chaincode, block by block from the start (blocks
+    /// without any are skipped), honouring `after_transaction_id` as the
+    /// gateway does.
+    async fn chaincode_events(
+        &self,
+        request: Request<gateway::SignedChaincodeEventsRequest>,
+    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        let signed = request.into_inner();
+        let inner = gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        verify(&inner.identity, &signed.request, &signed.signature)?;
+        let start = match inner.start_position.and_then(|p| p.r#type) {
+            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
+            _ => None,
+        };
+        let (chaincode, after) = (inner.chaincode_id, inner.after_transaction_id);
+        self.serve_blocks(start, move |number, block| {
+            let mut skipping = Some(number) == start && !after.is_empty();
+            let mut events = Vec::new();
+            for tx in block {
+                if skipping {
+                    skipping = tx.transaction_id != after;
+                    continue;
+                }
+                events.extend(
+                    tx.event
+                        .clone()
+                        .filter(|event| event.chaincode_id == chaincode),
+                );
+            }
+            (!events.is_empty()).then_some(gateway::ChaincodeEventsResponse {
+                events,
+                block_number: number,
+            })
+        })
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl peer::deliver_server::Deliver for FakePeer {
+    type DeliverStream = EventStream<peer::DeliverResponse>;
+    type DeliverFilteredStream = EventStream<peer::DeliverResponse>;
+    type DeliverWithPrivateDataStream = EventStream<peer::DeliverResponse>;
+
+    /// Full blocks: a header with the number, and each transaction's
+    /// envelope as submitted.
+    async fn deliver(
+        &self,
+        request: Request<tonic::Streaming<common::Envelope>>,
+    ) -> Result<Response<Self::DeliverStream>, Status> {
+        let (_, start) = Self::seek(request).await?;
+        self.serve_blocks(start, |number, block| {
+            Some(peer::DeliverResponse {
+                r#type: Some(peer::deliver_response::Type::Block(common::Block {
+                    header: Some(common::BlockHeader {
+                        number,
+                        ..Default::default()
+                    }),
+                    data: Some(common::BlockData {
+                        data: block.iter().map(|tx| tx.envelope.encode_to_vec()).collect(),
+                    }),
+                    metadata: None,
+                })),
+            })
+        })
+        .await
+    }
+
+    /// Filtered blocks: transaction ids and validation codes.
+    async fn deliver_filtered(
+        &self,
+        request: Request<tonic::Streaming<common::Envelope>>,
+    ) -> Result<Response<Self::DeliverFilteredStream>, Status> {
+        let (channel_id, start) = Self::seek(request).await?;
+        self.serve_blocks(start, move |number, block| {
+            Some(peer::DeliverResponse {
+                r#type: Some(peer::deliver_response::Type::FilteredBlock(
+                    peer::FilteredBlock {
+                        channel_id: channel_id.clone(),
+                        number,
+                        filtered_transactions: block
+                            .iter()
+                            .map(|tx| peer::FilteredTransaction {
+                                txid: tx.transaction_id.clone(),
+                                r#type: common::HeaderType::EndorserTransaction as i32,
+                                tx_validation_code: tx.code as i32,
+                                data: None,
+                            })
+                            .collect(),
+                    },
+                )),
+            })
+        })
+        .await
+    }
+
+    async fn deliver_with_private_data(
+        &self,
+        _request: Request<tonic::Streaming<common::Envelope>>,
+    ) -> Result<Response<Self::DeliverWithPrivateDataStream>, Status> {
+        Err(Status::permission_denied("no access to private data"))
+    }
+}
+
+/// A P-256 key and its self-signed certificate.
+fn credentials(seed: u8) -> (p256::ecdsa::SigningKey, String) {
+    ehrx_testkit::self_signed_p256(seed, "CN=User1@org1.net1.example.com,O=org1,C=US")
+}
+
+/// Starts the fake peer; returns a gateway connected to it, the fake's
+/// state, and the channel, which other gateways may share.
+async fn start(timeouts: Timeouts) -> (Gateway, FakePeer, tonic::transport::Channel) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let fake = FakePeer::default();
+    let server = tonic::transport::Server::builder()
+        .add_service(gateway::gateway_server::GatewayServer::new(fake.clone()))
+        .add_service(peer::deliver_server::DeliverServer::new(fake.clone()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    let channel = hlf_gateway::ConnectionBuilder::new(address.to_string())
+        .connect()
+        .await
+        .unwrap();
+    let (key, certificate) = credentials(1);
+    let identity = SigningIdentity::new(
+        Identity::new("Net1Org1MSP", certificate),
+        Arc::new(P256Signer::new(key)),
+    );
+    (
+        Gateway::with_timeouts(channel.clone(), identity, timeouts),
+        fake,
+        channel,
+    )
+}
+
+#[tokio::test]
+async fn evaluate_returns_the_chaincode_result() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    assert_eq!(
+        contract.evaluate("Get", ["k1", "k2"]).await.unwrap(),
+        b"Get,k1,k2"
+    );
+    assert_eq!(contract.evaluate("Ping", NO_ARGS).await.unwrap(), b"Ping");
+    // Fabric's 100 MiB limit, not tonic's 4 MiB default.
+    assert_eq!(
+        contract.evaluate("Big", NO_ARGS).await.unwrap().len(),
+        6 * 1024 * 1024
+    );
+}
+
+#[tokio::test]
+async fn a_chaincode_error_on_evaluate_carries_the_peer_details() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let error = contract.evaluate("Fail", ["x"]).await.unwrap_err();
+    assert!(matches!(error, Error::Evaluate(_)), "{error}");
+    assert_eq!(error.transaction_id().map(str::len), Some(64));
+    assert_eq!(error.details().len(), 1);
+    assert_eq!(
+        error.details()[0].message,
+        "chaincode response 500, no such record"
+    );
+}
+
+#[tokio::test]
+async fn the_evaluate_timeout_applies() {
+    let timeouts = Timeouts {
+        evaluate: Duration::from_millis(200),
+        ..Timeouts::default()
+    };
+    let (gateway, _, _) = start(timeouts).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let started = std::time::Instant::now();
+    let error = contract.evaluate("Slow", NO_ARGS).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    match error {
+        // The client gives up (Cancelled) or the server honours the
+        // propagated grpc-timeout (DeadlineExceeded), whichever comes first.
+        Error::Evaluate(call) => assert!(
+            matches!(
+                call.status.code(),
+                tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+            ),
+            "{call}"
+        ),
+        other => panic!("expected an evaluate error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn submit_endorses_signs_submits_and_waits_for_the_commit() {
+    let (gateway, fake, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let committed = contract.submit("Put", ["k", "v"]).await.unwrap();
+    assert_eq!(committed.result, b"Put,k,v");
+    assert!(committed.status.is_successful());
+    // The first block after the fake's initial chain of 8.
+    assert_eq!(committed.status.block_number, 8);
+    assert_eq!(
+        fake.ledger
+            .lock()
+            .unwrap()
+            .block_of(&committed.status.transaction_id),
+        Some((8, peer::TxValidationCode::Valid))
+    );
+}
+
+#[tokio::test]
+async fn a_commit_is_followed_by_its_transaction_id_alone() {
+    // As when waiting for another peer to commit what this one submitted.
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    let id = committed.status.transaction_id.clone();
+    let status = network.commit(id.clone()).status().await.unwrap();
+    assert_eq!(status, committed.status);
+    // A transaction that never commits: the peer waits, the deadline ends it.
+    let started = std::time::Instant::now();
+    let unknown = network
+        .commit("no-such-transaction")
+        .timeout(Duration::from_millis(200))
+        .status()
+        .await;
+    assert!(started.elapsed() < Duration::from_secs(2));
+    match unknown {
+        Err(Error::CommitStatus(call)) => assert_deadline(&call),
+        other => panic!("expected a commit status error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn submit_async_returns_the_result_before_the_commit() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let submitted = contract.submit_async("Put", ["a"]).await.unwrap();
+    assert_eq!(submitted.result, b"Put,a");
+    let status = submitted.commit.status().await.unwrap();
+    assert_eq!(status.transaction_id, submitted.commit.transaction_id());
+    assert!(status.is_successful());
+}
+
+#[tokio::test]
+async fn transient_data_and_endorsing_organizations_reach_the_gateway() {
+    let (gateway, fake, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let transaction = contract
+        .proposal("PutPrivate")
+        .arg("k")
+        .transient("record", b"{}".to_vec())
+        .endorsing_organizations(["Net1Org1MSP", "Net1Org2MSP"])
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap();
+    assert_eq!(transaction.result(), b"PutPrivate,k,transient:record");
+    assert_eq!(
+        fake.ledger.lock().unwrap().endorsers[transaction.transaction_id()],
+        ["Net1Org1MSP", "Net1Org2MSP"]
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_commit_is_a_commit_error_with_its_code() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let error = contract.submit("Conflict", NO_ARGS).await.unwrap_err();
+    match &error {
+        Error::Commit {
+            code, block_number, ..
+        } => {
+            assert_eq!(*code, TxValidationCode::MvccReadConflict);
+            assert_eq!(*block_number, 8);
+        }
+        other => panic!("expected a commit error, got {other}"),
+    }
+    assert!(error.to_string().contains("MVCC_READ_CONFLICT"));
+}
+
+#[tokio::test]
+async fn a_refused_endorsement_is_an_endorse_error_with_details() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let error = contract.submit("Deny", NO_ARGS).await.unwrap_err();
+    assert!(matches!(error, Error::Endorse(_)), "{error}");
+    assert_eq!(error.details()[0].msp_id, "Net1Org1MSP");
+    assert!(error.to_string().contains("access denied"), "{error}");
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_by_the_peer() {
+    let (_, _, channel) = start(Timeouts::default()).await;
+    // The certificate of key 1, signed with key 2.
+    let (_, certificate) = credentials(1);
+    let (other_key, _) = credentials(2);
+    let impostor = Gateway::new(
+        // The same connection, another identity: channels are shared.
+        channel,
+        SigningIdentity::new(
+            Identity::new("Net1Org1MSP", certificate),
+            Arc::new(P256Signer::new(other_key)),
+        ),
+    );
+    let error = impostor
+        .network(CHANNEL)
+        .contract(CHAINCODE)
+        .evaluate("Get", NO_ARGS)
+        .await
+        .unwrap_err();
+    match error {
+        Error::Evaluate(call) => {
+            assert_eq!(call.status.code(), tonic::Code::PermissionDenied);
+        }
+        other => panic!("expected an evaluate error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn chaincode_events_resume_from_a_file_checkpoint_without_loss_or_repeat() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint.json");
+
+    // First listener: processes two events, then stops.
+    let mut checkpointer = FileCheckpointer::open(&path).unwrap();
+    let mut events = network
+        .chaincode_events(CHAINCODE)
+        .start_block(5)
+        .checkpointer(&checkpointer)
+        .build()
+        .events()
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let event = events.next().await.unwrap().unwrap();
+        seen.push(event.transaction_id.clone());
+        checkpointer.checkpoint_chaincode_event(&event).unwrap();
+    }
+    drop(events);
+    drop(checkpointer);
+
+    // Second listener, recreated from the file. The stream stays open for
+    // blocks to come, so it is read for as many events as the chain holds.
+    let checkpointer = FileCheckpointer::open(&path).unwrap();
+    let mut events = network
+        .chaincode_events(CHAINCODE)
+        .start_block(5)
+        .checkpointer(&checkpointer)
+        .build()
+        .events()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        seen.push(within(SECOND, events.next()).await.unwrap().transaction_id);
+    }
+    assert_eq!(seen, ["e5a", "e5b", "e6a", "e7a"]);
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The next item of an event stream, which must come within `limit`.
+async fn within<T>(
+    limit: Duration,
+    next: impl std::future::Future<Output = Option<Result<T, Error>>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, next)
+        .await
+        .expect("an event in time")
+        .expect("an open stream")
+}
+
+/// Opening a stream must not wait for the peer's first message.
+async fn open<T>(opening: impl std::future::Future<Output = Result<T, Error>>) -> T {
+    tokio::time::timeout(SECOND, opening)
+        .await
+        .expect("the stream opens at once")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn filtered_blocks_arrive_in_order_from_the_start_block() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let mut blocks = open(
+        gateway
+            .network(CHANNEL)
+            .filtered_block_events()
+            .start_block(3)
+            .build()
+            .events(),
+    )
+    .await;
+    let mut numbers = Vec::new();
+    for _ in 0..5 {
+        numbers.push(within(SECOND, blocks.next()).await.unwrap().block_number());
+    }
+    assert_eq!(numbers, [3, 4, 5, 6, 7]);
+}
+
+#[tokio::test]
+async fn a_refused_deliver_stream_opens_and_fails_on_its_first_read() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let mut stream = open(
+        gateway
+            .network(CHANNEL)
+            .block_and_private_data_events()
+            .build()
+            .events(),
+    )
+    .await;
+    match within(SECOND, stream.next()).await {
+        Err(Error::Events(call)) => {
+            assert_eq!(call.status.code(), tonic::Code::PermissionDenied);
+        }
+        other => panic!("expected an events error, got {other:?}"),
+    }
+    assert!(stream.next().await.is_none(), "nothing after the error");
+}
+
+#[tokio::test]
+async fn chaincode_events_open_then_submit_then_read_in_one_task() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    // Nothing is pending: the stream waits for the next commit, which this
+    // same task is about to make.
+    let mut events = open(network.chaincode_events(CHAINCODE).build().events()).await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k", "v"])
+        .await
+        .unwrap();
+    let event = within(SECOND, events.next()).await.unwrap();
+    assert_eq!(event.transaction_id, committed.status.transaction_id);
+    assert_eq!(event.block_number, committed.status.block_number);
+    assert_eq!(
+        (event.event_name.as_str(), event.payload),
+        ("Put", committed.result)
+    );
+}
+
+#[tokio::test]
+async fn a_chaincode_without_events_opens_at_once_from_a_start_block() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let mut quiet = open(
+        network
+            .chaincode_events("quiet")
+            .start_block(0)
+            .build()
+            .events(),
+    )
+    .await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    assert!(committed.status.is_successful());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), quiet.next())
+            .await
+            .is_err(),
+        "no events for a chaincode that emits none"
+    );
+    quiet.close();
+    assert!(quiet.next().await.is_none(), "a closed stream ends");
+}
+
+#[tokio::test]
+async fn block_events_open_then_submit_then_read_in_one_task() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let mut blocks = open(network.block_events().build().events()).await;
+    let mut filtered = open(network.filtered_block_events().build().events()).await;
+    let committed = network
+        .contract(CHAINCODE)
+        .submit("Put", ["k"])
+        .await
+        .unwrap();
+    let transaction_id = committed.status.transaction_id;
+
+    let block = match within(SECOND, blocks.next()).await.unwrap() {
+        BlockEvent::Block(block) => block,
+        other => panic!("expected a full block, got {other:?}"),
+    };
+    assert_eq!(
+        block.header.as_ref().map(|h| h.number),
+        Some(committed.status.block_number)
+    );
+    let envelope =
+        common::Envelope::decode(block.data.unwrap_or_default().data[0].as_slice()).unwrap();
+    let payload = common::Payload::decode(envelope.payload.as_slice()).unwrap();
+    let channel_header =
+        common::ChannelHeader::decode(payload.header.unwrap().channel_header.as_slice()).unwrap();
+    assert_eq!(channel_header.tx_id, transaction_id);
+
+    let filtered = match within(SECOND, filtered.next()).await.unwrap() {
+        BlockEvent::Filtered(block) => block,
+        other => panic!("expected a filtered block, got {other:?}"),
+    };
+    assert_eq!(filtered.number, committed.status.block_number);
+    assert_eq!(filtered.filtered_transactions[0].txid, transaction_id);
+    assert_eq!(
+        filtered.filtered_transactions[0].tx_validation_code,
+        TxValidationCode::Valid as i32
+    );
+}
+
+#[tokio::test]
+async fn event_streams_are_streams_and_dropping_one_ends_its_call() {
+    use tokio_stream::StreamExt as _;
+    let (gateway, fake, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let events = open(
+        network
+            .chaincode_events(CHAINCODE)
+            .start_block(5)
+            .build()
+            .events(),
+    )
+    .await;
+    // Any `Stream` combinator works on it.
+    let ids: Vec<String> = tokio::time::timeout(
+        SECOND,
+        events
+            .take(3)
+            .map(|event| event.unwrap().transaction_id)
+            .collect(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids, ["e5a", "e5b", "e6a"]);
+
+    let blocks = open(network.filtered_block_events().build().events()).await;
+    tokio::time::timeout(SECOND, async {
+        while fake.open_streams() == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the call reaches the peer without being read");
+    drop(blocks);
+    tokio::time::timeout(SECOND, async {
+        while fake.open_streams() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("dropping the stream cancels its call at the peer");
+}
+
+#[tokio::test]
+async fn an_event_stream_deadline_ends_it_with_deadline_exceeded() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let started = std::time::Instant::now();
+    let mut quiet = open(
+        gateway
+            .network(CHANNEL)
+            .chaincode_events("quiet")
+            .build()
+            .timeout(Duration::from_millis(200))
+            .events(),
+    )
+    .await;
+    match within(Duration::from_secs(3), quiet.next()).await {
+        Err(Error::Events(call)) => assert_eq!(call.status.code(), tonic::Code::DeadlineExceeded),
+        other => panic!("expected a deadline error, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+/// The client gave up (Cancelled) or the server honoured the propagated
+/// grpc-timeout (DeadlineExceeded), whichever came first.
+fn assert_deadline(call: &hlf_gateway::CallError) {
+    assert!(
+        matches!(
+            call.status.code(),
+            tonic::Code::Cancelled | tonic::Code::DeadlineExceeded
+        ),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn each_stage_takes_its_own_deadline() {
+    // Generous gateway defaults: only the per-call deadlines can end these.
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let short = Duration::from_millis(200);
+
+    let started = std::time::Instant::now();
+    let evaluated = contract
+        .proposal("Slow")
+        .build()
+        .unwrap()
+        .timeout(short)
+        .evaluate()
+        .await;
+    match evaluated {
+        Err(Error::Evaluate(call)) => assert_deadline(&call),
+        other => panic!("expected an evaluate error, got {other:?}"),
+    }
+    let endorsed = contract
+        .proposal("Slow")
+        .build()
+        .unwrap()
+        .timeout(short)
+        .endorse()
+        .await;
+    match endorsed {
+        Err(Error::Endorse(call)) => assert_deadline(&call),
+        other => panic!("expected an endorse error, got {other:?}"),
+    }
+    let transaction = contract
+        .proposal("SlowOrderer")
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap();
+    match transaction.timeout(short).submit().await {
+        Err(Error::Submit(call)) => assert_deadline(&call),
+        other => panic!("expected a submit error, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_huge_chaincode_error_fails_fast_and_the_connection_serves_the_next_call() {
+    let (gateway, _, channel) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let huge = tokio::time::timeout(Duration::from_secs(3), contract.evaluate("Huge", NO_ARGS))
+        .await
+        .expect("an answer, not a hang");
+    assert!(matches!(huge, Err(Error::Evaluate(_))), "{huge:?}");
+    for contract in [
+        contract,
+        // Another gateway on the same channel, as the relay shares one.
+        Gateway::new(channel, gateway.identity().clone())
+            .network(CHANNEL)
+            .contract(CHAINCODE),
+    ] {
+        let next = tokio::time::timeout(SECOND, contract.evaluate("Ping", NO_ARGS))
+            .await
+            .expect("the next call is served within a second");
+        assert_eq!(next.unwrap(), b"Ping");
+    }
+}
+
+#[tokio::test]
+async fn an_error_larger_than_the_http2_default_arrives_whole() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let error = contract.evaluate("Verbose", NO_ARGS).await.unwrap_err();
+    assert!(matches!(error, Error::Evaluate(_)), "{error}");
+    assert_eq!(error.details().len(), 1, "{error}");
+    assert_eq!(error.details()[0].message.len(), VERBOSE_ERROR);
+}
+
+#[tokio::test]
+async fn a_named_contract_prefixes_its_transaction_names() {
+    let (gateway, _, _) = start(Timeouts::default()).await;
+    let network = gateway.network(CHANNEL);
+    let records = network.contract_with_name(CHAINCODE, "records");
+    assert_eq!(records.contract_name(), Some("records"));
+    assert_eq!(records.chaincode(), CHAINCODE);
+    assert_eq!(
+        records.evaluate("Get", ["k"]).await.unwrap(),
+        b"records:Get,k"
+    );
+    let committed = records.submit("Put", ["k", "v"]).await.unwrap();
+    assert_eq!(committed.result, b"records:Put,k,v");
+    // Without a name, the chaincode's default contract.
+    let plain = network.contract(CHAINCODE);
+    assert_eq!(plain.contract_name(), None);
+    assert_eq!(plain.evaluate("Get", ["k"]).await.unwrap(), b"Get,k");
+}
+
+#[test]
+fn the_sdk_names_the_prost_and_tonic_its_types_come_from() {
+    // These compile only if the re-exports are the very crates the SDK's
+    // types use: a status made with the re-exported tonic is a call error's
+    // status, and the re-exported prost decodes the SDK's block type.
+    use hlf_gateway::prost::Message as _;
+    let status = hlf_gateway::tonic::Status::not_found("no such block");
+    let error = Error::Evaluate(hlf_gateway::CallError::new("t1", status));
+    match &error {
+        Error::Evaluate(call) => assert_eq!(call.status.code(), hlf_gateway::tonic::Code::NotFound),
+        other => panic!("{other}"),
+    }
+    let block = common::Block {
+        header: Some(common::BlockHeader {
+            number: 9,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let event = BlockEvent::Block(common::Block::decode(block.encode_to_vec().as_slice()).unwrap());
+    assert_eq!(event.block_number(), 9);
+}
