@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::OutcomeKind;
+use ehrx_client::ehr::interface::{OutcomeKind, function};
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, PatientRef};
 use ehrx_client::fabric::Contract;
 use ehrx_client::proto::exchange::Purpose;
@@ -81,7 +81,7 @@ impl Operation for Exchange {
         let (pending, submitted) = client
             .submit_request(&history)
             .await
-            .context("SubmitRequest")?;
+            .context(function::SUBMIT_REQUEST)?;
         if submitted.outcome != OutcomeKind::Validated {
             anyhow::bail!(
                 "SubmitRequest rejected: {}",
@@ -104,7 +104,7 @@ impl Operation for Exchange {
         let reply = client
             .read_reply(&pending.reply_key)
             .await
-            .context("GetReply")?;
+            .context(function::GET_REPLY)?;
         anyhow::ensure!(
             reply.records.len() == *records,
             "the reply holds {} records, not the {records} stored",

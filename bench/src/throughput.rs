@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::OutcomeKind;
+use ehrx_client::ehr::interface::{OutcomeKind, function};
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
@@ -43,8 +43,8 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Put => "Put",
-            Kind::PutEhr => "PutEhr",
-            Kind::SubmitRequest => "SubmitRequest",
+            Kind::PutEhr => function::PUT_EHR,
+            Kind::SubmitRequest => function::SUBMIT_REQUEST,
         }
     }
 }
@@ -105,7 +105,7 @@ impl Operation for Transaction {
                     .client
                     .upload_record(patient_ref, json)
                     .await
-                    .context("PutEhr")?;
+                    .context(function::PUT_EHR)?;
                 anyhow::ensure!(
                     stored.len() == 1,
                     "PutEhr stored {} records, not 1",
@@ -118,7 +118,7 @@ impl Operation for Transaction {
                     .client
                     .submit_request(&shared.request)
                     .await
-                    .context("SubmitRequest")?;
+                    .context(function::SUBMIT_REQUEST)?;
                 if result.outcome != OutcomeKind::Validated {
                     anyhow::bail!(
                         "SubmitRequest rejected: {}",

@@ -141,6 +141,7 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
+    use crate::ehr::interface::function;
 
     #[test]
     fn a_request_is_for_its_destination() {
@@ -160,7 +161,7 @@ mod tests {
                 to_network: "net2".into(),
             }
         );
-        assert_eq!(summary.kind.accept_function(), "AcceptRequest");
+        assert_eq!(summary.kind.accept_function(), function::ACCEPT_REQUEST);
     }
 
     #[test]
@@ -180,7 +181,7 @@ mod tests {
         assert_eq!(summary.kind, Kind::Reply);
         assert_eq!(summary.to_network, "net1");
         assert_eq!(summary.from_network, "net2");
-        assert_eq!(summary.kind.accept_function(), "AcceptReply");
+        assert_eq!(summary.kind.accept_function(), function::ACCEPT_REPLY);
     }
 
     #[test]

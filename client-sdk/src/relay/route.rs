@@ -70,6 +70,7 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
+    use crate::ehr::interface::event;
     use crate::relay::envelope::{Kind, test_signed_request};
 
     fn key() -> SigningKey {
@@ -156,7 +157,12 @@ mod tests {
 
     #[test]
     fn other_events_are_ignored_and_garbage_is_an_error() {
-        for name in ["RequestAccepted", "ReplyAccepted", "SecurityFlagged", ""] {
+        for name in [
+            event::REQUEST_ACCEPTED,
+            event::REPLY_ACCEPTED,
+            event::SECURITY_FLAGGED,
+            "",
+        ] {
             assert_eq!(
                 route(&event(name, vec![0xff]), "net1", &key()),
                 Ok(Route::Ignore)

@@ -199,7 +199,7 @@ mod tests {
             block_number,
             transaction_id: transaction_id.into(),
             chaincode_name: "ehr".into(),
-            event_name: "RequestValidated".into(),
+            event_name: "Stored".into(),
             payload: Vec::new(),
         }
     }
