@@ -7,8 +7,3 @@
 //! with `protox` (no `protoc` needed).
 
 pub mod exchange;
-
-/// The compiled `FileDescriptorSet` of `ehrx/v1/exchange.proto` (with its
-/// imports), for reflection and debugging.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/file_descriptor_set.bin"));

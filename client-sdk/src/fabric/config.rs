@@ -4,37 +4,20 @@
 //! [`ConnectionBuilder`]s and [`SigningIdentity`]s, so applications never
 //! assemble addresses, CAs and server names by hand.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use hlf_gateway::{ConnectionBuilder, IdentityError, SigningIdentity};
+use hlf_gateway::{
+    ConnectionBuilder, DocumentError, IdentityError, SigningIdentity, parse_document, read_document,
+};
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// A file could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// The JSON does not have the expected shape.
-    #[error("{what}: {source}")]
-    Json {
-        /// Which document.
-        what: String,
-        /// What the parser said.
-        source: serde_json::Error,
-    },
-    /// No peer of that name.
-    #[error("no peer named {0}")]
-    UnknownPeer(String),
+    /// The description could not be read or parsed.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
     /// No organisation with that name or MSP id.
     #[error("no organisation {0}")]
     UnknownOrganization(String),
@@ -60,19 +43,9 @@ pub enum ConfigError {
         /// The channel's capability, e.g. `V2_0`.
         capability: String,
     },
-    /// A TLS peer without a CA to check it against.
-    #[error("peer {0} uses TLS but names no TLS CA certificate")]
-    NoTlsCa(String),
     /// A credential failed to load.
     #[error(transparent)]
     Identity(#[from] IdentityError),
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ConfigError> {
-    fs::read(path).map_err(|source| ConfigError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// The description of one local test network.
@@ -186,22 +159,16 @@ pub struct User {
 impl NetworkDescription {
     /// Reads `network.json`.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        Self::from_json(&read(path)?).map_err(|e| match e {
-            ConfigError::Json { source, .. } => ConfigError::Json {
-                what: path.display().to_string(),
-                source,
-            },
-            other => other,
-        })
+        Self::parse(&read_document(path)?, &path.display().to_string())
     }
 
     /// Parses the JSON text of a description.
     pub fn from_json(bytes: &[u8]) -> Result<Self, ConfigError> {
-        let mut description: Self =
-            serde_json::from_slice(bytes).map_err(|source| ConfigError::Json {
-                what: "network description".into(),
-                source,
-            })?;
+        Self::parse(bytes, "network description")
+    }
+
+    fn parse(bytes: &[u8], what: &str) -> Result<Self, ConfigError> {
+        let mut description: Self = parse_document(bytes, what)?;
         for org in &mut description.organizations {
             org.channel_capability = description.channel_capability.clone();
         }
@@ -260,7 +227,7 @@ impl Peer {
     /// A TLS connection to this peer, checked against its TLS CA and name.
     pub fn connection(&self) -> Result<ConnectionBuilder, ConfigError> {
         Ok(ConnectionBuilder::new(self.address.clone())
-            .tls_ca_pem(read(&self.tls_ca_cert)?)
+            .tls_ca_pem(read_document(&self.tls_ca_cert)?)
             .server_name(self.server_name.clone()))
     }
 }
@@ -271,12 +238,14 @@ impl User {
         &self,
         connection: ConnectionBuilder,
     ) -> Result<ConnectionBuilder, ConfigError> {
-        Ok(connection.client_tls(read(&self.tls_cert)?, read(&self.tls_key)?))
+        Ok(connection.client_tls(read_document(&self.tls_cert)?, read_document(&self.tls_key)?))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     /// As `scripts/network.sh` writes it (paths shortened).

@@ -53,7 +53,8 @@ pub use checkpoint::{
 };
 pub use commit::{Commit, Status};
 pub use profile::{
-    ConnectionProfile, ProfileClient, ProfileError, ProfileOrganization, ProfilePeer, TlsCaCerts,
+    ConnectionProfile, DocumentError, ProfileClient, ProfileError, ProfileOrganization,
+    ProfilePeer, TlsCaCerts, parse_document, read_document,
 };
 // A commit's validation code is part of this layer's answers (`Status`,
 // `Error::Commit`), so it is named here, not only deep in the wire types.

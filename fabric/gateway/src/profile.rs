@@ -9,14 +9,15 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::connection::ConnectionBuilder;
 
-/// Why a connection profile could not be used.
+/// A JSON document (a connection profile, or an application's own
+/// description of its network) that could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum ProfileError {
-    /// The profile, or a file it names, could not be read.
+pub enum DocumentError {
+    /// The file could not be read.
     #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
@@ -27,11 +28,35 @@ pub enum ProfileError {
     /// The JSON does not have the expected shape.
     #[error("{what}: {source}")]
     Json {
-        /// Which document.
+        /// Which document: its path, or what it is.
         what: String,
         /// What the parser said.
         source: serde_json::Error,
     },
+}
+
+/// Reads a file whole, naming it in the error.
+pub fn read_document(path: &Path) -> Result<Vec<u8>, DocumentError> {
+    fs::read(path).map_err(|source| DocumentError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Parses JSON into `T`; `what` names the document in the error.
+pub fn parse_document<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, DocumentError> {
+    serde_json::from_slice(bytes).map_err(|source| DocumentError::Json {
+        what: what.to_string(),
+        source,
+    })
+}
+
+/// Why a connection profile could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The profile, or a file it names, could not be read or parsed.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
     /// No peer of that name.
     #[error("no peer named {0}")]
     UnknownPeer(String),
@@ -41,13 +66,6 @@ pub enum ProfileError {
     /// A TLS peer without a CA to check it against.
     #[error("peer {0} uses TLS but names no TLS CA certificate")]
     NoTlsCa(String),
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, ProfileError> {
-    fs::read(path).map_err(|source| ProfileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
 }
 
 /// A Fabric connection profile (the JSON form of the common connection
@@ -117,22 +135,14 @@ impl ConnectionProfile {
     /// Reads a profile file; relative paths in it are taken from its folder.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut profile: Self =
-            serde_json::from_slice(&read(path)?).map_err(|source| ProfileError::Json {
-                what: path.display().to_string(),
-                source,
-            })?;
+        let mut profile: Self = parse_document(&read_document(path)?, &path.display().to_string())?;
         profile.base_dir = base_dir;
         Ok(profile)
     }
 
     /// Parses profile JSON; relative paths are taken from `base_dir`.
     pub fn from_json(bytes: &[u8], base_dir: impl Into<PathBuf>) -> Result<Self, ProfileError> {
-        let mut profile: Self =
-            serde_json::from_slice(bytes).map_err(|source| ProfileError::Json {
-                what: "connection profile".into(),
-                source,
-            })?;
+        let mut profile: Self = parse_document(bytes, "connection profile")?;
         profile.base_dir = base_dir.into();
         Ok(profile)
     }
@@ -170,7 +180,7 @@ impl ConnectionProfile {
             Some(TlsCaCerts { pem: Some(pem), .. }) => pem.clone().into_bytes(),
             Some(TlsCaCerts {
                 path: Some(path), ..
-            }) => read(&self.base_dir.join(path))?,
+            }) => read_document(&self.base_dir.join(path))?,
             _ => return Err(ProfileError::NoTlsCa(name.to_string())),
         };
         Ok(connection.tls_ca_pem(ca))
