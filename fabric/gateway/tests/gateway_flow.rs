@@ -1,128 +1,35 @@
-//! The gateway client over real gRPC, against an in-process stand-in for a
-//! peer's Gateway and Deliver services. The stand-in checks what a peer
-//! checks on the way in (every signature against the creator certificate,
-//! the transaction id rule, low-S) and answers in the peer's wire format,
-//! including gRPC statuses carrying `gateway.ErrorDetail`s. It stands in for
-//! the real peer only here; the end-to-end tests in `tests/` use real ones.
-//!
-//! Like a real peer, it keeps a chain: every submitted transaction commits
-//! in a block of its own, and its event streams send their response
-//! headers only with their first message, so a stream opened before the
-//! block it waits for exists is open but silent.
+//! The gateway client over real gRPC, against `hlf-testpeer`'s in-process
+//! stand-in for a peer's Gateway and Deliver services, which checks what a
+//! peer checks on the way in and answers in the peer's wire format,
+//! including gRPC statuses carrying `gateway.ErrorDetail`s. The end-to-end
+//! tests in `tests/` use real peers.
 
 #![cfg(test)]
 
-use std::{
-    collections::HashMap,
-    pin::Pin,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use hlf_gateway::{
     BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
     SigningIdentity, Timeouts, TxValidationCode,
 };
-use hlf_protos::{common, gateway, google_rpc, msp, orderer, peer};
-use p256::ecdsa::signature::Verifier as _;
+use hlf_testpeer::{
+    Committed, Contract, Endorsed, Event, Invocation, TestPeer, status_with_detail,
+};
+use hlf_protos::common;
 use prost::Message as _;
-use sha2::{Digest as _, Sha256};
-use tokio_stream::Stream;
-use tonic::{Request, Response, Status};
-use x509_cert::der::DecodePem as _;
+use tonic::Status;
 
 const CHANNEL: &str = "ehrchannel";
 /// The size of the `Verbose` function's error.
 const VERBOSE_ERROR: usize = 60 * 1024;
 const CHAINCODE: &str = "ehr";
 
-/// Checks `signature` over `message` by the serialized identity `creator`,
-/// as a peer's MSP does: P-256, SHA-256, DER, low S.
-fn verify(creator: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Status> {
-    let refuse = |what: &str| Status::permission_denied(format!("bad signature: {what}"));
-    let identity = msp::SerializedIdentity::decode(creator).map_err(|_| refuse("creator"))?;
-    let certificate =
-        x509_cert::Certificate::from_pem(&identity.id_bytes).map_err(|_| refuse("certificate"))?;
-    let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(
-        certificate
-            .tbs_certificate()
-            .subject_public_key_info()
-            .subject_public_key
-            .raw_bytes(),
-    )
-    .map_err(|_| refuse("key"))?;
-    let signature = p256::ecdsa::Signature::from_der(signature).map_err(|_| refuse("DER"))?;
-    if signature.normalize_s() != signature {
-        return Err(refuse("high S"));
-    }
-    key.verify(message, &signature)
-        .map_err(|_| refuse("verify"))
-}
+/// The chaincode behind the stand-in peer: its result is the function
+/// name, the arguments and the transient keys, joined; a few function names
+/// make it misbehave as a peer or chaincode can.
+struct Echo;
 
-/// A gRPC status with one `gateway.ErrorDetail`, as the gateway sends.
-fn status_with_detail(code: tonic::Code, message: &str, peer_message: &str) -> Status {
-    let detail = gateway::ErrorDetail {
-        address: "peer0.org1:7051".into(),
-        msp_id: "Net1Org1MSP".into(),
-        message: peer_message.into(),
-    };
-    let rich = google_rpc::Status {
-        code: code as i32,
-        message: message.into(),
-        details: vec![prost_types::Any {
-            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
-            value: detail.encode_to_vec(),
-        }],
-    };
-    Status::with_details(code, message, rich.encode_to_vec().into())
-}
-
-struct Invocation {
-    channel_header: common::ChannelHeader,
-    signature_header: common::SignatureHeader,
-    args: Vec<Vec<u8>>,
-    transient: HashMap<String, Vec<u8>>,
-}
-
-/// Decodes and checks a signed proposal as the peer would.
-fn check_proposal(signed: Option<peer::SignedProposal>) -> Result<Invocation, Status> {
-    let bad = |e: prost::DecodeError| Status::invalid_argument(e.to_string());
-    let signed = signed.ok_or_else(|| Status::invalid_argument("no proposal"))?;
-    let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).map_err(bad)?;
-    let header = common::Header::decode(proposal.header.as_slice()).map_err(bad)?;
-    let channel_header =
-        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(bad)?;
-    let signature_header =
-        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(bad)?;
-    verify(
-        &signature_header.creator,
-        &signed.proposal_bytes,
-        &signed.signature,
-    )?;
-    let mut joined = signature_header.nonce.clone();
-    joined.extend_from_slice(&signature_header.creator);
-    if channel_header.tx_id != hex::encode(Sha256::digest(&joined))
-        || signature_header.nonce.len() != 24
-    {
-        return Err(Status::invalid_argument("transaction id does not match"));
-    }
-    let payload =
-        peer::ChaincodeProposalPayload::decode(proposal.payload.as_slice()).map_err(bad)?;
-    let spec = peer::ChaincodeInvocationSpec::decode(payload.input.as_slice())
-        .map_err(bad)?
-        .chaincode_spec
-        .unwrap_or_default();
-    Ok(Invocation {
-        channel_header,
-        signature_header,
-        args: spec.input.unwrap_or_default().args,
-        transient: payload.transient_map,
-    })
-}
-
-/// What the chaincode "returns": the function name, the arguments and the
-/// transient keys, joined.
-fn chaincode_result(invocation: &Invocation) -> Vec<u8> {
+fn echo(invocation: &Invocation) -> Vec<u8> {
     let mut parts: Vec<String> = invocation
         .args
         .iter()
@@ -137,187 +44,17 @@ fn chaincode_result(invocation: &Invocation) -> Vec<u8> {
     parts.join(",").into_bytes()
 }
 
-/// One committed transaction.
-#[derive(Clone)]
-struct Committed {
-    transaction_id: String,
-    code: peer::TxValidationCode,
-    envelope: common::Envelope,
-    event: Option<peer::ChaincodeEvent>,
-}
-
-struct Ledger {
-    /// The chain: block n holds `blocks[n]`.
-    blocks: Vec<Vec<Committed>>,
-    /// Function name and result per endorsed transaction id.
-    endorsed: HashMap<String, (String, Vec<u8>)>,
-    /// Endorsing organisations asked for, per transaction id.
-    endorsers: HashMap<String, Vec<String>>,
-}
-
-impl Default for Ledger {
-    /// Blocks 0 to 4 hold nothing of interest; blocks 5, 6 and 7 hold
-    /// events `e5a`, `e5b`, `e6a`, `e7a` of chaincode `ehr`.
-    fn default() -> Self {
-        let stored = |id: &str| Committed {
-            transaction_id: id.to_string(),
-            code: peer::TxValidationCode::Valid,
-            envelope: common::Envelope::default(),
-            event: Some(peer::ChaincodeEvent {
-                chaincode_id: CHAINCODE.into(),
-                tx_id: id.to_string(),
-                event_name: "Stored".into(),
-                payload: id.as_bytes().to_vec(),
-            }),
-        };
-        let mut blocks = vec![Vec::new(); 5];
-        blocks.push(vec![stored("e5a"), stored("e5b")]);
-        blocks.push(vec![stored("e6a")]);
-        blocks.push(vec![stored("e7a")]);
-        Self {
-            blocks,
-            endorsed: HashMap::new(),
-            endorsers: HashMap::new(),
-        }
-    }
-}
-
-impl Ledger {
-    fn block_of(&self, transaction_id: &str) -> Option<(u64, peer::TxValidationCode)> {
-        self.blocks.iter().enumerate().find_map(|(number, txs)| {
-            txs.iter()
-                .find(|tx| tx.transaction_id == transaction_id)
-                .map(|tx| (number as u64, tx.code))
-        })
-    }
-}
-
-#[derive(Clone)]
-struct FakePeer {
-    ledger: Arc<Mutex<Ledger>>,
-    /// The chain's height, for streams waiting for the next block.
-    height: Arc<tokio::sync::watch::Sender<u64>>,
-    /// Event streams whose call is still going on.
-    open_streams: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Default for FakePeer {
-    fn default() -> Self {
-        let ledger = Ledger::default();
-        let height = ledger.blocks.len() as u64;
-        Self {
-            ledger: Arc::new(Mutex::new(ledger)),
-            height: Arc::new(tokio::sync::watch::Sender::new(height)),
-            open_streams: Arc::default(),
-        }
-    }
-}
-
-impl FakePeer {
-    fn open_streams(&self) -> usize {
-        self.open_streams.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Serves blocks from `start` (or the next to commit) as they commit,
-    /// each turned into at most one message by `message`, as a real peer
-    /// does: the response (and its headers) exists only once the first
-    /// message does.
-    async fn serve_blocks<T: Send + 'static>(
-        &self,
-        start: Option<u64>,
-        message: impl Fn(u64, &[Committed]) -> Option<T> + Send + 'static,
-    ) -> Result<Response<EventStream<T>>, Status> {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(4);
-        let ledger = Arc::clone(&self.ledger);
-        let mut height = self.height.subscribe();
-        let open = Arc::clone(&self.open_streams);
-        let mut number = start.unwrap_or(*height.borrow());
-        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    reached = height.wait_for(|height| *height > number) => {
-                        if reached.is_err() {
-                            break;
-                        }
-                    }
-                    () = sender.closed() => break,
-                }
-                let block = ledger.lock().unwrap().blocks[number as usize].clone();
-                if let Some(message) = message(number, &block)
-                    && sender.send(Ok(message)).await.is_err()
-                {
-                    break;
-                }
-                number += 1;
-            }
-            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        });
-        let first = receiver
-            .recv()
-            .await
-            .ok_or_else(|| Status::internal("the chain ended"))??;
-        let rest = tokio_stream::wrappers::ReceiverStream::new(receiver);
-        Ok(Response::new(Box::pin(tokio_stream::StreamExt::chain(
-            tokio_stream::once(Ok(first)),
-            rest,
-        ))))
-    }
-
-    /// Decodes and checks a Deliver seek request; returns its channel and
-    /// start block.
-    async fn seek(
-        request: Request<tonic::Streaming<common::Envelope>>,
-    ) -> Result<(String, Option<u64>), Status> {
-        let mut requests = request.into_inner();
-        let envelope = requests
-            .message()
-            .await?
-            .ok_or_else(|| Status::invalid_argument("no seek request"))?;
-        let payload = common::Payload::decode(envelope.payload.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let header = payload.header.unwrap_or_default();
-        let channel_header = common::ChannelHeader::decode(header.channel_header.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
-            return Err(Status::invalid_argument("not a seek request"));
-        }
-        let signature_header = common::SignatureHeader::decode(header.signature_header.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        verify(
-            &signature_header.creator,
-            &envelope.payload,
-            &envelope.signature,
-        )?;
-        let seek = orderer::SeekInfo::decode(payload.data.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let start = match seek.start.and_then(|p| p.r#type) {
-            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
-            _ => None,
-        };
-        Ok((channel_header.channel_id, start))
-    }
-}
-
-type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
-
-#[tonic::async_trait]
-impl gateway::gateway_server::Gateway for FakePeer {
-    async fn evaluate(
-        &self,
-        request: Request<gateway::EvaluateRequest>,
-    ) -> Result<Response<gateway::EvaluateResponse>, Status> {
-        let request = request.into_inner();
-        let invocation = check_proposal(request.proposed_transaction)?;
-        match invocation.args.first().map(Vec::as_slice) {
-            Some(b"Fail") => Err(status_with_detail(
+impl Contract for Echo {
+    async fn evaluate(&self, invocation: Invocation) -> Result<Vec<u8>, Status> {
+        match invocation.function().as_str() {
+            "Fail" => Err(status_with_detail(
                 tonic::Code::Unknown,
                 "evaluate call to endorser returned error",
                 "chaincode response 500, no such record",
             )),
             // A chaincode error quoting a 1 MiB argument, as the gateway
             // sends it: in grpc-message and again in the details.
-            Some(b"Huge") => Err(status_with_detail(
+            "Huge" => Err(status_with_detail(
                 tonic::Code::Unknown,
                 &format!(
                     "evaluate call to endorser returned error: {}",
@@ -326,43 +63,24 @@ impl gateway::gateway_server::Gateway for FakePeer {
                 &format!("chaincode response 500, {}", "x".repeat(1 << 20)),
             )),
             // Trailers of about 80 KiB: over hyper's default 16 KiB limit.
-            Some(b"Verbose") => Err(status_with_detail(
+            "Verbose" => Err(status_with_detail(
                 tonic::Code::Unknown,
                 "evaluate call to endorser returned error",
                 &"v".repeat(VERBOSE_ERROR),
             )),
-            Some(b"Slow") => {
+            "Slow" => {
                 tokio::time::sleep(Duration::from_secs(5)).await;
                 Err(Status::internal("too late"))
             }
             // Bigger than tonic's default 4 MiB limit, well within Fabric's.
-            Some(b"Big") => Ok(Response::new(gateway::EvaluateResponse {
-                result: Some(peer::Response {
-                    status: 200,
-                    message: String::new(),
-                    payload: vec![7; 6 * 1024 * 1024],
-                }),
-            })),
-            _ => Ok(Response::new(gateway::EvaluateResponse {
-                result: Some(peer::Response {
-                    status: 200,
-                    message: String::new(),
-                    payload: chaincode_result(&invocation),
-                }),
-            })),
+            "Big" => Ok(vec![7; 6 * 1024 * 1024]),
+            _ => Ok(echo(&invocation)),
         }
     }
 
-    async fn endorse(
-        &self,
-        request: Request<gateway::EndorseRequest>,
-    ) -> Result<Response<gateway::EndorseResponse>, Status> {
-        let request = request.into_inner();
-        let invocation = check_proposal(request.proposed_transaction)?;
-        if request.transaction_id != invocation.channel_header.tx_id {
-            return Err(Status::invalid_argument("request and proposal ids differ"));
-        }
-        let function = String::from_utf8_lossy(&invocation.args[0]).into_owned();
+    /// The result, and one event named after the function carrying it.
+    async fn endorse(&self, invocation: Invocation) -> Result<Endorsed, Status> {
+        let function = invocation.function();
         if function == "Slow" {
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
@@ -373,241 +91,48 @@ impl gateway::gateway_server::Gateway for FakePeer {
                 "access denied: creator is not a registered requester",
             ));
         }
-        let result = chaincode_result(&invocation);
-        let chaincode_action = peer::ChaincodeAction {
-            response: Some(peer::Response {
-                status: 200,
-                message: String::new(),
-                payload: result.clone(),
-            }),
-            ..Default::default()
-        };
-        let action = peer::ChaincodeActionPayload {
-            chaincode_proposal_payload: Vec::new(),
-            action: Some(peer::ChaincodeEndorsedAction {
-                proposal_response_payload: peer::ProposalResponsePayload {
-                    proposal_hash: vec![0; 32],
-                    extension: chaincode_action.encode_to_vec(),
-                }
-                .encode_to_vec(),
-                endorsements: Vec::new(),
-            }),
-        };
-        let payload = common::Payload {
-            header: Some(common::Header {
-                channel_header: invocation.channel_header.encode_to_vec(),
-                signature_header: invocation.signature_header.encode_to_vec(),
-            }),
-            data: peer::Transaction {
-                actions: vec![peer::TransactionAction {
-                    header: Vec::new(),
-                    payload: action.encode_to_vec(),
-                }],
-            }
-            .encode_to_vec(),
-        };
-        let mut ledger = self.ledger.lock().unwrap();
-        ledger
-            .endorsed
-            .insert(request.transaction_id.clone(), (function, result));
-        ledger
-            .endorsers
-            .insert(request.transaction_id, request.endorsing_organizations);
-        Ok(Response::new(gateway::EndorseResponse {
-            prepared_transaction: Some(common::Envelope {
-                payload: payload.encode_to_vec(),
-                signature: Vec::new(),
-            }),
-        }))
+        let payload = echo(&invocation);
+        Ok(Endorsed {
+            events: vec![Event {
+                name: function,
+                payload: payload.clone(),
+            }],
+            payload,
+        })
     }
 
-    async fn submit(
-        &self,
-        request: Request<gateway::SubmitRequest>,
-    ) -> Result<Response<gateway::SubmitResponse>, Status> {
-        let request = request.into_inner();
-        let envelope = request.prepared_transaction.unwrap_or_default();
-        let payload = common::Payload::decode(envelope.payload.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let signature_header = common::SignatureHeader::decode(
-            payload
-                .header
-                .unwrap_or_default()
-                .signature_header
-                .as_slice(),
-        )
-        .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        verify(
-            &signature_header.creator,
-            &envelope.payload,
-            &envelope.signature,
-        )?;
-        let endorsed = self
-            .ledger
-            .lock()
-            .unwrap()
-            .endorsed
-            .get(&request.transaction_id)
-            .cloned();
-        let (function, result) = endorsed.ok_or_else(|| Status::not_found("never endorsed"))?;
+    async fn order(&self, _: &str, function: &str) -> TxValidationCode {
         if function == "SlowOrderer" {
             tokio::time::sleep(Duration::from_secs(5)).await;
         }
-        let mut ledger = self.ledger.lock().unwrap();
-        let code = match function.as_str() {
-            "Conflict" => peer::TxValidationCode::MvccReadConflict,
-            _ => peer::TxValidationCode::Valid,
-        };
-        // Peers keep the events of valid transactions only.
-        let event = (code == peer::TxValidationCode::Valid).then(|| peer::ChaincodeEvent {
-            chaincode_id: CHAINCODE.into(),
-            tx_id: request.transaction_id.clone(),
-            event_name: function,
-            payload: result,
-        });
-        ledger.blocks.push(vec![Committed {
-            transaction_id: request.transaction_id,
-            code,
-            envelope,
-            event,
-        }]);
-        let height = ledger.blocks.len() as u64;
-        drop(ledger);
-        self.height.send_replace(height);
-        Ok(Response::new(gateway::SubmitResponse {}))
-    }
-
-    async fn commit_status(
-        &self,
-        request: Request<gateway::SignedCommitStatusRequest>,
-    ) -> Result<Response<gateway::CommitStatusResponse>, Status> {
-        let signed = request.into_inner();
-        let inner = gateway::CommitStatusRequest::decode(signed.request.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        verify(&inner.identity, &signed.request, &signed.signature)?;
-        // As a peer does, wait until the transaction is in a block.
-        let mut height = self.height.subscribe();
-        let (block_number, code) = loop {
-            let seen = *height.borrow_and_update();
-            if let Some(found) = self.ledger.lock().unwrap().block_of(&inner.transaction_id) {
-                break found;
-            }
-            height
-                .wait_for(|height| *height > seen)
-                .await
-                .map_err(|_| Status::unavailable("the peer stopped"))?;
-        };
-        Ok(Response::new(gateway::CommitStatusResponse {
-            result: code as i32,
-            block_number,
-        }))
-    }
-
-    type ChaincodeEventsStream = EventStream<gateway::ChaincodeEventsResponse>;
-
-    /// The events of one chaincode, block by block from the start (blocks
-    /// without any are skipped), honouring `after_transaction_id` as the
-    /// gateway does.
-    async fn chaincode_events(
-        &self,
-        request: Request<gateway::SignedChaincodeEventsRequest>,
-    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
-        let signed = request.into_inner();
-        let inner = gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
-            .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        verify(&inner.identity, &signed.request, &signed.signature)?;
-        let start = match inner.start_position.and_then(|p| p.r#type) {
-            Some(orderer::seek_position::Type::Specified(s)) => Some(s.number),
-            _ => None,
-        };
-        let (chaincode, after) = (inner.chaincode_id, inner.after_transaction_id);
-        self.serve_blocks(start, move |number, block| {
-            let mut skipping = Some(number) == start && !after.is_empty();
-            let mut events = Vec::new();
-            for tx in block {
-                if skipping {
-                    skipping = tx.transaction_id != after;
-                    continue;
-                }
-                events.extend(
-                    tx.event
-                        .clone()
-                        .filter(|event| event.chaincode_id == chaincode),
-                );
-            }
-            (!events.is_empty()).then_some(gateway::ChaincodeEventsResponse {
-                events,
-                block_number: number,
-            })
-        })
-        .await
+        match function {
+            "Conflict" => TxValidationCode::MvccReadConflict,
+            _ => TxValidationCode::Valid,
+        }
     }
 }
 
-#[tonic::async_trait]
-impl peer::deliver_server::Deliver for FakePeer {
-    type DeliverStream = EventStream<peer::DeliverResponse>;
-    type DeliverFilteredStream = EventStream<peer::DeliverResponse>;
-    type DeliverWithPrivateDataStream = EventStream<peer::DeliverResponse>;
+type FakePeer = TestPeer<Echo>;
 
-    /// Full blocks: a header with the number, and each transaction's
-    /// envelope as submitted.
-    async fn deliver(
-        &self,
-        request: Request<tonic::Streaming<common::Envelope>>,
-    ) -> Result<Response<Self::DeliverStream>, Status> {
-        let (_, start) = Self::seek(request).await?;
-        self.serve_blocks(start, |number, block| {
-            Some(peer::DeliverResponse {
-                r#type: Some(peer::deliver_response::Type::Block(common::Block {
-                    header: Some(common::BlockHeader {
-                        number,
-                        ..Default::default()
-                    }),
-                    data: Some(common::BlockData {
-                        data: block.iter().map(|tx| tx.envelope.encode_to_vec()).collect(),
-                    }),
-                    metadata: None,
-                })),
-            })
-        })
-        .await
+/// Blocks 0 to 4 hold nothing of interest; blocks 5, 6 and 7 hold events
+/// `e5a`, `e5b`, `e6a`, `e7a` of chaincode `ehr`.
+fn seed_chain(peer: &FakePeer) {
+    let stored = |id: &str| {
+        Committed::with_event(
+            id,
+            CHAINCODE,
+            Event {
+                name: "Stored".into(),
+                payload: id.as_bytes().to_vec(),
+            },
+        )
+    };
+    for _ in 0..5 {
+        peer.commit_block(Vec::new());
     }
-
-    /// Filtered blocks: transaction ids and validation codes.
-    async fn deliver_filtered(
-        &self,
-        request: Request<tonic::Streaming<common::Envelope>>,
-    ) -> Result<Response<Self::DeliverFilteredStream>, Status> {
-        let (channel_id, start) = Self::seek(request).await?;
-        self.serve_blocks(start, move |number, block| {
-            Some(peer::DeliverResponse {
-                r#type: Some(peer::deliver_response::Type::FilteredBlock(
-                    peer::FilteredBlock {
-                        channel_id: channel_id.clone(),
-                        number,
-                        filtered_transactions: block
-                            .iter()
-                            .map(|tx| peer::FilteredTransaction {
-                                txid: tx.transaction_id.clone(),
-                                r#type: common::HeaderType::EndorserTransaction as i32,
-                                tx_validation_code: tx.code as i32,
-                                data: None,
-                            })
-                            .collect(),
-                    },
-                )),
-            })
-        })
-        .await
-    }
-
-    async fn deliver_with_private_data(
-        &self,
-        _request: Request<tonic::Streaming<common::Envelope>>,
-    ) -> Result<Response<Self::DeliverWithPrivateDataStream>, Status> {
-        Err(Status::permission_denied("no access to private data"))
-    }
+    peer.commit_block(vec![stored("e5a"), stored("e5b")]);
+    peer.commit_block(vec![stored("e6a")]);
+    peer.commit_block(vec![stored("e7a")]);
 }
 
 /// A P-256 key and its self-signed certificate.
@@ -618,14 +143,9 @@ fn credentials(seed: u8) -> (p256::ecdsa::SigningKey, String) {
 /// Starts the fake peer; returns a gateway connected to it, the fake's
 /// state, and the channel, which other gateways may share.
 async fn start(timeouts: Timeouts) -> (Gateway, FakePeer, tonic::transport::Channel) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let fake = FakePeer::default();
-    let server = tonic::transport::Server::builder()
-        .add_service(gateway::gateway_server::GatewayServer::new(fake.clone()))
-        .add_service(peer::deliver_server::DeliverServer::new(fake.clone()))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
-    tokio::spawn(server);
+    let fake = TestPeer::new(Echo);
+    seed_chain(&fake);
+    let address = fake.serve().await.unwrap();
     let channel = hlf_gateway::ConnectionBuilder::new(address.to_string())
         .connect()
         .await
@@ -707,11 +227,8 @@ async fn submit_endorses_signs_submits_and_waits_for_the_commit() {
     // The first block after the fake's initial chain of 8.
     assert_eq!(committed.status.block_number, 8);
     assert_eq!(
-        fake.ledger
-            .lock()
-            .unwrap()
-            .block_of(&committed.status.transaction_id),
-        Some((8, peer::TxValidationCode::Valid))
+        fake.committed(&committed.status.transaction_id),
+        Some((8, TxValidationCode::Valid))
     );
 }
 
@@ -769,7 +286,7 @@ async fn transient_data_and_endorsing_organizations_reach_the_gateway() {
         .unwrap();
     assert_eq!(transaction.result(), b"PutPrivate,k,transient:record");
     assert_eq!(
-        fake.ledger.lock().unwrap().endorsers[transaction.transaction_id()],
+        fake.endorsers(transaction.transaction_id()).unwrap(),
         ["Net1Org1MSP", "Net1Org2MSP"]
     );
 }
