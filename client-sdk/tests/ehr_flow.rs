@@ -10,7 +10,6 @@
 
 use std::{
     collections::HashMap,
-    pin::Pin,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -20,7 +19,9 @@ use ehrx_client::{
     ehr::{
         ClinicalSummary, EhrClient, EhrSettings, Error, HistoryOutcome, HistoryRequest,
         InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestStatus as RequestState,
-        RequesterKey, synthetic::SyntheticPatient,
+        RequesterKey,
+        interface::{CHAINCODE, event, function},
+        synthetic::SyntheticPatient,
     },
     fabric::{Gateway, Identity, P256Signer, SigningIdentity},
 };
@@ -29,12 +30,12 @@ use ehrx_proto::exchange::{
     SignedRequest,
     seal::{SealContext, seal},
 };
-use hlf_protos::{common, gateway, msp, orderer, peer};
+use hlf_protos::msp;
+use hlf_testpeer::{Committed, Contract, Endorsed, Event, Invocation, TestPeer};
 use prost::Message as _;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use tokio_stream::Stream;
-use tonic::{Request as GrpcRequest, Response, Status};
+use tonic::Status;
 
 const ORGS: [&str; 2] = ["Net1Org1MSP", "Net1Org2MSP"];
 /// A patient the destination refuses.
@@ -63,52 +64,18 @@ struct StoredRequest {
     reply: Option<SignedReply>,
 }
 
+/// The miniature contract's state.
 #[derive(Default)]
 struct Ledger {
-    height: u64,
     records: HashMap<String, StoredRecord>,
     requests: HashMap<String, StoredRequest>,
-    /// Events of endorsed transactions, emitted when they are submitted.
-    pending_events: HashMap<String, Vec<(String, Vec<u8>)>>,
-    /// Block of each submitted transaction.
-    committed: HashMap<String, u64>,
-    /// (block, transaction, event name, payload).
-    events: Vec<(u64, String, String, Vec<u8>)>,
     /// The encryption key of each request, in order.
     encryption_keys: Vec<Vec<u8>>,
-    /// Refuse every event subscription, as a peer does for a creator
-    /// without read access.
-    refuse_events: bool,
 }
 
 #[derive(Clone, Default)]
 struct FakeContract {
     ledger: Arc<Mutex<Ledger>>,
-}
-
-struct Invocation {
-    channel_header: common::ChannelHeader,
-    signature_header: common::SignatureHeader,
-    args: Vec<Vec<u8>>,
-    transient: HashMap<String, Vec<u8>>,
-}
-
-fn decode_invocation(signed: Option<peer::SignedProposal>) -> Invocation {
-    let signed = signed.unwrap();
-    let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).unwrap();
-    let header = common::Header::decode(proposal.header.as_slice()).unwrap();
-    let payload = peer::ChaincodeProposalPayload::decode(proposal.payload.as_slice()).unwrap();
-    let spec = peer::ChaincodeInvocationSpec::decode(payload.input.as_slice())
-        .unwrap()
-        .chaincode_spec
-        .unwrap();
-    Invocation {
-        channel_header: common::ChannelHeader::decode(header.channel_header.as_slice()).unwrap(),
-        signature_header: common::SignatureHeader::decode(header.signature_header.as_slice())
-            .unwrap(),
-        args: spec.input.unwrap().args,
-        transient: payload.transient_map,
-    }
 }
 
 /// A request entry as the contract writes it (every field, since the SDK
@@ -188,17 +155,14 @@ fn form_reply(ledger: &Ledger, request: &Request, status: ReplyStatus) -> Signed
 
 impl FakeContract {
     /// Runs one contract function: its result, and the events it emits.
-    fn invoke(
-        &self,
-        invocation: &Invocation,
-        endorsers: &[String],
-    ) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+    fn invoke(&self, invocation: &Invocation) -> (Vec<u8>, Vec<Event>) {
         let mut ledger = self.ledger.lock().unwrap();
-        let function = String::from_utf8(invocation.args[0].clone()).unwrap();
+        let endorsers = &invocation.endorsing_organizations;
+        let function = invocation.function();
         let arg = |i: usize| invocation.args[i].clone();
         let text = |i: usize| String::from_utf8(arg(i)).unwrap();
         match function.as_str() {
-            "PutEhr" => {
+            function::PUT_EHR => {
                 let metadata: Value = serde_json::from_slice(&arg(1)).unwrap();
                 let record_id = metadata["record_id"].as_str().unwrap().to_string();
                 ledger.records.insert(
@@ -226,7 +190,7 @@ impl FakeContract {
                     Vec::new(),
                 )
             }
-            "SubmitRequest" => {
+            function::SUBMIT_REQUEST => {
                 let signed = SignedRequest::decode(arg(1).as_slice()).unwrap();
                 let verified = signed.open().unwrap();
                 let request = verified.message;
@@ -235,7 +199,7 @@ impl FakeContract {
                     let result = json!({"outcome": "rejected", "reason": "unknown requester code", "request_id": id});
                     return (result.to_string().into_bytes(), Vec::new());
                 }
-                let mut events = vec![("RequestValidated".to_string(), id.clone().into_bytes())];
+                let mut events = vec![event(event::REQUEST_VALIDATED, &id)];
                 let mut stored = StoredRequest {
                     creator: invocation.signature_header.creator.clone(),
                     state: RequestState::Validated,
@@ -261,13 +225,13 @@ impl FakeContract {
                 };
                 if let Some(status) = status {
                     stored.reply = Some(form_reply(&ledger, &request, status));
-                    events.push(("ReplyAccepted".into(), id.clone().into_bytes()));
+                    events.push(event(event::REPLY_ACCEPTED, &id));
                 }
                 ledger.requests.insert(id.clone(), stored);
                 let result = json!({"outcome": "validated", "request_id": id});
                 (result.to_string().into_bytes(), events)
             }
-            "GetRequestStatus" => {
+            function::GET_REQUEST_STATUS => {
                 let id = text(1);
                 (
                     state_json(&id, &ledger.requests[&id])
@@ -276,7 +240,7 @@ impl FakeContract {
                     Vec::new(),
                 )
             }
-            "ListRequests" => {
+            function::LIST_REQUESTS => {
                 let creator = &invocation.signature_header.creator;
                 let mine: Vec<Value> = ledger
                     .requests
@@ -286,7 +250,7 @@ impl FakeContract {
                     .collect();
                 (Value::Array(mine).to_string().into_bytes(), Vec::new())
             }
-            "GetReply" => {
+            function::GET_REPLY => {
                 let id = text(1);
                 let result = match ledger.requests.get(&id) {
                     Some(r) if r.creator != invocation.signature_header.creator => {
@@ -308,178 +272,47 @@ impl FakeContract {
     }
 }
 
-type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+fn event(name: &str, request_id: &str) -> Event {
+    Event {
+        name: name.to_string(),
+        payload: request_id.as_bytes().to_vec(),
+    }
+}
 
-#[tonic::async_trait]
-impl gateway::gateway_server::Gateway for FakeContract {
-    async fn evaluate(
-        &self,
-        request: GrpcRequest<gateway::EvaluateRequest>,
-    ) -> Result<Response<gateway::EvaluateResponse>, Status> {
-        let invocation = decode_invocation(request.into_inner().proposed_transaction);
-        let (payload, _) = self.invoke(&invocation, &[]);
-        Ok(Response::new(gateway::EvaluateResponse {
-            result: Some(peer::Response {
-                status: 200,
-                message: String::new(),
-                payload,
-            }),
-        }))
+/// Each event after a transaction's own stands for a later transaction
+/// of the relay's (`AcceptReply`), in a block of its own.
+impl Contract for FakeContract {
+    async fn evaluate(&self, invocation: Invocation) -> Result<Vec<u8>, Status> {
+        Ok(self.invoke(&invocation).0)
     }
 
-    async fn endorse(
-        &self,
-        request: GrpcRequest<gateway::EndorseRequest>,
-    ) -> Result<Response<gateway::EndorseResponse>, Status> {
-        let request = request.into_inner();
-        let invocation = decode_invocation(request.proposed_transaction);
-        let (result, events) = self.invoke(&invocation, &request.endorsing_organizations);
-        self.ledger
-            .lock()
-            .unwrap()
-            .pending_events
-            .insert(request.transaction_id, events);
-        let chaincode_action = peer::ChaincodeAction {
-            response: Some(peer::Response {
-                status: 200,
-                message: String::new(),
-                payload: result,
-            }),
-            ..Default::default()
-        };
-        let action = peer::ChaincodeActionPayload {
-            chaincode_proposal_payload: Vec::new(),
-            action: Some(peer::ChaincodeEndorsedAction {
-                proposal_response_payload: peer::ProposalResponsePayload {
-                    proposal_hash: vec![0; 32],
-                    extension: chaincode_action.encode_to_vec(),
-                }
-                .encode_to_vec(),
-                endorsements: Vec::new(),
-            }),
-        };
-        let payload = common::Payload {
-            header: Some(common::Header {
-                channel_header: invocation.channel_header.encode_to_vec(),
-                signature_header: invocation.signature_header.encode_to_vec(),
-            }),
-            data: peer::Transaction {
-                actions: vec![peer::TransactionAction {
-                    header: Vec::new(),
-                    payload: action.encode_to_vec(),
-                }],
-            }
-            .encode_to_vec(),
-        };
-        Ok(Response::new(gateway::EndorseResponse {
-            prepared_transaction: Some(common::Envelope {
-                payload: payload.encode_to_vec(),
-                signature: Vec::new(),
-            }),
-        }))
-    }
-
-    /// Commits the transaction in its own block; each event it emitted after
-    /// the first goes in a later block, as a relay's transactions would.
-    async fn submit(
-        &self,
-        request: GrpcRequest<gateway::SubmitRequest>,
-    ) -> Result<Response<gateway::SubmitResponse>, Status> {
-        let transaction_id = request.into_inner().transaction_id;
-        let mut ledger = self.ledger.lock().unwrap();
-        let events = ledger
-            .pending_events
-            .remove(&transaction_id)
-            .ok_or_else(|| Status::not_found("never endorsed"))?;
-        ledger.height += 1;
-        let block = ledger.height;
-        ledger.committed.insert(transaction_id.clone(), block);
-        for (index, (name, payload)) in events.into_iter().enumerate() {
-            let (block, tx) = if index == 0 {
-                (block, transaction_id.clone())
-            } else {
-                ledger.height += 1;
-                (ledger.height, format!("relay-{}", ledger.height))
-            };
-            ledger.events.push((block, tx, name, payload));
-        }
-        Ok(Response::new(gateway::SubmitResponse {}))
-    }
-
-    async fn commit_status(
-        &self,
-        request: GrpcRequest<gateway::SignedCommitStatusRequest>,
-    ) -> Result<Response<gateway::CommitStatusResponse>, Status> {
-        let inner =
-            gateway::CommitStatusRequest::decode(request.into_inner().request.as_slice()).unwrap();
-        let block = self.ledger.lock().unwrap().committed[&inner.transaction_id];
-        Ok(Response::new(gateway::CommitStatusResponse {
-            result: peer::TxValidationCode::Valid as i32,
-            block_number: block,
-        }))
-    }
-
-    type ChaincodeEventsStream = EventStream<gateway::ChaincodeEventsResponse>;
-
-    /// The events from the requested block on, then the end of the stream,
-    /// as when a peer restarts: listeners must reopen from where they were.
-    /// A request for the next commit gets nothing: only a listener that
-    /// starts at the right block sees what already happened.
-    async fn chaincode_events(
-        &self,
-        request: GrpcRequest<gateway::SignedChaincodeEventsRequest>,
-    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
-        if self.ledger.lock().unwrap().refuse_events {
-            return Err(Status::permission_denied("access denied: no read access"));
-        }
-        let inner =
-            gateway::ChaincodeEventsRequest::decode(request.into_inner().request.as_slice())
-                .unwrap();
-        let start = match inner.start_position.and_then(|p| p.r#type) {
-            Some(orderer::seek_position::Type::Specified(s)) => s.number,
-            _ => u64::MAX,
-        };
-        let ledger = self.ledger.lock().unwrap();
-        let mut skipping = !inner.after_transaction_id.is_empty();
-        let mut responses = Vec::new();
-        for (block, tx, name, payload) in ledger.events.iter().filter(|e| e.0 >= start) {
-            if skipping && *block == start {
-                skipping = *tx != inner.after_transaction_id;
-                continue;
-            }
-            responses.push(Ok(gateway::ChaincodeEventsResponse {
-                block_number: *block,
-                events: vec![peer::ChaincodeEvent {
-                    chaincode_id: inner.chaincode_id.clone(),
-                    tx_id: tx.clone(),
-                    event_name: name.clone(),
-                    payload: payload.clone(),
-                }],
-            }));
-        }
-        Ok(Response::new(Box::pin(tokio_stream::iter(responses))))
+    async fn endorse(&self, invocation: Invocation) -> Result<Endorsed, Status> {
+        let (payload, events) = self.invoke(&invocation);
+        Ok(Endorsed { payload, events })
     }
 }
 
 struct Harness {
-    fake: FakeContract,
+    peer: TestPeer<FakeContract>,
     channel: tonic::transport::Channel,
 }
 
 impl Harness {
+    /// The stand-in peer, whose event streams end after the blocks already
+    /// committed, as when a peer restarts: the SDK must reopen them.
     async fn start() -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let fake = FakeContract::default();
-        let server = tonic::transport::Server::builder()
-            .add_service(gateway::gateway_server::GatewayServer::new(fake.clone()))
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
-        tokio::spawn(server);
+        let peer = TestPeer::new(FakeContract::default());
+        peer.end_streams_at_the_head();
+        let address = peer.serve().await.unwrap();
         let channel = ehrx_client::fabric::ConnectionBuilder::new(address.to_string())
             .connect()
             .await
             .unwrap();
-        Self { fake, channel }
+        Self { peer, channel }
+    }
+
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.peer.contract().ledger.lock().unwrap()
     }
 
     /// A client of network `net1` acting as the user of key `seed`.
@@ -526,7 +359,7 @@ async fn upload_request_and_read_a_patients_history() {
         .unwrap();
     assert_eq!(uploaded.len(), patient.resources.len());
     {
-        let ledger = harness.fake.ledger.lock().unwrap();
+        let ledger = harness.ledger();
         for (upload, resource) in uploaded.iter().zip(&patient.resources) {
             let stored = &ledger.records[&upload.record_id];
             assert_eq!(stored.patient_ref, patient_ref.to_hex());
@@ -536,7 +369,7 @@ async fn upload_request_and_read_a_patients_history() {
                 *resource
             );
             assert_eq!(
-                ledger.committed[&upload.transaction_id],
+                harness.peer.committed(&upload.transaction_id).unwrap().0,
                 upload.block_number
             );
         }
@@ -559,7 +392,7 @@ async fn upload_request_and_read_a_patients_history() {
     assert_eq!(requested.pending.request.source_network, "net1");
     assert_eq!(requested.pending.request.requester_code, "DR-0001");
     assert_eq!(
-        harness.fake.ledger.lock().unwrap().encryption_keys,
+        harness.ledger().encryption_keys,
         [registered.public_key().to_vec()]
     );
     assert_eq!(
@@ -668,7 +501,7 @@ async fn no_answer_before_the_deadline_is_a_timeout() {
 #[tokio::test]
 async fn a_refused_event_subscription_is_an_error_at_once_not_a_timeout() {
     let harness = Harness::start().await;
-    harness.fake.ledger.lock().unwrap().refuse_events = true;
+    harness.peer.refuse_events();
     let doctor = harness.client(2).with_requester_code("DR-0001");
     let started = std::time::Instant::now();
     let error = doctor
@@ -712,32 +545,36 @@ async fn malformed_fhir_is_refused_before_anything_is_sent() {
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Record(_)), "{error}");
-    assert!(harness.fake.ledger.lock().unwrap().records.is_empty());
+    assert!(harness.ledger().records.is_empty());
 }
 
 #[tokio::test]
 async fn a_reply_that_arrives_after_the_stream_ended_is_still_seen() {
     let harness = Harness::start().await;
-    let ledger = Arc::clone(&harness.fake.ledger);
+    let peer = harness.peer.clone();
     // The relay's AcceptReply, committed while the listener is between
     // two streams.
     tokio::spawn(async move {
         let id = loop {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            if let Some(id) = ledger.lock().unwrap().requests.keys().next() {
+            let ledger = peer.contract().ledger.lock().unwrap();
+            if let Some(id) = ledger.requests.keys().next() {
                 break id.clone();
             }
         };
-        let mut ledger = ledger.lock().unwrap();
-        ledger.requests.get_mut(&id).unwrap().state = RequestState::Fulfilled;
-        ledger.height += 1;
-        let block = ledger.height;
-        ledger.events.push((
-            block,
-            "relay-late".into(),
-            "ReplyAccepted".into(),
-            id.into_bytes(),
-        ));
+        peer.contract()
+            .ledger
+            .lock()
+            .unwrap()
+            .requests
+            .get_mut(&id)
+            .unwrap()
+            .state = RequestState::Fulfilled;
+        peer.commit_block(vec![Committed::with_event(
+            "relay-late",
+            CHAINCODE,
+            event(event::REPLY_ACCEPTED, &id),
+        )]);
     });
     let doctor = harness.client(2).with_requester_code("DR-0001");
     let requested = doctor
@@ -765,5 +602,5 @@ async fn an_endorsement_that_stored_other_bytes_is_never_submitted() {
         matches!(&error, Error::UnexpectedResult { function: "PutEhr", reason } if reason.contains("SHA-256")),
         "{error}"
     );
-    assert!(harness.fake.ledger.lock().unwrap().committed.is_empty());
+    assert!(harness.peer.transactions().is_empty());
 }

@@ -19,8 +19,7 @@ use ed25519_dalek::SigningKey;
 use ehrx_client::{
     fabric::{
         CallError, ChaincodeEvent, Checkpoint, Checkpointer as _, Committed, ConnectionBuilder,
-        Error, FileCheckpointer, Status as CommitStatus,
-        protos::{gateway, google_rpc, peer},
+        Error, FileCheckpointer, Status as CommitStatus, protos::peer,
     },
     proto::exchange::{
         Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
@@ -247,23 +246,10 @@ fn envelope_request_id(bytes: &[u8]) -> String {
 
 /// An endorsement error as the gateway reports a chaincode refusal.
 fn chaincode_refusal(message: &str) -> Error {
-    let detail = gateway::ErrorDetail {
-        address: "peer0.org1.net2:9051".into(),
-        msp_id: "Net2Org1MSP".into(),
-        message: format!("chaincode response 500, {message}"),
-    };
-    let rich = google_rpc::Status {
-        code: tonic::Code::Aborted as i32,
-        message: "failed to endorse transaction, see attached details for more info".into(),
-        details: vec![prost_types::Any {
-            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
-            value: detail.encode_to_vec(),
-        }],
-    };
-    let status = tonic::Status::with_details(
+    let status = hlf_testpeer::status_with_detail(
         tonic::Code::Aborted,
         "failed to endorse transaction, see attached details for more info",
-        rich.encode_to_vec().into(),
+        &format!("chaincode response 500, {message}"),
     );
     Error::Endorse(CallError::new("refused-tx", status))
 }

@@ -238,7 +238,10 @@ impl User {
         &self,
         connection: ConnectionBuilder,
     ) -> Result<ConnectionBuilder, ConfigError> {
-        Ok(connection.client_tls(read_document(&self.tls_cert)?, read_document(&self.tls_key)?))
+        Ok(connection.client_tls(
+            read_document(&self.tls_cert)?,
+            read_document(&self.tls_key)?,
+        ))
     }
 }
 

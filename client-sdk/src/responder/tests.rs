@@ -3,31 +3,16 @@
 
 use std::sync::Arc;
 
-use hlf_protos::{gateway, google_rpc};
-
 use super::*;
 use crate::fabric::{
     CallError, Identity, InMemoryCheckpointer, P256Signer, SigningIdentity, error::ErrorDetail,
 };
 
 fn endorse_error(peer_message: &str) -> fabric::Error {
-    let detail = gateway::ErrorDetail {
-        address: "peer0.org1:7051".into(),
-        msp_id: "Net2Org1MSP".into(),
-        message: peer_message.into(),
-    };
-    let rich = google_rpc::Status {
-        code: tonic::Code::Aborted as i32,
-        message: "failed to endorse transaction, see attached details for more info".into(),
-        details: vec![prost_types::Any {
-            type_url: "type.googleapis.com/gateway.ErrorDetail".into(),
-            value: detail.encode_to_vec(),
-        }],
-    };
-    let status = tonic::Status::with_details(
+    let status = hlf_testpeer::status_with_detail(
         tonic::Code::Aborted,
         "failed to endorse transaction, see attached details for more info",
-        rich.encode_to_vec().into(),
+        peer_message,
     );
     fabric::Error::Endorse(CallError::new("tx1", status))
 }
@@ -86,7 +71,7 @@ fn the_contracts_refusals_are_told_apart_by_code() {
         lost.details(),
         [ErrorDetail {
             address: "peer0.org1:7051".into(),
-            msp_id: "Net2Org1MSP".into(),
+            msp_id: "Net1Org1MSP".into(),
             message: "chaincode response 500, [ALREADY_REPLIED] request 1 already has a reply; exactly one reply per request is accepted".into(),
         }]
     );

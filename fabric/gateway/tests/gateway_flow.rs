@@ -12,10 +12,10 @@ use hlf_gateway::{
     BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
     SigningIdentity, Timeouts, TxValidationCode,
 };
+use hlf_protos::common;
 use hlf_testpeer::{
     Committed, Contract, Endorsed, Event, Invocation, TestPeer, status_with_detail,
 };
-use hlf_protos::common;
 use prost::Message as _;
 use tonic::Status;
 

@@ -111,8 +111,10 @@ pub trait Contract: Send + Sync + 'static {
 
     /// An endorsement: the result and events, or the status the gateway
     /// returns. Nothing is committed until the client submits.
-    fn endorse(&self, invocation: Invocation)
-    -> impl Future<Output = Result<Endorsed, Status>> + Send;
+    fn endorse(
+        &self,
+        invocation: Invocation,
+    ) -> impl Future<Output = Result<Endorsed, Status>> + Send;
 
     /// The validation code a submitted transaction commits with, decided
     /// when it is ordered; valid unless overridden.
@@ -352,7 +354,8 @@ impl<C: Contract> TestPeer<C> {
 /// as a peer's MSP does.
 pub fn verify(creator: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Status> {
     let refuse = |what: String| Status::permission_denied(format!("bad signature: {what}"));
-    let (_, key) = PublicKey::from_serialized_identity(creator).map_err(|e| refuse(e.to_string()))?;
+    let (_, key) =
+        PublicKey::from_serialized_identity(creator).map_err(|e| refuse(e.to_string()))?;
     key.verify(message, signature)
         .map_err(|e| refuse(e.to_string()))
 }
@@ -466,7 +469,9 @@ fn prepared_transaction(invocation: &Invocation, result: &[u8]) -> common::Envel
 
 /// Decodes and checks a Deliver seek request; returns its channel and
 /// start block.
-async fn seek(request: Request<Streaming<common::Envelope>>) -> Result<(String, Option<u64>), Status> {
+async fn seek(
+    request: Request<Streaming<common::Envelope>>,
+) -> Result<(String, Option<u64>), Status> {
     let mut requests = request.into_inner();
     let envelope = requests
         .message()
@@ -503,7 +508,8 @@ impl<C: Contract> gateway::gateway_server::Gateway for TestPeer<C> {
         &self,
         request: Request<gateway::EvaluateRequest>,
     ) -> Result<Response<gateway::EvaluateResponse>, Status> {
-        let (_, invocation) = check_proposal(request.into_inner().proposed_transaction, Vec::new())?;
+        let (_, invocation) =
+            check_proposal(request.into_inner().proposed_transaction, Vec::new())?;
         let payload = self.contract.evaluate(invocation).await?;
         Ok(Response::new(gateway::EvaluateResponse {
             result: Some(peer::Response {
@@ -531,9 +537,10 @@ impl<C: Contract> gateway::gateway_server::Gateway for TestPeer<C> {
         let endorsed = self.contract.endorse(invocation).await?;
         let prepared = prepared_transaction(&envelope_of, &endorsed.payload);
         let mut chain = self.chain();
-        chain
-            .endorsers
-            .insert(request.transaction_id.clone(), request.endorsing_organizations);
+        chain.endorsers.insert(
+            request.transaction_id.clone(),
+            request.endorsing_organizations,
+        );
         chain
             .endorsed
             .insert(request.transaction_id, (chaincode, function, endorsed));
