@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use hlf_protos::{common, gateway, peer};
+use hlf_protos::{common, gateway};
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
@@ -59,42 +59,7 @@ fn prepared_envelope(result: &[u8]) -> common::Envelope {
         tx_id: "tx1".into(),
         ..Default::default()
     };
-    let chaincode_action = peer::ChaincodeAction {
-        response: Some(peer::Response {
-            status: 200,
-            message: String::new(),
-            payload: result.to_vec(),
-        }),
-        ..Default::default()
-    };
-    let action_payload = peer::ChaincodeActionPayload {
-        chaincode_proposal_payload: Vec::new(),
-        action: Some(peer::ChaincodeEndorsedAction {
-            proposal_response_payload: peer::ProposalResponsePayload {
-                proposal_hash: vec![1; 32],
-                extension: chaincode_action.encode_to_vec(),
-            }
-            .encode_to_vec(),
-            endorsements: Vec::new(),
-        }),
-    };
-    let transaction = peer::Transaction {
-        actions: vec![peer::TransactionAction {
-            header: Vec::new(),
-            payload: action_payload.encode_to_vec(),
-        }],
-    };
-    common::Envelope {
-        payload: common::Payload {
-            header: Some(common::Header {
-                channel_header: channel_header.encode_to_vec(),
-                signature_header: Vec::new(),
-            }),
-            data: transaction.encode_to_vec(),
-        }
-        .encode_to_vec(),
-        signature: Vec::new(),
-    }
+    hlf_testpeer::prepared_transaction(&channel_header, &common::SignatureHeader::default(), result)
 }
 
 #[tokio::test]

@@ -427,8 +427,14 @@ fn check_proposal(
     ))
 }
 
-/// The prepared transaction a gateway returns from Endorse.
-fn prepared_transaction(invocation: &Invocation, result: &[u8]) -> common::Envelope {
+/// The prepared transaction a gateway returns from Endorse: one action
+/// whose chaincode response is `result` (no endorsements), under the
+/// proposal's headers, unsigned.
+pub fn prepared_transaction(
+    channel_header: &common::ChannelHeader,
+    signature_header: &common::SignatureHeader,
+    result: &[u8],
+) -> common::Envelope {
     let chaincode_action = peer::ChaincodeAction {
         response: Some(peer::Response {
             status: 200,
@@ -450,8 +456,8 @@ fn prepared_transaction(invocation: &Invocation, result: &[u8]) -> common::Envel
     };
     let payload = common::Payload {
         header: Some(common::Header {
-            channel_header: invocation.channel_header.encode_to_vec(),
-            signature_header: invocation.signature_header.encode_to_vec(),
+            channel_header: channel_header.encode_to_vec(),
+            signature_header: signature_header.encode_to_vec(),
         }),
         data: peer::Transaction {
             actions: vec![peer::TransactionAction {
@@ -533,9 +539,12 @@ impl<C: Contract> gateway::gateway_server::Gateway for TestPeer<C> {
             return Err(Status::invalid_argument("request and proposal ids differ"));
         }
         let function = invocation.function();
-        let envelope_of = invocation.clone();
+        let headers = (
+            invocation.channel_header.clone(),
+            invocation.signature_header.clone(),
+        );
         let endorsed = self.contract.endorse(invocation).await?;
-        let prepared = prepared_transaction(&envelope_of, &endorsed.payload);
+        let prepared = prepared_transaction(&headers.0, &headers.1, &endorsed.payload);
         let mut chain = self.chain();
         chain.endorsers.insert(
             request.transaction_id.clone(),
