@@ -8,17 +8,21 @@
 
 use std::future::Future;
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use tracing::info;
 
 use ehrx_client::{
     ehr::EhrSettings,
-    fabric::{FileCheckpointer, Gateway, NetworkDescription},
+    fabric::{FileCheckpointer, NetworkDescription},
     relay::{Relay, RelayConfig},
     responder::Responder,
 };
 
-use crate::{args::ConfigArgs, responder_config::ResponderConfig};
+use crate::{
+    args::ConfigArgs,
+    responder_config::ResponderConfig,
+    target::{Connect, gateway_as},
+};
 
 /// Completes at the first SIGTERM or Ctrl-C. The handlers are installed
 /// here, before the service starts, so no early signal is missed.
@@ -60,22 +64,7 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         .with_context(|| format!("`identity.msp_id` in {}", args.config.display()))?;
     org.user(&identity.user)
         .with_context(|| format!("`identity.user` in {}", args.config.display()))?;
-    let signing_identity = org.signing_identity(&identity.user).with_context(|| {
-        format!(
-            "loading the credentials of {} of {}",
-            identity.user, org.msp_id
-        )
-    })?;
-    let peer = org
-        .peers
-        .first()
-        .ok_or_else(|| anyhow!("organisation {} has no peer", org.msp_id))?;
-    let channel = peer
-        .connection()
-        .with_context(|| format!("preparing the connection to peer {}", peer.name))?
-        .connect_lazy()
-        .with_context(|| format!("preparing the connection to peer {}", peer.name))?;
-    let gateway = Gateway::new(channel, signing_identity);
+    let gateway = gateway_as(org, &identity.user, Connect::Lazy).await?;
 
     let mut settings = EhrSettings::from_description(&description);
     if let Some(chaincode) = &config.chaincode {
@@ -95,7 +84,7 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         network = %settings.network_id,
         msp_id = %org.msp_id,
         user = %identity.user,
-        peer = %peer.address,
+        peer = %org.peers.first().map_or("", |peer| peer.address.as_str()),
         "responder started"
     );
     let mut responder = Responder::new(&gateway, settings, checkpointer)

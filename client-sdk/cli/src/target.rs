@@ -70,21 +70,7 @@ impl Target {
 
     /// Connects to the organisation's first peer as the user.
     pub async fn gateway(&self) -> anyhow::Result<Gateway> {
-        let org = self.organization()?;
-        let identity = org.signing_identity(&self.user).with_context(|| {
-            format!("loading the credentials of {} of {}", self.user, org.msp_id)
-        })?;
-        let peer = org
-            .peers
-            .first()
-            .ok_or_else(|| anyhow!("organisation {} has no peer", org.msp_id))?;
-        let channel = peer
-            .connection()
-            .with_context(|| format!("preparing the connection to peer {}", peer.name))?
-            .connect()
-            .await
-            .with_context(|| format!("connecting to peer {} at {}", peer.name, peer.address))?;
-        Ok(Gateway::new(channel, identity))
+        gateway_as(self.organization()?, &self.user, Connect::Now).await
     }
 
     /// An EHR client acting as the user.
@@ -95,6 +81,40 @@ impl Target {
             EhrSettings::from_description(&self.description),
         ))
     }
+}
+
+/// When a gateway's connection is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connect {
+    /// Before it is returned: an unreachable peer is an error here.
+    Now,
+    /// At its first call: a long-running service starts even while its
+    /// peer is down, and reconnects on its own.
+    Lazy,
+}
+
+/// A gateway to `org`'s first peer, signing as `user` of `org`.
+pub async fn gateway_as(
+    org: &Organization,
+    user: &str,
+    connect: Connect,
+) -> anyhow::Result<Gateway> {
+    let identity = org
+        .signing_identity(user)
+        .with_context(|| format!("loading the credentials of {user} of {}", org.msp_id))?;
+    let peer = org
+        .peers
+        .first()
+        .ok_or_else(|| anyhow!("organisation {} has no peer", org.msp_id))?;
+    let connection = peer
+        .connection()
+        .with_context(|| format!("preparing the connection to peer {}", peer.name))?;
+    let channel = match connect {
+        Connect::Now => connection.connect().await,
+        Connect::Lazy => connection.connect_lazy(),
+    }
+    .with_context(|| format!("connecting to peer {} at {}", peer.name, peer.address))?;
+    Ok(Gateway::new(channel, identity))
 }
 
 fn required<'a, T>(value: &'a Option<T>, flag: &str, env: &str) -> anyhow::Result<&'a T> {
