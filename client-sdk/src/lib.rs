@@ -1,6 +1,7 @@
-//! Client side of the EHR exchange. The [`fabric`] module is a Fabric
-//! Gateway client that knows nothing of EHRs; the [`ehr`] module, the API
-//! that hospital applications embed, builds on it.
+//! Client side of the EHR exchange. The [`fabric`] module is the Fabric
+//! Gateway client (`hlf-gateway`, which knows nothing of EHRs); the [`ehr`]
+//! module, the API that hospital applications embed, builds on it. The
+//! relay and the responders are services on top, in `ehrx-services`.
 //!
 //! # The EHR API
 //!
@@ -173,8 +174,5 @@ pub use ehrx_proto as proto;
 pub use prost;
 pub use tonic;
 
-pub mod backoff;
 pub mod ehr;
 pub mod fabric;
-pub mod relay;
-pub mod responder;

@@ -23,9 +23,9 @@ use ehrx_client::ehr::{
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
-use ehrx_client::relay::{Relay, config::RelayConfig};
-use ehrx_client::responder::Responder;
 use ehrx_proto::exchange::Purpose;
+use ehrx_services::relay::{Relay, config::RelayConfig};
+use ehrx_services::responder::Responder;
 
 use crate::NetworkDescription;
 use crate::networks::{Networks, network_home};

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
-use ehrx_client::relay::config::{FabricIdentity, RetryConfig};
+use ehrx_services::relay::config::{FabricIdentity, RetryConfig};
 
 use crate::target::relative_to;
 

@@ -14,6 +14,8 @@ use tracing::info;
 use ehrx_client::{
     ehr::EhrSettings,
     fabric::{FileCheckpointer, NetworkDescription},
+};
+use ehrx_services::{
     relay::{Relay, RelayConfig},
     responder::Responder,
 };

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
-use crate::{
+use ehrx_client::{
     ehr::interface::{RecordContent, RequestRecords, limits::MAX_REASON_BYTES},
     fabric::{SignError, Signer},
     proto::exchange::{
@@ -168,8 +168,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::ehr::interface::Key32;
-    use crate::{
+    use ehrx_client::ehr::interface::Key32;
+    use ehrx_client::{
         fabric::{P256Signer, protos::msp::SerializedIdentity},
         proto::exchange::seal::DecryptionKey,
     };

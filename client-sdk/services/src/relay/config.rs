@@ -34,7 +34,7 @@ use std::{
 use ed25519_dalek::SigningKey;
 use serde::Deserialize;
 
-use crate::ehr::interface::{Key32, rules::is_name};
+use ehrx_client::ehr::interface::{Key32, rules::is_name};
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +99,7 @@ pub struct RelayConfig {
     /// This network's id, as the other networks' lookup tables know it.
     pub network_id: String,
     /// This network's `network.json` (see
-    /// [`NetworkDescription`](crate::fabric::NetworkDescription)).
+    /// [`NetworkDescription`](ehrx_client::fabric::NetworkDescription)).
     pub network_description: PathBuf,
     /// The Fabric identity the relay submits and listens as: a registered
     /// relay of this network.

@@ -22,7 +22,7 @@
 //! ```no_run
 //! use std::path::Path;
 //!
-//! use ehrx_client::relay::{Relay, RelayConfig};
+//! use ehrx_services::relay::{Relay, RelayConfig};
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = RelayConfig::load(Path::new("relay-net1.json"))?;
@@ -60,7 +60,7 @@ use self::{
     inbound::Inbound, outbound::Outbound, remote::Remotes, shutdown::ShutdownTrigger,
     status::RelayStatus,
 };
-use crate::fabric::{Checkpointer as _, FileCheckpointer, Gateway, NetworkDescription};
+use ehrx_client::fabric::{Checkpointer as _, FileCheckpointer, Gateway, NetworkDescription};
 
 /// One network's relay: its configuration and its two contacts with its
 /// own network.

@@ -7,7 +7,7 @@
 //! arrival, so a check here would only duplicate theirs (and could drift
 //! from them).
 
-use crate::ehr::interface::function;
+use ehrx_client::ehr::interface::function;
 use ehrx_proto::exchange::{
     Reply, Request, SignedReply, SignedRequest, forwarded_envelope::Payload,
 };
@@ -141,7 +141,7 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::ehr::interface::function;
+    use ehrx_client::ehr::interface::function;
 
     #[test]
     fn a_request_is_for_its_destination() {

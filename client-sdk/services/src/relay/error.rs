@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::config::ConfigError;
-use crate::fabric::{self, CheckpointError, ConnectionError};
+use ehrx_client::fabric::{self, CheckpointError, ConnectionError};
 
 /// Why the relay could not start or had to stop.
 #[derive(Debug, thiserror::Error)]

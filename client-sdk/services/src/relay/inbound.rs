@@ -32,7 +32,7 @@ use super::{
     remote::MAX_ENVELOPE_SIZE,
     shutdown::Shutdown,
 };
-use crate::fabric::{CallError, Error};
+use ehrx_client::fabric::{CallError, Error};
 
 /// How long a client gets to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -184,8 +184,8 @@ pub async fn serve<S: Submitter>(
 
 #[cfg(test)]
 mod tests {
+    use ehrx_client::fabric::protos::{gateway, google_rpc, peer};
     use ehrx_proto::exchange::Request as ExchangeRequest;
-    use hlf_protos::{gateway, google_rpc, peer};
 
     use super::*;
     use crate::relay::envelope::test_signed_request;

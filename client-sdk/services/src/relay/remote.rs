@@ -7,7 +7,7 @@
 //! unreachable, overloaded, slow, or its network could not commit yet) and
 //! what it cannot (the destination's chaincode refused the envelope).
 
-use crate::ehr::interface::limits;
+use ehrx_client::ehr::interface::limits;
 use std::{collections::BTreeMap, time::Duration};
 
 use ehrx_proto::exchange::{
@@ -20,7 +20,7 @@ use super::{
     config::{ConfigError, RelayConfig, TlsFiles},
     error::RelayError,
 };
-use crate::fabric::ConnectionBuilder;
+use ehrx_client::fabric::ConnectionBuilder;
 
 /// The largest envelope carried: the largest signed reply the contract
 /// takes, with a generous margin for the envelope and the gRPC message

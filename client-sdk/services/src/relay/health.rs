@@ -89,7 +89,7 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fabric::Checkpoint;
+    use ehrx_client::fabric::Checkpoint;
 
     #[test]
     fn the_report_has_the_documented_shape() {

@@ -28,11 +28,11 @@ use std::{
 use prost::Message as _;
 use tracing::{debug, error, info, warn};
 
-pub use crate::ehr::interface::{RecordContent, RequestRecords};
+pub use ehrx_client::ehr::interface::{RecordContent, RequestRecords};
 pub use error::Error;
 pub use reply::FormError;
 
-use crate::{
+use ehrx_client::{
     ehr::{
         EhrSettings,
         interface::{

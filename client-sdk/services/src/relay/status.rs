@@ -5,7 +5,7 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::fabric::Checkpoint;
+use ehrx_client::fabric::Checkpoint;
 
 /// The relay's shared progress record.
 #[derive(Debug)]

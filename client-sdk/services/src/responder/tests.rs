@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::fabric::{
+use ehrx_client::fabric::{
     CallError, Identity, InMemoryCheckpointer, P256Signer, SigningIdentity, error::ErrorDetail,
 };
 

@@ -12,8 +12,8 @@ use ehrx_proto::exchange::{ForwardedEnvelope, forwarded_envelope::Payload};
 use super::envelope::{EnvelopeError, Summary, summarize};
 // RequestValidated carries the SignedRequest bytes, ReplyReady the
 // SignedReply bytes: exactly what is forwarded.
-use crate::ehr::interface::event::{REPLY_READY, REQUEST_VALIDATED};
-use crate::fabric::ChaincodeEvent;
+use ehrx_client::ehr::interface::event::{REPLY_READY, REQUEST_VALIDATED};
+use ehrx_client::fabric::ChaincodeEvent;
 
 /// What to do with one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +70,8 @@ mod tests {
     use prost::Message as _;
 
     use super::*;
-    use crate::ehr::interface::event;
     use crate::relay::envelope::{Kind, test_signed_request};
+    use ehrx_client::ehr::interface::event;
 
     fn key() -> SigningKey {
         SigningKey::from_bytes(&[3; 32])

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 
-use crate::fabric::{
+use ehrx_client::fabric::{
     ChaincodeEvent, ChaincodeEventStream, Checkpoint, Committed, Contract, Error, Network,
 };
 

@@ -3,7 +3,7 @@
 //! are [`Handled`](super::Handled) values, not errors; an error means the
 //! event was not handled and its checkpoint must not advance.
 
-use crate::fabric::{self, CheckpointError, SignError};
+use ehrx_client::fabric::{self, CheckpointError, SignError};
 
 /// Why an event was not handled.
 #[derive(Debug, thiserror::Error)]

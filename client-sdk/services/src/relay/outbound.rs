@@ -26,7 +26,7 @@ use super::{
     shutdown::Shutdown,
     status::RelayStatus,
 };
-use crate::fabric::{ChaincodeEvent, Checkpointer};
+use ehrx_client::fabric::{ChaincodeEvent, Checkpointer};
 
 /// Whether processing went on or stopped for shutdown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,8 +25,8 @@ use ehrx_client::{
         Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
         forwarded_envelope::Payload, relay_client::RelayClient,
     },
-    relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter},
 };
+use ehrx_services::relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter};
 use prost::Message as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
