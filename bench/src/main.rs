@@ -20,14 +20,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use ehrx_e2e::networks::{Networks, network_home, repo_root};
+use ehrx_lab::networks::{Networks, network_home, repo_root};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
 use crate::progress::Progress;
 use crate::report::Results;
-use ehrx_e2e::machine::Machine;
-use ehrx_e2e::measure::UtcTime;
+use ehrx_lab::machine::Machine;
+use ehrx_lab::measure::UtcTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Ordering {
@@ -294,7 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     results.aborted = aborted;
     results.finished_at = UtcTime::now().rfc3339();
-    results.load_average_at_end = ehrx_e2e::machine::load_average();
+    results.load_average_at_end = ehrx_lab::machine::load_average();
     results.write(&out)?;
     println!("{}", results.summary());
     println!("Results: {}", out.display());

@@ -14,9 +14,9 @@ use anyhow::Context as _;
 use ehrx_client::ehr::interface::{NetworkConfig, RequesterRegistration, limits, rules};
 use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
 use ehrx_client::fabric::{Contract, Gateway};
-use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::exchange::{ExchangeSetup, gateway_as, org, wait_for_peers};
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::NetworkDescription;
+use ehrx_lab::exchange::{ExchangeSetup, gateway_as, org, wait_for_peers};
+use ehrx_lab::networks::Networks;
 
 /// Users of network I's org1 that the exchange setup already gave a role
 /// that holds a requester code (User2 is the setup's doctor) or that runs

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::stats::{LatencySummary, Tally, ratio};
-use ehrx_e2e::machine::Machine;
+use ehrx_lab::machine::Machine;
 
 /// One kind of operation at one load level.
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub use ehrx_e2e::measure::{LatencySummary, millis};
+pub use ehrx_lab::measure::{LatencySummary, millis};
 
 /// `a / b`, when both exist and `b` is positive.
 pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {

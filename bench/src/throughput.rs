@@ -18,7 +18,7 @@ use ehrx_client::ehr::interface::{OutcomeKind, function};
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::networks::Networks;
 use serde::Serialize;
 
 use crate::load::{self, Operation};

@@ -26,11 +26,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
-use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::cli::peer_height;
-use ehrx_e2e::ehrx_cli::{Ehrx, Run, Services};
-use ehrx_e2e::exchange::{network_public_key, org, relay_config_path};
-use ehrx_e2e::networks::{Networks, network_home};
+use ehrx_lab::NetworkDescription;
+use ehrx_lab::cli::peer_height;
+use ehrx_lab::ehrx_cli::{Ehrx, Run, Services};
+use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
+use ehrx_lab::networks::{Networks, network_home};
 use serde_json::{Value, json};
 
 /// The doctor's requester code.

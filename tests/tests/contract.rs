@@ -7,9 +7,9 @@
 
 use ehrx_client::ehr::interface::{ErrorCode, error_code};
 use ehrx_client::fabric::{Error, Gateway, PrivateKey};
-use ehrx_e2e::NetworkDescription;
-use ehrx_e2e::exchange::{gateway_as, identity};
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::NetworkDescription;
+use ehrx_lab::exchange::{gateway_as, identity};
+use ehrx_lab::networks::Networks;
 use ehrx_proto::exchange::{Purpose, Request, SignedRequest};
 use hlf_protos::{common, kvrwset, peer, rwset};
 use prost::Message;

@@ -11,10 +11,10 @@
 use ehrx_client::ehr::{RequesterKey, interface::function};
 use ehrx_client::fabric::config::ConfigError;
 use ehrx_client::fabric::{Gateway, SigningIdentity};
-use ehrx_e2e::exchange::{
+use ehrx_lab::exchange::{
     ExchangeSetup, ed25519_user, identity, org, received_digests, uploaded_digests,
 };
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::networks::Networks;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Result<()> {
@@ -62,7 +62,7 @@ async fn an_ed25519_doctor_exchanges_on_v3_and_is_refused_on_v2() -> anyhow::Res
 
 /// On V2_0 the SDK refuses the identity before sending anything, naming the
 /// capability; and the peers refuse it too when it is sent regardless.
-async fn refused_on_v2(net1: &ehrx_e2e::NetworkDescription, user: &str) -> anyhow::Result<()> {
+async fn refused_on_v2(net1: &ehrx_lab::NetworkDescription, user: &str) -> anyhow::Result<()> {
     let doctor_org = org(net1, "org1")?;
     let err = doctor_org
         .signing_identity(user)

@@ -9,8 +9,8 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use ehrx_e2e::exchange::{ExchangeSetup, received_digests, uploaded_digests};
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::exchange::{ExchangeSetup, received_digests, uploaded_digests};
+use ehrx_lab::networks::Networks;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> anyhow::Result<()> {

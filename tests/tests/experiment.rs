@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use ehrx_e2e::experiment::scenarios::SCENARIOS;
 use ehrx_e2e::experiment::{Options, run};
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::networks::Networks;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_experiment_passes_every_scenario_and_writes_its_report() -> anyhow::Result<()> {

@@ -7,8 +7,8 @@
 
 use ehrx_client::fabric::config::{Organization, Peer};
 use ehrx_client::fabric::{Error, Gateway, Identity, IdentityError, PrivateKey, SigningIdentity};
-use ehrx_e2e::cli;
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::cli;
+use ehrx_lab::networks::Networks;
 use hlf_protos::common::BlockchainInfo;
 use prost::Message;
 use std::time::Duration;
@@ -106,7 +106,7 @@ async fn unknown_identities_and_wrong_keys_get_typed_errors() -> anyhow::Result<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submits_commit_and_events_resume_from_a_file_checkpoint() -> anyhow::Result<()> {
     use ehrx_client::fabric::{Checkpointer, FileCheckpointer};
-    use ehrx_e2e::networks::network_home;
+    use ehrx_lab::networks::network_home;
 
     // `up` deploys the showcase chaincode; its Put emits a "Put" event.
     let networks = Networks::up()?;

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use ehrx_e2e::cli;
-use ehrx_e2e::networks::{
+use ehrx_lab::cli;
+use ehrx_lab::networks::{
     Networks, fabric_bin_dir, network_home, process_alive, processes_running_from,
 };
 

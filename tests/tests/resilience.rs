@@ -19,8 +19,8 @@ use ehrx_client::ehr::{
     EhrClient, HistoryOutcome, HistoryRequest, PendingRequest, RequestStatus, UploadedRecord,
 };
 use ehrx_client::fabric::Contract;
-use ehrx_e2e::exchange::{ExchangeSetup, Service, received_digests, uploaded_digests};
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::exchange::{ExchangeSetup, Service, received_digests, uploaded_digests};
+use ehrx_lab::networks::Networks;
 use ehrx_proto::exchange::Purpose;
 use serde_json::Value;
 

@@ -7,8 +7,8 @@
 #![cfg(test)]
 
 use ehrx_client::fabric::Gateway;
-use ehrx_e2e::cli;
-use ehrx_e2e::networks::Networks;
+use ehrx_lab::cli;
+use ehrx_lab::networks::Networks;
 use hlf_protos::peer::ProcessedTransaction;
 use prost::Message;
 use sha2::{Digest, Sha256};

@@ -14,8 +14,8 @@ use tracing_subscriber::EnvFilter;
 
 use ehrx_e2e::experiment::report::Report;
 use ehrx_e2e::experiment::{Options, run};
-use ehrx_e2e::measure::UtcTime;
-use ehrx_e2e::networks::{Networks, repo_root};
+use ehrx_lab::measure::UtcTime;
+use ehrx_lab::networks::{Networks, repo_root};
 
 /// The two-network EHR exchange experiment: the exchange, the security
 /// analysis, the future-work attacks and response times, on two real

@@ -17,10 +17,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use ehrx_client::ehr::{EhrClient, EhrSettings};
 
-use crate::exchange::{ExchangeSetup, gateway_as, org, upload_synthetic_patient};
-use crate::machine::Machine;
-use crate::measure::UtcTime;
-use crate::networks::Networks;
+use ehrx_lab::exchange::{ExchangeSetup, gateway_as, org, upload_synthetic_patient};
+use ehrx_lab::machine::Machine;
+use ehrx_lab::measure::UtcTime;
+use ehrx_lab::networks::Networks;
 use report::{ExchangeSample, Report, RunInfo, ScenarioRow, Timings};
 use scenarios::{Evidence, Lab, SCENARIOS, Scenario};
 

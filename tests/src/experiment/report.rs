@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::measure::LatencySummary;
+use ehrx_lab::measure::LatencySummary;
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize)]

@@ -24,14 +24,14 @@ use ehrx_proto::exchange::forwarded_envelope::Payload;
 use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
 
 use super::report::ExchangeSample;
-use crate::exchange::{
+use ehrx_lab::exchange::{
     ExchangeSetup, network_signing_key, org, received_digests, uploaded_digests,
 };
-use crate::forge::{
+use ehrx_lab::forge::{
     UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
     signed_refusal, signed_request, user_keys,
 };
-use crate::measure::millis;
+use ehrx_lab::measure::millis;
 
 /// What a scenario is expected to show, before it runs.
 #[derive(Debug, Clone, Copy)]

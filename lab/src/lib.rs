@@ -1,0 +1,27 @@
+//! The lab: what the end-to-end tests (`tests/`) and the benchmarks
+//! (`bench/`) share to work with real Fabric networks on this machine.
+//!
+//! - [`networks`]: bring the local networks up for a test or a run and
+//!   always down again, read their descriptions;
+//! - [`exchange`]: set an exchange up through the contract's typed admin
+//!   API (lookup tables, registries, uploads), start relays and responders;
+//! - [`forge`]: build the malicious messages the attack scenarios send;
+//! - [`cli`] and [`ehrx_cli`]: ask Fabric's own CLIs about the networks (so
+//!   tests check our networks with tools that are not ours), and run our
+//!   `ehrx` CLI as its users would;
+//! - [`measure`] and [`machine`]: latency summaries, timestamps, and what
+//!   the machine was doing while it measured.
+//!
+//! Dev-only: nothing here is a dependency of a shipped crate.
+
+pub mod cli;
+pub mod ehrx_cli;
+pub mod exchange;
+pub mod forge;
+pub mod machine;
+pub mod measure;
+pub mod networks;
+
+/// The networks are described by the SDK's reader of `network.json`, so the
+/// lab exercises the same description integrators use.
+pub use ehrx_client::fabric::NetworkDescription;
