@@ -23,11 +23,14 @@
 #                              need one identity per concurrent requester
 #   NETWORK_CHAINCODE_PROFILE  cargo profile the chaincode servers are built
 #                              with (default dev; the benchmarks use release)
+#   NETWORK_WAN=toxiproxy      put an emulated WAN (Toxiproxy) on every
+#                              relay-to-relay link (see scripts/lib/wan.sh)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
 source "$REPO_ROOT/scripts/lib/cli.sh"
 source "$REPO_ROOT/scripts/lib/process.sh"
+source "$REPO_ROOT/scripts/lib/wan.sh"
 
 readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
 readonly USERS_PER_ORG="${NETWORK_USERS_PER_ORG:-3}"
@@ -322,7 +325,7 @@ write_relay_config() { # $1 net
         [[ "$other" == "$net" ]] && continue
         # Relays of this layout trust the (one) other network's relay CA.
         trusted="$other"
-        remotes="$(jq -c --arg id "$other" --arg address "127.0.0.1:$(relay_port "$other")" \
+        remotes="$(jq -c --arg id "$other" --arg address "$(relay_remote_address "$net" "$other")" \
             --arg ca "$(relay_server_tls_dir "$other")/ca.crt" --arg name "relay.$(relay_domain "$other")" \
             '. + {($id): {address: $address, tls_ca: $ca, server_name: $name}}' <<<"$remotes")"
     done
@@ -478,6 +481,7 @@ cmd_up() {
         log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
     done
     deploy_chaincodes
+    [[ "$WAN_MODE" == off ]] || start_wan
     for net in "${NETWORKS[@]}"; do wait_gossip_converged "$net"; done
     trap - EXIT
     log "both networks up in $((SECONDS - started))s (Fabric $(fabric_version), $(channel_capability), $ORDERER_COUNT $ORDERER_TYPE orderer(s) each)"

@@ -18,6 +18,7 @@ use ehrx_client::fabric::Contract;
 use ehrx_client::proto::exchange::Purpose;
 use ehrx_lab::exchange::{ExchangeSetup, gateway_as, org};
 use ehrx_lab::networks::Networks;
+use ehrx_lab::wan::{Conditions, Wan};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -48,6 +49,31 @@ pub struct Params {
     pub timeout_secs: u64,
     /// Seed of the synthetic patients.
     pub seed: u64,
+    /// The emulated WAN between the relays, when the run has one.
+    pub wan: Option<WanParams>,
+}
+
+/// What runs on the emulated WAN (`NETWORK_WAN=toxiproxy`), after the
+/// levels: one sequential series of exchanges per one-way delay, one with
+/// the bandwidth cap, then a run during which every link is cut.
+#[derive(Debug, Clone, Serialize)]
+pub struct WanParams {
+    /// One-way delays added to each direction of every relay link, in ms;
+    /// the 0 ms series is the baseline of the others.
+    pub delays_ms: Vec<u64>,
+    /// Each direction capped at this many KiB/s (no added delay).
+    pub rate_kib_per_s: Option<u64>,
+    /// How long every link is cut, in seconds (0: no cut).
+    pub cut_secs: u64,
+    /// Exchanges in the run with the cut.
+    pub cut_exchanges: usize,
+    /// Exchanges in flight during that run.
+    pub cut_level: usize,
+}
+
+/// The kind of a WAN row: the exchange's kind and the condition.
+pub fn wan_kind(exchange_kind: &str, condition: &str) -> String {
+    format!("{exchange_kind} · WAN {condition}")
 }
 
 struct Shared {
@@ -267,5 +293,99 @@ async fn measure(
     }
     // The probe is one sequential client, so only latencies compare.
     compare(&mut rows, probe_kind, false);
+    if let Some(wan) = &params.wan {
+        let mut wan_rows =
+            on_the_wan(wan, params.exchanges, exchange_kind, &workers, progress).await?;
+        compare(&mut wan_rows, &wan_kind(exchange_kind, "0 ms"), false);
+        rows.extend(wan_rows);
+    }
+    Ok(rows)
+}
+
+/// The exchange on the emulated WAN: a sequential series per delay, one
+/// with the bandwidth cap, and a concurrent run through a cut of every
+/// link, which must lose and repeat nothing (the relays retry, the
+/// contract takes each request and reply once).
+async fn on_the_wan(
+    params: &WanParams,
+    exchanges: usize,
+    exchange_kind: &str,
+    workers: &dyn Fn(usize) -> Vec<Arc<Exchange>>,
+    progress: &Progress,
+) -> anyhow::Result<Vec<Row>> {
+    let wan = Wan::of_running_networks()?
+        .context("the networks run without an emulated WAN (NETWORK_WAN=toxiproxy)")?;
+    let mut conditions: Vec<(String, Conditions)> = params
+        .delays_ms
+        .iter()
+        .map(|&delay| {
+            (
+                format!("{delay} ms"),
+                Conditions {
+                    one_way_delay_ms: delay,
+                    rate_kib_per_s: None,
+                },
+            )
+        })
+        .collect();
+    if let Some(rate) = params.rate_kib_per_s {
+        conditions.push((
+            format!("{rate} KiB/s"),
+            Conditions {
+                one_way_delay_ms: 0,
+                rate_kib_per_s: Some(rate),
+            },
+        ));
+    }
+    let mut rows = Vec::new();
+    for (name, condition) in conditions {
+        wan.set(condition)?;
+        let bar = progress.bar(exchanges, format!("exchanges on the WAN, {name}"));
+        let measured = load::run(&workers(1), exchanges, &bar).await;
+        bar.finish_and_clear();
+        let row = Row::new(BENCHMARK, wan_kind(exchange_kind, &name), 1, measured?);
+        progress.note(format!(
+            "WAN {name}: p50 {:.0} ms, p95 {:.0} ms; {} failed",
+            row.latency_ms.map_or(f64::NAN, |l| l.p50),
+            row.latency_ms.map_or(f64::NAN, |l| l.p95),
+            row.failed
+        ));
+        rows.push(row);
+    }
+    wan.set(Conditions::default())?;
+    if params.cut_secs > 0 && params.cut_exchanges > 0 {
+        let cut = Duration::from_secs(params.cut_secs);
+        let cutter = {
+            let wan = wan.clone();
+            tokio::spawn(async move {
+                // Let the run get going, then cut every link for `cut`.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                wan.set_enabled(false)?;
+                tokio::time::sleep(cut).await;
+                wan.set_enabled(true)
+            })
+        };
+        let bar = progress.bar(
+            params.cut_exchanges,
+            format!("exchanges through a {} s cut", params.cut_secs),
+        );
+        let measured = load::run(&workers(params.cut_level), params.cut_exchanges, &bar).await;
+        bar.finish_and_clear();
+        let restored = cutter.await.context("the link cutter panicked")?;
+        // Whatever happened, the links are up again for what follows.
+        wan.set_enabled(true)?;
+        restored?;
+        let row = Row::new(
+            BENCHMARK,
+            wan_kind(exchange_kind, &format!("cut {} s", params.cut_secs)),
+            params.cut_level,
+            measured?,
+        );
+        progress.note(format!(
+            "WAN cut {} s: {} of {} exchanges completed, {} failed",
+            params.cut_secs, row.succeeded, row.attempted, row.failed
+        ));
+        rows.push(row);
+    }
     Ok(rows)
 }

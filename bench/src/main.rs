@@ -94,6 +94,22 @@ struct Cli {
     /// this run (`raft,bft` compares BFT with Raft; BFT needs Fabric 3).
     #[arg(long, value_delimiter = ',', default_value = "raft")]
     orderers: Vec<Ordering>,
+    /// Exchange: one-way delays (ms) of an emulated WAN between the relays
+    /// (Toxiproxy on every relay link), each measured with sequential
+    /// exchanges after the levels; 0 is their baseline. Empty: no WAN.
+    #[arg(long, value_delimiter = ',')]
+    wan_delays: Vec<u64>,
+    /// Exchange on the WAN: also a series with each direction capped at
+    /// this many KiB/s.
+    #[arg(long)]
+    wan_rate_kib: Option<u64>,
+    /// Exchange on the WAN: cut every link for this long during a run of
+    /// --wan-cut-exchanges exchanges; all must complete [default: 30, quick 10].
+    #[arg(long)]
+    wan_cut_secs: Option<u64>,
+    /// Exchange on the WAN: exchanges in the run with the cut [default: 100, quick 8].
+    #[arg(long)]
+    wan_cut_exchanges: Option<usize>,
     /// Exchange: seconds one exchange may take before it counts as failed.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -182,6 +198,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         patients: cli.pick(cli.patients, 4, 2).max(1),
         timeout_secs: cli.timeout_secs,
         seed,
+        wan: (!cli.wan_delays.is_empty()).then(|| exchange::WanParams {
+            delays_ms: cli.wan_delays.clone(),
+            rate_kib_per_s: cli.wan_rate_kib,
+            cut_secs: cli.pick(cli.wan_cut_secs, 30, 10),
+            cut_exchanges: cli.pick(cli.wan_cut_exchanges, 100, 8),
+            cut_level: cli.exchange_levels.iter().copied().max().unwrap_or(1),
+        }),
     };
     let run_throughput = cli.bench != Which::Exchange;
     let run_exchange = cli.bench != Which::Throughput;
@@ -198,10 +221,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .users_per_org
         .unwrap_or_else(|| users_needed(most_workers));
     let users = users_per_org.to_string();
-    let network_env = [
+    let mut network_env = vec![
         ("NETWORK_USERS_PER_ORG", users.as_str()),
         ("NETWORK_CHAINCODE_PROFILE", cli.chaincode_profile.as_str()),
     ];
+    if exchange.wan.is_some() {
+        network_env.push(("NETWORK_WAN", "toxiproxy"));
+    }
 
     let root = repo_root();
     let machine = Machine::current();
@@ -251,7 +277,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             "benchmark {name} ({}): starting both networks",
             ordering.name()
         ));
-        let mut env = network_env.to_vec();
+        let mut env = network_env.clone();
         env.push(("NETWORK_ORDERER", ordering.name()));
         let networks = Networks::up_with_env(&env).context("starting the networks")?;
         let measured = tokio::select! {

@@ -170,8 +170,20 @@ impl Results {
             out.push_str(
                 "## Exchange: request on I to verified reply on I (ratio: multiples of one Put commit on I at the same time)\n\n",
             );
-            out.push_str(&exchange_table(&self.exchange));
+            let (wan, plain): (Vec<Row>, Vec<Row>) = self
+                .exchange
+                .iter()
+                .cloned()
+                .partition(|row| row.kind.contains(" · WAN "));
+            out.push_str(&exchange_table(&plain));
             out.push('\n');
+            if !wan.is_empty() {
+                out.push_str(
+                    "## Exchange on an emulated WAN between the relays (Toxiproxy; ratio: to the 0 ms series of the same run)\n\n",
+                );
+                out.push_str(&wan_table(&wan));
+                out.push('\n');
+            }
             if let Some(table) = ordering_table(&self.exchange) {
                 out.push_str(
                     "## BFT against Raft (same run, same level: BFT's latency ÷ Raft's)\n\n",
@@ -319,6 +331,41 @@ fn exchange_table(rows: &[Row]) -> String {
                     phase_p50(row, "read"),
                 ]);
                 cells
+            })
+            .collect(),
+    )
+}
+
+/// The WAN series: condition, completed, latency, and the ratio to the
+/// 0 ms series.
+fn wan_table(rows: &[Row]) -> String {
+    table(
+        &[
+            "condition",
+            "in flight",
+            "ok / sent",
+            "p50 ms",
+            "p95 ms",
+            "p50 ÷ 0 ms",
+            "p95 ÷ 0 ms",
+            "remote p50",
+        ],
+        rows.iter()
+            .map(|row| {
+                let condition = row
+                    .kind
+                    .split_once(" · WAN ")
+                    .map_or(row.kind.as_str(), |(_, condition)| condition);
+                vec![
+                    condition.to_string(),
+                    row.level.to_string(),
+                    format!("{} / {}", row.succeeded, row.attempted),
+                    ms(row, |l| l.p50),
+                    ms(row, |l| l.p95),
+                    times(row.p50_ratio),
+                    times(row.p95_ratio),
+                    phase_p50(row, "remote"),
+                ]
             })
             .collect(),
     )
@@ -510,6 +557,29 @@ mod tests {
             table.contains("| 1 | 1000 | 1500 | 1.50× | 1.50× | 1.50× |"),
             "{table}"
         );
+    }
+
+    #[test]
+    fn wan_series_compare_with_their_0_ms_series_in_a_table_of_their_own() {
+        let (exchange, _) = crate::exchange::kinds("raft");
+        let kind = |condition: &str| crate::exchange::wan_kind(&exchange, condition);
+        let mut rows = vec![
+            Row::new("exchange", kind("0 ms"), 1, tally(&[1000, 1000], 2)),
+            Row::new("exchange", kind("50 ms"), 1, tally(&[1300, 1300], 3)),
+            Row::new("exchange", kind("cut 30 s"), 4, tally(&[9000], 40)),
+        ];
+        compare(&mut rows, &kind("0 ms"), false);
+        let text = wan_table(&rows);
+        assert!(
+            text.contains("| 50 ms | 1 | 2 / 2 | 1300 | 1300 | 1.30× | 1.30× |"),
+            "{text}"
+        );
+        // No 0 ms series at 4 in flight: the cut row has no ratio.
+        assert!(
+            text.contains("| cut 30 s | 4 | 1 / 1 | 9000 | 9000 | – | – |"),
+            "{text}"
+        );
+        assert_eq!(exchange_table(&rows).lines().count(), 5);
     }
 
     #[test]

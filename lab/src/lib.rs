@@ -10,7 +10,9 @@
 //!   tests check our networks with tools that are not ours), and run our
 //!   `ehrx` CLI as its users would;
 //! - [`measure`] and [`machine`]: latency summaries, timestamps, and what
-//!   the machine was doing while it measured.
+//!   the machine was doing while it measured;
+//! - [`wan`]: delays, bandwidth caps and cuts on the emulated WAN between
+//!   the relays (`NETWORK_WAN=toxiproxy`).
 //!
 //! Dev-only: nothing here is a dependency of a shipped crate.
 
@@ -21,6 +23,7 @@ pub mod forge;
 pub mod machine;
 pub mod measure;
 pub mod networks;
+pub mod wan;
 
 /// The networks are described by the SDK's reader of `network.json`, so the
 /// lab exercises the same description integrators use.

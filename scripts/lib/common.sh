@@ -8,6 +8,8 @@ FABRIC_BIN_DIR="$FABRIC_HOME/bin"
 FABRIC_CONFIG_DIR="$FABRIC_HOME/config"
 CCAAS_BUILDER_DIR="$FABRIC_HOME/builders/ccaas"
 NETWORK_HOME="${NETWORK_HOME:-$REPO_ROOT/.network}"
+# Other tools the scripts build (Toxiproxy), under .tools/bin.
+TOOLS_HOME="${EHRX_TOOLS_HOME:-$REPO_ROOT/.tools}"
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -22,6 +22,7 @@ net_base_port() {
         *) die "unknown network '$1'" ;;
     esac
 }
+net_index() { case "$1" in net1) echo 0 ;; net2) echo 1 ;; *) die "unknown network '$1'" ;; esac; }
 net_title() { case "$1" in net1) echo "Network I" ;; net2) echo "Network II" ;; esac; }
 net_domain() { echo "$1.example.com"; }
 net_dir() { echo "$NETWORK_HOME/$1"; }
@@ -116,6 +117,27 @@ relay_health_port() { echo $(($(net_base_port "$1") + 91)); }
 relay_dir() { echo "$(net_dir "$1")/relay"; }
 relay_server_tls_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(relay_domain "$1")/peers/relay.$(relay_domain "$1")/tls"; }
 relay_client_tls_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(relay_domain "$1")/users/Admin@$(relay_domain "$1")/tls"; }
+
+# The emulated WAN between the relays (NETWORK_WAN=toxiproxy; default off).
+# Each directed link <from> -> <to> is a Toxiproxy proxy in front of <to>'s
+# relay, which <from>'s relay dials instead of the relay itself; delays,
+# bandwidth caps and cuts are set on it through the Toxiproxy server's HTTP
+# API (scripts/lib/wan.sh, or the lab crate's `wan` module). TLS stays end
+# to end: the proxy only forwards bytes.
+readonly WAN_MODE="${NETWORK_WAN:-off}"
+[[ "$WAN_MODE" == off || "$WAN_MODE" == toxiproxy ]] ||
+    die "NETWORK_WAN must be off or toxiproxy, not '$WAN_MODE'"
+wan_api_port() { echo $((NETWORK_PORT_BASE + 2474)); }
+wan_link_name() { echo "$1-to-$2"; }
+wan_link_port() { echo $(($(net_base_port "$2") + 92 + $(net_index "$1"))); }
+# Where <from>'s relay dials <to>'s relay: through the link's proxy with a WAN.
+relay_remote_address() { # $1 from, $2 to
+    if [[ "$WAN_MODE" == toxiproxy ]]; then
+        echo "127.0.0.1:$(wan_link_port "$1" "$2")"
+    else
+        echo "127.0.0.1:$(relay_port "$2")"
+    fi
+}
 
 # Runtime state of a node: ledger, logs, pid.
 node_state_dir() { echo "$(net_dir "$1")/nodes/$2"; }
