@@ -151,12 +151,10 @@ async fn only_the_wanted_categories_are_read() {
         .net1
         .ok(&world.doctor, &[b"SubmitRequest", &signed])
         .await;
+    let [function, envelope, proof] = world.accept_args(&signed).await;
     world
         .net2
-        .ok(
-            &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
-        )
+        .ok(&world.net2.relay, &[&function, &envelope, &proof])
         .await;
     let out = world
         .net2
@@ -238,7 +236,11 @@ async fn records_of_a_rejected_or_replied_request_are_refused() {
         .net2
         .ok(
             &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
+            &[
+                b"AcceptRequest",
+                &world.forward_request(&signed),
+                &world.vouched(&signed).await,
+            ],
         )
         .await;
     assert_eq!(out["outcome"], "rejected");
@@ -551,12 +553,10 @@ async fn only_wanted_categories_may_be_disclosed() {
         .net1
         .ok(&world.doctor, &[b"SubmitRequest", &signed])
         .await;
+    let [function, envelope, proof] = world.accept_args(&signed).await;
     world
         .net2
-        .ok(
-            &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
-        )
+        .ok(&world.net2.relay, &[&function, &envelope, &proof])
         .await;
     // Both records listed, but only Condition was asked for.
     let reply = world.sign_reply(&world.reply_ok(&request), &world.responder);
@@ -585,7 +585,11 @@ async fn a_rejected_request_takes_a_refusal_but_no_records() {
         .net2
         .ok(
             &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
+            &[
+                b"AcceptRequest",
+                &world.forward_request(&signed),
+                &world.vouched(&signed).await,
+            ],
         )
         .await;
     assert_eq!(out["outcome"], "rejected");

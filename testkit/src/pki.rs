@@ -15,7 +15,7 @@ use x509_cert::{
     },
     der::{
         EncodePem,
-        asn1::{Ia5String, OctetString},
+        asn1::{Ia5String, OctetString, UtcTime},
         oid::ObjectIdentifier,
     },
     ext::{
@@ -25,7 +25,7 @@ use x509_cert::{
     name::Name,
     serial_number::SerialNumber,
     spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef},
-    time::Validity,
+    time::{Time, Validity},
 };
 
 /// A certificate and its private key, both PEM.
@@ -42,6 +42,16 @@ pub struct Ca {
     name: Name,
     key: SigningKey,
     pub issued: Issued,
+}
+
+/// 2020-01-01 to 2049-12-31, whatever the day: a certificate is then the
+/// same on every run, and valid both at the wall clock and at the
+/// in-memory ledgers' transaction times (which start in 2024).
+pub fn validity() -> Validity {
+    let at = |seconds: u64| {
+        Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(seconds)).unwrap())
+    };
+    Validity::new(at(1_577_836_800), at(2_524_607_999))
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -63,7 +73,7 @@ impl Ca {
         let builder = CertificateBuilder::new(
             Root::new(false, name.clone()).unwrap(),
             SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            validity(),
             SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
         )
         .unwrap();
@@ -83,7 +93,7 @@ impl Ca {
         let mut builder = CertificateBuilder::new(
             profile,
             SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            validity(),
             SubjectPublicKeyInfo::from_key(leaf.verifying_key()).unwrap(),
         )
         .unwrap();
@@ -140,7 +150,7 @@ pub fn self_signed_p256(seed: u8, subject: &str) -> (SigningKey, String) {
     let certificate = CertificateBuilder::new(
         Root::new(false, Name::from_str(subject).unwrap()).unwrap(),
         SerialNumber::from(1u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
+        validity(),
         SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
     )
     .unwrap()
