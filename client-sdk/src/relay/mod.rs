@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! own chaincode events ──> outbound ══gRPC/mTLS══> other relay's inbound ──> AcceptRequest/AcceptReply
-//!   (from checkpoint)        │ attest, deliver,          (submit, await commit, receipt)
-//!                            │ checkpoint after receipt
+//!   (from checkpoint)        │ attest, challenge,        (IssueChallenge; submit, await commit, receipt)
+//!                            │ prove (endorse only),
+//!                            │ deliver, checkpoint after receipt
 //! ```
 //!
 //! Modules, in the order data flows: [`config`] (the file an admin writes),
@@ -152,6 +153,7 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
             network_key,
             self.events,
             checkpointer,
+            self.submitter.clone(),
             remotes,
             Backoff::from(config.retry),
             Arc::clone(&status),
