@@ -463,7 +463,7 @@ async fn metadata_lists_every_function_with_its_kind() {
         .filter(|(_, tag)| tag == "evaluate")
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(kinds.len(), 21);
+    assert_eq!(kinds.len(), 22);
     assert_eq!(
         evaluated,
         [
@@ -471,6 +471,7 @@ async fn metadata_lists_every_function_with_its_kind() {
             "GetRequestRecords",
             "GetRequestStatus",
             "ListRequests",
+            "ProveReply",
             "ProveRequest"
         ]
     );

@@ -40,6 +40,7 @@ const FUNCTIONS: &[&str] = &[
     "ListRequests",
     "GetRequestRecords",
     "SubmitReply",
+    "ProveReply",
     "AcceptReply",
     "GetReply",
 ];
@@ -157,9 +158,9 @@ proptest! {
                 "SubmitReply" => (&world.net2, callers[2]),
                 _ => (&world.net1, callers[3]),
             };
-            // AcceptRequest's proof comes second: an empty one, so the
-            // mutated envelope is what is judged.
-            let outcome = if function == "AcceptRequest" {
+            // The proof comes second: an empty one, so the mutated
+            // envelope is what is judged.
+            let outcome = if function.starts_with("Accept") {
                 net.call(who, &[function.as_bytes(), &bytes, b""]).await
             } else {
                 net.call(who, &[function.as_bytes(), &bytes]).await

@@ -539,3 +539,99 @@ async fn challenges_are_for_relays_and_trusted_networks_only() {
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
     assert!(message.contains("trust anchors"), "{message}");
 }
+
+// ---- Replies (Algorithm 3) ----
+
+#[tokio::test]
+async fn a_reply_never_stored_on_the_replying_network_gets_no_proof_and_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    // Signed by a registered responder, but never submitted on net2.
+    let signed = world.sign_reply(&world.reply_ok(&request), &world.responder);
+    let (request_id, hash) = reply_facts(&signed);
+    let nonce = "ab".repeat(32);
+    let message = world
+        .net2
+        .err(
+            &world.net2.relay,
+            &[
+                b"ProveReply",
+                request_id.as_bytes(),
+                hash.as_bytes(),
+                nonce.as_bytes(),
+            ],
+        )
+        .await;
+    assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
+
+    let envelope = world.forward_reply(&signed);
+    let before = snapshot(&world.net1.ledger).await;
+    for proof in [
+        Vec::new(),
+        // net2's relay "endorsing" with its own client identity.
+        world.net2.endorse(
+            &[
+                b"ProveReply",
+                request_id.as_bytes(),
+                hash.as_bytes(),
+                nonce.as_bytes(),
+            ],
+            200,
+            b"{}",
+            &[&world.net2.relay],
+        ),
+    ] {
+        let message = world
+            .net1
+            .err(&world.net1.relay, &[b"AcceptReply", &envelope, &proof])
+            .await;
+        assert!(
+            matches!(
+                code(&message),
+                ErrorCode::BadProof | ErrorCode::BadChallenge
+            ),
+            "{message}"
+        );
+    }
+    // A proof that net2 validated the request is no proof of a reply.
+    let request_proof = world
+        .prove(&world.sign_request(&request, &world.doctor))
+        .await;
+    let message = world
+        .net1
+        .err(
+            &world.net1.relay,
+            &[b"AcceptReply", &envelope, &request_proof],
+        )
+        .await;
+    assert!(
+        matches!(
+            code(&message),
+            ErrorCode::BadProof | ErrorCode::BadChallenge
+        ),
+        "{message}"
+    );
+    assert_eq!(before, snapshot(&world.net1.ledger).await);
+}
+
+#[tokio::test]
+async fn a_reply_signed_by_a_responder_of_an_unregistered_ca_is_refused() {
+    let world = World::new().await;
+    let (request, _) = world.accepted_request(1).await;
+    let rogue_ca = Ca::new("CN=ca.org1.net2.example.com,O=org1.net2,C=US", 70);
+    let impostor = Person::issue(
+        &rogue_ca,
+        "Net2Org1MSP",
+        "CN=responder@org1.net2,OU=client,O=org1.net2",
+        71,
+    );
+    let signed = world.sign_reply(&world.reply_ok(&request), &impostor);
+    let proof = world.vouched_reply(&signed).await;
+    let envelope = world.forward_reply(&signed);
+    let message = world
+        .net1
+        .err(&world.net1.relay, &[b"AcceptReply", &envelope, &proof])
+        .await;
+    assert_eq!(code(&message), ErrorCode::BadSignature, "{message}");
+    assert!(message.contains("responder's certificate"), "{message}");
+}

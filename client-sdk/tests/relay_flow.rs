@@ -294,18 +294,19 @@ fn nonce(n: u64) -> String {
 }
 
 /// The stand-in for a proof of validation: names what it proves.
-fn stand_in_proof(request_id: &str, signed_request_sha256: &str, nonce: &str) -> Vec<u8> {
-    format!("{request_id} {signed_request_sha256} {nonce}").into_bytes()
+fn stand_in_proof(function: &str, request_id: &str, signed_sha256: &str, nonce: &str) -> Vec<u8> {
+    format!("{function} {request_id} {signed_sha256} {nonce}").into_bytes()
 }
 
 impl Submitter for Recorder {
-    async fn prove_request(
+    async fn prove(
         &self,
+        function: &'static str,
         request_id: &str,
-        signed_request_sha256: &str,
+        signed_sha256: &str,
         nonce: &str,
     ) -> Result<Vec<u8>, Error> {
-        Ok(stand_in_proof(request_id, signed_request_sha256, nonce))
+        Ok(stand_in_proof(function, request_id, signed_sha256, nonce))
     }
 
     async fn submit(&self, function: &'static str, args: Vec<Vec<u8>>) -> Result<Committed, Error> {
@@ -633,25 +634,35 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
         into1.accepted(),
         [("AcceptReply".to_string(), request_id(1))]
     );
-    // Each request went with the proof network I's peers made for a
-    // challenge network II issued; the reply needs none.
+    // Each request and reply went with the proof its network's peers made
+    // for a challenge the receiving network issued.
     let sha = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
     assert_eq!(
         into2.proofs(),
         [
             stand_in_proof(
+                "ProveRequest",
                 &request_id(1),
                 &sha(&request_payload(&request_id(1), "net1", "net2")),
                 &nonce(1)
             ),
             stand_in_proof(
+                "ProveRequest",
                 &request_id(3),
                 &sha(&request_payload(&request_id(3), "net1", "net2")),
                 &nonce(2)
             ),
         ]
     );
-    assert!(into1.proofs().is_empty());
+    assert_eq!(
+        into1.proofs(),
+        [stand_in_proof(
+            "ProveReply",
+            &request_id(1),
+            &sha(&reply_payload(&request_id(1), "net2", "net1")),
+            &nonce(1)
+        )]
+    );
 
     // What arrives is the event's payload, attested by the sending network.
     let (_, bytes) = &into2.submissions()[0];

@@ -61,8 +61,12 @@ pub mod function {
     pub const GET_REQUEST_RECORDS: &str = "GetRequestRecords";
     /// Responder: answer an accepted request.
     pub const SUBMIT_REPLY: &str = "SubmitReply";
-    /// Relay: deliver a forwarded reply (Algorithm 3).
+    /// Relay: deliver a forwarded reply with its proof of validation
+    /// (Algorithm 3).
     pub const ACCEPT_REPLY: &str = "AcceptReply";
+    /// Relay (replying network): state that a reply was stored here, for a
+    /// challenge; endorsed, never submitted, it is the reply's proof.
+    pub const PROVE_REPLY: &str = "ProveReply";
     /// Fetch a reply; submitted, so a refusal is recorded.
     pub const GET_REPLY: &str = "GetReply";
 
@@ -85,6 +89,7 @@ pub mod function {
         ACCEPT_REQUEST,
         GET_REQUEST_RECORDS,
         SUBMIT_REPLY,
+        PROVE_REPLY,
         ACCEPT_REPLY,
         GET_REPLY,
         GET_REQUEST_STATUS,

@@ -154,6 +154,21 @@ pub struct RequestProof {
     pub validated: bool,
 }
 
+/// `ProveReply`'s result: what the replying network's peers endorse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyProof {
+    /// The network that stored the reply (the endorsers' own).
+    pub network_id: String,
+    pub request_id: String,
+    /// SHA-256 of the exact signed reply bytes stored there.
+    pub signed_reply_sha256: Key32,
+    /// The verifier's challenge.
+    pub nonce: Key32,
+    /// Always true: the function refuses a reply not stored here.
+    pub validated: bool,
+}
+
 /// The argument of `RegisterResponder`, `RegisterRelay`,
 /// `RegisterUploader`: one client identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

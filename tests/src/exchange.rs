@@ -345,7 +345,9 @@ impl<'a> ExchangeSetup<'a> {
                 .collect(),
         );
         let hash = hex::encode(Sha256::digest(signed));
-        Ok(prover.prove_request(&request_id, &hash, nonce).await?)
+        Ok(prover
+            .prove(function::PROVE_REQUEST, &request_id, &hash, nonce)
+            .await?)
     }
 
     /// Sets `net`'s rate limit to `max` requests per requester per minute.

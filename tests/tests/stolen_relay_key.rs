@@ -5,7 +5,8 @@
 //! relay: network II refuses it, because no peer of network I's registered
 //! CAs vouched for it, says why, and stores and discloses nothing. A
 //! genuine request, validated on I and proven by I's peers, goes through
-//! the very same door, so the refusal is the proof's doing.
+//! the very same door, so the refusal is the proof's doing. The same holds
+//! the other way for a reply forged with relay II's key.
 
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
@@ -19,12 +20,13 @@ use ehrx_client::relay::{
     RelayConfig,
     remote::{DeliveryError, Remotes},
 };
+use ehrx_e2e::NetworkDescription;
 use ehrx_e2e::exchange::{ExchangeSetup, relay_config_path, wait_for_peers};
 use ehrx_e2e::forge::{UserKeys, fresh_request_id, request_status, signed_request, user_keys};
 use ehrx_e2e::networks::Networks;
 use ehrx_proto::exchange::{
-    ForwardedEnvelope, Purpose, ValidationProof, forwarded_envelope::Payload,
-    proof::testing as endorse,
+    ForwardedEnvelope, Purpose, Reply, ReplyStatus, SignedReply, ValidationProof,
+    forwarded_envelope::Payload, proof::testing as endorse,
 };
 use ehrx_proto::msp::SerializedIdentity;
 use ehrx_testkit::Ca;
@@ -61,7 +63,60 @@ async fn settled<T, F: Future<Output = Result<T, DeliveryError>>>(
     }
 }
 
-/// The reason network II's relay gave for refusing a delivery.
+/// A proof of validation "endorsed" by peers the thief minted with `ca`
+/// for the organisations `orgs` (MSP id, org name) of network `net`:
+/// `function(request_id, SHA-256 of signed, nonce)` answered with the
+/// statement the contract would give.
+fn minted_proof(
+    ca: &Ca,
+    net: &NetworkDescription,
+    orgs: &[(&str, &str)],
+    function: &str,
+    request_id: &str,
+    signed: &[u8],
+    nonce: &str,
+) -> Vec<u8> {
+    let hash = hex::encode(Sha256::digest(signed));
+    let args: [&[u8]; 4] = [
+        function.as_bytes(),
+        request_id.as_bytes(),
+        hash.as_bytes(),
+        nonce.as_bytes(),
+    ];
+    let hash_field = if function == function::PROVE_REPLY {
+        "signed_reply_sha256"
+    } else {
+        "signed_request_sha256"
+    };
+    let statement = serde_json::json!({
+        "network_id": net.name, "request_id": request_id, hash_field: hash,
+        "nonce": nonce, "validated": true,
+    })
+    .to_string();
+    let (proposal, proposal_hash) = endorse::proposal(&net.channel, "ehrx", &args, b"thief");
+    let payload = endorse::response_payload(&proposal_hash, "ehrx", 200, statement.as_bytes());
+    let endorsements = orgs
+        .iter()
+        .zip(210u8..)
+        .map(|((msp_id, org), seed)| {
+            let subject = format!(
+                "CN=peer0.{org}.{0}.example.com,OU=peer,O={org}.{0}",
+                net.name
+            );
+            let issued = ca.issue(&subject, seed, Vec::new());
+            let signer = PrivateKey::from_pem(&issued.key_pem).unwrap().into_signer();
+            endorse::endorse(&payload, msp_id, &issued.cert_pem, signer.as_ref())
+        })
+        .collect();
+    ValidationProof {
+        proposal,
+        proposal_response_payload: payload,
+        endorsements,
+    }
+    .encode_to_vec()
+}
+
+/// The reason the other network's relay gave for refusing a delivery.
 fn refusal(result: Result<impl std::fmt::Debug, DeliveryError>) -> String {
     match result {
         Err(DeliveryError::Refused(status)) => status.message().to_owned(),
@@ -106,40 +161,15 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
     let grant = settled(|| thief.challenge("net2", "net1"))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let hash = hex::encode(Sha256::digest(&signed));
-    let args: [&[u8]; 4] = [
-        function::PROVE_REQUEST.as_bytes(),
-        id.as_bytes(),
-        hash.as_bytes(),
-        grant.nonce.as_bytes(),
-    ];
-    let statement = serde_json::json!({
-        "network_id": "net1", "request_id": id, "signed_request_sha256": hash,
-        "nonce": grant.nonce, "validated": true,
-    })
-    .to_string();
-    let (proposal, proposal_hash) = endorse::proposal(
-        &networks.get("net1")?.channel,
-        "ehrx",
-        &args,
-        &doctor.creator,
+    let forged_proof = minted_proof(
+        &thief_ca,
+        setup.net1,
+        &[("Net1Org1MSP", "org1"), ("Net1Org2MSP", "org2")],
+        function::PROVE_REQUEST,
+        &id,
+        &signed,
+        &grant.nonce,
     );
-    let payload = endorse::response_payload(&proposal_hash, "ehrx", 200, statement.as_bytes());
-    let endorsements = [("Net1Org1MSP", "org1", 203), ("Net1Org2MSP", "org2", 204)]
-        .into_iter()
-        .map(|(msp_id, org, seed)| {
-            let subject = format!("CN=peer0.{org}.net1.example.com,OU=peer,O={org}.net1");
-            let issued = thief_ca.issue(&subject, seed, Vec::new());
-            let signer = PrivateKey::from_pem(&issued.key_pem).unwrap().into_signer();
-            endorse::endorse(&payload, msp_id, &issued.cert_pem, signer.as_ref())
-        })
-        .collect();
-    let forged_proof = ValidationProof {
-        proposal,
-        proposal_response_payload: payload,
-        endorsements,
-    }
-    .encode_to_vec();
     let reason = refusal(thief.deliver("net2", envelope, forged_proof).await);
     assert!(reason.contains("[BAD_PROOF]"), "{reason}");
     assert!(
@@ -181,6 +211,62 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
         "{}",
         receipt.outcome
     );
+
+    // The same the other way: whoever steals relay II forges a reply to
+    // that open request, naming records II never disclosed, and delivers
+    // it to relay I. No responder runs, so II stored no reply at all.
+    let stolen = RelayConfig::load(&relay_config_path("net2"))?;
+    let net2_key = stolen.network_key()?;
+    let thief2 = Remotes::new(&stolen, &stolen.tls_files()?)?;
+    let thief2_ca = Ca::new("CN=ca.org1.net2.example.com,O=org1.net2,C=US", 221);
+    let (responder, _) = minted(
+        &thief2_ca,
+        "Net2Org1MSP",
+        "CN=User1@org1.net2.example.com,OU=client,O=org1.net2",
+        222,
+    );
+    let reply = Reply {
+        request_id: genuine_id.clone(),
+        replying_network: "net2".into(),
+        receiving_network: "net1".into(),
+        status: ReplyStatus::NotFound as i32,
+        reason: "no records for this patient".into(),
+        created_at: Some(std::time::SystemTime::now().into()),
+        ..Default::default()
+    };
+    let signed_reply =
+        SignedReply::sign(&reply, responder.creator.clone(), responder.signer.as_ref())?
+            .encode_to_vec();
+    let envelope = ForwardedEnvelope::attest(
+        Payload::SignedReply(signed_reply.clone()),
+        "net2",
+        &net2_key,
+    );
+    let reason = refusal(thief2.deliver("net1", envelope.clone(), Vec::new()).await);
+    assert!(reason.contains("[BAD_PROOF]"), "{reason}");
+    let grant = settled(|| thief2.challenge("net1", "net2"))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let forged_proof = minted_proof(
+        &thief2_ca,
+        setup.net2,
+        &[("Net2Org1MSP", "org1"), ("Net2Org2MSP", "org2")],
+        function::PROVE_REPLY,
+        &genuine_id,
+        &signed_reply,
+        &grant.nonce,
+    );
+    let reason = refusal(thief2.deliver("net1", envelope, forged_proof).await);
+    assert!(reason.contains("[BAD_PROOF]"), "{reason}");
+    assert!(
+        reason.contains("not issued by a CA root registered"),
+        "{reason}"
+    );
+    // The doctor's request is still open on network I: no reply stored.
+    let admin1 = setup.contract_as("net1", "Admin").await?;
+    let status = request_status(&admin1, &genuine_id).await?;
+    assert_eq!(status["status"], "validated", "{status}");
+    assert!(status["reply"].is_null(), "{status}");
 
     setup.stop().await?;
     networks.down()

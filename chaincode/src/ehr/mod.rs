@@ -138,9 +138,21 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::bytes("signed_reply")],
             replies::submit_reply,
         )
+        .evaluate(
+            f::PROVE_REPLY,
+            &[
+                Param::string("request_id"),
+                Param::string("signed_reply_sha256"),
+                Param::string("nonce"),
+            ],
+            trust::prove_reply,
+        )
         .submit(
             f::ACCEPT_REPLY,
-            &[Param::bytes("forwarded_envelope")],
+            &[
+                Param::bytes("forwarded_envelope"),
+                Param::bytes("validation_proof"),
+            ],
             replies::accept_reply,
         )
         .submit(f::GET_REPLY, REQUEST_ID, replies::get_reply);

@@ -336,7 +336,8 @@ async fn acceptance(
     let certificate = SerializedIdentity::decode(parsed.signed.signer.as_slice())
         .map_err(|e| format!("the requester's identity: {e}"))?
         .id_bytes;
-    trust::check_requester(source_orgs, signer.msp_id(), &certificate, now)?;
+    trust::check_signer(source_orgs, signer.msp_id(), &certificate, now)
+        .map_err(|e| format!("the requester's {e}"))?;
     let patient = hex::encode(&request.patient_ref);
     let held = records::records_of(stub, &patient, &request.categories)
         .await
@@ -372,8 +373,16 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     envelope
         .verify_attestation(&request.source_network, |_| Some(source_key))
         .map_err(|e| EhrError::signature("attestation", e))?;
-    let source_orgs =
-        trust::verify_forwarded(&stub, &request.source_network, &parsed, proof, now).await?;
+    let source_orgs = trust::verify_forwarded(
+        &stub,
+        trust::Forwarded::Request,
+        &request.source_network,
+        &request.request_id,
+        &parsed.bytes,
+        proof,
+        now,
+    )
+    .await?;
 
     let verdict = acceptance(&stub, &config, &parsed, &source_orgs, now).await;
     let (status, signer) = match &verdict {

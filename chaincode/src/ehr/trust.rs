@@ -1,24 +1,26 @@
 //! Trust between networks beyond the relay's key: which organisations of a
 //! remote network vouch for what it forwards (`PutNetworkTrust`), fresh
-//! challenges this network issues (`IssueChallenge`), the statement a
-//! source network's peers endorse for a validated request
-//! (`ProveRequest`), and the check `AcceptRequest` makes of that proof.
+//! challenges this network issues (`IssueChallenge`), the statements a
+//! network's peers endorse for a request it validated (`ProveRequest`) or
+//! a reply it stored (`ProveReply`), and the check `AcceptRequest` and
+//! `AcceptReply` make of such a proof.
 //!
 //! The challenge lifecycle, all in transaction time (never a clock):
-//! the destination's relay submits `IssueChallenge(source)`, which commits
-//! `nonce = SHA-256("ehrx.v1/challenge" || tx id)` with the transaction's
-//! time; the source's relay has `ProveRequest(request id, signed request
-//! hash, nonce)` endorsed by its peers; `AcceptRequest` accepts the proof
-//! only if the challenge exists, was issued for that source, and is at
-//! most [`CHALLENGE_MAX_AGE_MS`] old at the accepting transaction, and
-//! deletes it in the same transaction, so a proof serves once.
+//! the receiving network's relay submits `IssueChallenge(sender)`, which
+//! commits `nonce = SHA-256("ehrx.v1/challenge" || tx id)` with the
+//! transaction's time; the sender's relay has `ProveRequest` (or
+//! `ProveReply`)`(request id, signed message hash, nonce)` endorsed by its
+//! peers; `AcceptRequest` (`AcceptReply`) accepts the proof only if the
+//! challenge exists, was issued for that sender, and is at most
+//! [`CHALLENGE_MAX_AGE_MS`] old at the accepting transaction, and deletes
+//! it in the same transaction, so a proof serves once.
 
 use ehrx_interface::{
     Key32,
     limits::{CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUSTED_ORGS},
     names::{CHAINCODE, function},
     quote,
-    types::{Changed, RequestProof, VerificationPolicy},
+    types::{Changed, ReplyProof, RequestProof, VerificationPolicy},
 };
 use ehrx_proto::exchange::{
     ValidationProof,
@@ -31,7 +33,7 @@ use crate::{
         access::{self, Caller},
         audit::{self, AuditKind, Write as _},
         error::EhrError,
-        messages::{self, ParsedRequest, json_arg},
+        messages::{self, json_arg},
         requests::{active_network, entry},
         state::{self, Challenge, Direction, NetworkTrust, RemoteNetwork, Role, key},
     },
@@ -232,14 +234,114 @@ pub async fn prove_request(stub: Stub, args: Args) -> Result<Json<RequestProof>,
     }))
 }
 
-/// The check `AcceptRequest` makes before anything else is judged: the
-/// proof that `source`'s peers validated `parsed`, for a live challenge of
+/// `ProveReply(request_id, signed_reply_sha256, nonce)`: a relay of this
+/// network asks its peers to state that this reply to a request received
+/// here was stored here (it passed SubmitReply) with exactly these bytes.
+/// Read-only, like `ProveRequest`.
+pub async fn prove_reply(stub: Stub, args: Args) -> Result<Json<ReplyProof>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let config = state::config(&stub).await?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let hash = Key32::parse(args.string("signed_reply_sha256")?)
+        .map_err(|e| EhrError::invalid("signed_reply_sha256", e.to_string()))?;
+    let nonce = Key32::parse(args.string("nonce")?)
+        .map_err(|e| EhrError::invalid("nonce", e.to_string()))?;
+    let stored = entry(&stub, request_id)
+        .await?
+        .filter(|entry| entry.direction == Direction::Incoming)
+        .and_then(|entry| entry.reply)
+        .ok_or_else(|| EhrError::NotFound {
+            what: "reply stored on this network to request",
+            key: request_id.to_owned(),
+        })?;
+    if stored.signed_reply_sha256 != hash.to_string() {
+        return Err(EhrError::invalid(
+            "signed_reply_sha256",
+            format!("is not the hash of the reply to {request_id} stored here"),
+        )
+        .into());
+    }
+    Ok(Json(ReplyProof {
+        network_id: config.network_id,
+        request_id: request_id.to_owned(),
+        signed_reply_sha256: hash,
+        nonce,
+        validated: true,
+    }))
+}
+
+/// What a forwarded message's proof is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarded {
+    /// A signed request, proven by `ProveRequest`.
+    Request,
+    /// A signed reply, proven by `ProveReply`.
+    Reply,
+}
+
+impl Forwarded {
+    fn prove_function(self) -> &'static str {
+        match self {
+            Forwarded::Request => function::PROVE_REQUEST,
+            Forwarded::Reply => function::PROVE_REPLY,
+        }
+    }
+
+    /// Whether the endorsed `result` states exactly what is expected.
+    fn states(
+        self,
+        result: &[u8],
+        network_id: &str,
+        request_id: &str,
+        hash: &str,
+        nonce: &str,
+    ) -> Result<bool, String> {
+        let read = |e: ehrx_interface::InterfaceError| format!("not the expected statement: {e}");
+        let (stated_network, stated_id, stated_hash, stated_nonce, validated) = match self {
+            Forwarded::Request => {
+                let s: RequestProof =
+                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
+                (
+                    s.network_id,
+                    s.request_id,
+                    s.signed_request_sha256,
+                    s.nonce,
+                    s.validated,
+                )
+            }
+            Forwarded::Reply => {
+                let s: ReplyProof =
+                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
+                (
+                    s.network_id,
+                    s.request_id,
+                    s.signed_reply_sha256,
+                    s.nonce,
+                    s.validated,
+                )
+            }
+        };
+        Ok(stated_network == network_id
+            && stated_id == request_id
+            && stated_hash.to_string() == hash
+            && stated_nonce.to_string() == nonce
+            && validated)
+    }
+}
+
+/// The check `AcceptRequest` and `AcceptReply` make before the message
+/// itself is judged: the proof that `source`'s peers validated the signed
+/// message `signed` (of `kind`, for `request_id`), for a live challenge of
 /// this network, which it consumes. Returns the source's organisations for
-/// the requester's certificate check. Every failure is an error.
+/// the signer's certificate check. Every failure is an error.
 pub async fn verify_forwarded(
     stub: &Stub,
+    kind: Forwarded,
     source: &str,
-    parsed: &ParsedRequest,
+    request_id: &str,
+    signed: &[u8],
     proof_bytes: &[u8],
     now_ms: i64,
 ) -> Result<Vec<TrustedOrg>, EhrError> {
@@ -294,10 +396,9 @@ pub async fn verify_forwarded(
         )));
     }
 
-    let request_id = &parsed.request.request_id;
-    let hash = hex::encode(Sha256::digest(&parsed.bytes));
+    let hash = hex::encode(Sha256::digest(signed));
     let args: [&[u8]; 4] = [
-        function::PROVE_REQUEST.as_bytes(),
+        kind.prove_function().as_bytes(),
         request_id.as_bytes(),
         hash.as_bytes(),
         nonce_text.as_bytes(),
@@ -316,25 +417,21 @@ pub async fn verify_forwarded(
             reason,
         })
     };
-    let statement: RequestProof = ehrx_interface::parse_object("proof result", &proven.result)
-        .map_err(|e| unstated(format!("not a request proof: {e}")))?;
-    let matches = statement.network_id == source
-        && &statement.request_id == request_id
-        && statement.signed_request_sha256.to_string() == hash
-        && statement.nonce.to_string() == nonce_text
-        && statement.validated;
+    let matches = kind
+        .states(&proven.result, source, request_id, &hash, &nonce_text)
+        .map_err(unstated)?;
     if !matches {
         return Err(unstated(
-            "it does not state that this request was validated for this challenge".to_owned(),
+            "it does not state that this message was validated for this challenge".to_owned(),
         ));
     }
     stub.del_state(&challenge_key).await?;
     Ok(orgs)
 }
 
-/// Whether the requester's certificate (PEM) was issued by a CA registered
-/// for its MSP: `Err` is the reason to store with the rejection.
-pub fn check_requester(
+/// Whether a signer's certificate (PEM, a requester's or a responder's)
+/// was issued by a CA registered for its MSP: `Err` says why not.
+pub fn check_signer(
     orgs: &[TrustedOrg],
     msp_id: &str,
     certificate: &[u8],
@@ -345,11 +442,11 @@ pub fn check_requester(
         .find(|org| org.msp_id == msp_id)
         .ok_or_else(|| {
             format!(
-                "the requester's MSP {} is not registered for the source network",
+                "MSP {} is not registered for the sending network",
                 quote(msp_id)
             )
         })?;
     org.vouches_for(certificate, now_ms.div_euclid(1000))
         .map(|_| ())
-        .map_err(|e| format!("the requester's certificate: {e}"))
+        .map_err(|e| format!("certificate: {e}"))
 }

@@ -296,11 +296,18 @@ impl Network {
             .await;
     }
 
-    /// `ProveRequest` on this network by its relay, endorsed by its peer
-    /// as Fabric's gateway would return it: a serialised ValidationProof.
-    pub async fn prove(&self, request_id: &str, signed_sha256: &str, nonce: &str) -> Vec<u8> {
+    /// `function` (`ProveRequest` or `ProveReply`) on this network by its
+    /// relay, endorsed by its peer as Fabric's gateway would return it: a
+    /// serialised ValidationProof.
+    pub async fn prove(
+        &self,
+        function: &str,
+        request_id: &str,
+        signed_sha256: &str,
+        nonce: &str,
+    ) -> Vec<u8> {
         let args: [&[u8]; 4] = [
-            b"ProveRequest",
+            function.as_bytes(),
             request_id.as_bytes(),
             signed_sha256.as_bytes(),
             nonce.as_bytes(),
@@ -410,6 +417,7 @@ impl World {
 
         net1.configure().await;
         net1.trust(&net2).await;
+        net1.trust_peers(&net2).await;
         net1.register("RegisterRelay", &net1.relay).await;
         let requester = json!({
             "requester_code": "DOC-1",
@@ -502,7 +510,9 @@ impl World {
         let wrapper = SignedRequest::decode(signed).unwrap();
         let request = Request::decode(wrapper.request.as_slice()).unwrap();
         let hash = hex::encode(Sha256::digest(signed));
-        self.net1.prove(&request.request_id, &hash, nonce).await
+        self.net1
+            .prove("ProveRequest", &request.request_id, &hash, nonce)
+            .await
     }
 
     /// What net1's peers would endorse had `signed` been validated there,
@@ -529,6 +539,57 @@ impl World {
         ];
         self.net1
             .endorse(&args, 200, statement.as_bytes(), &[&self.net1.peer])
+    }
+
+    /// net2's proof, for a fresh challenge of net1, that it stored the
+    /// signed reply `signed` (which must have been submitted there).
+    pub async fn prove_reply(&self, signed: &[u8]) -> Vec<u8> {
+        let out = self
+            .net1
+            .ok(&self.net1.relay, &[b"IssueChallenge", NET2.as_bytes()])
+            .await;
+        let nonce = out["nonce"].as_str().unwrap().to_owned();
+        let (request_id, hash) = reply_facts(signed);
+        self.net2
+            .prove("ProveReply", &request_id, &hash, &nonce)
+            .await
+    }
+
+    /// What net2's peers would endorse had the reply `signed` been stored
+    /// there, for a fresh challenge of net1.
+    pub async fn vouched_reply(&self, signed: &[u8]) -> Vec<u8> {
+        let out = self
+            .net1
+            .ok(&self.net1.relay, &[b"IssueChallenge", NET2.as_bytes()])
+            .await;
+        let nonce = out["nonce"].as_str().unwrap().to_owned();
+        let (request_id, hash) = reply_facts(signed);
+        let statement = json!({
+            "network_id": NET2,
+            "request_id": request_id,
+            "signed_reply_sha256": hash,
+            "nonce": nonce,
+            "validated": true,
+        })
+        .to_string();
+        let args: [&[u8]; 4] = [
+            b"ProveReply",
+            request_id.as_bytes(),
+            hash.as_bytes(),
+            nonce.as_bytes(),
+        ];
+        self.net2
+            .endorse(&args, 200, statement.as_bytes(), &[&self.net2.peer])
+    }
+
+    /// The arguments of AcceptReply for `signed`, forwarded by net2's
+    /// relay with a fresh proof.
+    pub async fn accept_reply_args(&self, signed: &[u8]) -> [Vec<u8>; 3] {
+        [
+            b"AcceptReply".to_vec(),
+            self.forward_reply(signed),
+            self.prove_reply(signed).await,
+        ]
     }
 
     /// The arguments of AcceptRequest for `signed`, forwarded by net1's
@@ -646,6 +707,13 @@ impl World {
         assert_eq!(out["outcome"], "submitted", "{out}");
         (request, signed)
     }
+}
+
+/// The request id of a signed reply, and the hex SHA-256 of its bytes.
+pub fn reply_facts(signed: &[u8]) -> (String, String) {
+    let wrapper = SignedReply::decode(signed).unwrap();
+    let reply = Reply::decode(wrapper.reply.as_slice()).unwrap();
+    (reply.request_id, hex::encode(Sha256::digest(signed)))
 }
 
 /// The last committed event of `ledger`.

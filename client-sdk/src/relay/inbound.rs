@@ -1,9 +1,8 @@
 //! The receiving half: the `Relay` gRPC service, behind mutual TLS, that
 //! takes envelopes from other networks' relays into this network.
 //!
-//! `Deliver` submits `AcceptRequest` (with the sender's proof of
-//! validation) or `AcceptReply` and answers only once that transaction
-//! committed, so a receipt means the envelope is on this network's ledger.
+//! `Deliver` submits `AcceptRequest` or `AcceptReply`, with the sender's
+//! proof of validation, and answers only once that transaction committed, so a receipt means the envelope is on this network's ledger.
 //! `Challenge` submits `IssueChallenge` and answers with the committed
 //! nonce the sender's next proof must carry. Errors are mapped so the sender knows whether to
 //! retry: a refusal by the chaincode is final (`FailedPrecondition`), a
@@ -28,7 +27,7 @@ use tracing::{info, warn};
 
 use super::{
     config::TlsFiles,
-    envelope::{EnvelopeError, Kind, Summary, summarize},
+    envelope::{EnvelopeError, Summary, summarize},
     error::RelayError,
     ledger::Submitter,
     remote::MAX_ENVELOPE_SIZE,
@@ -126,11 +125,11 @@ impl<S: Submitter> RelayService for Inbound<S> {
                 Status::invalid_argument(error.to_string())
             })?;
         let function = summary.kind.accept_function();
-        let args = match summary.kind {
-            Kind::Request => vec![bytes, validation_proof],
-            Kind::Reply => vec![bytes],
-        };
-        match self.submitter.submit(function, args).await {
+        match self
+            .submitter
+            .submit(function, vec![bytes, validation_proof])
+            .await
+        {
             Ok(committed) => {
                 let receipt = DeliveryReceipt {
                     request_id: summary.request_id,

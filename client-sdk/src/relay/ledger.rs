@@ -13,7 +13,6 @@ use std::future::Future;
 use ehrx_proto::{exchange::ValidationProof, gateway};
 use prost::Message as _;
 
-use crate::ehr::interface::function;
 use crate::fabric::{
     ChaincodeEvent, ChaincodeEventStream, Checkpoint, Committed, Contract, Error, Network,
 };
@@ -48,14 +47,16 @@ pub trait Submitter: Clone + Send + Sync + 'static {
         args: Vec<Vec<u8>>,
     ) -> impl Future<Output = Result<Committed, Error>> + Send;
 
-    /// This network's proof that it validated the signed request hashed
-    /// `signed_request_sha256` (hex), for another network's challenge
-    /// `nonce`: `ProveRequest` endorsed by the organisations' peers and
-    /// never submitted, as a serialised `ValidationProof`.
-    fn prove_request(
+    /// This network's proof that it validated the signed message hashed
+    /// `signed_sha256` (hex) of exchange `request_id`, for another
+    /// network's challenge `nonce`: `function` (`ProveRequest` or
+    /// `ProveReply`) endorsed by the organisations' peers and never
+    /// submitted, as a serialised `ValidationProof`.
+    fn prove(
         &self,
+        function: &'static str,
         request_id: &str,
-        signed_request_sha256: &str,
+        signed_sha256: &str,
         nonce: &str,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
@@ -135,22 +136,27 @@ impl Submitter for GatewaySubmitter {
         Ok(Committed { result, status })
     }
 
-    async fn prove_request(
+    async fn prove(
         &self,
+        function: &'static str,
         request_id: &str,
-        signed_request_sha256: &str,
+        signed_sha256: &str,
         nonce: &str,
     ) -> Result<Vec<u8>, Error> {
-        self.endorse_proof([request_id, signed_request_sha256, nonce])
+        self.endorse_proof(function, [request_id, signed_sha256, nonce])
             .await
     }
 }
 
 impl GatewaySubmitter {
-    async fn endorse_proof(&self, args: [&str; 3]) -> Result<Vec<u8>, Error> {
+    async fn endorse_proof(
+        &self,
+        function: &'static str,
+        args: [&str; 3],
+    ) -> Result<Vec<u8>, Error> {
         let proposal = self
             .contract
-            .proposal(function::PROVE_REQUEST)
+            .proposal(function)
             .args(args)
             .endorsing_organizations(self.endorsing_organizations.iter().cloned())
             .build()?;

@@ -17,8 +17,9 @@
 //!
 //! Nothing is lost and nothing is applied twice: the checkpoint moves only
 //! after the destination's receipt, which it sends only after its commit,
-//! and a resend after a crash carries identical bytes (Ed25519 is
-//! deterministic) that the destination's chaincode recognises.
+//! and a resend after a crash carries identical envelope bytes (Ed25519 is
+//! deterministic) that the destination's chaincode recognises before it
+//! looks at the (fresh) proof of validation that goes with them.
 //!
 //! ```no_run
 //! use std::path::Path;

@@ -12,11 +12,12 @@
 //! checkpoint. On shutdown a delivery in flight is let finish (its timeout
 //! bounds the wait) and checkpointed; a wait between attempts is cut short.
 //!
-//! A request goes with a proof that this network's peers validated it:
-//! each attempt asks the destination's relay for a fresh challenge, has
-//! `ProveRequest` for that nonce endorsed by this network's organisations
-//! (never submitted), and delivers the envelope with that proof. A retry
-//! makes a new proof, since a challenge lives only minutes.
+//! A request or reply goes with a proof that this network's peers
+//! validated it: each attempt asks the destination's relay for a fresh
+//! challenge, has `ProveRequest` (or `ProveReply`) for that nonce endorsed
+//! by this network's organisations (never submitted), and delivers the
+//! envelope with that proof. A retry makes a new proof, since a challenge
+//! lives only minutes.
 
 use crate::backoff::Backoff;
 use std::{sync::Arc, time::Duration};
@@ -27,7 +28,6 @@ use sha2::{Digest as _, Sha256};
 use tracing::{debug, error, info, warn};
 
 use super::{
-    envelope::Kind,
     error::RelayError,
     inbound::status_for,
     ledger::{EventSource, EventStream, Submitter},
@@ -250,20 +250,25 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
         }
     }
 
-    /// One delivery: for a request a fresh challenge and proof first.
+    /// One delivery: a fresh challenge and proof first.
     async fn attempt(&self, outgoing: &Outgoing) -> Result<DeliveryReceipt, DeliveryError> {
         let network = outgoing.destination();
-        let proof = match (&outgoing.summary.kind, &outgoing.envelope.payload) {
-            (Kind::Request, Some(Payload::SignedRequest(signed))) => {
-                let grant = self.remotes.challenge(network, &self.network_id).await?;
-                let hash = hex::encode(Sha256::digest(signed));
-                self.prover
-                    .prove_request(outgoing.request_id(), &hash, &grant.nonce)
-                    .await
-                    .map_err(|error| classify(status_for(&error)))?
-            }
-            _ => Vec::new(),
+        let signed = match &outgoing.envelope.payload {
+            Some(Payload::SignedRequest(signed) | Payload::SignedReply(signed)) => signed,
+            None => &Vec::new(),
         };
+        let grant = self.remotes.challenge(network, &self.network_id).await?;
+        let hash = hex::encode(Sha256::digest(signed));
+        let proof = self
+            .prover
+            .prove(
+                outgoing.summary.kind.prove_function(),
+                outgoing.request_id(),
+                &hash,
+                &grant.nonce,
+            )
+            .await
+            .map_err(|error| classify(status_for(&error)))?;
         self.remotes
             .deliver(network, outgoing.envelope.clone(), proof)
             .await

@@ -111,9 +111,8 @@ impl Remotes {
         self.settle(answer, "challenge")
     }
 
-    /// Delivers `envelope`, with the proof of validation a request needs
-    /// (empty for a reply), to `network_id`'s relay and waits for its
-    /// receipt.
+    /// Delivers `envelope` with its proof of validation to `network_id`'s
+    /// relay and waits for its receipt.
     pub async fn deliver(
         &self,
         network_id: &str,

@@ -690,7 +690,7 @@ pub async fn reply_never_requested(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &mut evidence,
         "net1",
         function::ACCEPT_REPLY,
-        &[&envelope],
+        &[&envelope, b""],
         &id,
         "does not exist",
     )
@@ -726,7 +726,9 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net3",
         &net3_key,
     );
-    let refused = relay.submit(function::ACCEPT_REPLY, [&from_net3]).await;
+    let refused = relay
+        .submit(function::ACCEPT_REPLY, [&from_net3, &Vec::new()])
+        .await;
     evidence.check(
         refused.is_err(),
         format!("III in its own name: {}", refusal_text(&refused)),
@@ -736,7 +738,9 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net2",
         &net3_key,
     );
-    let refused = relay.submit(function::ACCEPT_REPLY, [&posing]).await;
+    let refused = relay
+        .submit(function::ACCEPT_REPLY, [&posing, &Vec::new()])
+        .await;
     evidence.check(
         refused
             .as_ref()
