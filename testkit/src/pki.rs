@@ -40,8 +40,24 @@ pub struct Issued {
 #[derive(Debug)]
 pub struct Ca {
     name: Name,
-    key: SigningKey,
+    key: CaKey,
     pub issued: Issued,
+}
+
+/// The CA's own key: P-256, as cryptogen's CAs, or Ed25519.
+#[derive(Debug)]
+enum CaKey {
+    P256(SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl CaKey {
+    fn sign<P: BuilderProfile>(&self, builder: CertificateBuilder<P>) -> Certificate {
+        match self {
+            CaKey::P256(key) => builder.build::<_, DerSignature>(key).unwrap(),
+            CaKey::Ed25519(key) => builder.build::<_, ed25519_dalek::Signature>(key).unwrap(),
+        }
+    }
 }
 
 /// 2020-01-01 to 2049-12-31, whatever the day: a certificate is then the
@@ -79,6 +95,32 @@ impl Ca {
         .unwrap();
         let certificate = builder.build::<_, DerSignature>(&key).unwrap();
         let issued = issued(certificate, &key);
+        Self {
+            name,
+            key: CaKey::P256(key),
+            issued,
+        }
+    }
+
+    /// A CA whose own key is Ed25519 (from `seed`); what it issues still
+    /// has P-256 keys.
+    pub fn new_ed25519(subject: &str, seed: u8) -> Self {
+        let name = Name::from_str(subject).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let builder = CertificateBuilder::new(
+            Root::new(false, name.clone()).unwrap(),
+            SerialNumber::from(u32::from(seed)),
+            validity(),
+            SubjectPublicKeyInfo::from_key(&key.verifying_key()).unwrap(),
+        )
+        .unwrap();
+        let key = CaKey::Ed25519(key);
+        let certificate = key.sign(builder);
+        let issued = Issued {
+            cert_pem: certificate.to_pem(LineEnding::LF).unwrap(),
+            key_pem: String::new(),
+            certificate,
+        };
         Self { name, key, issued }
     }
 
@@ -100,7 +142,7 @@ impl Ca {
         for extension in extensions {
             builder.add_extension(extension).unwrap();
         }
-        issued(builder.build::<_, DerSignature>(&self.key).unwrap(), &leaf)
+        issued(self.key.sign(builder), &leaf)
     }
 }
 

@@ -908,6 +908,41 @@ mod tests {
     }
 
     #[test]
+    fn a_peer_of_an_ed25519_ca_is_checked_with_the_ca_s_ed25519_key() {
+        let (one, _, _) = fixture();
+        let ca = Ca::new_ed25519("CN=ca.org2.net1,O=org2.net1,C=US", 30);
+        let peer = ca.issue(
+            "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US",
+            31,
+            Vec::new(),
+        );
+        let two = Org {
+            msp_id: "Net1Org2MSP",
+            ca,
+            peer,
+        };
+        let trusted = vec![one.trusted(), two.trusted()];
+        assert!(matches!(trusted[1].roots[0].key, PublicKey::Ed25519(_)));
+        let proof = proof_of(CHANNEL, ARGS, 200, &[&one, &two]);
+        assert!(check(&proof, &trusted, 2).is_ok());
+        // Another Ed25519 CA with the same name is not that CA.
+        let impostor = Ca::new_ed25519("CN=ca.org2.net1,O=org2.net1,C=US", 32);
+        let rogue = impostor.issue(
+            "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US",
+            33,
+            Vec::new(),
+        );
+        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&one]);
+        proof
+            .endorsements
+            .push(two.endorse_as(&rogue, &proof.proposal_response_payload));
+        assert_eq!(
+            endorser_error(check(&proof, &trusted, 2)),
+            EndorserError::Untrusted
+        );
+    }
+
+    #[test]
     fn a_root_must_be_a_certificate_with_a_usable_key() {
         assert!(CaRoot::from_pem(b"not pem").is_err());
         let (one, _, _) = fixture();
