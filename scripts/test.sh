@@ -6,7 +6,8 @@
 #   v3      every end-to-end test on Fabric 3.1.5 (V3_0, Raft)
 #   lts     the compatibility subset on Fabric 2.5.16 LTS (V2_0, Raft): the
 #           networks, the gateway, the exchange, the attacks (the
-#           experiment's scenarios) and the Ed25519 refusal
+#           experiment's scenarios), the Ed25519 refusal and the stolen
+#           relay key (proofs endorsed by 2.5 peers)
 #   bft     the exchange and the Ed25519 exchange on Fabric 3.1.5 with four
 #           SmartBFT orderers per network
 #
@@ -18,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 readonly PHASES="${TEST_PHASES:-v3 lts bft}"
-readonly LTS_TESTS=(networks gateway exchange experiment ed25519)
+readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key)
 readonly BFT_TESTS=(exchange ed25519)
 
 # A fresh clone builds every crate once: incremental caches only cost disk.

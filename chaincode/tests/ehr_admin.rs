@@ -251,12 +251,13 @@ async fn every_admin_change_is_in_the_audit_trail() {
         .iter()
         .map(|e| e["detail"].as_str().unwrap())
         .collect();
-    assert_eq!(details.len(), 5, "{details:?}");
+    assert_eq!(details.len(), 6, "{details:?}");
     assert!(details[0].starts_with("configured network net2"));
     assert!(details[1].starts_with("lookup table: net1 is Active"));
-    assert!(details[2].contains("as relay"));
-    assert!(details[3].contains("as responder"));
-    assert!(details[4].contains("as uploader"));
+    assert!(details[2].starts_with("trust of net1: channel channel"));
+    assert!(details[3].contains("as relay"));
+    assert!(details[4].contains("as responder"));
+    assert!(details[5].contains("as uploader"));
     for entry in entries {
         assert_eq!(entry["kind"], "admin_change");
         assert_eq!(entry["subject"], "admin");
@@ -462,14 +463,16 @@ async fn metadata_lists_every_function_with_its_kind() {
         .filter(|(_, tag)| tag == "evaluate")
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(kinds.len(), 18);
+    assert_eq!(kinds.len(), 22);
     assert_eq!(
         evaluated,
         [
             "AuditTrail",
             "GetRequestRecords",
             "GetRequestStatus",
-            "ListRequests"
+            "ListRequests",
+            "ProveReply",
+            "ProveRequest"
         ]
     );
 }

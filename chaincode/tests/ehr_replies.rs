@@ -151,12 +151,10 @@ async fn only_the_wanted_categories_are_read() {
         .net1
         .ok(&world.doctor, &[b"SubmitRequest", &signed])
         .await;
+    let [function, envelope, proof] = world.accept_args(&signed).await;
     world
         .net2
-        .ok(
-            &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
-        )
+        .ok(&world.net2.relay, &[&function, &envelope, &proof])
         .await;
     let out = world
         .net2
@@ -238,7 +236,11 @@ async fn records_of_a_rejected_or_replied_request_are_refused() {
         .net2
         .ok(
             &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
+            &[
+                b"AcceptRequest",
+                &world.forward_request(&signed),
+                &world.vouched(&signed).await,
+            ],
         )
         .await;
     assert_eq!(out["outcome"], "rejected");
@@ -551,12 +553,10 @@ async fn only_wanted_categories_may_be_disclosed() {
         .net1
         .ok(&world.doctor, &[b"SubmitRequest", &signed])
         .await;
+    let [function, envelope, proof] = world.accept_args(&signed).await;
     world
         .net2
-        .ok(
-            &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
-        )
+        .ok(&world.net2.relay, &[&function, &envelope, &proof])
         .await;
     // Both records listed, but only Condition was asked for.
     let reply = world.sign_reply(&world.reply_ok(&request), &world.responder);
@@ -585,7 +585,11 @@ async fn a_rejected_request_takes_a_refusal_but_no_records() {
         .net2
         .ok(
             &world.net2.relay,
-            &[b"AcceptRequest", &world.forward_request(&signed)],
+            &[
+                b"AcceptRequest",
+                &world.forward_request(&signed),
+                &world.vouched(&signed).await,
+            ],
         )
         .await;
     assert_eq!(out["outcome"], "rejected");
@@ -632,10 +636,10 @@ async fn a_rejected_request_takes_a_refusal_but_no_records() {
 async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
     let world = World::new().await;
     let (request, signed_reply) = world.replied_request(1).await;
-    let envelope = world.forward_reply(&signed_reply);
+    let [function, envelope, proof] = world.accept_reply_args(&signed_reply).await;
     let out = world
         .net1
-        .ok(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .ok(&world.net1.relay, &[&function, &envelope, &proof])
         .await;
     assert_eq!(
         out,
@@ -664,7 +668,7 @@ async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
     let before = snapshot(&world.net1.ledger).await;
     let again = world
         .net1
-        .call(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .call(&world.net1.relay, &[b"AcceptReply", &envelope, b""])
         .await;
     assert_eq!(json_of(&again.response.payload), out);
     assert!(again.event.is_none());
@@ -679,7 +683,7 @@ async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&other)],
+            &[b"AcceptReply", &world.forward_reply(&other), b""],
         )
         .await;
     assert!(message.starts_with("[ALREADY_REPLIED]"), "{message}");
@@ -697,12 +701,10 @@ async fn a_refusal_fails_the_request() {
         .net2
         .ok(&world.responder, &[b"SubmitReply", &refusal])
         .await;
+    let [function, envelope, proof] = world.accept_reply_args(&refusal).await;
     let out = world
         .net1
-        .ok(
-            &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&refusal)],
-        )
+        .ok(&world.net1.relay, &[&function, &envelope, &proof])
         .await;
     assert_eq!(out["outcome"], "failed");
     assert_eq!(out["reason"], "no consent on file");
@@ -716,7 +718,7 @@ async fn only_a_registered_relay_may_deliver_a_reply() {
         .net1
         .err(
             &world.doctor,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
+            &[b"AcceptReply", &world.forward_reply(&signed), b""],
         )
         .await;
     assert!(message.contains("not a registered relay"), "{message}");
@@ -726,18 +728,21 @@ async fn only_a_registered_relay_may_deliver_a_reply() {
 async fn malformed_reply_envelopes_are_refused() {
     let world = World::new().await;
     let relay = &world.net1.relay;
-    let message = world.net1.err(relay, &[b"AcceptReply", b"\x1a\x01"]).await;
+    let message = world
+        .net1
+        .err(relay, &[b"AcceptReply", b"\x1a\x01", b""])
+        .await;
     assert!(message.contains("forwarded envelope"), "{message}");
     let request_inside = world.net2.attest(Payload::SignedRequest(vec![1]));
     let message = world
         .net1
-        .err(relay, &[b"AcceptReply", &request_inside])
+        .err(relay, &[b"AcceptReply", &request_inside, b""])
         .await;
     assert!(message.contains("carries a signed request"), "{message}");
     let garbage_inside = world.forward_reply(b"\xff");
     let message = world
         .net1
-        .err(relay, &[b"AcceptReply", &garbage_inside])
+        .err(relay, &[b"AcceptReply", &garbage_inside, b""])
         .await;
     assert!(message.contains("signed reply"), "{message}");
 }
@@ -751,7 +756,7 @@ async fn a_reply_to_an_unknown_or_foreign_request_is_refused() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&unknown)],
+            &[b"AcceptReply", &world.forward_reply(&unknown), b""],
         )
         .await;
     assert!(message.contains("does not exist"), "{message}");
@@ -760,7 +765,7 @@ async fn a_reply_to_an_unknown_or_foreign_request_is_refused() {
         .net2
         .err(
             &world.net2.relay,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
+            &[b"AcceptReply", &world.forward_reply(&signed), b""],
         )
         .await;
     assert!(
@@ -781,7 +786,7 @@ async fn a_malformed_reply_is_refused() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
+            &[b"AcceptReply", &world.forward_reply(&signed), b""],
         )
         .await;
     assert!(message.contains("sealed_records"), "{message}");
@@ -798,7 +803,7 @@ async fn the_reply_must_come_from_the_requests_destination() {
         .encode_to_vec();
     let message = world
         .net1
-        .err(&world.net1.relay, &[b"AcceptReply", &envelope])
+        .err(&world.net1.relay, &[b"AcceptReply", &envelope, b""])
         .await;
     assert!(
         message.contains("the request went to \"net2\""),
@@ -817,7 +822,7 @@ async fn the_reply_must_be_for_this_network() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
+            &[b"AcceptReply", &world.forward_reply(&signed), b""],
         )
         .await;
     assert!(message.contains("receiving_network"), "{message}");
@@ -838,7 +843,7 @@ async fn the_replying_network_must_be_active_in_the_lookup_table() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
+            &[b"AcceptReply", &world.forward_reply(&signed), b""],
         )
         .await;
     assert!(message.contains("\"net2\" does not exist"), "{message}");
@@ -852,7 +857,7 @@ async fn a_bad_attestation_on_a_reply_is_refused() {
         .encode_to_vec();
     let message = world
         .net1
-        .err(&world.net1.relay, &[b"AcceptReply", &forged])
+        .err(&world.net1.relay, &[b"AcceptReply", &forged, b""])
         .await;
     assert!(message.contains("attestation"), "{message}");
 }
@@ -872,7 +877,11 @@ async fn a_bad_responder_signature_is_refused() {
         .net1
         .err(
             &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&forged)],
+            &[
+                b"AcceptReply",
+                &world.forward_reply(&forged),
+                &world.vouched_reply(&forged).await,
+            ],
         )
         .await;
     assert!(message.contains("responder's signature"), "{message}");
@@ -882,12 +891,10 @@ async fn a_bad_responder_signature_is_refused() {
 
 async fn delivered(world: &World) -> String {
     let (request, signed) = world.replied_request(1).await;
+    let [function, envelope, proof] = world.accept_reply_args(&signed).await;
     world
         .net1
-        .ok(
-            &world.net1.relay,
-            &[b"AcceptReply", &world.forward_reply(&signed)],
-        )
+        .ok(&world.net1.relay, &[&function, &envelope, &proof])
         .await;
     request.request_id
 }

@@ -501,7 +501,7 @@ async fn only_a_registered_relay_may_forward() {
     let envelope = world.forward_request(&signed);
     let message = world
         .net2
-        .err(&world.responder, &[b"AcceptRequest", &envelope])
+        .err(&world.responder, &[b"AcceptRequest", &envelope, b""])
         .await;
     assert!(message.contains("not a registered relay"), "{message}");
 }
@@ -512,28 +512,34 @@ async fn malformed_envelopes_are_refused() {
     let relay = &world.net2.relay;
     let message = world
         .net2
-        .err(relay, &[b"AcceptRequest", b"\x0a\xff"])
+        .err(relay, &[b"AcceptRequest", b"\x0a\xff", b""])
         .await;
     assert!(message.contains("forwarded envelope"), "{message}");
     let empty = ForwardedEnvelope::default().encode_to_vec();
-    let message = world.net2.err(relay, &[b"AcceptRequest", &empty]).await;
+    let message = world
+        .net2
+        .err(relay, &[b"AcceptRequest", &empty, b""])
+        .await;
     assert!(message.contains("no payload"), "{message}");
     let reply_inside = world.net1.attest(Payload::SignedReply(vec![1, 2, 3]));
     let message = world
         .net2
-        .err(relay, &[b"AcceptRequest", &reply_inside])
+        .err(relay, &[b"AcceptRequest", &reply_inside, b""])
         .await;
     assert!(message.contains("carries a signed reply"), "{message}");
     let garbage_inside = world.forward_request(b"\xff\xff");
     let message = world
         .net2
-        .err(relay, &[b"AcceptRequest", &garbage_inside])
+        .err(relay, &[b"AcceptRequest", &garbage_inside, b""])
         .await;
     assert!(message.contains("signed request"), "{message}");
     let mut bad_id = world.request(1);
     bad_id.request_id = "x".into();
     let envelope = world.forward_request(&world.sign_request(&bad_id, &world.doctor));
-    let message = world.net2.err(relay, &[b"AcceptRequest", &envelope]).await;
+    let message = world
+        .net2
+        .err(relay, &[b"AcceptRequest", &envelope, b""])
+        .await;
     assert!(message.contains("request_id"), "{message}");
 }
 
@@ -548,7 +554,7 @@ async fn source_outside_the_lookup_table_is_refused() {
             .encode_to_vec();
     let message = world
         .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &envelope])
+        .err(&world.net2.relay, &[b"AcceptRequest", &envelope, b""])
         .await;
     assert!(message.contains("\"net3\" does not exist"), "{message}");
 }
@@ -566,7 +572,7 @@ async fn bad_attestation_is_refused() {
     .encode_to_vec();
     let message = world
         .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &forged])
+        .err(&world.net2.relay, &[b"AcceptRequest", &forged, b""])
         .await;
     assert!(message.contains("attestation"), "{message}");
     // Attested by another network than the request's source.
@@ -574,7 +580,7 @@ async fn bad_attestation_is_refused() {
         .encode_to_vec();
     let message = world
         .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &other])
+        .err(&world.net2.relay, &[b"AcceptRequest", &other, b""])
         .await;
     assert!(message.contains("attestation"), "{message}");
 }
@@ -588,8 +594,9 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
     let before = snapshot(&world.net2.ledger).await;
     let again = world
         .net2
-        .call(&world.net2.relay, &[b"AcceptRequest", &envelope])
+        .call(&world.net2.relay, &[b"AcceptRequest", &envelope, b""])
         .await;
+    // The stored outcome again, without a proof: nothing new is accepted.
     assert_eq!(again.response.status, 200);
     assert_eq!(
         json_of(&again.response.payload),
@@ -604,17 +611,19 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
     let replay = world.forward_request(&world.sign_request(&changed, &world.doctor));
     let message = world
         .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &replay])
+        .err(&world.net2.relay, &[b"AcceptRequest", &replay, b""])
         .await;
     assert!(message.contains("replay"), "{message}");
 }
 
-/// AcceptRequest of `envelope`, expecting a committed rejection naming
-/// `reason`.
-async fn rejected(world: &World, envelope: &[u8], request_id: &str, reason: &str) {
+/// AcceptRequest of `signed`, which net1's peers vouch for, expecting a
+/// committed rejection naming `reason`.
+async fn rejected(world: &World, signed: &[u8], request_id: &str, reason: &str) {
+    let envelope = &world.forward_request(signed);
+    let proof = world.vouched(signed).await;
     let out = world
         .net2
-        .call(&world.net2.relay, &[b"AcceptRequest", envelope])
+        .call(&world.net2.relay, &[b"AcceptRequest", envelope, &proof])
         .await;
     assert_eq!(out.response.status, 200, "{}", out.response.message);
     assert!(out.committed);
@@ -639,7 +648,7 @@ async fn rejected(world: &World, envelope: &[u8], request_id: &str, reason: &str
     let before = snapshot(&world.net2.ledger).await;
     let again = world
         .net2
-        .call(&world.net2.relay, &[b"AcceptRequest", envelope])
+        .call(&world.net2.relay, &[b"AcceptRequest", envelope, &proof])
         .await;
     assert_eq!(json_of(&again.response.payload), body);
     assert_eq!(before, snapshot(&world.net2.ledger).await);
@@ -650,8 +659,8 @@ async fn malformed_request_content_is_stored_as_rejected() {
     let world = World::new().await;
     let mut request = world.request(1);
     request.purpose = Purpose::Unspecified as i32;
-    let envelope = world.forward_request(&world.sign_request(&request, &world.doctor));
-    rejected(&world, &envelope, &request.request_id, "purpose").await;
+    let signed = world.sign_request(&request, &world.doctor);
+    rejected(&world, &signed, &request.request_id, "purpose").await;
 }
 
 #[tokio::test]
@@ -659,14 +668,8 @@ async fn request_for_another_destination_is_stored_as_rejected() {
     let world = World::new().await;
     let mut request = world.request(1);
     request.destination_network = "net3".into();
-    let envelope = world.forward_request(&world.sign_request(&request, &world.doctor));
-    rejected(
-        &world,
-        &envelope,
-        &request.request_id,
-        "for network \"net3\"",
-    )
-    .await;
+    let signed = world.sign_request(&request, &world.doctor);
+    rejected(&world, &signed, &request.request_id, "for network \"net3\"").await;
 }
 
 #[tokio::test]
@@ -682,7 +685,7 @@ async fn bad_requester_signature_is_stored_as_rejected() {
     .encode_to_vec();
     rejected(
         &world,
-        &world.forward_request(&forged),
+        &forged,
         &request.request_id,
         "requester's signature",
     )
@@ -694,10 +697,10 @@ async fn unknown_patient_is_stored_as_rejected() {
     let world = World::new().await;
     let mut request = world.request(1);
     request.patient_ref = vec![8; 32];
-    let envelope = world.forward_request(&world.sign_request(&request, &world.doctor));
+    let signed = world.sign_request(&request, &world.doctor);
     rejected(
         &world,
-        &envelope,
+        &signed,
         &request.request_id,
         "no records of this patient",
     )
@@ -709,10 +712,10 @@ async fn patient_without_records_in_the_wanted_categories_is_stored_as_rejected(
     let world = World::new().await;
     let mut request = world.request(1);
     request.categories = vec!["Immunization".into()];
-    let envelope = world.forward_request(&world.sign_request(&request, &world.doctor));
+    let signed = world.sign_request(&request, &world.doctor);
     rejected(
         &world,
-        &envelope,
+        &signed,
         &request.request_id,
         "no records of this patient",
     )

@@ -91,6 +91,13 @@ codes! {
     Replay => "REPLAY",
     /// A signature or attestation does not verify.
     BadSignature => "BAD_SIGNATURE",
+    /// A forwarded request's proof of validation by the source network's
+    /// peers does not hold: malformed, for another call, not endorsed by
+    /// peers of the registered CAs, or short of the verification policy.
+    BadProof => "BAD_PROOF",
+    /// The challenge a proof carries is unknown here, issued for another
+    /// network, already used, or older than its maximum age.
+    BadChallenge => "BAD_CHALLENGE",
     /// This peer does not hold the private data the call reads (it is not
     /// a member of the collection); another organisation's peer may.
     NotHeld => "NOT_HELD",

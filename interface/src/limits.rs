@@ -32,6 +32,18 @@ pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 pub const MAX_REPLY_BYTES: usize = 16 * 1024 * 1024;
 /// Room a forwarded envelope needs around its payload for the attestation.
 pub const ENVELOPE_OVERHEAD_BYTES: usize = 1024;
+/// The largest proof of validation `AcceptRequest` reads, in bytes: a
+/// proposal, a response and a few endorsements with their certificates.
+pub const MAX_PROOF_BYTES: usize = 64 * 1024;
+/// The most organisations a lookup table entry trusts.
+pub const MAX_TRUSTED_ORGS: usize = 16;
+/// The most CA roots one trusted organisation registers.
+pub const MAX_ROOTS_PER_ORG: usize = 4;
+/// How long a challenge stays usable, in transaction time: from the
+/// transaction that issued it to the one that accepts a proof carrying it.
+/// Long enough for one relay round trip and an endorsement on the source,
+/// short enough that a proof cannot be stockpiled.
+pub const CHALLENGE_MAX_AGE_MS: i64 = 2 * 60 * 1000;
 /// How far a message's creation time may be ahead of the transaction's.
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 /// Requests one requester may submit per window.

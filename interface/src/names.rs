@@ -25,6 +25,9 @@ pub mod function {
     pub const PUT_REMOTE_NETWORK: &str = "PutRemoteNetwork";
     /// Admin: drop a network from the lookup table.
     pub const REMOVE_REMOTE_NETWORK: &str = "RemoveRemoteNetwork";
+    /// Admin: a remote network's organisations, CA roots and the policy
+    /// its proofs of validation must meet.
+    pub const PUT_NETWORK_TRUST: &str = "PutNetworkTrust";
     /// Admin: register a requester (doctor, nurse).
     pub const REGISTER_REQUESTER: &str = "RegisterRequester";
     /// Admin: register a responder identity.
@@ -41,8 +44,15 @@ pub mod function {
     pub const PUT_EHR: &str = "PutEhr";
     /// File a signed request (Algorithm 1).
     pub const SUBMIT_REQUEST: &str = "SubmitRequest";
-    /// Relay: deliver a forwarded request (Algorithm 2).
+    /// Relay: deliver a forwarded request with its proof of validation
+    /// (Algorithm 2).
     pub const ACCEPT_REQUEST: &str = "AcceptRequest";
+    /// Relay (destination): commit a fresh nonce a source network's proof
+    /// of validation must carry.
+    pub const ISSUE_CHALLENGE: &str = "IssueChallenge";
+    /// Relay (source): state that a request was validated here, for a
+    /// challenge; endorsed, never submitted, it is the proof of validation.
+    pub const PROVE_REQUEST: &str = "ProveRequest";
     /// A request's entry (evaluated).
     pub const GET_REQUEST_STATUS: &str = "GetRequestStatus";
     /// The caller's requests (evaluated).
@@ -51,8 +61,12 @@ pub mod function {
     pub const GET_REQUEST_RECORDS: &str = "GetRequestRecords";
     /// Responder: answer an accepted request.
     pub const SUBMIT_REPLY: &str = "SubmitReply";
-    /// Relay: deliver a forwarded reply (Algorithm 3).
+    /// Relay: deliver a forwarded reply with its proof of validation
+    /// (Algorithm 3).
     pub const ACCEPT_REPLY: &str = "AcceptReply";
+    /// Relay (replying network): state that a reply was stored here, for a
+    /// challenge; endorsed, never submitted, it is the reply's proof.
+    pub const PROVE_REPLY: &str = "ProveReply";
     /// Fetch a reply; submitted, so a refusal is recorded.
     pub const GET_REPLY: &str = "GetReply";
 
@@ -61,6 +75,7 @@ pub mod function {
         CONFIGURE_NETWORK,
         PUT_REMOTE_NETWORK,
         REMOVE_REMOTE_NETWORK,
+        PUT_NETWORK_TRUST,
         REGISTER_REQUESTER,
         REGISTER_RESPONDER,
         REGISTER_RELAY,
@@ -69,9 +84,12 @@ pub mod function {
         AUDIT_TRAIL,
         PUT_EHR,
         SUBMIT_REQUEST,
+        PROVE_REQUEST,
+        ISSUE_CHALLENGE,
         ACCEPT_REQUEST,
         GET_REQUEST_RECORDS,
         SUBMIT_REPLY,
+        PROVE_REPLY,
         ACCEPT_REPLY,
         GET_REPLY,
         GET_REQUEST_STATUS,

@@ -73,6 +73,102 @@ impl RemoteNetwork {
     }
 }
 
+/// `PutNetworkTrust`'s argument: what this network needs to check that a
+/// remote network's peers, not merely its relay, validated what it
+/// forwards. Kept beside the lookup table entry of `network_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkTrust {
+    /// The lookup table entry this belongs to.
+    pub network_id: String,
+    /// The remote network's channel the contract runs on: a proof from
+    /// another channel (with other state) proves nothing.
+    pub channel: String,
+    /// The remote network's organisations whose peers may endorse proofs.
+    pub organizations: Vec<TrustedOrganization>,
+    /// How many of them must endorse.
+    pub policy: VerificationPolicy,
+}
+
+/// One organisation of a remote network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedOrganization {
+    /// Its MSP id, as its peers' endorsements name it.
+    pub msp_id: String,
+    /// Its CA root certificates, PEM, one certificate each: its peers'
+    /// and its users' certificates must be issued directly by one.
+    pub root_certificates: Vec<String>,
+}
+
+/// How many distinct organisations must endorse a proof of validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationPolicy {
+    /// Every listed organisation (JSON `"all"`).
+    All,
+    /// At least this many of them (JSON `{"at_least": k}`), k from 1 to
+    /// the number listed.
+    AtLeast(u32),
+}
+
+impl VerificationPolicy {
+    /// The number of organisations required out of `listed`.
+    pub fn required(self, listed: usize) -> usize {
+        match self {
+            VerificationPolicy::All => listed,
+            VerificationPolicy::AtLeast(k) => usize::try_from(k).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// `IssueChallenge`'s result, and the challenge as stored: a nonce a
+/// proof from `network_id` must carry, usable once until `expires_at_ms`
+/// (transaction time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    /// SHA-256 of the issuing transaction's id under a domain tag: the
+    /// same on every endorser, new for every transaction.
+    pub nonce: Key32,
+    /// The network whose proof may carry it.
+    pub network_id: String,
+    /// The issuing transaction's time, Unix ms.
+    pub issued_at_ms: i64,
+    /// The latest accepting transaction time, Unix ms.
+    pub expires_at_ms: i64,
+}
+
+/// `ProveRequest`'s result: what the source network's peers endorse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestProof {
+    /// The network that validated the request (the endorsers' own).
+    pub network_id: String,
+    pub request_id: String,
+    /// SHA-256 of the exact signed request bytes that were validated.
+    pub signed_request_sha256: Key32,
+    /// The verifier's challenge.
+    pub nonce: Key32,
+    /// Always true: the function refuses a request not validated here.
+    pub validated: bool,
+}
+
+/// `ProveReply`'s result: what the replying network's peers endorse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyProof {
+    /// The network that stored the reply (the endorsers' own).
+    pub network_id: String,
+    pub request_id: String,
+    /// SHA-256 of the exact signed reply bytes stored there.
+    pub signed_reply_sha256: Key32,
+    /// The verifier's challenge.
+    pub nonce: Key32,
+    /// Always true: the function refuses a reply not stored here.
+    pub validated: bool,
+}
+
 /// The argument of `RegisterResponder`, `RegisterRelay`,
 /// `RegisterUploader`: one client identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,9 +23,11 @@ use ehrx_client::ehr::{
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
-use ehrx_proto::exchange::Purpose;
-use ehrx_services::relay::{Relay, config::RelayConfig};
+use ehrx_proto::exchange::{Purpose, Request, SignedRequest};
+use ehrx_services::relay::{GatewaySubmitter, Relay, Submitter as _, config::RelayConfig};
 use ehrx_services::responder::Responder;
+use prost::Message as _;
+use sha2::{Digest as _, Sha256};
 
 use crate::NetworkDescription;
 use crate::networks::{Networks, network_home};
@@ -125,6 +127,26 @@ pub fn identity(org: &Organization, user: &str) -> anyhow::Result<Value> {
     )
 }
 
+/// `PutNetworkTrust`'s argument for `other`: every organisation of it
+/// with its signing CA, on its channel, all of them required.
+pub fn network_trust(other: &NetworkDescription) -> anyhow::Result<Value> {
+    let organizations = other
+        .organizations
+        .iter()
+        .map(|org| {
+            let root = std::fs::read_to_string(&org.ca_cert)
+                .with_context(|| format!("reading {}", org.ca_cert.display()))?;
+            Ok(json!({"msp_id": org.msp_id, "root_certificates": [root]}))
+        })
+        .collect::<anyhow::Result<Vec<Value>>>()?;
+    Ok(json!({
+        "network_id": other.name,
+        "channel": other.channel,
+        "organizations": organizations,
+        "policy": "all",
+    }))
+}
+
 /// `RegisterRequester`'s argument: `user` of `org` with `code`, the
 /// `request` privilege and `key`'s public half.
 fn requester_entry(
@@ -207,6 +229,7 @@ impl<'a> ExchangeSetup<'a> {
                     function::PUT_REMOTE_NETWORK,
                     json!({"network_id": other.name, "network_key": network_public_key(&other.name)?, "status": "active"}),
                 ),
+                (function::PUT_NETWORK_TRUST, network_trust(other)?),
                 (
                     function::REGISTER_RELAY,
                     identity(org(net, "org1")?, "User3")?,
@@ -289,6 +312,42 @@ impl<'a> ExchangeSetup<'a> {
             .await
             .with_context(|| format!("{function} on {net}"))?;
         wait_for_peers(self.net(net)?, &committed.status.transaction_id).await
+    }
+
+    /// What `from`'s relay would deliver with `signed` (a signed request
+    /// validated on `from`): a challenge issued on `to` for `from` by
+    /// `to`'s relay identity, and `from`'s `ProveRequest` for it, endorsed
+    /// by every organisation of `from` as its relay has it endorsed.
+    pub async fn validation_proof(
+        &self,
+        from: &str,
+        to: &str,
+        signed: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let challenge = self
+            .contract_as(to, "User3")
+            .await?
+            .submit(function::ISSUE_CHALLENGE, [from])
+            .await
+            .with_context(|| format!("IssueChallenge on {to}"))?;
+        let challenge: Value = serde_json::from_slice(&challenge.result)?;
+        let nonce = challenge["nonce"]
+            .as_str()
+            .context("the challenge has no nonce")?;
+        let wrapper = SignedRequest::decode(signed)?;
+        let request_id = Request::decode(wrapper.request.as_slice())?.request_id;
+        let prover = GatewaySubmitter::new(
+            self.contract_as(from, "User3").await?,
+            self.net(from)?
+                .organizations
+                .iter()
+                .map(|org| org.msp_id.clone())
+                .collect(),
+        );
+        let hash = hex::encode(Sha256::digest(signed));
+        Ok(prover
+            .prove(function::PROVE_REQUEST, &request_id, &hash, nonce)
+            .await?)
     }
 
     /// Sets `net`'s rate limit to `max` requests per requester per minute.

@@ -5,4 +5,4 @@
 
 pub mod pki;
 
-pub use pki::{Ca, Issued, extension, self_signed_p256};
+pub use pki::{Ca, Issued, extension, self_signed_p256, validity};

@@ -15,7 +15,7 @@ use x509_cert::{
     },
     der::{
         EncodePem,
-        asn1::{Ia5String, OctetString},
+        asn1::{Ia5String, OctetString, UtcTime},
         oid::ObjectIdentifier,
     },
     ext::{
@@ -25,7 +25,7 @@ use x509_cert::{
     name::Name,
     serial_number::SerialNumber,
     spki::{SubjectPublicKeyInfo, SubjectPublicKeyInfoRef},
-    time::Validity,
+    time::{Time, Validity},
 };
 
 /// A certificate and its private key, both PEM.
@@ -40,8 +40,34 @@ pub struct Issued {
 #[derive(Debug)]
 pub struct Ca {
     name: Name,
-    key: SigningKey,
+    key: CaKey,
     pub issued: Issued,
+}
+
+/// The CA's own key: P-256, as cryptogen's CAs, or Ed25519.
+#[derive(Debug)]
+enum CaKey {
+    P256(SigningKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl CaKey {
+    fn sign<P: BuilderProfile>(&self, builder: CertificateBuilder<P>) -> Certificate {
+        match self {
+            CaKey::P256(key) => builder.build::<_, DerSignature>(key).unwrap(),
+            CaKey::Ed25519(key) => builder.build::<_, ed25519_dalek::Signature>(key).unwrap(),
+        }
+    }
+}
+
+/// 2020-01-01 to 2049-12-31, whatever the day: a certificate is then the
+/// same on every run, and valid both at the wall clock and at the
+/// in-memory ledgers' transaction times (which start in 2024).
+pub fn validity() -> Validity {
+    let at = |seconds: u64| {
+        Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(seconds)).unwrap())
+    };
+    Validity::new(at(1_577_836_800), at(2_524_607_999))
 }
 
 fn key(seed: u8) -> SigningKey {
@@ -63,12 +89,38 @@ impl Ca {
         let builder = CertificateBuilder::new(
             Root::new(false, name.clone()).unwrap(),
             SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            validity(),
             SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
         )
         .unwrap();
         let certificate = builder.build::<_, DerSignature>(&key).unwrap();
         let issued = issued(certificate, &key);
+        Self {
+            name,
+            key: CaKey::P256(key),
+            issued,
+        }
+    }
+
+    /// A CA whose own key is Ed25519 (from `seed`); what it issues still
+    /// has P-256 keys.
+    pub fn new_ed25519(subject: &str, seed: u8) -> Self {
+        let name = Name::from_str(subject).unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+        let builder = CertificateBuilder::new(
+            Root::new(false, name.clone()).unwrap(),
+            SerialNumber::from(u32::from(seed)),
+            validity(),
+            SubjectPublicKeyInfo::from_key(&key.verifying_key()).unwrap(),
+        )
+        .unwrap();
+        let key = CaKey::Ed25519(key);
+        let certificate = key.sign(builder);
+        let issued = Issued {
+            cert_pem: certificate.to_pem(LineEnding::LF).unwrap(),
+            key_pem: String::new(),
+            certificate,
+        };
         Self { name, key, issued }
     }
 
@@ -83,14 +135,14 @@ impl Ca {
         let mut builder = CertificateBuilder::new(
             profile,
             SerialNumber::from(u32::from(seed)),
-            Validity::from_now(Duration::from_secs(3600)).unwrap(),
+            validity(),
             SubjectPublicKeyInfo::from_key(leaf.verifying_key()).unwrap(),
         )
         .unwrap();
         for extension in extensions {
             builder.add_extension(extension).unwrap();
         }
-        issued(builder.build::<_, DerSignature>(&self.key).unwrap(), &leaf)
+        issued(self.key.sign(builder), &leaf)
     }
 }
 
@@ -140,7 +192,7 @@ pub fn self_signed_p256(seed: u8, subject: &str) -> (SigningKey, String) {
     let certificate = CertificateBuilder::new(
         Root::new(false, Name::from_str(subject).unwrap()).unwrap(),
         SerialNumber::from(1u32),
-        Validity::from_now(Duration::from_secs(3600)).unwrap(),
+        validity(),
         SubjectPublicKeyInfo::from_key(key.verifying_key()).unwrap(),
     )
     .unwrap()

@@ -354,12 +354,23 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         std::fs::write(dir.join(format!("{net}.pub")), &run.stdout).unwrap();
     }
 
+    // --- Each network's trust in the other: its channel and every
+    // organisation's CA root certificate, as the other admin hands it over.
+    let trust = |other: &NetworkDescription| {
+        let organizations: Vec<_> = other
+            .organizations
+            .iter()
+            .map(|org| json!({"msp_id": org.msp_id, "root_certificate_files": [org.ca_cert]}))
+            .collect();
+        json!({"channel": other.channel, "organizations": organizations, "policy": "all"})
+    };
+
     // --- Setup files, as each admin writes them.
     write_json(
         &dir.join("setup-net1.json"),
         &json!({
             "network": {"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60},
-            "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub"}],
+            "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub", "trust": trust(net2)}],
             "requesters": [{"code": DOCTOR, "user": "User2", "requester_key_file": "doctor.key"}],
             "relays": [{"user": "User3"}],
         }),
@@ -368,7 +379,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         &dir.join("setup-net2.json"),
         &json!({
             "network": {"network_id": "net2", "rate_limit_max": 5},
-            "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub"}],
+            "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub", "trust": trust(net1)}],
             "relays": [{"user": "User3"}],
             "uploaders": [{"user": "User2"}],
             "responders": [{"user": "User1"}, {"user": "User1", "org": msp2_org2}],
@@ -394,7 +405,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let pending2 = net2_admin
         .start(["--json", "admin", "setup", "--file", "setup-net2.json"])
         .unwrap();
-    for (pending, calls) in [(pending1, 4), (pending2, 6)] {
+    for (pending, calls) in [(pending1, 5), (pending2, 7)] {
         let run = pending
             .finish(Duration::from_secs(180))
             .unwrap()

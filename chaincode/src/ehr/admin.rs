@@ -18,6 +18,7 @@ use crate::{
         error::EhrError,
         messages::{self, json_arg},
         state::{self, Flag, NetworkConfig, Registration, RemoteNetwork, Requester, Role, key},
+        trust,
     },
     shim::{
         Stub,
@@ -140,6 +141,7 @@ pub async fn remove_remote_network(
             key: network_id.to_owned(),
         })?;
     stub.del_state(&key).await?;
+    trust::forget(&stub, &network.network_id).await?;
     log_change(
         &stub,
         &caller,

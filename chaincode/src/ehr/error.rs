@@ -75,6 +75,17 @@ pub enum EhrError {
         /// The limit.
         limit: usize,
     },
+    /// A forwarded request's proof of validation does not hold.
+    #[error("proof of validation by network {network}: {reason}")]
+    Proof {
+        /// The source network the proof claims to come from.
+        network: String,
+        /// What the verifier refused.
+        reason: ehrx_proto::exchange::proof::ProofError,
+    },
+    /// A proof's challenge is unknown, used, expired or another network's.
+    #[error("challenge: {0}")]
+    Challenge(String),
     /// A thing that must exist does not.
     #[error("{what} {} does not exist", quote(key))]
     NotFound {
@@ -149,6 +160,8 @@ impl EhrError {
             EhrError::Flagged { .. } => ErrorCode::Flagged,
             EhrError::Invalid { .. } => ErrorCode::BadArgument,
             EhrError::Signature { .. } => ErrorCode::BadSignature,
+            EhrError::Proof { .. } => ErrorCode::BadProof,
+            EhrError::Challenge(_) => ErrorCode::BadChallenge,
             EhrError::TooLarge { .. } => ErrorCode::TooLarge,
             EhrError::NotFound { .. } => ErrorCode::NotFound,
             EhrError::Duplicate { .. } => ErrorCode::AlreadyExists,

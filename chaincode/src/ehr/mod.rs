@@ -8,7 +8,9 @@
 //! is calling), [`admin`], [`records`] (PutEhr), [`requests`]
 //! (Algorithms 1 and 2), [`replies`] (GetRequestRecords, SubmitReply,
 //! Algorithm 3, GetReply),
-//! [`audit`], [`rate_limit`], [`fhir`], [`messages`] (parsing what arrives)
+//! [`trust`] (remote networks' CA roots and policies, challenges, proofs
+//! of validation), [`audit`], [`rate_limit`], [`fhir`], [`messages`]
+//! (parsing what arrives)
 //! and [`error`]. Names, JSON types, limits, id rules and error codes come
 //! from `ehrx_interface`, which the SDK shares.
 
@@ -23,6 +25,7 @@ pub mod records;
 pub mod replies;
 pub mod requests;
 pub mod state;
+pub mod trust;
 
 use ehrx_interface::names::{CHAINCODE, function as f};
 
@@ -67,6 +70,11 @@ pub fn chaincode() -> ContractChaincode {
             admin::remove_remote_network,
         )
         .submit(
+            f::PUT_NETWORK_TRUST,
+            &[Param::json("trust")],
+            trust::put_network_trust,
+        )
+        .submit(
             f::REGISTER_REQUESTER,
             &[Param::json("requester")],
             admin::register_requester,
@@ -92,9 +100,26 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::bytes("signed_request")],
             requests::submit_request,
         )
+        .evaluate(
+            f::PROVE_REQUEST,
+            &[
+                Param::string("request_id"),
+                Param::string("signed_request_sha256"),
+                Param::string("nonce"),
+            ],
+            trust::prove_request,
+        )
+        .submit(
+            f::ISSUE_CHALLENGE,
+            &[Param::string("network_id")],
+            trust::issue_challenge,
+        )
         .submit(
             f::ACCEPT_REQUEST,
-            &[Param::bytes("forwarded_envelope")],
+            &[
+                Param::bytes("forwarded_envelope"),
+                Param::bytes("validation_proof"),
+            ],
             requests::accept_request,
         )
         .evaluate(
@@ -113,9 +138,21 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::bytes("signed_reply")],
             replies::submit_reply,
         )
+        .evaluate(
+            f::PROVE_REPLY,
+            &[
+                Param::string("request_id"),
+                Param::string("signed_reply_sha256"),
+                Param::string("nonce"),
+            ],
+            trust::prove_reply,
+        )
         .submit(
             f::ACCEPT_REPLY,
-            &[Param::bytes("forwarded_envelope")],
+            &[
+                Param::bytes("forwarded_envelope"),
+                Param::bytes("validation_proof"),
+            ],
             replies::accept_reply,
         )
         .submit(f::GET_REPLY, REQUEST_ID, replies::get_reply);

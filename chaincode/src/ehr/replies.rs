@@ -18,8 +18,11 @@
 //! AcceptReply checks Algorithm 3's "the request is still open" first,
 //! because identical envelope bytes for a closed request are a relay's
 //! resubmission after a crash and return the stored outcome without
-//! writing; then the rest in the algorithm's order. Every failure is an
-//! error: there is nobody to send a refusal of a reply to.
+//! writing; then the rest in the algorithm's order, with the replying
+//! network's proof of validation (its peers state they stored this reply;
+//! see [`trust`]) after its attestation, and the responder's certificate
+//! issued by a CA registered for that network. Every failure is an error:
+//! there is nobody to send a refusal of a reply to.
 
 use base64::Engine as _;
 use ehrx_interface::{
@@ -29,6 +32,8 @@ use ehrx_interface::{
     types::{Outcome, OutcomeKind, RecordContent, RequestRecords},
 };
 use ehrx_proto::exchange::{Reply, ReplyStatus};
+use hlf_protos::msp::SerializedIdentity;
+use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -42,6 +47,7 @@ use crate::{
             self, Direction, RECORDS, REPLIES, RecordMeta, ReplyOutcome, ReplySummary,
             RequestEntry, RequestStatus, Role, key,
         },
+        trust,
     },
     shim::{
         Stub,
@@ -360,6 +366,7 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     let config = state::config(&stub).await?;
     let now = state::now_ms(&stub)?;
     let bytes = args.bytes("forwarded_envelope")?;
+    let proof = args.bytes("validation_proof")?;
 
     let (envelope, parsed) = messages::parse_reply_envelope(bytes)?;
     let reply = &parsed.reply;
@@ -408,10 +415,24 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     envelope
         .verify_attestation(&reply.replying_network, |_| Some(source_key))
         .map_err(|e| EhrError::signature("attestation", e))?;
+    let replying_orgs = trust::verify_forwarded(
+        &stub,
+        trust::Forwarded::Reply,
+        &reply.replying_network,
+        &reply.request_id,
+        &parsed.bytes,
+        proof,
+        now,
+    )
+    .await?;
     parsed
         .signed
         .open()
         .map_err(|e| EhrError::signature("signature", format!("the responder's signature: {e}")))?;
+    let responder = SerializedIdentity::decode(parsed.signed.signer.as_slice())
+        .map_err(|e| EhrError::signature("signature", format!("the responder's identity: {e}")))?;
+    trust::check_signer(&replying_orgs, &responder.mspid, &responder.id_bytes, now)
+        .map_err(|e| EhrError::signature("signature", format!("the responder's {e}")))?;
 
     stub.put_private_data(REPLIES, &entry.request_id, parsed.bytes.clone())
         .await?;

@@ -15,14 +15,21 @@
 //! an outcome that commits. Flagged submitters never get here: the
 //! contract refuses them before any function runs.
 //!
-//! Algorithm 2 first establishes who sent the envelope (it parses, the
-//! source network is active in the lookup table, its attestation
-//! verifies); failures there are errors that write nothing, because there
-//! is nobody to send a refusal to and storing one would let anyone burn a
-//! request id. A request id seen before is idempotent with identical bytes
-//! and a replay error otherwise. The remaining checks (format, destination,
-//! requester signature, patient has records) store a rejection that
-//! commits, so a refusal can go back to the attested source.
+//! Algorithm 2 first establishes who sent the envelope and that the source
+//! network itself, not only its relay, validated it: it parses, the
+//! source network is active in the lookup table, its attestation verifies
+//! (transport authentication by the relay's network key), and the proof of
+//! validation holds (endorsed by the source's peers under its verification
+//! policy, for this request's exact bytes and a live challenge of this
+//! network, which it consumes; see [`trust`]). Failures there are errors
+//! that write nothing, because there is nobody to send a refusal to and
+//! storing one would let anyone burn a request id. A request id seen
+//! before is idempotent with identical envelope bytes (no proof needed to
+//! learn the stored outcome again) and a replay error otherwise. The
+//! remaining checks (format, destination, requester signature, the
+//! requester's certificate issued by a CA registered for the source,
+//! patient has records) store a rejection that commits, so a refusal can
+//! go back to the source its peers proved.
 
 use ehrx_interface::{
     names::event,
@@ -30,7 +37,9 @@ use ehrx_interface::{
     rules::PRIVILEGE_REQUEST,
     types::{Notice, Outcome, OutcomeKind},
 };
-use ehrx_proto::exchange::Request;
+use ehrx_proto::exchange::{Request, proof::TrustedOrg};
+use hlf_protos::msp::SerializedIdentity;
+use prost::Message as _;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -45,6 +54,7 @@ use crate::{
             self, Direction, Flag, NetworkConfig, NetworkStatus, RateWindow, RemoteNetwork,
             RequestEntry, RequestStatus, Requester, Role, key,
         },
+        trust,
     },
     shim::{
         Stub,
@@ -304,6 +314,7 @@ async fn acceptance(
     stub: &Stub,
     config: &NetworkConfig,
     parsed: &ParsedRequest,
+    source_orgs: &[TrustedOrg],
     now: i64,
 ) -> Result<ClientIdentity, String> {
     let request = &parsed.request;
@@ -320,6 +331,11 @@ async fn acceptance(
         .map_err(|e| format!("the requester's signature: {e}"))?;
     let signer = ClientIdentity::from_creator(&parsed.signed.signer)
         .map_err(|e| format!("the requester's identity: {e}"))?;
+    let certificate = SerializedIdentity::decode(parsed.signed.signer.as_slice())
+        .map_err(|e| format!("the requester's identity: {e}"))?
+        .id_bytes;
+    trust::check_signer(source_orgs, signer.msp_id(), &certificate, now)
+        .map_err(|e| format!("the requester's {e}"))?;
     let patient = hex::encode(&request.patient_ref);
     let held = records::records_of(stub, &patient, &request.categories)
         .await
@@ -330,13 +346,15 @@ async fn acceptance(
     Ok(signer)
 }
 
-/// `AcceptRequest(forwarded_envelope)`: Algorithm 2, called by a relay.
+/// `AcceptRequest(forwarded_envelope, validation_proof)`: Algorithm 2,
+/// called by a relay.
 pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_role(&stub, Role::Relay).await?;
     let config = state::config(&stub).await?;
     let now = state::now_ms(&stub)?;
     let bytes = args.bytes("forwarded_envelope")?;
+    let proof = args.bytes("validation_proof")?;
 
     let (envelope, parsed) = messages::parse_request_envelope(bytes)?;
     let request = &parsed.request;
@@ -353,8 +371,18 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     envelope
         .verify_attestation(&request.source_network, |_| Some(source_key))
         .map_err(|e| EhrError::signature("attestation", e))?;
+    let source_orgs = trust::verify_forwarded(
+        &stub,
+        trust::Forwarded::Request,
+        &request.source_network,
+        &request.request_id,
+        &parsed.bytes,
+        proof,
+        now,
+    )
+    .await?;
 
-    let verdict = acceptance(&stub, &config, &parsed, now).await;
+    let verdict = acceptance(&stub, &config, &parsed, &source_orgs, now).await;
     let (status, signer) = match &verdict {
         Ok(signer) => (RequestStatus::Accepted, Some(signer)),
         Err(_) => (RequestStatus::Rejected, None),

@@ -8,6 +8,8 @@
 //! |---|---|---|
 //! | `ehrx.config` | — | [`NetworkConfig`] |
 //! | `ehrx.network` | network id | [`RemoteNetwork`] (the lookup table) |
+//! | `ehrx.trust` | network id | [`NetworkTrust`] (its organisations, CA roots, verification policy) |
+//! | `ehrx.challenge` | nonce (64 hex) | [`Challenge`] (issued, not yet used) |
 //! | `ehrx.requester` | requester code | [`Requester`] |
 //! | `ehrx.requester-of` | msp id, identity id | the requester code bound to that identity |
 //! | `ehrx.role` | role, msp id, identity id | [`Registration`] (responder, relay, uploader) |
@@ -31,8 +33,9 @@
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 pub use ehrx_interface::types::{
-    Direction, Flag, NetworkConfig, NetworkStatus, RecordMeta, Registration, RemoteNetwork,
-    ReplyOutcome, ReplySummary, RequestEntry, RequestStatus, Requester, Role,
+    Challenge, Direction, Flag, NetworkConfig, NetworkStatus, NetworkTrust, RecordMeta,
+    Registration, RemoteNetwork, ReplyOutcome, ReplySummary, RequestEntry, RequestStatus,
+    Requester, Role,
 };
 
 use crate::{
@@ -69,6 +72,14 @@ pub mod key {
     /// `ehrx.network`.
     pub fn network(network_id: &str) -> Result<String, EhrError> {
         make("ehrx.network", &[network_id])
+    }
+    /// `ehrx.trust`.
+    pub fn trust(network_id: &str) -> Result<String, EhrError> {
+        make("ehrx.trust", &[network_id])
+    }
+    /// `ehrx.challenge`.
+    pub fn challenge(nonce: &str) -> Result<String, EhrError> {
+        make("ehrx.challenge", &[nonce])
     }
     /// `ehrx.requester`.
     pub fn requester(code: &str) -> Result<String, EhrError> {

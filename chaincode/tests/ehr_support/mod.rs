@@ -14,8 +14,9 @@ use ehrx_chaincode::{
     ehr,
     proto::exchange::{
         ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
-        Request, SignedReply, SignedRequest,
+        Request, SignedReply, SignedRequest, ValidationProof,
         forwarded_envelope::Payload,
+        proof::testing as proof_testing,
         seal::{DecryptionKey, SealContext, seal},
     },
     shim::{
@@ -35,6 +36,8 @@ use crate::common::pki::Ca;
 
 pub const NET1: &str = "net1";
 pub const NET2: &str = "net2";
+/// The channel of the in-memory ledgers, which proofs name.
+pub const CHANNEL: &str = "channel";
 /// 2024-01-01T00:00:00Z, where the in-memory ledger's clock starts.
 pub const EPOCH: i64 = 1_704_067_200;
 
@@ -42,6 +45,8 @@ pub const EPOCH: i64 = 1_704_067_200;
 const OBJECT_TYPES: &[&str] = &[
     "ehrx.config",
     "ehrx.network",
+    "ehrx.trust",
+    "ehrx.challenge",
     "ehrx.requester",
     "ehrx.requester-of",
     "ehrx.role",
@@ -150,6 +155,8 @@ pub struct Network {
     pub msp_id: String,
     pub admin: Person,
     pub relay: Person,
+    /// The org's peer: it endorses this network's proofs of validation.
+    pub peer: Person,
 }
 
 impl Network {
@@ -172,6 +179,12 @@ impl Network {
             &format!("CN=relay@org1.{id},OU=client,O=org1.{id}"),
             10 * n + 2,
         );
+        let peer = Person::issue(
+            &ca,
+            &msp_id,
+            &format!("CN=peer0.org1.{id},OU=peer,O=org1.{id}"),
+            10 * n + 3,
+        );
         Self {
             id,
             ledger: MemoryLedger::new(),
@@ -181,6 +194,7 @@ impl Network {
             msp_id,
             admin,
             relay,
+            peer,
         }
     }
 
@@ -259,6 +273,77 @@ impl Network {
             .await;
     }
 
+    /// The trust `other`'s proofs need here: its one org and CA, its
+    /// channel, every org must endorse.
+    pub fn trust_json(&self, other: &Network) -> Value {
+        json!({
+            "network_id": other.id,
+            "channel": CHANNEL,
+            "organizations": [{
+                "msp_id": other.msp_id,
+                "root_certificates": [other.ca.issued.cert_pem],
+            }],
+            "policy": "all",
+        })
+    }
+
+    /// PutNetworkTrust of `other`.
+    pub async fn trust_peers(&self, other: &Network) {
+        let trust = self.trust_json(other).to_string();
+        self.ok(&self.admin, &[b"PutNetworkTrust", trust.as_bytes()])
+            .await;
+    }
+
+    /// `function` (`ProveRequest` or `ProveReply`) on this network by its
+    /// relay, endorsed by its peer as Fabric's gateway would return it: a
+    /// serialised ValidationProof.
+    pub async fn prove(
+        &self,
+        function: &str,
+        request_id: &str,
+        signed_sha256: &str,
+        nonce: &str,
+    ) -> Vec<u8> {
+        let args: [&[u8]; 4] = [
+            function.as_bytes(),
+            request_id.as_bytes(),
+            signed_sha256.as_bytes(),
+            nonce.as_bytes(),
+        ];
+        let outcome = self.call(&self.relay, &args).await;
+        assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+        self.endorse(&args, 200, &outcome.response.payload, &[&self.peer])
+    }
+
+    /// A proof of `args` answered `status` with `result`, endorsed by
+    /// `endorsers` (with this network's MSP id).
+    pub fn endorse(
+        &self,
+        args: &[&[u8]],
+        status: i32,
+        result: &[u8],
+        endorsers: &[&Person],
+    ) -> Vec<u8> {
+        let (proposal, hash) = proof_testing::proposal(CHANNEL, "ehrx", args, &self.relay.creator);
+        let payload = proof_testing::response_payload(&hash, "ehrx", status, result);
+        ValidationProof {
+            proposal,
+            endorsements: endorsers
+                .iter()
+                .map(|who| {
+                    proof_testing::endorse(
+                        &payload,
+                        &who.msp_id,
+                        &who.cert_pem,
+                        who.signer.as_ref(),
+                    )
+                })
+                .collect(),
+            proposal_response_payload: payload,
+        }
+        .encode_to_vec()
+    }
+
     pub async fn register(&self, function: &str, who: &Person) {
         self.ok(
             &self.admin,
@@ -330,6 +415,7 @@ impl World {
 
         net1.configure().await;
         net1.trust(&net2).await;
+        net1.trust_peers(&net2).await;
         net1.register("RegisterRelay", &net1.relay).await;
         let requester = json!({
             "requester_code": "DOC-1",
@@ -344,6 +430,7 @@ impl World {
 
         net2.configure().await;
         net2.trust(&net1).await;
+        net2.trust_peers(&net1).await;
         net2.register("RegisterRelay", &net2.relay).await;
         net2.register("RegisterResponder", &responder).await;
         net2.register("RegisterUploader", &uploader).await;
@@ -398,6 +485,119 @@ impl World {
     /// A signed request as net1's relay forwards it.
     pub fn forward_request(&self, signed: &[u8]) -> Vec<u8> {
         self.net1.attest(Payload::SignedRequest(signed.to_vec()))
+    }
+
+    /// A challenge net2 issues for net1's next proof: its nonce.
+    pub async fn challenge(&self) -> String {
+        let out = self
+            .net2
+            .ok(&self.net2.relay, &[b"IssueChallenge", NET1.as_bytes()])
+            .await;
+        out["nonce"].as_str().unwrap().to_owned()
+    }
+
+    /// net1's proof, for a fresh challenge of net2, that it validated
+    /// `signed` (which must have been submitted there).
+    pub async fn prove(&self, signed: &[u8]) -> Vec<u8> {
+        let nonce = self.challenge().await;
+        self.prove_for(signed, &nonce).await
+    }
+
+    /// net1's proof for challenge `nonce` that it validated `signed`.
+    pub async fn prove_for(&self, signed: &[u8], nonce: &str) -> Vec<u8> {
+        let wrapper = SignedRequest::decode(signed).unwrap();
+        let request = Request::decode(wrapper.request.as_slice()).unwrap();
+        let hash = hex::encode(Sha256::digest(signed));
+        self.net1
+            .prove("ProveRequest", &request.request_id, &hash, nonce)
+            .await
+    }
+
+    /// What net1's peers would endorse had `signed` been validated there,
+    /// for a fresh challenge: for net2's own checks of requests a source
+    /// vouches for, whatever that source's ledger holds.
+    pub async fn vouched(&self, signed: &[u8]) -> Vec<u8> {
+        let nonce = self.challenge().await;
+        let wrapper = SignedRequest::decode(signed).unwrap();
+        let request = Request::decode(wrapper.request.as_slice()).unwrap();
+        let hash = hex::encode(Sha256::digest(signed));
+        let statement = json!({
+            "network_id": NET1,
+            "request_id": request.request_id,
+            "signed_request_sha256": hash,
+            "nonce": nonce,
+            "validated": true,
+        })
+        .to_string();
+        let args: [&[u8]; 4] = [
+            b"ProveRequest",
+            request.request_id.as_bytes(),
+            hash.as_bytes(),
+            nonce.as_bytes(),
+        ];
+        self.net1
+            .endorse(&args, 200, statement.as_bytes(), &[&self.net1.peer])
+    }
+
+    /// net2's proof, for a fresh challenge of net1, that it stored the
+    /// signed reply `signed` (which must have been submitted there).
+    pub async fn prove_reply(&self, signed: &[u8]) -> Vec<u8> {
+        let out = self
+            .net1
+            .ok(&self.net1.relay, &[b"IssueChallenge", NET2.as_bytes()])
+            .await;
+        let nonce = out["nonce"].as_str().unwrap().to_owned();
+        let (request_id, hash) = reply_facts(signed);
+        self.net2
+            .prove("ProveReply", &request_id, &hash, &nonce)
+            .await
+    }
+
+    /// What net2's peers would endorse had the reply `signed` been stored
+    /// there, for a fresh challenge of net1.
+    pub async fn vouched_reply(&self, signed: &[u8]) -> Vec<u8> {
+        let out = self
+            .net1
+            .ok(&self.net1.relay, &[b"IssueChallenge", NET2.as_bytes()])
+            .await;
+        let nonce = out["nonce"].as_str().unwrap().to_owned();
+        let (request_id, hash) = reply_facts(signed);
+        let statement = json!({
+            "network_id": NET2,
+            "request_id": request_id,
+            "signed_reply_sha256": hash,
+            "nonce": nonce,
+            "validated": true,
+        })
+        .to_string();
+        let args: [&[u8]; 4] = [
+            b"ProveReply",
+            request_id.as_bytes(),
+            hash.as_bytes(),
+            nonce.as_bytes(),
+        ];
+        self.net2
+            .endorse(&args, 200, statement.as_bytes(), &[&self.net2.peer])
+    }
+
+    /// The arguments of AcceptReply for `signed`, forwarded by net2's
+    /// relay with a fresh proof.
+    pub async fn accept_reply_args(&self, signed: &[u8]) -> [Vec<u8>; 3] {
+        [
+            b"AcceptReply".to_vec(),
+            self.forward_reply(signed),
+            self.prove_reply(signed).await,
+        ]
+    }
+
+    /// The arguments of AcceptRequest for `signed`, forwarded by net1's
+    /// relay with a fresh proof.
+    pub async fn accept_args(&self, signed: &[u8]) -> [Vec<u8>; 3] {
+        [
+            b"AcceptRequest".to_vec(),
+            self.forward_request(signed),
+            self.prove(signed).await,
+        ]
     }
 
     /// An OK reply to `request` disclosing both records, sealed to the
@@ -484,12 +684,10 @@ impl World {
             .ok(&self.doctor, &[b"SubmitRequest", &signed])
             .await;
         assert_eq!(out["outcome"], "validated", "{out}");
+        let [function, envelope, proof] = self.accept_args(&signed).await;
         let out = self
             .net2
-            .ok(
-                &self.net2.relay,
-                &[b"AcceptRequest", &self.forward_request(&signed)],
-            )
+            .ok(&self.net2.relay, &[&function, &envelope, &proof])
             .await;
         assert_eq!(out["outcome"], "accepted", "{out}");
         (request, signed)
@@ -507,6 +705,13 @@ impl World {
         assert_eq!(out["outcome"], "submitted", "{out}");
         (request, signed)
     }
+}
+
+/// The request id of a signed reply, and the hex SHA-256 of its bytes.
+pub fn reply_facts(signed: &[u8]) -> (String, String) {
+    let wrapper = SignedReply::decode(signed).unwrap();
+    let reply = Reply::decode(wrapper.reply.as_slice()).unwrap();
+    (reply.request_id, hex::encode(Sha256::digest(signed)))
 }
 
 /// The last committed event of `ledger`.

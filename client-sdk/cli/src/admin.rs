@@ -141,6 +141,7 @@ async fn apply(
         let committed = match &step.call {
             Call::Configure(config) => admin.configure_network(config).await,
             Call::PutRemote(remote) => admin.put_remote_network(remote).await,
+            Call::PutTrust(trust) => admin.put_network_trust(trust).await,
             Call::Requester(requester) => admin.register_requester(requester).await,
             Call::Member(Role::Responder, member) => admin.register_responder(member).await,
             Call::Member(Role::Relay, member) => admin.register_relay(member).await,

@@ -5,7 +5,10 @@
 //! {
 //!   "network": { "network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60 },
 //!   "remote_networks": [
-//!     { "network_id": "net2", "network_key_file": "net2-network.pub" }
+//!     { "network_id": "net2", "network_key_file": "net2-network.pub",
+//!       "trust": { "channel": "ehrchannel", "policy": "all", "organizations": [
+//!         { "msp_id": "Net2Org1MSP", "root_certificate_files": ["net2-org1-ca.pem"] },
+//!         { "msp_id": "Net2Org2MSP", "root_certificate_files": ["net2-org2-ca.pem"] } ] } }
 //!   ],
 //!   "requesters": [
 //!     { "code": "DR-0001", "user": "User2", "requester_key_file": "doctor.key" }
@@ -18,7 +21,10 @@
 //!
 //! A remote network's key is its Ed25519 public key, as `network_key` (hex)
 //! or `network_key_file` (a file holding that hex, as `ehrx admin
-//! network-key` prints it). A requester's key is their X25519 public key, as
+//! network-key` prints it). Its `trust` says whose peers must prove what it
+//! forwards: its channel, its organisations with their CA root
+//! certificates (PEM files), and how many must endorse (`"all"`, the
+//! default, or `{"at_least": k}`); without it, its requests are refused. A requester's key is their X25519 public key, as
 //! `encryption_key` (hex) or `requester_key_file` (the requester's key file
 //! from `ehrx keys requester`, whose public half is taken). Users are names
 //! in the network description, in the admin's organisation unless `org`
@@ -40,8 +46,8 @@ use serde::Deserialize;
 
 use ehrx_client::{
     ehr::interface::{
-        MemberIdentity, NetworkConfig, NetworkStatus as RemoteStatus, RemoteNetwork,
-        RequesterRegistration,
+        MemberIdentity, NetworkConfig, NetworkStatus as RemoteStatus, NetworkTrust, RemoteNetwork,
+        RequesterRegistration, TrustedOrganization, VerificationPolicy,
         limits::{
             DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, RATE_LIMIT_MAX,
             RATE_LIMIT_WINDOW_SECONDS,
@@ -121,6 +127,36 @@ pub struct RemoteEntry {
     /// `active` (default) or `suspended`.
     #[serde(default = "default_status")]
     pub status: RemoteStatus,
+    /// Its organisations' CA roots and the verification policy.
+    #[serde(default)]
+    pub trust: Option<TrustEntry>,
+}
+
+/// Whose peers vouch for what a remote network forwards.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustEntry {
+    /// The remote network's channel.
+    pub channel: String,
+    /// Its organisations.
+    pub organizations: Vec<TrustedOrgEntry>,
+    /// How many must endorse (default: all).
+    #[serde(default = "default_policy")]
+    pub policy: VerificationPolicy,
+}
+
+/// One organisation of a remote network.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedOrgEntry {
+    /// Its MSP id.
+    pub msp_id: String,
+    /// PEM files of its CA root certificates.
+    pub root_certificate_files: Vec<PathBuf>,
+}
+
+fn default_policy() -> VerificationPolicy {
+    VerificationPolicy::All
 }
 
 /// One requester.
@@ -184,6 +220,8 @@ pub enum Call {
     Configure(NetworkConfig),
     /// `PutRemoteNetwork`.
     PutRemote(RemoteNetwork),
+    /// `PutNetworkTrust`.
+    PutTrust(NetworkTrust),
     /// `RegisterRequester`.
     Requester(RequesterRegistration),
     /// `RegisterResponder`, `RegisterRelay` or `RegisterUploader`.
@@ -204,6 +242,7 @@ pub struct Step {
 pub struct Setup {
     network: NetworkConfig,
     remotes: Vec<RemoteNetwork>,
+    trusts: Vec<NetworkTrust>,
     requesters: Vec<(RequesterEntry, [u8; 32])>,
     members: Vec<(Role, MemberEntry)>,
 }
@@ -252,6 +291,7 @@ impl SetupFile {
 
         let mut remote_ids = BTreeSet::new();
         let mut remotes = Vec::new();
+        let mut trusts = Vec::new();
         for (index, remote) in self.remote_networks.iter().enumerate() {
             let what = format!("remote_networks[{index}] ({})", remote.network_id);
             check_name(&format!("{what}: network_id"), &remote.network_id)?;
@@ -270,6 +310,9 @@ impl SetupFile {
                 |file| keys::hex32_file(&relative_to(base, file), "network public key"),
             )?;
             keys::check_ed25519_public(&key, &format!("{what}: the network key"))?;
+            if let Some(trust) = &remote.trust {
+                trusts.push(read_trust(base, &what, &remote.network_id, trust)?);
+            }
             remotes.push(RemoteNetwork::new(
                 remote.network_id.clone(),
                 &key,
@@ -327,10 +370,63 @@ impl SetupFile {
                 rate_limit_window_seconds: self.network.rate_limit_window_seconds,
             },
             remotes,
+            trusts,
             requesters,
             members,
         })
     }
+}
+
+/// A remote network's trust, with its root certificate files read; the
+/// contract judges the certificates themselves.
+fn read_trust(
+    base: &Path,
+    what: &str,
+    network_id: &str,
+    trust: &TrustEntry,
+) -> anyhow::Result<NetworkTrust> {
+    check_name(&format!("{what}: trust.channel"), &trust.channel)?;
+    if trust.organizations.is_empty() {
+        bail!("{what}: trust.organizations is empty");
+    }
+    if let VerificationPolicy::AtLeast(k) = trust.policy
+        && !(1..=trust.organizations.len()).contains(&usize::try_from(k).unwrap_or(usize::MAX))
+    {
+        bail!(
+            "{what}: trust.policy at_least {k} of {} organisation(s)",
+            trust.organizations.len()
+        );
+    }
+    let organizations = trust
+        .organizations
+        .iter()
+        .map(|org| {
+            let root_certificates = org
+                .root_certificate_files
+                .iter()
+                .map(|file| {
+                    let path = relative_to(base, file);
+                    std::fs::read_to_string(&path).with_context(|| {
+                        format!(
+                            "{what}: trust of {}: reading {}",
+                            org.msp_id,
+                            path.display()
+                        )
+                    })
+                })
+                .collect::<anyhow::Result<_>>()?;
+            Ok(TrustedOrganization {
+                msp_id: org.msp_id.clone(),
+                root_certificates,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(NetworkTrust {
+        network_id: network_id.to_owned(),
+        channel: trust.channel.clone(),
+        organizations,
+        policy: trust.policy,
+    })
 }
 
 impl Setup {
@@ -381,6 +477,22 @@ impl Setup {
                     remote.network_id, remote.status, remote.network_key
                 ),
                 call: Call::PutRemote(remote.clone()),
+            });
+        }
+        for trust in &self.trusts {
+            let orgs: Vec<&str> = trust
+                .organizations
+                .iter()
+                .map(|org| org.msp_id.as_str())
+                .collect();
+            steps.push(Step {
+                summary: format!(
+                    "trust of {}: channel {}, organisations {orgs:?}, {} must endorse",
+                    trust.network_id,
+                    trust.channel,
+                    trust.policy.required(orgs.len())
+                ),
+                call: Call::PutTrust(trust.clone()),
             });
         }
         for (requester, key) in &self.requesters {
@@ -471,13 +583,16 @@ pub(crate) mod tests {
         let description = description(dir.path());
         let requester_key = keys::generate_requester_key(&dir.path().join("doctor.key")).unwrap();
         std::fs::write(dir.path().join("net3.pub"), format!("{NET2_KEY}\n")).unwrap();
+        std::fs::write(dir.path().join("net2-ca.pem"), "net2 CA PEM").unwrap();
         let file = dir.path().join("setup.json");
         std::fs::write(
             &file,
             json!({
                 "network": {"network_id": "net1", "rate_limit_max": 5},
                 "remote_networks": [
-                    {"network_id": "net2", "network_key": NET2_KEY},
+                    {"network_id": "net2", "network_key": NET2_KEY, "trust": {
+                        "channel": "ehrchannel",
+                        "organizations": [{"msp_id": "Net2Org1MSP", "root_certificate_files": ["net2-ca.pem"]}]}},
                     {"network_id": "net3", "network_key_file": "net3.pub", "status": "suspended"},
                 ],
                 "requesters": [
@@ -494,7 +609,7 @@ pub(crate) mod tests {
         .unwrap();
         let setup = Setup::load(&file).unwrap();
         let steps = setup.plan(&description, "Net1Org1MSP").unwrap();
-        assert_eq!(steps.len(), 1 + 2 + 2 + 2 + 1 + 1);
+        assert_eq!(steps.len(), 1 + 2 + 1 + 2 + 2 + 1 + 1);
         assert_eq!(
             steps[0].call,
             Call::Configure(NetworkConfig {
@@ -511,6 +626,24 @@ pub(crate) mod tests {
                 RemoteStatus::Suspended
             ))
         );
+        assert_eq!(
+            steps[3].call,
+            Call::PutTrust(NetworkTrust {
+                network_id: "net2".into(),
+                channel: "ehrchannel".into(),
+                organizations: vec![TrustedOrganization {
+                    msp_id: "Net2Org1MSP".into(),
+                    root_certificates: vec!["net2 CA PEM".into()],
+                }],
+                policy: VerificationPolicy::All,
+            })
+        );
+        assert!(
+            steps[3].summary.contains("1 must endorse"),
+            "{}",
+            steps[3].summary
+        );
+        let steps = [&steps[..3], &steps[4..]].concat();
         let Call::Requester(doctor) = &steps[3].call else {
             panic!("not a requester: {:?}", steps[3]);
         };
@@ -614,6 +747,30 @@ pub(crate) mod tests {
             text.contains("remote_networks[1] (net2): listed twice"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_remote_trust_needs_organisations_a_fitting_policy_and_readable_roots() {
+        let trust = |trust: serde_json::Value| {
+            error(
+                json!({"network": {"network_id": "net1"}, "remote_networks": [
+                {"network_id": "net2", "network_key": NET2_KEY, "trust": trust}]}),
+            )
+        };
+        let org = json!({"msp_id": "Net2Org1MSP", "root_certificate_files": ["missing.pem"]});
+        let text = trust(json!({"channel": "ehrchannel", "organizations": []}));
+        assert!(text.contains("trust.organizations is empty"), "{text}");
+        let text = trust(
+            json!({"channel": "ehrchannel", "organizations": [org], "policy": {"at_least": 2}}),
+        );
+        assert!(text.contains("at_least 2 of 1"), "{text}");
+        let text = trust(json!({"channel": "ehr channel", "organizations": [org]}));
+        assert!(text.contains("trust.channel"), "{text}");
+        let text = trust(json!({"channel": "ehrchannel", "organizations": [org]}));
+        assert!(text.contains("missing.pem"), "{text}");
+        let text =
+            trust(json!({"channel": "ehrchannel", "organizations": [org], "policy": "most"}));
+        assert!(text.contains("unknown variant `most`"), "{text}");
     }
 
     #[test]

@@ -178,8 +178,12 @@ enum Mode {
 
 struct RecorderState {
     mode: Mode,
-    /// Every submission: function and argument bytes.
+    /// Every submission: function and envelope bytes.
     submissions: Vec<(String, Vec<u8>)>,
+    /// The proof of validation each AcceptRequest came with.
+    proofs: Vec<Vec<u8>>,
+    /// Challenges issued so far.
+    challenges: u64,
     /// The outcome stored per distinct argument, as the chaincode keeps it.
     outcomes: HashMap<Vec<u8>, String>,
     block: u64,
@@ -199,6 +203,8 @@ impl Recorder {
             state: Arc::new(Mutex::new(RecorderState {
                 mode: Mode::Accept,
                 submissions: Vec::new(),
+                proofs: Vec::new(),
+                challenges: 0,
                 outcomes: HashMap::new(),
                 block: 100,
                 delay: Duration::ZERO,
@@ -217,6 +223,10 @@ impl Recorder {
 
     fn submissions(&self) -> Vec<(String, Vec<u8>)> {
         self.state.lock().unwrap().submissions.clone()
+    }
+
+    fn proofs(&self) -> Vec<Vec<u8>> {
+        self.state.lock().unwrap().proofs.clone()
     }
 
     /// The request ids of the envelopes committed, in order, with the
@@ -258,11 +268,52 @@ fn chaincode_refusal(message: &str) -> Error {
 fn delivery(envelope: &ForwardedEnvelope) -> Delivery {
     Delivery {
         forwarded_envelope: envelope.encode_to_vec(),
+        validation_proof: Vec::new(),
     }
 }
 
+/// The nonce of the stand-in chaincode's challenge `n`.
+fn nonce(n: u64) -> String {
+    format!("{n:064x}")
+}
+
+/// The stand-in for a proof of validation: names what it proves.
+fn stand_in_proof(function: &str, request_id: &str, signed_sha256: &str, nonce: &str) -> Vec<u8> {
+    format!("{function} {request_id} {signed_sha256} {nonce}").into_bytes()
+}
+
 impl Submitter for Recorder {
-    async fn submit(&self, function: &'static str, argument: Vec<u8>) -> Result<Committed, Error> {
+    async fn prove(
+        &self,
+        function: &'static str,
+        request_id: &str,
+        signed_sha256: &str,
+        nonce: &str,
+    ) -> Result<Vec<u8>, Error> {
+        Ok(stand_in_proof(function, request_id, signed_sha256, nonce))
+    }
+
+    async fn submit(&self, function: &'static str, args: Vec<Vec<u8>>) -> Result<Committed, Error> {
+        if function == "IssueChallenge" {
+            let mut state = self.state.lock().unwrap();
+            state.challenges += 1;
+            let challenge = format!(
+                r#"{{"nonce":"{}","network_id":"{}","issued_at_ms":1,"expires_at_ms":120001}}"#,
+                nonce(state.challenges),
+                String::from_utf8_lossy(&args[0])
+            );
+            return Ok(Committed {
+                result: challenge.into_bytes(),
+                status: CommitStatus {
+                    transaction_id: format!("challenge-tx{}", state.challenges),
+                    code: peer::TxValidationCode::Valid,
+                    block_number: 0,
+                },
+            });
+        }
+        let mut args = args.into_iter();
+        let argument = args.next().unwrap();
+        let proof = args.next();
         let delay = self.state.lock().unwrap().delay;
         self.started.notify_waiters();
         tokio::time::sleep(delay).await;
@@ -288,6 +339,9 @@ impl Submitter for Recorder {
             .or_insert_with(|| format!(r#"{{"outcome":"accepted","request_id":"{request_id}"}}"#))
             .clone();
         state.submissions.push((function.to_string(), argument));
+        if let Some(proof) = proof {
+            state.proofs.push(proof);
+        }
         Ok(Committed {
             result: outcome.into_bytes(),
             status: CommitStatus {
@@ -564,6 +618,35 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
         into1.accepted(),
         [("AcceptReply".to_string(), request_id(1))]
     );
+    // Each request and reply went with the proof its network's peers made
+    // for a challenge the receiving network issued.
+    let sha = |bytes: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+    assert_eq!(
+        into2.proofs(),
+        [
+            stand_in_proof(
+                "ProveRequest",
+                &request_id(1),
+                &sha(&request_payload(&request_id(1), "net1", "net2")),
+                &nonce(1)
+            ),
+            stand_in_proof(
+                "ProveRequest",
+                &request_id(3),
+                &sha(&request_payload(&request_id(3), "net1", "net2")),
+                &nonce(2)
+            ),
+        ]
+    );
+    assert_eq!(
+        into1.proofs(),
+        [stand_in_proof(
+            "ProveReply",
+            &request_id(1),
+            &sha(&reply_payload(&request_id(1), "net2", "net1")),
+            &nonce(1)
+        )]
+    );
 
     // What arrives is the event's payload, attested by the sending network.
     let (_, bytes) = &into2.submissions()[0];
@@ -751,6 +834,7 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     let garbage = Delivery {
         forwarded_envelope: vec![0xff, 0xff],
+        validation_proof: Vec::new(),
     };
     let status = RelayClient::new(channel.clone())
         .deliver(garbage)

@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::{
     error::{Error, parse_result},
     interface::{
-        AuditEntry, AuditSubject, FlaggedIdentity, MemberIdentity, NetworkConfig, RemoteNetwork,
-        RequesterRegistration, function,
+        AuditEntry, AuditSubject, FlaggedIdentity, MemberIdentity, NetworkConfig, NetworkTrust,
+        RemoteNetwork, RequesterRegistration, function,
     },
     patient::PatientRef,
 };
@@ -54,6 +54,12 @@ impl<'a> Admin<'a> {
     /// Adds or updates another network in the lookup table.
     pub async fn put_remote_network(&self, remote: &RemoteNetwork) -> Result<Committed, Error> {
         self.submit_json(function::PUT_REMOTE_NETWORK, remote).await
+    }
+
+    /// Sets whose peers must prove what another network forwards: its
+    /// organisations' CA roots, its channel and the verification policy.
+    pub async fn put_network_trust(&self, trust: &NetworkTrust) -> Result<Committed, Error> {
+        self.submit_json(function::PUT_NETWORK_TRUST, trust).await
     }
 
     /// Removes a network from the lookup table.

@@ -186,7 +186,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn malformed(what: &'static str, reason: impl fmt::Display) -> Self {
+    /// [`Error::Malformed`]: bytes from the gateway that do not decode as
+    /// `what`, for code that reads a stage's bytes itself.
+    pub fn malformed(what: &'static str, reason: impl fmt::Display) -> Self {
         Self::Malformed {
             what,
             reason: reason.to_string(),

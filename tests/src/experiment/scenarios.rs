@@ -25,7 +25,7 @@ use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
 
 use super::report::ExchangeSample;
 use ehrx_lab::exchange::{
-    ExchangeSetup, network_signing_key, org, received_digests, uploaded_digests,
+    ExchangeSetup, network_signing_key, org, received_digests, uploaded_digests, wait_for_peers,
 };
 use ehrx_lab::forge::{
     UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
@@ -546,7 +546,7 @@ pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &mut evidence,
         "net2",
         function::ACCEPT_REQUEST,
-        &forged,
+        &[&forged, b""],
         &id,
         "attestation",
     )
@@ -562,13 +562,13 @@ async fn refused_without_trace(
     evidence: &mut Evidence,
     net: &str,
     function: &str,
-    envelope: &[u8],
+    args: &[&[u8]],
     id: &str,
     reason: &str,
 ) -> anyhow::Result<()> {
     let network = lab.setup.net(net)?;
     let before = height(network)?;
-    let refused = lab.relay(net).await?.submit(function, [envelope]).await;
+    let refused = lab.relay(net).await?.submit(function, args).await;
     evidence.check(
         refused
             .as_ref()
@@ -587,8 +587,8 @@ async fn refused_without_trace(
     Ok(())
 }
 
-/// A genuine delivery, then its id again with other bytes, then the
-/// identical envelope again.
+/// A genuine delivery (validated on I, with I's proof), then its id again
+/// with other bytes, then the identical envelope again.
 pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let mut evidence = Evidence::default();
     let net2 = lab.setup.net2;
@@ -610,10 +610,26 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
             &net1_key,
         ))
     };
-    let genuine = envelope(Purpose::Treatment)?;
+    // Network II takes only what network I's peers prove they validated.
+    let signed = signed_request(
+        &id,
+        &patient,
+        lab.setup.requester_key.public_key(),
+        Purpose::Treatment,
+        &doctor,
+    )?;
+    let submitted = lab
+        .setup
+        .contract_as("net1", "User2")
+        .await?
+        .submit(function::SUBMIT_REQUEST, [&signed])
+        .await?;
+    wait_for_peers(lab.setup.net1, &submitted.status.transaction_id).await?;
+    let proof = lab.setup.validation_proof("net1", "net2", &signed).await?;
+    let genuine = attested(Payload::SignedRequest(signed), "net1", &net1_key);
     let first: serde_json::Value = serde_json::from_slice(
         &relay
-            .submit(function::ACCEPT_REQUEST, [&genuine])
+            .submit(function::ACCEPT_REQUEST, [&genuine, &proof])
             .await?
             .result,
     )?;
@@ -624,7 +640,10 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let stored = request_status(&admin, &id).await?;
     let before = height(net2)?;
     let replayed = relay
-        .submit(function::ACCEPT_REQUEST, [envelope(Purpose::Emergency)?])
+        .submit(
+            function::ACCEPT_REQUEST,
+            [envelope(Purpose::Emergency)?, Vec::new()],
+        )
         .await;
     evidence.check(
         replayed
@@ -633,9 +652,10 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         format!("same id, other bytes: {}", refusal_text(&replayed)),
     );
     evidence.check(height(net2)? == before, "nothing committed for it");
+    // A resend needs no new proof: it learns the stored outcome only.
     let again: serde_json::Value = serde_json::from_slice(
         &relay
-            .submit(function::ACCEPT_REQUEST, [&genuine])
+            .submit(function::ACCEPT_REQUEST, [&genuine, &Vec::new()])
             .await?
             .result,
     )?;
@@ -670,7 +690,7 @@ pub async fn reply_never_requested(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &mut evidence,
         "net1",
         function::ACCEPT_REPLY,
-        &envelope,
+        &[&envelope, b""],
         &id,
         "does not exist",
     )
@@ -706,7 +726,9 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net3",
         &net3_key,
     );
-    let refused = relay.submit(function::ACCEPT_REPLY, [&from_net3]).await;
+    let refused = relay
+        .submit(function::ACCEPT_REPLY, [&from_net3, &Vec::new()])
+        .await;
     evidence.check(
         refused.is_err(),
         format!("III in its own name: {}", refusal_text(&refused)),
@@ -716,7 +738,9 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net2",
         &net3_key,
     );
-    let refused = relay.submit(function::ACCEPT_REPLY, [&posing]).await;
+    let refused = relay
+        .submit(function::ACCEPT_REPLY, [&posing, &Vec::new()])
+        .await;
     evidence.check(
         refused
             .as_ref()

@@ -22,6 +22,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The chaincode function whose endorsed result proves this kind of
+    /// message was validated by the network sending it.
+    pub fn prove_function(self) -> &'static str {
+        match self {
+            Self::Request => function::PROVE_REQUEST,
+            Self::Reply => function::PROVE_REPLY,
+        }
+    }
+
     /// The chaincode function that takes this kind of envelope in.
     pub fn accept_function(self) -> &'static str {
         match self {

@@ -1,9 +1,10 @@
 //! The receiving half: the `Relay` gRPC service, behind mutual TLS, that
 //! takes envelopes from other networks' relays into this network.
 //!
-//! `Deliver` submits `AcceptRequest` or `AcceptReply` and answers only once
-//! that transaction committed, so a receipt means the envelope is on this
-//! network's ledger. Errors are mapped so the sender knows whether to
+//! `Deliver` submits `AcceptRequest` or `AcceptReply`, with the sender's
+//! proof of validation, and answers only once that transaction committed, so a receipt means the envelope is on this network's ledger.
+//! `Challenge` submits `IssueChallenge` and answers with the committed
+//! nonce the sender's next proof must carry. Errors are mapped so the sender knows whether to
 //! retry: a refusal by the chaincode is final (`FailedPrecondition`), a
 //! malformed envelope too (`InvalidArgument`); a gateway that cannot be
 //! reached or a transaction that failed validation (an MVCC conflict, say)
@@ -13,7 +14,7 @@
 use std::time::Duration;
 
 use ehrx_proto::exchange::{
-    Delivery, DeliveryReceipt, ForwardedEnvelope,
+    ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
     relay_server::{Relay as RelayService, RelayServer},
 };
 use prost::Message as _;
@@ -32,6 +33,7 @@ use super::{
     remote::MAX_ENVELOPE_SIZE,
     shutdown::Shutdown,
 };
+use ehrx_client::ehr::interface::{Challenge, function};
 use ehrx_client::fabric::{CallError, Error};
 
 /// How long a client gets to complete the TLS handshake.
@@ -72,6 +74,17 @@ fn check(envelope: &ForwardedEnvelope) -> Result<Summary, EnvelopeError> {
     summarize(payload)
 }
 
+/// The grant for a challenge the chaincode committed.
+fn grant(result: &[u8]) -> Result<ChallengeGrant, Status> {
+    let challenge: Challenge = serde_json::from_slice(result)
+        .map_err(|e| Status::internal(format!("the chaincode's challenge is not JSON: {e}")))?;
+    Ok(ChallengeGrant {
+        nonce: challenge.nonce.to_string(),
+        issued_at_ms: challenge.issued_at_ms,
+        expires_at_ms: challenge.expires_at_ms,
+    })
+}
+
 /// The `Relay` service of one network.
 #[derive(Debug)]
 pub struct Inbound<S> {
@@ -97,7 +110,10 @@ impl<S: Submitter> RelayService for Inbound<S> {
     ) -> Result<Response<DeliveryReceipt>, Status> {
         // The envelope is judged on a decoded copy but submitted as the exact
         // bytes received: the chaincode verifies and deduplicates by them.
-        let bytes = request.into_inner().forwarded_envelope;
+        let Delivery {
+            forwarded_envelope: bytes,
+            validation_proof,
+        } = request.into_inner();
         let summary = ForwardedEnvelope::decode(bytes.as_slice())
             .map_err(|e| EnvelopeError::Malformed {
                 what: "forwarded envelope",
@@ -109,7 +125,11 @@ impl<S: Submitter> RelayService for Inbound<S> {
                 Status::invalid_argument(error.to_string())
             })?;
         let function = summary.kind.accept_function();
-        match self.submitter.submit(function, bytes).await {
+        match self
+            .submitter
+            .submit(function, vec![bytes, validation_proof])
+            .await
+        {
             Ok(committed) => {
                 let receipt = DeliveryReceipt {
                     request_id: summary.request_id,
@@ -137,6 +157,35 @@ impl<S: Submitter> RelayService for Inbound<S> {
                     %error,
                     "{function} failed"
                 );
+                Err(status)
+            }
+        }
+    }
+
+    async fn challenge(
+        &self,
+        request: Request<ChallengeRequest>,
+    ) -> Result<Response<ChallengeGrant>, Status> {
+        let network_id = request.into_inner().network_id;
+        let function = function::ISSUE_CHALLENGE;
+        match self
+            .submitter
+            .submit(function, vec![network_id.clone().into_bytes()])
+            .await
+        {
+            Ok(committed) => {
+                let grant = grant(&committed.result)?;
+                info!(
+                    network = %network_id,
+                    tx_id = %committed.status.transaction_id,
+                    expires_at_ms = grant.expires_at_ms,
+                    "{function} committed"
+                );
+                Ok(Response::new(grant))
+            }
+            Err(error) => {
+                let status = status_for(&error);
+                warn!(network = %network_id, code = ?status.code(), %error, "{function} failed");
                 Err(status)
             }
         }

@@ -1,6 +1,7 @@
 //! The relay's two contacts with its own network, as traits: the chaincode
-//! events it follows ([`EventSource`]) and the transactions it submits for
-//! deliveries from other networks ([`Submitter`]).
+//! events it follows ([`EventSource`]), and the transactions it submits for
+//! deliveries from other networks and the proofs of validation it has its
+//! peers endorse for what it sends ([`Submitter`]).
 //!
 //! The relay's logic (routing, retries, checkpoints, error mapping) is
 //! written against these traits so it can be exercised without a peer;
@@ -8,6 +9,10 @@
 //! the Fabric gateway client that a running relay uses.
 
 use std::future::Future;
+
+use ehrx_client::fabric::protos::gateway;
+use ehrx_client::proto::exchange::ValidationProof;
+use prost::Message as _;
 
 use ehrx_client::fabric::{
     ChaincodeEvent, ChaincodeEventStream, Checkpoint, Committed, Contract, Error, Network,
@@ -32,16 +37,29 @@ pub trait EventStream: Send + 'static {
     fn next(&mut self) -> impl Future<Output = Option<Result<ChaincodeEvent, Error>>> + Send;
 }
 
-/// Submits a transaction and waits for its commit.
-pub trait Submitter: Send + Sync + 'static {
-    /// Calls `function` with the one argument `argument`, endorsed as the
-    /// network's policy needs, and returns once the transaction committed
-    /// valid ([`Error::Commit`] otherwise).
+/// Submits transactions to this network and has its peers endorse proofs.
+pub trait Submitter: Clone + Send + Sync + 'static {
+    /// Calls `function` with `args`, endorsed as the network's policy
+    /// needs, and returns once the transaction committed valid
+    /// ([`Error::Commit`] otherwise).
     fn submit(
         &self,
         function: &'static str,
-        argument: Vec<u8>,
+        args: Vec<Vec<u8>>,
     ) -> impl Future<Output = Result<Committed, Error>> + Send;
+
+    /// This network's proof that it validated the signed message hashed
+    /// `signed_sha256` (hex) of exchange `request_id`, for another
+    /// network's challenge `nonce`: `function` (`ProveRequest` or
+    /// `ProveReply`) endorsed by the organisations' peers and never
+    /// submitted, as a serialised `ValidationProof`.
+    fn prove(
+        &self,
+        function: &'static str,
+        request_id: &str,
+        signed_sha256: &str,
+        nonce: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
 
 /// Chaincode events through the gateway's `ChaincodeEvents` call.
@@ -105,11 +123,11 @@ impl GatewaySubmitter {
 }
 
 impl Submitter for GatewaySubmitter {
-    async fn submit(&self, function: &'static str, argument: Vec<u8>) -> Result<Committed, Error> {
+    async fn submit(&self, function: &'static str, args: Vec<Vec<u8>>) -> Result<Committed, Error> {
         let transaction = self
             .contract
             .proposal(function)
-            .arg(argument)
+            .args(args)
             .endorsing_organizations(self.endorsing_organizations.iter().cloned())
             .build()?
             .endorse()
@@ -117,5 +135,44 @@ impl Submitter for GatewaySubmitter {
         let result = transaction.result().to_vec();
         let status = transaction.submit().await?.status().await?.into_result()?;
         Ok(Committed { result, status })
+    }
+
+    async fn prove(
+        &self,
+        function: &'static str,
+        request_id: &str,
+        signed_sha256: &str,
+        nonce: &str,
+    ) -> Result<Vec<u8>, Error> {
+        self.endorse_proof(function, [request_id, signed_sha256, nonce])
+            .await
+    }
+}
+
+impl GatewaySubmitter {
+    async fn endorse_proof(
+        &self,
+        function: &'static str,
+        args: [&str; 3],
+    ) -> Result<Vec<u8>, Error> {
+        let proposal = self
+            .contract
+            .proposal(function)
+            .args(args)
+            .endorsing_organizations(self.endorsing_organizations.iter().cloned())
+            .build()?;
+        // The proof carries the proposal exactly as the peers hashed it.
+        let proposal_bytes = gateway::ProposedTransaction::decode(proposal.bytes().as_slice())
+            .map_err(|e| Error::malformed("proposed transaction", e))?
+            .proposal
+            .unwrap_or_default()
+            .proposal_bytes;
+        let transaction = proposal.endorse().await?;
+        let prepared = gateway::PreparedTransaction::decode(transaction.bytes().as_slice())
+            .map_err(|e| Error::malformed("prepared transaction", e))?;
+        let envelope = prepared.envelope.unwrap_or_default();
+        let proof = ValidationProof::from_prepared(proposal_bytes, &envelope)
+            .map_err(|e| Error::malformed("prepared transaction", e))?;
+        Ok(proof.encode_to_vec())
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! own chaincode events ──> outbound ══gRPC/mTLS══> other relay's inbound ──> AcceptRequest/AcceptReply
-//!   (from checkpoint)        │ attest, deliver,          (submit, await commit, receipt)
-//!                            │ checkpoint after receipt
+//!   (from checkpoint)        │ attest, challenge,        (IssueChallenge; submit, await commit, receipt)
+//!                            │ prove (endorse only),
+//!                            │ deliver, checkpoint after receipt
 //! ```
 //!
 //! Modules, in the order data flows: [`config`] (the file an admin writes),
@@ -16,8 +17,9 @@
 //!
 //! Nothing is lost and nothing is applied twice: the checkpoint moves only
 //! after the destination's receipt, which it sends only after its commit,
-//! and a resend after a crash carries identical bytes (Ed25519 is
-//! deterministic) that the destination's chaincode recognises.
+//! and a resend after a crash carries identical envelope bytes (Ed25519 is
+//! deterministic) that the destination's chaincode recognises before it
+//! looks at the (fresh) proof of validation that goes with them.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -152,6 +154,7 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
             network_key,
             self.events,
             checkpointer,
+            self.submitter.clone(),
             remotes,
             Backoff::from(config.retry),
             Arc::clone(&status),

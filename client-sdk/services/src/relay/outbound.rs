@@ -11,17 +11,27 @@
 //! this process. A failed stream (a peer restart) is reopened from the
 //! checkpoint. On shutdown a delivery in flight is let finish (its timeout
 //! bounds the wait) and checkpointed; a wait between attempts is cut short.
+//!
+//! A request or reply goes with a proof that this network's peers
+//! validated it: each attempt asks the destination's relay for a fresh
+//! challenge, has `ProveRequest` (or `ProveReply`) for that nonce endorsed
+//! by this network's organisations (never submitted), and delivers the
+//! envelope with that proof. A retry makes a new proof, since a challenge
+//! lives only minutes.
 
 use crate::backoff::Backoff;
 use std::{sync::Arc, time::Duration};
 
 use ed25519_dalek::SigningKey;
+use ehrx_proto::exchange::{DeliveryReceipt, forwarded_envelope::Payload};
+use sha2::{Digest as _, Sha256};
 use tracing::{debug, error, info, warn};
 
 use super::{
     error::RelayError,
-    ledger::{EventSource, EventStream},
-    remote::{DeliveryError, Remotes},
+    inbound::status_for,
+    ledger::{EventSource, EventStream, Submitter},
+    remote::{DeliveryError, Remotes, classify},
     route::{Outgoing, Route, route},
     shutdown::Shutdown,
     status::RelayStatus,
@@ -45,24 +55,26 @@ async fn wait(delay: Duration, shutdown: &mut Shutdown) -> Step {
 
 /// The outbound task of one relay.
 #[derive(Debug)]
-pub struct Outbound<E, C> {
+pub struct Outbound<E, C, P> {
     network_id: String,
     network_key: SigningKey,
     events: E,
     checkpointer: C,
+    prover: P,
     remotes: Remotes,
     backoff: Backoff,
     status: Arc<RelayStatus>,
 }
 
-impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
+impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
     /// Forwards `events` of network `network_id`, attested with
-    /// `network_key`, to `remotes`, resuming from `checkpointer` and waiting
-    /// between attempts as `backoff` says.
+    /// `network_key` and proven by `prover`'s peers, to `remotes`, resuming
+    /// from `checkpointer` and waiting between attempts as `backoff` says.
     pub fn new(
         network_key: SigningKey,
         events: E,
         checkpointer: C,
+        prover: P,
         remotes: Remotes,
         backoff: Backoff,
         status: Arc<RelayStatus>,
@@ -72,6 +84,7 @@ impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
             network_key,
             events,
             checkpointer,
+            prover,
             remotes,
             backoff,
             status,
@@ -191,11 +204,7 @@ impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
         let network = outgoing.destination();
         let mut backoff = self.backoff;
         loop {
-            let error = match self
-                .remotes
-                .deliver(network, outgoing.envelope.clone())
-                .await
-            {
+            let error = match self.attempt(outgoing).await {
                 Ok(receipt) => {
                     info!(
                         request_id,
@@ -239,5 +248,29 @@ impl<E: EventSource, C: Checkpointer + Send> Outbound<E, C> {
                 }
             }
         }
+    }
+
+    /// One delivery: a fresh challenge and proof first.
+    async fn attempt(&self, outgoing: &Outgoing) -> Result<DeliveryReceipt, DeliveryError> {
+        let network = outgoing.destination();
+        let signed = match &outgoing.envelope.payload {
+            Some(Payload::SignedRequest(signed) | Payload::SignedReply(signed)) => signed,
+            None => &Vec::new(),
+        };
+        let grant = self.remotes.challenge(network, &self.network_id).await?;
+        let hash = hex::encode(Sha256::digest(signed));
+        let proof = self
+            .prover
+            .prove(
+                outgoing.summary.kind.prove_function(),
+                outgoing.request_id(),
+                &hash,
+                &grant.nonce,
+            )
+            .await
+            .map_err(|error| classify(status_for(&error)))?;
+        self.remotes
+            .deliver(network, outgoing.envelope.clone(), proof)
+            .await
     }
 }

@@ -11,7 +11,8 @@ use ehrx_client::ehr::interface::limits;
 use std::{collections::BTreeMap, time::Duration};
 
 use ehrx_proto::exchange::{
-    Delivery, DeliveryReceipt, ForwardedEnvelope, relay_client::RelayClient,
+    ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
+    relay_client::RelayClient,
 };
 use prost::Message as _;
 use tonic::{Code, Status, transport::Channel};
@@ -87,36 +88,72 @@ impl Remotes {
         })
     }
 
-    /// Delivers `envelope` to `network_id`'s relay and waits for its receipt.
+    fn client(&self, network_id: &str) -> Result<RelayClient<Channel>, DeliveryError> {
+        self.clients
+            .get(network_id)
+            .cloned()
+            .ok_or_else(|| DeliveryError::UnknownNetwork(network_id.to_string()))
+    }
+
+    /// Asks `network_id`'s relay for a challenge that a proof of
+    /// validation by network `from_network` must carry there.
+    pub async fn challenge(
+        &self,
+        network_id: &str,
+        from_network: &str,
+    ) -> Result<ChallengeGrant, DeliveryError> {
+        let mut client = self.client(network_id)?;
+        let mut request = tonic::Request::new(ChallengeRequest {
+            network_id: from_network.to_string(),
+        });
+        request.set_timeout(self.timeout);
+        let answer = tokio::time::timeout(self.timeout, client.challenge(request)).await;
+        self.settle(answer, "challenge")
+    }
+
+    /// Delivers `envelope` with its proof of validation to `network_id`'s
+    /// relay and waits for its receipt.
     pub async fn deliver(
         &self,
         network_id: &str,
         envelope: ForwardedEnvelope,
+        validation_proof: Vec<u8>,
     ) -> Result<DeliveryReceipt, DeliveryError> {
-        let mut client = self
-            .clients
-            .get(network_id)
-            .cloned()
-            .ok_or_else(|| DeliveryError::UnknownNetwork(network_id.to_string()))?;
+        let mut client = self.client(network_id)?;
         let mut request = tonic::Request::new(Delivery {
             forwarded_envelope: envelope.encode_to_vec(),
+            validation_proof,
         });
         // Tells the other side how long this side waits, and enforces it
         // here too, since a lost answer must not stall the relay.
         request.set_timeout(self.timeout);
-        let status = match tokio::time::timeout(self.timeout, client.deliver(request)).await {
+        let answer = tokio::time::timeout(self.timeout, client.deliver(request)).await;
+        self.settle(answer, "receipt")
+    }
+
+    fn settle<T>(
+        &self,
+        answer: Result<Result<tonic::Response<T>, Status>, tokio::time::error::Elapsed>,
+        what: &str,
+    ) -> Result<T, DeliveryError> {
+        let status = match answer {
             Ok(Ok(response)) => return Ok(response.into_inner()),
             Ok(Err(status)) => status,
             Err(_) => Status::deadline_exceeded(format!(
-                "no receipt within {} ms",
+                "no {what} within {} ms",
                 self.timeout.as_millis()
             )),
         };
-        if is_refusal(status.code()) {
-            Err(DeliveryError::Refused(status))
-        } else {
-            Err(DeliveryError::Failed(status))
-        }
+        Err(classify(status))
+    }
+}
+
+/// A failed call's status, as final or worth retrying.
+pub fn classify(status: Status) -> DeliveryError {
+    if is_refusal(status.code()) {
+        DeliveryError::Refused(status)
+    } else {
+        DeliveryError::Failed(status)
     }
 }
 

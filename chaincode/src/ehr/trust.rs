@@ -1,0 +1,452 @@
+//! Trust between networks beyond the relay's key: which organisations of a
+//! remote network vouch for what it forwards (`PutNetworkTrust`), fresh
+//! challenges this network issues (`IssueChallenge`), the statements a
+//! network's peers endorse for a request it validated (`ProveRequest`) or
+//! a reply it stored (`ProveReply`), and the check `AcceptRequest` and
+//! `AcceptReply` make of such a proof.
+//!
+//! The challenge lifecycle, all in transaction time (never a clock):
+//! the receiving network's relay submits `IssueChallenge(sender)`, which
+//! commits `nonce = SHA-256("ehrx.v1/challenge" || tx id)` with the
+//! transaction's time; the sender's relay has `ProveRequest` (or
+//! `ProveReply`)`(request id, signed message hash, nonce)` endorsed by its
+//! peers; `AcceptRequest` (`AcceptReply`) accepts the proof only if the
+//! challenge exists, was issued for that sender, and is at most
+//! [`CHALLENGE_MAX_AGE_MS`] old at the accepting transaction, and deletes
+//! it in the same transaction, so a proof serves once.
+
+use ehrx_interface::{
+    Key32,
+    limits::{CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUSTED_ORGS},
+    names::{CHAINCODE, function},
+    quote,
+    types::{Changed, ReplyProof, RequestProof, VerificationPolicy},
+};
+use ehrx_proto::exchange::{
+    ValidationProof,
+    proof::{self, CaRoot, Expected, ProofError, TrustedOrg},
+};
+use sha2::{Digest as _, Sha256};
+
+use crate::{
+    ehr::{
+        access::{self, Caller},
+        audit::{self, AuditKind, Write as _},
+        error::EhrError,
+        messages::{self, json_arg},
+        requests::{active_network, entry},
+        state::{self, Challenge, Direction, NetworkTrust, RemoteNetwork, Role, key},
+    },
+    shim::{
+        Stub,
+        contract::{Args, ContractError, Json},
+    },
+};
+
+const CHALLENGE_DOMAIN: &[u8] = b"ehrx.v1/challenge";
+
+/// The organisations of `trust`, their roots parsed.
+fn trusted_orgs(trust: &NetworkTrust) -> Result<Vec<TrustedOrg>, EhrError> {
+    trust
+        .organizations
+        .iter()
+        .map(|org| {
+            let roots = org
+                .root_certificates
+                .iter()
+                .map(|pem| CaRoot::from_pem(pem.as_bytes()))
+                .collect::<Result<_, _>>()
+                .map_err(|e| {
+                    EhrError::invalid("root_certificates", format!("{}: {e}", org.msp_id))
+                })?;
+            Ok(TrustedOrg {
+                msp_id: org.msp_id.clone(),
+                roots,
+            })
+        })
+        .collect()
+}
+
+/// The stored trust of `network_id`, or the error naming why there is none.
+async fn trust_of(stub: &Stub, network_id: &str) -> Result<NetworkTrust, EhrError> {
+    state::get(stub, "network trust", &key::trust(network_id)?)
+        .await?
+        .ok_or_else(|| EhrError::NotFound {
+            what: "trust anchors (PutNetworkTrust) of network",
+            key: network_id.to_owned(),
+        })
+}
+
+/// `PutNetworkTrust(trust_json)`: admin only; the network must be in the
+/// lookup table.
+pub async fn put_network_trust(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<Changed<NetworkTrust>>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_admin()?;
+    state::config(&stub).await?;
+    let trust: NetworkTrust = json_arg(&args, "trust")?;
+    messages::check_name("network_id", &trust.network_id)?;
+    messages::check_name("channel", &trust.channel)?;
+    let entry: Option<RemoteNetwork> =
+        state::get(&stub, "remote network", &key::network(&trust.network_id)?).await?;
+    if entry.is_none() {
+        return Err(EhrError::NotFound {
+            what: "network in the lookup table",
+            key: trust.network_id.clone(),
+        }
+        .into());
+    }
+    let listed = trust.organizations.len();
+    if !(1..=MAX_TRUSTED_ORGS).contains(&listed) {
+        return Err(EhrError::invalid(
+            "organizations",
+            format!("{listed} given, expected 1 to {MAX_TRUSTED_ORGS}"),
+        )
+        .into());
+    }
+    for (index, org) in trust.organizations.iter().enumerate() {
+        access::check_msp_id(&org.msp_id)?;
+        if trust.organizations[..index]
+            .iter()
+            .any(|other| other.msp_id == org.msp_id)
+        {
+            return Err(EhrError::invalid(
+                "organizations",
+                format!("{} is listed twice", quote(&org.msp_id)),
+            )
+            .into());
+        }
+        if !(1..=MAX_ROOTS_PER_ORG).contains(&org.root_certificates.len()) {
+            return Err(EhrError::invalid(
+                "root_certificates",
+                format!(
+                    "{} has {}, expected 1 to {MAX_ROOTS_PER_ORG}",
+                    quote(&org.msp_id),
+                    org.root_certificates.len()
+                ),
+            )
+            .into());
+        }
+    }
+    trusted_orgs(&trust)?;
+    if let VerificationPolicy::AtLeast(k) = trust.policy
+        && !(1..=listed).contains(&usize::try_from(k).unwrap_or(usize::MAX))
+    {
+        return Err(EhrError::invalid(
+            "policy",
+            format!("at_least {k} of {listed} organisation(s): expected 1 to {listed}"),
+        )
+        .into());
+    }
+    state::put(&stub, &key::trust(&trust.network_id)?, &trust).await?;
+    let names: Vec<&str> = trust
+        .organizations
+        .iter()
+        .map(|o| o.msp_id.as_str())
+        .collect();
+    audit::entry(
+        &stub,
+        &caller,
+        AuditKind::AdminChange,
+        audit::ADMIN,
+        format!(
+            "trust of {}: channel {}, organisations {names:?}, {} of them must endorse",
+            trust.network_id,
+            trust.channel,
+            trust.policy.required(listed)
+        ),
+    )?
+    .write(&stub)
+    .await?;
+    Ok(Json(Changed::ok(trust)))
+}
+
+/// Deletes the trust of a network leaving the lookup table.
+pub async fn forget(stub: &Stub, network_id: &str) -> Result<(), EhrError> {
+    stub.del_state(&key::trust(network_id)?).await?;
+    Ok(())
+}
+
+/// `IssueChallenge(network_id)`: a relay of this network asks for a nonce
+/// the proof of `network_id` must carry.
+pub async fn issue_challenge(stub: Stub, args: Args) -> Result<Json<Challenge>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let network_id = args.string("network_id")?;
+    active_network(&stub, network_id).await?;
+    trust_of(&stub, network_id).await?;
+    let mut hash = Sha256::new();
+    hash.update(CHALLENGE_DOMAIN);
+    hash.update(stub.tx_id().as_bytes());
+    let challenge = Challenge {
+        nonce: Key32::new(hash.finalize().into()),
+        network_id: network_id.to_owned(),
+        issued_at_ms: now,
+        expires_at_ms: now.saturating_add(CHALLENGE_MAX_AGE_MS),
+    };
+    state::put(
+        &stub,
+        &key::challenge(&challenge.nonce.to_string())?,
+        &challenge,
+    )
+    .await?;
+    Ok(Json(challenge))
+}
+
+/// `ProveRequest(request_id, signed_request_sha256, nonce)`: a relay of
+/// this network asks its peers to state that the request was validated
+/// here (Algorithm 1 passed) with exactly these signed bytes. Read-only;
+/// its endorsed result is the proof, and it is never submitted.
+pub async fn prove_request(stub: Stub, args: Args) -> Result<Json<RequestProof>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let config = state::config(&stub).await?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let hash = Key32::parse(args.string("signed_request_sha256")?)
+        .map_err(|e| EhrError::invalid("signed_request_sha256", e.to_string()))?;
+    let nonce = Key32::parse(args.string("nonce")?)
+        .map_err(|e| EhrError::invalid("nonce", e.to_string()))?;
+    let entry = entry(&stub, request_id)
+        .await?
+        .filter(|entry| entry.direction == Direction::Outgoing)
+        .ok_or_else(|| EhrError::NotFound {
+            what: "request validated on this network",
+            key: request_id.to_owned(),
+        })?;
+    if entry.signed_request_sha256 != hash.to_string() {
+        return Err(EhrError::invalid(
+            "signed_request_sha256",
+            format!("is not the hash of the signed request {request_id} validated here"),
+        )
+        .into());
+    }
+    Ok(Json(RequestProof {
+        network_id: config.network_id,
+        request_id: request_id.to_owned(),
+        signed_request_sha256: hash,
+        nonce,
+        validated: true,
+    }))
+}
+
+/// `ProveReply(request_id, signed_reply_sha256, nonce)`: a relay of this
+/// network asks its peers to state that this reply to a request received
+/// here was stored here (it passed SubmitReply) with exactly these bytes.
+/// Read-only, like `ProveRequest`.
+pub async fn prove_reply(stub: Stub, args: Args) -> Result<Json<ReplyProof>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let config = state::config(&stub).await?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let hash = Key32::parse(args.string("signed_reply_sha256")?)
+        .map_err(|e| EhrError::invalid("signed_reply_sha256", e.to_string()))?;
+    let nonce = Key32::parse(args.string("nonce")?)
+        .map_err(|e| EhrError::invalid("nonce", e.to_string()))?;
+    let stored = entry(&stub, request_id)
+        .await?
+        .filter(|entry| entry.direction == Direction::Incoming)
+        .and_then(|entry| entry.reply)
+        .ok_or_else(|| EhrError::NotFound {
+            what: "reply stored on this network to request",
+            key: request_id.to_owned(),
+        })?;
+    if stored.signed_reply_sha256 != hash.to_string() {
+        return Err(EhrError::invalid(
+            "signed_reply_sha256",
+            format!("is not the hash of the reply to {request_id} stored here"),
+        )
+        .into());
+    }
+    Ok(Json(ReplyProof {
+        network_id: config.network_id,
+        request_id: request_id.to_owned(),
+        signed_reply_sha256: hash,
+        nonce,
+        validated: true,
+    }))
+}
+
+/// What a forwarded message's proof is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarded {
+    /// A signed request, proven by `ProveRequest`.
+    Request,
+    /// A signed reply, proven by `ProveReply`.
+    Reply,
+}
+
+impl Forwarded {
+    fn prove_function(self) -> &'static str {
+        match self {
+            Forwarded::Request => function::PROVE_REQUEST,
+            Forwarded::Reply => function::PROVE_REPLY,
+        }
+    }
+
+    /// Whether the endorsed `result` states exactly what is expected.
+    fn states(
+        self,
+        result: &[u8],
+        network_id: &str,
+        request_id: &str,
+        hash: &str,
+        nonce: &str,
+    ) -> Result<bool, String> {
+        let read = |e: ehrx_interface::InterfaceError| format!("not the expected statement: {e}");
+        let (stated_network, stated_id, stated_hash, stated_nonce, validated) = match self {
+            Forwarded::Request => {
+                let s: RequestProof =
+                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
+                (
+                    s.network_id,
+                    s.request_id,
+                    s.signed_request_sha256,
+                    s.nonce,
+                    s.validated,
+                )
+            }
+            Forwarded::Reply => {
+                let s: ReplyProof =
+                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
+                (
+                    s.network_id,
+                    s.request_id,
+                    s.signed_reply_sha256,
+                    s.nonce,
+                    s.validated,
+                )
+            }
+        };
+        Ok(stated_network == network_id
+            && stated_id == request_id
+            && stated_hash.to_string() == hash
+            && stated_nonce.to_string() == nonce
+            && validated)
+    }
+}
+
+/// The check `AcceptRequest` and `AcceptReply` make before the message
+/// itself is judged: the proof that `source`'s peers validated the signed
+/// message `signed` (of `kind`, for `request_id`), for a live challenge of
+/// this network, which it consumes. Returns the source's organisations for
+/// the signer's certificate check. Every failure is an error.
+pub async fn verify_forwarded(
+    stub: &Stub,
+    kind: Forwarded,
+    source: &str,
+    request_id: &str,
+    signed: &[u8],
+    proof_bytes: &[u8],
+    now_ms: i64,
+) -> Result<Vec<TrustedOrg>, EhrError> {
+    let trust = trust_of(stub, source).await?;
+    let orgs = trusted_orgs(&trust).map_err(|e| EhrError::Corrupt {
+        what: "network trust",
+        key: source.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if proof_bytes.len() > MAX_PROOF_BYTES {
+        return Err(EhrError::TooLarge {
+            what: "validation proof",
+            size: proof_bytes.len(),
+            limit: MAX_PROOF_BYTES,
+        });
+    }
+    let refused = |reason| EhrError::Proof {
+        network: source.to_owned(),
+        reason,
+    };
+    let proof = ValidationProof::parse(proof_bytes).map_err(refused)?;
+    let claimed = proof.claimed_args().map_err(refused)?;
+    let nonce_text = claimed
+        .get(3)
+        .and_then(|nonce| std::str::from_utf8(nonce).ok())
+        .and_then(|nonce| Key32::parse(nonce).ok())
+        .ok_or_else(|| {
+            refused(ProofError::Arguments(
+                "the fourth is not a challenge nonce (64 lower-case hex digits)".to_owned(),
+            ))
+        })?
+        .to_string();
+    let challenge_key = key::challenge(&nonce_text)?;
+    let challenge: Challenge = state::get(stub, "challenge", &challenge_key)
+        .await?
+        .ok_or_else(|| {
+            EhrError::Challenge(format!(
+                "{nonce_text} was not issued here or was already used"
+            ))
+        })?;
+    if challenge.network_id != source {
+        return Err(EhrError::Challenge(format!(
+            "{nonce_text} was issued for network {}, not {}",
+            quote(&challenge.network_id),
+            quote(source)
+        )));
+    }
+    if now_ms < challenge.issued_at_ms || now_ms > challenge.expires_at_ms {
+        return Err(EhrError::Challenge(format!(
+            "{nonce_text} was issued at {} ms and is usable until {} ms; this transaction is at {now_ms} ms",
+            challenge.issued_at_ms, challenge.expires_at_ms
+        )));
+    }
+
+    let hash = hex::encode(Sha256::digest(signed));
+    let args: [&[u8]; 4] = [
+        kind.prove_function().as_bytes(),
+        request_id.as_bytes(),
+        hash.as_bytes(),
+        nonce_text.as_bytes(),
+    ];
+    let expected = Expected {
+        channel: &trust.channel,
+        chaincode: CHAINCODE,
+        args: &args,
+        at_unix_seconds: now_ms.div_euclid(1000),
+    };
+    let required = trust.policy.required(orgs.len());
+    let proven = proof::verify(&proof, &orgs, required, &expected).map_err(refused)?;
+    let unstated = |reason: String| {
+        refused(ProofError::Malformed {
+            what: "endorsed result",
+            reason,
+        })
+    };
+    let matches = kind
+        .states(&proven.result, source, request_id, &hash, &nonce_text)
+        .map_err(unstated)?;
+    if !matches {
+        return Err(unstated(
+            "it does not state that this message was validated for this challenge".to_owned(),
+        ));
+    }
+    stub.del_state(&challenge_key).await?;
+    Ok(orgs)
+}
+
+/// Whether a signer's certificate (PEM, a requester's or a responder's)
+/// was issued by a CA registered for its MSP: `Err` says why not.
+pub fn check_signer(
+    orgs: &[TrustedOrg],
+    msp_id: &str,
+    certificate: &[u8],
+    now_ms: i64,
+) -> Result<(), String> {
+    let org = orgs
+        .iter()
+        .find(|org| org.msp_id == msp_id)
+        .ok_or_else(|| {
+            format!(
+                "MSP {} is not registered for the sending network",
+                quote(msp_id)
+            )
+        })?;
+    org.vouches_for(certificate, now_ms.div_euclid(1000))
+        .map(|_| ())
+        .map_err(|e| format!("certificate: {e}"))
+}
