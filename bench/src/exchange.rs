@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::load::{self, Operation};
 use crate::participants::{self, Participant, SHOWCASE};
 use crate::progress::Progress;
+use crate::proof;
 use crate::report::{Row, compare};
 use crate::stats::Tally;
 
@@ -51,6 +52,11 @@ pub struct Params {
     pub seed: u64,
     /// The emulated WAN between the relays, when the run has one.
     pub wan: Option<WanParams>,
+    /// Proofs of validation made and timed after the exchanges, with the
+    /// relays stopped (0: none).
+    pub proofs: usize,
+    /// Verifications of the last proof, timed on one thread.
+    pub verifications: usize,
 }
 
 /// What runs on the emulated WAN (`NETWORK_WAN=toxiproxy`), after the
@@ -182,7 +188,8 @@ impl Probe {
 }
 
 /// Runs benchmark (b) on freshly configured networks: one exchange row and
-/// one probe row per level, the exchange's latency also in probe commits.
+/// one probe row per level, the exchange's latency also in probe commits;
+/// then, on Raft, the cost of a proof of validation (see [`proof`]).
 ///
 /// `ordering` is `raft` or `bft`; a BFT run's kinds carry ` (bft)`, so that
 /// rows of both orderings can share one table and one CSV.
@@ -191,16 +198,27 @@ pub async fn run(
     params: &Params,
     ordering: &str,
     progress: &Progress,
-) -> anyhow::Result<Vec<Row>> {
+) -> anyhow::Result<(Vec<Row>, Option<proof::Sizes>)> {
     let mut setup = participants::configure(networks).await?;
     let outcome = measure(&mut setup, params, &kinds(ordering), progress).await;
     let stopped = setup
-        .stop()
+        .stop_services()
         .await
         .context("stopping the relays and responders");
-    let rows = outcome?;
+    let mut rows = outcome?;
     stopped?;
-    Ok(rows)
+    if params.proofs > 0 && ordering == "raft" {
+        let (proof_rows, sizes) =
+            proof::measure(&setup, params.proofs, params.verifications, progress).await?;
+        progress.note(format!(
+            "proof of validation: {} bytes, {} endorsements",
+            sizes.proof_bytes.last().copied().unwrap_or_default(),
+            sizes.endorsements
+        ));
+        rows.extend(proof_rows);
+        return Ok((rows, Some(sizes)));
+    }
+    Ok((rows, None))
 }
 
 /// The exchange's and the probe's kind names for an ordering.

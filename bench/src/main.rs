@@ -10,6 +10,7 @@ mod exchange;
 mod load;
 mod participants;
 mod progress;
+mod proof;
 mod report;
 mod stats;
 mod throughput;
@@ -110,6 +111,14 @@ struct Cli {
     /// Exchange on the WAN: exchanges in the run with the cut [default: 100, quick 8].
     #[arg(long)]
     wan_cut_exchanges: Option<usize>,
+    /// Exchange: proofs of validation made and timed after the exchanges
+    /// (challenge on II, endorsement on I), on Raft [default: 20, quick 3].
+    #[arg(long)]
+    proofs: Option<usize>,
+    /// Exchange: verifications of a proof timed on one thread, with as many
+    /// P-256 signature checks as the baseline [default: 500, quick 50].
+    #[arg(long)]
+    verifications: Option<usize>,
     /// Exchange: seconds one exchange may take before it counts as failed.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -198,6 +207,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         patients: cli.pick(cli.patients, 4, 2).max(1),
         timeout_secs: cli.timeout_secs,
         seed,
+        proofs: cli.pick(cli.proofs, 20, 3),
+        verifications: cli.pick(cli.verifications, 500, 50),
         wan: (!cli.wan_delays.is_empty()).then(|| exchange::WanParams {
             delays_ms: cli.wan_delays.clone(),
             rate_kib_per_s: cli.wan_rate_kib,
@@ -261,6 +272,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         parameters,
         throughput: Vec::new(),
         exchange: Vec::new(),
+        proof: None,
         aborted: BTreeMap::new(),
     };
     // Throughput on the first ordering; the exchange on each in turn.
@@ -285,7 +297,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 if name == throughput::BENCHMARK {
                     throughput::run(&networks, &throughput, &progress).await
                 } else {
-                    exchange::run(&networks, &exchange, ordering.name(), &progress).await
+                    let (rows, sizes) =
+                        exchange::run(&networks, &exchange, ordering.name(), &progress).await?;
+                    if sizes.is_some() {
+                        results.proof = sizes;
+                    }
+                    Ok(rows)
                 }
             } => rows,
             signal = interrupt() => {

@@ -116,6 +116,8 @@ pub struct Results {
     pub parameters: serde_json::Value,
     pub throughput: Vec<Row>,
     pub exchange: Vec<Row>,
+    /// The proofs of validation's sizes, when they were measured.
+    pub proof: Option<crate::proof::Sizes>,
     /// Benchmarks that stopped with an error, and the error.
     pub aborted: BTreeMap<String, String>,
 }
@@ -170,13 +172,23 @@ impl Results {
             out.push_str(
                 "## Exchange: request on I to verified reply on I (ratio: multiples of one Put commit on I at the same time)\n\n",
             );
-            let (wan, plain): (Vec<Row>, Vec<Row>) = self
+            let (proof_rows, rows): (Vec<Row>, Vec<Row>) = self
                 .exchange
                 .iter()
                 .cloned()
+                .partition(|row| crate::proof::KINDS.contains(&row.kind.as_str()));
+            let (wan, plain): (Vec<Row>, Vec<Row>) = rows
+                .into_iter()
                 .partition(|row| row.kind.contains(" · WAN "));
             out.push_str(&exchange_table(&plain));
             out.push('\n');
+            if let Some(table) = crate::proof::table(&proof_rows, self.proof.as_ref(), &plain) {
+                out.push_str(
+                    "## Proof of validation (issue 12): its cost, with baselines of the same run\n\n",
+                );
+                out.push_str(&table);
+                out.push('\n');
+            }
             if !wan.is_empty() {
                 out.push_str(
                     "## Exchange on an emulated WAN between the relays (Toxiproxy; ratio: to the 0 ms series of the same run)\n\n",
@@ -660,6 +672,7 @@ mod tests {
             parameters: serde_json::json!({"levels": [1, 4]}),
             throughput,
             exchange: Vec::new(),
+            proof: None,
             aborted: BTreeMap::new(),
         };
         results.write(&dir).unwrap();
