@@ -97,6 +97,37 @@ pub mod function {
     ];
 }
 
+/// Which exchange message crosses between networks: a validated request
+/// going to the network that holds the records, or a reply going back.
+/// Each is taken in by one function and proven by another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Forwarded {
+    /// A signed request, taken in by `AcceptRequest`, proven by
+    /// `ProveRequest`.
+    Request,
+    /// A signed reply, taken in by `AcceptReply`, proven by `ProveReply`.
+    Reply,
+}
+
+impl Forwarded {
+    /// The function that takes this kind of message in.
+    pub fn accept_function(self) -> &'static str {
+        match self {
+            Self::Request => function::ACCEPT_REQUEST,
+            Self::Reply => function::ACCEPT_REPLY,
+        }
+    }
+
+    /// The function whose endorsed result proves the sending network
+    /// validated this kind of message.
+    pub fn prove_function(self) -> &'static str {
+        match self {
+            Self::Request => function::PROVE_REQUEST,
+            Self::Reply => function::PROVE_REPLY,
+        }
+    }
+}
+
 /// Chaincode event names.
 pub mod event {
     /// Source: a request passed Algorithm 1 (payload: the signed request).
@@ -126,4 +157,25 @@ pub mod event {
         REPLY_READY,
         REPLY_ACCEPTED,
     ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_forwarded_message_has_its_own_accept_and_prove_functions() {
+        let kinds = [Forwarded::Request, Forwarded::Reply];
+        for kind in kinds {
+            assert!(function::ALL.contains(&kind.accept_function()));
+            assert!(function::ALL.contains(&kind.prove_function()));
+            assert_ne!(kind.accept_function(), kind.prove_function());
+        }
+        assert_eq!(Forwarded::Request.accept_function(), "AcceptRequest");
+        assert_eq!(Forwarded::Reply.prove_function(), "ProveReply");
+        assert_ne!(
+            Forwarded::Request.prove_function(),
+            Forwarded::Reply.prove_function()
+        );
+    }
 }

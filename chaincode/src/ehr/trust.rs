@@ -18,7 +18,7 @@
 use ehrx_interface::{
     Key32,
     limits::{CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUSTED_ORGS},
-    names::{CHAINCODE, function},
+    names::CHAINCODE,
     quote,
     types::{Changed, ReplyProof, RequestProof, VerificationPolicy},
 };
@@ -272,63 +272,48 @@ pub async fn prove_reply(stub: Stub, args: Args) -> Result<Json<ReplyProof>, Con
     }))
 }
 
-/// What a forwarded message's proof is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forwarded {
-    /// A signed request, proven by `ProveRequest`.
-    Request,
-    /// A signed reply, proven by `ProveReply`.
-    Reply,
-}
+pub use ehrx_interface::names::Forwarded;
 
-impl Forwarded {
-    fn prove_function(self) -> &'static str {
-        match self {
-            Forwarded::Request => function::PROVE_REQUEST,
-            Forwarded::Reply => function::PROVE_REPLY,
+/// Whether the endorsed `result` states exactly what is expected of a
+/// proof for `kind`.
+fn states(
+    kind: Forwarded,
+    result: &[u8],
+    network_id: &str,
+    request_id: &str,
+    hash: &str,
+    nonce: &str,
+) -> Result<bool, String> {
+    let read = |e: ehrx_interface::InterfaceError| format!("not the expected statement: {e}");
+    let (stated_network, stated_id, stated_hash, stated_nonce, validated) = match kind {
+        Forwarded::Request => {
+            let s: RequestProof =
+                ehrx_interface::parse_object("proof result", result).map_err(read)?;
+            (
+                s.network_id,
+                s.request_id,
+                s.signed_request_sha256,
+                s.nonce,
+                s.validated,
+            )
         }
-    }
-
-    /// Whether the endorsed `result` states exactly what is expected.
-    fn states(
-        self,
-        result: &[u8],
-        network_id: &str,
-        request_id: &str,
-        hash: &str,
-        nonce: &str,
-    ) -> Result<bool, String> {
-        let read = |e: ehrx_interface::InterfaceError| format!("not the expected statement: {e}");
-        let (stated_network, stated_id, stated_hash, stated_nonce, validated) = match self {
-            Forwarded::Request => {
-                let s: RequestProof =
-                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
-                (
-                    s.network_id,
-                    s.request_id,
-                    s.signed_request_sha256,
-                    s.nonce,
-                    s.validated,
-                )
-            }
-            Forwarded::Reply => {
-                let s: ReplyProof =
-                    ehrx_interface::parse_object("proof result", result).map_err(read)?;
-                (
-                    s.network_id,
-                    s.request_id,
-                    s.signed_reply_sha256,
-                    s.nonce,
-                    s.validated,
-                )
-            }
-        };
-        Ok(stated_network == network_id
-            && stated_id == request_id
-            && stated_hash.to_string() == hash
-            && stated_nonce.to_string() == nonce
-            && validated)
-    }
+        Forwarded::Reply => {
+            let s: ReplyProof =
+                ehrx_interface::parse_object("proof result", result).map_err(read)?;
+            (
+                s.network_id,
+                s.request_id,
+                s.signed_reply_sha256,
+                s.nonce,
+                s.validated,
+            )
+        }
+    };
+    Ok(stated_network == network_id
+        && stated_id == request_id
+        && stated_hash.to_string() == hash
+        && stated_nonce.to_string() == nonce
+        && validated)
 }
 
 /// The check `AcceptRequest` and `AcceptReply` make before the message
@@ -417,9 +402,8 @@ pub async fn verify_forwarded(
             reason,
         })
     };
-    let matches = kind
-        .states(&proven.result, source, request_id, &hash, &nonce_text)
-        .map_err(unstated)?;
+    let matches =
+        states(kind, &proven.result, source, request_id, &hash, &nonce_text).map_err(unstated)?;
     if !matches {
         return Err(unstated(
             "it does not state that this message was validated for this challenge".to_owned(),

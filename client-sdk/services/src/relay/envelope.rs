@@ -7,38 +7,13 @@
 //! arrival, so a check here would only duplicate theirs (and could drift
 //! from them).
 
-use ehrx_client::ehr::interface::function;
 use ehrx_proto::exchange::{
     Reply, Request, SignedReply, SignedRequest, forwarded_envelope::Payload,
 };
 
-/// Which exchange message an envelope carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A validated request, going to the network that holds the records.
-    Request,
-    /// A reply, going back to the network that asked.
-    Reply,
-}
-
-impl Kind {
-    /// The chaincode function whose endorsed result proves this kind of
-    /// message was validated by the network sending it.
-    pub fn prove_function(self) -> &'static str {
-        match self {
-            Self::Request => function::PROVE_REQUEST,
-            Self::Reply => function::PROVE_REPLY,
-        }
-    }
-
-    /// The chaincode function that takes this kind of envelope in.
-    pub fn accept_function(self) -> &'static str {
-        match self {
-            Self::Request => function::ACCEPT_REQUEST,
-            Self::Reply => function::ACCEPT_REPLY,
-        }
-    }
-}
+/// Which exchange message an envelope carries, with the functions that
+/// take it in and prove it (defined once, in the interface).
+pub use ehrx_client::ehr::interface::Forwarded as Kind;
 
 /// Why a payload could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
