@@ -18,12 +18,11 @@ use ehrx_client::ehr::interface::function;
 use ehrx_client::proto::exchange::ValidationProof;
 use ehrx_client::proto::exchange::proof::{self, CaRoot, Expected, TrustedOrg};
 use ehrx_client::proto::exchange::{Purpose, SignedRequest};
-use ehrx_lab::exchange::{ExchangeSetup, org};
+use ehrx_lab::exchange::{ExchangeSetup, issue_challenge, org};
 use ehrx_lab::forge::{fresh_request_id, signed_request, user_keys};
-use ehrx_services::relay::{GatewaySubmitter, Submitter as _};
+use ehrx_services::relay::Submitter as _;
 use prost::Message as _;
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::progress::Progress;
@@ -57,15 +56,7 @@ pub async fn measure(
     let doctor = user_keys(org(setup.net1, "org1")?, "User2")?;
     let requester = setup.contract_as(&from, "User2").await?;
     let relay_ii = setup.contract_as(&to, "User3").await?;
-    let prover = GatewaySubmitter::new(
-        setup.contract_as(&from, "User3").await?,
-        setup
-            .net1
-            .organizations
-            .iter()
-            .map(|org| org.msp_id.clone())
-            .collect(),
-    );
+    let prover = setup.prover(&from).await?;
     let (mut challenges, mut endorsements) = (Tally::default(), Tally::default());
     let mut sizes = Sizes {
         proof_bytes: Vec::new(),
@@ -88,16 +79,12 @@ pub async fn measure(
             .await
             .context("SubmitRequest on I")?;
         let begun = Instant::now();
-        let challenge = relay_ii
-            .submit(function::ISSUE_CHALLENGE, [from.as_str()])
+        let nonce = issue_challenge(&relay_ii, &from)
             .await
-            .context("IssueChallenge on II")?;
-        challenges.success(begun.elapsed(), &[]);
-        let challenge: Value = serde_json::from_slice(&challenge.result)?;
-        let nonce = challenge["nonce"]
-            .as_str()
-            .context("the challenge has no nonce")?
+            .context("on II")?
+            .nonce
             .to_string();
+        challenges.success(begun.elapsed(), &[]);
         let hash = hex::encode(Sha256::digest(&signed));
         let begun = Instant::now();
         let bytes = prover

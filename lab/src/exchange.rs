@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use ehrx_client::ehr::interface::{function, rules};
+use ehrx_client::ehr::interface::{Challenge, function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
@@ -125,6 +125,17 @@ pub fn identity(org: &Organization, user: &str) -> anyhow::Result<Value> {
     Ok(
         json!({"msp_id": org.msp_id, "certificate": std::fs::read_to_string(&org.user(user)?.cert)?}),
     )
+}
+
+/// A challenge for `from`, issued through `relay`: the receiving network's
+/// contract as its relay identity, as `from`'s relay asks for one before
+/// each delivery.
+pub async fn issue_challenge(relay: &Contract, from: &str) -> anyhow::Result<Challenge> {
+    let committed = relay
+        .submit(function::ISSUE_CHALLENGE, [from])
+        .await
+        .context("IssueChallenge")?;
+    serde_json::from_slice(&committed.result).context("IssueChallenge's result")
 }
 
 /// `PutNetworkTrust`'s argument for `other`: every organisation of it
@@ -314,39 +325,38 @@ impl<'a> ExchangeSetup<'a> {
         wait_for_peers(self.net(net)?, &committed.status.transaction_id).await
     }
 
-    /// What `from`'s relay would deliver with `signed` (a signed request
-    /// validated on `from`): a challenge issued on `to` for `from` by
-    /// `to`'s relay identity, and `from`'s `ProveRequest` for it, endorsed
-    /// by every organisation of `from` as its relay has it endorsed.
-    pub async fn validation_proof(
-        &self,
-        from: &str,
-        to: &str,
-        signed: &[u8],
-    ) -> anyhow::Result<Vec<u8>> {
-        let challenge = self
-            .contract_as(to, "User3")
-            .await?
-            .submit(function::ISSUE_CHALLENGE, [from])
-            .await
-            .with_context(|| format!("IssueChallenge on {to}"))?;
-        let challenge: Value = serde_json::from_slice(&challenge.result)?;
-        let nonce = challenge["nonce"]
-            .as_str()
-            .context("the challenge has no nonce")?;
-        let wrapper = SignedRequest::decode(signed)?;
-        let request_id = Request::decode(wrapper.request.as_slice())?.request_id;
-        let prover = GatewaySubmitter::new(
+    /// `from`'s prover: its relay identity, having every organisation of
+    /// `from` endorse, as its relay does.
+    pub async fn prover(&self, from: &str) -> anyhow::Result<GatewaySubmitter> {
+        Ok(GatewaySubmitter::new(
             self.contract_as(from, "User3").await?,
             self.net(from)?
                 .organizations
                 .iter()
                 .map(|org| org.msp_id.clone())
                 .collect(),
-        );
+        ))
+    }
+
+    /// What `from`'s relay would deliver with `signed` (a signed request
+    /// validated on `from`): a challenge issued on `to` for `from`, and
+    /// `from`'s `ProveRequest` for it, endorsed by every organisation of
+    /// `from`.
+    pub async fn validation_proof(
+        &self,
+        from: &str,
+        to: &str,
+        signed: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let relay = self.contract_as(to, "User3").await?;
+        let nonce = issue_challenge(&relay, from).await?.nonce.to_string();
+        let wrapper = SignedRequest::decode(signed)?;
+        let request_id = Request::decode(wrapper.request.as_slice())?.request_id;
         let hash = hex::encode(Sha256::digest(signed));
-        Ok(prover
-            .prove(function::PROVE_REQUEST, &request_id, &hash, nonce)
+        Ok(self
+            .prover(from)
+            .await?
+            .prove(function::PROVE_REQUEST, &request_id, &hash, &nonce)
             .await?)
     }
 
