@@ -39,6 +39,9 @@ pub const MAX_PROOF_BYTES: usize = 64 * 1024;
 pub const MAX_TRUSTED_ORGS: usize = 16;
 /// The most CA roots one trusted organisation registers.
 pub const MAX_ROOTS_PER_ORG: usize = 4;
+/// The longest a replaced network trust entry keeps counting after
+/// `PutNetworkTrust` replaces it, in seconds: a week.
+pub const MAX_TRUST_GRACE_SECONDS: u32 = 7 * 24 * 3600;
 /// How long a challenge stays usable, in transaction time: from the
 /// transaction that issued it to the one that accepts a proof carrying it.
 /// Long enough for one relay round trip and an endorsement on the source,

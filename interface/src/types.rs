@@ -88,6 +88,43 @@ pub struct NetworkTrust {
     pub organizations: Vec<TrustedOrganization>,
     /// How many of them must endorse.
     pub policy: VerificationPolicy,
+    /// When this entry replaces another (a CA or an organisation rotated):
+    /// for how many seconds of transaction time, from the replacing
+    /// transaction, a proof or a signer that only the replaced entry
+    /// vouches for is still accepted, so exchanges in flight complete.
+    /// After that cut-over only this entry counts. 0, the default, cuts
+    /// over at once; at most
+    /// [`MAX_TRUST_GRACE_SECONDS`](crate::limits::MAX_TRUST_GRACE_SECONDS).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub previous_grace_seconds: u32,
+}
+
+// serde's `skip_serializing_if` takes the field by reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+/// A replaced [`NetworkTrust`] still honoured until its cut-over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetiringTrust {
+    /// The replaced entry, as it was.
+    pub trust: NetworkTrust,
+    /// The last transaction time (Unix ms) at which it still counts.
+    pub accepted_until_ms: i64,
+}
+
+/// `PutNetworkTrust`'s result: the entry now in force and, when the
+/// replaced one keeps counting for a while, that one and its cut-over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustChange {
+    /// The entry in force.
+    pub trust: NetworkTrust,
+    /// The replaced entry until its cut-over; absent when none counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retiring: Option<RetiringTrust>,
 }
 
 /// One organisation of a remote network.

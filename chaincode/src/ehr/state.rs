@@ -9,6 +9,7 @@
 //! | `ehrx.config` | — | [`NetworkConfig`] |
 //! | `ehrx.network` | network id | [`RemoteNetwork`] (the lookup table) |
 //! | `ehrx.trust` | network id | [`NetworkTrust`] (its organisations, CA roots, verification policy) |
+//! | `ehrx.trust-retiring` | network id | [`RetiringTrust`] (the replaced entry, until its cut-over) |
 //! | `ehrx.challenge` | nonce (64 hex) | [`Challenge`] (issued, not yet used) |
 //! | `ehrx.requester` | requester code | [`Requester`] |
 //! | `ehrx.requester-of` | msp id, identity id | the requester code bound to that identity |
@@ -35,7 +36,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 pub use ehrx_interface::types::{
     Challenge, Direction, Flag, NetworkConfig, NetworkStatus, NetworkTrust, RecordMeta,
     Registration, RemoteNetwork, ReplyOutcome, ReplySummary, RequestEntry, RequestStatus,
-    Requester, Role,
+    Requester, RetiringTrust, Role,
 };
 
 use crate::{
@@ -76,6 +77,10 @@ pub mod key {
     /// `ehrx.trust`.
     pub fn trust(network_id: &str) -> Result<String, EhrError> {
         make("ehrx.trust", &[network_id])
+    }
+    /// `ehrx.trust-retiring`.
+    pub fn retiring_trust(network_id: &str) -> Result<String, EhrError> {
+        make("ehrx.trust-retiring", &[network_id])
     }
     /// `ehrx.challenge`.
     pub fn challenge(nonce: &str) -> Result<String, EhrError> {

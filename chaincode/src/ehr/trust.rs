@@ -17,10 +17,13 @@
 
 use ehrx_interface::{
     Key32,
-    limits::{CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUSTED_ORGS},
+    limits::{
+        CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUST_GRACE_SECONDS,
+        MAX_TRUSTED_ORGS,
+    },
     names::CHAINCODE,
     quote,
-    types::{Changed, ReplyProof, RequestProof, VerificationPolicy},
+    types::{Changed, ReplyProof, RequestProof, TrustChange, VerificationPolicy},
 };
 use ehrx_proto::exchange::{
     ValidationProof,
@@ -35,7 +38,9 @@ use crate::{
         error::EhrError,
         messages::{self, json_arg},
         requests::{active_network, entry},
-        state::{self, Challenge, Direction, NetworkTrust, RemoteNetwork, Role, key},
+        state::{
+            self, Challenge, Direction, NetworkTrust, RemoteNetwork, RetiringTrust, Role, key,
+        },
     },
     shim::{
         Stub,
@@ -77,12 +82,36 @@ async fn trust_of(stub: &Stub, network_id: &str) -> Result<NetworkTrust, EhrErro
         })
 }
 
+/// Whether two entries vouch for the same proofs and signers.
+fn same_anchors(a: &NetworkTrust, b: &NetworkTrust) -> bool {
+    a.channel == b.channel && a.organizations == b.organizations && a.policy == b.policy
+}
+
+/// The replaced entry of `network_id` while it still counts at `now_ms`.
+async fn retiring_of(
+    stub: &Stub,
+    network_id: &str,
+    now_ms: i64,
+) -> Result<Option<RetiringTrust>, EhrError> {
+    let retiring: Option<RetiringTrust> = state::get(
+        stub,
+        "retiring network trust",
+        &key::retiring_trust(network_id)?,
+    )
+    .await?;
+    Ok(retiring.filter(|retiring| now_ms <= retiring.accepted_until_ms))
+}
+
 /// `PutNetworkTrust(trust_json)`: admin only; the network must be in the
-/// lookup table.
+/// lookup table. Replacing an entry with `previous_grace_seconds` > 0
+/// keeps the replaced one counting until the cut-over the result states;
+/// with 0 it stops counting at once, as does any entry retiring before.
+/// Putting the entry in force again unchanged (same channel,
+/// organisations, roots and policy) changes nothing about either.
 pub async fn put_network_trust(
     stub: Stub,
     args: Args,
-) -> Result<Json<Changed<NetworkTrust>>, ContractError> {
+) -> Result<Json<Changed<TrustChange>>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_admin()?;
     state::config(&stub).await?;
@@ -140,7 +169,49 @@ pub async fn put_network_trust(
         )
         .into());
     }
-    state::put(&stub, &key::trust(&trust.network_id)?, &trust).await?;
+    if trust.previous_grace_seconds > MAX_TRUST_GRACE_SECONDS {
+        return Err(EhrError::invalid(
+            "previous_grace_seconds",
+            format!(
+                "{} exceeds {MAX_TRUST_GRACE_SECONDS} (a week)",
+                trust.previous_grace_seconds
+            ),
+        )
+        .into());
+    }
+    let trust_key = key::trust(&trust.network_id)?;
+    let retiring_key = key::retiring_trust(&trust.network_id)?;
+    let replaced: Option<NetworkTrust> = state::get(&stub, "network trust", &trust_key).await?;
+    let retiring = match replaced {
+        // The same anchors again (a setup file applied twice): nothing is
+        // replaced, and an entry retiring before keeps its cut-over.
+        Some(replaced) if same_anchors(&replaced, &trust) => {
+            retiring_of(&stub, &trust.network_id, state::now_ms(&stub)?).await?
+        }
+        Some(replaced) if trust.previous_grace_seconds > 0 => {
+            let grace_ms = i64::from(trust.previous_grace_seconds) * 1000;
+            let retiring = RetiringTrust {
+                trust: replaced,
+                accepted_until_ms: state::now_ms(&stub)?.saturating_add(grace_ms),
+            };
+            state::put(&stub, &retiring_key, &retiring).await?;
+            Some(retiring)
+        }
+        _ => {
+            stub.del_state(&retiring_key).await?;
+            None
+        }
+    };
+    state::put(&stub, &trust_key, &trust).await?;
+    let cut_over = retiring.as_ref().map_or_else(
+        || "the replaced entry, if any, no longer counts".to_owned(),
+        |retiring| {
+            format!(
+                "the replaced entry counts until {} ms",
+                retiring.accepted_until_ms
+            )
+        },
+    );
     let names: Vec<&str> = trust
         .organizations
         .iter()
@@ -152,7 +223,7 @@ pub async fn put_network_trust(
         AuditKind::AdminChange,
         audit::ADMIN,
         format!(
-            "trust of {}: channel {}, organisations {names:?}, {} of them must endorse",
+            "trust of {}: channel {}, organisations {names:?}, {} of them must endorse; {cut_over}",
             trust.network_id,
             trust.channel,
             trust.policy.required(listed)
@@ -160,12 +231,13 @@ pub async fn put_network_trust(
     )?
     .write(&stub)
     .await?;
-    Ok(Json(Changed::ok(trust)))
+    Ok(Json(Changed::ok(TrustChange { trust, retiring })))
 }
 
 /// Deletes the trust of a network leaving the lookup table.
 pub async fn forget(stub: &Stub, network_id: &str) -> Result<(), EhrError> {
     stub.del_state(&key::trust(network_id)?).await?;
+    stub.del_state(&key::retiring_trust(network_id)?).await?;
     Ok(())
 }
 
@@ -330,12 +402,24 @@ pub async fn verify_forwarded(
     proof_bytes: &[u8],
     now_ms: i64,
 ) -> Result<Vec<TrustedOrg>, EhrError> {
-    let trust = trust_of(stub, source).await?;
-    let orgs = trusted_orgs(&trust).map_err(|e| EhrError::Corrupt {
-        what: "network trust",
-        key: source.to_owned(),
-        reason: e.to_string(),
-    })?;
+    // The entry in force, then the one it replaced until its cut-over.
+    let mut entries = vec![trust_of(stub, source).await?];
+    entries.extend(
+        retiring_of(stub, source, now_ms)
+            .await?
+            .map(|retiring| retiring.trust),
+    );
+    let entries = entries
+        .into_iter()
+        .map(|trust| {
+            let orgs = trusted_orgs(&trust).map_err(|e| EhrError::Corrupt {
+                what: "network trust",
+                key: source.to_owned(),
+                reason: e.to_string(),
+            })?;
+            Ok((trust, orgs))
+        })
+        .collect::<Result<Vec<_>, EhrError>>()?;
     if proof_bytes.len() > MAX_PROOF_BYTES {
         return Err(EhrError::TooLarge {
             what: "validation proof",
@@ -388,14 +472,32 @@ pub async fn verify_forwarded(
         hash.as_bytes(),
         nonce_text.as_bytes(),
     ];
-    let expected = Expected {
-        channel: &trust.channel,
-        chaincode: CHAINCODE,
-        args: &args,
-        at_unix_seconds: now_ms.div_euclid(1000),
+    // The proof must satisfy one entry on its own: its channel, its
+    // organisations and its policy. The refusal is the entry in force's.
+    let mut refusal = None;
+    let mut proven = None;
+    for (trust, orgs) in &entries {
+        let expected = Expected {
+            channel: &trust.channel,
+            chaincode: CHAINCODE,
+            args: &args,
+            at_unix_seconds: now_ms.div_euclid(1000),
+        };
+        match proof::verify(&proof, orgs, trust.policy.required(orgs.len()), &expected) {
+            Ok(verified) => {
+                proven = Some(verified);
+                break;
+            }
+            Err(e) => {
+                refusal.get_or_insert(e);
+            }
+        }
+    }
+    let Some(proven) = proven else {
+        return Err(refused(refusal.unwrap_or_else(|| {
+            ProofError::Arguments("no network trust entry to check it against".to_owned())
+        })));
     };
-    let required = trust.policy.required(orgs.len());
-    let proven = proof::verify(&proof, &orgs, required, &expected).map_err(refused)?;
     let unstated = |reason: String| {
         refused(ProofError::Malformed {
             what: "endorsed result",
@@ -410,7 +512,9 @@ pub async fn verify_forwarded(
         ));
     }
     stub.del_state(&challenge_key).await?;
-    Ok(orgs)
+    // A signer counts if any entry in force vouches for it: a request
+    // signed before a rotation still completes until the cut-over.
+    Ok(entries.into_iter().flat_map(|(_, orgs)| orgs).collect())
 }
 
 /// Whether a signer's certificate (PEM, a requester's or a responder's)
@@ -421,16 +525,19 @@ pub fn check_signer(
     certificate: &[u8],
     now_ms: i64,
 ) -> Result<(), String> {
-    let org = orgs
-        .iter()
-        .find(|org| org.msp_id == msp_id)
-        .ok_or_else(|| {
-            format!(
-                "MSP {} is not registered for the sending network",
-                quote(msp_id)
-            )
-        })?;
-    org.vouches_for(certificate, now_ms.div_euclid(1000))
-        .map(|_| ())
-        .map_err(|e| format!("certificate: {e}"))
+    let mut refusal = None;
+    for org in orgs.iter().filter(|org| org.msp_id == msp_id) {
+        match org.vouches_for(certificate, now_ms.div_euclid(1000)) {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                refusal.get_or_insert_with(|| format!("certificate: {e}"));
+            }
+        }
+    }
+    Err(refusal.unwrap_or_else(|| {
+        format!(
+            "MSP {} is not registered for the sending network",
+            quote(msp_id)
+        )
+    }))
 }

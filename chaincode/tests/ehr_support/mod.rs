@@ -46,6 +46,7 @@ const OBJECT_TYPES: &[&str] = &[
     "ehrx.config",
     "ehrx.network",
     "ehrx.trust",
+    "ehrx.trust-retiring",
     "ehrx.challenge",
     "ehrx.requester",
     "ehrx.requester-of",

@@ -24,7 +24,10 @@
 //! network-key` prints it). Its `trust` says whose peers must prove what it
 //! forwards: its channel, its organisations with their CA root
 //! certificates (PEM files), and how many must endorse (`"all"`, the
-//! default, or `{"at_least": k}`); without it, its requests are refused. A requester's key is their X25519 public key, as
+//! default, or `{"at_least": k}`); without it, its requests are refused.
+//! To rotate a CA, list the new root and set `previous_grace_seconds`:
+//! the entry it replaces keeps counting that long, then only the new one
+//! does. A requester's key is their X25519 public key, as
 //! `encryption_key` (hex) or `requester_key_file` (the requester's key file
 //! from `ehrx keys requester`, whose public half is taken). Users are names
 //! in the network description, in the admin's organisation unless `org`
@@ -49,8 +52,8 @@ use ehrx_client::{
         MemberIdentity, NetworkConfig, NetworkStatus as RemoteStatus, NetworkTrust, RemoteNetwork,
         RequesterRegistration, TrustedOrganization, VerificationPolicy,
         limits::{
-            DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, RATE_LIMIT_MAX,
-            RATE_LIMIT_WINDOW_SECONDS,
+            DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_TRUST_GRACE_SECONDS,
+            RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_SECONDS,
         },
         rules::{NAME_RULE, PRIVILEGE_REQUEST, check_privileges, is_name},
     },
@@ -143,6 +146,10 @@ pub struct TrustEntry {
     /// How many must endorse (default: all).
     #[serde(default = "default_policy")]
     pub policy: VerificationPolicy,
+    /// When this replaces the entry in force (a rotated CA): how many
+    /// seconds the replaced entry still counts (default 0: cut over now).
+    #[serde(default)]
+    pub previous_grace_seconds: u32,
 }
 
 /// One organisation of a remote network.
@@ -397,6 +404,12 @@ fn read_trust(
             trust.organizations.len()
         );
     }
+    if trust.previous_grace_seconds > MAX_TRUST_GRACE_SECONDS {
+        bail!(
+            "{what}: trust.previous_grace_seconds {} exceeds {MAX_TRUST_GRACE_SECONDS} (a week)",
+            trust.previous_grace_seconds
+        );
+    }
     let organizations = trust
         .organizations
         .iter()
@@ -426,6 +439,7 @@ fn read_trust(
         channel: trust.channel.clone(),
         organizations,
         policy: trust.policy,
+        previous_grace_seconds: trust.previous_grace_seconds,
     })
 }
 
@@ -636,6 +650,7 @@ pub(crate) mod tests {
                     root_certificates: vec!["net2 CA PEM".into()],
                 }],
                 policy: VerificationPolicy::All,
+                previous_grace_seconds: 0,
             })
         );
         assert!(

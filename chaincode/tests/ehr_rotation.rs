@@ -1,0 +1,320 @@
+#![cfg(test)]
+//! Rotating a remote network's trust entry: `PutNetworkTrust` with
+//! `previous_grace_seconds` keeps the replaced entry counting until a
+//! stated cut-over, so exchanges in flight complete; after it, proofs and
+//! signers only the replaced entry vouches for are refused with nothing
+//! written.
+
+mod common;
+mod ehr_support;
+
+use common::pki::Ca;
+use ehr_support::*;
+use ehrx_chaincode::{
+    proto::exchange::{Request, SignedRequest},
+    shim::testing::Invocation,
+};
+use ehrx_interface::{
+    ContractFailure, ErrorCode,
+    limits::{CHALLENGE_MAX_AGE_MS, MAX_TRUST_GRACE_SECONDS},
+};
+use prost::Message as _;
+use prost_types::Timestamp;
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+const GRACE_SECONDS: i64 = 600;
+
+fn code(message: &str) -> ErrorCode {
+    ContractFailure::from_wire(message)
+        .unwrap_or_else(|| panic!("not a coded error: {message}"))
+        .code
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp {
+        seconds: ms.div_euclid(1000),
+        nanos: 0,
+    }
+}
+
+/// net1's org after its CA was rotated: the new root and a peer it issued.
+struct Rotated {
+    ca: Ca,
+    peer: Person,
+}
+
+fn rotated() -> Rotated {
+    let ca = Ca::new("CN=ca2.org1.net1.example.com,O=org1.net1,C=US", 70);
+    let peer = Person::issue(
+        &ca,
+        "Net1Org1MSP",
+        "CN=peer0.org1.net1,OU=peer,O=org1.net1",
+        71,
+    );
+    Rotated { ca, peer }
+}
+
+/// net2's admin replaces net1's entry with the rotated root, giving the
+/// replaced one `grace` seconds, at `at_ms`; returns the result.
+async fn rotate(world: &World, new_root: &str, grace: i64, at_ms: i64) -> Value {
+    let mut trust = world.net2.trust_json(&world.net1);
+    trust["organizations"][0]["root_certificates"] = json!([new_root]);
+    trust["previous_grace_seconds"] = json!(grace);
+    let outcome = world
+        .net2
+        .invoke(
+            Invocation::new([b"PutNetworkTrust".to_vec(), trust.to_string().into_bytes()])
+                .creator(world.net2.admin.creator.clone())
+                .timestamp(at(at_ms)),
+        )
+        .await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    serde_json::from_slice(&outcome.response.payload).unwrap()
+}
+
+/// Request `n`, submitted on net1 at `at_ms` (a minute apart keeps the
+/// doctor within the rate limit): its signed bytes.
+async fn submitted(world: &World, n: u64, at_ms: i64) -> Vec<u8> {
+    let mut request = world.request(n);
+    request.created_at = Some(at(at_ms));
+    let signed = world.sign_request(&request, &world.doctor);
+    let outcome = world
+        .net1
+        .invoke(
+            Invocation::new([b"SubmitRequest".to_vec(), signed.clone()])
+                .creator(world.doctor.creator.clone())
+                .timestamp(at(at_ms)),
+        )
+        .await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    signed
+}
+
+/// A challenge net2 issues for net1 at `at_ms`: its nonce.
+async fn challenge_at(world: &World, at_ms: i64) -> String {
+    let outcome = world
+        .net2
+        .invoke(
+            Invocation::new([b"IssueChallenge".to_vec(), NET1.as_bytes().to_vec()])
+                .creator(world.net2.relay.creator.clone())
+                .timestamp(at(at_ms)),
+        )
+        .await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    let out: Value = serde_json::from_slice(&outcome.response.payload).unwrap();
+    out["nonce"].as_str().unwrap().to_owned()
+}
+
+/// net1's statement that it validated `signed` for `nonce` (what its
+/// contract answers), endorsed by `endorser`.
+async fn proof_by(world: &World, signed: &[u8], nonce: &str, endorser: &Person) -> Vec<u8> {
+    let wrapper = SignedRequest::decode(signed).unwrap();
+    let request = Request::decode(wrapper.request.as_slice()).unwrap();
+    let hash = hex::encode(Sha256::digest(signed));
+    let args: [&[u8]; 4] = [
+        b"ProveRequest",
+        request.request_id.as_bytes(),
+        hash.as_bytes(),
+        nonce.as_bytes(),
+    ];
+    let outcome = world.net1.call(&world.net1.relay, &args).await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    world
+        .net1
+        .endorse(&args, 200, &outcome.response.payload, &[endorser])
+}
+
+/// AcceptRequest of `signed` with `proof` at `at_ms`.
+fn accept(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Invocation {
+    Invocation::new([
+        b"AcceptRequest".to_vec(),
+        world.forward_request(signed),
+        proof,
+    ])
+    .creator(world.net2.relay.creator.clone())
+    .timestamp(at(at_ms))
+}
+
+async fn accepted(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Value {
+    let outcome = world.net2.invoke(accept(world, signed, proof, at_ms)).await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    serde_json::from_slice(&outcome.response.payload).unwrap()
+}
+
+#[tokio::test]
+async fn the_replaced_entry_counts_until_the_stated_cut_over_and_not_after() {
+    let world = World::new().await;
+    let new = rotated();
+    let start_ms = (EPOCH + 3600) * 1000;
+    // A request validated on net1 before the rotation, still in flight.
+    let in_flight = submitted(&world, 1, start_ms).await;
+
+    let rotation_ms = start_ms + 10_000;
+    let out = rotate(&world, &new.ca.issued.cert_pem, GRACE_SECONDS, rotation_ms).await;
+    let cut_over_ms = rotation_ms + GRACE_SECONDS * 1000;
+    assert_eq!(out["outcome"], "ok", "{out}");
+    assert_eq!(out["retiring"]["accepted_until_ms"], cut_over_ms, "{out}");
+    assert_eq!(
+        out["retiring"]["trust"]["organizations"][0]["root_certificates"][0],
+        world.net1.ca.issued.cert_pem.as_str(),
+        "{out}"
+    );
+    assert_eq!(out["trust"]["previous_grace_seconds"], GRACE_SECONDS);
+
+    // Before the cut-over: the old peers' proof of the request in flight
+    // is accepted, its requester (old CA) vouched for by the old entry.
+    let nonce = challenge_at(&world, rotation_ms + 1000).await;
+    let proof = proof_by(&world, &in_flight, &nonce, &world.net1.peer).await;
+    let out = accepted(&world, &in_flight, proof, rotation_ms + 2000).await;
+    assert_eq!(out["outcome"], "accepted", "{out}");
+
+    // A peer of the new CA proves too, with the requester still under the
+    // old one: the entries in force together vouch for both.
+    let second = submitted(&world, 2, start_ms + 70_000).await;
+    let nonce = challenge_at(&world, cut_over_ms - 2000).await;
+    let proof = proof_by(&world, &second, &nonce, &new.peer).await;
+    let out = accepted(&world, &second, proof, cut_over_ms).await;
+    assert_eq!(out["outcome"], "accepted", "{out}");
+
+    // After the cut-over: the old peers' proof is refused and nothing is
+    // written, although the challenge is live.
+    let third = submitted(&world, 3, start_ms + 130_000).await;
+    let nonce = challenge_at(&world, cut_over_ms + 1000).await;
+    let proof = proof_by(&world, &third, &nonce, &world.net1.peer).await;
+    let message = world
+        .net2
+        .refused(accept(&world, &third, proof, cut_over_ms + 1000))
+        .await;
+    assert_eq!(code(&message), ErrorCode::BadProof, "{message}");
+    assert!(
+        message.contains("not issued by a CA root registered"),
+        "{message}"
+    );
+
+    // The new peers' proof for the same challenge passes the proof check;
+    // the requester's certificate (old CA) no longer counts, so the
+    // request is stored as rejected, never as accepted.
+    let proof = proof_by(&world, &third, &nonce, &new.peer).await;
+    let out = accepted(&world, &third, proof, cut_over_ms + 2000).await;
+    assert_eq!(out["outcome"], "rejected", "{out}");
+}
+
+#[tokio::test]
+async fn without_grace_the_cut_over_is_immediate_and_ends_an_earlier_grace() {
+    let world = World::new().await;
+    let new = rotated();
+    let start_ms = (EPOCH + 3600) * 1000;
+    let signed = submitted(&world, 1, start_ms).await;
+
+    // A rotation with grace, then another with none before it ran out.
+    let out = rotate(
+        &world,
+        &new.ca.issued.cert_pem,
+        GRACE_SECONDS,
+        start_ms + 1000,
+    )
+    .await;
+    assert!(out["retiring"].is_object(), "{out}");
+    let mut trust = world.net2.trust_json(&world.net1);
+    trust["organizations"][0]["root_certificates"] = json!([new.ca.issued.cert_pem]);
+    trust["policy"] = json!({"at_least": 1});
+    let outcome = world
+        .net2
+        .invoke(
+            Invocation::new([b"PutNetworkTrust".to_vec(), trust.to_string().into_bytes()])
+                .creator(world.net2.admin.creator.clone())
+                .timestamp(at(start_ms + 2000)),
+        )
+        .await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    let out: Value = serde_json::from_slice(&outcome.response.payload).unwrap();
+    assert!(out.get("retiring").is_none(), "{out}");
+    let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
+    assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
+
+    // Well within the first grace, the old peers no longer count.
+    let nonce = challenge_at(&world, start_ms + 3000).await;
+    let proof = proof_by(&world, &signed, &nonce, &world.net1.peer).await;
+    let message = world
+        .net2
+        .refused(accept(&world, &signed, proof, start_ms + 4000))
+        .await;
+    assert_eq!(code(&message), ErrorCode::BadProof, "{message}");
+}
+
+#[tokio::test]
+async fn the_grace_is_bounded_and_an_unchanged_entry_keeps_nothing_retiring() {
+    let world = World::new().await;
+    let mut trust = world.net2.trust_json(&world.net1);
+    trust["previous_grace_seconds"] = json!(u64::from(MAX_TRUST_GRACE_SECONDS) + 1);
+    let message = world
+        .net2
+        .err(
+            &world.net2.admin,
+            &[b"PutNetworkTrust", trust.to_string().as_bytes()],
+        )
+        .await;
+    assert_eq!(code(&message), ErrorCode::BadArgument, "{message}");
+    assert!(message.contains("previous_grace_seconds"), "{message}");
+    for bad in [json!(-1), json!("600"), json!(1.5), json!(u64::MAX)] {
+        trust["previous_grace_seconds"] = bad;
+        world
+            .net2
+            .err(
+                &world.net2.admin,
+                &[b"PutNetworkTrust", trust.to_string().as_bytes()],
+            )
+            .await;
+    }
+
+    // Putting the same entry again with a grace retires nothing.
+    trust["previous_grace_seconds"] = json!(MAX_TRUST_GRACE_SECONDS);
+    let out = world
+        .net2
+        .ok(
+            &world.net2.admin,
+            &[b"PutNetworkTrust", trust.to_string().as_bytes()],
+        )
+        .await;
+    assert!(out.get("retiring").is_none(), "{out}");
+
+    // A rotation, then the same new entry applied again (a setup file
+    // re-run) without a grace: the replaced entry keeps its cut-over.
+    let new = rotated();
+    let first = rotate(
+        &world,
+        &new.ca.issued.cert_pem,
+        GRACE_SECONDS,
+        (EPOCH + 500) * 1000,
+    )
+    .await;
+    let again = rotate(&world, &new.ca.issued.cert_pem, 0, (EPOCH + 501) * 1000).await;
+    assert_eq!(again["retiring"], first["retiring"], "{again}");
+    // The grace is part of the entry; a challenge's own age still bounds
+    // every proof.
+    assert!(CHALLENGE_MAX_AGE_MS < i64::from(MAX_TRUST_GRACE_SECONDS) * 1000);
+}
+
+#[tokio::test]
+async fn leaving_the_lookup_table_drops_the_retiring_entry_too() {
+    let world = World::new().await;
+    let new = rotated();
+    rotate(
+        &world,
+        &new.ca.issued.cert_pem,
+        GRACE_SECONDS,
+        (EPOCH + 100) * 1000,
+    )
+    .await;
+    let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
+    assert!(world.net2.ledger.state_of(&retiring_key).is_some());
+    world
+        .net2
+        .ok(
+            &world.net2.admin,
+            &[b"RemoveRemoteNetwork", NET1.as_bytes()],
+        )
+        .await;
+    assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
+}
