@@ -1,5 +1,5 @@
 //! `ehrx relay` and `ehrx responder`: the long-lived services, run until
-//! SIGTERM or Ctrl-C. Both stop gracefully: the library finishes the work
+//! SIGTERM or Ctrl-C (SIGHUP reloads the relay's configuration). Both stop gracefully: the library finishes the work
 //! in hand and keeps the checkpoint of the last settled event, so a
 //! restart resumes where this run stopped.
 //!
@@ -45,11 +45,37 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
     })
 }
 
-/// `ehrx relay --config <relay.json>`.
+/// `ehrx relay --config <relay.json>`. SIGHUP reads the file again and
+/// hands it to the running relay, which takes changed `remotes` and
+/// `listen.client_ca` (another network joining) without a restart.
 pub async fn run_relay(args: ConfigArgs) -> anyhow::Result<()> {
     let config = RelayConfig::load(&args.config)?;
     let network = config.network_id.clone();
-    Relay::run(config, shutdown_signal()?)
+    let (reload, reloads) = tokio::sync::mpsc::channel(1);
+    #[cfg(unix)]
+    {
+        let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        let path = args.config.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match RelayConfig::load(&path) {
+                    Ok(config) => {
+                        info!(config = %path.display(), "SIGHUP: reloading the configuration");
+                        if reload.send(config).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, "SIGHUP: configuration not reloaded; the running one stays");
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    drop(reload);
+    Relay::run_with_reloads(config, reloads, shutdown_signal()?)
         .await
         .with_context(|| format!("the relay of {network} ({})", args.config.display()))
 }

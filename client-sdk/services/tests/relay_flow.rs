@@ -30,7 +30,7 @@ use ehrx_services::relay::{EventSource, EventStream, Relay, RelayConfig, RelayEr
 use prost::Message as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
-    sync::{Notify, oneshot},
+    sync::{Notify, mpsc, oneshot},
     task::JoinHandle,
 };
 
@@ -417,6 +417,19 @@ impl Pki {
             )
             .unwrap();
         }
+        // Network III's relay has a CA of its own, which the others learn
+        // of only when it joins.
+        let ca3 = Ca::new("CN=net3 relays CA,O=Network III,C=DE", 3);
+        std::fs::write(dir.path().join("net3-ca.crt"), &ca3.issued.cert_pem).unwrap();
+        let issued = ca3.issue("CN=relay.net3,O=Network III", 13, Vec::new());
+        std::fs::write(dir.path().join("net3.crt"), issued.cert_pem).unwrap();
+        std::fs::write(dir.path().join("net3.key"), issued.key_pem).unwrap();
+        std::fs::write(dir.path().join("net3-network.key"), hex::encode([13; 32])).unwrap();
+        std::fs::write(
+            dir.path().join("relays-and-net3-ca.crt"),
+            format!("{}{}", ca.issued.cert_pem, ca3.issued.cert_pem),
+        )
+        .unwrap();
         let rogue = Ca::new("CN=rogue CA,O=Elsewhere,C=DE", 2).issue(
             "CN=relay.net1,O=EHR consortium",
             21,
@@ -437,7 +450,11 @@ impl Pki {
 }
 
 fn network_key(network: &str) -> SigningKey {
-    let seed = if network == "net1" { 11 } else { 12 };
+    let seed = match network {
+        "net1" => 11,
+        "net2" => 12,
+        _ => 13,
+    };
     SigningKey::from_bytes(&[seed; 32])
 }
 
@@ -463,6 +480,22 @@ impl Node {
     }
 
     fn config(&self, pki: &Pki, other: &Node) -> RelayConfig {
+        self.config_with(pki, &[(other, "relays-ca.crt")], "relays-ca.crt")
+    }
+
+    /// A configuration with `remotes` (each with the CA of its server
+    /// certificate) that admits relays with certificates from `client_ca`.
+    fn config_with(&self, pki: &Pki, remotes: &[(&Node, &str)], client_ca: &str) -> RelayConfig {
+        let remotes: serde_json::Map<String, serde_json::Value> = remotes
+            .iter()
+            .map(|(other, tls_ca)| {
+                (
+                    other.network.to_string(),
+                    serde_json::json!({"address": other.grpc.to_string(),
+                                       "tls_ca": tls_ca, "server_name": "localhost"}),
+                )
+            })
+            .collect();
         let json = serde_json::json!({
             "network_id": self.network,
             "network_description": "unused-network.json",
@@ -471,12 +504,10 @@ impl Node {
             "listen": {"address": self.grpc.to_string(),
                        "tls_cert": format!("{}.crt", self.network),
                        "tls_key": format!("{}.key", self.network),
-                       "client_ca": "relays-ca.crt"},
+                       "client_ca": client_ca},
             "client_tls": {"cert": format!("{}.crt", self.network),
                            "key": format!("{}.key", self.network)},
-            "remotes": {other.network: {"address": other.grpc.to_string(),
-                                        "tls_ca": "relays-ca.crt",
-                                        "server_name": "localhost"}},
+            "remotes": remotes,
             "checkpoint_file": format!("{}-checkpoint.json", self.network),
             "health_address": self.health.to_string(),
             "retry": {"initial_ms": 20, "max_ms": 100},
@@ -495,10 +526,21 @@ struct Running {
 
 impl Running {
     async fn start(config: RelayConfig, ledger: &Ledger, recorder: &Recorder) -> Self {
+        let (_none, reloads) = mpsc::channel(1);
+        Self::start_reloading(config, ledger, recorder, reloads).await
+    }
+
+    /// A relay that takes the configurations sent on `reloads`.
+    async fn start_reloading(
+        config: RelayConfig,
+        ledger: &Ledger,
+        recorder: &Recorder,
+        reloads: mpsc::Receiver<RelayConfig>,
+    ) -> Self {
         let health = config.health_address;
         let (stop, stopped) = oneshot::channel::<()>();
         let relay = Relay::new(config, ledger.clone(), recorder.clone());
-        let task = tokio::spawn(relay.serve(async move {
+        let task = tokio::spawn(relay.serve_with_reloads(reloads, async move {
             let _ = stopped.await;
         }));
         let running = Self { stop, task, health };
@@ -580,17 +622,13 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
     let (into1, into2) = (Recorder::new(), Recorder::new());
 
     // On network I: a validated request for II, an event that stays home,
-    // a request for a network nobody relays to, a garbled payload, and a
-    // second request in the same block as the one before it.
+    // a garbled payload, and a second request in the same block as the
+    // one before it.
     ledger1.emit(
         "RequestValidated",
         request_payload(&request_id(1), "net1", "net2"),
     );
     ledger1.emit("RequestAccepted", b"not for the relay".to_vec());
-    ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(2), "net1", "net9"),
-    );
     ledger1.emit("RequestValidated", vec![0xff, 0xff]);
     let last1 = ledger1.emit_in_last_block(
         "RequestValidated",
@@ -669,8 +707,8 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
         serde_json::json!({"block": last1.block_number, "tx": last1.transaction_id})
     );
     assert_eq!(health["delivered"], 2);
-    // The request for net9 had nowhere to go.
-    assert_eq!(health["refused"], 1);
+    assert_eq!(health["refused"], 0);
+    assert_eq!(health["reloads"], 0);
     assert_eq!(relay2.health().await["delivered"], 1);
 
     relay1.stop().await;
@@ -1004,4 +1042,104 @@ async fn stopping_a_relay_lets_an_incoming_delivery_finish() {
     // And nothing listens any more.
     assert!(try_health(b.health).await.is_none());
     assert!(tokio::net::TcpStream::connect(b.grpc).await.is_err());
+}
+
+#[tokio::test]
+async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile() {
+    let pki = Pki::new();
+    let (a, b, c) = (Node::new("net1"), Node::new("net2"), Node::new("net3"));
+    let (ledger1, ledger3) = (Ledger::default(), Ledger::default());
+    let (into1, into3) = (Recorder::new(), Recorder::new());
+    // Network I's chaincode already has III in its lookup table, so a
+    // reply for III is validated there before I's relay knows a route.
+    let for3 = ledger1.emit("ReplyReady", reply_payload(&request_id(1), "net1", "net3"));
+    // III's request to I, sent from its side at once.
+    let for1 = ledger3.emit(
+        "RequestValidated",
+        request_payload(&request_id(2), "net3", "net1"),
+    );
+
+    let (reload1, reloads1) = mpsc::channel(1);
+    let relay1 = Running::start_reloading(a.config(&pki, &b), &ledger1, &into1, reloads1).await;
+    let relay3 = Running::start(
+        c.config_with(&pki, &[(&a, "relays-ca.crt")], "relays-ca.crt"),
+        &ledger3,
+        &into3,
+    )
+    .await;
+
+    // Before: I has no route to III and retries; III's certificate is not
+    // from a CA I admits, so its delivery fails in the handshake.
+    eventually("I waiting for a route to III", || async {
+        relay1.health().await["last_delivery_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("no relay is configured"))
+    })
+    .await;
+    // (The TLS alert surfaces as a transport error: retried, not final.)
+    eventually("III refused in the handshake", || async {
+        relay3.health().await["last_delivery_error"].is_string()
+    })
+    .await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), None);
+    assert_eq!(saved_checkpoint(&pki, "net3"), None);
+    assert!(into1.accepted().is_empty());
+
+    // A reload that changes what needs a restart, or names a CA file that
+    // is not there, is refused whole; the relay runs on as it was.
+    let mut moved = a.config_with(
+        &pki,
+        &[(&b, "relays-ca.crt"), (&c, "net3-ca.crt")],
+        "relays-and-net3-ca.crt",
+    );
+    moved.health_address = free_address();
+    reload1.send(moved).await.unwrap();
+    eventually("the refused reload reported", || async {
+        relay1.health().await["last_reload_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("`health_address`"))
+    })
+    .await;
+    let missing = a.config_with(
+        &pki,
+        &[(&b, "relays-ca.crt"), (&c, "no-such-ca.crt")],
+        "relays-and-net3-ca.crt",
+    );
+    reload1.send(missing).await.unwrap();
+    eventually("the second refused reload reported", || async {
+        relay1.health().await["last_reload_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("remotes.net3.tls_ca"))
+    })
+    .await;
+    assert_eq!(relay1.health().await["reloads"], 0);
+
+    // The admin adds III's route and its relays' CA: both sides complete,
+    // each exactly once, and I never restarted.
+    let joined = a.config_with(
+        &pki,
+        &[(&b, "relays-ca.crt"), (&c, "net3-ca.crt")],
+        "relays-and-net3-ca.crt",
+    );
+    reload1.send(joined).await.unwrap();
+    eventually("both checkpoints past their events", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&for3))
+            && saved_checkpoint(&pki, "net3") == Some(checkpoint_of(&for1))
+    })
+    .await;
+    assert_eq!(
+        into3.accepted(),
+        [("AcceptReply".to_string(), request_id(1))]
+    );
+    assert_eq!(
+        into1.accepted(),
+        [("AcceptRequest".to_string(), request_id(2))]
+    );
+    let health = relay1.health().await;
+    assert_eq!(health["reloads"], 1, "{health}");
+    assert!(health.get("last_reload_error").is_none(), "{health}");
+    assert_eq!(health["delivered"], 1, "{health}");
+
+    relay1.stop().await;
+    relay3.stop().await;
 }

@@ -359,6 +359,55 @@ impl RelayConfig {
         Ok(())
     }
 
+    /// Whether a running relay can take `next` on a reload: it may differ
+    /// from this configuration only in `remotes` (networks joining,
+    /// leaving or moving) and in `listen.client_ca` (whose relays may
+    /// connect). The files both name are read again on each reload, so an
+    /// edited CA bundle at the same path counts too. Anything else needs a
+    /// restart; the error names the first such field.
+    pub fn check_reload(&self, next: &RelayConfig) -> Result<(), ConfigError> {
+        let listen = |c: &RelayConfig| {
+            (
+                c.listen.address,
+                c.listen.tls_cert.clone(),
+                c.listen.tls_key.clone(),
+            )
+        };
+        let fixed = [
+            ("network_id", self.network_id == next.network_id),
+            (
+                "network_description",
+                self.network_description == next.network_description,
+            ),
+            ("identity", self.identity == next.identity),
+            ("chaincode", self.chaincode == next.chaincode),
+            (
+                "network_key_file",
+                self.network_key_file == next.network_key_file,
+            ),
+            ("listen", listen(self) == listen(next)),
+            ("client_tls", self.client_tls == next.client_tls),
+            (
+                "checkpoint_file",
+                self.checkpoint_file == next.checkpoint_file,
+            ),
+            ("health_address", self.health_address == next.health_address),
+            ("retry", self.retry == next.retry),
+            (
+                "deliver_timeout_ms",
+                self.deliver_timeout_ms == next.deliver_timeout_ms,
+            ),
+        ];
+        match fixed.iter().find(|(_, same)| !same) {
+            None => Ok(()),
+            Some((field, _)) => Err(invalid(
+                *field,
+                "changed; a reload takes only `remotes` and `listen.client_ca`, \
+                 the rest needs a restart",
+            )),
+        }
+    }
+
     /// How long one delivery may take.
     pub fn deliver_timeout(&self) -> Duration {
         Duration::from_millis(self.deliver_timeout_ms)
@@ -460,6 +509,44 @@ mod tests {
             PathBuf::from("/srv/relay/net2.crt")
         );
         assert_eq!(config.health_address.port(), 9502);
+    }
+
+    #[test]
+    fn a_reload_may_change_only_the_remotes_and_the_client_ca() {
+        let current = parse(MINIMAL).unwrap();
+        let joined = parse(&edited(|v| {
+            v["remotes"]["net3"] = serde_json::json!({"address": "127.0.0.1:9701",
+                "tls_ca": "net3-ca.crt", "server_name": "relay.net3.example.com"});
+            v["listen"]["client_ca"] = "relays-and-net3-ca.crt".into();
+        }))
+        .unwrap();
+        current.check_reload(&joined).unwrap();
+        for (field, edit) in [
+            ("network_id", edited(|v| v["network_id"] = "netX".into())),
+            (
+                "listen",
+                edited(|v| v["listen"]["address"] = "127.0.0.1:1".into()),
+            ),
+            (
+                "listen",
+                edited(|v| v["listen"]["tls_key"] = "other.key".into()),
+            ),
+            (
+                "identity",
+                edited(|v| v["identity"]["user"] = "User9".into()),
+            ),
+            (
+                "retry",
+                edited(|v| v["retry"] = serde_json::json!({"initial_ms": 1, "max_ms": 2})),
+            ),
+            (
+                "checkpoint_file",
+                edited(|v| v["checkpoint_file"] = "elsewhere.json".into()),
+            ),
+        ] {
+            let error = current.check_reload(&parse(&edit).unwrap()).unwrap_err();
+            assert!(error.to_string().contains(&format!("`{field}`")), "{error}");
+        }
     }
 
     #[test]

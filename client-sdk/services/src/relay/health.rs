@@ -4,7 +4,7 @@
 //!
 //! ```json
 //! {"status":"ok","network_id":"net1","checkpoint":{"block":12,"tx":"ab…"},
-//!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …"}
+//!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …","reloads":1}
 //! ```
 
 use std::sync::Arc;
@@ -33,6 +33,11 @@ pub struct HealthReport {
     /// Why the latest delivery attempt failed, until one succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_delivery_error: Option<String>,
+    /// Configurations taken on a reload since start.
+    pub reloads: u64,
+    /// Why the latest reload was refused, until one is taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_reload_error: Option<String>,
 }
 
 /// A checkpoint as the health endpoint shows it.
@@ -59,6 +64,8 @@ impl HealthReport {
             delivered: progress.delivered,
             refused: progress.refused,
             last_delivery_error: progress.last_delivery_error,
+            reloads: progress.reloads,
+            last_reload_error: progress.last_reload_error,
         }
     }
 }
@@ -98,7 +105,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"status": "ok", "network_id": "net1", "checkpoint": null,
-                               "delivered": 0, "refused": 0})
+                               "delivered": 0, "refused": 0, "reloads": 0})
         );
         status.checkpointed(Checkpoint {
             block_number: 12,
@@ -111,5 +118,12 @@ mod tests {
             serde_json::json!({"block": 12, "tx": "ab"})
         );
         assert_eq!(json["last_delivery_error"], "Unavailable: down");
+        status.reload_refused("`listen` changed".into());
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(json["last_reload_error"], "`listen` changed");
+        status.reloaded();
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(json["reloads"], 1);
+        assert!(json.get("last_reload_error").is_none(), "{json}");
     }
 }

@@ -11,17 +11,21 @@
 //! is `Unavailable`, and resending the same bytes later is safe because the
 //! chaincode recognises them.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use ehrx_proto::exchange::{
     ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
     relay_server::{Relay as RelayService, RelayServer},
 };
 use prost::Message as _;
-use tokio::net::TcpListener;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{oneshot, watch},
+    task::JoinSet,
+};
 use tonic::{
     Request, Response, Status,
-    transport::{Certificate, Identity, Server, ServerTlsConfig, server::TcpIncoming},
+    transport::{Certificate, Identity, Server, ServerTlsConfig},
 };
 use tracing::{info, warn};
 
@@ -86,7 +90,7 @@ fn grant(result: &[u8]) -> Result<ChallengeGrant, Status> {
 }
 
 /// The `Relay` service of one network.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Inbound<S> {
     network_id: String,
     submitter: S,
@@ -210,22 +214,102 @@ pub fn server(tls: ServerTlsConfig) -> Result<Server, RelayError> {
 
 /// Serves `inbound` on `listener` until shutdown; then stops accepting and
 /// lets deliveries in flight finish.
-pub async fn serve<S: Submitter>(
-    mut server: Server,
+///
+/// The TLS settings come from `tls`. When they change (a reload that
+/// admits another network's relay), a server with the new settings takes
+/// over the same listener at once, so no connection is refused, while the
+/// previous server stops accepting and lets its deliveries in flight
+/// finish.
+pub async fn serve<S: Submitter + Clone>(
     inbound: Inbound<S>,
     listener: TcpListener,
+    mut tls: watch::Receiver<TlsFiles>,
     mut shutdown: Shutdown,
+) -> Result<(), RelayError> {
+    let listener = Arc::new(listener);
+    let mut generations = JoinSet::new();
+    let mut reloads_open = true;
+    'serving: loop {
+        let files = tls.borrow_and_update().clone();
+        let server = server(server_tls(&files))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        generations.spawn(serve_generation(
+            server,
+            inbound.clone(),
+            Arc::clone(&listener),
+            stopped,
+        ));
+        loop {
+            tokio::select! {
+                () = shutdown.recv() => {
+                    let _ = stop.send(());
+                    break 'serving;
+                }
+                changed = tls.changed(), if reloads_open => {
+                    if changed.is_ok() {
+                        let _ = stop.send(());
+                        continue 'serving;
+                    }
+                    reloads_open = false;
+                }
+                Some(joined) = generations.join_next() => {
+                    // A server that was told to stop has drained; one
+                    // that ended by itself failed.
+                    ended(joined)?;
+                }
+            }
+        }
+    }
+    while let Some(joined) = generations.join_next().await {
+        ended(joined)?;
+    }
+    Ok(())
+}
+
+fn ended(joined: Result<Result<(), RelayError>, tokio::task::JoinError>) -> Result<(), RelayError> {
+    joined.map_err(|error| RelayError::Task(error.to_string()))?
+}
+
+/// The connections a listener shared by several servers accepts, with
+/// TCP_NODELAY set: small request/response messages would otherwise wait
+/// ~40 ms each for the other side's delayed ACK.
+struct Accepted(Arc<TcpListener>);
+
+impl futures_core::Stream for Accepted {
+    type Item = std::io::Result<TcpStream>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.0.poll_accept(cx).map(|accepted| {
+            Some(accepted.map(|(stream, _)| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    warn!(%error, "cannot set TCP_NODELAY on an incoming connection");
+                }
+                stream
+            }))
+        })
+    }
+}
+
+/// One server, with one set of TLS settings, on the shared listener, until
+/// `stopped`.
+async fn serve_generation<S: Submitter>(
+    server: Server,
+    inbound: Inbound<S>,
+    listener: Arc<TcpListener>,
+    stopped: oneshot::Receiver<()>,
 ) -> Result<(), RelayError> {
     let service = RelayServer::new(inbound)
         .max_decoding_message_size(MAX_ENVELOPE_SIZE)
         .max_encoding_message_size(MAX_ENVELOPE_SIZE);
-    // Small request/response messages: without TCP_NODELAY each reply can
-    // wait ~40 ms for the other side's delayed ACK.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = Accepted(listener);
+    let mut server = server;
     server
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, async move {
-            shutdown.recv().await;
+            let _ = stopped.await;
         })
         .await
         .map_err(RelayError::Serve)

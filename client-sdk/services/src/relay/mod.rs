@@ -12,7 +12,8 @@
 //! [`envelope`] and [`route`] (which events leave, for where, in which
 //! attested envelope), [`remote`] and [`outbound`] (delivery with retries
 //! and the checkpoint), [`inbound`] (the gRPC service that takes envelopes
-//! in), [`status`] and [`health`] (what the relay reports), with
+//! in), [`reload`] (a new configuration without a restart: networks
+//! joining), [`status`] and [`health`] (what the relay reports), with
 //! [`shutdown`] and [`error`] beside them (the back-off is [`crate::backoff`]).
 //!
 //! Nothing is lost and nothing is applied twice: the checkpoint moves only
@@ -43,6 +44,7 @@ pub mod health;
 pub mod inbound;
 pub mod ledger;
 pub mod outbound;
+pub mod reload;
 pub mod remote;
 pub mod route;
 pub mod shutdown;
@@ -51,7 +53,11 @@ pub mod status;
 use crate::backoff::Backoff;
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
-use tokio::{net::TcpListener, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+    task::JoinSet,
+};
 use tracing::{error, info};
 
 pub use config::{ConfigError, RelayConfig};
@@ -81,6 +87,18 @@ impl Relay {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), RelayError> {
         Self::connect(config)?.serve(shutdown).await
+    }
+
+    /// As [`Self::run`], taking each configuration sent on `reloads`
+    /// without a restart (see [`reload`]).
+    pub async fn run_with_reloads(
+        config: RelayConfig,
+        reloads: mpsc::Receiver<RelayConfig>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), RelayError> {
+        Self::connect(config)?
+            .serve_with_reloads(reloads, shutdown)
+            .await
     }
 
     /// Sets up the gateway side from the network description: the relay's
@@ -135,11 +153,25 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
     /// new connections, lets deliveries in flight (both ways) finish, and
     /// keeps the checkpoint of the last settled event.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), RelayError> {
+        let (_none_to_come, reloads) = mpsc::channel(1);
+        self.serve_with_reloads(reloads, shutdown).await
+    }
+
+    /// As [`Self::serve`], also taking each configuration sent on
+    /// `reloads` that differs only in what a running relay can change:
+    /// its remotes and the CAs of the relays it admits (see [`reload`]).
+    pub async fn serve_with_reloads(
+        self,
+        reloads: mpsc::Receiver<RelayConfig>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), RelayError> {
         let config = self.config;
         let network_key = config.network_key()?;
         let tls = config.tls_files()?;
-        let server = inbound::server(inbound::server_tls(&tls))?;
-        let remotes = Remotes::new(&config, &tls)?;
+        // Bad certificates or keys are reported here, before anything listens.
+        inbound::server(inbound::server_tls(&tls))?;
+        let (remotes, remotes_seen) = watch::channel(Remotes::new(&config, &tls)?);
+        let (tls, tls_seen) = watch::channel(tls);
         let checkpointer = FileCheckpointer::open(&config.checkpoint_file)?;
         let status = Arc::new(RelayStatus::new(
             config.network_id.clone(),
@@ -155,15 +187,22 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
             self.events,
             checkpointer,
             self.submitter.clone(),
-            remotes,
+            remotes_seen,
             Backoff::from(config.retry),
             Arc::clone(&status),
         );
         tasks.spawn(outbound.run(trigger.subscribe()));
         tasks.spawn(inbound::serve(
-            server,
             Inbound::new(config.network_id.clone(), self.submitter),
             grpc_listener,
+            tls_seen,
+            trigger.subscribe(),
+        ));
+        tasks.spawn(reload::follow(
+            config.clone(),
+            reloads,
+            reload::Targets { remotes, tls },
+            Arc::clone(&status),
             trigger.subscribe(),
         ));
         tasks.spawn(health::serve(

@@ -4,8 +4,9 @@
 //!
 //! Events are handled one at a time, in commit order, and the checkpoint
 //! moves past an event only once its fate is settled: a receipt, a final
-//! refusal, or an event that can never be delivered (no payload to read, no
-//! relay for its network). While a destination is unreachable the same
+//! refusal, or an event that can never be delivered (no payload to read).
+//! An envelope for a network this relay has no route to yet is retried
+//! like an unreachable one, until a reload adds the route. While a destination is unreachable the same
 //! envelope is retried with growing waits and nothing after it is read, so
 //! the event stream is the back-pressure: the peer holds the backlog, not
 //! this process. A failed stream (a peer restart) is reopened from the
@@ -25,6 +26,7 @@ use std::{sync::Arc, time::Duration};
 use ed25519_dalek::SigningKey;
 use ehrx_proto::exchange::{DeliveryReceipt, forwarded_envelope::Payload};
 use sha2::{Digest as _, Sha256};
+use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use super::{
@@ -61,21 +63,22 @@ pub struct Outbound<E, C, P> {
     events: E,
     checkpointer: C,
     prover: P,
-    remotes: Remotes,
+    remotes: watch::Receiver<Remotes>,
     backoff: Backoff,
     status: Arc<RelayStatus>,
 }
 
 impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
     /// Forwards `events` of network `network_id`, attested with
-    /// `network_key` and proven by `prover`'s peers, to `remotes`, resuming
+    /// `network_key` and proven by `prover`'s peers, to the latest
+    /// `remotes` (a reload may change them between attempts), resuming
     /// from `checkpointer` and waiting between attempts as `backoff` says.
     pub fn new(
         network_key: SigningKey,
         events: E,
         checkpointer: C,
         prover: P,
-        remotes: Remotes,
+        remotes: watch::Receiver<Remotes>,
         backoff: Backoff,
         status: Arc<RelayStatus>,
     ) -> Self {
@@ -221,17 +224,16 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
                 Err(error) => error,
             };
             match &error {
-                DeliveryError::UnknownNetwork(_) => {
-                    error!(request_id, network, tx_id = %event.transaction_id, %error, "cannot deliver; skipping");
-                    self.status.refused(error.to_string());
-                    return Step::Continue;
-                }
                 DeliveryError::Refused(status) => {
                     warn!(request_id, network, tx_id = %event.transaction_id, reason = status.message(), "destination refused the envelope; skipping");
                     self.status.refused(error.to_string());
                     return Step::Continue;
                 }
-                DeliveryError::Failed(_) => {
+                // The chaincode validated this for a network in its lookup
+                // table, so a missing route is a gap in this relay's
+                // configuration that a reload closes: wait for it rather
+                // than lose the envelope.
+                DeliveryError::Failed(_) | DeliveryError::UnknownNetwork(_) => {
                     let delay = backoff.next_delay();
                     warn!(
                         request_id,
@@ -257,7 +259,9 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
             Some(Payload::SignedRequest(signed) | Payload::SignedReply(signed)) => signed,
             None => &Vec::new(),
         };
-        let grant = self.remotes.challenge(network, &self.network_id).await?;
+        // The remotes as of this attempt: a reload applies from the next.
+        let remotes = self.remotes.borrow().clone();
+        let grant = remotes.challenge(network, &self.network_id).await?;
         let hash = hex::encode(Sha256::digest(signed));
         let proof = self
             .prover
@@ -269,7 +273,7 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
             )
             .await
             .map_err(|error| classify(status_for(&error)))?;
-        self.remotes
+        remotes
             .deliver(network, outgoing.envelope.clone(), proof)
             .await
     }

@@ -25,6 +25,10 @@ pub struct Progress {
     pub refused: u64,
     /// Why the latest delivery attempt failed; cleared by a delivery.
     pub last_delivery_error: Option<String>,
+    /// Configurations taken on a reload since start-up.
+    pub reloads: u64,
+    /// Why the latest reload was not taken; cleared by one that is.
+    pub last_reload_error: Option<String>,
 }
 
 impl RelayStatus {
@@ -77,6 +81,18 @@ impl RelayStatus {
     /// A delivery attempt failed and will be retried.
     pub fn delivery_failed(&self, reason: String) {
         self.progress().last_delivery_error = Some(reason);
+    }
+
+    /// A new configuration was taken.
+    pub fn reloaded(&self) {
+        let mut progress = self.progress();
+        progress.reloads += 1;
+        progress.last_reload_error = None;
+    }
+
+    /// A new configuration was refused; the running one stays.
+    pub fn reload_refused(&self, reason: String) {
+        self.progress().last_reload_error = Some(reason);
     }
 }
 
