@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Starts, inspects and stops the two local Fabric networks (I = net1,
-# II = net2) as native processes, no Docker.
+# Starts, inspects and stops the local Fabric networks (net1 = Network I,
+# net2 = II, net3 = III, ...) as native processes, no Docker.
 #
-#   scripts/network.sh up       generate crypto and channel config, start 2
-#                               orderers and 6 peers, create and join the
-#                               channels, deploy the chaincodes of
-#                               scripts/lib/layout.sh as external services,
-#                               write .network/<net>/network.json
+#   scripts/network.sh up [net...]  generate crypto and channel config, start
+#                               each network's orderer(s) and 3 peers, create
+#                               and join the channels, deploy the chaincodes
+#                               of scripts/lib/layout.sh as external
+#                               services, write .network/<net>/network.json
+#                               and the relays' configurations (default:
+#                               net1 net2, or NETWORK_NAMES)
+#   scripts/network.sh add <net>    bring one more network up beside running
+#                               ones, without touching them: its nodes,
+#                               channel, chaincodes and relay configuration;
+#                               the running relays' configuration files get
+#                               a route to it and its relays' CA, which they
+#                               take on a reload (SIGHUP to `ehrx relay`);
+#                               registering it in the lookup tables is the
+#                               admins' part (`ehrx admin setup`)
 #   scripts/network.sh status   table of nodes, health and block height
-#   scripts/network.sh down     stop every process started by `up`, by pid,
-#                               and remove all state
+#   scripts/network.sh down     stop every process started by `up` and
+#                               `add`, by pid, and remove all state
 #   scripts/network.sh stop <net>   stop one network's processes (nodes and
 #                               chaincode services), by pid, keeping its state
 #   scripts/network.sh start <net>  start a stopped network again with its
@@ -17,7 +27,8 @@
 #
 # The layout (names, ports, paths) lives in scripts/lib/layout.sh.
 #
-# Environment (besides NETWORK_PORT_BASE and NETWORK_HOME, see layout.sh):
+# Environment (besides NETWORK_PORT_BASE, NETWORK_HOME and NETWORK_NAMES,
+# see layout.sh):
 #   NETWORK_USERS_PER_ORG      client users per organisation (default 3, at
 #                              least 3: User3 is the relay); the benchmarks
 #                              need one identity per concurrent requester
@@ -296,14 +307,14 @@ build_chaincode() { # $1 cargo target
         | jq -r --arg name "$target" 'select(.reason == "compiler-artifact" and .target.name == $name) | .executable // empty'
 }
 
-deploy_chaincodes() {
+deploy_chaincodes() { # $@ nets
     local entry name binary net pids=()
     for entry in "${CHAINCODES[@]}"; do
         name="$(chaincode_name "$entry")"
         binary="$(build_chaincode "$(chaincode_target "$entry")")"
         [[ -x "$binary" ]] || die "building chaincode $name failed"
-        # Both networks at once: each deployment waits on its own orderer.
-        for net in "${NETWORKS[@]}"; do
+        # All networks at once: each deployment waits on its own orderer.
+        for net in "$@"; do
             "$REPO_ROOT/scripts/deploy-chaincode.sh" "$net" "$name" "$binary" &
             pids+=($!)
         done
@@ -313,18 +324,21 @@ deploy_chaincodes() {
 
 # ------------------------------------------------------------------- relay
 
-# The network's Ed25519 key (a 32-byte secret, hex, owner-only) and a relay
-# configuration that trusts the other network's relay CA, ready for
-# `Relay::run` / `ehrx relay --config`.
+# The network's Ed25519 key (a 32-byte secret, hex, owner-only; made once)
+# and a relay configuration with a route to every other network's relay,
+# admitting their relays' client certificates (a bundle of their CAs),
+# ready for `Relay::run` / `ehrx relay --config`. Written again when a
+# network joins; a running relay takes the new file on a reload.
 write_relay_config() { # $1 net
-    local net=$1 dir other trusted="" remotes="{}"
+    local net=$1 dir other remotes="{}"
     dir="$(relay_dir "$net")"
     mkdir -p "$dir"
-    (umask 077 && head -c 32 /dev/urandom | xxd -p -c 64 >"$dir/network-key.hex")
+    [[ -s "$dir/network-key.hex" ]] ||
+        (umask 077 && head -c 32 /dev/urandom | xxd -p -c 64 >"$dir/network-key.hex")
+    : >"$dir/client-cas.pem.new"
     for other in "${NETWORKS[@]}"; do
         [[ "$other" == "$net" ]] && continue
-        # Relays of this layout trust the (one) other network's relay CA.
-        trusted="$other"
+        cat "$(relay_server_tls_dir "$other")/ca.crt" >>"$dir/client-cas.pem.new"
         remotes="$(jq -c --arg id "$other" --arg address "$(relay_remote_address "$net" "$other")" \
             --arg ca "$(relay_server_tls_dir "$other")/ca.crt" --arg name "relay.$(relay_domain "$other")" \
             '. + {($id): {address: $address, tls_ca: $ca, server_name: $name}}' <<<"$remotes")"
@@ -335,7 +349,7 @@ write_relay_config() { # $1 net
         --arg listen "127.0.0.1:$(relay_port "$net")" \
         --arg server_cert "$(relay_server_tls_dir "$net")/server.crt" \
         --arg server_key "$(relay_server_tls_dir "$net")/server.key" \
-        --arg client_ca "$(relay_server_tls_dir "$trusted")/ca.crt" \
+        --arg client_ca "$dir/client-cas.pem" \
         --arg client_cert "$(relay_client_tls_dir "$net")/client.crt" \
         --arg client_key "$(relay_client_tls_dir "$net")/client.key" \
         --arg checkpoint "$dir/checkpoint.json" --arg health "127.0.0.1:$(relay_health_port "$net")" \
@@ -345,7 +359,10 @@ write_relay_config() { # $1 net
           listen: {address: $listen, tls_cert: $server_cert, tls_key: $server_key, client_ca: $client_ca},
           client_tls: {cert: $client_cert, key: $client_key}, remotes: $remotes,
           checkpoint_file: $checkpoint, health_address: $health,
-          retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}' >"$dir/relay.json"
+          retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}' >"$dir/relay.json.new"
+    # Each file replaced whole, so a reload never reads half of one.
+    mv "$dir/client-cas.pem.new" "$dir/client-cas.pem"
+    mv "$dir/relay.json.new" "$dir/relay.json"
 }
 
 # Waits until every peer of $1 sees all the channel's other peers in gossip.
@@ -441,7 +458,35 @@ any_running() {
     return 1
 }
 
-cmd_up() {
+# Starts the nodes of networks $@ (already configured) and waits until
+# every one is healthy.
+start_networks() { # $@ nets
+    local net i k
+    for net in "$@"; do
+        for k in $(orderer_indices); do start_orderer "$net" "$k"; done
+        for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
+    done
+    for net in "$@"; do
+        for k in $(orderer_indices); do
+            wait_healthy "$net" "$(orderer_name "$net" "$k")" "$(orderer_ops_port "$net" "$k")"
+        done
+        for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
+        log "$(net_title "$net"): $ORDERER_COUNT $ORDERER_TYPE orderer(s) and ${#PEERS[@]} peers healthy"
+    done
+}
+
+# Joins the channel on networks $@ and writes their descriptions.
+join_networks() { # $@ nets
+    local net
+    for net in "$@"; do
+        join_channel "$net"
+        wait_channel_synced "$net"
+        write_description "$net"
+        log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
+    done
+}
+
+check_tools() {
     need_cmd jq jq
     need_cmd envsubst gettext-base
     need_cmd curl curl
@@ -450,41 +495,81 @@ cmd_up() {
     # The active release, unless FABRIC_RELEASE picks another.
     FABRIC_RELEASE="${FABRIC_RELEASE:-$(cat "$FABRIC_HOME/VERSION" 2>/dev/null || echo 3.1.5)}" \
         "$REPO_ROOT/scripts/install-fabric.sh"
-    if any_running; then die "networks are already running; run '$0 down' first"; fi
-    rm -rf "$NETWORK_HOME"
     if [[ "$ORDERER_TYPE" == bft && "$(fabric_major)" -lt 3 ]]; then
         die "NETWORK_ORDERER=bft needs Fabric 3 (the V3_0 channel capability); Fabric $(fabric_version) is installed"
     fi
-    local started=$SECONDS net i k
+}
+
+cmd_up() { # $@ nets (default: NETWORK_NAMES, else net1 net2)
+    local net
+    # Never the list of an earlier run that was not taken down.
+    if (($#)); then NETWORKS=("$@"); else read -r -a NETWORKS <<<"${NETWORK_NAMES:-net1 net2}"; fi
+    ((${#NETWORKS[@]} >= 2)) || die "up needs at least two networks, not '${NETWORKS[*]}'"
+    for net in "${NETWORKS[@]}"; do
+        valid_network "$net" || die "unknown network '$net' (net1 to net$MAX_NETWORKS)"
+    done
+    [[ "$(printf '%s\n' "${NETWORKS[@]}" | sort -u | wc -l)" == "${#NETWORKS[@]}" ]] ||
+        die "a network is listed twice: ${NETWORKS[*]}"
+    check_tools
+    if any_running; then die "networks are already running; run '$0 down' first"; fi
+    rm -rf "$NETWORK_HOME"
+    mkdir -p "$NETWORK_HOME"
+    echo "${NETWORKS[*]}" >"$NETWORK_LIST_FILE"
+    local started=$SECONDS
     # Half-started networks are torn down, so a failed `up` leaves nothing behind.
     trap 'log "up failed; stopping what was started"; cmd_down' EXIT
     for net in "${NETWORKS[@]}"; do
         log "$(net_title "$net"): generating crypto material and channel config"
         generate_config "$net"
     done
-    for net in "${NETWORKS[@]}"; do
-        for k in $(orderer_indices); do start_orderer "$net" "$k"; done
-        for i in "${!PEERS[@]}"; do start_peer "$net" "$i"; done
-    done
-    for net in "${NETWORKS[@]}"; do
-        for k in $(orderer_indices); do
-            wait_healthy "$net" "$(orderer_name "$net" "$k")" "$(orderer_ops_port "$net" "$k")"
-        done
-        for i in "${!PEERS[@]}"; do wait_healthy "$net" "$(peer_host "$net" "$i")" "$(peer_ops_port "$net" "$i")"; done
-        log "$(net_title "$net"): $ORDERER_COUNT $ORDERER_TYPE orderer(s) and ${#PEERS[@]} peers healthy"
-    done
-    for net in "${NETWORKS[@]}"; do
-        join_channel "$net"
-        wait_channel_synced "$net"
-        write_description "$net"
-        write_relay_config "$net"
-        log "$(net_title "$net"): channel $CHANNEL joined by all peers; $(net_dir "$net")/network.json"
-    done
-    deploy_chaincodes
+    start_networks "${NETWORKS[@]}"
+    join_networks "${NETWORKS[@]}"
+    for net in "${NETWORKS[@]}"; do write_relay_config "$net"; done
+    deploy_chaincodes "${NETWORKS[@]}"
     [[ "$WAN_MODE" == off ]] || start_wan
     for net in "${NETWORKS[@]}"; do wait_gossip_converged "$net"; done
     trap - EXIT
-    log "both networks up in $((SECONDS - started))s (Fabric $(fabric_version), $(channel_capability), $ORDERER_COUNT $ORDERER_TYPE orderer(s) each)"
+    log "${#NETWORKS[@]} networks up in $((SECONDS - started))s (${NETWORKS[*]}; Fabric $(fabric_version), $(channel_capability), $ORDERER_COUNT $ORDERER_TYPE orderer(s) each)"
+}
+
+# Stops and removes network $1 alone, after a failed `add`.
+forget_network() { # $1 net
+    local pids kept=() n
+    mapfile -t pids < <(network_pids "$1")
+    stop_nodes "${pids[@]}"
+    rm -rf "$(net_dir "$1")"
+    for n in "${NETWORKS[@]}"; do [[ "$n" == "$1" ]] || kept+=("$n"); done
+    echo "${kept[*]}" >"$NETWORK_LIST_FILE"
+}
+
+cmd_add() { # $1 net
+    local net=$1 other pid
+    valid_network "$net" || die "unknown network '$net' (net1 to net$MAX_NETWORKS)"
+    [[ -f "$NETWORK_LIST_FILE" ]] || die "no networks are up: run '$0 up' first"
+    for other in "${NETWORKS[@]}"; do
+        [[ "$other" == "$net" ]] && die "$net is already one of the networks (${NETWORKS[*]})"
+        for pid in $(network_pids "$other"); do
+            kill -0 "$pid" 2>/dev/null || die "network $other is not running (pid $pid); start it first"
+        done
+    done
+    check_tools
+    local started=$SECONDS
+    NETWORKS+=("$net")
+    echo "${NETWORKS[*]}" >"$NETWORK_LIST_FILE"
+    # A failed `add` takes only the new network down again.
+    trap 'log "add failed; stopping $net"; forget_network "$net"' EXIT
+    log "$(net_title "$net"): generating crypto material and channel config"
+    generate_config "$net"
+    start_networks "$net"
+    join_networks "$net"
+    # Its relay's configuration, then a route to it (and its relays' CA)
+    # in every other relay's file; the running relays take it on a reload.
+    for other in "${NETWORKS[@]}"; do write_relay_config "$other"; done
+    deploy_chaincodes "$net"
+    [[ "$WAN_MODE" == off ]] || wan_add_network "$net"
+    wait_gossip_converged "$net"
+    trap - EXIT
+    log "$(net_title "$net") joined in $((SECONDS - started))s; networks now ${NETWORKS[*]}; reload the running relays (SIGHUP) to route to it"
 }
 
 cmd_down() {
@@ -574,10 +659,11 @@ cmd_start() { # $1 net
 }
 
 case "${1:-}" in
-    up) cmd_up ;;
+    up) shift; cmd_up "$@" ;;
+    add) (($# == 2)) || die "usage: $0 add <net>"; cmd_add "$2" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     stop) (($# == 2)) || die "usage: $0 stop <net>"; cmd_stop "$2" ;;
     start) (($# == 2)) || die "usage: $0 start <net>"; cmd_start "$2" ;;
-    *) die "usage: $0 up|down|status|stop <net>|start <net>" ;;
+    *) die "usage: $0 up [net...]|add <net>|down|status|stop <net>|start <net>" ;;
 esac

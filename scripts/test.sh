@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: formatting, lints, unit tests, then the
-# end-to-end tests against two local Fabric networks (each end-to-end test
+# end-to-end tests against local Fabric networks (each end-to-end test
 # starts the networks and stops them, also when it fails), in three phases:
 #
 #   v3      every end-to-end test on Fabric 3.1.5 (V3_0, Raft)
 #   lts     the compatibility subset on Fabric 2.5.16 LTS (V2_0, Raft): the
 #           networks, the gateway, the exchange, the attacks (the
 #           experiment's scenarios), the Ed25519 refusal and the stolen
-#           relay key (proofs endorsed by 2.5 peers)
+#           relay key (proofs endorsed by 2.5 peers), and a third network
+#           joining live
 #   bft     the exchange and the Ed25519 exchange on Fabric 3.1.5 with four
 #           SmartBFT orderers per network
 #
@@ -19,7 +20,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$REPO_ROOT"
 
 readonly PHASES="${TEST_PHASES:-v3 lts bft}"
-readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key)
+readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key live_join)
 readonly BFT_TESTS=(exchange ed25519)
 
 # A fresh clone builds every crate once: incremental caches only cost disk.

@@ -363,6 +363,30 @@ impl Service {
         }
     }
 
+    /// Sends SIGHUP (a relay reloads its configuration file).
+    pub fn hangup(&self) -> anyhow::Result<()> {
+        let Some(child) = self.child.as_ref() else {
+            bail!("{} was already stopped", self.name);
+        };
+        let status = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .context("running kill -HUP")?;
+        if !status.success() {
+            bail!(
+                "kill -HUP {} ({}) failed with {status}",
+                child.id(),
+                self.name
+            );
+        }
+        Ok(())
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Sends SIGTERM and waits up to `timeout` for the process to end; a
     /// process still running then is killed. Returns how it ended (`None`
     /// when it had to be killed).
@@ -441,5 +465,34 @@ impl Services {
             bail!("{}", failures.join("\n\n"));
         }
         Ok(())
+    }
+}
+
+/// A relay's `GET /healthz` answer, waiting up to `timeout` for it to
+/// answer 200.
+pub fn healthz(address: &str, timeout: Duration) -> anyhow::Result<Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let answer = std::net::TcpStream::connect(address).and_then(|mut stream| {
+            use std::io::Write as _;
+            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+            write!(
+                stream,
+                "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer)?;
+            Ok(answer)
+        });
+        if let Ok(answer) = &answer
+            && answer.starts_with("HTTP/1.1 200")
+            && let Some((_, body)) = answer.split_once("\r\n\r\n")
+        {
+            return serde_json::from_str(body).with_context(|| format!("health report {body:?}"));
+        }
+        if Instant::now() >= deadline {
+            bail!("no health report at {address} within {timeout:?}: {answer:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -1,4 +1,5 @@
-//! Brings both networks up for a test and guarantees they go down again.
+//! Brings the networks up for a test (two, and more joining while they
+//! run) and guarantees they go down again.
 //!
 //! The networks use fixed ports, so at most one test in a process may hold
 //! them: [`Networks::up`] takes a process-wide lock, and the drop of the
@@ -51,7 +52,7 @@ pub struct Networks {
 }
 
 impl Networks {
-    /// Runs `scripts/network.sh up` and loads both descriptions.
+    /// Runs `scripts/network.sh up` and loads the descriptions.
     pub fn up() -> anyhow::Result<Self> {
         Self::up_with_env(&[])
     }
@@ -69,11 +70,26 @@ impl Networks {
             stopped: false,
             _lock: lock,
         };
-        for name in ["net1", "net2"] {
-            let path = network_home().join(name).join("network.json");
-            networks.descriptions.push(NetworkDescription::load(&path)?);
+        for name in network_names()? {
+            networks.load(&name)?;
         }
         Ok(networks)
+    }
+
+    fn load(&mut self, name: &str) -> anyhow::Result<()> {
+        let path = network_home().join(name).join("network.json");
+        self.descriptions.push(NetworkDescription::load(&path)?);
+        Ok(())
+    }
+
+    /// Brings network `name` up beside the running ones
+    /// (`scripts/network.sh add <name>`), which keep running untouched,
+    /// and loads its description. Their relays' configuration files gain
+    /// a route to it, taken on a reload.
+    pub fn add(&mut self, name: &str) -> anyhow::Result<&NetworkDescription> {
+        run_script_with(&["add", name])?;
+        self.load(name)?;
+        self.get(name)
     }
 
     pub fn all(&self) -> &[NetworkDescription] {
@@ -144,6 +160,15 @@ impl Drop for Networks {
             let _ = run_script("down");
         }
     }
+}
+
+/// The networks `network.sh` brought up, in order, from the list it keeps
+/// in `<network home>/networks`.
+pub fn network_names() -> anyhow::Result<Vec<String>> {
+    let path = network_home().join("networks");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.split_whitespace().map(str::to_owned).collect())
 }
 
 fn run_script(command: &str) -> anyhow::Result<()> {

@@ -1,29 +1,39 @@
-# The one place that knows the layout of the two test networks: names, orgs,
-# peers, ports and directories. Everything else (network.sh, the JSON
+# The one place that knows the layout of the local test networks: names,
+# orgs, peers, ports and directories. Everything else (network.sh, the JSON
 # description read by the SDK and the tests) derives from these functions.
 # Source it after common.sh.
 
-readonly NETWORKS=(net1 net2)
+# Networks are net1 (Network I) to net5 (Network V). Which ones run: the
+# list `network.sh up` wrote to $NETWORK_HOME/networks (and `add` extends),
+# else NETWORK_NAMES, else I and II.
+readonly MAX_NETWORKS=5
+readonly NETWORK_LIST_FILE="$NETWORK_HOME/networks"
+if [[ -f "$NETWORK_LIST_FILE" ]]; then
+    read -r -a NETWORKS <"$NETWORK_LIST_FILE"
+else
+    read -r -a NETWORKS <<<"${NETWORK_NAMES:-net1 net2}"
+fi
 readonly CHANNEL=ehrchannel
 # Peers per network, in port order: "<org> <peer host prefix>".
 readonly PEERS=("org1 peer0" "org1 peer1" "org2 peer0")
 readonly PEER_ORGS=(org1 org2)
 
-# net1 uses ports 7xxx, net2 8xxx. NETWORK_PORT_BASE moves both (net1 at the
-# base, net2 1000 above), so a second pair of networks with its own
-# NETWORK_HOME can run beside the first.
+# netN uses the ports from NETWORK_PORT_BASE + 1000 (N - 1): by default
+# net1 7xxx, net2 8xxx, net3 9xxx. Moving the base moves them all, so
+# another set of networks with its own NETWORK_HOME can run beside the first.
 NETWORK_PORT_BASE="${NETWORK_PORT_BASE:-7000}"
-[[ "$NETWORK_PORT_BASE" =~ ^[1-9][0-9]{3,4}$ ]] && ((NETWORK_PORT_BASE <= 63000)) ||
-    die "NETWORK_PORT_BASE must be a number from 1000 to 63000, not '$NETWORK_PORT_BASE'"
-net_base_port() {
-    case "$1" in
-        net1) echo "$NETWORK_PORT_BASE" ;;
-        net2) echo $((NETWORK_PORT_BASE + 1000)) ;;
-        *) die "unknown network '$1'" ;;
-    esac
+[[ "$NETWORK_PORT_BASE" =~ ^[1-9][0-9]{3,4}$ ]] && ((NETWORK_PORT_BASE + 1000 * MAX_NETWORKS <= 65000)) ||
+    die "NETWORK_PORT_BASE must be a number from 1000 to $((65000 - 1000 * MAX_NETWORKS)), not '$NETWORK_PORT_BASE'"
+valid_network() { [[ "$1" =~ ^net[1-9]$ ]] && ((${1#net} <= MAX_NETWORKS)); }
+net_number() { valid_network "$1" || die "unknown network '$1' (net1 to net$MAX_NETWORKS)"; echo "${1#net}"; }
+net_base_port() { echo $((NETWORK_PORT_BASE + 1000 * ($(net_number "$1") - 1))); }
+net_index() { echo $(($(net_number "$1") - 1)); }
+net_title() {
+    local numerals=(I II III IV V)
+    echo "Network ${numerals[$(net_index "$1")]}"
 }
-net_index() { case "$1" in net1) echo 0 ;; net2) echo 1 ;; *) die "unknown network '$1'" ;; esac; }
-net_title() { case "$1" in net1) echo "Network I" ;; net2) echo "Network II" ;; esac; }
+for _net in "${NETWORKS[@]}"; do valid_network "$_net" || die "unknown network '$_net' in the network list (net1 to net$MAX_NETWORKS)"; done
+unset _net
 net_domain() { echo "$1.example.com"; }
 net_dir() { echo "$NETWORK_HOME/$1"; }
 
@@ -84,7 +94,7 @@ peer_org_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(org_domain "$1" "$
 peer_node_dir() { echo "$(peer_org_dir "$1" "$(peer_org "$1" "$2")")/peers/$(peer_host "$1" "$2")"; }
 org_user_dir() { echo "$(peer_org_dir "$1" "$2")/users/$3@$(org_domain "$1" "$2")"; }
 
-# Chaincodes `up` deploys to both networks, as "<name>:<cargo target>" where
+# Chaincodes `up` deploys to every network, as "<name>:<cargo target>" where
 # the target is `-p <package> --example <x>` or `-p <package> --bin <x>`: the
 # shim's showcase and the EHR contract.
 readonly CHAINCODES=("showcase:-p hlf-shim --example showcase" "ehrx:-p ehrx-chaincode --bin ehrx-chaincode")
@@ -123,11 +133,12 @@ relay_client_tls_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(relay_doma
 # relay, which <from>'s relay dials instead of the relay itself; delays,
 # bandwidth caps and cuts are set on it through the Toxiproxy server's HTTP
 # API (scripts/lib/wan.sh, or the lab crate's `wan` module). TLS stays end
-# to end: the proxy only forwards bytes.
+# to end: the proxy only forwards bytes. Link ports are <to>'s base + 92 +
+# <from>'s index (92 to 96), the API port lies in no network's ports.
 readonly WAN_MODE="${NETWORK_WAN:-off}"
 [[ "$WAN_MODE" == off || "$WAN_MODE" == toxiproxy ]] ||
     die "NETWORK_WAN must be off or toxiproxy, not '$WAN_MODE'"
-wan_api_port() { echo $((NETWORK_PORT_BASE + 2474)); }
+wan_api_port() { echo $((NETWORK_PORT_BASE + 474)); }
 wan_link_name() { echo "$1-to-$2"; }
 wan_link_port() { echo $(($(net_base_port "$2") + 92 + $(net_index "$1"))); }
 # Where <from>'s relay dials <to>'s relay: through the link's proxy with a WAN.

@@ -20,15 +20,13 @@
 #![cfg(test)]
 
 use std::collections::BTreeSet;
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, Services};
+use ehrx_lab::ehrx_cli::{Ehrx, Run, Services, healthz};
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, network_home};
 use serde_json::{Value, json};
@@ -160,35 +158,6 @@ fn request_id_in(text: &str) -> String {
         .and_then(|rest| rest.split(':').next())
         .unwrap_or_else(|| panic!("no request id in {text:?}"))
         .to_string()
-}
-
-/// A relay's `GET /healthz` answer, waiting up to `timeout` for it to
-/// answer 200.
-fn healthz(address: &str, timeout: Duration) -> Value {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let answer = TcpStream::connect(address).and_then(|mut stream| {
-            stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-            write!(
-                stream,
-                "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-            )?;
-            let mut answer = String::new();
-            stream.read_to_string(&mut answer)?;
-            Ok(answer)
-        });
-        if let Ok(answer) = &answer
-            && answer.starts_with("HTTP/1.1 200")
-            && let Some((_, body)) = answer.split_once("\r\n\r\n")
-        {
-            return serde_json::from_str(body).unwrap();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no health report at {address} within {timeout:?}: {answer:?}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The kinds of the entries of a `--json audit` answer.
@@ -562,7 +531,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     for net in ["net1", "net2"] {
         let config: Value =
             serde_json::from_slice(&std::fs::read(relay_config_path(net)).unwrap()).unwrap();
-        let health = healthz(config["health_address"].as_str().unwrap(), SERVICE_TIMEOUT);
+        let health = healthz(config["health_address"].as_str().unwrap(), SERVICE_TIMEOUT).unwrap();
         assert_eq!(health["status"], "ok", "{health}");
         assert_eq!(health["network_id"], net, "{health}");
     }
