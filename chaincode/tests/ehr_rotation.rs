@@ -38,6 +38,20 @@ fn at(ms: i64) -> Timestamp {
     }
 }
 
+/// `args` on `net` by `who` at `at_ms`, expected to succeed: the JSON
+/// result.
+async fn ok_at(net: &Network, who: &Person, args: Vec<Vec<u8>>, at_ms: i64) -> Value {
+    let outcome = net
+        .invoke(
+            Invocation::new(args)
+                .creator(who.creator.clone())
+                .timestamp(at(at_ms)),
+        )
+        .await;
+    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    serde_json::from_slice(&outcome.response.payload).unwrap_or(Value::Null)
+}
+
 /// net1's org after its CA was rotated: the new root and a peer it issued.
 struct Rotated {
     ca: Ca,
@@ -61,16 +75,12 @@ async fn rotate(world: &World, new_root: &str, grace: i64, at_ms: i64) -> Value 
     let mut trust = world.net2.trust_json(&world.net1);
     trust["organizations"][0]["root_certificates"] = json!([new_root]);
     trust["previous_grace_seconds"] = json!(grace);
-    let outcome = world
-        .net2
-        .invoke(
-            Invocation::new([b"PutNetworkTrust".to_vec(), trust.to_string().into_bytes()])
-                .creator(world.net2.admin.creator.clone())
-                .timestamp(at(at_ms)),
-        )
-        .await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
-    serde_json::from_slice(&outcome.response.payload).unwrap()
+    put_trust_at(world, &trust, at_ms).await
+}
+
+async fn put_trust_at(world: &World, trust: &Value, at_ms: i64) -> Value {
+    let args = vec![b"PutNetworkTrust".to_vec(), trust.to_string().into_bytes()];
+    ok_at(&world.net2, &world.net2.admin, args, at_ms).await
 }
 
 /// Request `n`, submitted on net1 at `at_ms` (a minute apart keeps the
@@ -79,30 +89,15 @@ async fn submitted(world: &World, n: u64, at_ms: i64) -> Vec<u8> {
     let mut request = world.request(n);
     request.created_at = Some(at(at_ms));
     let signed = world.sign_request(&request, &world.doctor);
-    let outcome = world
-        .net1
-        .invoke(
-            Invocation::new([b"SubmitRequest".to_vec(), signed.clone()])
-                .creator(world.doctor.creator.clone())
-                .timestamp(at(at_ms)),
-        )
-        .await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    let args = vec![b"SubmitRequest".to_vec(), signed.clone()];
+    ok_at(&world.net1, &world.doctor, args, at_ms).await;
     signed
 }
 
 /// A challenge net2 issues for net1 at `at_ms`: its nonce.
 async fn challenge_at(world: &World, at_ms: i64) -> String {
-    let outcome = world
-        .net2
-        .invoke(
-            Invocation::new([b"IssueChallenge".to_vec(), NET1.as_bytes().to_vec()])
-                .creator(world.net2.relay.creator.clone())
-                .timestamp(at(at_ms)),
-        )
-        .await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
-    let out: Value = serde_json::from_slice(&outcome.response.payload).unwrap();
+    let args = vec![b"IssueChallenge".to_vec(), NET1.as_bytes().to_vec()];
+    let out = ok_at(&world.net2, &world.net2.relay, args, at_ms).await;
     out["nonce"].as_str().unwrap().to_owned()
 }
 
@@ -137,9 +132,12 @@ fn accept(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Invocatio
 }
 
 async fn accepted(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Value {
-    let outcome = world.net2.invoke(accept(world, signed, proof, at_ms)).await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
-    serde_json::from_slice(&outcome.response.payload).unwrap()
+    let args = vec![
+        b"AcceptRequest".to_vec(),
+        world.forward_request(signed),
+        proof,
+    ];
+    ok_at(&world.net2, &world.net2.relay, args, at_ms).await
 }
 
 #[tokio::test]
@@ -219,16 +217,7 @@ async fn without_grace_the_cut_over_is_immediate_and_ends_an_earlier_grace() {
     let mut trust = world.net2.trust_json(&world.net1);
     trust["organizations"][0]["root_certificates"] = json!([new.ca.issued.cert_pem]);
     trust["policy"] = json!({"at_least": 1});
-    let outcome = world
-        .net2
-        .invoke(
-            Invocation::new([b"PutNetworkTrust".to_vec(), trust.to_string().into_bytes()])
-                .creator(world.net2.admin.creator.clone())
-                .timestamp(at(start_ms + 2000)),
-        )
-        .await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
-    let out: Value = serde_json::from_slice(&outcome.response.payload).unwrap();
+    let out = put_trust_at(&world, &trust, start_ms + 2000).await;
     assert!(out.get("retiring").is_none(), "{out}");
     let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
     assert_eq!(world.net2.ledger.state_of(&retiring_key), None);

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, anyhow, bail};
 use serde_json::Value;
 
-use crate::networks::{repo_root, without_cargo_test_env};
+use crate::NetworkDescription;
+use crate::networks::{network_home, repo_root, without_cargo_test_env};
 
 /// How long a one-shot command may take unless told otherwise: `request`
 /// waits up to its own `--timeout` (120 s by default) on top of start-up.
@@ -156,6 +157,23 @@ impl Ehrx {
         S: AsRef<OsStr>,
     {
         self.start(args)?.finish(DEFAULT_TIMEOUT)
+    }
+
+    /// Writes `<net>.pub` in the working directory: network `net`'s public
+    /// key as `ehrx admin network-key` prints it from its relay's secret
+    /// key file, for the other admins' setup files. Returns the key (hex).
+    pub fn publish_network_key(&self, net: &str) -> anyhow::Result<String> {
+        let secret = network_home().join(net).join("relay/network-key.hex");
+        let run = self.ok([
+            OsStr::new("admin"),
+            OsStr::new("network-key"),
+            OsStr::new("--key-file"),
+            secret.as_os_str(),
+        ])?;
+        let path = self.dir.join(format!("{net}.pub"));
+        std::fs::write(&path, &run.stdout)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(run.stdout.trim().to_owned())
     }
 
     /// Runs a command that must succeed (exit status 0).
@@ -495,4 +513,32 @@ pub fn healthz(address: &str, timeout: Duration) -> anyhow::Result<Value> {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `base/test`, emptied: a test's working directory, kept after the run
+/// (with the services' logs) for a look when something failed.
+pub fn fresh_dir(base: &Path, test: &str) -> anyhow::Result<PathBuf> {
+    let dir = base.join(test);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).with_context(|| format!("emptying {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Writes `value` to `path` as pretty JSON (a setup or service file).
+pub fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    std::fs::write(path, serde_json::to_string_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
+/// The `trust` section of a setup file for `other`: its channel, every
+/// organisation's CA root certificate file, every organisation endorsing.
+pub fn setup_trust(other: &NetworkDescription) -> Value {
+    let organizations: Vec<Value> = other
+        .organizations
+        .iter()
+        .map(|org| serde_json::json!({"msp_id": org.msp_id, "root_certificate_files": [org.ca_cert]}))
+        .collect();
+    serde_json::json!({"channel": other.channel, "organizations": organizations, "policy": "all"})
 }

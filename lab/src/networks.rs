@@ -162,6 +162,11 @@ impl Drop for Networks {
     }
 }
 
+/// Network `net`'s `network.json`.
+pub fn description_path(net: &str) -> PathBuf {
+    network_home().join(net).join("network.json")
+}
+
 /// The networks `network.sh` brought up, in order, from the list it keeps
 /// in `<network home>/networks`.
 pub fn network_names() -> anyhow::Result<Vec<String>> {

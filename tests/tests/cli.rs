@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, Services, healthz};
+use ehrx_lab::ehrx_cli::{Ehrx, Run, Services, fresh_dir, healthz, setup_trust, write_json};
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
-use ehrx_lab::networks::{Networks, network_home};
+use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
 
 /// The doctor's requester code.
@@ -40,28 +40,6 @@ const MATCHING_KEY: &str = "5a1e0c7b3f29d84e6a01b2c3d4e5f60718293a4b5c6d7e8f90a1
 const ADA: [&str; 3] = ["Ada Lovelace", "1815-12-10", "900-12-3456"];
 /// How long a service may take to follow its events, or to stop.
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// A fresh working directory for one test, kept after the run (with the
-/// services' logs) for a look when something failed.
-fn work_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("ehrx-cli")
-        .join(test);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_json(path: &Path, value: &Value) {
-    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
-}
-
-/// A network's `network.json`.
-fn description(net: &str) -> PathBuf {
-    network_home().join(net).join("network.json")
-}
 
 /// Block height of the channel on the first peer of org1, where the CLI's
 /// transactions go in (so a commit is visible there).
@@ -186,6 +164,15 @@ fn ids_and_hashes(records: &Value) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// A fresh working directory for one test.
+fn work_dir(test: &str) -> PathBuf {
+    fresh_dir(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("ehrx-cli"),
+        test,
+    )
+    .unwrap()
+}
+
 #[test]
 fn usage_errors_and_missing_files_are_named_without_touching_a_network() {
     let dir = work_dir("usage");
@@ -297,12 +284,12 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let msp2_org2 = org(net2, "org2").unwrap().msp_id.clone();
     let dir = work_dir("exchange");
     let ehrx = Ehrx::new(&dir).unwrap();
-    let net1_admin = ehrx.as_user(&description("net1"), &msp1, "Admin");
-    let doctor = ehrx.as_user(&description("net1"), &msp1, "User2");
-    let colleague = ehrx.as_user(&description("net1"), &msp1, "User1");
-    let net2_admin = ehrx.as_user(&description("net2"), &msp2, "Admin");
-    let uploader = ehrx.as_user(&description("net2"), &msp2, "User2");
-    let responder = ehrx.as_user(&description("net2"), &msp2, "User1");
+    let net1_admin = ehrx.as_user(&description_path("net1"), &msp1, "Admin");
+    let doctor = ehrx.as_user(&description_path("net1"), &msp1, "User2");
+    let colleague = ehrx.as_user(&description_path("net1"), &msp1, "User1");
+    let net2_admin = ehrx.as_user(&description_path("net2"), &msp2, "Admin");
+    let uploader = ehrx.as_user(&description_path("net2"), &msp2, "User2");
+    let responder = ehrx.as_user(&description_path("net2"), &msp2, "User1");
     eprintln!("networks up and ehrx built in {:?}", started.elapsed());
 
     // --- Keys: the doctor's X25519 key, each network's public Ed25519 key.
@@ -310,42 +297,24 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         .unwrap();
     std::fs::write(dir.join("matching.key"), format!("{MATCHING_KEY}\n")).unwrap();
     for net in ["net1", "net2"] {
-        let secret = network_home().join(net).join("relay/network-key.hex");
-        let run = ehrx
-            .ok([
-                "admin",
-                "network-key",
-                "--key-file",
-                secret.to_str().unwrap(),
-            ])
-            .unwrap();
-        assert_eq!(run.stdout.trim(), network_public_key(net).unwrap(), "{run}");
-        std::fs::write(dir.join(format!("{net}.pub")), &run.stdout).unwrap();
+        let published = ehrx.publish_network_key(net).unwrap();
+        assert_eq!(published, network_public_key(net).unwrap());
     }
 
     // --- Each network's trust in the other: its channel and every
     // organisation's CA root certificate, as the other admin hands it over.
-    let trust = |other: &NetworkDescription| {
-        let organizations: Vec<_> = other
-            .organizations
-            .iter()
-            .map(|org| json!({"msp_id": org.msp_id, "root_certificate_files": [org.ca_cert]}))
-            .collect();
-        json!({"channel": other.channel, "organizations": organizations, "policy": "all"})
-    };
+    let trust = setup_trust;
 
     // --- Setup files, as each admin writes them.
-    write_json(
-        &dir.join("setup-net1.json"),
+    write_json(&dir.join("setup-net1.json"),
         &json!({
             "network": {"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60},
             "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub", "trust": trust(net2)}],
             "requesters": [{"code": DOCTOR, "user": "User2", "requester_key_file": "doctor.key"}],
             "relays": [{"user": "User3"}],
         }),
-    );
-    write_json(
-        &dir.join("setup-net2.json"),
+    ).unwrap();
+    write_json(&dir.join("setup-net2.json"),
         &json!({
             "network": {"network_id": "net2", "rate_limit_max": 5},
             "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub", "trust": trust(net1)}],
@@ -353,12 +322,13 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
             "uploaders": [{"user": "User2"}],
             "responders": [{"user": "User1"}, {"user": "User1", "org": msp2_org2}],
         }),
-    );
+    ).unwrap();
     // A typo is caught before anything is written.
     write_json(
         &dir.join("setup-typo.json"),
         &json!({"network": {"network_id": "net1"}, "requestors": []}),
-    );
+    )
+    .unwrap();
     let before = height(net1);
     let run = net1_admin
         .run(["admin", "setup", "--file", "setup-typo.json"])
@@ -386,7 +356,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     eprintln!("both networks set up in {:?}", setup.elapsed());
 
     // --- Network II's uploader puts Ada's FHIR file.
-    write_json(&dir.join("ada.json"), &ada_bundle());
+    write_json(&dir.join("ada.json"), &ada_bundle()).unwrap();
     let put: Vec<&str> = ["--json", "ehr", "put", "ada.json"]
         .into_iter()
         .chain(ada_args())
@@ -427,7 +397,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         &dir.join("note.json"),
         &json!({"resourceType": "Observation", "id": "ada-note", "status": "final",
                 "code": {"text": "Clinical note"}, "valueString": "stable"}),
-    );
+    )
+    .unwrap();
     let put_files = |files: &[&'static str]| -> Vec<&'static str> {
         ["ehr", "put"]
             .into_iter()
@@ -502,12 +473,13 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         write_json(
             &config,
             &json!({
-                "network_description": description("net2"),
+                "network_description": description_path("net2"),
                 "identity": {"msp_id": msp_id, "user": "User1"},
                 "checkpoint_file": format!("responder-{name}-checkpoint.json"),
                 "retry": {"initial_ms": 200, "max_ms": 5000},
             }),
-        );
+        )
+        .unwrap();
         services.push(
             ehrx.spawn_service(
                 &format!("responder-{name}"),

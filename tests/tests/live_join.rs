@@ -18,9 +18,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_lab::NetworkDescription;
-use ehrx_lab::ehrx_cli::{Ehrx, Service, Services, healthz};
+use ehrx_lab::ehrx_cli::{Ehrx, Service, Services, fresh_dir, healthz, setup_trust, write_json};
 use ehrx_lab::exchange::{org, relay_config_path};
-use ehrx_lab::networks::{Networks, network_home};
+use ehrx_lab::networks::{Networks, description_path, network_home};
 use serde_json::{Value, json};
 
 /// The consortium's matching key (64 hex digits), shared by every network.
@@ -28,61 +28,22 @@ const MATCHING_KEY: &str = "6b2f1d8c4e3a95f07b12c3d4e5f60718293a4b5c6d7e8f90a1b2
 /// How long a service may take to start, follow or stop.
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn work_dir(test: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("ehrx-live-join")
-        .join(test);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write_json(path: &Path, value: &Value) {
-    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
-}
-
-fn description(net: &str) -> PathBuf {
-    network_home().join(net).join("network.json")
-}
-
 /// A lookup-table entry for `other`, as its admin hands over its public
 /// key (`<net>.pub`) and its organisations' CA roots.
 fn remote(other: &NetworkDescription) -> Value {
-    let organizations: Vec<_> = other
-        .organizations
-        .iter()
-        .map(|org| json!({"msp_id": org.msp_id, "root_certificate_files": [org.ca_cert]}))
-        .collect();
     json!({
         "network_id": other.name,
         "network_key_file": format!("{}.pub", other.name),
-        "trust": {"channel": other.channel, "organizations": organizations, "policy": "all"},
+        "trust": setup_trust(other),
     })
-}
-
-/// Writes `<net>.pub`, the network's public key as `ehrx admin
-/// network-key` prints it from the relay's secret key file.
-fn publish_network_key(ehrx: &Ehrx, dir: &Path, net: &str) {
-    let secret = network_home().join(net).join("relay/network-key.hex");
-    let run = ehrx
-        .ok([
-            "admin",
-            "network-key",
-            "--key-file",
-            secret.to_str().unwrap(),
-        ])
-        .unwrap();
-    std::fs::write(dir.join(format!("{net}.pub")), &run.stdout).unwrap();
 }
 
 /// Applies `setup` as `net`'s admin; returns the number of calls made.
 fn apply_setup(ehrx: &Ehrx, dir: &Path, net: &NetworkDescription, setup: &Value) -> usize {
     let file = format!("setup-{}.json", net.name);
-    write_json(&dir.join(&file), setup);
+    write_json(&dir.join(&file), setup).unwrap();
     let admin = ehrx.as_user(
-        &description(&net.name),
+        &description_path(&net.name),
         &org(net, "org1").unwrap().msp_id,
         "Admin",
     );
@@ -121,12 +82,13 @@ fn responders(ehrx: &Ehrx, dir: &Path, net: &NetworkDescription, services: &mut 
         write_json(
             &config,
             &json!({
-                "network_description": description(&net.name),
+                "network_description": description_path(&net.name),
                 "identity": {"msp_id": organization.msp_id, "user": "User1"},
                 "checkpoint_file": format!("{name}-checkpoint.json"),
                 "retry": {"initial_ms": 200, "max_ms": 5000},
             }),
-        );
+        )
+        .unwrap();
         let mut service = ehrx
             .spawn_service(&name, ["responder", "--config", config.to_str().unwrap()])
             .unwrap();
@@ -141,7 +103,7 @@ fn responders(ehrx: &Ehrx, dir: &Path, net: &NetworkDescription, services: &mut 
 /// returns the identifiers `ehr synthetic` printed.
 fn synthetic_patient(ehrx: &Ehrx, net: &NetworkDescription, seed: &str) -> Value {
     let uploader = ehrx.as_user(
-        &description(&net.name),
+        &description_path(&net.name),
         &org(net, "org1").unwrap().msp_id,
         "User2",
     );
@@ -226,6 +188,15 @@ fn node_pids(nets: &[&str]) -> Vec<(String, u32)> {
     pids
 }
 
+/// A fresh working directory for one test.
+fn work_dir(test: &str) -> PathBuf {
+    fresh_dir(
+        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("ehrx-live-join"),
+        test,
+    )
+    .unwrap()
+}
+
 #[test]
 fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let started = Instant::now();
@@ -239,7 +210,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
         ehrx.ok(["keys", "requester", "--out", key]).unwrap();
     }
     for net in ["net1", "net2"] {
-        publish_network_key(&ehrx, &dir, net);
+        ehrx.publish_network_key(net).unwrap();
     }
 
     // --- I and II, set up for each other, with their services.
@@ -275,7 +246,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let joined = Instant::now();
     let net3 = networks.add("net3").unwrap().clone();
     eprintln!("III up in {:?}", joined.elapsed());
-    publish_network_key(&ehrx, &dir, "net3");
+    ehrx.publish_network_key("net3").unwrap();
     let org2_of_3 = org(&net3, "org2").unwrap().msp_id.clone();
     let calls = apply_setup(
         &ehrx,
@@ -324,7 +295,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
 
     // --- I → III and III → II.
     let doctor1 = ehrx.as_user(
-        &description("net1"),
+        &description_path("net1"),
         &org(&net1, "org1").unwrap().msp_id,
         "User2",
     );
@@ -332,7 +303,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let records = request_history(&doctor1, "DR-0001", "doctor1.key", "net3", &on_net3);
     assert!(records > 5, "{records} records from III");
     eprintln!("I → III: {records} records in {:?}", exchange.elapsed());
-    let doctor3 = ehrx.as_user(&description("net3"), &org2_of_3, "User2");
+    let doctor3 = ehrx.as_user(&description_path("net3"), &org2_of_3, "User2");
     let exchange = Instant::now();
     let records = request_history(&doctor3, "DR-0003", "doctor3.key", "net2", &on_net2);
     assert!(records > 5, "{records} records from II");
