@@ -47,6 +47,9 @@ pub const MAX_TRUST_GRACE_SECONDS: u32 = 7 * 24 * 3600;
 /// Long enough for one relay round trip and an endorsement on the source,
 /// short enough that a proof cannot be stockpiled.
 pub const CHALLENGE_MAX_AGE_MS: i64 = 2 * 60 * 1000;
+/// The most expired challenges one `PurgeChallenges` deletes, so the
+/// transaction stays small; the next call takes the rest.
+pub const MAX_CHALLENGES_PURGED: usize = 500;
 /// How far a message's creation time may be ahead of the transaction's.
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 /// Requests one requester may submit per window.

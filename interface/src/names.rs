@@ -50,6 +50,8 @@ pub mod function {
     /// Relay (destination): commit a fresh nonce a source network's proof
     /// of validation must carry.
     pub const ISSUE_CHALLENGE: &str = "IssueChallenge";
+    /// Relay (destination): delete the challenges that expired unused.
+    pub const PURGE_CHALLENGES: &str = "PurgeChallenges";
     /// Relay (source): state that a request was validated here, for a
     /// challenge; endorsed, never submitted, it is the proof of validation.
     pub const PROVE_REQUEST: &str = "ProveRequest";
@@ -86,6 +88,7 @@ pub mod function {
         SUBMIT_REQUEST,
         PROVE_REQUEST,
         ISSUE_CHALLENGE,
+        PURGE_CHALLENGES,
         ACCEPT_REQUEST,
         GET_REQUEST_RECORDS,
         SUBMIT_REPLY,

@@ -176,6 +176,16 @@ pub struct Challenge {
     pub expires_at_ms: i64,
 }
 
+/// `PurgeChallenges`' result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengePurge {
+    /// Expired challenges deleted by this call.
+    pub purged: u32,
+    /// Challenges left: still usable, or expired beyond this call's bound.
+    pub left: u32,
+}
+
 /// `ProveRequest`'s result: what the source network's peers endorse.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

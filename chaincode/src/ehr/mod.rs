@@ -114,6 +114,7 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::string("network_id")],
             trust::issue_challenge,
         )
+        .submit(f::PURGE_CHALLENGES, &[], trust::purge_challenges)
         .submit(
             f::ACCEPT_REQUEST,
             &[

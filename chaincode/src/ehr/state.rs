@@ -82,9 +82,11 @@ pub mod key {
     pub fn retiring_trust(network_id: &str) -> Result<String, EhrError> {
         make("ehrx.trust-retiring", &[network_id])
     }
+    /// The object type of challenges.
+    pub const CHALLENGE: &str = "ehrx.challenge";
     /// `ehrx.challenge`.
     pub fn challenge(nonce: &str) -> Result<String, EhrError> {
-        make("ehrx.challenge", &[nonce])
+        make(CHALLENGE, &[nonce])
     }
     /// `ehrx.requester`.
     pub fn requester(code: &str) -> Result<String, EhrError> {

@@ -18,12 +18,12 @@
 use ehrx_interface::{
     Key32,
     limits::{
-        CHALLENGE_MAX_AGE_MS, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG, MAX_TRUST_GRACE_SECONDS,
-        MAX_TRUSTED_ORGS,
+        CHALLENGE_MAX_AGE_MS, MAX_CHALLENGES_PURGED, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG,
+        MAX_TRUST_GRACE_SECONDS, MAX_TRUSTED_ORGS,
     },
     names::CHAINCODE,
     quote,
-    types::{Changed, ReplyProof, RequestProof, TrustChange, VerificationPolicy},
+    types::{ChallengePurge, Changed, ReplyProof, RequestProof, TrustChange, VerificationPolicy},
 };
 use ehrx_proto::exchange::{
     ValidationProof,
@@ -267,6 +267,38 @@ pub async fn issue_challenge(stub: Stub, args: Args) -> Result<Json<Challenge>, 
     )
     .await?;
     Ok(Json(challenge))
+}
+
+/// `PurgeChallenges()`: a relay of this network deletes the challenges
+/// that expired unused (a delivery that failed after its challenge), at
+/// most [`MAX_CHALLENGES_PURGED`] per call, so they do not pile up.
+pub async fn purge_challenges(
+    stub: Stub,
+    _args: Args,
+) -> Result<Json<ChallengePurge>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    state::config(&stub).await?;
+    let now = state::now_ms(&stub)?;
+    let mut purged = 0usize;
+    let mut left = 0usize;
+    for (challenge_key, value) in state::list(&stub, key::CHALLENGE, &[]).await? {
+        // An entry that does not read as a challenge was not written by
+        // IssueChallenge; it is left for an admin to look at.
+        let expired = serde_json::from_slice::<Challenge>(&value)
+            .is_ok_and(|challenge| challenge.expires_at_ms < now);
+        if expired && purged < MAX_CHALLENGES_PURGED {
+            stub.del_state(&challenge_key).await?;
+            purged += 1;
+        } else {
+            left += 1;
+        }
+    }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Ok(Json(ChallengePurge {
+        purged: count(purged),
+        left: count(left),
+    }))
 }
 
 /// `ProveRequest(request_id, signed_request_sha256, nonce)`: a relay of

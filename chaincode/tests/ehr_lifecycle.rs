@@ -1,9 +1,11 @@
 #![cfg(test)]
-//! Rotating a remote network's trust entry: `PutNetworkTrust` with
-//! `previous_grace_seconds` keeps the replaced entry counting until a
-//! stated cut-over, so exchanges in flight complete; after it, proofs and
-//! signers only the replaced entry vouches for are refused with nothing
-//! written.
+//! The lifecycle of trust material, in transaction time:
+//! - rotating a remote network's trust entry: `PutNetworkTrust` with
+//!   `previous_grace_seconds` keeps the replaced entry counting until a
+//!   stated cut-over, so exchanges in flight complete; after it, proofs and
+//!   signers only the replaced entry vouches for are refused with nothing
+//!   written;
+//! - challenges that expired unused: `PurgeChallenges` deletes them.
 
 mod common;
 mod ehr_support;
@@ -306,4 +308,53 @@ async fn leaving_the_lookup_table_drops_the_retiring_entry_too() {
         )
         .await;
     assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
+}
+
+#[tokio::test]
+async fn expired_challenges_are_purged_by_a_relay_and_then_refused() {
+    let world = World::new().await;
+    let start_ms = (EPOCH + 3600) * 1000;
+    let signed = submitted(&world, 1, start_ms).await;
+    let old = [
+        challenge_at(&world, start_ms).await,
+        challenge_at(&world, start_ms + 1000).await,
+    ];
+    let live = challenge_at(&world, start_ms + 100_000).await;
+    let purge_ms = start_ms + 2000 + CHALLENGE_MAX_AGE_MS;
+
+    // Only a relay purges.
+    let message = world
+        .net2
+        .refused(
+            Invocation::new([b"PurgeChallenges".to_vec()])
+                .creator(world.net2.admin.creator.clone())
+                .timestamp(at(purge_ms)),
+        )
+        .await;
+    assert_eq!(code(&message), ErrorCode::AccessDenied, "{message}");
+
+    let purge = || {
+        ok_at(
+            &world.net2,
+            &world.net2.relay,
+            vec![b"PurgeChallenges".to_vec()],
+            purge_ms,
+        )
+    };
+    assert_eq!(purge().await, json!({"purged": 2, "left": 1}));
+    assert_eq!(purge().await, json!({"purged": 0, "left": 1}));
+    for nonce in &old {
+        let key = ehrx_chaincode::ehr::state::key::challenge(nonce).unwrap();
+        assert_eq!(world.net2.ledger.state_of(&key), None);
+    }
+    // A proof for a purged challenge is refused; the live one still serves.
+    let proof = proof_by(&world, &signed, &old[1], &world.net1.peer).await;
+    let message = world
+        .net2
+        .refused(accept(&world, &signed, proof, purge_ms))
+        .await;
+    assert_eq!(code(&message), ErrorCode::BadChallenge, "{message}");
+    let proof = proof_by(&world, &signed, &live, &world.net1.peer).await;
+    let out = accepted(&world, &signed, proof, purge_ms).await;
+    assert_eq!(out["outcome"], "accepted", "{out}");
 }
