@@ -444,11 +444,22 @@ pub async fn insider_flagged(lab: &Lab<'_>, limit: u32) -> anyhow::Result<Eviden
             flagged.reason.as_deref().unwrap_or("no reason")
         ),
     );
+    // The flag committed first on the insider's own (org2's) peer; the
+    // admin reads through org1's, which may commit it a moment later.
     let admin = lab.admin("net1").await?;
-    let security = audit_kinds(&admin, "security", None).await?;
+    let flags = || async {
+        let kinds = audit_kinds(&admin, "security", None).await?;
+        anyhow::Ok(kinds.iter().filter(|k| *k == "flagged").count())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut flagged_events = flags().await?;
+    while flagged_events == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        flagged_events = flags().await?;
+    }
     evidence.check(
-        security.iter().filter(|k| *k == "flagged").count() == 1,
-        "one 'flagged' security event committed",
+        flagged_events == 1,
+        format!("{flagged_events} 'flagged' security event committed"),
     );
     let before = height(lab.setup.net1)?;
     let dropped = insider.submit_request(&history).await;
