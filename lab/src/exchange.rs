@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use ehrx_client::ehr::interface::{Challenge, function, rules};
+use ehrx_client::ehr::interface::{Challenge, Forwarded, function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
@@ -23,13 +23,12 @@ use ehrx_client::ehr::{
 };
 use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
-use ehrx_proto::exchange::{Purpose, Request, SignedRequest};
+use ehrx_proto::exchange::Purpose;
 use ehrx_services::relay::{GatewaySubmitter, Relay, Submitter as _, config::RelayConfig};
 use ehrx_services::responder::Responder;
-use prost::Message as _;
-use sha2::{Digest as _, Sha256};
 
 use crate::NetworkDescription;
+use crate::forge::{forwarded_request_id, sha256_hex};
 use crate::networks::{Networks, network_home};
 
 /// The requester code of the doctor (network I, org1, `User2`).
@@ -328,14 +327,40 @@ impl<'a> ExchangeSetup<'a> {
     /// `from`'s prover: its relay identity, having every organisation of
     /// `from` endorse, as its relay does.
     pub async fn prover(&self, from: &str) -> anyhow::Result<GatewaySubmitter> {
+        let every: Vec<&str> = self
+            .net(from)?
+            .organizations
+            .iter()
+            .map(|org| org.msp_id.as_str())
+            .collect();
+        self.prover_of(from, &every).await
+    }
+
+    /// As [`Self::prover`], having only the organisations `msp_ids` of
+    /// `from` endorse.
+    pub async fn prover_of(
+        &self,
+        from: &str,
+        msp_ids: &[&str],
+    ) -> anyhow::Result<GatewaySubmitter> {
         Ok(GatewaySubmitter::new(
             self.contract_as(from, "User3").await?,
-            self.net(from)?
-                .organizations
-                .iter()
-                .map(|org| org.msp_id.clone())
-                .collect(),
+            msp_ids.iter().map(|id| (*id).to_owned()).collect(),
         ))
+    }
+
+    /// A challenge of `to` for `from`, issued through `to`'s relay identity
+    /// and committed on every peer of `to`, so that whichever peer judges
+    /// the proof next knows it.
+    pub async fn challenge(&self, from: &str, to: &str) -> anyhow::Result<Challenge> {
+        let committed = self
+            .contract_as(to, "User3")
+            .await?
+            .submit(function::ISSUE_CHALLENGE, [from])
+            .await
+            .with_context(|| format!("IssueChallenge on {to}"))?;
+        wait_for_peers(self.net(to)?, &committed.status.transaction_id).await?;
+        serde_json::from_slice(&committed.result).context("IssueChallenge's result")
     }
 
     /// What `from`'s relay would deliver with `signed` (a signed request
@@ -348,15 +373,29 @@ impl<'a> ExchangeSetup<'a> {
         to: &str,
         signed: &[u8],
     ) -> anyhow::Result<Vec<u8>> {
-        let relay = self.contract_as(to, "User3").await?;
-        let nonce = issue_challenge(&relay, from).await?.nonce.to_string();
-        let wrapper = SignedRequest::decode(signed)?;
-        let request_id = Request::decode(wrapper.request.as_slice())?.request_id;
-        let hash = hex::encode(Sha256::digest(signed));
+        self.proof_of(Forwarded::Request, from, to, signed).await
+    }
+
+    /// As [`Self::validation_proof`] for a message of either `kind`: for a
+    /// reply, `signed` is a signed reply stored on `from`, proven by
+    /// `ProveReply`.
+    pub async fn proof_of(
+        &self,
+        kind: Forwarded,
+        from: &str,
+        to: &str,
+        signed: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let nonce = self.challenge(from, to).await?.nonce.to_string();
         Ok(self
             .prover(from)
             .await?
-            .prove(function::PROVE_REQUEST, &request_id, &hash, &nonce)
+            .prove(
+                kind.prove_function(),
+                &forwarded_request_id(kind, signed)?,
+                &sha256_hex(signed),
+                &nonce,
+            )
             .await?)
     }
 
@@ -468,6 +507,22 @@ impl<'a> ExchangeSetup<'a> {
         }))
     }
 
+    /// Starts `net`'s relay alone, with a stop of its own (see
+    /// [`LoneRelay`]).
+    pub fn lone_relay(&self, net: &str) -> anyhow::Result<LoneRelay> {
+        let config = RelayConfig::load(&relay_config_path(net))?;
+        let (stop, signal) = watch::channel(false);
+        let shutdown = stopped(&signal);
+        Ok(LoneRelay {
+            stop,
+            task: tokio::spawn(async move {
+                Relay::run(config, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }),
+        })
+    }
+
     /// Starts both relays until [`Self::stop`].
     pub fn start_relays(&mut self) -> anyhow::Result<()> {
         for net in ["net1", "net2"] {
@@ -535,5 +590,27 @@ impl<'a> ExchangeSetup<'a> {
     /// Stops every service, as [`Self::stop_services`].
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.stop_services().await
+    }
+}
+
+/// One network's relay, run on its own while the other services are
+/// stopped (for a scenario that needs exactly that relay's door open),
+/// until [`LoneRelay::stop`].
+#[derive(Debug)]
+pub struct LoneRelay {
+    stop: watch::Sender<bool>,
+    task: Service,
+}
+
+impl LoneRelay {
+    /// Stops the relay and waits for it (30 s at most); its failure, if it
+    /// failed.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        // Fails only if the relay already ended; its task then says why.
+        let _ = self.stop.send(true);
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .context("the relay did not stop within 30 s")?
+            .context("the relay panicked")?
     }
 }

@@ -4,7 +4,7 @@
 //! refusal wrote nothing. Shared by the attack tests and the experiment.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use ed25519_dalek::SigningKey;
@@ -12,12 +12,13 @@ use prost::Message;
 use serde_json::Value;
 
 use ehrx_client::ehr::PatientRef;
-use ehrx_client::ehr::interface::function;
+use ehrx_client::ehr::interface::{ErrorCode, Forwarded, RequestEntry, error_code, function};
 use ehrx_client::fabric::{Contract, PrivateKey, Signer, config::Organization};
 use ehrx_proto::exchange::forwarded_envelope::Payload;
 use ehrx_proto::exchange::{
     ForwardedEnvelope, Purpose, Reply, ReplyStatus, Request, SignedReply, SignedRequest,
 };
+use sha2::{Digest as _, Sha256};
 
 use crate::NetworkDescription;
 use crate::cli::peer_height;
@@ -61,10 +62,29 @@ pub fn signed_request(
     purpose: Purpose,
     keys: &UserKeys,
 ) -> anyhow::Result<Vec<u8>> {
+    signed_request_between(
+        ("net1", "net2"),
+        request_id,
+        patient,
+        encryption_key,
+        purpose,
+        keys,
+    )
+}
+
+/// As [`signed_request`], from `route.0` to `route.1` (network ids).
+pub fn signed_request_between(
+    (source, destination): (&str, &str),
+    request_id: &str,
+    patient: &PatientRef,
+    encryption_key: &[u8; 32],
+    purpose: Purpose,
+    keys: &UserKeys,
+) -> anyhow::Result<Vec<u8>> {
     let request = Request {
         request_id: request_id.into(),
-        source_network: "net1".into(),
-        destination_network: "net2".into(),
+        source_network: source.into(),
+        destination_network: destination.into(),
         requester_code: REQUESTER_CODE.into(),
         patient_ref: patient.as_bytes().to_vec(),
         purpose: purpose as i32,
@@ -82,17 +102,60 @@ pub fn signed_refusal(
     replying_network: &str,
     responder: &Organization,
 ) -> anyhow::Result<Vec<u8>> {
+    signed_reply(
+        request_id,
+        (replying_network, "net1"),
+        ReplyStatus::NotFound,
+        &user_keys(responder, "User1")?,
+    )
+}
+
+/// A reply without records to `request_id`, from `route.0` to `route.1`
+/// (network ids), with `status` (`NotFound` or `Rejected`), signed with
+/// `keys`. Each call's bytes differ (the reply carries its creation time).
+pub fn signed_reply(
+    request_id: &str,
+    (replying_network, receiving_network): (&str, &str),
+    status: ReplyStatus,
+    keys: &UserKeys,
+) -> anyhow::Result<Vec<u8>> {
+    let reason = match status {
+        ReplyStatus::NotFound => "no records for this patient",
+        _ => "declined by the responder",
+    };
     let reply = Reply {
         request_id: request_id.into(),
         replying_network: replying_network.into(),
-        receiving_network: "net1".into(),
-        status: ReplyStatus::NotFound as i32,
-        reason: "no records for this patient".into(),
+        receiving_network: receiving_network.into(),
+        status: status as i32,
+        reason: reason.into(),
         created_at: Some(SystemTime::now().into()),
         ..Default::default()
     };
-    let keys = user_keys(responder, "User1")?;
-    Ok(SignedReply::sign(&reply, keys.creator, keys.signer.as_ref())?.encode_to_vec())
+    Ok(SignedReply::sign(&reply, keys.creator.clone(), keys.signer.as_ref())?.encode_to_vec())
+}
+
+/// The request id a signed message of `kind` is about.
+pub fn forwarded_request_id(kind: Forwarded, signed: &[u8]) -> anyhow::Result<String> {
+    Ok(match kind {
+        Forwarded::Request => {
+            let wrapper = SignedRequest::decode(signed).context("a signed request")?;
+            Request::decode(wrapper.request.as_slice())
+                .context("a request")?
+                .request_id
+        }
+        Forwarded::Reply => {
+            let wrapper = SignedReply::decode(signed).context("a signed reply")?;
+            Reply::decode(wrapper.reply.as_slice())
+                .context("a reply")?
+                .request_id
+        }
+    })
+}
+
+/// SHA-256 of a signed message in lower-case hex, as proofs name it.
+pub fn sha256_hex(signed: &[u8]) -> String {
+    hex::encode(Sha256::digest(signed))
 }
 
 /// `payload` attested in the name of `network` with `key` (which need not
@@ -118,6 +181,48 @@ pub async fn request_status(contract: &Contract, request_id: &str) -> anyhow::Re
         .evaluate(function::GET_REQUEST_STATUS, [request_id])
         .await?;
     Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// The stored entry of `request_id`, or `None` when the contract says
+/// there is none (`NOT_FOUND`); any other failure is an error.
+pub async fn stored_entry(
+    contract: &Contract,
+    request_id: &str,
+) -> anyhow::Result<Option<RequestEntry>> {
+    match contract
+        .evaluate(function::GET_REQUEST_STATUS, [request_id])
+        .await
+    {
+        Ok(bytes) => Ok(Some(
+            serde_json::from_slice(&bytes).context("GetRequestStatus's result")?,
+        )),
+        Err(error) if error_code(&error) == Some(ErrorCode::NotFound) => Ok(None),
+        Err(error) => Err(error).context("GetRequestStatus"),
+    }
+}
+
+/// Waits (30 s at most) until every peer of `net` has at least the block
+/// height that org1's first peer has now, and returns that height: what
+/// was committed through the gateways here is then seen by whichever peer
+/// endorses next. For commits whose transaction id is unknown (a challenge
+/// a relay asked for); with the id, [`crate::exchange::wait_for_peers`].
+pub async fn level(net: &NetworkDescription) -> anyhow::Result<u64> {
+    let target = height(net)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for org in &net.organizations {
+        for peer in &org.peers {
+            while peer_height(org, peer, &net.channel)? < target {
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "peer {} of {} did not reach height {target} within 30 s",
+                    peer.name,
+                    net.name
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    Ok(target)
 }
 
 /// The audit entries about `subject` (a patient ref, `admin` or

@@ -6,6 +6,9 @@
 //! - [`exchange`]: set an exchange up through the contract's typed admin
 //!   API (lookup tables, registries, uploads), start relays and responders;
 //! - [`forge`]: build the malicious messages the attack scenarios send;
+//! - [`thief`]: what a stolen relay host gives its thief (the relay's
+//!   network key and TLS files), and the identities and proofs he mints
+//!   with a CA of his own;
 //! - [`cli`] and [`ehrx_cli`]: ask Fabric's own CLIs about the networks (so
 //!   tests check our networks with tools that are not ours), and run our
 //!   `ehrx` CLI as its users would;
@@ -23,6 +26,7 @@ pub mod forge;
 pub mod machine;
 pub mod measure;
 pub mod networks;
+pub mod thief;
 pub mod wan;
 
 /// The networks are described by the SDK's reader of `network.json`, so the

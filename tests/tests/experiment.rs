@@ -1,7 +1,8 @@
 //! The experiment that `scripts/experiment.sh` runs, at a small size, on
 //! the real networks. This is also the end-to-end test of the paper's
-//! security analysis and of the cases it leaves as future work: every
-//! scenario in `ehrx_e2e::experiment::scenarios` checks its refusal or
+//! security analysis, of the cases it leaves as future work and of the
+//! attacks on trust across networks (issue 12): every scenario in
+//! `ehrx_e2e::experiment::scenarios` and `::trust` checks its refusal or
 //! detection and the ledger evidence that nothing was written (chain
 //! heights, request states, audit entries), and must pass. The report is
 //! written with a row per scenario and the timings.

@@ -1,11 +1,13 @@
 //! The paper's two-network experiment in one run: configure both networks,
 //! load synthetic FHIR patients into each, run the exchange, the security
-//! analysis and the future-work attacks as scenarios with expected and
-//! observed outcomes, and time back-to-back exchanges. `scripts/experiment.sh`
+//! analysis, the future-work attacks and the attacks on trust across
+//! networks (proofs of validation, a stolen relay: `trust`) as scenarios
+//! with expected and observed outcomes, and time back-to-back exchanges. `scripts/experiment.sh`
 //! runs it through the `experiment` binary.
 
 pub mod report;
 pub mod scenarios;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -115,6 +117,11 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         },
     );
     record(row(spec("services"), evidence, stopping.elapsed()));
+    // The two rows through a relay's door run that relay alone, before the
+    // rows below leave validated requests and stored replies that another
+    // relay would carry on.
+    record(scenario("stolen_relay_request", trust::stolen_relay_request(&lab)).await);
+    record(scenario("stolen_relay_reply", trust::stolen_relay_reply(&lab)).await);
     record(scenario("outsider", scenarios::outsider(&lab)).await);
     record(scenario("forged_attestation", scenarios::forged_attestation(&lab)).await);
     record(scenario("replay", scenarios::replay(&lab)).await);
@@ -126,6 +133,32 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         .await,
     );
     record(scenario("reply_wrong_network", scenarios::reply_wrong_network(&lab)).await);
+    record(scenario("one_org_request_proof", trust::one_org_request_proof(&lab)).await);
+    record(scenario("wrong_request_proof", trust::wrong_request_proof(&lab)).await);
+    record(
+        scenario(
+            "replayed_request_proof",
+            trust::replayed_request_proof(&lab),
+        )
+        .await,
+    );
+    record(
+        scenario(
+            "unregistered_ca_request_proof",
+            trust::unregistered_ca_request_proof(&lab),
+        )
+        .await,
+    );
+    record(scenario("one_org_reply_proof", trust::one_org_reply_proof(&lab)).await);
+    record(scenario("wrong_reply_proof", trust::wrong_reply_proof(&lab)).await);
+    record(scenario("replayed_reply_proof", trust::replayed_reply_proof(&lab)).await);
+    record(
+        scenario(
+            "unregistered_ca_reply_proof",
+            trust::unregistered_ca_reply_proof(&lab),
+        )
+        .await,
+    );
 
     let scenarios = SCENARIOS
         .iter()

@@ -125,13 +125,14 @@ impl Report {
     /// The scenario table, as Markdown.
     pub fn table(&self) -> String {
         let mut table = String::from(
-            "| # | scenario | expected | observed | result |\n|---|---|---|---|---|\n",
+            "| # | part | scenario | expected | observed | result |\n|---|---|---|---|---|---|\n",
         );
         for (number, row) in self.scenarios.iter().enumerate() {
             let _ = writeln!(
                 table,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 number + 1,
+                cell(row.group),
                 cell(row.title),
                 cell(row.expected),
                 cell(&row.observed),
@@ -310,10 +311,10 @@ mod tests {
     fn the_table_escapes_cells_and_marks_failures() {
         let table = report(vec![row("a", true), row("b", false)], None).table();
         assert!(
-            table.contains("| 1 | a \\| b | refused | refused by I | PASS |"),
+            table.contains("| 1 | g | a \\| b | refused | refused by I | PASS |"),
             "{table}"
         );
-        assert!(table.contains("| 2 | a \\| b | refused | refused by I | **FAIL** |"));
+        assert!(table.contains("| 2 | g | a \\| b | refused | refused by I | **FAIL** |"));
     }
 
     #[test]

@@ -45,9 +45,10 @@ pub struct Scenario {
 const EXCHANGE: &str = "the exchange";
 const SECURITY: &str = "security analysis";
 const FUTURE: &str = "future work";
+const TRUST: &str = "trust across networks";
 
 /// The scenarios in report order (they run in another order, see `run`).
-pub const SCENARIOS: [Scenario; 11] = [
+pub const SCENARIOS: [Scenario; 21] = [
     Scenario {
         id: "exchange",
         title: "a doctor on I requests a patient's history from II and reads it",
@@ -101,6 +102,66 @@ pub const SCENARIOS: [Scenario; 11] = [
         title: "a sealed reply tampered with in transit",
         group: FUTURE,
         expected: "detected by the requester: the signature fails; re-signed, the sealed records do not open",
+    },
+    Scenario {
+        id: "stolen_relay_request",
+        title: "a thief with relay I's network key and TLS files forges a request never submitted on I and delivers it to II's relay",
+        group: TRUST,
+        expected: "refused by II with no proof and with a proof by peers the thief minted (BAD_PROOF); no request stored on II; chain height of II unchanged after the thief's challenge",
+    },
+    Scenario {
+        id: "one_org_request_proof",
+        title: "a request validated on I, proven by the peers of one of I's two organisations (II's policy for I: all)",
+        group: TRUST,
+        expected: "refused by II (BAD_PROOF); nothing stored; chain height unchanged; the challenge is not used up: the proof of both organisations is then accepted",
+    },
+    Scenario {
+        id: "wrong_request_proof",
+        title: "a proof by I's peers for a different request, or for other bytes under the same request id",
+        group: TRUST,
+        expected: "refused by II (BAD_PROOF); I's peers will not prove a hash they did not validate (BAD_ARGUMENT); nothing stored; chain height unchanged",
+    },
+    Scenario {
+        id: "replayed_request_proof",
+        title: "a request proof replayed: reused after it was accepted once, re-endorsed for its used-up challenge, or for a nonce never issued",
+        group: TRUST,
+        expected: "refused by II (BAD_CHALLENGE); nothing stored; chain height unchanged; the accepted delivery again returns its stored outcome, accepted once",
+    },
+    Scenario {
+        id: "unregistered_ca_request_proof",
+        title: "a request validated on I, with a proof signed by peers of a CA not registered for I",
+        group: TRUST,
+        expected: "refused by II (BAD_PROOF); nothing stored; chain height unchanged; I's registered peers' proof for the same challenge is then accepted",
+    },
+    Scenario {
+        id: "stolen_relay_reply",
+        title: "a thief with relay II's network key and TLS files forges a reply to an open request of I and delivers it to I's relay",
+        group: TRUST,
+        expected: "refused by I with no proof and with a proof by peers the thief minted (BAD_PROOF); the request stays open with no reply; chain height of I unchanged after the thief's challenge",
+    },
+    Scenario {
+        id: "one_org_reply_proof",
+        title: "a reply stored on II, proven by the peers of one of II's two organisations (I's policy for II: all)",
+        group: TRUST,
+        expected: "refused by I (BAD_PROOF); the request stays open; chain height unchanged; the proof of both organisations is then taken",
+    },
+    Scenario {
+        id: "wrong_reply_proof",
+        title: "a proof by II's peers for the reply to a different request, or for other reply bytes",
+        group: TRUST,
+        expected: "refused by I (BAD_PROOF); II's peers will not prove a hash they did not store (BAD_ARGUMENT); the requests stay open; chain height unchanged",
+    },
+    Scenario {
+        id: "replayed_reply_proof",
+        title: "a reply proof replayed: reused after it was accepted once, re-endorsed for its used-up challenge, or for a nonce never issued",
+        group: TRUST,
+        expected: "refused by I (BAD_CHALLENGE); the other request stays open; chain height unchanged; the accepted delivery again returns its stored outcome, received once",
+    },
+    Scenario {
+        id: "unregistered_ca_reply_proof",
+        title: "a reply stored on II, with a proof signed by peers of a CA not registered for II",
+        group: TRUST,
+        expected: "refused by I (BAD_PROOF); the request stays open; chain height unchanged; II's registered peers' proof for the same challenge is then taken",
     },
     Scenario {
         id: "response_time",
@@ -186,7 +247,7 @@ pub struct Lab<'a> {
 }
 
 impl Lab<'_> {
-    fn history(&self, index: usize) -> anyhow::Result<HistoryRequest> {
+    pub(crate) fn history(&self, index: usize) -> anyhow::Result<HistoryRequest> {
         let (patient_ref, _) = self
             .patients
             .get(index % self.patients.len().max(1))
@@ -205,13 +266,13 @@ impl Lab<'_> {
             .context("no reply to work on: the exchange scenario did not complete")
     }
 
-    async fn admin(&self, net: &str) -> anyhow::Result<Contract> {
+    pub(crate) async fn admin(&self, net: &str) -> anyhow::Result<Contract> {
         self.setup.contract_as(net, "Admin").await
     }
 
     /// The registered relay identity's view of `net`'s contract: forged
     /// envelopes enter through the same door a relay uses.
-    async fn relay(&self, net: &str) -> anyhow::Result<Contract> {
+    pub(crate) async fn relay(&self, net: &str) -> anyhow::Result<Contract> {
         self.setup.contract_as(net, "User3").await
     }
 
@@ -355,7 +416,7 @@ fn outcome_text<T>(result: &Result<T, impl std::fmt::Display>) -> String {
 
 /// "refused (<the peers' reason>)" for a failed gateway call: the reason a
 /// peer or the contract gave, not the gateway's generic wrapper.
-fn refusal_text<T>(result: &Result<T, fabric::Error>) -> String {
+pub(crate) fn refusal_text<T>(result: &Result<T, fabric::Error>) -> String {
     match result {
         Ok(_) => "accepted".into(),
         Err(error) => format!("refused ({})", brief(&peer_reason(error))),
@@ -444,11 +505,22 @@ pub async fn insider_flagged(lab: &Lab<'_>, limit: u32) -> anyhow::Result<Eviden
             flagged.reason.as_deref().unwrap_or("no reason")
         ),
     );
+    // The flag committed first on the insider's own (org2's) peer; the
+    // admin reads through org1's, which may commit it a moment later.
     let admin = lab.admin("net1").await?;
-    let security = audit_kinds(&admin, "security", None).await?;
+    let flags = || async {
+        let kinds = audit_kinds(&admin, "security", None).await?;
+        anyhow::Ok(kinds.iter().filter(|k| *k == "flagged").count())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut flagged_events = flags().await?;
+    while flagged_events == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        flagged_events = flags().await?;
+    }
     evidence.check(
-        security.iter().filter(|k| *k == "flagged").count() == 1,
-        "one 'flagged' security event committed",
+        flagged_events == 1,
+        format!("{flagged_events} 'flagged' security event committed"),
     );
     let before = height(lab.setup.net1)?;
     let dropped = insider.submit_request(&history).await;

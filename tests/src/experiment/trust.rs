@@ -1,0 +1,906 @@
+//! The trust-across-networks rows (issue 12). What crosses from one network
+//! to another is taken only with a proof endorsed by the sending network's
+//! peers, for a fresh challenge of the receiving network, checked against
+//! the CA roots and policy of the receiver's lookup table. Each row makes a
+//! proof (or none) wrong in one precise way, delivers it, and checks the
+//! contract's error code and that nothing was written: no request or reply
+//! stored, the receiver's chain height unchanged. Where a refusal must not
+//! use the challenge up, a row then shows the right proof for the same
+//! challenge is taken.
+//!
+//! Two rows go through a relay's door with a thief's stolen files; the
+//! others submit as the receiving network's relay identity, for precise
+//! control. Requests go from `setup.net1` to `setup.net2` and replies
+//! back ([`Route`]): the rows name no network otherwise.
+
+use anyhow::Context as _;
+use prost::Message as _;
+
+use ehrx_client::ehr::interface::{
+    ContractFailure, ErrorCode, Forwarded, Outcome, OutcomeKind, RequestStatus, contract_failure,
+    function,
+};
+use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organization};
+use ehrx_lab::exchange::{network_signing_key, org, wait_for_peers};
+use ehrx_lab::forge::{
+    attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
+    signed_request_between, stored_entry, user_keys,
+};
+use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, refusal, thief_ca};
+use ehrx_proto::exchange::{Purpose, ReplyStatus, ValidationProof, forwarded_envelope::Payload};
+use ehrx_services::relay::Submitter as _;
+
+use super::scenarios::{Evidence, Lab, brief};
+
+/// Which way a forwarded message goes: `from`'s peers prove it, `to`'s
+/// contract checks the proof.
+#[derive(Debug, Clone, Copy)]
+struct Route<'a> {
+    from: &'a NetworkDescription,
+    to: &'a NetworkDescription,
+}
+
+impl<'a> Route<'a> {
+    /// The doctor's requests: network I to II.
+    fn requests(lab: &Lab<'a>) -> Self {
+        Self {
+            from: lab.setup.net1,
+            to: lab.setup.net2,
+        }
+    }
+
+    /// Their replies: network II to I.
+    fn replies(lab: &Lab<'a>) -> Self {
+        Self {
+            from: lab.setup.net2,
+            to: lab.setup.net1,
+        }
+    }
+}
+
+/// The contract's refusal, short: `[CODE] reason` with the reason cut.
+fn short(failure: &ContractFailure) -> String {
+    const KEEP: usize = 160;
+    let message = if failure.message.chars().count() > KEEP {
+        format!(
+            "{}…",
+            failure.message.chars().take(KEEP).collect::<String>()
+        )
+    } else {
+        failure.message.clone()
+    };
+    format!("[{}] {message}", failure.code)
+}
+
+/// Checks that a gateway call was refused by the contract with `code`.
+fn refused_with<T>(
+    evidence: &mut Evidence,
+    label: impl std::fmt::Display,
+    result: &Result<T, fabric::Error>,
+    code: ErrorCode,
+) {
+    let (holds, seen) = match result {
+        Ok(_) => (false, "accepted".to_owned()),
+        Err(error) => match contract_failure(error) {
+            Some(failure) => (failure.code == code, format!("refused {}", short(&failure))),
+            None => (false, format!("failed ({})", brief(error))),
+        },
+    };
+    evidence.check(holds, format!("{label}: {seen}"));
+}
+
+/// Checks that a delivery through a relay was refused by the receiving
+/// contract with `code`.
+fn relay_refused_with(
+    evidence: &mut Evidence,
+    label: impl std::fmt::Display,
+    failure: anyhow::Result<ContractFailure>,
+    code: ErrorCode,
+) {
+    match failure {
+        Ok(failure) => evidence.check(
+            failure.code == code,
+            format!("{label}: refused {}", short(&failure)),
+        ),
+        Err(error) => evidence.check(false, format!("{label}: {}", brief(&format!("{error:#}")))),
+    }
+}
+
+/// " A" for a request named `A`; nothing for an unnamed one.
+fn named(what: &str) -> String {
+    if what.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}")
+    }
+}
+
+/// Checks that `net` stores nothing for request `id` (named `what`).
+async fn not_stored(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    net: &NetworkDescription,
+    id: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    let stored = stored_entry(&lab.admin(&net.name).await?, id).await?;
+    evidence.check(
+        stored.is_none(),
+        match &stored {
+            None => format!("no request{} stored on {}", named(what), net.name),
+            Some(entry) => format!(
+                "request{} stored on {} as {:?}",
+                named(what),
+                net.name,
+                entry.status
+            ),
+        },
+    );
+    Ok(())
+}
+
+/// Checks that request `id` is still open on `net`, its source: validated,
+/// no reply stored.
+async fn still_open(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    net: &NetworkDescription,
+    id: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    let entry = stored_entry(&lab.admin(&net.name).await?, id)
+        .await?
+        .with_context(|| format!("request{} is not on {}", named(what), net.name))?;
+    evidence.check(
+        entry.status == RequestStatus::Validated && entry.reply.is_none(),
+        format!(
+            "request{} still {:?} on {}, {}",
+            named(what),
+            entry.status,
+            net.name,
+            if entry.reply.is_none() {
+                "no reply stored"
+            } else {
+                "A REPLY STORED"
+            }
+        ),
+    );
+    Ok(())
+}
+
+/// Checks that `net`'s chain is still `before` blocks high.
+fn unchanged(evidence: &mut Evidence, net: &NetworkDescription, before: u64) -> anyhow::Result<()> {
+    let after = height(net)?;
+    evidence.check(
+        after == before,
+        format!("chain height of {} {before} → {after}", net.name),
+    );
+    Ok(())
+}
+
+/// A request of the doctor (org1's `User2` of `route.from`) for the first
+/// patient, submitted on `route.from`, validated, and committed on every
+/// peer there: its id and signed bytes.
+async fn validated_request(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<(String, Vec<u8>)> {
+    let id = fresh_request_id();
+    let signed = signed_request_between(
+        (&route.from.name, &route.to.name),
+        &id,
+        &lab.history(0)?.patient_ref,
+        lab.setup.requester_key.public_key(),
+        Purpose::Treatment,
+        &user_keys(org(route.from, "org1")?, "User2")?,
+    )?;
+    let submitted = lab
+        .setup
+        .contract_as(&route.from.name, "User2")
+        .await?
+        .submit(function::SUBMIT_REQUEST, [&signed])
+        .await
+        .with_context(|| format!("SubmitRequest on {}", route.from.name))?;
+    let outcome: Outcome = serde_json::from_slice(&submitted.result)?;
+    anyhow::ensure!(
+        outcome.outcome == OutcomeKind::Validated,
+        "request {id} was {:?} on {}",
+        outcome.outcome,
+        route.from.name
+    );
+    wait_for_peers(route.from, &submitted.status.transaction_id).await?;
+    Ok((id, signed))
+}
+
+/// `signed` (a signed message of `kind`) attested in `from`'s name with its
+/// real network key, as its relay sends it.
+fn envelope(kind: Forwarded, from: &NetworkDescription, signed: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let payload = match kind {
+        Forwarded::Request => Payload::SignedRequest(signed.to_vec()),
+        Forwarded::Reply => Payload::SignedReply(signed.to_vec()),
+    };
+    Ok(attested(
+        payload,
+        &from.name,
+        &network_signing_key(&from.name)?,
+    ))
+}
+
+/// `to`'s relay identity submits `envelope` with `proof` to `kind`'s
+/// accept function, as that relay does for a delivery.
+async fn deliver(
+    lab: &Lab<'_>,
+    to: &NetworkDescription,
+    kind: Forwarded,
+    envelope: &[u8],
+    proof: &[u8],
+) -> anyhow::Result<Result<Committed, fabric::Error>> {
+    Ok(lab
+        .relay(&to.name)
+        .await?
+        .submit(kind.accept_function(), [envelope, proof])
+        .await)
+}
+
+/// The outcome a committed accept call answered.
+fn outcome(committed: &Committed) -> anyhow::Result<Outcome> {
+    serde_json::from_slice(&committed.result).context("the accept function's result")
+}
+
+/// A request of the doctor, validated on network I, accepted on II with
+/// I's proof, and answered there by org1's responder of II (a refusal it
+/// signs and submits): open on I, its reply stored on II and committed on
+/// every peer of II. The request's id and the signed reply.
+async fn answered(lab: &Lab<'_>) -> anyhow::Result<(String, Vec<u8>)> {
+    let Route { from, to } = Route::requests(lab);
+    let (id, signed) = validated_request(lab, Route::requests(lab)).await?;
+    let proof = lab
+        .setup
+        .proof_of(Forwarded::Request, &from.name, &to.name, &signed)
+        .await?;
+    let envelope = envelope(Forwarded::Request, from, &signed)?;
+    let accepted = deliver(lab, to, Forwarded::Request, &envelope, &proof)
+        .await?
+        .with_context(|| format!("AcceptRequest on {}", to.name))?;
+    anyhow::ensure!(
+        outcome(&accepted)?.outcome == OutcomeKind::Accepted,
+        "request {id} was not accepted on {}",
+        to.name
+    );
+    wait_for_peers(to, &accepted.status.transaction_id).await?;
+    let responder = user_keys(org(to, "org1")?, "User1")?;
+    let reply = signed_reply(
+        &id,
+        (&to.name, &from.name),
+        ReplyStatus::Rejected,
+        &responder,
+    )?;
+    let submitted = lab
+        .setup
+        .contract_as(&to.name, "User1")
+        .await?
+        .submit(function::SUBMIT_REPLY, [&reply])
+        .await
+        .with_context(|| format!("SubmitReply on {}", to.name))?;
+    wait_for_peers(to, &submitted.status.transaction_id).await?;
+    Ok((id, reply))
+}
+
+/// Every organisation of `net`.
+fn every_org(net: &NetworkDescription) -> Vec<&Organization> {
+    net.organizations.iter().collect()
+}
+
+/// Runs `attack` with `net`'s relay alone, and stops the relay whatever
+/// happened, recording that it stopped cleanly.
+async fn with_lone_relay(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    net: &NetworkDescription,
+    attack: impl AsyncFnOnce(&mut Evidence) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let relay = lab.setup.lone_relay(&net.name)?;
+    let outcome = attack(evidence).await;
+    let stopped = relay.stop().await;
+    evidence.check(
+        stopped.is_ok(),
+        match &stopped {
+            Ok(()) => format!(
+                "{}'s relay, run alone for this row, stopped cleanly",
+                net.name
+            ),
+            Err(error) => format!("{}'s relay failed: {error:#}", net.name),
+        },
+    );
+    outcome
+}
+
+/// Whoever stole network I's relay host (its network key and TLS files)
+/// forges a request never submitted on I, by a doctor of his own making and
+/// sealed to his own key, and delivers it to II's relay over mutual TLS:
+/// without a proof, then with one "endorsed" by peers he minted for every
+/// organisation of I, for a genuine challenge of II.
+pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let Route { from, to } = Route::requests(lab);
+    let mut evidence = Evidence::default();
+    with_lone_relay(lab, &mut evidence, to, async |evidence| {
+        let thief = StolenRelay::of(&from.name)?;
+        let org1 = org(from, "org1")?;
+        let ca = thief_ca(org1, 201);
+        let doctor = minted_user(&ca, org1, "User2", 202)?;
+        let id = fresh_request_id();
+        let signed = signed_request_between(
+            (&from.name, &to.name),
+            &id,
+            &lab.history(0)?.patient_ref,
+            &[0x5a; 32],
+            Purpose::Emergency,
+            &doctor,
+        )?;
+        let envelope = thief.attest(Payload::SignedRequest(signed.clone()));
+        let grant = thief
+            .challenge(&to.name)
+            .await
+            .map_err(|e| anyhow::anyhow!("the thief's challenge: {e}"))?;
+        evidence.fact(format!(
+            "the thief got a challenge of {0} through {0}'s relay",
+            to.name
+        ));
+        let before = level(to).await?;
+        relay_refused_with(
+            evidence,
+            "with no proof",
+            refusal(thief.deliver(&to.name, &envelope, &[]).await),
+            ErrorCode::BadProof,
+        );
+        let orgs = every_org(from);
+        let proof = minted_proof(&ca, from, &orgs, Forwarded::Request, &signed, &grant.nonce)?;
+        relay_refused_with(
+            evidence,
+            format!(
+                "with a proof by peers he minted for the {} organisations of {}",
+                orgs.len(),
+                from.name
+            ),
+            refusal(thief.deliver(&to.name, &envelope, &proof).await),
+            ErrorCode::BadProof,
+        );
+        not_stored(lab, evidence, to, &id, "").await?;
+        unchanged(evidence, to, before)
+    })
+    .await?;
+    Ok(evidence)
+}
+
+/// Whoever stole network II's relay host forges a reply (by a responder of
+/// his own making) to a request of I that II never answered, and delivers
+/// it to I's relay: without a proof, then with minted peers' proof.
+pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let Route { from, to } = Route::replies(lab);
+    let mut evidence = Evidence::default();
+    let (open, _) = validated_request(lab, Route::requests(lab)).await?;
+    evidence.fact(format!("a request of {} is open", to.name));
+    with_lone_relay(lab, &mut evidence, to, async |evidence| {
+        let thief = StolenRelay::of(&from.name)?;
+        let org1 = org(from, "org1")?;
+        let ca = thief_ca(org1, 221);
+        let responder = minted_user(&ca, org1, "User1", 222)?;
+        let reply = signed_reply(
+            &open,
+            (&from.name, &to.name),
+            ReplyStatus::NotFound,
+            &responder,
+        )?;
+        let envelope = thief.attest(Payload::SignedReply(reply.clone()));
+        let grant = thief
+            .challenge(&to.name)
+            .await
+            .map_err(|e| anyhow::anyhow!("the thief's challenge: {e}"))?;
+        evidence.fact(format!(
+            "the thief got a challenge of {0} through {0}'s relay",
+            to.name
+        ));
+        let before = level(to).await?;
+        relay_refused_with(
+            evidence,
+            "with no proof",
+            refusal(thief.deliver(&to.name, &envelope, &[]).await),
+            ErrorCode::BadProof,
+        );
+        let orgs = every_org(from);
+        let proof = minted_proof(&ca, from, &orgs, Forwarded::Reply, &reply, &grant.nonce)?;
+        relay_refused_with(
+            evidence,
+            format!(
+                "with a proof by peers he minted for the {} organisations of {}",
+                orgs.len(),
+                from.name
+            ),
+            refusal(thief.deliver(&to.name, &envelope, &proof).await),
+            ErrorCode::BadProof,
+        );
+        still_open(lab, evidence, to, &open, "").await?;
+        unchanged(evidence, to, before)
+    })
+    .await?;
+    Ok(evidence)
+}
+
+/// The proof of a validated message by org1's peers alone, where the
+/// receiver's policy wants every organisation, with nothing written; then,
+/// for the same challenge, the proof of every organisation, which is
+/// returned as committed.
+async fn one_org(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    kind: Forwarded,
+    route: Route<'_>,
+    id: &str,
+    signed: &[u8],
+) -> anyhow::Result<Committed> {
+    let Route { from, to } = route;
+    let nonce = lab
+        .setup
+        .challenge(&from.name, &to.name)
+        .await?
+        .nonce
+        .to_string();
+    let org1 = org(from, "org1")?.msp_id.as_str();
+    let hash = sha256_hex(signed);
+    let one = lab
+        .setup
+        .prover_of(&from.name, &[org1])
+        .await?
+        .prove(kind.prove_function(), id, &hash, &nonce)
+        .await?;
+    let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
+    let envelope = envelope(kind, from, signed)?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope, &one).await?;
+    refused_with(
+        evidence,
+        format!(
+            "{} endorsement(s), by {org1} only, of {} organisations",
+            endorsements,
+            from.organizations.len()
+        ),
+        &refused,
+        ErrorCode::BadProof,
+    );
+    match kind {
+        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
+        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
+    }
+    unchanged(evidence, to, before)?;
+    let every = lab
+        .setup
+        .prover(&from.name)
+        .await?
+        .prove(kind.prove_function(), id, &hash, &nonce)
+        .await?;
+    deliver(lab, to, kind, &envelope, &every)
+        .await?
+        .context("the proof of every organisation")
+}
+
+/// A request validated on I, proven by the peers of one organisation of
+/// I where II's policy wants both.
+pub async fn one_org_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::requests(lab);
+    let (id, signed) = validated_request(lab, route).await?;
+    let taken = one_org(lab, &mut evidence, Forwarded::Request, route, &id, &signed).await?;
+    let taken = outcome(&taken)?.outcome;
+    evidence.check(
+        taken == OutcomeKind::Accepted,
+        format!(
+            "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
+        ),
+    );
+    Ok(evidence)
+}
+
+/// A reply stored on II, proven by the peers of one organisation of II
+/// where I's policy wants both.
+pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::replies(lab);
+    let (id, reply) = answered(lab).await?;
+    evidence.fact(format!(
+        "a request of {} answered on {} (reply stored there)",
+        route.to.name, route.from.name
+    ));
+    let taken = one_org(lab, &mut evidence, Forwarded::Reply, route, &id, &reply).await?;
+    let taken = outcome(&taken)?.outcome;
+    evidence.check(
+        taken == OutcomeKind::Failed,
+        format!(
+            "the same challenge with the proof of every organisation: reply stored ({taken:?}: the responder declined)"
+        ),
+    );
+    Ok(evidence)
+}
+
+/// Genuine peers of I prove request A; II is shown request B with A's
+/// proof. I's peers are asked to prove other bytes under B's id (another
+/// sealing key) and refuse; those bytes with B's genuine proof are
+/// refused by II.
+pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::requests(lab);
+    let Route { from, to } = route;
+    let (a_id, a) = validated_request(lab, route).await?;
+    let (b_id, b) = validated_request(lab, route).await?;
+    let nonce = lab
+        .setup
+        .challenge(&from.name, &to.name)
+        .await?
+        .nonce
+        .to_string();
+    let prover = lab.setup.prover(&from.name).await?;
+    let prove = function::PROVE_REQUEST;
+    let proof_of_a = prover.prove(prove, &a_id, &sha256_hex(&a), &nonce).await?;
+    let before = height(to)?;
+    let refused = deliver(
+        lab,
+        to,
+        Forwarded::Request,
+        &envelope(Forwarded::Request, from, &b)?,
+        &proof_of_a,
+    )
+    .await?;
+    refused_with(
+        &mut evidence,
+        "request B with the proof of request A",
+        &refused,
+        ErrorCode::BadProof,
+    );
+    let b_swapped = signed_request_between(
+        (&from.name, &to.name),
+        &b_id,
+        &lab.history(0)?.patient_ref,
+        &[0x5a; 32],
+        Purpose::Treatment,
+        &user_keys(org(from, "org1")?, "User2")?,
+    )?;
+    let asked = prover
+        .prove(prove, &b_id, &sha256_hex(&b_swapped), &nonce)
+        .await;
+    refused_with(
+        &mut evidence,
+        format!(
+            "{}'s peers asked to prove B's id with the hash of other bytes (another sealing key)",
+            from.name
+        ),
+        &asked,
+        ErrorCode::BadArgument,
+    );
+    let proof_of_b = prover.prove(prove, &b_id, &sha256_hex(&b), &nonce).await?;
+    let refused = deliver(
+        lab,
+        to,
+        Forwarded::Request,
+        &envelope(Forwarded::Request, from, &b_swapped)?,
+        &proof_of_b,
+    )
+    .await?;
+    refused_with(
+        &mut evidence,
+        "those other bytes with B's genuine proof",
+        &refused,
+        ErrorCode::BadProof,
+    );
+    not_stored(lab, &mut evidence, to, &a_id, "A").await?;
+    not_stored(lab, &mut evidence, to, &b_id, "B").await?;
+    unchanged(&mut evidence, to, before)?;
+    Ok(evidence)
+}
+
+/// Genuine peers of II prove the reply to request A; I is shown the reply
+/// to request B with A's proof. II's peers are asked to prove other reply
+/// bytes for A and refuse; those bytes with A's genuine proof are refused
+/// by I.
+pub async fn wrong_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let Route { from, to } = Route::replies(lab);
+    let (a_id, a_reply) = answered(lab).await?;
+    let (b_id, _) = validated_request(lab, Route::requests(lab)).await?;
+    let nonce = lab
+        .setup
+        .challenge(&from.name, &to.name)
+        .await?
+        .nonce
+        .to_string();
+    let prover = lab.setup.prover(&from.name).await?;
+    let prove = function::PROVE_REPLY;
+    let proof_of_a = prover
+        .prove(prove, &a_id, &sha256_hex(&a_reply), &nonce)
+        .await?;
+    // Signed by II's registered responder, but never stored on II.
+    let responder = user_keys(org(from, "org1")?, "User1")?;
+    let b_reply = signed_reply(
+        &b_id,
+        (&from.name, &to.name),
+        ReplyStatus::Rejected,
+        &responder,
+    )?;
+    let before = height(to)?;
+    let refused = deliver(
+        lab,
+        to,
+        Forwarded::Reply,
+        &envelope(Forwarded::Reply, from, &b_reply)?,
+        &proof_of_a,
+    )
+    .await?;
+    refused_with(
+        &mut evidence,
+        "a reply to request B with the proof of A's reply",
+        &refused,
+        ErrorCode::BadProof,
+    );
+    let a_other = signed_reply(
+        &a_id,
+        (&from.name, &to.name),
+        ReplyStatus::NotFound,
+        &responder,
+    )?;
+    let asked = prover
+        .prove(prove, &a_id, &sha256_hex(&a_other), &nonce)
+        .await;
+    refused_with(
+        &mut evidence,
+        format!(
+            "{}'s peers asked to prove other reply bytes for A",
+            from.name
+        ),
+        &asked,
+        ErrorCode::BadArgument,
+    );
+    let refused = deliver(
+        lab,
+        to,
+        Forwarded::Reply,
+        &envelope(Forwarded::Reply, from, &a_other)?,
+        &proof_of_a,
+    )
+    .await?;
+    refused_with(
+        &mut evidence,
+        "those other bytes with the proof of A's stored reply",
+        &refused,
+        ErrorCode::BadProof,
+    );
+    still_open(lab, &mut evidence, to, &a_id, "A").await?;
+    still_open(lab, &mut evidence, to, &b_id, "B").await?;
+    unchanged(&mut evidence, to, before)?;
+    Ok(evidence)
+}
+
+/// A proof accepted once (its challenge used up) is used again with
+/// another message C; C is proven afresh by the genuine peers for that
+/// used-up challenge, and for a nonce never issued; then the accepted
+/// delivery is sent again. `a` and `c` are signed messages of `kind` for
+/// requests `a_id` and `c_id`, each provable by `route.from`'s peers.
+async fn replayed(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    kind: Forwarded,
+    route: Route<'_>,
+    (a_id, a): (&str, &[u8]),
+    (c_id, c): (&str, &[u8]),
+) -> anyhow::Result<()> {
+    let Route { from, to } = route;
+    let nonce = lab
+        .setup
+        .challenge(&from.name, &to.name)
+        .await?
+        .nonce
+        .to_string();
+    let prover = lab.setup.prover(&from.name).await?;
+    let prove = kind.prove_function();
+    let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
+    let a_envelope = envelope(kind, from, a)?;
+    let first = deliver(lab, to, kind, &a_envelope, &proof_of_a)
+        .await?
+        .context("the first delivery of A")?;
+    let first_outcome = outcome(&first)?;
+    evidence.fact(match kind {
+        Forwarded::Request => format!("A delivered with its proof: {:?}", first_outcome.outcome),
+        Forwarded::Reply => format!(
+            "A's reply delivered with its proof: stored ({:?}: the responder declined)",
+            first_outcome.outcome
+        ),
+    });
+    // Every peer of the receiver now knows the challenge is used.
+    wait_for_peers(to, &first.status.transaction_id).await?;
+    let before = height(to)?;
+    let c_envelope = envelope(kind, from, c)?;
+    let refused = deliver(lab, to, kind, &c_envelope, &proof_of_a).await?;
+    refused_with(
+        evidence,
+        "A's accepted proof again, with C",
+        &refused,
+        ErrorCode::BadChallenge,
+    );
+    let used = prover.prove(prove, c_id, &sha256_hex(c), &nonce).await?;
+    let refused = deliver(lab, to, kind, &c_envelope, &used).await?;
+    refused_with(
+        evidence,
+        format!(
+            "C proven by {}'s peers for A's used-up challenge",
+            from.name
+        ),
+        &refused,
+        ErrorCode::BadChallenge,
+    );
+    let never_issued = sha256_hex(c_id.as_bytes());
+    let unknown = prover
+        .prove(prove, c_id, &sha256_hex(c), &never_issued)
+        .await?;
+    let refused = deliver(lab, to, kind, &c_envelope, &unknown).await?;
+    refused_with(
+        evidence,
+        "C proven for a nonce never issued",
+        &refused,
+        ErrorCode::BadChallenge,
+    );
+    match kind {
+        Forwarded::Request => not_stored(lab, evidence, to, c_id, "C").await?,
+        Forwarded::Reply => still_open(lab, evidence, to, c_id, "C").await?,
+    }
+    unchanged(evidence, to, before)?;
+    let again = deliver(lab, to, kind, &a_envelope, &proof_of_a)
+        .await?
+        .context("A's delivery again")?;
+    evidence.check(
+        outcome(&again)? == first_outcome,
+        "A's accepted delivery again returns its stored outcome",
+    );
+    Ok(())
+}
+
+/// A request proof replayed.
+pub async fn replayed_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::requests(lab);
+    let (a_id, a) = validated_request(lab, route).await?;
+    let (c_id, c) = validated_request(lab, route).await?;
+    replayed(
+        lab,
+        &mut evidence,
+        Forwarded::Request,
+        route,
+        (&a_id, &a),
+        (&c_id, &c),
+    )
+    .await?;
+    let patient = lab.history(0)?.patient_ref.to_hex();
+    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
+    evidence.check(
+        audit == ["request_accepted"],
+        format!("A accepted once on {} (audit: {audit:?})", route.to.name),
+    );
+    Ok(evidence)
+}
+
+/// A reply proof replayed.
+pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::replies(lab);
+    let (a_id, a) = answered(lab).await?;
+    let (c_id, c) = answered(lab).await?;
+    replayed(
+        lab,
+        &mut evidence,
+        Forwarded::Reply,
+        route,
+        (&a_id, &a),
+        (&c_id, &c),
+    )
+    .await?;
+    let patient = lab.history(0)?.patient_ref.to_hex();
+    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
+    evidence.check(
+        audit == ["request_submitted", "reply_received"],
+        format!(
+            "A's reply received once on {} (audit: {audit:?})",
+            route.to.name
+        ),
+    );
+    Ok(evidence)
+}
+
+/// A message validated by `route.from`, with a proof by peers of a CA not
+/// registered for it (minted with `seed`) for a genuine challenge; then the
+/// genuine peers' proof for the same challenge.
+async fn unregistered_ca(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    kind: Forwarded,
+    route: Route<'_>,
+    id: &str,
+    signed: &[u8],
+    seed: u8,
+) -> anyhow::Result<Committed> {
+    let Route { from, to } = route;
+    let nonce = lab
+        .setup
+        .challenge(&from.name, &to.name)
+        .await?
+        .nonce
+        .to_string();
+    let ca = thief_ca(org(from, "org1")?, seed);
+    let orgs = every_org(from);
+    let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
+    let envelope = envelope(kind, from, signed)?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope, &proof).await?;
+    refused_with(
+        evidence,
+        format!(
+            "peers of an unregistered CA for the {} organisations of {}",
+            orgs.len(),
+            from.name
+        ),
+        &refused,
+        ErrorCode::BadProof,
+    );
+    match kind {
+        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
+        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
+    }
+    unchanged(evidence, to, before)?;
+    let genuine = lab
+        .setup
+        .prover(&from.name)
+        .await?
+        .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
+        .await?;
+    deliver(lab, to, kind, &envelope, &genuine)
+        .await?
+        .context("the genuine peers' proof")
+}
+
+/// A request validated on I, proven by peers of a CA not registered for I.
+pub async fn unregistered_ca_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::requests(lab);
+    let (id, signed) = validated_request(lab, route).await?;
+    let taken = unregistered_ca(
+        lab,
+        &mut evidence,
+        Forwarded::Request,
+        route,
+        &id,
+        &signed,
+        231,
+    )
+    .await?;
+    let taken = outcome(&taken)?.outcome;
+    evidence.check(
+        taken == OutcomeKind::Accepted,
+        format!("the same challenge with the registered peers' proof: {taken:?}"),
+    );
+    Ok(evidence)
+}
+
+/// A reply stored on II, proven by peers of a CA not registered for II.
+pub async fn unregistered_ca_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::replies(lab);
+    let (id, reply) = answered(lab).await?;
+    let taken = unregistered_ca(
+        lab,
+        &mut evidence,
+        Forwarded::Reply,
+        route,
+        &id,
+        &reply,
+        241,
+    )
+    .await?;
+    let taken = outcome(&taken)?.outcome;
+    evidence.check(
+        taken == OutcomeKind::Failed,
+        format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
+    );
+    Ok(evidence)
+}
