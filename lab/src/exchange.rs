@@ -12,10 +12,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ed25519_dalek::SigningKey;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use ehrx_client::ehr::interface::{Challenge, Forwarded, function, rules};
+use ehrx_client::ehr::interface::{CHAINCODE, Challenge, Forwarded, function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
@@ -212,11 +212,76 @@ pub type Service = JoinHandle<anyhow::Result<()>>;
 pub struct ExchangeSetup<'a> {
     pub net1: &'a NetworkDescription,
     pub net2: &'a NetworkDescription,
+    /// Networks that joined later ([`Self::join`]).
+    joined: Vec<&'a NetworkDescription>,
     /// The doctor's registered long-term X25519 key.
     pub requester_key: RequesterKey,
     stop: watch::Sender<bool>,
     signal: watch::Receiver<bool>,
     services: Vec<Service>,
+    /// Where each running relay takes a new configuration.
+    reloads: BTreeMap<String, mpsc::Sender<RelayConfig>>,
+}
+
+/// The calls that enter `other` in a lookup table: its network key, then
+/// its organisations' roots and policy.
+fn lookup_entry(other: &NetworkDescription) -> anyhow::Result<Vec<(&'static str, Value)>> {
+    Ok(vec![
+        (
+            function::PUT_REMOTE_NETWORK,
+            json!({"network_id": other.name, "network_key": network_public_key(&other.name)?, "status": "active"}),
+        ),
+        (function::PUT_NETWORK_TRUST, network_trust(other)?),
+    ])
+}
+
+/// The registrations of a network that answers: an uploader (`User2` of
+/// org1) and a responder per organisation (`User1`).
+fn uploader_and_responders(net: &NetworkDescription) -> anyhow::Result<Vec<(&'static str, Value)>> {
+    let mut calls = vec![(
+        function::REGISTER_UPLOADER,
+        identity(org(net, "org1")?, "User2")?,
+    )];
+    for organization in &net.organizations {
+        calls.push((
+            function::REGISTER_RESPONDER,
+            identity(organization, "User1")?,
+        ));
+    }
+    Ok(calls)
+}
+
+/// Submits `calls` in order as `net`'s org1 admin, each committed on every
+/// peer before the next: later calls read what earlier ones wrote (the
+/// configuration, the lookup table entry that trust belongs to), on peers
+/// of every organisation.
+async fn apply(net: &NetworkDescription, calls: Vec<(&'static str, Value)>) -> anyhow::Result<()> {
+    let admin = gateway_as(org(net, "org1")?, "Admin").await?;
+    let contract = admin.network(&net.channel).contract(CHAINCODE);
+    for (function, argument) in calls {
+        let committed = contract
+            .submit(function, [argument.to_string()])
+            .await
+            .with_context(|| format!("{function} on {}", net.name))?;
+        wait_for_peers(net, &committed.status.transaction_id).await?;
+    }
+    Ok(())
+}
+
+/// The EHR client of requester `user` of `org` on `net`, registered with
+/// `code` and `key` (replies kept in memory).
+async fn requester(
+    net: &NetworkDescription,
+    org: &Organization,
+    user: &str,
+    code: &str,
+    key: RequesterKey,
+) -> anyhow::Result<EhrClient> {
+    let gateway = gateway_as(org, user).await?;
+    Ok(EhrClient::new(&gateway, EhrSettings::from_description(net))
+        .with_requester_code(code)
+        .with_requester_key(key)
+        .with_key_store(Arc::new(InMemoryKeyStore::new())))
 }
 
 impl<'a> ExchangeSetup<'a> {
@@ -228,69 +293,90 @@ impl<'a> ExchangeSetup<'a> {
         let (net1, net2) = (networks.get("net1")?, networks.get("net2")?);
         let requester_key = RequesterKey::generate()?;
         for (net, other) in [(net1, net2), (net2, net1)] {
-            let admin = gateway_as(org(net, "org1")?, "Admin").await?;
-            let contract = admin.network(&net.channel).contract("ehrx");
             let mut calls = vec![
                 (
                     function::CONFIGURE_NETWORK,
                     json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
                 ),
                 (
-                    function::PUT_REMOTE_NETWORK,
-                    json!({"network_id": other.name, "network_key": network_public_key(&other.name)?, "status": "active"}),
-                ),
-                (function::PUT_NETWORK_TRUST, network_trust(other)?),
-                (
                     function::REGISTER_RELAY,
                     identity(org(net, "org1")?, "User3")?,
                 ),
             ];
+            calls.extend(lookup_entry(other)?);
             if net.name == "net1" {
                 let doctor = org(net, "org1")?;
                 let requester = requester_entry(doctor, "User2", REQUESTER_CODE, &requester_key)?;
                 calls.push((function::REGISTER_REQUESTER, requester));
             } else {
-                calls.push((
-                    function::REGISTER_UPLOADER,
-                    identity(org(net, "org1")?, "User2")?,
-                ));
-                calls.push((
-                    function::REGISTER_RESPONDER,
-                    identity(org(net, "org1")?, "User1")?,
-                ));
-                calls.push((
-                    function::REGISTER_RESPONDER,
-                    identity(org(net, "org2")?, "User1")?,
-                ));
+                calls.extend(uploader_and_responders(net)?);
             }
-            let mut last = String::new();
-            for (function, argument) in calls {
-                let committed = contract
-                    .submit(function, [argument.to_string()])
-                    .await
-                    .with_context(|| format!("{function} on {}", net.name))?;
-                last = committed.status.transaction_id;
-                // Every later call reads the network's configuration.
-                if function == function::CONFIGURE_NETWORK {
-                    wait_for_peers(net, &last).await?;
-                }
-            }
-            wait_for_peers(net, &last).await?;
+            apply(net, calls).await?;
         }
         let (stop, signal) = watch::channel(false);
         Ok(Self {
             net1,
             net2,
+            joined: Vec::new(),
             requester_key,
             stop,
             signal,
             services: Vec::new(),
+            reloads: BTreeMap::new(),
         })
     }
 
-    /// The network named `name` (`net1` or `net2`).
-    pub fn net(&self, name: &str) -> anyhow::Result<&'a NetworkDescription> {
+    /// Network `net` joins the others: its admin configures it, enters
+    /// every other network in its lookup table, registers its relay
+    /// (`User3` of org1), an uploader (`User2` of org1), a responder per
+    /// organisation (`User1`) and a requester (`User2` of org2, with
+    /// `code` and a fresh key); every other network's admin enters it in
+    /// theirs. Returns the requester's EHR client.
+    pub async fn join(
+        &mut self,
+        net: &'a NetworkDescription,
+        code: &str,
+    ) -> anyhow::Result<EhrClient> {
+        let others: Vec<&'a NetworkDescription> = self.networks();
+        let key = RequesterKey::generate()?;
+        let requester_org = org(net, "org2")?;
+        let mut calls = vec![
+            (
+                function::CONFIGURE_NETWORK,
+                json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
+            ),
+            (
+                function::REGISTER_RELAY,
+                identity(org(net, "org1")?, "User3")?,
+            ),
+            (
+                function::REGISTER_REQUESTER,
+                requester_entry(requester_org, "User2", code, &key)?,
+            ),
+        ];
+        calls.extend(uploader_and_responders(net)?);
+        for other in &others {
+            calls.extend(lookup_entry(other)?);
+        }
+        apply(net, calls).await?;
+        for other in others {
+            apply(other, lookup_entry(net)?).await?;
+        }
+        self.joined.push(net);
+        requester(net, requester_org, "User2", code, key).await
+    }
+
+    /// Every network of the setup: I, II, then those that joined.
+    pub fn networks(&self) -> Vec<&'a NetworkDescription> {
         [self.net1, self.net2]
+            .into_iter()
+            .chain(self.joined.iter().copied())
+            .collect()
+    }
+
+    /// The network named `name`.
+    pub fn net(&self, name: &str) -> anyhow::Result<&'a NetworkDescription> {
+        self.networks()
             .into_iter()
             .find(|net| net.name == name)
             .with_context(|| format!("no network named {name}"))
@@ -302,8 +388,17 @@ impl<'a> ExchangeSetup<'a> {
         &self,
         seed: u64,
     ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-        let uploader = gateway_as(org(self.net2, "org1")?, "User2").await?;
-        let client = EhrClient::new(&uploader, EhrSettings::from_description(self.net2));
+        self.upload_patient_to(self.net2, seed).await
+    }
+
+    /// As [`Self::upload_patient`], by the uploader of `net`.
+    pub async fn upload_patient_to(
+        &self,
+        net: &NetworkDescription,
+        seed: u64,
+    ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
+        let uploader = gateway_as(org(net, "org1")?, "User2").await?;
+        let client = EhrClient::new(&uploader, EhrSettings::from_description(net));
         upload_synthetic_patient(&client, seed).await
     }
 
@@ -429,16 +524,10 @@ impl<'a> ExchangeSetup<'a> {
         key: RequesterKey,
     ) -> anyhow::Result<EhrClient> {
         let requester_org = org(self.net1, org_name)?;
-        let requester = requester_entry(requester_org, user, code, &key)?;
-        self.admin_submit("net1", function::REGISTER_REQUESTER, requester)
+        let entry = requester_entry(requester_org, user, code, &key)?;
+        self.admin_submit("net1", function::REGISTER_REQUESTER, entry)
             .await?;
-        let gateway = gateway_as(requester_org, user).await?;
-        Ok(
-            EhrClient::new(&gateway, EhrSettings::from_description(self.net1))
-                .with_requester_code(code)
-                .with_requester_key(key)
-                .with_key_store(Arc::new(InMemoryKeyStore::new())),
-        )
+        requester(self.net1, requester_org, user, code, key).await
     }
 
     /// `doctor` requests the whole history of `patient_ref` from network II
@@ -450,9 +539,19 @@ impl<'a> ExchangeSetup<'a> {
         doctor: &EhrClient,
         patient_ref: PatientRef,
     ) -> anyhow::Result<RequestedHistory> {
+        self.request_from(doctor, self.net2, patient_ref).await
+    }
+
+    /// As [`Self::request_from_net2`], from network `to`.
+    pub async fn request_from(
+        &self,
+        doctor: &EhrClient,
+        to: &NetworkDescription,
+        patient_ref: PatientRef,
+    ) -> anyhow::Result<RequestedHistory> {
         let request = HistoryRequest {
             patient_ref,
-            destination_network: self.net2.name.clone(),
+            destination_network: to.name.clone(),
             categories: Vec::new(),
             purpose: Purpose::Treatment,
         };
@@ -523,11 +622,56 @@ impl<'a> ExchangeSetup<'a> {
         })
     }
 
-    /// Starts both relays until [`Self::stop`].
+    /// Starts the relay of every network until [`Self::stop`].
     pub fn start_relays(&mut self) -> anyhow::Result<()> {
-        for net in ["net1", "net2"] {
-            let relay = self.spawn_relay(net)?;
-            self.services.push(relay);
+        for net in self.networks() {
+            self.start_relay(&net.name)?;
+        }
+        Ok(())
+    }
+
+    /// Starts `net`'s relay until [`Self::stop`], taking the configurations
+    /// [`Self::reload_relays`] sends.
+    pub fn start_relay(&mut self, net: &str) -> anyhow::Result<()> {
+        let config = RelayConfig::load(&relay_config_path(net))?;
+        let shutdown = stopped(&self.signal);
+        let (reload, reloads) = mpsc::channel(1);
+        self.services.push(tokio::spawn(async move {
+            Relay::run_with_reloads(config, reloads, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        }));
+        self.reloads.insert(net.to_owned(), reload);
+        Ok(())
+    }
+
+    /// Every relay [`Self::start_relay`] started reads its configuration
+    /// file again, as on SIGHUP; returns once each reports the reload on
+    /// its health endpoint (60 s at most).
+    pub async fn reload_relays(&self) -> anyhow::Result<()> {
+        for (net, reload) in &self.reloads {
+            let path = relay_config_path(net);
+            let config = RelayConfig::load(&path)?;
+            let health = config.health_address.to_string();
+            let reloads = |report: &Value| report["reloads"].as_u64().unwrap_or(0);
+            let before = reloads(&relay_health(&health).await?);
+            reload
+                .send(config)
+                .await
+                .with_context(|| format!("{net}'s relay has stopped"))?;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let report = relay_health(&health).await?;
+                if reloads(&report) > before {
+                    break;
+                }
+                anyhow::ensure!(
+                    tokio::time::Instant::now() < deadline,
+                    "{net}'s relay did not reload {}: {report}",
+                    path.display()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
         }
         Ok(())
     }
@@ -544,10 +688,18 @@ impl<'a> ExchangeSetup<'a> {
         &mut self,
         user_of: impl Fn(&Organization) -> anyhow::Result<String>,
     ) -> anyhow::Result<()> {
-        for org_name in ["org1", "org2"] {
-            let responder_org = org(self.net2, org_name)?;
+        self.start_responders_on(self.net2, user_of).await
+    }
+
+    /// As [`Self::start_responders_as`], on network `net`.
+    pub async fn start_responders_on(
+        &mut self,
+        net: &NetworkDescription,
+        user_of: impl Fn(&Organization) -> anyhow::Result<String>,
+    ) -> anyhow::Result<()> {
+        for responder_org in &net.organizations {
             let gateway = gateway_as(responder_org, &user_of(responder_org)?).await?;
-            let settings = EhrSettings::from_description(self.net2);
+            let settings = EhrSettings::from_description(net);
             let shutdown = stopped(&self.signal);
             self.services.push(tokio::spawn(async move {
                 let mut responder =
@@ -613,4 +765,12 @@ impl LoneRelay {
             .context("the relay did not stop within 30 s")?
             .context("the relay panicked")?
     }
+}
+
+/// A relay's health report at `address` (`host:port`).
+async fn relay_health(address: &str) -> anyhow::Result<Value> {
+    let address = address.to_owned();
+    tokio::task::spawn_blocking(move || crate::ehrx_cli::healthz(&address, Duration::from_secs(30)))
+        .await
+        .context("the health check panicked")?
 }

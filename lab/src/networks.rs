@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use anyhow::{Context, bail};
 
@@ -44,9 +44,15 @@ pub fn fabric_bin_dir() -> PathBuf {
     std::fs::canonicalize(&link).unwrap_or(link)
 }
 
+/// How many networks may join after `up` (net3 to net5).
+const JOINING: usize = 3;
+
 #[derive(Debug)]
 pub struct Networks {
     descriptions: Vec<NetworkDescription>,
+    /// Networks that joined while the others ran, by number (net3 first);
+    /// set once, so what `get` lent out stays put.
+    joined: [OnceLock<NetworkDescription>; JOINING],
     stopped: bool,
     _lock: MutexGuard<'static, ()>,
 }
@@ -67,6 +73,7 @@ impl Networks {
         run_script_in(&["up"], env)?;
         let mut networks = Networks {
             descriptions: Vec::new(),
+            joined: Default::default(),
             stopped: false,
             _lock: lock,
         };
@@ -77,19 +84,33 @@ impl Networks {
     }
 
     fn load(&mut self, name: &str) -> anyhow::Result<()> {
-        let path = network_home().join(name).join("network.json");
-        self.descriptions.push(NetworkDescription::load(&path)?);
+        self.descriptions
+            .push(NetworkDescription::load(&description_path(name))?);
         Ok(())
     }
 
-    /// Brings network `name` up beside the running ones
+    /// Brings network `name` (`net3` to `net5`) up beside the running ones
     /// (`scripts/network.sh add <name>`), which keep running untouched,
-    /// and loads its description. Their relays' configuration files gain
-    /// a route to it, taken on a reload.
-    pub fn add(&mut self, name: &str) -> anyhow::Result<&NetworkDescription> {
+    /// and loads its description. Their relays' configuration files gain a
+    /// route to it, taken on a reload.
+    pub fn add(&self, name: &str) -> anyhow::Result<&NetworkDescription> {
+        let slot = name
+            .strip_prefix("net")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(3))
+            .and_then(|index| self.joined.get(index))
+            .with_context(|| format!("{name} cannot join: net3 to net{} can", 2 + JOINING))?;
+        anyhow::ensure!(slot.get().is_none(), "{name} has already joined");
         run_script_with(&["add", name])?;
-        self.load(name)?;
-        self.get(name)
+        let description = NetworkDescription::load(&description_path(name))?;
+        Ok(slot.get_or_init(|| description))
+    }
+
+    /// Every network: those of `up`, then those that joined.
+    fn every(&self) -> impl Iterator<Item = &NetworkDescription> {
+        self.descriptions
+            .iter()
+            .chain(self.joined.iter().filter_map(OnceLock::get))
     }
 
     pub fn all(&self) -> &[NetworkDescription] {
@@ -97,8 +118,7 @@ impl Networks {
     }
 
     pub fn get(&self, name: &str) -> anyhow::Result<&NetworkDescription> {
-        self.descriptions
-            .iter()
+        self.every()
             .find(|d| d.name == name)
             .with_context(|| format!("no network named {name}"))
     }
@@ -107,7 +127,7 @@ impl Networks {
     /// node name, from their pid files.
     pub fn node_pids(&self) -> anyhow::Result<Vec<(String, u32)>> {
         let mut pids = Vec::new();
-        for net in &self.descriptions {
+        for net in self.every() {
             let nodes = network_home().join(&net.name).join("nodes");
             for entry in
                 std::fs::read_dir(&nodes).with_context(|| format!("{}", nodes.display()))?

@@ -200,7 +200,7 @@ fn work_dir(test: &str) -> PathBuf {
 #[test]
 fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let started = Instant::now();
-    let mut networks = Networks::up().unwrap();
+    let networks = Networks::up().unwrap();
     let net1 = networks.get("net1").unwrap().clone();
     let net2 = networks.get("net2").unwrap().clone();
     let dir = work_dir("join");

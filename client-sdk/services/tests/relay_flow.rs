@@ -22,7 +22,7 @@ use ehrx_client::{
         Error, FileCheckpointer, Status as CommitStatus, protos::peer,
     },
     proto::exchange::{
-        Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
+        ChallengeRequest, Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
         forwarded_envelope::Payload, relay_client::RelayClient,
     },
 };
@@ -1139,6 +1139,41 @@ async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile(
     assert_eq!(health["reloads"], 1, "{health}");
     assert!(health.get("last_reload_error").is_none(), "{health}");
     assert_eq!(health["delivered"], 1, "{health}");
+
+    // After each further reload, a new connection from III is served at
+    // once: the server that took over the socket is the one woken.
+    for round in 2..=6 {
+        reload1
+            .send(a.config_with(
+                &pki,
+                &[(&b, "relays-ca.crt"), (&c, "net3-ca.crt")],
+                "relays-and-net3-ca.crt",
+            ))
+            .await
+            .unwrap();
+        eventually("the reload", || async {
+            relay1.health().await["reloads"] == round
+        })
+        .await;
+        let channel = ConnectionBuilder::new(a.grpc.to_string())
+            .tls_ca_pem(pki.read("relays-ca.crt"))
+            .server_name("localhost")
+            .client_tls(pki.read("net3.crt"), pki.read("net3.key"))
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .unwrap();
+        let grant = tokio::time::timeout(
+            Duration::from_secs(5),
+            RelayClient::new(channel).challenge(ChallengeRequest {
+                network_id: "net3".into(),
+            }),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no answer after reload {round}"))
+        .unwrap();
+        assert!(!grant.into_inner().nonce.is_empty());
+    }
 
     relay1.stop().await;
     relay3.stop().await;

@@ -1,10 +1,12 @@
-//! The paper's two-network experiment in one run: configure both networks,
+//! The paper's two-network experiment in one run, and a third network
+//! joining it: configure both networks,
 //! load synthetic FHIR patients into each, run the exchange, the security
 //! analysis, the future-work attacks and the attacks on trust across
 //! networks (proofs of validation, a stolen relay: `trust`) as scenarios
 //! with expected and observed outcomes, and time back-to-back exchanges. `scripts/experiment.sh`
 //! runs it through the `experiment` binary.
 
+pub mod join;
 pub mod report;
 pub mod scenarios;
 pub mod trust;
@@ -103,6 +105,8 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
     );
     let (timing_row, timings) = time_exchanges(&lab, options).await;
     record(timing_row);
+    eprintln!("network III joins");
+    record(scenario("live_join", join::live_join(&mut lab, networks)).await);
 
     // The forged messages go straight into the contracts; with no relay or
     // responder running, none of them travels on by itself.
@@ -159,6 +163,9 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         )
         .await,
     );
+    // Last among the direct rows: it changes II's entry for I, then puts
+    // it back.
+    record(scenario("rotation", trust::rotation(&lab)).await);
 
     let scenarios = SCENARIOS
         .iter()

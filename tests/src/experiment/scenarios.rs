@@ -48,7 +48,7 @@ const FUTURE: &str = "future work";
 const TRUST: &str = "trust across networks";
 
 /// The scenarios in report order (they run in another order, see `run`).
-pub const SCENARIOS: [Scenario; 21] = [
+pub const SCENARIOS: [Scenario; 23] = [
     Scenario {
         id: "exchange",
         title: "a doctor on I requests a patient's history from II and reads it",
@@ -162,6 +162,18 @@ pub const SCENARIOS: [Scenario; 21] = [
         title: "a reply stored on II, with a proof signed by peers of a CA not registered for II",
         group: TRUST,
         expected: "refused by I (BAD_PROOF); the request stays open; chain height unchanged; II's registered peers' proof for the same challenge is then taken",
+    },
+    Scenario {
+        id: "rotation",
+        title: "II rotates I's CA roots in its lookup table with a grace (I's peers still on the old CA)",
+        group: TRUST,
+        expected: "a request proven inside the grace is accepted; after the stated cut-over refused (BAD_PROOF), nothing stored, chain height unchanged; with I's roots put back it is accepted",
+    },
+    Scenario {
+        id: "live_join",
+        title: "network III joins while I and II run, set up through the admin API; the running relays reload their configuration",
+        group: TRUST,
+        expected: "no node or relay of I or II restarted; I→III and III→II exchanges complete with every record verified",
     },
     Scenario {
         id: "response_time",

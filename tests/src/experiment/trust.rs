@@ -17,11 +17,11 @@ use anyhow::Context as _;
 use prost::Message as _;
 
 use ehrx_client::ehr::interface::{
-    ContractFailure, ErrorCode, Forwarded, Outcome, OutcomeKind, RequestStatus, contract_failure,
-    function,
+    ContractFailure, ErrorCode, Forwarded, Outcome, OutcomeKind, RequestStatus, TrustChange,
+    contract_failure, function,
 };
 use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organization};
-use ehrx_lab::exchange::{network_signing_key, org, wait_for_peers};
+use ehrx_lab::exchange::{network_signing_key, network_trust, org, wait_for_peers};
 use ehrx_lab::forge::{
     attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
     signed_request_between, stored_entry, user_keys,
@@ -902,5 +902,128 @@ pub async fn unregistered_ca_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Eviden
         taken == OutcomeKind::Failed,
         format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
     );
+    Ok(evidence)
+}
+
+/// How long II keeps honouring I's replaced entry in the rotation row.
+const ROTATION_GRACE_SECONDS: u32 = 8;
+
+/// II's admin rotates I's entry in its lookup table, as when I's
+/// organisations move to new CAs: new roots (a CA I's peers do not chain
+/// to yet), the replaced entry honoured for a grace. A request validated on
+/// I and proven by I's peers (old CA) inside the grace is accepted; one
+/// proven after the stated cut-over is refused with nothing written. II's
+/// entry is then put back, and the refused request goes through.
+pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::requests(lab);
+    let Route { from, to } = route;
+    let (in_flight_id, in_flight) = validated_request(lab, route).await?;
+    let (later_id, later) = validated_request(lab, route).await?;
+
+    let mut rotated = network_trust(from)?;
+    for (index, organization) in from.organizations.iter().enumerate() {
+        let seed = 240 + u8::try_from(index).unwrap_or(0);
+        rotated["organizations"][index]["root_certificates"] =
+            serde_json::json!([thief_ca(organization, seed).issued.cert_pem]);
+    }
+    rotated["previous_grace_seconds"] = ROTATION_GRACE_SECONDS.into();
+    let admin = lab.admin(&to.name).await?;
+    let committed = admin
+        .submit(function::PUT_NETWORK_TRUST, [rotated.to_string()])
+        .await
+        .with_context(|| format!("PutNetworkTrust on {}", to.name))?;
+    wait_for_peers(to, &committed.status.transaction_id).await?;
+    // `{"outcome": "ok", "trust": …, "retiring": …}`: a TrustChange.
+    let mut change: serde_json::Value =
+        serde_json::from_slice(&committed.result).context("PutNetworkTrust's result")?;
+    if let Some(fields) = change.as_object_mut() {
+        fields.remove("outcome");
+    }
+    let change: TrustChange = serde_json::from_value(change).context("PutNetworkTrust's result")?;
+    let cut_over_ms = change
+        .retiring
+        .map(|retiring| retiring.accepted_until_ms)
+        .context("PutNetworkTrust kept no retiring entry")?;
+    evidence.fact(format!(
+        "{} replaced {}'s CA roots; the replaced entry counts until {cut_over_ms} ms ({ROTATION_GRACE_SECONDS} s)",
+        to.name, from.name
+    ));
+
+    let envelope_of = |signed: &[u8]| envelope(Forwarded::Request, from, signed);
+    let proof = lab
+        .setup
+        .proof_of(Forwarded::Request, &from.name, &to.name, &in_flight)
+        .await?;
+    let taken = deliver(
+        lab,
+        to,
+        Forwarded::Request,
+        &envelope_of(&in_flight)?,
+        &proof,
+    )
+    .await?;
+    let taken = match &taken {
+        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
+        Err(error) => format!("refused ({})", brief(error)),
+    };
+    evidence.check(
+        taken == "Accepted",
+        format!(
+            "inside the grace, the proof of {}'s peers (old CA): {taken}",
+            from.name
+        ),
+    );
+
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    };
+    // Transaction time comes from the client's clock, here the same as
+    // the peers'; a second beyond the cut-over is past it for sure.
+    let wait_ms = cut_over_ms + 1000 - now_ms();
+    if let Ok(wait) = u64::try_from(wait_ms) {
+        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+    }
+    let proof = lab
+        .setup
+        .proof_of(Forwarded::Request, &from.name, &to.name, &later)
+        .await?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, Forwarded::Request, &envelope_of(&later)?, &proof).await?;
+    refused_with(
+        &mut evidence,
+        format!(
+            "after the cut-over, the proof of {}'s peers (old CA)",
+            from.name
+        ),
+        &refused,
+        ErrorCode::BadProof,
+    );
+    not_stored(lab, &mut evidence, to, &later_id, "").await?;
+    unchanged(&mut evidence, to, before)?;
+
+    // Back to the roots I's peers chain to, at once.
+    lab.setup
+        .admin_submit(&to.name, function::PUT_NETWORK_TRUST, network_trust(from)?)
+        .await?;
+    let proof = lab
+        .setup
+        .proof_of(Forwarded::Request, &from.name, &to.name, &later)
+        .await?;
+    let taken = deliver(lab, to, Forwarded::Request, &envelope_of(&later)?, &proof).await?;
+    let taken = match &taken {
+        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
+        Err(error) => format!("refused ({})", brief(error)),
+    };
+    evidence.check(
+        taken == "Accepted",
+        format!(
+            "with {}'s roots put back, the same request: {taken}",
+            from.name
+        ),
+    );
+    evidence.fact(format!("requests {in_flight_id} and {later_id}"));
     Ok(evidence)
 }

@@ -11,7 +11,7 @@
 //! is `Unavailable`, and resending the same bytes later is safe because the
 //! chaincode recognises them.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use ehrx_proto::exchange::{
     ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
@@ -273,23 +273,48 @@ fn ended(joined: Result<Result<(), RelayError>, tokio::task::JoinError>) -> Resu
 /// The connections a listener shared by several servers accepts, with
 /// TCP_NODELAY set: small request/response messages would otherwise wait
 /// ~40 ms each for the other side's delayed ACK.
-struct Accepted(Arc<TcpListener>);
+///
+/// Each accept is `TcpListener::accept`'s future, which queues its waker
+/// beside those of other servers on the same socket. (`poll_accept` keeps
+/// only the last poller's waker, so a server that stopped after polling
+/// would take with it the wake-up meant for the one that serves.)
+struct Accepted {
+    listener: Arc<TcpListener>,
+    pending: Option<AcceptFuture>,
+}
+
+type AcceptFuture = std::pin::Pin<
+    Box<dyn Future<Output = std::io::Result<(TcpStream, std::net::SocketAddr)>> + Send>,
+>;
+
+impl Accepted {
+    fn new(listener: Arc<TcpListener>) -> Self {
+        Self {
+            listener,
+            pending: None,
+        }
+    }
+}
 
 impl futures_core::Stream for Accepted {
     type Item = std::io::Result<TcpStream>;
 
     fn poll_next(
-        self: std::pin::Pin<&mut Self>,
+        mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        self.0.poll_accept(cx).map(|accepted| {
-            Some(accepted.map(|(stream, _)| {
-                if let Err(error) = stream.set_nodelay(true) {
-                    warn!(%error, "cannot set TCP_NODELAY on an incoming connection");
-                }
-                stream
-            }))
-        })
+        let listener = Arc::clone(&self.listener);
+        let pending = self
+            .pending
+            .get_or_insert_with(|| Box::pin(async move { listener.accept().await }));
+        let accepted = std::task::ready!(pending.as_mut().poll(cx));
+        self.pending = None;
+        std::task::Poll::Ready(Some(accepted.map(|(stream, _)| {
+            if let Err(error) = stream.set_nodelay(true) {
+                warn!(%error, "cannot set TCP_NODELAY on an incoming connection");
+            }
+            stream
+        })))
     }
 }
 
@@ -304,7 +329,7 @@ async fn serve_generation<S: Submitter>(
     let service = RelayServer::new(inbound)
         .max_decoding_message_size(MAX_ENVELOPE_SIZE)
         .max_encoding_message_size(MAX_ENVELOPE_SIZE);
-    let incoming = Accepted(listener);
+    let incoming = Accepted::new(listener);
     let mut server = server;
     server
         .add_service(service)
@@ -322,6 +347,34 @@ mod tests {
 
     use super::*;
     use crate::relay::envelope::test_signed_request;
+
+    #[tokio::test]
+    async fn a_server_that_stopped_does_not_take_the_next_connection_s_wake_up() {
+        use futures_core::Stream as _;
+        use std::{pin::Pin, task::Context};
+
+        let listener = Arc::new(TcpListener::bind("127.0.0.1:0").await.unwrap());
+        let address = listener.local_addr().unwrap();
+        let mut old = Accepted::new(Arc::clone(&listener));
+        let mut new = Accepted::new(Arc::clone(&listener));
+        // The serving stream waits for a connection...
+        let served = tokio::spawn(async move {
+            std::future::poll_fn(|cx| Pin::new(&mut new).poll_next(cx))
+                .await
+                .map(|accepted| accepted.is_ok())
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // ...and the stopping one polls once more, then goes away.
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(Pin::new(&mut old).poll_next(&mut cx).is_pending());
+        drop(old);
+        let _client = TcpStream::connect(address).await.unwrap();
+        let accepted = tokio::time::timeout(Duration::from_secs(5), served)
+            .await
+            .expect("the serving stream was never woken")
+            .unwrap();
+        assert_eq!(accepted, Some(true));
+    }
 
     fn endorse_error(code: tonic::Code, peer_messages: &[&str]) -> Error {
         let details = peer_messages
