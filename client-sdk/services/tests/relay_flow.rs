@@ -184,6 +184,7 @@ struct RecorderState {
     proofs: Vec<Vec<u8>>,
     /// Challenges issued so far.
     challenges: u64,
+    purges: u64,
     /// The outcome stored per distinct argument, as the chaincode keeps it.
     outcomes: HashMap<Vec<u8>, String>,
     block: u64,
@@ -205,6 +206,7 @@ impl Recorder {
                 submissions: Vec::new(),
                 proofs: Vec::new(),
                 challenges: 0,
+                purges: 0,
                 outcomes: HashMap::new(),
                 block: 100,
                 delay: Duration::ZERO,
@@ -219,6 +221,14 @@ impl Recorder {
 
     fn set_delay(&self, delay: Duration) {
         self.state.lock().unwrap().delay = delay;
+    }
+
+    fn challenges(&self) -> u64 {
+        self.state.lock().unwrap().challenges
+    }
+
+    fn purges(&self) -> u64 {
+        self.state.lock().unwrap().purges
     }
 
     fn submissions(&self) -> Vec<(String, Vec<u8>)> {
@@ -294,6 +304,18 @@ impl Submitter for Recorder {
     }
 
     async fn submit(&self, function: &'static str, args: Vec<Vec<u8>>) -> Result<Committed, Error> {
+        if function == "PurgeChallenges" {
+            let mut state = self.state.lock().unwrap();
+            state.purges += 1;
+            return Ok(Committed {
+                result: br#"{"purged":2,"left":0}"#.to_vec(),
+                status: CommitStatus {
+                    transaction_id: format!("purge-tx{}", state.purges),
+                    code: peer::TxValidationCode::Valid,
+                    block_number: 0,
+                },
+            });
+        }
         if function == "IssueChallenge" {
             let mut state = self.state.lock().unwrap();
             state.challenges += 1;
@@ -1177,4 +1199,80 @@ async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile(
 
     relay1.stop().await;
     relay3.stop().await;
+}
+
+#[tokio::test]
+async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_not() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let recorder = Recorder::new();
+    let mut config = b.config(&pki, &a);
+    config.challenges = ehrx_services::relay::limit::ChallengeLimit {
+        per_minute: 1,
+        burst: 2,
+    };
+    let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
+    let client = |network: &str| {
+        let (cert, key) = (format!("{network}.crt"), format!("{network}.key"));
+        let builder = ConnectionBuilder::new(b.grpc.to_string())
+            .tls_ca_pem(pki.read("relays-ca.crt"))
+            .server_name("localhost")
+            .client_tls(pki.read(&cert), pki.read(&key))
+            .connect_timeout(Duration::from_secs(5));
+        async move { RelayClient::new(builder.connect().await.unwrap()) }
+    };
+    let ask = |mut client: RelayClient<_>| async move {
+        client
+            .challenge(ChallengeRequest {
+                network_id: "net1".into(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|status| status.code())
+    };
+    let first = client("net1").await;
+    assert_eq!(ask(first.clone()).await, Ok(()));
+    assert_eq!(ask(first.clone()).await, Ok(()));
+    // Over the burst, whatever network it names: held back, retryable.
+    assert_eq!(
+        ask(first.clone()).await,
+        Err(tonic::Code::ResourceExhausted)
+    );
+    // A new connection with the same certificate is the same caller.
+    assert_eq!(
+        ask(client("net1").await).await,
+        Err(tonic::Code::ResourceExhausted)
+    );
+    // Another relay's certificate has its own allowance.
+    assert_eq!(ask(client("net2").await).await, Ok(()));
+    assert_eq!(
+        recorder.challenges(),
+        3,
+        "only the granted challenges were submitted"
+    );
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn expired_challenges_are_purged_every_interval_until_shutdown() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let recorder = Recorder::new();
+    let mut config = b.config(&pki, &a);
+    config.challenge_purge_seconds = 1;
+    let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
+    eventually("two purges", || async { recorder.purges() >= 2 }).await;
+    relay2.stop().await;
+    let after_stop = recorder.purges();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(recorder.purges(), after_stop, "no purge after shutdown");
+
+    // 0 turns it off.
+    let recorder = Recorder::new();
+    let mut config = b.config(&pki, &a);
+    config.challenge_purge_seconds = 0;
+    let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(recorder.purges(), 0);
+    relay2.stop().await;
 }

@@ -9,7 +9,7 @@
 pub use ehrx_interface::{
     ContractFailure, ErrorCode, Key32, limits,
     names::{CHAINCODE, Forwarded, TRANSIENT_RECORD, event, function},
-    rules,
+    quote, rules,
     types::*,
 };
 

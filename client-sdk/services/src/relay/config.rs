@@ -36,6 +36,8 @@ use serde::Deserialize;
 
 use ehrx_client::ehr::interface::{Key32, rules::is_name};
 
+use super::limit::ChallengeLimit;
+
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -126,6 +128,18 @@ pub struct RelayConfig {
     /// How long one delivery may take, commit on the other side included.
     #[serde(default = "default_deliver_timeout_ms")]
     pub deliver_timeout_ms: u64,
+    /// How many challenges each other relay may ask for (each costs this
+    /// network a transaction).
+    #[serde(default)]
+    pub challenges: ChallengeLimit,
+    /// How often to delete the challenges that expired unused
+    /// (`PurgeChallenges`), in seconds; 0 never does.
+    #[serde(default = "default_challenge_purge_seconds")]
+    pub challenge_purge_seconds: u64,
+}
+
+fn default_challenge_purge_seconds() -> u64 {
+    600
 }
 
 /// A user of the network description.
@@ -353,6 +367,12 @@ impl RelayConfig {
         if self.deliver_timeout_ms == 0 {
             return Err(invalid("deliver_timeout_ms", "must be at least 1"));
         }
+        if self.challenges.per_minute == 0 {
+            return Err(invalid("challenges.per_minute", "must be at least 1"));
+        }
+        if self.challenges.burst == 0 {
+            return Err(invalid("challenges.burst", "must be at least 1"));
+        }
         if self.listen.address == self.health_address {
             return Err(invalid("health_address", "is the same as listen.address"));
         }
@@ -393,6 +413,11 @@ impl RelayConfig {
             ),
             ("health_address", self.health_address == next.health_address),
             ("retry", self.retry == next.retry),
+            ("challenges", self.challenges == next.challenges),
+            (
+                "challenge_purge_seconds",
+                self.challenge_purge_seconds == next.challenge_purge_seconds,
+            ),
             (
                 "deliver_timeout_ms",
                 self.deliver_timeout_ms == next.deliver_timeout_ms,
@@ -406,6 +431,12 @@ impl RelayConfig {
                  the rest needs a restart",
             )),
         }
+    }
+
+    /// How often to purge expired challenges, if at all.
+    pub fn challenge_purge_interval(&self) -> Option<Duration> {
+        (self.challenge_purge_seconds > 0)
+            .then(|| Duration::from_secs(self.challenge_purge_seconds))
     }
 
     /// How long one delivery may take.

@@ -34,10 +34,11 @@ use super::{
     envelope::{EnvelopeError, Summary, summarize},
     error::RelayError,
     ledger::Submitter,
+    limit::{ChallengeLimit, Limiter},
     remote::MAX_ENVELOPE_SIZE,
     shutdown::Shutdown,
 };
-use ehrx_client::ehr::interface::{Challenge, function};
+use ehrx_client::ehr::interface::{Challenge, function, quote};
 use ehrx_client::fabric::{CallError, Error};
 
 /// How long a client gets to complete the TLS handshake.
@@ -94,16 +95,35 @@ fn grant(result: &[u8]) -> Result<ChallengeGrant, Status> {
 pub struct Inbound<S> {
     network_id: String,
     submitter: S,
+    challenges: Arc<Limiter>,
 }
 
 impl<S: Submitter> Inbound<S> {
-    /// Takes deliveries into network `network_id` through `submitter`.
+    /// Takes deliveries into network `network_id` through `submitter`,
+    /// with the default [`ChallengeLimit`].
     pub fn new(network_id: impl Into<String>, submitter: S) -> Self {
         Self {
             network_id: network_id.into(),
             submitter,
+            challenges: Arc::new(Limiter::new(ChallengeLimit::default())),
         }
     }
+
+    /// Grants each calling relay at most `limit` challenges.
+    #[must_use]
+    pub fn with_challenge_limit(mut self, limit: ChallengeLimit) -> Self {
+        self.challenges = Arc::new(Limiter::new(limit));
+        self
+    }
+}
+
+/// Who is calling: the DER of the TLS client certificate (empty without
+/// TLS, where every caller shares one bucket).
+fn caller_of<T>(request: &Request<T>) -> Vec<u8> {
+    request
+        .peer_certs()
+        .and_then(|certs| certs.first().map(|leaf| leaf.to_vec()))
+        .unwrap_or_default()
 }
 
 #[tonic::async_trait]
@@ -170,6 +190,20 @@ impl<S: Submitter> RelayService for Inbound<S> {
         &self,
         request: Request<ChallengeRequest>,
     ) -> Result<Response<ChallengeGrant>, Status> {
+        if let Err(wait) = self
+            .challenges
+            .take(&caller_of(&request), std::time::Instant::now())
+        {
+            warn!(
+                claimed_network = %quote(&request.get_ref().network_id),
+                retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                "challenge refused: over the calling relay's limit"
+            );
+            return Err(Status::resource_exhausted(format!(
+                "too many challenges from this relay; try again in {} ms",
+                wait.as_millis().min(3_600_000)
+            )));
+        }
         let network_id = request.into_inner().network_id;
         let function = function::ISSUE_CHALLENGE;
         match self

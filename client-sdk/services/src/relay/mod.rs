@@ -43,7 +43,9 @@ pub mod error;
 pub mod health;
 pub mod inbound;
 pub mod ledger;
+pub mod limit;
 pub mod outbound;
+pub mod purge;
 pub mod reload;
 pub mod remote;
 pub mod route;
@@ -192,8 +194,16 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
             Arc::clone(&status),
         );
         tasks.spawn(outbound.run(trigger.subscribe()));
+        if let Some(every) = config.challenge_purge_interval() {
+            tasks.spawn(purge::run(
+                self.submitter.clone(),
+                every,
+                trigger.subscribe(),
+            ));
+        }
         tasks.spawn(inbound::serve(
-            Inbound::new(config.network_id.clone(), self.submitter),
+            Inbound::new(config.network_id.clone(), self.submitter)
+                .with_challenge_limit(config.challenges),
             grpc_listener,
             tls_seen,
             trigger.subscribe(),
