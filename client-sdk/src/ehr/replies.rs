@@ -269,30 +269,77 @@ pub fn verify_reply(signed: &SignedReply, key: &ReplyKey) -> Result<VerifiedRepl
 }
 
 impl EhrClient {
-    /// Fetches the reply to a request with `GetReply` (submitted, so the
-    /// ledger records who read it, or who was refused), then verifies and
-    /// opens it with [`verify_reply`].
+    /// Fetches the reply to a request and opens it with [`verify_reply`].
+    ///
+    /// `GetReply` is endorsed (the sealed reply is in the endorsement's
+    /// result) and submitted, so the ledger records who read it, but its
+    /// commit is not awaited: a read costs an endorsement and a submission,
+    /// not a block. The read's audit entry commits in the background (a
+    /// failure to commit is logged). A refusal is awaited, so that it is on
+    /// the ledger when the caller hears of it. [`Self::read_reply_audited`]
+    /// waits for the read's commit too. INTERFACE.md says what the read's
+    /// audit entry can and cannot prove.
     pub async fn read_reply(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
-        // The reply's event came from this gateway's peer; the other
-        // organisation's endorser may not have that block for a moment.
-        let committed = retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
-            self.contract.submit(function::GET_REPLY, [&key.request_id])
+        let submitted = self.fetch_reply(key).await?;
+        let signed = match opened(&submitted.result) {
+            Ok(signed) => signed,
+            Err(error) => {
+                if matches!(&error, Error::Reply(ReplyError::Refused { .. })) {
+                    submitted.commit.status().await?.into_result()?;
+                }
+                return Err(error);
+            }
+        };
+        let verified = verify_reply(&signed, key)?;
+        let request_id = key.request_id.clone();
+        let commit = submitted.commit;
+        tokio::spawn(async move {
+            match commit.status().await.map(|status| status.into_result()) {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) | Err(error) => tracing::warn!(
+                    %request_id,
+                    %error,
+                    "the audit entry of a reply read did not commit"
+                ),
+            }
+        });
+        Ok(verified)
+    }
+
+    /// As [`Self::read_reply`], returning only once the read's audit entry
+    /// has committed.
+    pub async fn read_reply_audited(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
+        let submitted = self.fetch_reply(key).await?;
+        let opened = opened(&submitted.result);
+        submitted.commit.status().await?.into_result()?;
+        Ok(verify_reply(&opened?, key)?)
+    }
+
+    /// `GetReply` endorsed and submitted, retried while the other
+    /// organisation's endorser has not yet seen the reply's block (the
+    /// reply's event came from this gateway's peer).
+    async fn fetch_reply(&self, key: &ReplyKey) -> Result<crate::fabric::Submitted, Error> {
+        Ok(retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
+            self.contract
+                .submit_async(function::GET_REPLY, [&key.request_id])
         })
-        .await?;
-        let outcome: Outcome = parse_result(function::GET_REPLY, &committed.result)?;
-        match (outcome.outcome, outcome.signed_reply) {
-            (OutcomeKind::Ok, Some(signed_reply)) => {
-                Ok(verify_reply(&decode_signed_reply(&signed_reply)?, key)?)
-            }
-            (OutcomeKind::Refused, _) => Err(ReplyError::Refused {
-                reason: outcome.reason.unwrap_or_default(),
-            }
-            .into()),
-            (other, _) => Err(Error::unexpected(
-                function::GET_REPLY,
-                format!("answered {other:?} without a reply"),
-            )),
+        .await?)
+    }
+}
+
+/// The signed reply in `GetReply`'s result, or why there is none.
+fn opened(result: &[u8]) -> Result<SignedReply, Error> {
+    let outcome: Outcome = parse_result(function::GET_REPLY, result)?;
+    match (outcome.outcome, outcome.signed_reply) {
+        (OutcomeKind::Ok, Some(signed_reply)) => Ok(decode_signed_reply(&signed_reply)?),
+        (OutcomeKind::Refused, _) => Err(ReplyError::Refused {
+            reason: outcome.reason.unwrap_or_default(),
         }
+        .into()),
+        (other, _) => Err(Error::unexpected(
+            function::GET_REPLY,
+            format!("answered {other:?} without a reply"),
+        )),
     }
 }
 
