@@ -244,7 +244,7 @@ load in the same run; 1.00× is the network's own ceiling for a write.
 network I measured at the same time by one more client; its phases are \
 *submit* (SubmitRequest committed on I), *remote* (relays, network II's \
 Algorithm 2 and reply, AcceptReply on I, seen by the doctor) and *read* \
-(GetReply committed, reply decrypted and verified).
+(GetReply endorsed and submitted, reply decrypted and verified; the read's audit entry commits in the background).
 - Percentiles are nearest-rank: a measured value, so with fewer than 100 \
 samples p99 is the maximum. Failures are counted, not retried.
 ";
