@@ -526,3 +526,24 @@ async fn invoking_an_absent_chaincode_is_a_peer_error() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn contents_lists_every_committed_value_of_every_collection() {
+    let ledger = MemoryLedger::new();
+    ledger.seed_state("a", b"1");
+    ledger.seed_private("secrets", "s", b"2");
+    let tx = ledger.begin(&call()).unwrap();
+    tx.stub()
+        .put_state("uncommitted", b"3".to_vec())
+        .await
+        .unwrap();
+    drop(tx);
+    let contents: Vec<((String, String), Vec<u8>)> = ledger.contents().into_iter().collect();
+    assert_eq!(
+        contents,
+        [
+            ((String::new(), "a".into()), b"1".to_vec()),
+            (("secrets".into(), "s".into()), b"2".to_vec()),
+        ]
+    );
+}
