@@ -14,7 +14,8 @@ use hlf_gateway::{
 };
 use hlf_protos::common;
 use hlf_testpeer::{
-    Committed, Contract, Endorsed, Event, Invocation, TestPeer, status_with_detail,
+    Committed, Contract, ENDORSE_FAILED, EVALUATE_FAILED, Endorsed, Event, Invocation, TestPeer,
+    chaincode_response, status_with_detail,
 };
 use prost::Message as _;
 use tonic::Status;
@@ -49,23 +50,20 @@ impl Contract for Echo {
         match invocation.function().as_str() {
             "Fail" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                "evaluate call to endorser returned error",
-                "chaincode response 500, no such record",
+                EVALUATE_FAILED,
+                &chaincode_response(500, "no such record"),
             )),
             // A chaincode error quoting a 1 MiB argument, as the gateway
             // sends it: in grpc-message and again in the details.
             "Huge" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                &format!(
-                    "evaluate call to endorser returned error: {}",
-                    "x".repeat(1 << 20)
-                ),
-                &format!("chaincode response 500, {}", "x".repeat(1 << 20)),
+                &format!("{EVALUATE_FAILED}: {}", "x".repeat(1 << 20)),
+                &chaincode_response(500, &"x".repeat(1 << 20)),
             )),
             // Trailers of about 80 KiB: over hyper's default 16 KiB limit.
             "Verbose" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                "evaluate call to endorser returned error",
+                EVALUATE_FAILED,
                 &"v".repeat(VERBOSE_ERROR),
             )),
             "Slow" => {
@@ -87,7 +85,7 @@ impl Contract for Echo {
         if function == "Deny" {
             return Err(status_with_detail(
                 tonic::Code::Aborted,
-                "failed to endorse transaction, see attached details for more info",
+                ENDORSE_FAILED,
                 "access denied: creator is not a registered requester",
             ));
         }

@@ -15,6 +15,10 @@
 //! headers only with its first message, so a stream opened before the
 //! block it waits for exists is open but silent.
 //!
+//! The chaincode is any [`Contract`]: a test double, or (feature `shim`) a
+//! real chaincode of `hlf-shim` on its in-memory ledger
+//! ([`shim::ShimContract`]).
+//!
 //! It stands in for a peer only in unit and flow tests; the end-to-end
 //! tests use real Fabric networks.
 
@@ -38,6 +42,9 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use hlf_protos::peer::TxValidationCode;
+
+#[cfg(feature = "shim")]
+pub mod shim;
 
 /// One proposal, decoded and checked.
 #[derive(Debug, Clone)]
@@ -358,6 +365,20 @@ pub fn verify(creator: &[u8], message: &[u8], signature: &[u8]) -> Result<(), St
         PublicKey::from_serialized_identity(creator).map_err(|e| refuse(e.to_string()))?;
     key.verify(message, signature)
         .map_err(|e| refuse(e.to_string()))
+}
+
+/// The gateway's message when the chaincode refused an evaluation; the
+/// chaincode's answer follows it.
+pub const EVALUATE_FAILED: &str = "evaluate call to endorser returned error";
+
+/// The gateway's message when an endorsement failed; each endorser's
+/// answer is in the status details.
+pub const ENDORSE_FAILED: &str =
+    "failed to endorse transaction, see attached details for more info";
+
+/// How the gateway quotes a chaincode's answer with an error status.
+pub fn chaincode_response(status: i32, message: &str) -> String {
+    format!("chaincode response {status}, {message}")
 }
 
 /// A gRPC status with one `gateway.ErrorDetail` from `peer0.org1`, as the
