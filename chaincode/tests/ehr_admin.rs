@@ -2,14 +2,11 @@
 //! Admin functions (admin only, validation, audit entries) and PutEhr
 //! (each check on its own), on the in-memory ledger.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::{
     ehr::state::RECORDS,
     shim::{composite_key, testing::Invocation},
 };
+use ehrx_chaincode_testing::*;
 use ehrx_interface::limits::MAX_RECORD_BYTES;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};

@@ -3,17 +3,14 @@
 //! on the reply, exactly one reply, hashes, coverage), AcceptReply
 //! (Algorithm 3) and GetReply (retrieval privilege), one test per check.
 
-mod common;
-mod ehr_support;
-
 use base64::Engine as _;
-use ehr_support::*;
 use ehrx_chaincode::proto::exchange::{
     ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
     SignedReply,
     forwarded_envelope::Payload,
     seal::{SealContext, seal},
 };
+use ehrx_chaincode_testing::*;
 use prost::Message;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -99,7 +96,7 @@ async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
     assert_eq!(out.response.status, 200, "{}", out.response.message);
     let (request, _) = world.accepted_request(1).await;
 
-    let before = snapshot(&world.net2.ledger).await;
+    let before = snapshot(&world.net2.ledger);
     let out = world
         .net2
         .ok(
@@ -107,7 +104,7 @@ async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
             &[b"GetRequestRecords", request.request_id.as_bytes()],
         )
         .await;
-    assert_eq!(before, snapshot(&world.net2.ledger).await, "a read wrote");
+    assert_eq!(before, snapshot(&world.net2.ledger), "a read wrote");
     assert_eq!(out["request_id"], request.request_id);
     assert_eq!(out["patient_ref"], hex::encode(world.patient));
     assert_eq!(
@@ -665,14 +662,14 @@ async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
     assert_eq!(status["status"], "fulfilled");
 
     // Identical resubmission: same outcome, nothing written.
-    let before = snapshot(&world.net1.ledger).await;
+    let before = snapshot(&world.net1.ledger);
     let again = world
         .net1
         .call(&world.net1.relay, &[b"AcceptReply", &envelope, b""])
         .await;
     assert_eq!(json_of(&again.response.payload), out);
     assert!(again.event.is_none());
-    assert_eq!(before, snapshot(&world.net1.ledger).await);
+    assert_eq!(before, snapshot(&world.net1.ledger));
 
     // A different reply for the same request is refused.
     let other = world.sign_reply(

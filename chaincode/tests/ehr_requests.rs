@@ -2,14 +2,11 @@
 //! Algorithm 1 (SubmitRequest) and Algorithm 2 (AcceptRequest), one test
 //! per check where only that check fails; rate limit, flags, replays.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::{
     proto::exchange::{ForwardedEnvelope, Purpose, SignedRequest, forwarded_envelope::Payload},
     shim::testing::Invocation,
 };
+use ehrx_chaincode_testing::*;
 use prost::Message;
 use prost_types::Timestamp;
 use serde_json::{Value, json};
@@ -378,14 +375,11 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
     assert!(flagged.committed);
     assert_eq!(
         json_of(&flagged.response.payload),
-        json!({"outcome": "rejected", "request_id": ehr_support::request_id(2), "reason": "flagged: rate limit exceeded"})
+        json!({"outcome": "rejected", "request_id": request_id(2), "reason": "flagged: rate limit exceeded"})
     );
     let event = flagged.event.unwrap();
     assert_eq!(event.event_name, "SecurityFlagged");
-    assert_eq!(
-        json_of(&event.payload)["request_id"],
-        ehr_support::request_id(2)
-    );
+    assert_eq!(json_of(&event.payload)["request_id"], request_id(2));
     let security = world
         .net1
         .ok(&world.net1.admin, &[b"AuditTrail", b"security"])
@@ -413,10 +407,7 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
     assert!(message.contains("is flagged"), "{message}");
     let message = world
         .net1
-        .err(
-            &world.doctor,
-            &[b"GetReply", ehr_support::request_id(1).as_bytes()],
-        )
+        .err(&world.doctor, &[b"GetReply", request_id(1).as_bytes()])
         .await;
     assert!(message.contains("is flagged"), "{message}");
 
@@ -591,7 +582,7 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
     let (request, signed) = world.accepted_request(1).await;
     let envelope = world.forward_request(&signed);
 
-    let before = snapshot(&world.net2.ledger).await;
+    let before = snapshot(&world.net2.ledger);
     let again = world
         .net2
         .call(&world.net2.relay, &[b"AcceptRequest", &envelope, b""])
@@ -603,7 +594,7 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
         json!({"outcome": "accepted", "request_id": request.request_id})
     );
     assert!(again.event.is_none());
-    assert_eq!(before, snapshot(&world.net2.ledger).await);
+    assert_eq!(before, snapshot(&world.net2.ledger));
 
     // Same id, different bytes (another purpose).
     let mut changed = request.clone();
@@ -645,13 +636,13 @@ async fn rejected(world: &World, signed: &[u8], request_id: &str, reason: &str) 
     assert_eq!(status["status"], "rejected");
     assert!(status["reason"].as_str().unwrap().contains(reason));
     // A resubmission returns the stored rejection without writing.
-    let before = snapshot(&world.net2.ledger).await;
+    let before = snapshot(&world.net2.ledger);
     let again = world
         .net2
         .call(&world.net2.relay, &[b"AcceptRequest", envelope, &proof])
         .await;
     assert_eq!(json_of(&again.response.payload), body);
-    assert_eq!(before, snapshot(&world.net2.ledger).await);
+    assert_eq!(before, snapshot(&world.net2.ledger));
 }
 
 #[tokio::test]

@@ -3,11 +3,8 @@
 //! repeated keys, deep nesting and huge arguments are refused with a code,
 //! in a bounded message, writing nothing.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::shim::testing::Invocation;
+use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ContractFailure, ErrorCode,
     limits::{MAX_ERROR_BYTES, MAX_JSON_DEPTH},

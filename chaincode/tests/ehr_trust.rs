@@ -3,12 +3,8 @@
 //! `ProveRequest`, and the proof `AcceptRequest` demands, one test per
 //! refusal, each checking its code and that nothing was written.
 
-mod common;
-mod ehr_support;
-
-use common::pki::Ca;
-use ehr_support::*;
 use ehrx_chaincode::{proto::exchange::ValidationProof, shim::testing::Invocation};
+use ehrx_chaincode_testing::*;
 use ehrx_interface::{ContractFailure, ErrorCode, limits::CHALLENGE_MAX_AGE_MS};
 use prost::Message;
 use prost_types::Timestamp;
@@ -565,7 +561,7 @@ async fn a_reply_never_stored_on_the_replying_network_gets_no_proof_and_is_refus
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
 
     let envelope = world.forward_reply(&signed);
-    let before = snapshot(&world.net1.ledger).await;
+    let before = snapshot(&world.net1.ledger);
     for proof in [
         Vec::new(),
         // net2's relay "endorsing" with its own client identity.
@@ -611,7 +607,7 @@ async fn a_reply_never_stored_on_the_replying_network_gets_no_proof_and_is_refus
         ),
         "{message}"
     );
-    assert_eq!(before, snapshot(&world.net1.ledger).await);
+    assert_eq!(before, snapshot(&world.net1.ledger));
 }
 
 #[tokio::test]
