@@ -323,14 +323,7 @@ mod tests {
     }
 
     fn digests(records: &[Record]) -> Vec<RecordDigest> {
-        records
-            .iter()
-            .map(|r| RecordDigest {
-                record_id: r.record_id.clone(),
-                category: r.category.clone(),
-                sha256: Sha256::digest(&r.content).to_vec(),
-            })
-            .collect()
+        records.iter().map(Record::digest).collect()
     }
 
     struct Fixture {
