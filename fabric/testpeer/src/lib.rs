@@ -404,6 +404,21 @@ fn invalid(error: prost::DecodeError) -> Status {
     Status::invalid_argument(error.to_string())
 }
 
+/// The channel and signature headers of `header`, once its creator's
+/// `signature` over `signed` (the bytes that carry the header) checks out.
+fn signed_headers(
+    header: &common::Header,
+    signed: &[u8],
+    signature: &[u8],
+) -> Result<(common::ChannelHeader, common::SignatureHeader), Status> {
+    let channel_header =
+        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
+    let signature_header =
+        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
+    verify(&signature_header.creator, signed, signature)?;
+    Ok((channel_header, signature_header))
+}
+
 /// Decodes and checks a signed proposal as the peer would; returns the
 /// invocation and the chaincode it names.
 fn check_proposal(
@@ -413,15 +428,8 @@ fn check_proposal(
     let signed = signed.ok_or_else(|| Status::invalid_argument("no proposal"))?;
     let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).map_err(invalid)?;
     let header = common::Header::decode(proposal.header.as_slice()).map_err(invalid)?;
-    let channel_header =
-        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
-    let signature_header =
-        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
-    verify(
-        &signature_header.creator,
-        &signed.proposal_bytes,
-        &signed.signature,
-    )?;
+    let (channel_header, signature_header) =
+        signed_headers(&header, &signed.proposal_bytes, &signed.signature)?;
     let mut joined = signature_header.nonce.clone();
     joined.extend_from_slice(&signature_header.creator);
     if channel_header.tx_id != hex::encode(Sha256::digest(&joined))
@@ -506,18 +514,10 @@ async fn seek(
         .ok_or_else(|| Status::invalid_argument("no seek request"))?;
     let payload = common::Payload::decode(envelope.payload.as_slice()).map_err(invalid)?;
     let header = payload.header.unwrap_or_default();
-    let channel_header =
-        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
+    let (channel_header, _) = signed_headers(&header, &envelope.payload, &envelope.signature)?;
     if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
         return Err(Status::invalid_argument("not a seek request"));
     }
-    let signature_header =
-        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
-    verify(
-        &signature_header.creator,
-        &envelope.payload,
-        &envelope.signature,
-    )?;
     let seek = orderer::SeekInfo::decode(payload.data.as_slice()).map_err(invalid)?;
     Ok((channel_header.channel_id, specified(seek.start)))
 }
@@ -588,19 +588,8 @@ impl<C: Contract> gateway::gateway_server::Gateway for TestPeer<C> {
         let request = request.into_inner();
         let envelope = request.prepared_transaction.unwrap_or_default();
         let payload = common::Payload::decode(envelope.payload.as_slice()).map_err(invalid)?;
-        let signature_header = common::SignatureHeader::decode(
-            payload
-                .header
-                .unwrap_or_default()
-                .signature_header
-                .as_slice(),
-        )
-        .map_err(invalid)?;
-        verify(
-            &signature_header.creator,
-            &envelope.payload,
-            &envelope.signature,
-        )?;
+        let header = payload.header.unwrap_or_default();
+        signed_headers(&header, &envelope.payload, &envelope.signature)?;
         let endorsed = self.chain().endorsed.remove(&request.transaction_id);
         let (chaincode, function, endorsed) =
             endorsed.ok_or_else(|| Status::not_found("never endorsed"))?;
