@@ -17,31 +17,6 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
 
-const FUNCTIONS: &[&str] = &[
-    "ConfigureNetwork",
-    "PutRemoteNetwork",
-    "RemoveRemoteNetwork",
-    "PutNetworkTrust",
-    "RegisterRequester",
-    "RegisterResponder",
-    "RegisterRelay",
-    "RegisterUploader",
-    "ClearFlag",
-    "AuditTrail",
-    "PutEhr",
-    "SubmitRequest",
-    "ProveRequest",
-    "IssueChallenge",
-    "AcceptRequest",
-    "GetRequestStatus",
-    "ListRequests",
-    "GetRequestRecords",
-    "SubmitReply",
-    "ProveReply",
-    "AcceptReply",
-    "GetReply",
-];
-
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
@@ -96,7 +71,7 @@ proptest! {
 
     #[test]
     fn any_arguments_to_any_function_never_panic(
-        function in prop::sample::select(FUNCTIONS),
+        function in prop::sample::select(function::ALL),
         args in prop::collection::vec(
             prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..200),

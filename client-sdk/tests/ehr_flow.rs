@@ -24,7 +24,7 @@ use ehrx_client::{
     ehr::{
         ClinicalSummary, EhrClient, EhrSettings, Error, HistoryOutcome, HistoryRequest,
         InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestEntry,
-        RequestStatus as RequestState, RequesterKey,
+        RequestStatus as RequestState, RequestedHistory, RequesterKey,
         interface::{
             AuditKind, CHAINCODE, ErrorCode, Key32, OutcomeKind, RecordMeta, ReplyOutcome,
             error_code, function::PUT_EHR,
@@ -121,6 +121,17 @@ impl Harness {
     /// The registered uploader of net2.
     fn uploader(&self) -> EhrClient {
         client(&self.channels[1], &self.world.net2, &self.world.uploader)
+    }
+
+    /// The doctor's request for `patient`'s history, waiting up to
+    /// `timeout` for its outcome.
+    async fn request(
+        &self,
+        patient: [u8; 32],
+        timeout: Duration,
+    ) -> Result<RequestedHistory, Error> {
+        let history = history(PatientRef::from_bytes(patient));
+        self.doctor().request_history(&history, timeout).await
     }
 
     /// A request's entry on net2, as its admin reads it.
@@ -231,11 +242,8 @@ async fn upload_request_and_read_a_patients_history() {
 async fn a_refusal_by_the_destination_is_an_outcome_with_its_reason() {
     let harness = Harness::start(Destination::Answers).await;
     let doctor = harness.doctor();
-    let requested = doctor
-        .request_history(
-            &history(PatientRef::from_bytes(UNKNOWN_PATIENT)),
-            Duration::from_secs(10),
-        )
+    let requested = harness
+        .request(UNKNOWN_PATIENT, Duration::from_secs(10))
         .await
         .unwrap();
     // net2 rejected the request and its responder refused it with the
@@ -304,18 +312,15 @@ async fn a_request_refused_by_this_network_is_rejected_here() {
 #[tokio::test]
 async fn no_answer_before_the_deadline_is_a_timeout() {
     let harness = Harness::start(Destination::Silent).await;
-    let doctor = harness.doctor();
     let started = std::time::Instant::now();
-    let requested = doctor
-        .request_history(
-            &history(PatientRef::from_bytes(harness.world.patient)),
-            Duration::from_millis(300),
-        )
+    let requested = harness
+        .request(harness.world.patient, Duration::from_millis(300))
         .await
         .unwrap();
     assert_eq!(requested.outcome, HistoryOutcome::TimedOut);
     assert!(started.elapsed() < Duration::from_secs(5));
-    let status = doctor
+    let status = harness
+        .doctor()
         .request_status(requested.pending.request_id())
         .await
         .unwrap();
@@ -328,19 +333,12 @@ async fn a_refused_event_subscription_is_an_error_at_once_not_a_timeout() {
     harness.net1.refuse_events();
     let started = std::time::Instant::now();
     let error = harness
-        .doctor()
-        .request_history(
-            &history(PatientRef::from_bytes(harness.world.patient)),
-            Duration::from_secs(30),
-        )
+        .request(harness.world.patient, Duration::from_secs(30))
         .await
         .unwrap_err();
     assert!(error.to_string().contains("access denied"), "{error}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
 }
 
 #[tokio::test]
@@ -380,11 +378,7 @@ async fn a_reply_that_arrives_after_the_stream_ended_is_still_seen() {
     // yet); the reply commits while the listener is between two streams.
     let harness = Harness::start(Destination::AnswersAfter(Duration::from_millis(300))).await;
     let requested = harness
-        .doctor()
-        .request_history(
-            &history(PatientRef::from_bytes(harness.world.patient)),
-            Duration::from_secs(10),
-        )
+        .request(harness.world.patient, Duration::from_secs(10))
         .await
         .unwrap();
     assert_eq!(requested.outcome, HistoryOutcome::ReplyReady);

@@ -12,7 +12,7 @@ use ehrx_chaincode::{
     shim::{contract::ContractChaincode, testing::MemoryLedger},
 };
 use ehrx_interface::{
-    names::{CHAINCODE, event, function},
+    names::{CHAINCODE, Forwarded, event},
     types::{Outcome as ExchangeOutcome, OutcomeKind},
 };
 use hlf_testpeer::{
@@ -20,7 +20,7 @@ use hlf_testpeer::{
     shim::{ShimContract, committed},
 };
 
-use crate::world::{Network, World, assert_outcome};
+use crate::world::{Network, World};
 
 /// A network's chaincode behind a stand-in peer.
 pub type ContractPeer = TestPeer<ShimContract<ContractChaincode>>;
@@ -61,12 +61,7 @@ impl World {
     /// a refusal carrying its reason; SubmitReply; and AcceptReply on net1
     /// with net2's proof, committed in a block of `net1`.
     pub async fn answer<C: Contract>(&self, signed: &[u8], net1: &TestPeer<C>) {
-        let [function, envelope, proof] = self.accept_args(signed).await;
-        let out = self
-            .net2
-            .ok(&self.net2.relay, &[&function, &envelope, &proof])
-            .await;
-        let taken_in: ExchangeOutcome = serde_json::from_value(out).unwrap();
+        let taken_in: ExchangeOutcome = serde_json::from_value(self.accept(signed).await).unwrap();
         let request_id = &taken_in.request_id;
         let reply = match (taken_in.outcome, &taken_in.reason) {
             (OutcomeKind::Accepted, _) => self.reply_from(&self.request_records(request_id).await),
@@ -75,20 +70,8 @@ impl World {
             }
             other => panic!("AcceptRequest answered {other:?}"),
         };
-        let signed_reply = self.sign_reply(&reply, &self.responder);
-        let out = self
-            .net2
-            .ok(
-                &self.responder,
-                &[function::SUBMIT_REPLY.as_bytes(), &signed_reply],
-            )
-            .await;
-        assert_outcome(&out, OutcomeKind::Submitted);
-        let [function, envelope, proof] = self.accept_reply_args(&signed_reply).await;
-        let outcome = self
-            .net1
-            .call(&self.net1.relay, &[&function, &envelope, &proof])
-            .await;
+        let signed_reply = self.submit(&reply).await;
+        let outcome = self.deliver(Forwarded::Reply, &signed_reply).await;
         assert!(outcome.committed, "{}", outcome.response.message);
         // Committed outside the peer, it reaches the peer's listeners as
         // the next block.

@@ -11,8 +11,8 @@ use ed25519_dalek::SigningKey;
 use ehrx_chaincode::{
     ehr,
     proto::exchange::{
-        ForwardedEnvelope, Purpose, Record, RecordBundle, RecordDigest, Reply, ReplyStatus,
-        Request, SignedReply, SignedRequest, ValidationProof,
+        ForwardedEnvelope, Purpose, Record, RecordBundle, Reply, ReplyStatus, Request, SignedReply,
+        SignedRequest, ValidationProof,
         forwarded_envelope::Payload,
         proof::testing as proof_testing,
         seal::{DecryptionKey, SealContext, seal},
@@ -23,8 +23,8 @@ use ehrx_chaincode::{
     },
 };
 use ehrx_interface::{
-    Key32,
-    limits::{DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS},
+    ContractFailure, ErrorCode, Key32,
+    limits::{DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_ERROR_BYTES},
     names::{CHAINCODE, Forwarded, TRANSIENT_RECORD, function},
     rules::PRIVILEGE_REQUEST,
     types::{
@@ -67,6 +67,42 @@ pub fn parse<T: DeserializeOwned>(payload: &[u8]) -> T {
     })
 }
 
+/// The JSON result of a call of `function` that must have succeeded and
+/// committed.
+pub fn succeeded(function: &str, outcome: &Outcome) -> Value {
+    assert_eq!(
+        outcome.response.status, 200,
+        "{function:?} failed: {}",
+        outcome.response.message
+    );
+    assert!(outcome.committed);
+    parse(&outcome.response.payload)
+}
+
+/// Fails unless `message` (a refusal, a reason) mentions `expected`.
+#[track_caller]
+pub fn assert_mentions(message: &str, expected: &str) {
+    assert!(
+        message.contains(expected),
+        "{expected:?} is not in {message:?}"
+    );
+}
+
+/// The code of a refusal; fails unless the message is in the wire form
+/// `[CODE] text` and within the contract's bound.
+pub fn code(message: &str) -> ErrorCode {
+    assert!(
+        message.len() <= MAX_ERROR_BYTES,
+        "{} bytes: {}…",
+        message.len(),
+        &message[..message.floor_char_boundary(200)]
+    );
+    match ContractFailure::from_wire(message) {
+        Some(failure) => failure.code,
+        None => panic!("not in the wire form: {message}"),
+    }
+}
+
 /// An exchange function's result, which must have `expected` as outcome.
 pub fn assert_outcome(result: &Value, expected: OutcomeKind) -> ExchangeOutcome {
     let outcome: ExchangeOutcome = serde_json::from_value(result.clone()).unwrap();
@@ -99,6 +135,15 @@ impl Person {
         }
     }
 
+    /// An identity of MSP `msp_id` issued by a CA that calls itself
+    /// `ca_subject` (seeded with `seed`, the identity with `seed + 1`), a
+    /// CA no network registered unless a test does.
+    pub fn of_another_ca(ca_subject: &str, msp_id: &str, subject: &str, seed: u8) -> (Ca, Self) {
+        let ca = Ca::new(ca_subject, seed);
+        let person = Self::issue(&ca, msp_id, subject, seed + 1);
+        (ca, person)
+    }
+
     /// Its registry entry.
     pub fn member(&self) -> MemberIdentity {
         MemberIdentity {
@@ -128,6 +173,50 @@ pub fn snapshot(ledger: &MemoryLedger) -> Snapshot {
     }
 }
 
+/// A request or a reply: signed by its author and submitted where it is
+/// made (see [`World::submit`]).
+pub trait Filed {
+    /// Which of the two it is.
+    const KIND: Forwarded;
+    /// The outcome of a successful submission.
+    const FILED: OutcomeKind;
+    /// The request it is or answers.
+    fn request_id(&self) -> &str;
+    /// The message signed by `who`, serialised.
+    fn signed_by(&self, who: &Person) -> Vec<u8>;
+}
+
+/// `Filed` for a message whose signed form is `$signed`.
+macro_rules! filed {
+    ($message:ty, $signed:ident, $kind:ident, $filed:ident) => {
+        impl Filed for $message {
+            const KIND: Forwarded = Forwarded::$kind;
+            const FILED: OutcomeKind = OutcomeKind::$filed;
+            fn request_id(&self) -> &str {
+                &self.request_id
+            }
+            fn signed_by(&self, who: &Person) -> Vec<u8> {
+                $signed::sign(self, who.creator.clone(), who.signer.as_ref())
+                    .unwrap()
+                    .encode_to_vec()
+            }
+        }
+    };
+}
+
+filed!(Request, SignedRequest, Request, Validated);
+filed!(Reply, SignedReply, Reply, Submitted);
+
+/// The subject of network `id`'s CA.
+fn ca_subject(id: &str) -> String {
+    format!("CN=ca.org1.{id}.example.com,O=org1.{id},C=US")
+}
+
+/// The subject of `common_name` in `unit` of network `id`'s org.
+fn subject(id: &str, common_name: &str, unit: &str) -> String {
+    format!("CN={common_name},OU={unit},O=org1.{id}")
+}
+
 /// One network: its ledger, chaincode, network key, admin and relay.
 #[derive(Debug)]
 pub struct Network {
@@ -152,17 +241,9 @@ impl Network {
     /// An unconfigured network `id` on `ledger`.
     pub fn on(id: &'static str, n: u8, ledger: MemoryLedger) -> Self {
         let msp_id = format!("Net{n}Org1MSP");
-        let ca = Ca::new(
-            &format!("CN=ca.org1.{id}.example.com,O=org1.{id},C=US"),
-            10 * n,
-        );
+        let ca = Ca::new(&ca_subject(id), 10 * n);
         let member = |common_name: &str, unit: &str, seed: u8| {
-            Person::issue(
-                &ca,
-                &msp_id,
-                &format!("CN={common_name},OU={unit},O=org1.{id}"),
-                seed,
-            )
+            Person::issue(&ca, &msp_id, &subject(id, common_name, unit), seed)
         };
         let admin = member(&format!("Admin@org1.{id}"), "admin", 10 * n + 1);
         let relay = member(&format!("relay@org1.{id}"), "client", 10 * n + 2);
@@ -180,14 +261,19 @@ impl Network {
         }
     }
 
+    /// An impostor: `common_name` of this network's org and MSP in unit
+    /// `unit`, issued by a CA with this network's CA's name but another
+    /// key (seeded with `seed`, the identity with `seed + 1`).
+    pub fn impostor(&self, common_name: &str, unit: &str, seed: u8) -> Person {
+        let subject = subject(self.id, common_name, unit);
+        Person::of_another_ca(&ca_subject(self.id), &self.msp_id, &subject, seed).1
+    }
+
     /// A client of this network's org.
     pub fn person(&self, name: &str, seed: u8) -> Person {
-        Person::issue(
-            &self.ca,
-            &self.msp_id,
-            &format!("CN={name}@org1.{},OU=client,O=org1.{}", self.id, self.id),
-            seed,
-        )
+        let common_name = format!("{name}@org1.{}", self.id);
+        let subject = subject(self.id, &common_name, "client");
+        Person::issue(&self.ca, &self.msp_id, &subject, seed)
     }
 
     pub async fn invoke(&self, invocation: Invocation) -> Outcome {
@@ -202,15 +288,7 @@ impl Network {
     /// Calls and expects success; returns the JSON result.
     pub async fn ok(&self, who: &Person, args: &[&[u8]]) -> Value {
         let outcome = self.call(who, args).await;
-        assert_eq!(
-            outcome.response.status,
-            200,
-            "{:?} failed: {}",
-            String::from_utf8_lossy(args[0]),
-            outcome.response.message
-        );
-        assert!(outcome.committed);
-        parse(&outcome.response.payload)
+        succeeded(&String::from_utf8_lossy(args[0]), &outcome)
     }
 
     /// Calls `invocation`, expects an error, checks that nothing was
@@ -241,6 +319,13 @@ impl Network {
     pub async fn admin(&self, function: &str, argument: &impl Serialize) -> Value {
         let argument = json(argument);
         self.ok(&self.admin, &[function.as_bytes(), argument.as_bytes()])
+            .await
+    }
+
+    /// An admin call of `function` with `argument` (any bytes), which
+    /// must be refused, writing nothing: the message.
+    pub async fn admin_refused(&self, function: &str, argument: impl AsRef<[u8]>) -> String {
+        self.err(&self.admin, &[function.as_bytes(), argument.as_ref()])
             .await
     }
 
@@ -364,7 +449,7 @@ impl Network {
         .transient(TRANSIENT_RECORD, content.to_vec())
     }
 
-    /// PutEhr by `uploader`, expecting success.
+    /// PutEhr by `uploader`, which must succeed: the record's metadata.
     pub async fn store(
         &self,
         uploader: &Person,
@@ -372,13 +457,9 @@ impl Network {
         patient: &[u8; 32],
         category: &str,
         content: &[u8],
-    ) {
-        let outcome = self
-            .invoke(Network::put_ehr(
-                uploader, record_id, patient, category, content,
-            ))
-            .await;
-        assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
+    ) -> Value {
+        let invocation = Network::put_ehr(uploader, record_id, patient, category, content);
+        succeeded(function::PUT_EHR, &self.invoke(invocation).await)
     }
 
     /// GetRequestStatus of `request_id`, as `who` sees it.
@@ -556,9 +637,7 @@ impl World {
 
     /// `request` signed by `who`, serialised.
     pub fn sign_request(&self, request: &Request, who: &Person) -> Vec<u8> {
-        SignedRequest::sign(request, who.creator.clone(), who.signer.as_ref())
-            .unwrap()
-            .encode_to_vec()
+        request.signed_by(who)
     }
 
     /// The network that proves `kind` of message and the one that checks
@@ -746,6 +825,38 @@ impl World {
         self.forwarded(Forwarded::Reply, signed).await
     }
 
+    /// `signed` forwarded with a fresh proof and taken in by the other
+    /// network's relay (AcceptRequest on net2, AcceptReply on net1).
+    pub async fn deliver(&self, kind: Forwarded, signed: &[u8]) -> Outcome {
+        let [function, envelope, proof] = self.forwarded(kind, signed).await;
+        let verifier = self.sides(kind).1;
+        verifier
+            .call(&verifier.relay, &[&function, &envelope, &proof])
+            .await
+    }
+
+    /// AcceptRequest of `signed` on net2 with net1's fresh proof, which
+    /// must succeed: its result.
+    pub async fn accept(&self, signed: &[u8]) -> Value {
+        let outcome = self.deliver(Forwarded::Request, signed).await;
+        succeeded(function::ACCEPT_REQUEST, &outcome)
+    }
+
+    /// AcceptRequest of `signed`, forwarded by net1's relay with `proof`,
+    /// which must succeed: its result.
+    pub async fn accept_with(&self, signed: &[u8], proof: &[u8]) -> Value {
+        let envelope = self.forward_request(signed);
+        let args: [&[u8]; 3] = [function::ACCEPT_REQUEST.as_bytes(), &envelope, proof];
+        self.net2.ok(&self.net2.relay, &args).await
+    }
+
+    /// AcceptReply of `signed` on net1 with net2's fresh proof, which must
+    /// succeed: its result.
+    pub async fn accept_reply(&self, signed: &[u8]) -> Value {
+        let outcome = self.deliver(Forwarded::Reply, signed).await;
+        succeeded(function::ACCEPT_REPLY, &outcome)
+    }
+
     /// An OK reply from net2 to request `request_id` listing `records`
     /// and sealing them to `key`.
     fn sealed_reply(request_id: &str, key: &[u8], records: Vec<Record>) -> Reply {
@@ -754,14 +865,7 @@ impl World {
             replying_network: NET2,
             receiving_network: NET1,
         };
-        let digests = records
-            .iter()
-            .map(|record| RecordDigest {
-                record_id: record.record_id.clone(),
-                category: record.category.clone(),
-                sha256: Sha256::digest(&record.content).to_vec(),
-            })
-            .collect();
+        let digests = records.iter().map(Record::digest).collect();
         let sealed = seal(key, &context, &RecordBundle { records }).unwrap();
         Reply {
             request_id: request_id.into(),
@@ -858,31 +962,84 @@ impl World {
         self.refusal(&request.request_id, status, "no consent on file")
     }
 
+    /// `reply` signed by `who`, serialised.
     pub fn sign_reply(&self, reply: &Reply, who: &Person) -> Vec<u8> {
-        SignedReply::sign(reply, who.creator.clone(), who.signer.as_ref())
-            .unwrap()
-            .encode_to_vec()
+        reply.signed_by(who)
+    }
+
+    /// Where `kind` of message is made, by whom and with which function:
+    /// requests by the doctor on net1 (SubmitRequest), replies by the
+    /// responder on net2 (SubmitReply).
+    fn author(&self, kind: Forwarded) -> (&Network, &Person, &'static str) {
+        match kind {
+            Forwarded::Request => (&self.net1, &self.doctor, function::SUBMIT_REQUEST),
+            Forwarded::Reply => (&self.net2, &self.responder, function::SUBMIT_REPLY),
+        }
+    }
+
+    /// `message` signed and submitted by its author, which must succeed
+    /// for its request: the signed bytes.
+    pub async fn submit<M: Filed>(&self, message: &M) -> Vec<u8> {
+        let (network, author, function) = self.author(M::KIND);
+        let signed = message.signed_by(author);
+        let out = network.ok(author, &[function.as_bytes(), &signed]).await;
+        assert_eq!(
+            assert_outcome(&out, M::FILED).request_id,
+            message.request_id()
+        );
+        signed
+    }
+
+    /// `message` signed and submitted by its author, which must be
+    /// refused, writing nothing: the message.
+    pub async fn submit_refused<M: Filed>(&self, message: &M) -> String {
+        let signed = message.signed_by(self.author(M::KIND).1);
+        self.filing_refused(M::KIND, &signed).await
+    }
+
+    /// `signed` (any bytes) submitted by the author of `kind`, which must
+    /// be refused, writing nothing: the message.
+    pub async fn filing_refused(&self, kind: Forwarded, signed: &[u8]) -> String {
+        let (network, author, function) = self.author(kind);
+        network.err(author, &[function.as_bytes(), signed]).await
+    }
+
+    /// `envelope` with `proof` delivered by the relay of the network that
+    /// takes `kind` in (AcceptRequest on net2, AcceptReply on net1), which
+    /// must refuse it, writing nothing: the message.
+    pub async fn delivery_refused(&self, kind: Forwarded, envelope: &[u8], proof: &[u8]) -> String {
+        let verifier = self.sides(kind).1;
+        let function = kind.accept_function().as_bytes();
+        verifier
+            .err(&verifier.relay, &[function, envelope, proof])
+            .await
+    }
+
+    /// Request `n` for a patient net2 has no records of, which net2 takes
+    /// in on net1's word (never submitted there) and rejects.
+    pub async fn rejected_request(&self, n: u64) -> Request {
+        let mut request = self.request(n);
+        request.patient_ref = vec![8; 32];
+        let signed = self.sign_request(&request, &self.doctor);
+        let envelope = self.forward_request(&signed);
+        let proof = self.vouched(&signed).await;
+        let out = self
+            .net2
+            .ok(
+                &self.net2.relay,
+                &[function::ACCEPT_REQUEST.as_bytes(), &envelope, &proof],
+            )
+            .await;
+        assert_outcome(&out, OutcomeKind::Rejected);
+        request
     }
 
     /// Runs request `n` through SubmitRequest and AcceptRequest; returns
     /// the request and its signed bytes.
     pub async fn accepted_request(&self, n: u64) -> (Request, Vec<u8>) {
         let request = self.request(n);
-        let signed = self.sign_request(&request, &self.doctor);
-        let out = self
-            .net1
-            .ok(
-                &self.doctor,
-                &[function::SUBMIT_REQUEST.as_bytes(), &signed],
-            )
-            .await;
-        assert_outcome(&out, OutcomeKind::Validated);
-        let [function, envelope, proof] = self.accept_args(&signed).await;
-        let out = self
-            .net2
-            .ok(&self.net2.relay, &[&function, &envelope, &proof])
-            .await;
-        assert_outcome(&out, OutcomeKind::Accepted);
+        let signed = self.submit(&request).await;
+        assert_outcome(&self.accept(&signed).await, OutcomeKind::Accepted);
         (request, signed)
     }
 
@@ -890,15 +1047,7 @@ impl World {
     /// the request and the signed reply.
     pub async fn replied_request(&self, n: u64) -> (Request, Vec<u8>) {
         let (request, _) = self.accepted_request(n).await;
-        let signed = self.sign_reply(&self.reply_ok(&request), &self.responder);
-        let out = self
-            .net2
-            .ok(
-                &self.responder,
-                &[function::SUBMIT_REPLY.as_bytes(), &signed],
-            )
-            .await;
-        assert_outcome(&out, OutcomeKind::Submitted);
+        let signed = self.submit(&self.reply_ok(&request)).await;
         (request, signed)
     }
 }
