@@ -2,15 +2,12 @@
 //! Admin functions (admin only, validation, audit entries) and PutEhr
 //! (each check on its own), on the in-memory ledger.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::{
     ehr::state::RECORDS,
     shim::{composite_key, testing::Invocation},
 };
-use ehrx_interface::limits::MAX_RECORD_BYTES;
+use ehrx_chaincode_testing::*;
+use ehrx_interface::{limits::MAX_RECORD_BYTES, types::AuditKind};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -80,9 +77,7 @@ async fn configuration_defaults_limits_and_a_fixed_id() {
         (r#"{"network_id":"net2"}"#, "cannot change"),
         ("[]", "[NOT_AN_OBJECT]"),
     ] {
-        let message = net
-            .err(&net.admin, &[b"ConfigureNetwork", config.as_bytes()])
-            .await;
+        let message = net.admin_refused("ConfigureNetwork", config).await;
         assert!(message.contains(name), "{config}: {message}");
     }
     let out = net
@@ -107,10 +102,8 @@ async fn nothing_but_configuration_works_before_it() {
         "status": "active",
     })
     .to_string();
-    let message = net
-        .err(&net.admin, &[b"PutRemoteNetwork", entry.as_bytes()])
-        .await;
-    assert!(message.contains("not configured"), "{message}");
+    let message = net.admin_refused("PutRemoteNetwork", entry).await;
+    assert_mentions(&message, "not configured");
 }
 
 #[tokio::test]
@@ -141,17 +134,12 @@ async fn the_lookup_table_validates_its_entries() {
         ),
     ] {
         let message = net
-            .err(
-                &net.admin,
-                &[b"PutRemoteNetwork", entry.to_string().as_bytes()],
-            )
+            .admin_refused("PutRemoteNetwork", entry.to_string())
             .await;
         assert!(message.contains(name), "{entry}: {message}");
     }
-    let message = net
-        .err(&net.admin, &[b"RemoveRemoteNetwork", b"net2"])
-        .await;
-    assert!(message.contains("does not exist"), "{message}");
+    let message = net.admin_refused("RemoveRemoteNetwork", "net2").await;
+    assert_mentions(&message, "does not exist");
 }
 
 #[tokio::test]
@@ -188,18 +176,15 @@ async fn requester_registration_is_validated_and_one_identity_has_one_code() {
             "already bound to requester code \"DOC-1\"",
         ),
     ] {
-        let message = net
-            .err(&net.admin, &[b"RegisterRequester", arg.as_bytes()])
-            .await;
-        assert!(message.contains(name), "{name}: {message}");
+        let message = net.admin_refused("RegisterRequester", arg).await;
+        assert_mentions(&message, name);
     }
     // The doctor's code moves to the nurse: the doctor loses it.
     let moved = requester_json(&nurse, "DOC-1", json!(["request"]), &key);
     net.ok(&net.admin, &[b"RegisterRequester", moved.as_bytes()])
         .await;
-    let signed = world.sign_request(&world.request(1), &world.doctor);
-    let message = net.err(&world.doctor, &[b"SubmitRequest", &signed]).await;
-    assert!(message.contains("not a registered requester"), "{message}");
+    let message = world.submit_refused(&world.request(1)).await;
+    assert_mentions(&message, "not a registered requester");
 }
 
 #[tokio::test]
@@ -211,9 +196,7 @@ async fn role_registration_needs_a_certificate() {
         json!({"msp_id": "", "certificate": net.relay.cert_pem}),
         json!({"msp_id": "Net1Org1MSP"}),
     ] {
-        let message = net
-            .err(&net.admin, &[b"RegisterRelay", arg.to_string().as_bytes()])
-            .await;
+        let message = net.admin_refused("RegisterRelay", arg.to_string()).await;
         assert!(
             message.contains("certificate") || message.contains("msp_id"),
             "{message}"
@@ -224,33 +207,22 @@ async fn role_registration_needs_a_certificate() {
 #[tokio::test]
 async fn clear_flag_needs_a_flag_and_one_way_to_name_it() {
     let world = World::new().await;
-    let net = &world.net1;
-    let message = net
-        .err(
-            &net.admin,
-            &[b"ClearFlag", world.doctor.identity_json().as_bytes()],
-        )
-        .await;
-    assert!(message.contains("does not exist"), "{message}");
-    let both = json!({"msp_id": world.doctor.msp_id, "certificate": world.doctor.cert_pem, "identity_id": "x"});
-    let message = net
-        .err(&net.admin, &[b"ClearFlag", both.to_string().as_bytes()])
-        .await;
-    assert!(message.contains("exactly one"), "{message}");
+    let doctor = &world.doctor;
+    let both = json!({"msp_id": doctor.msp_id, "certificate": doctor.cert_pem, "identity_id": "x"});
+    for (arg, expected) in [
+        (doctor.identity_json(), "does not exist"),
+        (both.to_string(), "exactly one"),
+    ] {
+        let message = world.net1.admin_refused("ClearFlag", arg).await;
+        assert_mentions(&message, expected);
+    }
 }
 
 #[tokio::test]
 async fn every_admin_change_is_in_the_audit_trail() {
     let world = World::new().await;
-    let trail = world
-        .net2
-        .ok(&world.net2.admin, &[b"AuditTrail", b"admin"])
-        .await;
-    let entries = trail.as_array().unwrap();
-    let details: Vec<&str> = entries
-        .iter()
-        .map(|e| e["detail"].as_str().unwrap())
-        .collect();
+    let entries = world.net2.audit_trail("admin").await;
+    let details: Vec<&str> = entries.iter().map(|e| e.detail.as_str()).collect();
     assert_eq!(details.len(), 6, "{details:?}");
     assert!(details[0].starts_with("configured network net2"));
     assert!(details[1].starts_with("lookup table: net1 is Active"));
@@ -258,41 +230,34 @@ async fn every_admin_change_is_in_the_audit_trail() {
     assert!(details[3].contains("as relay"));
     assert!(details[4].contains("as responder"));
     assert!(details[5].contains("as uploader"));
-    for entry in entries {
-        assert_eq!(entry["kind"], "admin_change");
-        assert_eq!(entry["subject"], "admin");
-        assert_eq!(entry["actor_msp_id"], "Net2Org1MSP");
-        assert!(
-            entry["actor_id"]
-                .as_str()
-                .unwrap()
-                .contains("CN=Admin@org1.net2")
-        );
-        assert!(!entry["tx_id"].as_str().unwrap().is_empty());
+    for entry in &entries {
+        assert_eq!(entry.kind, AuditKind::AdminChange);
+        assert_eq!(entry.subject, "admin");
+        assert_eq!(entry.actor_msp_id, "Net2Org1MSP");
+        assert!(entry.actor_id.contains("CN=Admin@org1.net2"));
+        assert!(!entry.tx_id.is_empty());
     }
     let message = world
         .net2
         .err(&world.net2.admin, &[b"AuditTrail", b"everyone"])
         .await;
-    assert!(message.contains("subject"), "{message}");
+    assert_mentions(&message, "subject");
 }
 
 #[tokio::test]
 async fn put_ehr_keeps_the_content_private_and_the_metadata_public() {
     let world = World::new().await;
     let content = br#"{"resourceType":"Bundle","id":"b-1","type":"collection","entry":[{"resource":{"resourceType":"Immunization","id":"i-1"}}]}"#;
-    let out = world
+    let meta = world
         .net2
-        .invoke(Network::put_ehr(
+        .store(
             &world.uploader,
             "b-1",
             &world.patient,
             "Immunization",
             content,
-        ))
+        )
         .await;
-    assert_eq!(out.response.status, 200, "{}", out.response.message);
-    let meta: Value = serde_json::from_slice(&out.response.payload).unwrap();
     let sha = hex::encode(Sha256::digest(content));
     assert_eq!(meta["sha256"], sha);
     assert_eq!(meta["patient_ref"], hex::encode(world.patient));
@@ -415,27 +380,24 @@ async fn put_ehr_refuses_each_defect_by_name() {
     ];
     for (invocation, name) in cases {
         let message = net.refused(invocation).await;
-        assert!(message.contains(name), "{name}: {message}");
+        assert_mentions(&message, name);
     }
 }
 
 #[tokio::test]
 async fn argument_count_and_unknown_functions_are_errors() {
     let world = World::new().await;
-    let message = world.net1.err(&world.doctor, &[b"SubmitRequest"]).await;
-    assert!(message.contains("takes 1 argument"), "{message}");
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"ListRequests", b"extra"])
-        .await;
-    assert!(message.contains("takes 0 argument"), "{message}");
-    let message = world.net1.err(&world.doctor, &[b"DropTables"]).await;
-    assert!(message.contains("does not exist"), "{message}");
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"GetRequestStatus", b"\xff"])
-        .await;
-    assert!(message.contains("UTF-8"), "{message}");
+    let doctor = &world.doctor;
+    let calls: [(&[&[u8]], &str); 4] = [
+        (&[b"SubmitRequest"], "takes 1 argument"),
+        (&[b"ListRequests", b"extra"], "takes 0 argument"),
+        (&[b"DropTables"], "does not exist"),
+        (&[b"GetRequestStatus", b"\xff"], "UTF-8"),
+    ];
+    for (args, expected) in calls {
+        let message = world.net1.err(doctor, args).await;
+        assert_mentions(&message, expected);
+    }
 }
 
 #[tokio::test]

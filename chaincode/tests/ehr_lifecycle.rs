@@ -7,17 +7,13 @@
 //!   written;
 //! - challenges that expired unused: `PurgeChallenges` deletes them.
 
-mod common;
-mod ehr_support;
-
-use common::pki::Ca;
-use ehr_support::*;
 use ehrx_chaincode::{
     proto::exchange::{Request, SignedRequest},
     shim::testing::Invocation,
 };
+use ehrx_chaincode_testing::*;
 use ehrx_interface::{
-    ContractFailure, ErrorCode,
+    ErrorCode,
     limits::{CHALLENGE_MAX_AGE_MS, MAX_TRUST_GRACE_SECONDS},
 };
 use prost::Message as _;
@@ -26,12 +22,6 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 const GRACE_SECONDS: i64 = 600;
-
-fn code(message: &str) -> ErrorCode {
-    ContractFailure::from_wire(message)
-        .unwrap_or_else(|| panic!("not a coded error: {message}"))
-        .code
-}
 
 fn at(ms: i64) -> Timestamp {
     Timestamp {

@@ -6,11 +6,8 @@
 //! bytes, arbitrary bytes) to the JSON functions is refused with its code,
 //! writing nothing.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::shim::testing::{Invocation, Outcome};
+use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ContractFailure, ErrorCode,
     limits::{MAX_ERROR_BYTES, MAX_JSON_DEPTH},
@@ -19,31 +16,6 @@ use ehrx_interface::{
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-
-const FUNCTIONS: &[&str] = &[
-    "ConfigureNetwork",
-    "PutRemoteNetwork",
-    "RemoveRemoteNetwork",
-    "PutNetworkTrust",
-    "RegisterRequester",
-    "RegisterResponder",
-    "RegisterRelay",
-    "RegisterUploader",
-    "ClearFlag",
-    "AuditTrail",
-    "PutEhr",
-    "SubmitRequest",
-    "ProveRequest",
-    "IssueChallenge",
-    "AcceptRequest",
-    "GetRequestStatus",
-    "ListRequests",
-    "GetRequestRecords",
-    "SubmitReply",
-    "ProveReply",
-    "AcceptReply",
-    "GetReply",
-];
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -99,7 +71,7 @@ proptest! {
 
     #[test]
     fn any_arguments_to_any_function_never_panic(
-        function in prop::sample::select(FUNCTIONS),
+        function in prop::sample::select(function::ALL),
         args in prop::collection::vec(
             prop_oneof![
                 prop::collection::vec(any::<u8>(), 0..200),
@@ -282,12 +254,12 @@ proptest! {
             let invocation = Invocation::new([function.as_bytes().to_vec(), argument])
                 .creator(caller.creator.clone())
                 .transient("record", br#"{"resourceType":"Observation","id":"obs-7"}"#.to_vec());
-            let before = snapshot(&net.ledger).await;
+            let before = snapshot(&net.ledger);
             let outcome = net.invoke(invocation).await;
             prop_assert_eq!(outcome.response.status, 500, "{:?} was accepted", kind);
             check(&outcome)?;
             prop_assert!(outcome.event.is_none());
-            prop_assert!(before == snapshot(&net.ledger).await, "a refused call wrote");
+            prop_assert!(before == snapshot(&net.ledger), "a refused call wrote");
             let code = ContractFailure::from_wire(&outcome.response.message).map(|f| f.code);
             let expected = match kind {
                 Hostile::Array => Some(ErrorCode::NotAnObject),

@@ -1,60 +1,56 @@
 #![cfg(test)]
-//! Algorithm 1 (SubmitRequest) and Algorithm 2 (AcceptRequest), one test
-//! per check where only that check fails; rate limit, flags, replays.
+//! Algorithm 1 (SubmitRequest) and Algorithm 2 (AcceptRequest), one check
+//! per test or per labelled case where only that check fails; rate limit,
+//! flags, replays.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::{
-    proto::exchange::{ForwardedEnvelope, Purpose, SignedRequest, forwarded_envelope::Payload},
-    shim::testing::Invocation,
+    proto::exchange::{
+        ForwardedEnvelope, Purpose, Request, SignedRequest, forwarded_envelope::Payload,
+    },
+    shim::testing::{Invocation, Outcome},
+};
+use ehrx_chaincode_testing::*;
+use ehrx_interface::{
+    names::Forwarded,
+    types::{NetworkConfig, NetworkStatus, Notice, OutcomeKind, RequesterRegistration},
 };
 use prost::Message;
 use prost_types::Timestamp;
-use serde_json::{Value, json};
+use serde_json::json;
+
+/// A change to a well-formed request that makes it defective.
+type Defect = Box<dyn Fn(&mut Request)>;
 
 fn at(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
 }
 
-async fn submit_at(
-    world: &World,
-    signed: &[u8],
-    seconds: i64,
-) -> ehrx_chaincode::shim::testing::Outcome {
-    world
-        .net1
-        .invoke(
-            Invocation::new([b"SubmitRequest".to_vec(), signed.to_vec()])
-                .creator(world.doctor.creator.clone())
-                .timestamp(at(seconds)),
-        )
-        .await
+/// SubmitRequest of `signed` by the doctor at transaction time `seconds`.
+fn submission_at(world: &World, signed: &[u8], seconds: i64) -> Invocation {
+    Invocation::new([b"SubmitRequest".to_vec(), signed.to_vec()])
+        .creator(world.doctor.creator.clone())
+        .timestamp(at(seconds))
 }
 
-fn json_of(payload: &[u8]) -> Value {
-    serde_json::from_slice(payload).unwrap()
+/// Request `n` of the doctor, submitted at `seconds`: the call's outcome.
+async fn submit_at(world: &World, n: u64, seconds: i64) -> Outcome {
+    let signed = world.sign_request(&world.request(n), &world.doctor);
+    world
+        .net1
+        .invoke(submission_at(world, &signed, seconds))
+        .await
 }
 
 /// A second registered requester on net1 ("NURSE-1").
 async fn nurse(world: &World, privileges: &[&str]) -> Person {
     let nurse = world.net1.person("nurse", 14);
-    let requester = json!({
-        "requester_code": "NURSE-1",
-        "msp_id": nurse.msp_id,
-        "certificate": nurse.cert_pem,
-        "privileges": privileges,
-        "encryption_key": hex::encode([9u8; 32]),
-    })
-    .to_string();
-    world
-        .net1
-        .ok(
-            &world.net1.admin,
-            &[b"RegisterRequester", requester.as_bytes()],
-        )
-        .await;
+    let requester = RequesterRegistration::new(
+        "NURSE-1",
+        nurse.member(),
+        privileges.iter().map(|p| p.to_string()).collect(),
+        &[9; 32],
+    );
+    world.net1.admin("RegisterRequester", &requester).await;
     nurse
 }
 
@@ -64,26 +60,12 @@ async fn nurse(world: &World, privileges: &[&str]) -> Person {
 async fn a_valid_request_is_validated_with_an_event_carrying_its_exact_bytes() {
     let world = World::new().await;
     let request = world.request(1);
-    let signed = world.sign_request(&request, &world.doctor);
-    let out = world
-        .net1
-        .ok(&world.doctor, &[b"SubmitRequest", &signed])
-        .await;
-    assert_eq!(
-        out,
-        json!({"outcome": "validated", "request_id": request.request_id})
-    );
+    let signed = world.submit(&request).await;
     let event = last_event(&world.net1.ledger);
     assert_eq!(event.event_name, "RequestValidated");
     assert_eq!(event.payload, signed);
 
-    let status = world
-        .net1
-        .ok(
-            &world.doctor,
-            &[b"GetRequestStatus", request.request_id.as_bytes()],
-        )
-        .await;
+    let status = world.net1.status(&world.doctor, &request.request_id).await;
     assert_eq!(status["status"], "validated");
     assert_eq!(status["direction"], "outgoing");
     assert_eq!(status["patient_ref"], hex::encode(world.patient));
@@ -97,16 +79,14 @@ async fn a_valid_request_is_validated_with_an_event_carrying_its_exact_bytes() {
 async fn malformed_signed_request_is_refused() {
     let world = World::new().await;
     let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", b"\xff\xff\xff"])
+        .filing_refused(Forwarded::Request, b"\xff\xff\xff")
         .await;
-    assert!(message.contains("signed request"), "{message}");
+    assert_mentions(&message, "signed request");
 }
 
 #[tokio::test]
-async fn each_format_defect_is_refused_by_name() {
+async fn each_defect_of_a_request_is_refused_by_name() {
     let world = World::new().await;
-    type Defect = Box<dyn Fn(&mut ehrx_chaincode::proto::exchange::Request)>;
     let cases: Vec<(&str, Defect)> = vec![
         (
             "request_id",
@@ -143,30 +123,33 @@ async fn each_format_defect_is_refused_by_name() {
             "destination_network",
             Box::new(|r| r.destination_network = NET1.into()),
         ),
+        // The source must be this network.
+        (
+            "source_network",
+            Box::new(|r| r.source_network = "net3".into()),
+        ),
+        // The code must be registered.
+        (
+            "\"NOBODY\" is not registered",
+            Box::new(|r| r.requester_code = "NOBODY".into()),
+        ),
+        // The key must be the one registered with the code.
+        (
+            "requester_encryption_key",
+            Box::new(|r| r.requester_encryption_key = vec![3; 32]),
+        ),
+        // The destination must be in the lookup table.
+        (
+            "\"net9\" does not exist",
+            Box::new(|r| r.destination_network = "net9".into()),
+        ),
     ];
     for (name, defect) in cases {
         let mut request = world.request(1);
         defect(&mut request);
-        let signed = world.sign_request(&request, &world.doctor);
-        let message = world
-            .net1
-            .err(&world.doctor, &[b"SubmitRequest", &signed])
-            .await;
-        assert!(message.contains(name), "{name}: {message}");
+        let message = world.submit_refused(&request).await;
+        assert_mentions(&message, name);
     }
-}
-
-#[tokio::test]
-async fn source_must_be_this_network() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.source_network = "net3".into();
-    let signed = world.sign_request(&request, &world.doctor);
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
-        .await;
-    assert!(message.contains("source_network"), "{message}");
 }
 
 #[tokio::test]
@@ -178,176 +161,85 @@ async fn unregistered_submitter_is_refused() {
         .net1
         .err(&stranger, &[b"SubmitRequest", &signed])
         .await;
-    assert!(message.contains("not a registered requester"), "{message}");
+    assert_mentions(&message, "not a registered requester");
 }
 
 #[tokio::test]
-async fn unknown_requester_code_is_refused() {
+async fn a_requester_may_only_request_as_themselves_with_the_privilege() {
     let world = World::new().await;
-    let mut request = world.request(1);
-    request.requester_code = "NOBODY".into();
-    let signed = world.sign_request(&request, &world.doctor);
+    let nurse_with = nurse(&world, &["request"]).await;
+    // The nurse signs and submits with the doctor's code.
+    let signed = world.sign_request(&world.request(1), &nurse_with);
     let message = world
         .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
+        .err(&nurse_with, &[b"SubmitRequest", &signed])
         .await;
-    assert!(
-        message.contains("\"NOBODY\" is not registered"),
-        "{message}"
-    );
-}
+    assert_mentions(&message, "not bound to the submitting identity");
+    // Signed by the nurse, submitted by the doctor with the doctor's code.
+    let message = world.filing_refused(Forwarded::Request, &signed).await;
+    assert_mentions(&message, "not by the submitting identity");
 
-#[tokio::test]
-async fn requester_code_bound_to_someone_else_is_refused() {
+    // A nurse registered without the privilege, with her own code.
     let world = World::new().await;
-    let nurse = nurse(&world, &["request"]).await;
-    // The nurse signs and submits with the doctor's code.
-    let signed = world.sign_request(&world.request(1), &nurse);
-    let message = world.net1.err(&nurse, &[b"SubmitRequest", &signed]).await;
-    assert!(
-        message.contains("not bound to the submitting identity"),
-        "{message}"
-    );
-}
-
-#[tokio::test]
-async fn requester_without_the_request_privilege_is_refused() {
-    let world = World::new().await;
-    let nurse = nurse(&world, &[]).await;
+    let nurse_without = nurse(&world, &[]).await;
     let mut request = world.request(1);
     request.requester_code = "NURSE-1".into();
     request.requester_encryption_key = vec![9; 32];
-    let signed = world.sign_request(&request, &nurse);
-    let message = world.net1.err(&nurse, &[b"SubmitRequest", &signed]).await;
-    assert!(
-        message.contains("lacks the \"request\" privilege"),
-        "{message}"
-    );
-}
-
-#[tokio::test]
-async fn signer_other_than_the_submitter_is_refused() {
-    let world = World::new().await;
-    let nurse = nurse(&world, &["request"]).await;
-    // Signed by the nurse, submitted by the doctor with the doctor's code.
-    let signed = world.sign_request(&world.request(1), &nurse);
+    let signed = world.sign_request(&request, &nurse_without);
     let message = world
         .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
+        .err(&nurse_without, &[b"SubmitRequest", &signed])
         .await;
-    assert!(
-        message.contains("not by the submitting identity"),
-        "{message}"
-    );
+    assert_mentions(&message, "lacks the \"request\" privilege");
 }
 
 #[tokio::test]
 async fn bad_signature_is_refused() {
     let world = World::new().await;
-    let request = world.request(1);
     // The doctor's identity, someone else's key.
     let forged = SignedRequest::sign(
-        &request,
+        &world.request(1),
         world.doctor.creator.clone(),
         world.net1.admin.signer.as_ref(),
     )
     .unwrap()
     .encode_to_vec();
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", &forged])
-        .await;
-    assert!(message.contains("invalid signature"), "{message}");
-}
-
-#[tokio::test]
-async fn encryption_key_other_than_the_registered_one_is_refused() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.requester_encryption_key = vec![3; 32];
-    let signed = world.sign_request(&request, &world.doctor);
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
-        .await;
-    assert!(message.contains("requester_encryption_key"), "{message}");
-}
-
-#[tokio::test]
-async fn destination_outside_the_lookup_table_is_refused() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.destination_network = "net9".into();
-    let signed = world.sign_request(&request, &world.doctor);
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
-        .await;
-    assert!(message.contains("\"net9\" does not exist"), "{message}");
+    let message = world.filing_refused(Forwarded::Request, &forged).await;
+    assert_mentions(&message, "invalid signature");
 }
 
 #[tokio::test]
 async fn suspended_destination_is_refused() {
     let world = World::new().await;
-    let entry = json!({
-        "network_id": NET2,
-        "network_key": hex::encode(world.net2.key.verifying_key().to_bytes()),
-        "status": "suspended",
-    })
-    .to_string();
     world
         .net1
-        .ok(&world.net1.admin, &[b"PutRemoteNetwork", entry.as_bytes()])
+        .put_remote(&world.net2, NetworkStatus::Suspended)
         .await;
-    let signed = world.sign_request(&world.request(1), &world.doctor);
-    let message = world
-        .net1
-        .err(&world.doctor, &[b"SubmitRequest", &signed])
-        .await;
-    assert!(message.contains("suspended"), "{message}");
+    let message = world.submit_refused(&world.request(1)).await;
+    assert_mentions(&message, "suspended");
 }
 
 #[tokio::test]
-async fn a_request_id_is_used_once() {
+async fn a_request_id_is_used_once_and_time_never_runs_back() {
     let world = World::new().await;
     let signed = world.sign_request(&world.request(1), &world.doctor);
-    let first = submit_at(&world, &signed, EPOCH + 1000).await;
+    let first = world
+        .net1
+        .invoke(submission_at(&world, &signed, EPOCH + 1000))
+        .await;
     assert_eq!(first.response.status, 200);
     let again = world
         .net1
-        .refused(
-            Invocation::new([b"SubmitRequest".to_vec(), signed.clone()])
-                .creator(world.doctor.creator.clone())
-                .timestamp(at(EPOCH + 2000)),
-        )
+        .refused(submission_at(&world, &signed, EPOCH + 2000))
         .await;
-    assert!(again.contains("already exists"), "{again}");
-}
+    assert_mentions(&again, "already exists");
 
-#[tokio::test]
-async fn a_timestamp_older_than_the_last_request_is_refused() {
-    let world = World::new().await;
-    let first = world.sign_request(&world.request(1), &world.doctor);
-    assert_eq!(
-        submit_at(&world, &first, EPOCH + 1000)
-            .await
-            .response
-            .status,
-        200
-    );
     let second = world.sign_request(&world.request(2), &world.doctor);
     let message = world
         .net1
-        .refused(
-            Invocation::new([b"SubmitRequest".to_vec(), second])
-                .creator(world.doctor.creator.clone())
-                .timestamp(at(EPOCH + 999)),
-        )
+        .refused(submission_at(&world, &second, EPOCH + 999))
         .await;
-    assert!(
-        message.contains("older than this requester's last request"),
-        "{message}"
-    );
+    assert_mentions(&message, "older than this requester's last request");
 }
 
 #[tokio::test]
@@ -356,105 +248,71 @@ async fn unconfigured_network_refuses_requests() {
     let fresh = Network::new(NET1, 1);
     let signed = world.sign_request(&world.request(1), &world.doctor);
     let message = fresh.err(&world.doctor, &[b"SubmitRequest", &signed]).await;
-    assert!(message.contains("not configured"), "{message}");
+    assert_mentions(&message, "not configured");
 }
 
 #[tokio::test]
 async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
     let world = World::new().await;
-    let first = world.sign_request(&world.request(1), &world.doctor);
     assert_eq!(
-        submit_at(&world, &first, EPOCH + 1000)
-            .await
-            .response
-            .status,
+        submit_at(&world, 1, EPOCH + 1000).await.response.status,
         200
     );
 
     // A second request 30 s later: over 1 per 60 s.
-    let second = world.sign_request(&world.request(2), &world.doctor);
-    let flagged = submit_at(&world, &second, EPOCH + 1030).await;
-    assert_eq!(flagged.response.status, 200);
-    assert!(flagged.committed);
-    assert_eq!(
-        json_of(&flagged.response.payload),
-        json!({"outcome": "rejected", "request_id": ehr_support::request_id(2), "reason": "flagged: rate limit exceeded"})
-    );
+    let flagged = submit_at(&world, 2, EPOCH + 1030).await;
+    let out = assert_outcome(&succeeded("SubmitRequest", &flagged), OutcomeKind::Rejected);
+    assert_eq!(out.request_id, request_id(2));
+    assert_eq!(out.reason.as_deref(), Some("flagged: rate limit exceeded"));
     let event = flagged.event.unwrap();
     assert_eq!(event.event_name, "SecurityFlagged");
-    assert_eq!(
-        json_of(&event.payload)["request_id"],
-        ehr_support::request_id(2)
-    );
-    let security = world
-        .net1
-        .ok(&world.net1.admin, &[b"AuditTrail", b"security"])
-        .await;
-    assert_eq!(security[0]["kind"], "flagged");
-    assert!(
-        security[0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("rate limit exceeded")
-    );
+    assert_eq!(parse::<Notice>(&event.payload).request_id, request_id(2));
+    let security = world.net1.audit_trail("security").await;
+    assert_eq!(security[0].kind.name(), "flagged");
+    assert!(security[0].detail.contains("rate limit exceeded"));
 
     // Every later transaction of the doctor fails and writes nothing.
     let third = world.sign_request(&world.request(3), &world.doctor);
     let message = world
         .net1
-        .refused(
-            Invocation::new([b"SubmitRequest".to_vec(), third.clone()])
-                .creator(world.doctor.creator.clone())
-                .timestamp(at(EPOCH + 5000)),
-        )
+        .refused(submission_at(&world, &third, EPOCH + 5000))
         .await;
-    assert!(message.contains("is flagged"), "{message}");
-    let message = world.net1.err(&world.doctor, &[b"ListRequests"]).await;
-    assert!(message.contains("is flagged"), "{message}");
-    let message = world
-        .net1
-        .err(
-            &world.doctor,
-            &[b"GetReply", ehr_support::request_id(1).as_bytes()],
-        )
-        .await;
-    assert!(message.contains("is flagged"), "{message}");
+    assert_mentions(&message, "is flagged");
+    let first = request_id(1);
+    let get_reply: [&[u8]; 2] = [b"GetReply", first.as_bytes()];
+    for args in [&[b"ListRequests".as_slice()][..], &get_reply] {
+        let message = world.net1.err(&world.doctor, args).await;
+        assert_mentions(&message, "is flagged");
+    }
 
     // An admin clears the flag; the doctor may request again.
-    let cleared = world
-        .net1
-        .ok(
-            &world.net1.admin,
-            &[b"ClearFlag", world.doctor.identity_json().as_bytes()],
-        )
-        .await;
+    let cleared = world.net1.admin("ClearFlag", &world.doctor.member()).await;
     assert_eq!(cleared["outcome"], "ok");
-    assert_eq!(
-        submit_at(&world, &third, EPOCH + 6000)
-            .await
-            .response
-            .status,
-        200
-    );
+    let again = world
+        .net1
+        .invoke(submission_at(&world, &third, EPOCH + 6000))
+        .await;
+    assert_eq!(again.response.status, 200);
 }
 
 #[tokio::test]
 async fn a_configured_rate_allows_more_per_window() {
     let world = World::new().await;
-    let config = json!({"network_id": NET1, "rate_limit_max": 2, "rate_limit_window_seconds": 10})
-        .to_string();
-    world
-        .net1
-        .ok(&world.net1.admin, &[b"ConfigureNetwork", config.as_bytes()])
-        .await;
-    for (n, t) in [(1, 1000), (2, 1005), (3, 1011)] {
-        let signed = world.sign_request(&world.request(n), &world.doctor);
-        let out = submit_at(&world, &signed, EPOCH + t).await;
-        assert_eq!(json_of(&out.response.payload)["outcome"], "validated");
+    let config = NetworkConfig {
+        network_id: NET1.into(),
+        rate_limit_max: 2,
+        rate_limit_window_seconds: 10,
+    };
+    world.net1.admin("ConfigureNetwork", &config).await;
+    for (n, t, expected) in [
+        (1, 1000, OutcomeKind::Validated),
+        (2, 1005, OutcomeKind::Validated),
+        (3, 1011, OutcomeKind::Validated),
+        (4, 1012, OutcomeKind::Rejected),
+    ] {
+        let out = submit_at(&world, n, EPOCH + t).await;
+        assert_outcome(&parse(&out.response.payload), expected);
     }
-    let signed = world.sign_request(&world.request(4), &world.doctor);
-    let out = submit_at(&world, &signed, EPOCH + 1012).await;
-    assert_eq!(json_of(&out.response.payload)["outcome"], "rejected");
 }
 
 // ---- Algorithm 2 ----
@@ -468,26 +326,11 @@ async fn a_forwarded_request_is_accepted_with_an_event_carrying_the_signed_reque
     assert_eq!(event.payload, signed);
     let status = world
         .net2
-        .ok(
-            &world.responder,
-            &[b"GetRequestStatus", request.request_id.as_bytes()],
-        )
+        .status(&world.responder, &request.request_id)
         .await;
     assert_eq!(status["status"], "accepted");
     assert_eq!(status["direction"], "incoming");
-    let trail = world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[b"AuditTrail", hex::encode(world.patient).as_bytes()],
-        )
-        .await;
-    let kinds: Vec<&str> = trail
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap())
-        .collect();
+    let kinds = world.net2.audit_kinds(&hex::encode(world.patient)).await;
     assert_eq!(
         kinds,
         ["record_stored", "record_stored", "request_accepted"]
@@ -503,86 +346,59 @@ async fn only_a_registered_relay_may_forward() {
         .net2
         .err(&world.responder, &[b"AcceptRequest", &envelope, b""])
         .await;
-    assert!(message.contains("not a registered relay"), "{message}");
+    assert_mentions(&message, "not a registered relay");
 }
 
 #[tokio::test]
-async fn malformed_envelopes_are_refused() {
+async fn each_defective_envelope_is_refused_by_name() {
     let world = World::new().await;
-    let relay = &world.net2.relay;
-    let message = world
-        .net2
-        .err(relay, &[b"AcceptRequest", b"\x0a\xff", b""])
-        .await;
-    assert!(message.contains("forwarded envelope"), "{message}");
-    let empty = ForwardedEnvelope::default().encode_to_vec();
-    let message = world
-        .net2
-        .err(relay, &[b"AcceptRequest", &empty, b""])
-        .await;
-    assert!(message.contains("no payload"), "{message}");
-    let reply_inside = world.net1.attest(Payload::SignedReply(vec![1, 2, 3]));
-    let message = world
-        .net2
-        .err(relay, &[b"AcceptRequest", &reply_inside, b""])
-        .await;
-    assert!(message.contains("carries a signed reply"), "{message}");
-    let garbage_inside = world.forward_request(b"\xff\xff");
-    let message = world
-        .net2
-        .err(relay, &[b"AcceptRequest", &garbage_inside, b""])
-        .await;
-    assert!(message.contains("signed request"), "{message}");
     let mut bad_id = world.request(1);
     bad_id.request_id = "x".into();
-    let envelope = world.forward_request(&world.sign_request(&bad_id, &world.doctor));
-    let message = world
-        .net2
-        .err(relay, &[b"AcceptRequest", &envelope, b""])
-        .await;
-    assert!(message.contains("request_id"), "{message}");
-}
-
-#[tokio::test]
-async fn source_outside_the_lookup_table_is_refused() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.source_network = "net3".into();
-    let signed = world.sign_request(&request, &world.doctor);
-    let envelope =
-        ForwardedEnvelope::attest(Payload::SignedRequest(signed), "net3", &world.net1.key)
-            .encode_to_vec();
-    let message = world
-        .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &envelope, b""])
-        .await;
-    assert!(message.contains("\"net3\" does not exist"), "{message}");
-}
-
-#[tokio::test]
-async fn bad_attestation_is_refused() {
-    let world = World::new().await;
     let signed = world.sign_request(&world.request(1), &world.doctor);
-    // Attested as net1 with net2's key.
-    let forged = ForwardedEnvelope::attest(
-        Payload::SignedRequest(signed.clone()),
-        NET1,
-        &world.net2.key,
-    )
-    .encode_to_vec();
-    let message = world
-        .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &forged, b""])
-        .await;
-    assert!(message.contains("attestation"), "{message}");
-    // Attested by another network than the request's source.
-    let other = ForwardedEnvelope::attest(Payload::SignedRequest(signed), NET2, &world.net2.key)
-        .encode_to_vec();
-    let message = world
-        .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &other, b""])
-        .await;
-    assert!(message.contains("attestation"), "{message}");
+    let mut from_net3 = world.request(1);
+    from_net3.source_network = "net3".into();
+    let attested = |payload: Payload, network: &str, key| {
+        ForwardedEnvelope::attest(payload, network, key).encode_to_vec()
+    };
+    let request = |signed: &[u8]| Payload::SignedRequest(signed.to_vec());
+    let cases = [
+        (b"\x0a\xff".to_vec(), "forwarded envelope"),
+        (ForwardedEnvelope::default().encode_to_vec(), "no payload"),
+        (
+            world.net1.attest(Payload::SignedReply(vec![1, 2, 3])),
+            "carries a signed reply",
+        ),
+        (world.forward_request(b"\xff\xff"), "signed request"),
+        (
+            world.forward_request(&world.sign_request(&bad_id, &world.doctor)),
+            "request_id",
+        ),
+        // From a network outside the lookup table.
+        (
+            attested(
+                request(&world.sign_request(&from_net3, &world.doctor)),
+                "net3",
+                &world.net1.key,
+            ),
+            "\"net3\" does not exist",
+        ),
+        // Attested as net1 with net2's key.
+        (
+            attested(request(&signed), NET1, &world.net2.key),
+            "attestation",
+        ),
+        // Attested by another network than the request's source.
+        (
+            attested(request(&signed), NET2, &world.net2.key),
+            "attestation",
+        ),
+    ];
+    for (envelope, expected) in cases {
+        let message = world
+            .delivery_refused(Forwarded::Request, &envelope, b"")
+            .await;
+        assert_mentions(&message, expected);
+    }
 }
 
 #[tokio::test]
@@ -591,29 +407,76 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
     let (request, signed) = world.accepted_request(1).await;
     let envelope = world.forward_request(&signed);
 
-    let before = snapshot(&world.net2.ledger).await;
+    let before = snapshot(&world.net2.ledger);
     let again = world
         .net2
         .call(&world.net2.relay, &[b"AcceptRequest", &envelope, b""])
         .await;
     // The stored outcome again, without a proof: nothing new is accepted.
-    assert_eq!(again.response.status, 200);
     assert_eq!(
-        json_of(&again.response.payload),
+        succeeded("AcceptRequest", &again),
         json!({"outcome": "accepted", "request_id": request.request_id})
     );
     assert!(again.event.is_none());
-    assert_eq!(before, snapshot(&world.net2.ledger).await);
+    assert_eq!(before, snapshot(&world.net2.ledger));
 
     // Same id, different bytes (another purpose).
     let mut changed = request.clone();
     changed.purpose = Purpose::Emergency as i32;
     let replay = world.forward_request(&world.sign_request(&changed, &world.doctor));
     let message = world
-        .net2
-        .err(&world.net2.relay, &[b"AcceptRequest", &replay, b""])
+        .delivery_refused(Forwarded::Request, &replay, b"")
         .await;
-    assert!(message.contains("replay"), "{message}");
+    assert_mentions(&message, "replay");
+}
+
+#[tokio::test]
+async fn a_forwarded_request_failing_a_check_is_stored_as_rejected() {
+    let world = World::new().await;
+    let forged = |request: &Request| {
+        // The doctor's identity, someone else's key.
+        SignedRequest::sign(
+            request,
+            world.doctor.creator.clone(),
+            world.net1.admin.signer.as_ref(),
+        )
+        .unwrap()
+        .encode_to_vec()
+    };
+    let cases: Vec<(&str, Defect, bool)> = vec![
+        (
+            "purpose",
+            Box::new(|r| r.purpose = Purpose::Unspecified as i32),
+            false,
+        ),
+        (
+            "for network \"net3\"",
+            Box::new(|r| r.destination_network = "net3".into()),
+            false,
+        ),
+        ("requester's signature", Box::new(|_| {}), true),
+        (
+            "no records of this patient",
+            Box::new(|r| r.patient_ref = vec![8; 32]),
+            false,
+        ),
+        // Records, but none in the wanted categories.
+        (
+            "no records of this patient",
+            Box::new(|r| r.categories = vec!["Immunization".into()]),
+            false,
+        ),
+    ];
+    for (n, (reason, defect, forge)) in (1..).zip(cases) {
+        let mut request = world.request(n);
+        defect(&mut request);
+        let signed = if forge {
+            forged(&request)
+        } else {
+            world.sign_request(&request, &world.doctor)
+        };
+        rejected(&world, &signed, &request.request_id, reason).await;
+    }
 }
 
 /// AcceptRequest of `signed`, which net1's peers vouch for, expecting a
@@ -621,105 +484,24 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
 async fn rejected(world: &World, signed: &[u8], request_id: &str, reason: &str) {
     let envelope = &world.forward_request(signed);
     let proof = world.vouched(signed).await;
-    let out = world
-        .net2
-        .call(&world.net2.relay, &[b"AcceptRequest", envelope, &proof])
-        .await;
-    assert_eq!(out.response.status, 200, "{}", out.response.message);
-    assert!(out.committed);
-    let body = json_of(&out.response.payload);
-    assert_eq!(body["outcome"], "rejected");
-    assert!(body["reason"].as_str().unwrap().contains(reason), "{body}");
+    let args: [&[u8]; 3] = [b"AcceptRequest", envelope, &proof];
+    let out = world.net2.call(&world.net2.relay, &args).await;
+    let body = succeeded("AcceptRequest", &out);
+    let outcome = assert_outcome(&body, OutcomeKind::Rejected);
+    assert!(outcome.reason.unwrap().contains(reason), "{body}");
     let event = out.event.unwrap();
     assert_eq!(event.event_name, "RequestRejected");
-    let notice = json_of(&event.payload);
-    assert_eq!(notice["request_id"], request_id);
-    assert!(notice["reason"].as_str().unwrap().contains(reason));
-    let status = world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[b"GetRequestStatus", request_id.as_bytes()],
-        )
-        .await;
+    let notice: Notice = parse(&event.payload);
+    assert_eq!(notice.request_id, request_id);
+    assert!(notice.reason.contains(reason));
+    let status = world.net2.status(&world.net2.admin, request_id).await;
     assert_eq!(status["status"], "rejected");
     assert!(status["reason"].as_str().unwrap().contains(reason));
     // A resubmission returns the stored rejection without writing.
-    let before = snapshot(&world.net2.ledger).await;
-    let again = world
-        .net2
-        .call(&world.net2.relay, &[b"AcceptRequest", envelope, &proof])
-        .await;
-    assert_eq!(json_of(&again.response.payload), body);
-    assert_eq!(before, snapshot(&world.net2.ledger).await);
-}
-
-#[tokio::test]
-async fn malformed_request_content_is_stored_as_rejected() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.purpose = Purpose::Unspecified as i32;
-    let signed = world.sign_request(&request, &world.doctor);
-    rejected(&world, &signed, &request.request_id, "purpose").await;
-}
-
-#[tokio::test]
-async fn request_for_another_destination_is_stored_as_rejected() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.destination_network = "net3".into();
-    let signed = world.sign_request(&request, &world.doctor);
-    rejected(&world, &signed, &request.request_id, "for network \"net3\"").await;
-}
-
-#[tokio::test]
-async fn bad_requester_signature_is_stored_as_rejected() {
-    let world = World::new().await;
-    let request = world.request(1);
-    let forged = SignedRequest::sign(
-        &request,
-        world.doctor.creator.clone(),
-        world.net1.admin.signer.as_ref(),
-    )
-    .unwrap()
-    .encode_to_vec();
-    rejected(
-        &world,
-        &forged,
-        &request.request_id,
-        "requester's signature",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn unknown_patient_is_stored_as_rejected() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.patient_ref = vec![8; 32];
-    let signed = world.sign_request(&request, &world.doctor);
-    rejected(
-        &world,
-        &signed,
-        &request.request_id,
-        "no records of this patient",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn patient_without_records_in_the_wanted_categories_is_stored_as_rejected() {
-    let world = World::new().await;
-    let mut request = world.request(1);
-    request.categories = vec!["Immunization".into()];
-    let signed = world.sign_request(&request, &world.doctor);
-    rejected(
-        &world,
-        &signed,
-        &request.request_id,
-        "no records of this patient",
-    )
-    .await;
+    let before = snapshot(&world.net2.ledger);
+    let again = world.net2.call(&world.net2.relay, &args).await;
+    assert_eq!(parse::<serde_json::Value>(&again.response.payload), body);
+    assert_eq!(before, snapshot(&world.net2.ledger));
 }
 
 #[tokio::test]
@@ -727,24 +509,16 @@ async fn request_status_is_private_to_requester_responders_and_admins() {
     let world = World::new().await;
     let (request, _) = world.accepted_request(1).await;
     let id = request.request_id.as_bytes();
-    world
-        .net1
-        .ok(&world.doctor, &[b"GetRequestStatus", id])
-        .await;
-    world
-        .net1
-        .ok(&world.net1.admin, &[b"GetRequestStatus", id])
-        .await;
-    let message = world
-        .net1
-        .err(&world.net1.relay, &[b"GetRequestStatus", id])
-        .await;
-    assert!(message.contains("access denied"), "{message}");
-    let message = world
-        .net2
-        .err(&world.uploader, &[b"GetRequestStatus", id])
-        .await;
-    assert!(message.contains("access denied"), "{message}");
+    for who in [&world.doctor, &world.net1.admin] {
+        world.net1.ok(who, &[b"GetRequestStatus", id]).await;
+    }
+    for (net, who) in [
+        (&world.net1, &world.net1.relay),
+        (&world.net2, &world.uploader),
+    ] {
+        let message = net.err(who, &[b"GetRequestStatus", id]).await;
+        assert_mentions(&message, "access denied");
+    }
     let others = world.net1.ok(&world.net1.relay, &[b"ListRequests"]).await;
     assert_eq!(others, json!([]));
 }

@@ -3,44 +3,24 @@
 //! repeated keys, deep nesting and huge arguments are refused with a code,
 //! in a bounded message, writing nothing.
 
-mod common;
-mod ehr_support;
-
-use ehr_support::*;
 use ehrx_chaincode::shim::testing::Invocation;
+use ehrx_chaincode_testing::*;
 use ehrx_interface::{
-    ContractFailure, ErrorCode,
-    limits::{MAX_ERROR_BYTES, MAX_JSON_DEPTH},
-    names::function,
+    ErrorCode,
+    limits::MAX_JSON_DEPTH,
+    names::{Forwarded, function},
 };
 use serde_json::json;
-
-/// The code of a refusal; fails the test unless the message is in the
-/// wire form and bounded.
-fn code(message: &str) -> ErrorCode {
-    assert!(
-        message.len() <= MAX_ERROR_BYTES,
-        "{} bytes: {}…",
-        message.len(),
-        &message[..message.len().min(200)]
-    );
-    match ContractFailure::from_wire(message) {
-        Some(failure) => failure.code,
-        None => panic!("not in the wire form: {message}"),
-    }
-}
 
 #[tokio::test]
 async fn configure_network_refuses_an_array() {
     let net = Network::new(NET1, 1);
     let message = net
-        .err(&net.admin, &[b"ConfigureNetwork", br#"["net1",100,60]"#])
+        .admin_refused("ConfigureNetwork", br#"["net1",100,60]"#)
         .await;
     assert_eq!(code(&message), ErrorCode::NotAnObject, "{message}");
     // Still unconfigured: the array wrote nothing.
-    let message = net
-        .err(&net.admin, &[b"RemoveRemoteNetwork", b"net2"])
-        .await;
+    let message = net.admin_refused("RemoveRemoteNetwork", b"net2").await;
     assert_eq!(code(&message), ErrorCode::NotConfigured, "{message}");
 }
 
@@ -77,9 +57,7 @@ async fn registrations_and_metadata_refuse_arrays() {
         ),
     ];
     for (name, arg) in cases {
-        let message = net
-            .err(&net.admin, &[name.as_bytes(), arg.as_bytes()])
-            .await;
+        let message = net.admin_refused(name, arg).await;
         assert_eq!(code(&message), ErrorCode::NotAnObject, "{name}: {message}");
     }
     let metadata = json!(["obs-arr", hex::encode(world.patient), "Observation"]).to_string();
@@ -134,12 +112,9 @@ async fn json_arguments_refuse_repeated_keys() {
     let world = World::new().await;
     let net = &world.net2;
     let message = net
-        .err(
-            &net.admin,
-            &[
-                b"ConfigureNetwork",
-                br#"{"network_id":"net2","network_id":"net9"}"#,
-            ],
+        .admin_refused(
+            "ConfigureNetwork",
+            br#"{"network_id":"net2","network_id":"net9"}"#,
         )
         .await;
     assert_eq!(code(&message), ErrorCode::DuplicateKey, "{message}");
@@ -221,31 +196,27 @@ async fn the_ids_of_the_issue_are_refused_briefly() {
     ] {
         let message = net.err(who, &[name.as_bytes(), id.as_bytes()]).await;
         assert_eq!(code(&message), ErrorCode::BadArgument, "{name}: {message}");
-        assert!(message.contains("(1048576 bytes)"), "{message}");
+        assert_mentions(&message, "(1048576 bytes)");
     }
-    let field = format!(r#"{{"network_id":"net1","{}":1}}"#, "f".repeat(1 << 20));
+    let field = |length| format!(r#"{{"network_id":"net1","{}":1}}"#, "f".repeat(length));
     let message = world
         .net1
-        .err(&world.net1.admin, &[b"ConfigureNetwork", field.as_bytes()])
+        .admin_refused("ConfigureNetwork", field(1 << 20))
         .await;
     assert_eq!(code(&message), ErrorCode::TooLarge, "{message}");
-    let field = format!(r#"{{"network_id":"net1","{}":1}}"#, "f".repeat(60_000));
     let message = world
         .net1
-        .err(&world.net1.admin, &[b"ConfigureNetwork", field.as_bytes()])
+        .admin_refused("ConfigureNetwork", field(60_000))
         .await;
     assert_eq!(code(&message), ErrorCode::UnknownField, "{message}");
-    assert!(message.contains("(60000 bytes)"), "{message}");
+    assert_mentions(&message, "(60000 bytes)");
 }
 
 #[tokio::test]
 async fn the_sdk_facing_refusals_carry_their_codes() {
     let world = World::new().await;
     let (_, signed_reply) = world.replied_request(1).await;
-    let message = world
-        .net2
-        .err(&world.responder, &[b"SubmitReply", &signed_reply])
-        .await;
+    let message = world.filing_refused(Forwarded::Reply, &signed_reply).await;
     assert_eq!(code(&message), ErrorCode::AlreadyReplied, "{message}");
     let stranger = world.net2.person("stranger", 41);
     let message = world

@@ -193,8 +193,7 @@ pub async fn register_requester(
         encryption_key: arg.encryption_key,
     };
     state::put(&stub, &requester_key, &requester).await?;
-    stub.put_state(&binding, requester.requester_code.clone().into_bytes())
-        .await?;
+    state::put_index(&stub, &binding, &requester.requester_code).await?;
     log_change(
         &stub,
         &caller,

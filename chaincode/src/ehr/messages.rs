@@ -13,6 +13,7 @@ use ehrx_interface::{
         ENVELOPE_OVERHEAD_BYTES, MAX_CATEGORIES, MAX_CLOCK_SKEW_MS, MAX_REASON_BYTES,
         MAX_REPLY_BYTES, MAX_REPLY_RECORDS, MAX_REQUEST_BYTES,
     },
+    names::Forwarded,
     quote,
     rules::{NAME_RULE, is_category, is_fhir_id, is_name, is_request_id},
 };
@@ -49,6 +50,42 @@ pub struct ParsedReply {
     /// The reply its bytes decode to.
     pub reply: Reply,
 }
+
+/// A signed request or reply as its network sent it: what a delivery
+/// checks (see `requests::Sent::verify`) before it looks at the message
+/// itself.
+#[derive(Debug)]
+pub struct Sent<'a> {
+    /// Which of the two it is.
+    pub kind: Forwarded,
+    /// The network it comes from.
+    pub network: &'a str,
+    /// The request it is or answers.
+    pub request_id: &'a str,
+    /// Its exact signed bytes.
+    pub signed: &'a [u8],
+}
+
+/// `sent()` of a parsed message whose `$network` field names the network
+/// it comes from.
+macro_rules! sent_by {
+    ($parsed:ty, $message:ident, $network:ident, $kind:ident) => {
+        impl $parsed {
+            /// The message as the network it comes from sent it.
+            pub fn sent(&self) -> Sent<'_> {
+                Sent {
+                    kind: Forwarded::$kind,
+                    network: &self.$message.$network,
+                    request_id: &self.$message.request_id,
+                    signed: &self.bytes,
+                }
+            }
+        }
+    };
+}
+
+sent_by!(ParsedRequest, request, source_network, Request);
+sent_by!(ParsedReply, reply, replying_network, Reply);
 
 fn limit(what: &'static str, bytes: &[u8], limit: usize) -> Result<(), EhrError> {
     if bytes.len() > limit {
@@ -96,58 +133,68 @@ pub fn parse_signed_reply(bytes: &[u8]) -> Result<ParsedReply, EhrError> {
     })
 }
 
+/// Decodes a forwarded envelope that must carry `kind` of message, of at
+/// most `max_payload` bytes: the envelope, and the signed message's bytes.
+fn open_envelope(
+    bytes: &[u8],
+    kind: Forwarded,
+    max_payload: usize,
+) -> Result<(ForwardedEnvelope, Vec<u8>), EhrError> {
+    limit(
+        "forwarded envelope",
+        bytes,
+        max_payload + ENVELOPE_OVERHEAD_BYTES,
+    )?;
+    let envelope: ForwardedEnvelope = decode("forwarded envelope", bytes)?;
+    let wrong = |found: &str, expected: &str| {
+        EhrError::invalid(
+            "forwarded envelope",
+            format!("carries a {found} where a {expected} is expected"),
+        )
+    };
+    let signed = match (&envelope.payload, kind) {
+        (Some(Payload::SignedRequest(signed)), Forwarded::Request)
+        | (Some(Payload::SignedReply(signed)), Forwarded::Reply) => signed.clone(),
+        (Some(Payload::SignedReply(_)), Forwarded::Request) => {
+            return Err(wrong("signed reply", "signed request"));
+        }
+        (Some(Payload::SignedRequest(_)), Forwarded::Reply) => {
+            return Err(wrong("signed request", "signed reply"));
+        }
+        (None, _) => {
+            return Err(EhrError::invalid(
+                "forwarded envelope",
+                "carries no payload",
+            ));
+        }
+    };
+    Ok((envelope, signed))
+}
+
 /// Decodes a forwarded envelope that must carry a signed request.
 pub fn parse_request_envelope(
     bytes: &[u8],
 ) -> Result<(ForwardedEnvelope, ParsedRequest), EhrError> {
-    limit(
-        "forwarded envelope",
-        bytes,
-        MAX_REQUEST_BYTES + ENVELOPE_OVERHEAD_BYTES,
-    )?;
-    let envelope: ForwardedEnvelope = decode("forwarded envelope", bytes)?;
-    let parsed = match &envelope.payload {
-        Some(Payload::SignedRequest(signed)) => parse_signed_request(signed)?,
-        Some(Payload::SignedReply(_)) => {
-            return Err(EhrError::invalid(
-                "forwarded envelope",
-                "carries a signed reply where a signed request is expected",
-            ));
-        }
-        None => {
-            return Err(EhrError::invalid(
-                "forwarded envelope",
-                "carries no payload",
-            ));
-        }
-    };
-    Ok((envelope, parsed))
+    let (envelope, signed) = open_envelope(bytes, Forwarded::Request, MAX_REQUEST_BYTES)?;
+    Ok((envelope, parse_signed_request(&signed)?))
 }
 
 /// Decodes a forwarded envelope that must carry a signed reply.
 pub fn parse_reply_envelope(bytes: &[u8]) -> Result<(ForwardedEnvelope, ParsedReply), EhrError> {
-    limit(
-        "forwarded envelope",
-        bytes,
-        MAX_REPLY_BYTES + ENVELOPE_OVERHEAD_BYTES,
-    )?;
-    let envelope: ForwardedEnvelope = decode("forwarded envelope", bytes)?;
-    let parsed = match &envelope.payload {
-        Some(Payload::SignedReply(signed)) => parse_signed_reply(signed)?,
-        Some(Payload::SignedRequest(_)) => {
-            return Err(EhrError::invalid(
-                "forwarded envelope",
-                "carries a signed request where a signed reply is expected",
-            ));
-        }
-        None => {
-            return Err(EhrError::invalid(
-                "forwarded envelope",
-                "carries no payload",
-            ));
-        }
-    };
-    Ok((envelope, parsed))
+    let (envelope, signed) = open_envelope(bytes, Forwarded::Reply, MAX_REPLY_BYTES)?;
+    Ok((envelope, parse_signed_reply(&signed)?))
+}
+
+/// Checks that `network`, which a message names in `field`, is this
+/// network (`this`).
+pub fn check_this_network(field: &'static str, network: &str, this: &str) -> Result<(), EhrError> {
+    if network == this {
+        return Ok(());
+    }
+    Err(EhrError::invalid(
+        field,
+        format!("{} is not this network ({})", quote(network), quote(this)),
+    ))
 }
 
 /// Checks a request id, naming the field.

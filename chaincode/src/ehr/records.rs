@@ -106,15 +106,12 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, Contrac
     stub.put_private_data(RECORDS, &record.record_id, content.clone())
         .await?;
     state::put(&stub, &record_key, &record).await?;
-    stub.put_state(
-        &key::patient_record(
-            &record.patient_ref.to_hex(),
-            &record.category,
-            &record.record_id,
-        )?,
-        record.record_id.clone().into_bytes(),
-    )
-    .await?;
+    let index = key::patient_record(
+        &record.patient_ref.to_hex(),
+        &record.category,
+        &record.record_id,
+    )?;
+    state::put_index(&stub, &index, &record.record_id).await?;
     audit::entry(
         &stub,
         &caller,

@@ -42,7 +42,7 @@ use crate::{
         audit::{self, AuditKind, Write as _},
         error::EhrError,
         messages, records,
-        requests::{self, active_network, network_key},
+        requests::{self, Delivery},
         state::{
             self, Direction, RECORDS, REPLIES, RecordMeta, ReplyOutcome, ReplySummary,
             RequestEntry, RequestStatus, Role, key,
@@ -284,17 +284,11 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     let parsed = messages::parse_signed_reply(bytes)?;
     let reply = &parsed.reply;
     let status = messages::check_reply_format(reply, now)?;
-    if reply.replying_network != config.network_id {
-        return Err(EhrError::invalid(
-            "replying_network",
-            format!(
-                "{} is not this network ({})",
-                quote(&reply.replying_network),
-                quote(&config.network_id)
-            ),
-        )
-        .into());
-    }
+    messages::check_this_network(
+        "replying_network",
+        &reply.replying_network,
+        &config.network_id,
+    )?;
     caller.require_signed_by_self(&parsed.signed.signer, "reply")?;
     parsed
         .signed
@@ -361,14 +355,8 @@ fn reply_outcome(entry: &RequestEntry) -> Outcome {
 
 /// `AcceptReply(forwarded_envelope)`: Algorithm 3, called by a relay.
 pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    let config = state::config(&stub).await?;
-    let now = state::now_ms(&stub)?;
-    let bytes = args.bytes("forwarded_envelope")?;
-    let proof = args.bytes("validation_proof")?;
-
-    let (envelope, parsed) = messages::parse_reply_envelope(bytes)?;
+    let delivery = Delivery::of(&stub, &args).await?;
+    let (envelope, parsed) = messages::parse_reply_envelope(delivery.bytes)?;
     let reply = &parsed.reply;
     messages::check_request_id(&reply.request_id)?;
     let mut entry = stored_request(&stub, &reply.request_id).await?;
@@ -379,16 +367,15 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         ))
         .into());
     }
-    let envelope_sha256 = hex::encode(Sha256::digest(bytes));
     // An outgoing request is open (validated) exactly until its reply is
     // stored.
     if let Some(existing) = &entry.reply {
-        if existing.envelope_sha256.as_deref() == Some(envelope_sha256.as_str()) {
+        if existing.envelope_sha256.as_deref() == Some(delivery.envelope_sha256.as_str()) {
             return Ok(Json(reply_outcome(&entry)));
         }
         return Err(EhrError::AlreadyReplied(entry.request_id.clone()).into());
     }
-    let status = messages::check_reply_format(reply, now)?;
+    let status = messages::check_reply_format(reply, delivery.now)?;
     if reply.replying_network != entry.destination_network {
         return Err(EhrError::invalid(
             "replying_network",
@@ -400,44 +387,33 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         )
         .into());
     }
-    if reply.receiving_network != config.network_id {
-        return Err(EhrError::invalid(
-            "receiving_network",
-            format!(
-                "{:?} is not this network ({:?})",
-                reply.receiving_network, config.network_id
-            ),
-        )
-        .into());
-    }
-    let source = active_network(&stub, &reply.replying_network).await?;
-    let source_key = network_key(&source)?;
-    envelope
-        .verify_attestation(&reply.replying_network, |_| Some(source_key))
-        .map_err(|e| EhrError::signature("attestation", e))?;
-    let replying_orgs = trust::verify_forwarded(
-        &stub,
-        trust::Forwarded::Reply,
-        &reply.replying_network,
-        &reply.request_id,
-        &parsed.bytes,
-        proof,
-        now,
-    )
-    .await?;
+    messages::check_this_network(
+        "receiving_network",
+        &reply.receiving_network,
+        &delivery.config.network_id,
+    )?;
+    let replying_orgs = parsed
+        .sent()
+        .verify(&stub, &envelope, delivery.proof, delivery.now)
+        .await?;
     parsed
         .signed
         .open()
         .map_err(|e| EhrError::signature("signature", format!("the responder's signature: {e}")))?;
     let responder = SerializedIdentity::decode(parsed.signed.signer.as_slice())
         .map_err(|e| EhrError::signature("signature", format!("the responder's identity: {e}")))?;
-    trust::check_signer(&replying_orgs, &responder.mspid, &responder.id_bytes, now)
-        .map_err(|e| EhrError::signature("signature", format!("the responder's {e}")))?;
+    trust::check_signer(
+        &replying_orgs,
+        &responder.mspid,
+        &responder.id_bytes,
+        delivery.now,
+    )
+    .map_err(|e| EhrError::signature("signature", format!("the responder's {e}")))?;
 
     stub.put_private_data(REPLIES, &entry.request_id, parsed.bytes.clone())
         .await?;
-    let mut summary = summary(reply, status, &parsed.bytes, now);
-    summary.envelope_sha256 = Some(envelope_sha256);
+    let mut summary = summary(reply, status, &parsed.bytes, delivery.now);
+    summary.envelope_sha256 = Some(delivery.envelope_sha256);
     entry.status = if status == ReplyStatus::Ok {
         RequestStatus::Fulfilled
     } else {
@@ -445,7 +421,7 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     };
     audit::entry(
         &stub,
-        &caller,
+        &delivery.caller,
         AuditKind::ReplyReceived,
         &audit_subject(&entry),
         format!(

@@ -37,7 +37,7 @@ use ehrx_interface::{
     rules::PRIVILEGE_REQUEST,
     types::{Notice, Outcome, OutcomeKind},
 };
-use ehrx_proto::exchange::{Request, proof::TrustedOrg};
+use ehrx_proto::exchange::{ForwardedEnvelope, Request, proof::TrustedOrg};
 use hlf_protos::msp::SerializedIdentity;
 use prost::Message as _;
 use sha2::{Digest, Sha256};
@@ -47,7 +47,7 @@ use crate::{
         access::Caller,
         audit::{self, AuditKind, Write as _},
         error::EhrError,
-        messages::{self, ParsedRequest},
+        messages::{self, ParsedRequest, Sent},
         rate_limit::{self, Decision},
         records,
         state::{
@@ -94,6 +94,72 @@ pub fn network_key(network: &RemoteNetwork) -> Result<ed25519_dalek::VerifyingKe
             reason: "the network key is not an Ed25519 public key".to_owned(),
         }
     })
+}
+
+/// What every relay delivery (AcceptRequest, AcceptReply) starts from: the
+/// caller, who must be a registered relay, this network's configuration,
+/// the transaction time, and the forwarded envelope and proof as sent.
+#[derive(Debug)]
+pub struct Delivery<'a> {
+    /// The relay.
+    pub caller: Caller,
+    /// This network's settings.
+    pub config: NetworkConfig,
+    /// The transaction time, Unix ms.
+    pub now: i64,
+    /// The forwarded envelope's bytes.
+    pub bytes: &'a [u8],
+    /// Their SHA-256, hex: what tells a relay's resubmission from a replay.
+    pub envelope_sha256: String,
+    /// The validation proof's bytes.
+    pub proof: &'a [u8],
+}
+
+impl<'a> Delivery<'a> {
+    /// Reads and checks what a delivery starts from.
+    pub async fn of(stub: &Stub, args: &'a Args) -> Result<Self, ContractError> {
+        let caller = Caller::of(stub)?;
+        caller.require_role(stub, Role::Relay).await?;
+        let bytes = args.bytes("forwarded_envelope")?;
+        Ok(Self {
+            caller,
+            config: state::config(stub).await?,
+            now: state::now_ms(stub)?,
+            bytes,
+            envelope_sha256: hex::encode(Sha256::digest(bytes)),
+            proof: args.bytes("validation_proof")?,
+        })
+    }
+}
+
+impl Sent<'_> {
+    /// Checks that the sending network is active in the lookup table and
+    /// attested `envelope`, and that its peers proved, for a live challenge
+    /// of this network, that they validated the message; returns its
+    /// organisations, which the signer's certificate is checked against.
+    pub async fn verify(
+        &self,
+        stub: &Stub,
+        envelope: &ForwardedEnvelope,
+        proof: &[u8],
+        now: i64,
+    ) -> Result<Vec<TrustedOrg>, EhrError> {
+        let sender = active_network(stub, self.network).await?;
+        let sender_key = network_key(&sender)?;
+        envelope
+            .verify_attestation(self.network, |_| Some(sender_key))
+            .map_err(|e| EhrError::signature("attestation", e))?;
+        trust::verify_forwarded(
+            stub,
+            self.kind,
+            self.network,
+            self.request_id,
+            self.signed,
+            proof,
+            now,
+        )
+        .await
+    }
 }
 
 /// A stored request, if any.
@@ -177,17 +243,11 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     let parsed = messages::parse_signed_request(bytes)?;
     let request = &parsed.request;
     messages::check_request_format(request, now)?;
-    if request.source_network != config.network_id {
-        return Err(EhrError::invalid(
-            "source_network",
-            format!(
-                "{} is not this network ({})",
-                quote(&request.source_network),
-                quote(&config.network_id)
-            ),
-        )
-        .into());
-    }
+    messages::check_this_network(
+        "source_network",
+        &request.source_network,
+        &config.network_id,
+    )?;
 
     let code = &request.requester_code;
     let requester = requester_checks(&stub, &caller, code).await?;
@@ -235,11 +295,8 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
                 now,
             );
             state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
-            stub.put_state(
-                &key::requests_of(caller.msp_id(), caller.id(), &entry.request_id)?,
-                entry.request_id.clone().into_bytes(),
-            )
-            .await?;
+            let index = key::requests_of(caller.msp_id(), caller.id(), &entry.request_id)?;
+            state::put_index(&stub, &index, &entry.request_id).await?;
             audit::entry(
                 &stub,
                 &caller,
@@ -349,46 +406,28 @@ async fn acceptance(
 /// `AcceptRequest(forwarded_envelope, validation_proof)`: Algorithm 2,
 /// called by a relay.
 pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    let config = state::config(&stub).await?;
-    let now = state::now_ms(&stub)?;
-    let bytes = args.bytes("forwarded_envelope")?;
-    let proof = args.bytes("validation_proof")?;
-
-    let (envelope, parsed) = messages::parse_request_envelope(bytes)?;
+    let delivery = Delivery::of(&stub, &args).await?;
+    let (envelope, parsed) = messages::parse_request_envelope(delivery.bytes)?;
     let request = &parsed.request;
     messages::check_request_id(&request.request_id)?;
-    let envelope_sha256 = hex::encode(Sha256::digest(bytes));
     if let Some(existing) = entry(&stub, &request.request_id).await? {
-        if existing.envelope_sha256.as_deref() == Some(envelope_sha256.as_str()) {
+        if existing.envelope_sha256.as_deref() == Some(delivery.envelope_sha256.as_str()) {
             return Ok(Json(stored_outcome(&existing)));
         }
         return Err(EhrError::Replay(request.request_id.clone()).into());
     }
-    let source = active_network(&stub, &request.source_network).await?;
-    let source_key = network_key(&source)?;
-    envelope
-        .verify_attestation(&request.source_network, |_| Some(source_key))
-        .map_err(|e| EhrError::signature("attestation", e))?;
-    let source_orgs = trust::verify_forwarded(
-        &stub,
-        trust::Forwarded::Request,
-        &request.source_network,
-        &request.request_id,
-        &parsed.bytes,
-        proof,
-        now,
-    )
-    .await?;
+    let source_orgs = parsed
+        .sent()
+        .verify(&stub, &envelope, delivery.proof, delivery.now)
+        .await?;
 
-    let verdict = acceptance(&stub, &config, &parsed, &source_orgs, now).await;
+    let verdict = acceptance(&stub, &delivery.config, &parsed, &source_orgs, delivery.now).await;
     let (status, signer) = match &verdict {
         Ok(signer) => (RequestStatus::Accepted, Some(signer)),
         Err(_) => (RequestStatus::Rejected, None),
     };
-    let mut entry = new_entry(&parsed, Direction::Incoming, status, signer, now);
-    entry.envelope_sha256 = Some(envelope_sha256);
+    let mut entry = new_entry(&parsed, Direction::Incoming, status, signer, delivery.now);
+    entry.envelope_sha256 = Some(delivery.envelope_sha256);
     entry.reason = verdict.as_ref().err().cloned();
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
     let subject = if request.patient_ref.len() == 32 {
@@ -400,7 +439,7 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
         None => {
             audit::entry(
                 &stub,
-                &caller,
+                &delivery.caller,
                 AuditKind::RequestAccepted,
                 &subject,
                 format!(
@@ -417,7 +456,7 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
         Some(reason) => {
             audit::entry(
                 &stub,
-                &caller,
+                &delivery.caller,
                 AuditKind::RequestRejected,
                 &subject,
                 format!("request from {} rejected: {reason}", entry.source_network),

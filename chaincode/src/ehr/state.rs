@@ -170,6 +170,13 @@ pub async fn put<T: Serialize>(stub: &Stub, key: &str, value: &T) -> Result<(), 
     Ok(())
 }
 
+/// Writes an index entry: `key` (of an index family such as
+/// `ehrx.patient-record`) holds the id it points to, as bytes.
+pub async fn put_index(stub: &Stub, key: &str, id: &str) -> Result<(), EhrError> {
+    stub.put_state(key, id.as_bytes().to_vec()).await?;
+    Ok(())
+}
+
 /// This network's configuration; every function but ConfigureNetwork needs it.
 pub async fn config(stub: &Stub) -> Result<NetworkConfig, EhrError> {
     get(stub, "network configuration", &key::config()?)

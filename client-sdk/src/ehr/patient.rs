@@ -222,6 +222,12 @@ fn normalize_ssn(ssn: &str) -> Result<String, PatientError> {
 #[derive(Clone, PartialEq, Eq)]
 pub struct MatchingKey([u8; 32]);
 
+/// 32 bytes from 64 hex digits (surrounding whitespace ignored), read by
+/// the interface's one parser of them.
+fn hex32(text: &str) -> Option<[u8; 32]> {
+    Key32::parse(text.trim()).ok().map(|key| *key.bytes())
+}
+
 impl fmt::Debug for MatchingKey {
     // Never print key material.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -237,9 +243,7 @@ impl MatchingKey {
 
     /// A key from 64 hex digits (surrounding whitespace ignored).
     pub fn from_hex(text: &str) -> Result<Self, PatientError> {
-        Key32::parse(text.trim())
-            .map(|key| Self(*key.bytes()))
-            .map_err(|_| PatientError::MatchingKey)
+        hex32(text).map(Self).ok_or(PatientError::MatchingKey)
     }
 
     /// A key from a file holding 64 hex digits.
@@ -275,9 +279,7 @@ impl PatientRef {
 
     /// A reference from 64 hex digits.
     pub fn from_hex(text: &str) -> Result<Self, PatientError> {
-        Key32::parse(text.trim())
-            .map(|key| Self(*key.bytes()))
-            .map_err(|_| PatientError::PatientRef)
+        hex32(text).map(Self).ok_or(PatientError::PatientRef)
     }
 
     /// Its bytes.

@@ -370,14 +370,7 @@ mod tests {
     }
 
     fn digests(records: &[Record]) -> Vec<RecordDigest> {
-        records
-            .iter()
-            .map(|r| RecordDigest {
-                record_id: r.record_id.clone(),
-                category: r.category.clone(),
-                sha256: Sha256::digest(&r.content).to_vec(),
-            })
-            .collect()
+        records.iter().map(Record::digest).collect()
     }
 
     struct Fixture {
@@ -445,10 +438,22 @@ mod tests {
         verify_reply(&sign(f, reply), &f.key)
     }
 
+    /// The reply a responder forms from both records, listing each.
+    fn good(f: &Fixture) -> Reply {
+        reply(f, digests(&records()), records())
+    }
+
+    /// Why the good reply, changed by `change`, is refused.
+    fn refused(f: &Fixture, change: impl FnOnce(&mut Reply)) -> ReplyError {
+        let mut changed = good(f);
+        change(&mut changed);
+        verify(f, &changed).unwrap_err()
+    }
+
     #[test]
     fn a_good_reply_opens_to_its_checked_records() {
         let f = fixture();
-        let verified = verify(&f, &reply(&f, digests(&records()), records())).unwrap();
+        let verified = verify(&f, &good(&f)).unwrap();
         assert_eq!(verified.request_id, REQUEST);
         assert_eq!(verified.replying_network, "net2");
         assert_eq!(verified.responder_msp_id, "Net2Org1MSP");
@@ -462,7 +467,7 @@ mod tests {
     #[test]
     fn the_base64_form_decodes_to_the_same_reply() {
         let f = fixture();
-        let signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let signed = sign(&f, &good(&f));
         let text = base64::engine::general_purpose::STANDARD.encode(signed.encode_to_vec());
         assert_eq!(decode_signed_reply(&text).unwrap(), signed);
         assert!(matches!(
@@ -476,39 +481,35 @@ mod tests {
     }
 
     #[test]
-    fn tampered_ciphertext_is_detected() {
+    fn tampered_or_moved_sealed_records_do_not_open() {
         let f = fixture();
-        let mut tampered = reply(&f, digests(&records()), records());
-        if let Some(sealed) = tampered.sealed_records.as_mut() {
-            sealed.ciphertext[3] ^= 0x20;
-        }
         // Re-signed: a responder (or anyone with a key) cannot make it open.
-        assert!(matches!(
-            verify(&f, &tampered),
-            Err(ReplyError::Decrypt(SealError::Open))
-        ));
-    }
-
-    #[test]
-    fn records_sealed_for_another_request_do_not_open() {
-        let f = fixture();
-        let mut moved = reply(&f, digests(&records()), records());
+        let tampered = refused(&f, |r| {
+            if let Some(sealed) = r.sealed_records.as_mut() {
+                sealed.ciphertext[3] ^= 0x20;
+            }
+        });
+        // Sealed for another request.
         let elsewhere = SealContext {
             request_id: "another",
             ..context()
         };
-        moved.sealed_records =
-            Some(seal::seal(&f.public, &elsewhere, &RecordBundle { records: records() }).unwrap());
-        assert!(matches!(
-            verify(&f, &moved),
-            Err(ReplyError::Decrypt(SealError::Open))
-        ));
+        let bundle = RecordBundle { records: records() };
+        let moved = refused(&f, |r| {
+            r.sealed_records = Some(seal::seal(&f.public, &elsewhere, &bundle).unwrap());
+        });
+        for error in [tampered, moved] {
+            assert!(
+                matches!(error, ReplyError::Decrypt(SealError::Open)),
+                "{error}"
+            );
+        }
     }
 
     #[test]
     fn a_bad_signature_is_refused() {
         let f = fixture();
-        let mut signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let mut signed = sign(&f, &good(&f));
         let last = signed.reply.len() - 1;
         signed.reply[last] ^= 1;
         assert!(matches!(
@@ -516,12 +517,7 @@ mod tests {
             Err(ReplyError::Signature(_))
         ));
         let other = P256Signer::new(p256::ecdsa::SigningKey::from_slice(&[4; 32]).unwrap());
-        let forged = SignedReply::sign(
-            &reply(&f, digests(&records()), records()),
-            f.identity.clone(),
-            &other,
-        )
-        .unwrap();
+        let forged = SignedReply::sign(&good(&f), f.identity.clone(), &other).unwrap();
         assert!(matches!(
             verify_reply(&forged, &f.key),
             Err(ReplyError::Signature(_))
@@ -582,58 +578,45 @@ mod tests {
     #[test]
     fn addressing_and_status_are_checked() {
         let f = fixture();
-        let good = reply(&f, digests(&records()), records());
-
-        let mut other_request = good.clone();
-        other_request.request_id = "someone-else".into();
         assert!(matches!(
-            verify(&f, &other_request),
-            Err(ReplyError::WrongRequest { .. })
+            refused(&f, |r| r.request_id = "someone-else".into()),
+            ReplyError::WrongRequest { .. }
         ));
-        let mut from_elsewhere = good.clone();
-        from_elsewhere.replying_network = "net3".into();
+        for change in [
+            |r: &mut Reply| r.replying_network = "net3".into(),
+            |r: &mut Reply| r.receiving_network = "net3".into(),
+        ] {
+            assert!(matches!(
+                refused(&f, change),
+                ReplyError::WrongNetworks { .. }
+            ));
+        }
+        let not_found = refused(&f, |r| {
+            r.status = ReplyStatus::NotFound as i32;
+            r.reason = "no records for this patient".into();
+        });
         assert!(matches!(
-            verify(&f, &from_elsewhere),
-            Err(ReplyError::WrongNetworks { .. })
+            not_found,
+            ReplyError::NotFound { reason } if reason == "no records for this patient"
         ));
-        let mut to_elsewhere = good.clone();
-        to_elsewhere.receiving_network = "net3".into();
         assert!(matches!(
-            verify(&f, &to_elsewhere),
-            Err(ReplyError::WrongNetworks { .. })
+            refused(&f, |r| r.status = ReplyStatus::Rejected as i32),
+            ReplyError::Rejected { .. }
         ));
-
-        let mut not_found = good.clone();
-        not_found.status = ReplyStatus::NotFound as i32;
-        not_found.reason = "no records for this patient".into();
         assert!(matches!(
-            verify(&f, &not_found),
-            Err(ReplyError::NotFound { reason }) if reason == "no records for this patient"
+            refused(&f, |r| r.status = 42),
+            ReplyError::UnknownStatus(42)
         ));
-        let mut rejected = good.clone();
-        rejected.status = ReplyStatus::Rejected as i32;
         assert!(matches!(
-            verify(&f, &rejected),
-            Err(ReplyError::Rejected { .. })
-        ));
-        let mut unknown = good.clone();
-        unknown.status = 42;
-        assert!(matches!(
-            verify(&f, &unknown),
-            Err(ReplyError::UnknownStatus(42))
-        ));
-        let mut unsealed = good;
-        unsealed.sealed_records = None;
-        assert!(matches!(
-            verify(&f, &unsealed),
-            Err(ReplyError::NoSealedRecords)
+            refused(&f, |r| r.sealed_records = None),
+            ReplyError::NoSealedRecords
         ));
     }
 
     #[test]
     fn another_requesters_key_cannot_open_the_records() {
         let f = fixture();
-        let signed = sign(&f, &reply(&f, digests(&records()), records()));
+        let signed = sign(&f, &good(&f));
         let stranger = ReplyKey {
             decryption_key: DecryptionKey::generate().0,
             ..f.key.clone()

@@ -81,7 +81,8 @@ pub enum HistoryOutcome {
     Refused {
         /// The request's final state.
         state: RequestStatus,
-        /// The reason recorded with it.
+        /// The reason recorded with it: the destination's refusal reason,
+        /// which the contract keeps with the reply.
         reason: Option<String>,
     },
     /// Nothing decided before the deadline; the request is still open and
@@ -285,12 +286,14 @@ impl EhrClient {
                 }
                 // Events say that something happened, the status says what:
                 // a reply that came back is `fulfilled` with records, or
-                // `failed` with the destination's refusal.
+                // `failed` with the destination's refusal, whose reason the
+                // contract keeps with the reply.
                 let status = self.request_status(request_id).await?;
                 if status.status.is_refusal() {
+                    let reply_reason = status.reply.and_then(|reply| reply.reason);
                     return Ok(HistoryOutcome::Refused {
                         state: status.status,
-                        reason: status.reason,
+                        reason: status.reason.or(reply_reason),
                     });
                 }
                 if status.status.has_reply() || event.event_name == event::REPLY_ACCEPTED {

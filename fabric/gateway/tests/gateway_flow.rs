@@ -9,12 +9,13 @@
 use std::{sync::Arc, time::Duration};
 
 use hlf_gateway::{
-    BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, P256Signer,
-    SigningIdentity, Timeouts, TxValidationCode,
+    BlockEvent, Checkpointer as _, Error, FileCheckpointer, Gateway, Identity, NO_ARGS, Network,
+    P256Signer, SigningIdentity, Timeouts, TxValidationCode,
 };
 use hlf_protos::common;
 use hlf_testpeer::{
-    Committed, Contract, Endorsed, Event, Invocation, TestPeer, status_with_detail,
+    Committed, Contract, ENDORSE_FAILED, EVALUATE_FAILED, Endorsed, Event, Invocation, TestPeer,
+    chaincode_response, status_with_detail,
 };
 use prost::Message as _;
 use tonic::Status;
@@ -49,23 +50,20 @@ impl Contract for Echo {
         match invocation.function().as_str() {
             "Fail" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                "evaluate call to endorser returned error",
-                "chaincode response 500, no such record",
+                EVALUATE_FAILED,
+                &chaincode_response(500, "no such record"),
             )),
             // A chaincode error quoting a 1 MiB argument, as the gateway
             // sends it: in grpc-message and again in the details.
             "Huge" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                &format!(
-                    "evaluate call to endorser returned error: {}",
-                    "x".repeat(1 << 20)
-                ),
-                &format!("chaincode response 500, {}", "x".repeat(1 << 20)),
+                &format!("{EVALUATE_FAILED}: {}", "x".repeat(1 << 20)),
+                &chaincode_response(500, &"x".repeat(1 << 20)),
             )),
             // Trailers of about 80 KiB: over hyper's default 16 KiB limit.
             "Verbose" => Err(status_with_detail(
                 tonic::Code::Unknown,
-                "evaluate call to endorser returned error",
+                EVALUATE_FAILED,
                 &"v".repeat(VERBOSE_ERROR),
             )),
             "Slow" => {
@@ -87,7 +85,7 @@ impl Contract for Echo {
         if function == "Deny" {
             return Err(status_with_detail(
                 tonic::Code::Aborted,
-                "failed to endorse transaction, see attached details for more info",
+                ENDORSE_FAILED,
                 "access denied: creator is not a registered requester",
             ));
         }
@@ -162,10 +160,20 @@ async fn start(timeouts: Timeouts) -> (Gateway, FakePeer, tonic::transport::Chan
     )
 }
 
+/// The channel, through a gateway with the default timeouts on a fresh
+/// stand-in peer.
+async fn network() -> Network {
+    start(Timeouts::default()).await.0.network(CHANNEL)
+}
+
+/// The chaincode on [`network`]'s channel.
+async fn contract() -> hlf_gateway::Contract {
+    network().await.contract(CHAINCODE)
+}
+
 #[tokio::test]
 async fn evaluate_returns_the_chaincode_result() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     assert_eq!(
         contract.evaluate("Get", ["k1", "k2"]).await.unwrap(),
         b"Get,k1,k2"
@@ -180,8 +188,7 @@ async fn evaluate_returns_the_chaincode_result() {
 
 #[tokio::test]
 async fn a_chaincode_error_on_evaluate_carries_the_peer_details() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let error = contract.evaluate("Fail", ["x"]).await.unwrap_err();
     assert!(matches!(error, Error::Evaluate(_)), "{error}");
     assert_eq!(error.transaction_id().map(str::len), Some(64));
@@ -235,8 +242,7 @@ async fn submit_endorses_signs_submits_and_waits_for_the_commit() {
 #[tokio::test]
 async fn a_commit_is_followed_by_its_transaction_id_alone() {
     // As when waiting for another peer to commit what this one submitted.
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     let committed = network
         .contract(CHAINCODE)
         .submit("Put", ["k"])
@@ -253,16 +259,12 @@ async fn a_commit_is_followed_by_its_transaction_id_alone() {
         .status()
         .await;
     assert!(started.elapsed() < Duration::from_secs(2));
-    match unknown {
-        Err(Error::CommitStatus(call)) => assert_deadline(&call),
-        other => panic!("expected a commit status error, got {other:?}"),
-    }
+    assert_deadline(unknown, "commit status");
 }
 
 #[tokio::test]
 async fn submit_async_returns_the_result_before_the_commit() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let submitted = contract.submit_async("Put", ["a"]).await.unwrap();
     assert_eq!(submitted.result, b"Put,a");
     let status = submitted.commit.status().await.unwrap();
@@ -293,8 +295,7 @@ async fn transient_data_and_endorsing_organizations_reach_the_gateway() {
 
 #[tokio::test]
 async fn an_invalid_commit_is_a_commit_error_with_its_code() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let error = contract.submit("Conflict", NO_ARGS).await.unwrap_err();
     match &error {
         Error::Commit {
@@ -310,8 +311,7 @@ async fn an_invalid_commit_is_a_commit_error_with_its_code() {
 
 #[tokio::test]
 async fn a_refused_endorsement_is_an_endorse_error_with_details() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let error = contract.submit("Deny", NO_ARGS).await.unwrap_err();
     assert!(matches!(error, Error::Endorse(_)), "{error}");
     assert_eq!(error.details()[0].msp_id, "Net1Org1MSP");
@@ -348,21 +348,22 @@ async fn a_wrong_key_is_refused_by_the_peer() {
 
 #[tokio::test]
 async fn chaincode_events_resume_from_a_file_checkpoint_without_loss_or_repeat() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("checkpoint.json");
 
+    // The same listener twice, resuming from the checkpoint file.
+    let listen = |checkpointer: &FileCheckpointer| {
+        network
+            .chaincode_events(CHAINCODE)
+            .start_block(5)
+            .checkpointer(checkpointer)
+            .build()
+    };
+
     // First listener: processes two events, then stops.
     let mut checkpointer = FileCheckpointer::open(&path).unwrap();
-    let mut events = network
-        .chaincode_events(CHAINCODE)
-        .start_block(5)
-        .checkpointer(&checkpointer)
-        .build()
-        .events()
-        .await
-        .unwrap();
+    let mut events = listen(&checkpointer).events().await.unwrap();
     let mut seen = Vec::new();
     for _ in 0..2 {
         let event = events.next().await.unwrap().unwrap();
@@ -375,14 +376,7 @@ async fn chaincode_events_resume_from_a_file_checkpoint_without_loss_or_repeat()
     // Second listener, recreated from the file. The stream stays open for
     // blocks to come, so it is read for as many events as the chain holds.
     let checkpointer = FileCheckpointer::open(&path).unwrap();
-    let mut events = network
-        .chaincode_events(CHAINCODE)
-        .start_block(5)
-        .checkpointer(&checkpointer)
-        .build()
-        .events()
-        .await
-        .unwrap();
+    let mut events = listen(&checkpointer).events().await.unwrap();
     for _ in 0..2 {
         seen.push(within(SECOND, events.next()).await.unwrap().transaction_id);
     }
@@ -412,16 +406,12 @@ async fn open<T>(opening: impl std::future::Future<Output = Result<T, Error>>) -
 
 #[tokio::test]
 async fn filtered_blocks_arrive_in_order_from_the_start_block() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let mut blocks = open(
-        gateway
-            .network(CHANNEL)
-            .filtered_block_events()
-            .start_block(3)
-            .build()
-            .events(),
-    )
-    .await;
+    let events = network()
+        .await
+        .filtered_block_events()
+        .start_block(3)
+        .build();
+    let mut blocks = open(events.events()).await;
     let mut numbers = Vec::new();
     for _ in 0..5 {
         numbers.push(within(SECOND, blocks.next()).await.unwrap().block_number());
@@ -431,15 +421,8 @@ async fn filtered_blocks_arrive_in_order_from_the_start_block() {
 
 #[tokio::test]
 async fn a_refused_deliver_stream_opens_and_fails_on_its_first_read() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let mut stream = open(
-        gateway
-            .network(CHANNEL)
-            .block_and_private_data_events()
-            .build()
-            .events(),
-    )
-    .await;
+    let events = network().await.block_and_private_data_events().build();
+    let mut stream = open(events.events()).await;
     match within(SECOND, stream.next()).await {
         Err(Error::Events(call)) => {
             assert_eq!(call.status.code(), tonic::Code::PermissionDenied);
@@ -451,8 +434,7 @@ async fn a_refused_deliver_stream_opens_and_fails_on_its_first_read() {
 
 #[tokio::test]
 async fn chaincode_events_open_then_submit_then_read_in_one_task() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     // Nothing is pending: the stream waits for the next commit, which this
     // same task is about to make.
     let mut events = open(network.chaincode_events(CHAINCODE).build().events()).await;
@@ -472,8 +454,7 @@ async fn chaincode_events_open_then_submit_then_read_in_one_task() {
 
 #[tokio::test]
 async fn a_chaincode_without_events_opens_at_once_from_a_start_block() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     let mut quiet = open(
         network
             .chaincode_events("quiet")
@@ -500,8 +481,7 @@ async fn a_chaincode_without_events_opens_at_once_from_a_start_block() {
 
 #[tokio::test]
 async fn block_events_open_then_submit_then_read_in_one_task() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     let mut blocks = open(network.block_events().build().events()).await;
     let mut filtered = open(network.filtered_block_events().build().events()).await;
     let committed = network
@@ -601,9 +581,19 @@ async fn an_event_stream_deadline_ends_it_with_deadline_exceeded() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-/// The client gave up (Cancelled) or the server honoured the propagated
-/// grpc-timeout (DeadlineExceeded), whichever came first.
-fn assert_deadline(call: &hlf_gateway::CallError) {
+/// `stage` (`evaluate`, `endorse`, `submit`, `commit status`) failed at
+/// its deadline: the client gave up (Cancelled) or the server honoured the
+/// propagated grpc-timeout (DeadlineExceeded), whichever came first.
+fn assert_deadline<T: std::fmt::Debug>(result: Result<T, Error>, stage: &str) {
+    let error = result.expect_err("the call outlived its deadline");
+    let call = match &error {
+        Error::Evaluate(call)
+        | Error::Endorse(call)
+        | Error::Submit(call)
+        | Error::CommitStatus(call) => call,
+        other => panic!("expected a {stage} error, got {other:?}"),
+    };
+    assert!(error.to_string().starts_with(stage), "{error}");
     assert!(
         matches!(
             call.status.code(),
@@ -616,44 +606,15 @@ fn assert_deadline(call: &hlf_gateway::CallError) {
 #[tokio::test]
 async fn each_stage_takes_its_own_deadline() {
     // Generous gateway defaults: only the per-call deadlines can end these.
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let short = Duration::from_millis(200);
 
     let started = std::time::Instant::now();
-    let evaluated = contract
-        .proposal("Slow")
-        .build()
-        .unwrap()
-        .timeout(short)
-        .evaluate()
-        .await;
-    match evaluated {
-        Err(Error::Evaluate(call)) => assert_deadline(&call),
-        other => panic!("expected an evaluate error, got {other:?}"),
-    }
-    let endorsed = contract
-        .proposal("Slow")
-        .build()
-        .unwrap()
-        .timeout(short)
-        .endorse()
-        .await;
-    match endorsed {
-        Err(Error::Endorse(call)) => assert_deadline(&call),
-        other => panic!("expected an endorse error, got {other:?}"),
-    }
-    let transaction = contract
-        .proposal("SlowOrderer")
-        .build()
-        .unwrap()
-        .endorse()
-        .await
-        .unwrap();
-    match transaction.timeout(short).submit().await {
-        Err(Error::Submit(call)) => assert_deadline(&call),
-        other => panic!("expected a submit error, got {other:?}"),
-    }
+    let slow = |function| contract.proposal(function).build().unwrap();
+    assert_deadline(slow("Slow").timeout(short).evaluate().await, "evaluate");
+    assert_deadline(slow("Slow").timeout(short).endorse().await, "endorse");
+    let transaction = slow("SlowOrderer").endorse().await.unwrap();
+    assert_deadline(transaction.timeout(short).submit().await, "submit");
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",
@@ -685,8 +646,7 @@ async fn a_huge_chaincode_error_fails_fast_and_the_connection_serves_the_next_ca
 
 #[tokio::test]
 async fn an_error_larger_than_the_http2_default_arrives_whole() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let contract = gateway.network(CHANNEL).contract(CHAINCODE);
+    let contract = contract().await;
     let error = contract.evaluate("Verbose", NO_ARGS).await.unwrap_err();
     assert!(matches!(error, Error::Evaluate(_)), "{error}");
     assert_eq!(error.details().len(), 1, "{error}");
@@ -695,8 +655,7 @@ async fn an_error_larger_than_the_http2_default_arrives_whole() {
 
 #[tokio::test]
 async fn a_named_contract_prefixes_its_transaction_names() {
-    let (gateway, _, _) = start(Timeouts::default()).await;
-    let network = gateway.network(CHANNEL);
+    let network = network().await;
     let records = network.contract_with_name(CHAINCODE, "records");
     assert_eq!(records.contract_name(), Some("records"));
     assert_eq!(records.chaincode(), CHAINCODE);

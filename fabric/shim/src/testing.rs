@@ -15,6 +15,7 @@ use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     ops::Bound,
     sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::SystemTime,
 };
 
 use hlf_protos::{
@@ -59,6 +60,8 @@ struct LedgerConfig {
     channel_id: String,
     capabilities: PeerCapabilities,
     batch: usize,
+    /// Stamp transactions with the current time instead of the counter.
+    system_clock: bool,
 }
 
 #[derive(Debug, Default)]
@@ -90,13 +93,15 @@ pub struct Outcome {
     pub committed: bool,
 }
 
-/// What a client sends: arguments, identity, transient data, timestamp.
+/// What a client sends: arguments, identity, transient data, timestamp,
+/// and optionally the transaction id its proposal carries.
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
     args: Vec<Vec<u8>>,
     creator: Vec<u8>,
     transient: HashMap<String, Vec<u8>>,
     timestamp: Option<Timestamp>,
+    tx_id: Option<String>,
     init: bool,
 }
 
@@ -124,6 +129,13 @@ impl Invocation {
     /// Uses this client timestamp instead of the ledger's clock.
     pub fn timestamp(mut self, timestamp: Timestamp) -> Self {
         self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Runs as transaction `tx_id` (as a proposal a client built names
+    /// it) instead of one the ledger makes up.
+    pub fn tx_id(mut self, tx_id: impl Into<String>) -> Self {
+        self.tx_id = Some(tx_id.into());
         self
     }
 
@@ -202,10 +214,73 @@ impl Transaction {
 
     /// Sends buffered writes and commits the transaction's writes and event.
     pub async fn commit(self) -> Result<Option<ChaincodeEvent>, crate::StubError> {
-        self.stub.flush_writes().await?;
-        let event = self.stub.take_event();
-        self.link.simulation.lock().await.commit(event.clone());
+        let event = self.finish().await?;
+        self.apply(event.clone()).await;
         Ok(event)
+    }
+
+    /// Sends the buffered writes to the simulation and takes the event:
+    /// what the peer holds once the chaincode has answered.
+    async fn finish(&self) -> Result<Option<ChaincodeEvent>, crate::StubError> {
+        self.stub.flush_writes().await?;
+        Ok(self.stub.take_event())
+    }
+
+    /// Commits the simulated writes with `event`.
+    async fn apply(self, event: Option<ChaincodeEvent>) {
+        self.link.simulation.lock().await.commit(event);
+    }
+}
+
+/// A transaction the chaincode has run and the ledger has not committed
+/// yet: what an endorsing peer holds between a client's endorsement and
+/// its submission. [`Endorsement::commit`] commits it (as ordering a valid
+/// transaction does); dropping it discards it.
+#[derive(Debug)]
+pub struct Endorsement {
+    /// The outcome so far: never committed; the event it would commit.
+    outcome: Outcome,
+    /// The simulation, when the chaincode succeeded.
+    transaction: Option<Transaction>,
+}
+
+impl Endorsement {
+    fn refused(tx_id: String, response: Response) -> Self {
+        Self {
+            outcome: Outcome {
+                tx_id,
+                response,
+                event: None,
+                committed: false,
+            },
+            transaction: None,
+        }
+    }
+
+    /// The transaction id.
+    pub fn tx_id(&self) -> &str {
+        &self.outcome.tx_id
+    }
+
+    /// The chaincode's response.
+    pub fn response(&self) -> &Response {
+        &self.outcome.response
+    }
+
+    /// The event the transaction commits with, if it set one.
+    pub fn event(&self) -> Option<&ChaincodeEvent> {
+        self.outcome.event.as_ref()
+    }
+
+    /// Commits the writes and the event if the chaincode succeeded; the
+    /// outcome says whether anything was committed.
+    pub async fn commit(self) -> Outcome {
+        let mut outcome = self.outcome;
+        if let Some(transaction) = self.transaction {
+            transaction.apply(outcome.event.clone()).await;
+            outcome.committed = true;
+        }
+        outcome
     }
 }
 
@@ -225,8 +300,18 @@ impl MemoryLedger {
                 channel_id: "channel".to_owned(),
                 capabilities: PeerCapabilities::default(),
                 batch: DEFAULT_BATCH,
+                system_clock: false,
             },
         }
+    }
+
+    /// Stamps transactions without a timestamp of their own with the
+    /// current time instead of the ledger's clock, for tests in which
+    /// clients stamp their proposals with the current time (a contract
+    /// comparing the two would otherwise see them years apart).
+    pub fn with_system_clock(mut self) -> Self {
+        self.config.system_clock = true;
+        self
     }
 
     /// Offers write batching and multi-key reads, like a v3 peer.
@@ -291,6 +376,22 @@ impl MemoryLedger {
         self.state().history.get(key).cloned().unwrap_or_default()
     }
 
+    /// Every committed value, by collection ("" for the public state) and
+    /// key: what a test compares before and after a call to show that it
+    /// wrote nothing.
+    pub fn contents(&self) -> BTreeMap<(String, String), Vec<u8>> {
+        let state = self.state();
+        state
+            .data
+            .iter()
+            .flat_map(|(collection, entries)| {
+                entries
+                    .iter()
+                    .map(|(key, entry)| ((collection.clone(), key.clone()), entry.value.clone()))
+            })
+            .collect()
+    }
+
     /// Events of committed transactions, oldest first.
     pub fn events(&self) -> Vec<ChaincodeEvent> {
         self.state().events.clone()
@@ -306,9 +407,13 @@ impl MemoryLedger {
         let timestamp = {
             let mut state = self.state();
             state.transactions += 1;
-            Timestamp {
-                seconds: EPOCH_SECONDS + i64::try_from(state.transactions).unwrap_or(i64::MAX),
-                nanos: 0,
+            if self.config.system_clock {
+                Timestamp::from(SystemTime::now())
+            } else {
+                Timestamp {
+                    seconds: EPOCH_SECONDS + i64::try_from(state.transactions).unwrap_or(i64::MAX),
+                    nanos: 0,
+                }
             }
         };
         Simulation {
@@ -325,8 +430,10 @@ impl MemoryLedger {
     /// Starts a transaction for `invocation` and returns its stub; commit it
     /// with [`Transaction::commit`] or drop it to roll back.
     pub fn begin(&self, invocation: &Invocation) -> Result<Transaction, crate::StubError> {
-        let digest = Sha256::digest(format!("memory-tx-{}", self.state().transactions));
-        let tx_id: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+        let tx_id = invocation.tx_id.clone().unwrap_or_else(|| {
+            let digest = Sha256::digest(format!("memory-tx-{}", self.state().transactions));
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        });
         let simulation = self.simulation(&tx_id);
         let timestamp = invocation.timestamp.unwrap_or(simulation.timestamp);
         let signed = invocation.signed_proposal(&self.config.channel_id, &tx_id, timestamp);
@@ -349,15 +456,24 @@ impl MemoryLedger {
     /// Unlike the server, which turns a panic into a failed transaction,
     /// this lets a panic in the contract fail the test that caused it.
     pub async fn invoke<C: Chaincode>(&self, chaincode: &C, invocation: &Invocation) -> Outcome {
+        self.endorse(chaincode, invocation).await.commit().await
+    }
+
+    /// Runs `invocation` on `chaincode` as an endorsing peer does: the
+    /// response and the event are known, nothing is committed until
+    /// [`Endorsement::commit`]. Reads see the state committed before that.
+    pub async fn endorse<C: Chaincode>(
+        &self,
+        chaincode: &C,
+        invocation: &Invocation,
+    ) -> Endorsement {
         let transaction = match self.begin(invocation) {
             Ok(transaction) => transaction,
             Err(error) => {
-                return Outcome {
-                    tx_id: String::new(),
-                    response: crate::chaincode::error(error.to_string()),
-                    event: None,
-                    committed: false,
-                };
+                return Endorsement::refused(
+                    String::new(),
+                    crate::chaincode::error(error.to_string()),
+                );
             }
         };
         let stub = transaction.stub().clone();
@@ -368,28 +484,22 @@ impl MemoryLedger {
             chaincode.invoke(stub).await
         };
         if response.status >= ERROR_THRESHOLD {
-            return Outcome {
-                tx_id,
-                response,
-                event: None,
-                committed: false,
-            };
+            return Endorsement::refused(tx_id, response);
         }
-        match transaction.commit().await {
-            Ok(event) => Outcome {
-                tx_id,
-                response,
-                event,
-                committed: true,
+        match transaction.finish().await {
+            Ok(event) => Endorsement {
+                outcome: Outcome {
+                    tx_id,
+                    response,
+                    event,
+                    committed: false,
+                },
+                transaction: Some(transaction),
             },
-            Err(error) => Outcome {
+            Err(error) => Endorsement::refused(
                 tx_id,
-                response: crate::chaincode::error(format!(
-                    "cannot send the transaction's writes: {error}"
-                )),
-                event: None,
-                committed: false,
-            },
+                crate::chaincode::error(format!("cannot send the transaction's writes: {error}")),
+            ),
         }
     }
 }

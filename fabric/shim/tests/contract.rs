@@ -256,3 +256,37 @@ async fn undeclared_parameters_are_a_clear_error() {
         .await;
     assert_eq!(outcome.response.message, "parameter \"b\" is not declared");
 }
+
+#[tokio::test]
+async fn an_endorsement_commits_only_when_told_to() {
+    let cc = chaincode(Arc::default());
+    let ledger = MemoryLedger::new().with_system_clock();
+    let create = Invocation::new([b"Create".to_vec(), asset_json("e1")]).tx_id("client-tx-1");
+    let endorsed = ledger.endorse(&cc, &create).await;
+    assert_eq!(endorsed.tx_id(), "client-tx-1");
+    assert_eq!(endorsed.response().status, 200);
+    assert_eq!(endorsed.event().unwrap().event_name, "Created");
+    // Endorsed is not committed: no state, no event, and a second
+    // endorsement of the same asset still sees none.
+    assert_eq!(ledger.state_of("e1"), None);
+    assert!(ledger.events().is_empty());
+    let again = ledger.endorse(&cc, &create).await;
+    assert_eq!(again.response().status, 200);
+    drop(again);
+
+    let outcome = endorsed.commit().await;
+    assert!(outcome.committed);
+    assert_eq!(outcome.tx_id, "client-tx-1");
+    assert!(ledger.state_of("e1").is_some());
+    assert_eq!(ledger.events()[0].tx_id, "client-tx-1");
+    // The system clock stamped the history entry with today, not 2024.
+    let stamped = ledger.history_of("e1")[0].timestamp.unwrap().seconds;
+    assert!(stamped > 1_750_000_000, "{stamped}");
+
+    // A refused endorsement commits nothing, even when told to.
+    let refused = ledger.endorse(&cc, &create).await;
+    assert_eq!(refused.response().status, 500);
+    assert!(refused.event().is_none());
+    assert!(!refused.commit().await.committed);
+    assert_eq!(ledger.events().len(), 1);
+}

@@ -225,6 +225,21 @@ impl FakePeer {
         .await;
     }
 
+    /// Sends a transaction `txid` of `args` on the channel.
+    async fn invoke<A: Into<Vec<u8>>>(&self, txid: &str, args: impl IntoIterator<Item = A>) {
+        let invocation = Invocation::new(args);
+        self.send(transaction(Type::Transaction, CHANNEL, txid, &invocation))
+            .await;
+    }
+
+    /// Waits for the shim to end the stream.
+    async fn assert_ended(&mut self) {
+        let next = timeout(Duration::from_secs(5), self.from_shim.message())
+            .await
+            .expect("the stream did not end");
+        assert!(next.unwrap().is_none());
+    }
+
     async fn connect_ready(server: &Server) -> Self {
         let mut peer = Self::dial(server.address).await;
         peer.handshake(None).await;
@@ -281,6 +296,12 @@ impl Driver {
             .insert(txid.into(), self.ledger.simulation(txid));
         self.peer
             .send(transaction(kind, CHANNEL, txid, invocation))
+            .await;
+    }
+
+    /// Starts a transaction `txid` of `args` on the channel.
+    async fn invoke<A: Into<Vec<u8>>>(&mut self, txid: &str, args: impl IntoIterator<Item = A>) {
+        self.start(Type::Transaction, txid, &Invocation::new(args))
             .await;
     }
 
@@ -395,12 +416,8 @@ async fn one_outstanding_request_per_transaction() {
         ledger.seed_state(key, value.as_bytes());
     }
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, ledger);
-    driver
-        .start(Type::Transaction, "joined", &Invocation::new(["parallel"]))
-        .await;
-    driver
-        .start(Type::Transaction, "other", &Invocation::new(["get", "k1"]))
-        .await;
+    driver.invoke("joined", ["parallel"]).await;
+    driver.invoke("other", ["get", "k1"]).await;
     // `finish` fails if a second request of "joined" arrives before the first is answered.
     let finished = driver.finish(2).await;
     assert_eq!(response(&finished["joined"]).payload, b"abc");
@@ -419,9 +436,7 @@ async fn a_peer_error_reaches_the_contract_as_a_typed_error() {
             b"no ledger context".to_vec(),
         )
     });
-    driver
-        .start(Type::Transaction, "t", &Invocation::new(["get", "k"]))
-        .await;
+    driver.invoke("t", ["get", "k"]).await;
     let finished = driver.finish(1).await;
     let response = response(&finished["t"]);
     assert_eq!(response.status, 500);
@@ -485,13 +500,7 @@ async fn bad_messages_are_refused_and_the_stream_goes_on() {
     peer.send(message(Type::Response, CHANNEL, "nobody", Vec::new()))
         .await;
     let mut driver = Driver::new(peer, MemoryLedger::new());
-    driver
-        .start(
-            Type::Transaction,
-            "ok",
-            &Invocation::new(["echo", "still here"]),
-        )
-        .await;
+    driver.invoke("ok", ["echo", "still here"]).await;
     assert_eq!(
         response(&driver.finish(1).await["ok"]).payload,
         b"still here"
@@ -522,17 +531,9 @@ async fn a_handshake_violation_ends_only_that_stream() {
     peer.send(message(Type::Transaction, CHANNEL, "early", Vec::new()))
         .await;
     assert_eq!(peer.recv().await.r#type, Type::Error as i32);
-    assert!(
-        timeout(Duration::from_secs(5), peer.from_shim.message())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_none()
-    );
+    peer.assert_ended().await;
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, MemoryLedger::new());
-    driver
-        .start(Type::Transaction, "t", &Invocation::new(["echo", "fine"]))
-        .await;
+    driver.invoke("t", ["echo", "fine"]).await;
     assert_eq!(response(&driver.finish(1).await["t"]).payload, b"fine");
 }
 
@@ -540,21 +541,13 @@ async fn a_handshake_violation_ends_only_that_stream() {
 async fn a_dropped_stream_leaves_the_server_serving() {
     let server = start_server().await;
     let mut peer = FakePeer::connect_ready(&server).await;
-    peer.send(transaction(
-        Type::Transaction,
-        CHANNEL,
-        "orphan",
-        &Invocation::new(["get", "k"]),
-    ))
-    .await;
+    peer.invoke("orphan", ["get", "k"]).await;
     assert_eq!(peer.recv().await.r#type, Type::GetState as i32);
     drop(peer);
     let ledger = MemoryLedger::new();
     ledger.seed_state("k", b"v");
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, ledger);
-    driver
-        .start(Type::Transaction, "orphan", &Invocation::new(["get", "k"]))
-        .await;
+    driver.invoke("orphan", ["get", "k"]).await;
     assert_eq!(response(&driver.finish(1).await["orphan"]).payload, b"v");
 }
 
@@ -562,16 +555,8 @@ async fn a_dropped_stream_leaves_the_server_serving() {
 async fn a_panic_fails_only_its_transaction() {
     let server = start_server().await;
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, MemoryLedger::new());
-    driver
-        .start(Type::Transaction, "boom", &Invocation::new(["panic"]))
-        .await;
-    driver
-        .start(
-            Type::Transaction,
-            "fine",
-            &Invocation::new(["put", "k", "v"]),
-        )
-        .await;
+    driver.invoke("boom", ["panic"]).await;
+    driver.invoke("fine", ["put", "k", "v"]).await;
     let finished = driver.finish(2).await;
     let boom = response(&finished["boom"]);
     assert_eq!(boom.status, 500);
@@ -593,13 +578,7 @@ async fn init_failure_is_an_error_message() {
     driver
         .start(Type::Init, "good", &Invocation::new(["setup"]).init())
         .await;
-    driver
-        .start(
-            Type::Transaction,
-            "invoke-fails",
-            &Invocation::new(["nope"]),
-        )
-        .await;
+    driver.invoke("invoke-fails", ["nope"]).await;
     let finished = driver.finish(3).await;
     assert_eq!(
         (finished["bad"].r#type, finished["bad"].payload.as_slice()),
@@ -614,13 +593,7 @@ async fn a_huge_error_reaches_the_peer_bounded() {
     let server = start_server().await;
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, MemoryLedger::new());
     let id = "x".repeat(1 << 20);
-    driver
-        .start(
-            Type::Transaction,
-            "huge",
-            &Invocation::new(["huge-error", id.as_str()]),
-        )
-        .await;
+    driver.invoke("huge", ["huge-error", id.as_str()]).await;
     let finished = driver.finish(1).await;
     let answer = response(&finished["huge"]);
     assert_eq!(answer.status, 500);
@@ -645,20 +618,8 @@ async fn events_travel_with_successful_completions_only() {
     let server = start_server().await;
     let ledger = MemoryLedger::new();
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, ledger.clone());
-    driver
-        .start(
-            Type::Transaction,
-            "ok",
-            &Invocation::new(["event", "payload"]),
-        )
-        .await;
-    driver
-        .start(
-            Type::Transaction,
-            "failed",
-            &Invocation::new(["event-then-fail"]),
-        )
-        .await;
+    driver.invoke("ok", ["event", "payload"]).await;
+    driver.invoke("failed", ["event-then-fail"]).await;
     let finished = driver.finish(2).await;
     let event = finished["ok"].chaincode_event.clone().unwrap();
     assert_eq!(
@@ -688,9 +649,7 @@ async fn invoke_chaincode_unwraps_the_callees_completion() {
             completed.encode_to_vec(),
         )
     });
-    driver
-        .start(Type::Transaction, "t", &Invocation::new(["invoke"]))
-        .await;
+    driver.invoke("t", ["invoke"]).await;
     assert_eq!(response(&driver.finish(1).await["t"]).payload, b"pong");
 }
 
@@ -701,20 +660,8 @@ async fn a_v2_peer_gets_single_writes_and_reads() {
     ledger.seed_state("a", b"1");
     ledger.seed_state("b", b"2");
     let mut driver = Driver::new(FakePeer::connect_ready(&server).await, ledger);
-    driver
-        .start(
-            Type::Transaction,
-            "w",
-            &Invocation::new(["put", "x", "1", "y", "2"]),
-        )
-        .await;
-    driver
-        .start(
-            Type::Transaction,
-            "r",
-            &Invocation::new(["multi", "a", "b"]),
-        )
-        .await;
+    driver.invoke("w", ["put", "x", "1", "y", "2"]).await;
+    driver.invoke("r", ["multi", "a", "b"]).await;
     let finished = driver.finish(2).await;
     assert_eq!(
         driver.request_types("w"),
@@ -745,20 +692,8 @@ async fn a_v3_peer_gets_write_batches_and_multi_key_reads() {
     }))
     .await;
     let mut driver = Driver::new(peer, ledger.clone());
-    driver
-        .start(
-            Type::Transaction,
-            "w",
-            &Invocation::new(["put", "x", "1", "y", "2"]),
-        )
-        .await;
-    driver
-        .start(
-            Type::Transaction,
-            "r",
-            &Invocation::new(["multi", "a", "missing"]),
-        )
-        .await;
+    driver.invoke("w", ["put", "x", "1", "y", "2"]).await;
+    driver.invoke("r", ["multi", "a", "missing"]).await;
     let finished = driver.finish(2).await;
     assert_eq!(driver.request_types("w"), [Type::WriteBatchState as i32]);
     assert_eq!(driver.request_types("r"), [Type::GetStateMultiple as i32]);
@@ -771,9 +706,7 @@ async fn messages_beyond_tonics_default_limit_pass_both_ways() {
     let server = start_server().await;
     let mut peer = FakePeer::connect_ready(&server).await;
     let big = vec![b'x'; 6 * 1024 * 1024];
-    let invocation = Invocation::new([b"echo".to_vec(), big.clone()]);
-    peer.send(transaction(Type::Transaction, CHANNEL, "big", &invocation))
-        .await;
+    peer.invoke("big", [b"echo".to_vec(), big.clone()]).await;
     assert_eq!(response(&peer.recv().await).payload, big);
 }
 
@@ -781,20 +714,8 @@ async fn messages_beyond_tonics_default_limit_pass_both_ways() {
 async fn a_transaction_id_already_running_is_refused() {
     let server = start_server().await;
     let mut peer = FakePeer::connect_ready(&server).await;
-    peer.send(transaction(
-        Type::Transaction,
-        CHANNEL,
-        "dup",
-        &Invocation::new(["sleep"]),
-    ))
-    .await;
-    peer.send(transaction(
-        Type::Transaction,
-        CHANNEL,
-        "dup",
-        &Invocation::new(["sleep"]),
-    ))
-    .await;
+    peer.invoke("dup", ["sleep"]).await;
+    peer.invoke("dup", ["sleep"]).await;
     let first = peer.recv().await;
     assert_eq!(
         (first.r#type, first.txid.as_str()),
@@ -822,23 +743,11 @@ async fn a_stopped_server_refuses_new_connections() {
 async fn shutdown_drains_running_transactions_then_ends_streams() {
     let server = start_server().await;
     let mut peer = FakePeer::connect_ready(&server).await;
-    peer.send(transaction(
-        Type::Transaction,
-        CHANNEL,
-        "running",
-        &Invocation::new(["sleep"]),
-    ))
-    .await;
+    peer.invoke("running", ["sleep"]).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     server.stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
-    peer.send(transaction(
-        Type::Transaction,
-        CHANNEL,
-        "late",
-        &Invocation::new(["echo", "x"]),
-    ))
-    .await;
+    peer.invoke("late", ["echo", "x"]).await;
     let refused = peer.recv().await;
     assert_eq!(
         (refused.r#type, refused.txid.as_str()),
@@ -849,13 +758,7 @@ async fn shutdown_drains_running_transactions_then_ends_streams() {
         (response(&completed).status, completed.txid.as_str()),
         (200, "running")
     );
-    assert!(
-        timeout(Duration::from_secs(5), peer.from_shim.message())
-            .await
-            .unwrap()
-            .unwrap()
-            .is_none()
-    );
+    peer.assert_ended().await;
     timeout(Duration::from_secs(5), server.task)
         .await
         .expect("the server did not stop")

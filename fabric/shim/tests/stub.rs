@@ -2,11 +2,12 @@
 //! Every stub operation against the in-memory ledger, with a v2.5-like peer
 //! (one request per key) and a v3-like one (write batches, multi-key reads).
 
+use hlf_protos::queryresult::Kv;
 use hlf_shim::{
     StubError, composite_key,
     endorsement::{KeyEndorsementPolicy, Role},
     link::PeerCapabilities,
-    stub::VALIDATION_PARAMETER,
+    stub::{StateIterator, VALIDATION_PARAMETER},
     testing::{Invocation, MemoryLedger},
 };
 use prost_types::Timestamp;
@@ -26,6 +27,16 @@ fn ledgers() -> [MemoryLedger; 2] {
 
 fn call() -> Invocation {
     Invocation::new(["Fn"])
+}
+
+/// Every result of a range or partial-key query, in order.
+async fn all(query: impl Future<Output = Result<StateIterator, StubError>>) -> Vec<Kv> {
+    query.await.unwrap().collect().await.unwrap()
+}
+
+/// The keys of query results.
+fn keys(results: &[Kv]) -> Vec<String> {
+    results.iter().map(|kv| kv.key.clone()).collect()
 }
 
 #[tokio::test]
@@ -112,40 +123,18 @@ async fn range_queries_iterate_across_batches() {
         }
         ledger.seed_state(&composite_key::create("t", &["a"]).unwrap(), b"composite");
         let tx = ledger.begin(&call()).unwrap();
-        let keys: Vec<String> = tx
-            .stub()
-            .get_state_by_range("k2", "k5")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|kv| kv.key)
-            .collect();
+        let keys = keys(&all(tx.stub().get_state_by_range("k2", "k5")).await);
         assert_eq!(keys, ["k2", "k3", "k4"]);
         // An open start excludes composite keys, as in Fabric.
-        let all = tx
-            .stub()
-            .get_state_by_range("", "")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
-        assert_eq!(all.len(), 5);
-        assert_eq!(all[0].value, b"k1");
+        let every = all(tx.stub().get_state_by_range("", "")).await;
+        assert_eq!(every.len(), 5);
+        assert_eq!(every[0].value, b"k1");
         let mut iterator = tx.stub().get_state_by_range("k1", "").await.unwrap();
         assert_eq!(iterator.next().await.unwrap().unwrap().key, "k1");
         iterator.close().await.unwrap();
         assert!(
-            tx.stub()
-                .get_state_by_range("k5", "k1")
+            all(tx.stub().get_state_by_range("k5", "k1"))
                 .await
-                .unwrap()
-                .collect()
-                .await
-                .unwrap()
                 .is_empty()
         );
     }
@@ -177,14 +166,7 @@ async fn paginated_ranges_return_fabric_bookmarks() {
             .await
             .unwrap();
         let fetched = page.fetched_records;
-        let keys: Vec<String> = page
-            .results
-            .collect()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|kv| kv.key)
-            .collect();
+        let keys = keys(&page.results.collect().await.unwrap());
         assert_eq!(usize::try_from(fetched).unwrap(), keys.len());
         pages.push(keys);
         bookmark = page.bookmark;
@@ -205,14 +187,10 @@ async fn partial_composite_key_queries() {
             );
         }
         let tx = ledger.begin(&call()).unwrap();
-        let found = tx
+        let found = all(tx
             .stub()
-            .get_state_by_partial_composite_key("record", &["p1"])
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+            .get_state_by_partial_composite_key("record", &["p1"]))
+        .await;
         let split: Vec<(String, Vec<String>)> = found
             .iter()
             .map(|kv| composite_key::split(&kv.key).unwrap())
@@ -256,14 +234,8 @@ async fn history_newest_first_with_deletes() {
             tx.commit().await.unwrap();
         }
         let tx = ledger.begin(&call()).unwrap();
-        let history = tx
-            .stub()
-            .get_history_for_key("k")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap();
+        let iterator = tx.stub().get_history_for_key("k").await.unwrap();
+        let history = iterator.collect().await.unwrap();
         let seen: Vec<(bool, Vec<u8>)> = history
             .iter()
             .map(|m| (m.is_delete, m.value.clone()))
@@ -322,16 +294,7 @@ async fn private_data_with_hashes_ranges_and_purge() {
                 .unwrap(),
             [Some(b"two".to_vec()), Some(b"one".to_vec())]
         );
-        let keys: Vec<String> = stub
-            .get_private_data_by_range("secrets", "k2", "")
-            .await
-            .unwrap()
-            .collect()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|kv| kv.key)
-            .collect();
+        let keys = keys(&all(stub.get_private_data_by_range("secrets", "k2", "")).await);
         assert_eq!(keys, ["k2", "k3"]);
         stub.del_private_data("secrets", "k1").await.unwrap();
         stub.purge_private_data("secrets", "k2").await.unwrap();
@@ -362,14 +325,10 @@ async fn private_partial_composite_key_query() {
     ledger.seed_private("c", &composite_key::create("t", &["a", "1"]).unwrap(), b"x");
     ledger.seed_private("c", &composite_key::create("t", &["b", "1"]).unwrap(), b"y");
     let tx = ledger.begin(&call()).unwrap();
-    let found = tx
+    let found = all(tx
         .stub()
-        .get_private_data_by_partial_composite_key("c", "t", &["b"])
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+        .get_private_data_by_partial_composite_key("c", "t", &["b"]))
+    .await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].value, b"y");
 }
@@ -524,5 +483,26 @@ async fn invoking_an_absent_chaincode_is_a_peer_error() {
             }
         ),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn contents_lists_every_committed_value_of_every_collection() {
+    let ledger = MemoryLedger::new();
+    ledger.seed_state("a", b"1");
+    ledger.seed_private("secrets", "s", b"2");
+    let tx = ledger.begin(&call()).unwrap();
+    tx.stub()
+        .put_state("uncommitted", b"3".to_vec())
+        .await
+        .unwrap();
+    drop(tx);
+    let contents: Vec<((String, String), Vec<u8>)> = ledger.contents().into_iter().collect();
+    assert_eq!(
+        contents,
+        [
+            ((String::new(), "a".into()), b"1".to_vec()),
+            (("secrets".into(), "s".into()), b"2".to_vec()),
+        ]
     );
 }

@@ -15,6 +15,10 @@
 //! headers only with its first message, so a stream opened before the
 //! block it waits for exists is open but silent.
 //!
+//! The chaincode is any [`Contract`]: a test double, or (feature `shim`) a
+//! real chaincode of `hlf-shim` on its in-memory ledger
+//! ([`shim::ShimContract`]).
+//!
 //! It stands in for a peer only in unit and flow tests; the end-to-end
 //! tests use real Fabric networks.
 
@@ -38,6 +42,9 @@ use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
 pub use hlf_protos::peer::TxValidationCode;
+
+#[cfg(feature = "shim")]
+pub mod shim;
 
 /// One proposal, decoded and checked.
 #[derive(Debug, Clone)]
@@ -360,6 +367,20 @@ pub fn verify(creator: &[u8], message: &[u8], signature: &[u8]) -> Result<(), St
         .map_err(|e| refuse(e.to_string()))
 }
 
+/// The gateway's message when the chaincode refused an evaluation; the
+/// chaincode's answer follows it.
+pub const EVALUATE_FAILED: &str = "evaluate call to endorser returned error";
+
+/// The gateway's message when an endorsement failed; each endorser's
+/// answer is in the status details.
+pub const ENDORSE_FAILED: &str =
+    "failed to endorse transaction, see attached details for more info";
+
+/// How the gateway quotes a chaincode's answer with an error status.
+pub fn chaincode_response(status: i32, message: &str) -> String {
+    format!("chaincode response {status}, {message}")
+}
+
 /// A gRPC status with one `gateway.ErrorDetail` from `peer0.org1`, as the
 /// gateway reports an endpoint's error.
 pub fn status_with_detail(code: tonic::Code, message: &str, peer_message: &str) -> Status {
@@ -383,6 +404,21 @@ fn invalid(error: prost::DecodeError) -> Status {
     Status::invalid_argument(error.to_string())
 }
 
+/// The channel and signature headers of `header`, once its creator's
+/// `signature` over `signed` (the bytes that carry the header) checks out.
+fn signed_headers(
+    header: &common::Header,
+    signed: &[u8],
+    signature: &[u8],
+) -> Result<(common::ChannelHeader, common::SignatureHeader), Status> {
+    let channel_header =
+        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
+    let signature_header =
+        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
+    verify(&signature_header.creator, signed, signature)?;
+    Ok((channel_header, signature_header))
+}
+
 /// Decodes and checks a signed proposal as the peer would; returns the
 /// invocation and the chaincode it names.
 fn check_proposal(
@@ -392,15 +428,8 @@ fn check_proposal(
     let signed = signed.ok_or_else(|| Status::invalid_argument("no proposal"))?;
     let proposal = peer::Proposal::decode(signed.proposal_bytes.as_slice()).map_err(invalid)?;
     let header = common::Header::decode(proposal.header.as_slice()).map_err(invalid)?;
-    let channel_header =
-        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
-    let signature_header =
-        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
-    verify(
-        &signature_header.creator,
-        &signed.proposal_bytes,
-        &signed.signature,
-    )?;
+    let (channel_header, signature_header) =
+        signed_headers(&header, &signed.proposal_bytes, &signed.signature)?;
     let mut joined = signature_header.nonce.clone();
     joined.extend_from_slice(&signature_header.creator);
     if channel_header.tx_id != hex::encode(Sha256::digest(&joined))
@@ -485,18 +514,10 @@ async fn seek(
         .ok_or_else(|| Status::invalid_argument("no seek request"))?;
     let payload = common::Payload::decode(envelope.payload.as_slice()).map_err(invalid)?;
     let header = payload.header.unwrap_or_default();
-    let channel_header =
-        common::ChannelHeader::decode(header.channel_header.as_slice()).map_err(invalid)?;
+    let (channel_header, _) = signed_headers(&header, &envelope.payload, &envelope.signature)?;
     if channel_header.r#type != common::HeaderType::DeliverSeekInfo as i32 {
         return Err(Status::invalid_argument("not a seek request"));
     }
-    let signature_header =
-        common::SignatureHeader::decode(header.signature_header.as_slice()).map_err(invalid)?;
-    verify(
-        &signature_header.creator,
-        &envelope.payload,
-        &envelope.signature,
-    )?;
     let seek = orderer::SeekInfo::decode(payload.data.as_slice()).map_err(invalid)?;
     Ok((channel_header.channel_id, specified(seek.start)))
 }
@@ -567,19 +588,8 @@ impl<C: Contract> gateway::gateway_server::Gateway for TestPeer<C> {
         let request = request.into_inner();
         let envelope = request.prepared_transaction.unwrap_or_default();
         let payload = common::Payload::decode(envelope.payload.as_slice()).map_err(invalid)?;
-        let signature_header = common::SignatureHeader::decode(
-            payload
-                .header
-                .unwrap_or_default()
-                .signature_header
-                .as_slice(),
-        )
-        .map_err(invalid)?;
-        verify(
-            &signature_header.creator,
-            &envelope.payload,
-            &envelope.signature,
-        )?;
+        let header = payload.header.unwrap_or_default();
+        signed_headers(&header, &envelope.payload, &envelope.signature)?;
         let endorsed = self.chain().endorsed.remove(&request.transaction_id);
         let (chaincode, function, endorsed) =
             endorsed.ok_or_else(|| Status::not_found("never endorsed"))?;

@@ -13,6 +13,21 @@ mod wire {
 
 pub use wire::*;
 
+use sha2::{Digest as _, Sha256};
+
+impl Record {
+    /// How a reply lists this record: its id and category, and the
+    /// SHA-256 of its content (the private data hash the replying
+    /// network's ledger keeps).
+    pub fn digest(&self) -> RecordDigest {
+        RecordDigest {
+            record_id: self.record_id.clone(),
+            category: self.category.clone(),
+            sha256: Sha256::digest(&self.content).to_vec(),
+        }
+    }
+}
+
 pub mod attest;
 pub mod proof;
 pub mod seal;

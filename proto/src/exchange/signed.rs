@@ -60,47 +60,36 @@ fn open<M: Message + Default>(
     })
 }
 
-impl SignedRequest {
-    /// Signs `request` as `signer_identity` (serialised `msp.SerializedIdentity`).
-    pub fn sign(
-        request: &Request,
-        signer_identity: Vec<u8>,
-        signer: &dyn Signer,
-    ) -> Result<Self, SignError> {
-        let request = request.encode_to_vec();
-        let signature = sign_bytes(&request, signer)?;
-        Ok(SignedRequest {
-            request,
-            signature,
-            signer: signer_identity,
-        })
-    }
+/// `sign` and `open` of a signed wrapper `$signed` whose field `$field`
+/// holds the serialised `$message`.
+macro_rules! signed_message {
+    ($signed:ident, $message:ident, $field:ident) => {
+        impl $signed {
+            #[doc = concat!("Signs `", stringify!($field), "` as `signer_identity` (serialised `msp.SerializedIdentity`).")]
+            pub fn sign(
+                $field: &$message,
+                signer_identity: Vec<u8>,
+                signer: &dyn Signer,
+            ) -> Result<Self, SignError> {
+                let $field = $field.encode_to_vec();
+                let signature = sign_bytes(&$field, signer)?;
+                Ok($signed {
+                    $field,
+                    signature,
+                    signer: signer_identity,
+                })
+            }
 
-    pub fn open(&self) -> Result<Verified<Request>, OpenError> {
-        open("request", &self.request, &self.signature, &self.signer)
-    }
+            #[doc = concat!("Checks the signature over the exact `", stringify!($field), "` bytes and decodes them.")]
+            pub fn open(&self) -> Result<Verified<$message>, OpenError> {
+                open(stringify!($field), &self.$field, &self.signature, &self.signer)
+            }
+        }
+    };
 }
 
-impl SignedReply {
-    /// Signs `reply` as `signer_identity` (serialised `msp.SerializedIdentity`).
-    pub fn sign(
-        reply: &Reply,
-        signer_identity: Vec<u8>,
-        signer: &dyn Signer,
-    ) -> Result<Self, SignError> {
-        let reply = reply.encode_to_vec();
-        let signature = sign_bytes(&reply, signer)?;
-        Ok(SignedReply {
-            reply,
-            signature,
-            signer: signer_identity,
-        })
-    }
-
-    pub fn open(&self) -> Result<Verified<Reply>, OpenError> {
-        open("reply", &self.reply, &self.signature, &self.signer)
-    }
-}
+signed_message!(SignedRequest, Request, request);
+signed_message!(SignedReply, Reply, reply);
 
 #[cfg(test)]
 pub(crate) mod tests {

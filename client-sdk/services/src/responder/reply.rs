@@ -19,7 +19,7 @@ use ehrx_client::{
     ehr::interface::{RecordContent, RequestRecords, limits::MAX_REASON_BYTES},
     fabric::{SignError, Signer},
     proto::exchange::{
-        Record, RecordBundle, RecordDigest, Reply, ReplyStatus, SignedReply,
+        Record, RecordBundle, Reply, ReplyStatus, SignedReply,
         seal::{SealContext, SealError, seal},
     },
 };
@@ -101,14 +101,7 @@ pub fn form_reply(
         replying_network,
         receiving_network: &request.source_network,
     };
-    let digests = records
-        .iter()
-        .map(|record| RecordDigest {
-            record_id: record.record_id.clone(),
-            category: record.category.clone(),
-            sha256: Sha256::digest(&record.content).to_vec(),
-        })
-        .collect();
+    let digests = records.iter().map(Record::digest).collect();
     let sealed = seal(key, &context, &RecordBundle { records })?;
     Ok(Reply {
         request_id: request.request_id.clone(),
