@@ -542,3 +542,25 @@ pub fn setup_trust(other: &NetworkDescription) -> Value {
         .collect();
     serde_json::json!({"channel": other.channel, "organizations": organizations, "policy": "all"})
 }
+
+/// The options naming a patient by the identifiers `ehrx ehr synthetic`
+/// printed for it (`name`, `date_of_birth`, `ssn`), keyed with the
+/// matching key file `matching.key`.
+pub fn patient_args(patient: &Value) -> anyhow::Result<Vec<String>> {
+    let field = |name: &str| {
+        patient[name]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("the patient has no {name}: {patient}"))
+    };
+    Ok(vec![
+        "--patient-name".into(),
+        field("name")?,
+        "--dob".into(),
+        field("date_of_birth")?,
+        "--ssn".into(),
+        field("ssn")?,
+        "--matching-key".into(),
+        "matching.key".into(),
+    ])
+}

@@ -77,6 +77,51 @@ impl StolenRelay {
     }
 }
 
+/// What the receiving relay answered the thief's two forgeries of one
+/// message ([`StolenRelay::forgeries`]).
+#[derive(Debug)]
+pub struct Forgeries {
+    /// The envelope delivered with no proof at all.
+    pub unproven: anyhow::Result<ContractFailure>,
+    /// With a proof by peers minted for every organisation of the stolen
+    /// network.
+    pub minted: anyhow::Result<ContractFailure>,
+    /// How many organisations the minted proof names.
+    pub minted_orgs: usize,
+}
+
+impl StolenRelay {
+    /// Delivers `signed` (a message of `kind`), attested with the stolen
+    /// key, to `to`'s relay twice: with no proof, then with a proof
+    /// "endorsed" by peers minted with `ca` for every organisation of
+    /// `from` (the stolen network) for the challenge `nonce` of `to`.
+    /// Returns both answers, each a refusal or why it was not one.
+    pub async fn forgeries(
+        &self,
+        ca: &Ca,
+        from: &NetworkDescription,
+        to: &str,
+        kind: Forwarded,
+        signed: &[u8],
+        nonce: &str,
+    ) -> anyhow::Result<Forgeries> {
+        let payload = match kind {
+            Forwarded::Request => Payload::SignedRequest(signed.to_vec()),
+            Forwarded::Reply => Payload::SignedReply(signed.to_vec()),
+        };
+        let envelope = self.attest(payload);
+        let unproven = refusal(self.deliver(to, &envelope, &[]).await);
+        let orgs: Vec<&Organization> = from.organizations.iter().collect();
+        let proof = minted_proof(ca, from, &orgs, kind, signed, nonce)?;
+        let minted = refusal(self.deliver(to, &envelope, &proof).await);
+        Ok(Forgeries {
+            unproven,
+            minted,
+            minted_orgs: orgs.len(),
+        })
+    }
+}
+
 /// `call` until it does not fail for a reason that may pass (the other
 /// network's relay is still starting, or a commit conflicted), for up to a
 /// minute.

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, Services, fresh_dir, healthz, setup_trust, write_json};
+use ehrx_lab::ehrx_cli::{
+    Ehrx, Run, Services, fresh_dir, healthz, patient_args, setup_trust, write_json,
+};
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
@@ -586,31 +588,25 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
 
     // --- A synthetic patient, by the identifiers `ehr synthetic` printed:
     // conditions only, in an emergency, in text mode.
-    let patient = &synthetic[0];
+    let named = patient_args(&synthetic[0]).unwrap();
     let run = doctor
-        .run([
-            "request",
-            "--to",
-            "net2",
-            "--patient-name",
-            patient["name"].as_str().unwrap(),
-            "--dob",
-            patient["date_of_birth"].as_str().unwrap(),
-            "--ssn",
-            patient["ssn"].as_str().unwrap(),
-            "--matching-key",
-            "matching.key",
-            "--category",
-            "Condition",
-            "--purpose",
-            "emergency",
-            "--requester-code",
-            DOCTOR,
-            "--requester-key",
-            "doctor.key",
-            "--key-store",
-            "reply-keys",
-        ])
+        .run(
+            ["request", "--to", "net2"]
+                .into_iter()
+                .chain(named.iter().map(String::as_str))
+                .chain([
+                    "--category",
+                    "Condition",
+                    "--purpose",
+                    "emergency",
+                    "--requester-code",
+                    DOCTOR,
+                    "--requester-key",
+                    "doctor.key",
+                    "--key-store",
+                    "reply-keys",
+                ]),
+        )
         .unwrap();
     assert_eq!(run.code, Some(0), "{run}");
     let conditions_request = request_id_in(&run.stdout);

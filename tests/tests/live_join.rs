@@ -14,11 +14,13 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ehrx_lab::NetworkDescription;
-use ehrx_lab::ehrx_cli::{Ehrx, Service, Services, fresh_dir, healthz, setup_trust, write_json};
+use ehrx_lab::ehrx_cli::{
+    Ehrx, Service, Services, fresh_dir, healthz, patient_args, setup_trust, write_json,
+};
 use ehrx_lab::exchange::{org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path, network_home};
 use serde_json::{Value, json};
@@ -126,30 +128,21 @@ fn synthetic_patient(ehrx: &Ehrx, net: &NetworkDescription, seed: &str) -> Value
 /// `doctor` asks `to` for `patient`'s history and waits for the reply;
 /// returns how many records it holds, each verified.
 fn request_history(doctor: &Ehrx, code: &str, key: &str, to: &str, patient: &Value) -> usize {
-    let run = doctor
-        .run([
-            "--json",
-            "request",
-            "--to",
-            to,
-            "--patient-name",
-            patient["name"].as_str().unwrap(),
-            "--dob",
-            patient["date_of_birth"].as_str().unwrap(),
-            "--ssn",
-            patient["ssn"].as_str().unwrap(),
-            "--matching-key",
-            "matching.key",
-            "--requester-code",
-            code,
-            "--requester-key",
-            key,
-            "--key-store",
-            &format!("reply-keys-{code}"),
-            "--timeout",
-            "120s",
-        ])
-        .unwrap();
+    let key_store = format!("reply-keys-{code}");
+    let mut args = vec!["--json", "request", "--to", to];
+    let named = patient_args(patient).unwrap();
+    args.extend(named.iter().map(String::as_str));
+    args.extend([
+        "--requester-code",
+        code,
+        "--requester-key",
+        key,
+        "--key-store",
+        &key_store,
+        "--timeout",
+        "120s",
+    ]);
+    let run = doctor.run(&args).unwrap();
     assert_eq!(run.code, Some(0), "{run}");
     let outcome = run.json().unwrap();
     assert_eq!(outcome["outcome"], "reply_ready", "{run}");
@@ -188,22 +181,13 @@ fn node_pids(nets: &[&str]) -> Vec<(String, u32)> {
     pids
 }
 
-/// A fresh working directory for one test.
-fn work_dir(test: &str) -> PathBuf {
-    fresh_dir(
-        &Path::new(env!("CARGO_TARGET_TMPDIR")).join("ehrx-live-join"),
-        test,
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let started = Instant::now();
     let networks = Networks::up().unwrap();
     let net1 = networks.get("net1").unwrap().clone();
     let net2 = networks.get("net2").unwrap().clone();
-    let dir = work_dir("join");
+    let dir = fresh_dir(Path::new(env!("CARGO_TARGET_TMPDIR")), "ehrx-live-join").unwrap();
     let ehrx = Ehrx::new(&dir).unwrap();
     std::fs::write(dir.join("matching.key"), format!("{MATCHING_KEY}\n")).unwrap();
     for key in ["doctor1.key", "doctor3.key"] {

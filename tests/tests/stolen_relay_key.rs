@@ -15,8 +15,24 @@ use ehrx_client::ehr::interface::{ErrorCode, Forwarded, RequestStatus, function}
 use ehrx_lab::exchange::{ExchangeSetup, org, wait_for_peers};
 use ehrx_lab::forge::{fresh_request_id, signed_reply, signed_request, stored_entry, user_keys};
 use ehrx_lab::networks::Networks;
-use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, refusal, thief_ca};
-use ehrx_proto::exchange::{ForwardedEnvelope, Purpose, ReplyStatus, forwarded_envelope::Payload};
+use ehrx_lab::thief::{Forgeries, StolenRelay, minted_user, thief_ca};
+use ehrx_proto::exchange::{Purpose, ReplyStatus, forwarded_envelope::Payload};
+
+/// Both forgeries refused by the contract for want of a proof its peers
+/// made: with none, and with peers of the thief's CA.
+fn refused_both(forgeries: Forgeries) -> anyhow::Result<()> {
+    let unproven = forgeries.unproven?;
+    assert_eq!(unproven.code, ErrorCode::BadProof, "{unproven}");
+    let minted = forgeries.minted?;
+    assert_eq!(minted.code, ErrorCode::BadProof, "{minted}");
+    assert!(
+        minted
+            .message
+            .contains("not issued by a CA root registered"),
+        "{minted}"
+    );
+    Ok(())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<()> {
@@ -37,35 +53,25 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
     let sealing_key = [0x5a; 32];
     let id = fresh_request_id();
     let signed = signed_request(&id, &patient, &sealing_key, Purpose::Emergency, &doctor)?;
-    let envelope = thief.attest(Payload::SignedRequest(signed.clone()));
-
-    // No proof: the attestation verifies, and is not enough.
-    let refused = refusal(thief.deliver(&net2.name, &envelope, &[]).await)?;
-    assert_eq!(refused.code, ErrorCode::BadProof, "{refused}");
-
-    // A proof "endorsed" by peers he minted for both of I's organisations,
-    // for a genuine challenge of network II.
+    // No proof: the attestation verifies, and is not enough. Then a proof
+    // "endorsed" by peers he minted for both of I's organisations, for a
+    // genuine challenge of network II.
     let grant = thief
         .challenge(&net2.name)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let every_org: Vec<_> = net1.organizations.iter().collect();
-    let forged_proof = minted_proof(
-        &ca,
-        net1,
-        &every_org,
-        Forwarded::Request,
-        &signed,
-        &grant.nonce,
+    refused_both(
+        thief
+            .forgeries(
+                &ca,
+                net1,
+                &net2.name,
+                Forwarded::Request,
+                &signed,
+                &grant.nonce,
+            )
+            .await?,
     )?;
-    let refused = refusal(thief.deliver(&net2.name, &envelope, &forged_proof).await)?;
-    assert_eq!(refused.code, ErrorCode::BadProof, "{refused}");
-    assert!(
-        refused
-            .message
-            .contains("not issued by a CA root registered"),
-        "{refused}"
-    );
 
     // Nothing stored on network II, so nothing for a responder to answer.
     let admin2 = setup.contract_as(&net2.name, "Admin").await?;
@@ -120,30 +126,22 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
         ReplyStatus::NotFound,
         &responder,
     )?;
-    let envelope: ForwardedEnvelope = thief2.attest(Payload::SignedReply(signed_reply.clone()));
-    let refused = refusal(thief2.deliver(&net1.name, &envelope, &[]).await)?;
-    assert_eq!(refused.code, ErrorCode::BadProof, "{refused}");
     let grant = thief2
         .challenge(&net1.name)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let every_org: Vec<_> = net2.organizations.iter().collect();
-    let forged_proof = minted_proof(
-        &thief2_ca,
-        net2,
-        &every_org,
-        Forwarded::Reply,
-        &signed_reply,
-        &grant.nonce,
+    refused_both(
+        thief2
+            .forgeries(
+                &thief2_ca,
+                net2,
+                &net1.name,
+                Forwarded::Reply,
+                &signed_reply,
+                &grant.nonce,
+            )
+            .await?,
     )?;
-    let refused = refusal(thief2.deliver(&net1.name, &envelope, &forged_proof).await)?;
-    assert_eq!(refused.code, ErrorCode::BadProof, "{refused}");
-    assert!(
-        refused
-            .message
-            .contains("not issued by a CA root registered"),
-        "{refused}"
-    );
     // The doctor's request is still open on network I: no reply stored.
     let admin1 = setup.contract_as(&net1.name, "Admin").await?;
     let entry = stored_entry(&admin1, &genuine_id)

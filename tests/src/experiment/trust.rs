@@ -26,7 +26,7 @@ use ehrx_lab::forge::{
     attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
     signed_request_between, stored_entry, user_keys,
 };
-use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, refusal, thief_ca};
+use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, thief_ca};
 use ehrx_proto::exchange::{Purpose, ReplyStatus, ValidationProof, forwarded_envelope::Payload};
 use ehrx_services::relay::Submitter as _;
 
@@ -321,10 +321,8 @@ pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let Route { from, to } = Route::requests(lab);
     let mut evidence = Evidence::default();
     with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let thief = StolenRelay::of(&from.name)?;
-        let org1 = org(from, "org1")?;
-        let ca = thief_ca(org1, 201);
-        let doctor = minted_user(&ca, org1, "User2", 202)?;
+        let ca = thief_ca(org(from, "org1")?, 201);
+        let doctor = minted_user(&ca, org(from, "org1")?, "User2", 202)?;
         let id = fresh_request_id();
         let signed = signed_request_between(
             (&from.name, &to.name),
@@ -334,34 +332,14 @@ pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
             Purpose::Emergency,
             &doctor,
         )?;
-        let envelope = thief.attest(Payload::SignedRequest(signed.clone()));
-        let grant = thief
-            .challenge(&to.name)
-            .await
-            .map_err(|e| anyhow::anyhow!("the thief's challenge: {e}"))?;
-        evidence.fact(format!(
-            "the thief got a challenge of {0} through {0}'s relay",
-            to.name
-        ));
-        let before = level(to).await?;
-        relay_refused_with(
+        let before = forged(
             evidence,
-            "with no proof",
-            refusal(thief.deliver(&to.name, &envelope, &[]).await),
-            ErrorCode::BadProof,
-        );
-        let orgs = every_org(from);
-        let proof = minted_proof(&ca, from, &orgs, Forwarded::Request, &signed, &grant.nonce)?;
-        relay_refused_with(
-            evidence,
-            format!(
-                "with a proof by peers he minted for the {} organisations of {}",
-                orgs.len(),
-                from.name
-            ),
-            refusal(thief.deliver(&to.name, &envelope, &proof).await),
-            ErrorCode::BadProof,
-        );
+            &ca,
+            Forwarded::Request,
+            Route { from, to },
+            &signed,
+        )
+        .await?;
         not_stored(lab, evidence, to, &id, "").await?;
         unchanged(evidence, to, before)
     })
@@ -378,49 +356,63 @@ pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let (open, _) = validated_request(lab, Route::requests(lab)).await?;
     evidence.fact(format!("a request of {} is open", to.name));
     with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let thief = StolenRelay::of(&from.name)?;
-        let org1 = org(from, "org1")?;
-        let ca = thief_ca(org1, 221);
-        let responder = minted_user(&ca, org1, "User1", 222)?;
+        let ca = thief_ca(org(from, "org1")?, 221);
+        let responder = minted_user(&ca, org(from, "org1")?, "User1", 222)?;
         let reply = signed_reply(
             &open,
             (&from.name, &to.name),
             ReplyStatus::NotFound,
             &responder,
         )?;
-        let envelope = thief.attest(Payload::SignedReply(reply.clone()));
-        let grant = thief
-            .challenge(&to.name)
-            .await
-            .map_err(|e| anyhow::anyhow!("the thief's challenge: {e}"))?;
-        evidence.fact(format!(
-            "the thief got a challenge of {0} through {0}'s relay",
-            to.name
-        ));
-        let before = level(to).await?;
-        relay_refused_with(
-            evidence,
-            "with no proof",
-            refusal(thief.deliver(&to.name, &envelope, &[]).await),
-            ErrorCode::BadProof,
-        );
-        let orgs = every_org(from);
-        let proof = minted_proof(&ca, from, &orgs, Forwarded::Reply, &reply, &grant.nonce)?;
-        relay_refused_with(
-            evidence,
-            format!(
-                "with a proof by peers he minted for the {} organisations of {}",
-                orgs.len(),
-                from.name
-            ),
-            refusal(thief.deliver(&to.name, &envelope, &proof).await),
-            ErrorCode::BadProof,
-        );
+        let before = forged(evidence, &ca, Forwarded::Reply, Route { from, to }, &reply).await?;
         still_open(lab, evidence, to, &open, "").await?;
         unchanged(evidence, to, before)
     })
     .await?;
     Ok(evidence)
+}
+
+/// The thief, with `route.from`'s relay files, gets a challenge from
+/// `route.to`'s relay and delivers `signed` twice (no proof; peers minted
+/// with `ca`), each checked refused with `BAD_PROOF`. Returns the height
+/// of `route.to` before the deliveries (his challenge is a transaction).
+async fn forged(
+    evidence: &mut Evidence,
+    ca: &ehrx_lab::thief::Ca,
+    kind: Forwarded,
+    route: Route<'_>,
+    signed: &[u8],
+) -> anyhow::Result<u64> {
+    let Route { from, to } = route;
+    let thief = StolenRelay::of(&from.name)?;
+    let grant = thief
+        .challenge(&to.name)
+        .await
+        .map_err(|e| anyhow::anyhow!("the thief's challenge: {e}"))?;
+    evidence.fact(format!(
+        "the thief got a challenge of {0} through {0}'s relay",
+        to.name
+    ));
+    let before = level(to).await?;
+    let forgeries = thief
+        .forgeries(ca, from, &to.name, kind, signed, &grant.nonce)
+        .await?;
+    relay_refused_with(
+        evidence,
+        "with no proof",
+        forgeries.unproven,
+        ErrorCode::BadProof,
+    );
+    relay_refused_with(
+        evidence,
+        format!(
+            "with a proof by peers he minted for the {} organisations of {}",
+            forgeries.minted_orgs, from.name
+        ),
+        forgeries.minted,
+        ErrorCode::BadProof,
+    );
+    Ok(before)
 }
 
 /// The proof of a validated message by org1's peers alone, where the
