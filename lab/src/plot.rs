@@ -93,20 +93,100 @@ impl Stroke {
 /// Where the legend goes inside the plotting area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Corner {
+    /// The corner the lines cross least (upper left on a tie).
     #[default]
+    Best,
     UpperLeft,
     UpperRight,
     LowerRight,
+    LowerLeft,
 }
 
 impl Corner {
+    const FIXED: [Corner; 4] = [
+        Corner::UpperLeft,
+        Corner::UpperRight,
+        Corner::LowerRight,
+        Corner::LowerLeft,
+    ];
+
     fn position(self) -> SeriesLabelPosition {
         match self {
-            Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
+            Corner::Best | Corner::UpperLeft => SeriesLabelPosition::UpperLeft,
             Corner::UpperRight => SeriesLabelPosition::UpperRight,
             Corner::LowerRight => SeriesLabelPosition::LowerRight,
+            Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
         }
     }
+
+    /// Whether `(x, y)`, both 0 to 1 from the lower left of the plotting
+    /// area, lies under a legend `(width, height)` (same units) here.
+    fn covers(self, (x, y): (f64, f64), (width, height): (f64, f64)) -> bool {
+        let left = x <= width;
+        let right = x >= 1.0 - width;
+        let top = y >= 1.0 - height;
+        let bottom = y <= height;
+        match self {
+            Corner::Best | Corner::UpperLeft => left && top,
+            Corner::UpperRight => right && top,
+            Corner::LowerRight => right && bottom,
+            Corner::LowerLeft => left && bottom,
+        }
+    }
+}
+
+/// The plotting area inside a chart of [`SIZE`], in pixels (less the
+/// margins, the caption and the axes' label areas).
+const PLOT_AREA: (f64, f64) = (716.0, 386.0);
+
+/// The corner whose legend (for `names`) covers the fewest points of the
+/// lines, `first` winning a tie; `axes` place the points.
+fn best_corner(
+    lines: &[Vec<(f64, f64)>],
+    names: &[&str],
+    (x_axis, y_axis): (&Ticked, &Ticked),
+    first: Corner,
+) -> Corner {
+    // The legend's size as the SVG viewer draws 13 px text, about 7 px a
+    // character, with the sample line, the padding and the gap to the axis.
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let size = (
+        (longest as f64 * 7.5 + 50.0) / PLOT_AREA.0,
+        (names.len() as f64 * 17.0 + 20.0) / PLOT_AREA.1,
+    );
+    const SCALE: i32 = 10_000;
+    let place = |(x, y): (f64, f64)| {
+        (
+            f64::from(x_axis.map(&x, (0, SCALE))) / f64::from(SCALE),
+            f64::from(y_axis.map(&y, (0, SCALE))) / f64::from(SCALE),
+        )
+    };
+    // Each segment of each line, sampled, so that a long segment through
+    // a corner counts even with no point in it.
+    let mut samples = Vec::new();
+    for line in lines {
+        let placed: Vec<(f64, f64)> = line.iter().copied().map(place).collect();
+        samples.extend(placed.iter().copied());
+        for pair in placed.windows(2) {
+            if let [(x0, y0), (x1, y1)] = pair {
+                samples.extend((1..16).map(|step| {
+                    let t = f64::from(step) / 16.0;
+                    (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t)
+                }));
+            }
+        }
+    }
+    let crossings = |corner: Corner| samples.iter().filter(|&&p| corner.covers(p, size)).count();
+    let mut best = first;
+    let mut fewest = crossings(first);
+    for corner in Corner::FIXED {
+        let count = crossings(corner);
+        if count < fewest {
+            best = corner;
+            fewest = count;
+        }
+    }
+    best
 }
 
 /// One named line: `(x, y)` points in the order they are joined.
@@ -177,12 +257,19 @@ pub fn cdf_points(samples: &[f64]) -> Vec<(f64, f64)> {
 /// The x axis of a line chart.
 #[derive(Debug, Clone, PartialEq)]
 pub enum XAxis {
-    /// Numbers, with evenly spaced round ticks.
+    /// Numbers, with round ticks; on a log scale (ticks 1, 2 and 5 × 10ⁿ,
+    /// the label saying so) when every x is positive and the largest is at
+    /// least [`LOG_SCALE_FROM`] times the smallest, so that one slow
+    /// series does not squeeze the others into a corner.
     Numeric,
     /// Named, evenly spaced positions: a point's x is the index of its
     /// category (load levels 1, 4, 16 are 0, 1, 2).
     Categories(Vec<String>),
 }
+
+/// The ratio of the largest x to the smallest from which a numeric x axis
+/// is logarithmic.
+pub const LOG_SCALE_FROM: f64 = 10.0;
 
 /// Lines over a numeric or categorical x axis.
 #[derive(Debug, Clone, PartialEq)]
@@ -220,7 +307,7 @@ impl LineChart {
             y_from_zero: true,
             y_max: None,
             markers: true,
-            legend: Corner::UpperLeft,
+            legend: Corner::Best,
         }
     }
 
@@ -236,7 +323,7 @@ impl LineChart {
             y_from_zero: true,
             y_max: Some(100.0),
             markers: false,
-            legend: Corner::LowerRight,
+            legend: Corner::Best,
         }
     }
 
@@ -255,7 +342,16 @@ impl LineChart {
                 title: self.title.clone(),
             });
         };
+        let log_x = self.x_axis == XAxis::Numeric
+            && x_span.0 > 0.0
+            && x_span.1 >= x_span.0 * LOG_SCALE_FROM;
+        let x_label = if log_x {
+            format!("{} (log scale)", self.x_label)
+        } else {
+            self.x_label.clone()
+        };
         let x_axis = match &self.x_axis {
+            XAxis::Numeric if log_x => Ticked::log(x_span),
             XAxis::Numeric => Ticked::nice(pad(x_span, 0.02)),
             XAxis::Categories(names) => {
                 if names.is_empty() {
@@ -281,20 +377,28 @@ impl LineChart {
                 Ticked::new(range, ticks)
             }
         };
-        let y_range = match self.y_max {
+        let y_axis = Ticked::nice(match self.y_max {
             Some(top) => y_span.0.min(0.0)..top,
             None => y_axis(y_span, self.y_from_zero, 1.05),
+        });
+        let corner = match self.legend {
+            Corner::Best => {
+                let lines: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, p)| p.clone()).collect();
+                let names: Vec<&str> = series.iter().map(|(s, _)| s.name.as_str()).collect();
+                best_corner(&lines, &names, (&x_axis, &y_axis), Corner::UpperLeft)
+            }
+            fixed => fixed,
         };
         let draw =
             |svg: &mut String| -> Result<(), String> {
                 let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
                 root.fill(&WHITE).map_err(|e| e.to_string())?;
-                let mut chart = frame(&root, &self.title, x_axis, y_range)?;
+                let mut chart = frame(&root, &self.title, x_axis, y_axis)?;
                 let label = |value: &f64| match &self.x_axis {
                     XAxis::Numeric => tick(*value),
                     XAxis::Categories(names) => category_label(names, *value),
                 };
-                mesh(&mut chart, &self.x_label, &self.y_label, &label, true)?;
+                mesh(&mut chart, &x_label, &self.y_label, &label, true)?;
                 for (series, points) in &series {
                     let style = colour(series.colour).stroke_width(2);
                     let annotation = match series.stroke {
@@ -319,7 +423,7 @@ impl LineChart {
                             .map_err(|e| e.to_string())?;
                     }
                 }
-                legend(&mut chart, self.legend)?;
+                legend(&mut chart, corner)?;
                 root.present().map_err(|e| e.to_string())
             };
         render(&self.title, draw)
@@ -470,8 +574,10 @@ impl BarChart {
             let c = category as f64;
             match self.layout {
                 BarLayout::Grouped => {
-                    let width = 0.8 / groups;
-                    let left = c - 0.4 + g as f64 * width;
+                    // The group fills most of its slot, but one bar alone
+                    // is not a wall.
+                    let width = (0.8 / groups).min(0.4);
+                    let left = c - width * groups / 2.0 + g as f64 * width;
                     (left + width * 0.06, left + width * 0.94)
                 }
                 BarLayout::Stacked => (c - 0.3, c + 0.3),
@@ -480,7 +586,12 @@ impl BarChart {
         let draw = |svg: &mut String| -> Result<(), String> {
             let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
             root.fill(&WHITE).map_err(|e| e.to_string())?;
-            let mut chart = frame(&root, &self.title, Ticked::new(x_range, ticks), y_range)?;
+            let mut chart = frame(
+                &root,
+                &self.title,
+                Ticked::new(x_range, ticks),
+                Ticked::nice(y_range),
+            )?;
             let label = |value: &f64| category_label(&self.categories, *value);
             mesh(&mut chart, &self.x_label, &self.y_label, &label, false)?;
             let above = (FONT, 13)
@@ -506,7 +617,7 @@ impl BarChart {
                         bars.iter()
                             .filter(|bar| bar.0 == g)
                             .filter_map(|&(_, category, _, hi)| {
-                                let text = group.labels.get(category)?;
+                                let text = group.labels.get(category).filter(|t| !t.is_empty())?;
                                 let (left, right) = slot(g, category);
                                 Some(Text::new(
                                     text.clone(),
@@ -522,6 +633,7 @@ impl BarChart {
                     .stack_labels
                     .iter()
                     .enumerate()
+                    .filter(|(_, text)| !text.is_empty())
                     .filter_map(|(category, text)| {
                         let top = bars
                             .iter()
@@ -547,24 +659,59 @@ impl BarChart {
 
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<Ticked, Ticked>>;
 
-/// A linear axis with the ticks this module chose (plotters' own pick
-/// cannot be told to put one at each category).
+/// A linear or logarithmic axis with the ticks this module chose
+/// (plotters' own pick cannot be told to put one at each category).
 struct Ticked {
     range: Range<f64>,
     ticks: Vec<f64>,
+    log: bool,
 }
 
 impl Ticked {
     fn new(range: Range<f64>, ticks: Vec<f64>) -> Self {
-        Self { range, ticks }
+        Self {
+            range,
+            ticks,
+            log: false,
+        }
     }
 
     /// Round ticks over `range`, widened to start and end on one.
     fn nice(range: Range<f64>) -> Self {
         let range = nice_range(range, 8);
         let ticks = nice_ticks(&range, 8);
-        Self { range, ticks }
+        Self::new(range, ticks)
     }
+
+    /// A log scale over positive `(lo, hi)`, from the 1, 2 or 5 × 10ⁿ at
+    /// or below `lo` to the one at or above `hi`, with a tick at each.
+    fn log((lo, hi): (f64, f64)) -> Self {
+        let steps = one_two_five(lo, hi);
+        let below = steps.iter().copied().rfind(|v| *v <= lo).unwrap_or(lo);
+        let above = steps.iter().copied().find(|v| *v >= hi).unwrap_or(hi);
+        let ticks = steps
+            .into_iter()
+            .filter(|v| *v >= below && *v <= above)
+            .collect();
+        Self {
+            range: below..above,
+            ticks,
+            log: true,
+        }
+    }
+}
+
+/// 1, 2 and 5 × 10ⁿ from the decade below `lo` to the one above `hi`.
+fn one_two_five(lo: f64, hi: f64) -> Vec<f64> {
+    let first = lo.log10().floor() as i32;
+    let last = hi.log10().ceil() as i32;
+    (first..=last)
+        .flat_map(|exponent| {
+            [1.0, 2.0, 5.0]
+                .into_iter()
+                .map(move |m| m * 10f64.powi(exponent))
+        })
+        .collect()
 }
 
 impl Ranged for Ticked {
@@ -572,9 +719,17 @@ impl Ranged for Ticked {
     type ValueType = f64;
 
     fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        let width = self.range.end - self.range.start;
+        let (start, end, value) = if self.log {
+            // Only positive values reach a log axis; anything else is
+            // put at its start.
+            let log = |v: f64| v.max(f64::MIN_POSITIVE).log10();
+            (log(self.range.start), log(self.range.end), log(*value))
+        } else {
+            (self.range.start, self.range.end, *value)
+        };
+        let width = end - start;
         let share = if width > 0.0 {
-            (value - self.range.start) / width
+            (value - start) / width
         } else {
             0.5
         };
@@ -613,14 +768,14 @@ fn frame<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     title: &str,
     x: Ticked,
-    y: Range<f64>,
+    y: Ticked,
 ) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(root)
         .caption(title, (FONT, 22))
         .margin(16)
         .x_label_area_size(52)
         .y_label_area_size(72)
-        .build_cartesian_2d(x, Ticked::nice(y))
+        .build_cartesian_2d(x, y)
         .map_err(|e| e.to_string())
 }
 
@@ -1091,6 +1246,75 @@ mod tests {
             BarLayout::Grouped,
         );
         parse(&one_bar.svg().unwrap());
+    }
+
+    #[test]
+    fn a_wide_spread_of_values_goes_on_a_log_scale() {
+        let chart = LineChart::cdf(
+            "WAN CDF",
+            "latency (ms)",
+            vec![
+                Series::cdf("0 ms", &[1500.0, 1600.0, 1700.0]),
+                Series::cdf("cut 30 s", &[1600.0, 33000.0]).colour(1),
+            ],
+        );
+        let svg = chart.svg().unwrap();
+        let labels = texts(&parse(&svg));
+        assert!(
+            labels.iter().any(|t| t == "latency (ms) (log scale)"),
+            "{labels:?}"
+        );
+        for expected in ["1000", "2000", "5000", "10000", "20000", "50000"] {
+            assert!(
+                labels.iter().any(|t| t == expected),
+                "no {expected:?} in {labels:?}"
+            );
+        }
+        let axis = Ticked::log((1500.0, 33000.0));
+        assert_eq!(axis.range, 1000.0..50000.0);
+        assert_eq!(axis.map(&1000.0, (0, 100)), 0);
+        assert_eq!(axis.map(&50000.0, (0, 100)), 100);
+        // 10000 is log10(10) / log10(50) of the way along.
+        assert_eq!(axis.map(&10000.0, (0, 100)), 59);
+        assert!(axis.map(&0.0, (0, 100)) < 0);
+        // A narrow spread stays linear.
+        let narrow = LineChart::cdf("n", "ms", vec![Series::cdf("a", &[100.0, 900.0])]);
+        let texts_narrow = texts(&parse(&narrow.svg().unwrap()));
+        assert!(texts_narrow.iter().any(|t| t == "ms"), "{texts_narrow:?}");
+    }
+
+    #[test]
+    fn the_legend_goes_where_the_lines_are_not() {
+        let x = Ticked::nice(0.0..100.0);
+        let y = Ticked::nice(0.0..100.0);
+        let names = ["a fairly long series name"];
+        // A CDF rising on the left, then flat along the top: the lower
+        // right is free.
+        let left = vec![vec![(0.0, 0.0), (10.0, 0.0), (10.0, 100.0), (100.0, 100.0)]];
+        assert_eq!(
+            best_corner(&left, &names, (&x, &y), Corner::UpperLeft),
+            Corner::LowerRight
+        );
+        // A line rising to the right: the upper left is free, and first.
+        let rising = vec![vec![(0.0, 0.0), (100.0, 100.0)]];
+        assert_eq!(
+            best_corner(&rising, &names, (&x, &y), Corner::UpperLeft),
+            Corner::UpperLeft
+        );
+        // Lines across the top and the bottom: a corner still wins, the
+        // one crossed least; nothing to place is no problem either.
+        let both = vec![
+            vec![(0.0, 98.0), (100.0, 98.0)],
+            vec![(0.0, 2.0), (60.0, 2.0)],
+        ];
+        assert_eq!(
+            best_corner(&both, &names, (&x, &y), Corner::UpperLeft),
+            Corner::LowerRight
+        );
+        assert_eq!(
+            best_corner(&[], &[], (&x, &y), Corner::UpperLeft),
+            Corner::UpperLeft
+        );
     }
 
     #[test]
