@@ -202,8 +202,8 @@ th { background: #f3f3f3; }
 td:nth-child(2), th:nth-child(2) { text-align: left; }
 code { background: #f3f3f3; padding: 0 0.2rem; word-break: break-all; }
 .side-by-side { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; }
-.tables { flex: 1 1 36rem; overflow-x: auto; }
-.charts { flex: 1 1 32rem; display: flex; flex-direction: column; gap: 1rem; }
+.tables { flex: 0 1 auto; max-width: 100%; overflow-x: auto; }
+.charts { flex: 1 1 30rem; display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1rem; }
 figure { margin: 0; }
 figure img { width: 100%; max-width: 820px; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 0.85rem; color: #555; }
