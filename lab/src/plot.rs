@@ -93,7 +93,9 @@ impl Stroke {
 /// Where the legend goes inside the plotting area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Corner {
-    /// The corner the lines cross least (upper left on a tie).
+    /// The corner the lines cross least (upper left on a tie); when every
+    /// corner would hide some of them, beside the plot on the right, the
+    /// chart made wider for it.
     #[default]
     Best,
     UpperLeft,
@@ -139,14 +141,31 @@ impl Corner {
 /// margins, the caption and the axes' label areas).
 const PLOT_AREA: (f64, f64) = (716.0, 386.0);
 
+/// Where a legend is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    Inside(Corner),
+    /// Right of the plotting area, in this many more pixels of width.
+    Right(u32),
+}
+
+/// The width a legend for `names` takes beside the plot, in pixels: the
+/// box plotters draws (its text estimate, the sample line, the padding)
+/// with room for the viewer's wider text.
+fn legend_width(names: &[&str]) -> u32 {
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    u32::try_from(longest).map_or(u32::MAX, |n| n.saturating_mul(7).saturating_add(64))
+}
+
 /// The corner whose legend (for `names`) covers the fewest points of the
-/// lines, `first` winning a tie; `axes` place the points.
+/// lines, `first` winning a tie, and how many it covers; `axes` place
+/// the points.
 fn best_corner(
     lines: &[Vec<(f64, f64)>],
     names: &[&str],
     (x_axis, y_axis): (&Ticked, &Ticked),
     first: Corner,
-) -> Corner {
+) -> (Corner, usize) {
     // The legend's size as the SVG viewer draws 13 px text, about 7 px a
     // character, with the sample line, the padding and the gap to the axis.
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
@@ -186,7 +205,7 @@ fn best_corner(
             fewest = count;
         }
     }
-    best
+    (best, fewest)
 }
 
 /// One named line: `(x, y)` points in the order they are joined.
@@ -381,19 +400,26 @@ impl LineChart {
             Some(top) => y_span.0.min(0.0)..top,
             None => y_axis(y_span, self.y_from_zero, 1.05),
         });
-        let corner = match self.legend {
+        let placement = match self.legend {
             Corner::Best => {
                 let lines: Vec<Vec<(f64, f64)>> = series.iter().map(|(_, p)| p.clone()).collect();
                 let names: Vec<&str> = series.iter().map(|(s, _)| s.name.as_str()).collect();
-                best_corner(&lines, &names, (&x_axis, &y_axis), Corner::UpperLeft)
+                match best_corner(&lines, &names, (&x_axis, &y_axis), Corner::UpperLeft) {
+                    (corner, 0) => Placement::Inside(corner),
+                    _ => Placement::Right(legend_width(&names)),
+                }
             }
-            fixed => fixed,
+            fixed => Placement::Inside(fixed),
+        };
+        let (size, right) = match placement {
+            Placement::Inside(_) => (SIZE, 0),
+            Placement::Right(width) => ((SIZE.0.saturating_add(width), SIZE.1), width),
         };
         let draw =
             |svg: &mut String| -> Result<(), String> {
-                let root = SVGBackend::with_string(svg, SIZE).into_drawing_area();
+                let root = SVGBackend::with_string(svg, size).into_drawing_area();
                 root.fill(&WHITE).map_err(|e| e.to_string())?;
-                let mut chart = frame(&root, &self.title, x_axis, y_axis)?;
+                let mut chart = frame(&root, &self.title, x_axis, y_axis, right)?;
                 let label = |value: &f64| match &self.x_axis {
                     XAxis::Numeric => tick(*value),
                     XAxis::Categories(names) => category_label(names, *value),
@@ -423,7 +449,17 @@ impl LineChart {
                             .map_err(|e| e.to_string())?;
                     }
                 }
-                legend(&mut chart, corner)?;
+                match placement {
+                    Placement::Inside(corner) => legend(&mut chart, corner)?,
+                    Placement::Right(_) => {
+                        let entries: Vec<(&str, usize, Stroke)> = series
+                            .iter()
+                            .map(|(s, _)| (s.name.as_str(), s.colour, s.stroke))
+                            .collect();
+                        let (xs, ys) = chart.plotting_area().get_pixel_range();
+                        legend_beside(&root, &entries, (xs.end.saturating_add(12), ys.start))?;
+                    }
+                }
                 root.present().map_err(|e| e.to_string())
             };
         render(&self.title, draw)
@@ -591,6 +627,7 @@ impl BarChart {
                 &self.title,
                 Ticked::new(x_range, ticks),
                 Ticked::nice(y_range),
+                0,
             )?;
             let label = |value: &f64| category_label(&self.categories, *value);
             mesh(&mut chart, &self.x_label, &self.y_label, &label, false)?;
@@ -764,15 +801,19 @@ fn render(
     Ok(svg)
 }
 
+/// The chart's frame: title, margins (`right` more pixels on the right,
+/// for a legend there), label areas and axes.
 fn frame<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
     title: &str,
     x: Ticked,
     y: Ticked,
+    right: u32,
 ) -> Result<Chart<'a, 'b>, String> {
     ChartBuilder::on(root)
         .caption(title, (FONT, 22))
         .margin(16)
+        .margin_right(16_u32.saturating_add(right))
         .x_label_area_size(52)
         .y_label_area_size(72)
         .build_cartesian_2d(x, y)
@@ -813,6 +854,52 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, corner: Corner) -> Result<(), S
         .border_style(RGBColor(160, 160, 160))
         .draw()
         .map_err(|e| e.to_string())
+}
+
+/// A legend right of the plotting area, its top left at `(left, top)` in
+/// pixels of the whole chart (plotters clips its own legend to the
+/// plotting area): a sample line and the name of each entry, boxed.
+fn legend_beside(
+    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    entries: &[(&str, usize, Stroke)],
+    (left, top): (i32, i32),
+) -> Result<(), String> {
+    const LINE: i32 = 18;
+    let rows = i32::try_from(entries.len()).unwrap_or(i32::MAX);
+    let names: Vec<&str> = entries.iter().map(|(name, _, _)| *name).collect();
+    let width = i32::try_from(legend_width(&names)).unwrap_or(i32::MAX);
+    let bottom = top
+        .saturating_add(rows.saturating_mul(LINE))
+        .saturating_add(12);
+    root.draw(&Rectangle::new(
+        [(left, top), (left.saturating_add(width - 16), bottom)],
+        RGBColor(160, 160, 160),
+    ))
+    .map_err(|e| e.to_string())?;
+    let font = (FONT, 13)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    for (row, (name, colour_index, stroke)) in (0..rows).zip(entries) {
+        let y = top
+            .saturating_add(15)
+            .saturating_add(row.saturating_mul(LINE));
+        let style = colour(*colour_index).stroke_width(2);
+        root.draw(&legend_line::<SVGBackend<'_>>(
+            *stroke,
+            style,
+            left.saturating_add(8),
+            y,
+        ))
+        .map_err(|e| e.to_string())?;
+        root.draw(&Text::new(
+            *name,
+            (left.saturating_add(38), y),
+            font.clone(),
+        ))
+        .map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 fn legend_line<DB: DrawingBackend>(
@@ -1293,28 +1380,64 @@ mod tests {
         let left = vec![vec![(0.0, 0.0), (10.0, 0.0), (10.0, 100.0), (100.0, 100.0)]];
         assert_eq!(
             best_corner(&left, &names, (&x, &y), Corner::UpperLeft),
-            Corner::LowerRight
+            (Corner::LowerRight, 0)
         );
         // A line rising to the right: the upper left is free, and first.
         let rising = vec![vec![(0.0, 0.0), (100.0, 100.0)]];
         assert_eq!(
             best_corner(&rising, &names, (&x, &y), Corner::UpperLeft),
-            Corner::UpperLeft
+            (Corner::UpperLeft, 0)
         );
-        // Lines across the top and the bottom: a corner still wins, the
-        // one crossed least; nothing to place is no problem either.
+        // Lines across the top and the bottom: the corner crossed least,
+        // but crossed; nothing to place is no problem either.
         let both = vec![
             vec![(0.0, 98.0), (100.0, 98.0)],
-            vec![(0.0, 2.0), (60.0, 2.0)],
+            vec![(0.0, 2.0), (60.0, 2.0), (100.0, 10.0)],
         ];
-        assert_eq!(
-            best_corner(&both, &names, (&x, &y), Corner::UpperLeft),
-            Corner::LowerRight
-        );
+        let (corner, hidden) = best_corner(&both, &names, (&x, &y), Corner::UpperLeft);
+        assert_eq!(corner, Corner::UpperLeft);
+        assert!(hidden > 0);
         assert_eq!(
             best_corner(&[], &[], (&x, &y), Corner::UpperLeft),
-            Corner::UpperLeft
+            (Corner::UpperLeft, 0)
         );
+        // Such a chart's legend goes beside the plot, in a wider SVG.
+        let chart = LineChart {
+            x_axis: XAxis::Numeric,
+            y_max: Some(100.0),
+            ..LineChart::over_categories(
+                "Crowded",
+                "x",
+                "y",
+                Vec::new(),
+                vec![
+                    Series::new(
+                        "a fairly long series name",
+                        vec![(0.0, 99.0), (100.0, 99.0)],
+                    ),
+                    Series::new("another", vec![(0.0, 1.0), (100.0, 1.0)]).colour(1),
+                ],
+            )
+        };
+        let svg = chart.svg().unwrap();
+        let document = parse(&svg);
+        let width: u32 = document
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            width,
+            SIZE.0 + legend_width(&["a fairly long series name", "another"])
+        );
+        // The legend's text starts right of the plotting area.
+        let label = document
+            .descendants()
+            .find(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some("another"))
+            .unwrap();
+        let x: u32 = label.attribute("x").unwrap().parse().unwrap();
+        assert!(x > SIZE.0 - 16, "legend at x {x}");
     }
 
     #[test]
