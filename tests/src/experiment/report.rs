@@ -241,7 +241,7 @@ fn charts(
     );
     let each = BarChart::new(
         "Response time of each exchange",
-        "exchange, in the order run",
+        "completed exchange, in the order run",
         "milliseconds",
         (1..=samples.len()).map(|n| n.to_string()).collect(),
         vec![
