@@ -9,7 +9,8 @@
 #   scripts/bench.sh --help         the binary's options
 #
 # Arguments go to the binary. Results go to results/bench-<UTC time>/
-# (results.json, throughput.csv, exchange.csv, summary.md). Export
+# (results.json, throughput.csv, exchange.csv, summary.md, SVG charts and
+# index.html, which shows the tables with the charts beside them). Export
 # NETWORK_PORT_BASE to move the networks' ports.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

@@ -4,9 +4,10 @@
 # and responders, loads synthetic FHIR patients into both, runs the
 # exchange, the security analysis and the future-work attacks, and times
 # back-to-back exchanges. Writes results/<UTC timestamp>/report.md,
-# results.json and timings.csv, prints the table, and exits non-zero if any
-# scenario fails. Everything it started is stopped, also on failure or
-# Ctrl-C.
+# results.json, timings.csv and the response-time charts
+# (response-time-cdf.svg, response-time.svg), prints the table, and exits
+# non-zero if any scenario fails. Everything it started is stopped, also
+# on failure or Ctrl-C.
 #
 # usage: scripts/experiment.sh [--orderer raft|bft] [--fabric 3.1.5|2.5.16]
 #            [--exchanges N] [--patients N] [--timeout-secs S] [--results-dir DIR]

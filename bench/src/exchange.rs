@@ -77,9 +77,12 @@ pub struct WanParams {
     pub cut_level: usize,
 }
 
+/// What separates a WAN row's exchange kind from its condition.
+pub const WAN_MARK: &str = " · WAN ";
+
 /// The kind of a WAN row: the exchange's kind and the condition.
 pub fn wan_kind(exchange_kind: &str, condition: &str) -> String {
-    format!("{exchange_kind} · WAN {condition}")
+    format!("{exchange_kind}{WAN_MARK}{condition}")
 }
 
 struct Shared {

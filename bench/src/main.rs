@@ -6,6 +6,7 @@
 //! other's ledger or leftover events. Every figure is reported with its
 //! same-run baseline as a ratio, because the machine is shared and noisy.
 
+mod charts;
 mod exchange;
 mod load;
 mod participants;
@@ -139,6 +140,10 @@ struct Cli {
     /// `<out>/logs/<benchmark>/` before the networks are removed.
     #[arg(long)]
     keep_logs: bool,
+    /// Run nothing: draw the charts and `index.html` again from an earlier
+    /// run's `DIR/results.json`, into DIR.
+    #[arg(long, value_name = "DIR")]
+    replot: Option<PathBuf>,
 }
 
 impl Cli {
@@ -181,6 +186,9 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(dir) = &cli.replot {
+        return replot(dir);
+    }
     cli.validate()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(run(cli))
@@ -338,9 +346,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     results.aborted = aborted;
     results.finished_at = UtcTime::now().rfc3339();
     results.load_average_at_end = ehrx_lab::machine::load_average();
-    results.write(&out)?;
+    let charts = results.write(&out)?;
     println!("{}", results.summary());
     println!("Results: {}", out.display());
+    println!(
+        "Charts beside the tables: {} ({})",
+        out.join("index.html").display(),
+        charts.join(", ")
+    );
     anyhow::ensure!(
         results.aborted.is_empty(),
         "{} benchmark(s) failed: {}",
@@ -351,6 +364,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .cloned()
             .collect::<Vec<_>>()
             .join(", ")
+    );
+    Ok(())
+}
+
+/// Draws an earlier run's charts and page again from its `results.json`.
+fn replot(dir: &Path) -> anyhow::Result<()> {
+    let results = Results::load(dir)?;
+    let charts = results.write_page(dir)?;
+    println!(
+        "{}: index.html and {} chart(s): {}",
+        dir.display(),
+        charts.len(),
+        charts.join(", ")
     );
     Ok(())
 }

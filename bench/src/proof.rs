@@ -20,9 +20,10 @@ use ehrx_client::proto::exchange::proof::{self, CaRoot, Expected, TrustedOrg};
 use ehrx_client::proto::exchange::{Purpose, SignedRequest};
 use ehrx_lab::exchange::{ExchangeSetup, issue_challenge, org};
 use ehrx_lab::forge::{fresh_request_id, signed_request, user_keys};
+use ehrx_lab::report::Table;
 use ehrx_services::relay::Submitter as _;
 use prost::Message as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::progress::Progress;
@@ -35,7 +36,7 @@ pub const VERIFY: &str = "proof: verify (CPU)";
 pub const SIGNATURE: &str = "P-256 verify (CPU, baseline)";
 
 /// The proofs' sizes, which timings cannot carry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sizes {
     /// Each proof's encoded size in bytes.
     pub proof_bytes: Vec<usize>,
@@ -182,7 +183,7 @@ pub const KINDS: [&str; 4] = [CHALLENGE, ENDORSE, VERIFY, SIGNATURE];
 /// `Put` commits of the same run (the probe at 1 in flight), the
 /// verification in µs and in P-256 signature checks, and the proof's size;
 /// `None` when no proof was measured.
-pub fn table(rows: &[Row], sizes: Option<&Sizes>, exchange_rows: &[Row]) -> Option<String> {
+pub fn table(rows: &[Row], sizes: Option<&Sizes>, exchange_rows: &[Row]) -> Option<Table> {
     let find = |kind: &str| rows.iter().find(|row| row.kind == kind);
     let p50 = |row: Option<&Row>| row.and_then(|row| row.latency_ms.map(|l| l.p50));
     let p95 = |row: Option<&Row>| row.and_then(|row| row.latency_ms.map(|l| l.p95));
@@ -232,7 +233,7 @@ pub fn table(rows: &[Row], sizes: Option<&Sizes>, exchange_rows: &[Row]) -> Opti
             String::new(),
         ]);
     }
-    Some(crate::report::table(&["", "p50", "p95", "p50 as"], lines))
+    Some(Table::new(&["", "p50", "p95", "p50 as"], lines))
 }
 
 #[cfg(test)]
@@ -264,7 +265,7 @@ mod tests {
             proof_bytes: vec![5000, 5100, 5050],
             endorsements: 2,
         };
-        let text = table(&rows, Some(&sizes), &exchange).unwrap();
+        let text = table(&rows, Some(&sizes), &exchange).unwrap().markdown();
         assert!(
             text.contains(
                 "| proof: IssueChallenge on II | 240 ms | 240 ms | 1.20× Put commit on I |"

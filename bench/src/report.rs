@@ -1,25 +1,28 @@
 //! The results of a run as files: `results.json` (everything, including
 //! each latency sample), one CSV per benchmark (one row per kind × load
-//! level, ready to plot) and `summary.md` (the tables the binary prints).
+//! level, ready to plot), `summary.md` (the tables the binary prints), SVG
+//! charts (see [`crate::charts`]) and `index.html`, which shows the
+//! summary's tables with the charts beside them.
 //!
 //! Every row carries its ratio to the same-run baseline at the same level,
 //! because on a shared machine the absolute numbers drift and the ratios
 //! are what can be compared between runs.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use crate::charts::{self, Part};
 use crate::stats::{LatencySummary, Tally, ratio};
 use ehrx_lab::machine::Machine;
+use ehrx_lab::report::{Block, Document, Figure, Section, Table};
 
 /// One kind of operation at one load level.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Row {
-    pub benchmark: &'static str,
+    pub benchmark: String,
     /// Operations in flight.
     pub level: usize,
     pub kind: String,
@@ -32,6 +35,7 @@ pub struct Row {
     pub per_second: f64,
     pub latency_ms: Option<LatencySummary>,
     /// Named parts of each operation (the exchange's submit, remote, read).
+    #[serde(default)]
     pub phases_ms: BTreeMap<String, LatencySummary>,
     /// The kind the ratios compare with, at the same level and run.
     pub baseline: Option<String>,
@@ -40,8 +44,10 @@ pub struct Row {
     pub p95_ratio: Option<f64>,
     pub p99_ratio: Option<f64>,
     /// Failures by class (ids blanked), with their counts.
+    #[serde(default)]
     pub errors: BTreeMap<String, usize>,
     /// Every successful operation's latency, in completion order.
+    #[serde(default)]
     pub samples_ms: Vec<f64>,
 }
 
@@ -58,7 +64,7 @@ impl Row {
             .filter_map(|(name, samples)| Some((name.clone(), LatencySummary::of(samples)?)))
             .collect();
         Self {
-            benchmark,
+            benchmark: benchmark.to_string(),
             level,
             kind: kind.into(),
             attempted: tally.attempted,
@@ -78,7 +84,7 @@ impl Row {
         }
     }
 
-    fn latency(&self, pick: fn(&LatencySummary) -> f64) -> Option<f64> {
+    pub fn latency(&self, pick: fn(&LatencySummary) -> f64) -> Option<f64> {
         self.latency_ms.as_ref().map(pick)
     }
 }
@@ -106,26 +112,65 @@ pub fn compare(rows: &mut [Row], baseline: &str, with_rate: bool) {
     }
 }
 
+/// The exchange benchmark's rows by part: the exchange and its `Put`
+/// probe at each level, the series on the emulated WAN, and the proof of
+/// validation's costs.
+#[derive(Debug, Default)]
+pub struct ExchangeParts {
+    pub levels: Vec<Row>,
+    pub wan: Vec<Row>,
+    pub proof: Vec<Row>,
+}
+
+impl ExchangeParts {
+    pub fn of(rows: &[Row]) -> Self {
+        let mut parts = Self::default();
+        for row in rows {
+            if crate::proof::KINDS.contains(&row.kind.as_str()) {
+                parts.proof.push(row.clone());
+            } else if row.kind.contains(crate::exchange::WAN_MARK) {
+                parts.wan.push(row.clone());
+            } else {
+                parts.levels.push(row.clone());
+            }
+        }
+        parts
+    }
+}
+
 /// Everything a run produced, as `results.json` holds it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Results {
     pub started_at: String,
     pub finished_at: String,
     pub machine: Machine,
     pub load_average_at_end: Option<String>,
     pub parameters: serde_json::Value,
+    #[serde(default)]
     pub throughput: Vec<Row>,
+    #[serde(default)]
     pub exchange: Vec<Row>,
     /// The proofs of validation's sizes, when they were measured.
+    #[serde(default)]
     pub proof: Option<crate::proof::Sizes>,
     /// Benchmarks that stopped with an error, and the error.
+    #[serde(default)]
     pub aborted: BTreeMap<String, String>,
 }
 
 impl Results {
+    /// An earlier run's results, from `<dir>/results.json`.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let path = dir.join("results.json");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
+    }
+
     /// Writes `results.json`, `throughput.csv`, `exchange.csv` (for the
-    /// benchmarks that ran) and `summary.md` into `dir`, creating it.
-    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+    /// benchmarks that ran) and `summary.md` into `dir`, creating it, then
+    /// the charts and `index.html` (see [`Results::write_page`]); returns
+    /// the charts' file names.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let json = serde_json::to_vec_pretty(self).context("serialising the results")?;
         write_file(&dir.join("results.json"), &json)?;
@@ -137,117 +182,166 @@ impl Results {
                 write_file(&dir.join(format!("{name}.csv")), csv(rows).as_bytes())?;
             }
         }
-        write_file(&dir.join("summary.md"), self.summary().as_bytes())
+        write_file(&dir.join("summary.md"), self.summary().as_bytes())?;
+        self.write_page(dir)
+    }
+
+    /// Draws the charts into `dir` and writes `index.html`, the summary
+    /// with each section's charts beside its tables; returns the charts'
+    /// file names. A chart that cannot be drawn (no data) is left out of
+    /// the page, with a warning; the data files are written before.
+    pub fn write_page(&self, dir: &Path) -> anyhow::Result<Vec<String>> {
+        let mut figures: BTreeMap<Part, Vec<Figure>> = BTreeMap::new();
+        let mut written = Vec::new();
+        for chart in charts::all(self) {
+            match chart.svg {
+                Ok(svg) => {
+                    write_file(&dir.join(chart.file), svg.as_bytes())?;
+                    written.push(chart.file.to_string());
+                    figures.entry(chart.part).or_default().push(Figure {
+                        file: chart.file.to_string(),
+                        caption: chart.caption,
+                    });
+                }
+                Err(error) => {
+                    tracing::warn!(file = chart.file, %error, "chart left out");
+                }
+            }
+        }
+        write_file(
+            &dir.join("index.html"),
+            self.document(&figures).html().as_bytes(),
+        )?;
+        Ok(written)
     }
 
     /// The Markdown summary: context, one table per benchmark, failures.
     pub fn summary(&self) -> String {
-        let mut out = String::new();
+        self.document(&BTreeMap::new()).markdown()
+    }
+
+    /// The summary, with the charts in `figures` beside their sections'
+    /// tables (only the HTML page shows them).
+    fn document(&self, figures: &BTreeMap<Part, Vec<Figure>>) -> Document {
         let m = &self.machine;
-        let _ = writeln!(out, "# ehrx benchmarks, {}\n", self.started_at);
-        let _ = writeln!(
-            out,
-            "{} cores ({}), Fabric {}, commit {}{}; load average at start {}, at end {}.\n",
-            m.cores,
-            m.cpu_model.as_deref().unwrap_or("unknown CPU"),
-            m.fabric_version.as_deref().unwrap_or("unknown"),
-            m.git_commit
-                .as_deref()
-                .map_or_else(|| "unknown".to_string(), |c| c.chars().take(12).collect()),
-            if m.git_dirty == Some(true) {
-                " (uncommitted changes)"
-            } else {
-                ""
-            },
-            m.load_average_at_start.as_deref().unwrap_or("?"),
-            self.load_average_at_end.as_deref().unwrap_or("?"),
-        );
-        let _ = writeln!(out, "Parameters: `{}`\n", self.parameters);
+        let mut blocks = vec![
+            Block::Paragraph(format!(
+                "{} cores ({}), Fabric {}, commit {}{}; load average at start {}, at end {}.",
+                m.cores,
+                m.cpu_model.as_deref().unwrap_or("unknown CPU"),
+                m.fabric_version.as_deref().unwrap_or("unknown"),
+                m.git_commit
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), |c| c.chars().take(12).collect()),
+                if m.git_dirty == Some(true) {
+                    " (uncommitted changes)"
+                } else {
+                    ""
+                },
+                m.load_average_at_start.as_deref().unwrap_or("?"),
+                self.load_average_at_end.as_deref().unwrap_or("?"),
+            )),
+            Block::Paragraph(format!("Parameters: `{}`", self.parameters)),
+        ];
+        let section = |part: Option<Part>, heading: &str, table: Table| {
+            let mut section = Section::new(heading, vec![Block::Table(table)]);
+            if let Some(part) = part {
+                section.figures = figures.get(&part).cloned().unwrap_or_default();
+            }
+            Block::Section(section)
+        };
         if !self.throughput.is_empty() {
-            out.push_str("## Throughput on network I (same run, same level: ratio to Put)\n\n");
-            out.push_str(&throughput_table(&self.throughput));
-            out.push('\n');
+            blocks.push(section(
+                Some(Part::Throughput),
+                "Throughput on network I (same run, same level: ratio to Put)",
+                throughput_table(&self.throughput),
+            ));
         }
         if !self.exchange.is_empty() {
-            out.push_str(
-                "## Exchange: request on I to verified reply on I (ratio: multiples of one Put commit on I at the same time)\n\n",
-            );
-            let (proof_rows, rows): (Vec<Row>, Vec<Row>) = self
-                .exchange
-                .iter()
-                .cloned()
-                .partition(|row| crate::proof::KINDS.contains(&row.kind.as_str()));
-            let (wan, plain): (Vec<Row>, Vec<Row>) = rows
-                .into_iter()
-                .partition(|row| row.kind.contains(" · WAN "));
-            out.push_str(&exchange_table(&plain));
-            out.push('\n');
-            if let Some(table) = crate::proof::table(&proof_rows, self.proof.as_ref(), &plain) {
-                out.push_str(
-                    "## Proof of validation (issue 12): its cost, with baselines of the same run\n\n",
-                );
-                out.push_str(&table);
-                out.push('\n');
+            let parts = ExchangeParts::of(&self.exchange);
+            blocks.push(section(
+                Some(Part::Exchange),
+                "Exchange: request on I to verified reply on I (ratio: multiples of one Put commit on I at the same time)",
+                exchange_table(&parts.levels),
+            ));
+            if let Some(table) =
+                crate::proof::table(&parts.proof, self.proof.as_ref(), &parts.levels)
+            {
+                blocks.push(section(
+                    None,
+                    "Proof of validation (issue 12): its cost, with baselines of the same run",
+                    table,
+                ));
             }
-            if !wan.is_empty() {
-                out.push_str(
-                    "## Exchange on an emulated WAN between the relays (Toxiproxy; ratio: to the 0 ms series of the same run)\n\n",
-                );
-                out.push_str(&wan_table(&wan));
-                out.push('\n');
+            if !parts.wan.is_empty() {
+                blocks.push(section(
+                    Some(Part::Wan),
+                    "Exchange on an emulated WAN between the relays (Toxiproxy; ratio: to the 0 ms series of the same run)",
+                    wan_table(&parts.wan),
+                ));
             }
             if let Some(table) = ordering_table(&self.exchange) {
-                out.push_str(
-                    "## BFT against Raft (same run, same level: BFT's latency ÷ Raft's)\n\n",
-                );
-                out.push_str(&table);
-                out.push('\n');
+                blocks.push(section(
+                    None,
+                    "BFT against Raft (same run, same level: BFT's latency ÷ Raft's)",
+                    table,
+                ));
             }
         }
         for (benchmark, error) in &self.aborted {
-            let _ = writeln!(out, "**The {benchmark} benchmark failed:** {error}\n");
+            blocks.push(Block::Paragraph(format!(
+                "**The {benchmark} benchmark failed:** {error}"
+            )));
         }
-        let failures: Vec<&Row> = self
+        let failures: Vec<String> = self
             .throughput
             .iter()
             .chain(&self.exchange)
-            .filter(|row| !row.errors.is_empty())
-            .collect();
-        if !failures.is_empty() {
-            out.push_str("## Failures\n\n");
-            for row in failures {
-                for (class, count) in &row.errors {
-                    let _ = writeln!(
-                        out,
-                        "- {} {} at {} in flight: {count} × `{}`",
+            .flat_map(|row| {
+                row.errors.iter().map(move |(class, count)| {
+                    format!(
+                        "{} {} at {} in flight: {count} × `{}`",
                         row.benchmark,
                         row.kind,
                         row.level,
                         class.replace('`', "'")
-                    );
-                }
-            }
-            out.push('\n');
+                    )
+                })
+            })
+            .collect();
+        if !failures.is_empty() {
+            blocks.push(Block::Section(Section::new(
+                "Failures",
+                vec![Block::List(failures)],
+            )));
         }
-        out.push_str(READING);
-        out
+        blocks.push(Block::Section(Section::new(
+            "Reading the ratios",
+            vec![Block::List(
+                READING.iter().map(|s| (*s).to_string()).collect(),
+            )],
+        )));
+        Document {
+            title: format!("ehrx benchmarks, {}", self.started_at),
+            blocks,
+        }
     }
 }
 
 /// How to read the tables, at the end of every summary.
-const READING: &str = "## Reading the ratios
-
-- **tx/s ÷ Put**: throughput as a share of the trivial `Put`'s at the same \
-load in the same run; 1.00× is the network's own ceiling for a write.
-- **p50 ÷ Put**, **p99 ÷ Put**: latency as a multiple of the trivial `Put`'s.
-- **in commits**: the exchange's latency as a multiple of one `Put` commit on \
+const READING: [&str; 4] = [
+    "**tx/s ÷ Put**: throughput as a share of the trivial `Put`'s at the same \
+load in the same run; 1.00× is the network's own ceiling for a write.",
+    "**p50 ÷ Put**, **p99 ÷ Put**: latency as a multiple of the trivial `Put`'s.",
+    "**in commits**: the exchange's latency as a multiple of one `Put` commit on \
 network I measured at the same time by one more client; its phases are \
 *submit* (SubmitRequest committed on I), *remote* (relays, network II's \
 Algorithm 2 and reply, AcceptReply on I, seen by the doctor) and *read* \
-(GetReply endorsed and submitted, reply decrypted and verified; the read's audit entry commits in the background).
-- Percentiles are nearest-rank: a measured value, so with fewer than 100 \
-samples p99 is the maximum. Failures are counted, not retried.
-";
+(GetReply endorsed and submitted, reply decrypted and verified; the read's audit entry \
+commits in the background).",
+    "Percentiles are nearest-rank: a measured value, so with fewer than 100 \
+samples p99 is the maximum. Failures are counted, not retried.",
+];
 
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
@@ -274,8 +368,8 @@ fn phase_p50(row: &Row, phase: &str) -> String {
         .map_or_else(|| "–".to_string(), |l| format!("{:.0}", l.p50))
 }
 
-fn throughput_table(rows: &[Row]) -> String {
-    table(
+fn throughput_table(rows: &[Row]) -> Table {
+    Table::new(
         &[
             "in flight",
             "kind",
@@ -316,8 +410,8 @@ fn measured_cells(row: &Row, decimals: usize) -> Vec<String> {
     ]
 }
 
-fn exchange_table(rows: &[Row]) -> String {
-    table(
+fn exchange_table(rows: &[Row]) -> Table {
+    Table::new(
         &[
             "in flight",
             "kind",
@@ -350,8 +444,8 @@ fn exchange_table(rows: &[Row]) -> String {
 
 /// The WAN series: condition, completed, latency, and the ratio to the
 /// 0 ms series.
-fn wan_table(rows: &[Row]) -> String {
-    table(
+fn wan_table(rows: &[Row]) -> Table {
+    Table::new(
         &[
             "condition",
             "in flight",
@@ -366,7 +460,7 @@ fn wan_table(rows: &[Row]) -> String {
             .map(|row| {
                 let condition = row
                     .kind
-                    .split_once(" · WAN ")
+                    .split_once(crate::exchange::WAN_MARK)
                     .map_or(row.kind.as_str(), |(_, condition)| condition);
                 vec![
                     condition.to_string(),
@@ -385,7 +479,7 @@ fn wan_table(rows: &[Row]) -> String {
 
 /// Per level, the p50 and p95 of the exchange and of the `Put` probe on BFT
 /// as multiples of the same on Raft; `None` unless both orderings ran.
-fn ordering_table(rows: &[Row]) -> Option<String> {
+fn ordering_table(rows: &[Row]) -> Option<Table> {
     let find = |kind: &str, level: usize| rows.iter().find(|r| r.kind == kind && r.level == level);
     let (exchange_raft, probe_raft) = crate::exchange::kinds("raft");
     let (exchange_bft, probe_bft) = crate::exchange::kinds("bft");
@@ -414,7 +508,7 @@ fn ordering_table(rows: &[Row]) -> Option<String> {
         })
         .collect();
     (!lines.is_empty()).then(|| {
-        table(
+        Table::new(
             &[
                 "in flight",
                 "exchange p50 ms, Raft",
@@ -426,19 +520,6 @@ fn ordering_table(rows: &[Row]) -> Option<String> {
             lines,
         )
     })
-}
-
-/// A Markdown table; `|` in cells is escaped.
-pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
-    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
-    let mut out = line(headers.iter().map(|h| (*h).to_string()).collect());
-    out.push_str(&line(headers.iter().map(|_| "---".to_string()).collect()));
-    for row in rows {
-        out.push_str(&line(
-            row.into_iter().map(|c| c.replace('|', "\\|")).collect(),
-        ));
-    }
-    out
 }
 
 /// One CSV line per row: counts, rate, latency percentiles, ratios, and
@@ -563,7 +644,7 @@ mod tests {
         rows.push(Row::new("exchange", bft.1, 1, tally(&[300, 300], 1)));
         // A level only Raft ran is left out.
         rows.push(Row::new("exchange", raft.0, 4, tally(&[2000], 1)));
-        let table = ordering_table(&rows).unwrap();
+        let table = ordering_table(&rows).unwrap().markdown();
         assert_eq!(table.lines().count(), 3, "{table}");
         assert!(
             table.contains("| 1 | 1000 | 1500 | 1.50× | 1.50× | 1.50× |"),
@@ -581,7 +662,7 @@ mod tests {
             Row::new("exchange", kind("cut 30 s"), 4, tally(&[9000], 40)),
         ];
         compare(&mut rows, &kind("0 ms"), false);
-        let text = wan_table(&rows);
+        let text = wan_table(&rows).markdown();
         assert!(
             text.contains("| 50 ms | 1 | 2 / 2 | 1300 | 1300 | 1.30× | 1.30× |"),
             "{text}"
@@ -591,7 +672,7 @@ mod tests {
             text.contains("| cut 30 s | 4 | 1 / 1 | 9000 | 9000 | – | – |"),
             "{text}"
         );
-        assert_eq!(exchange_table(&rows).lines().count(), 5);
+        assert_eq!(exchange_table(&rows).markdown().lines().count(), 5);
     }
 
     #[test]
@@ -654,12 +735,12 @@ mod tests {
 
     #[test]
     fn tables_escape_pipes() {
-        let text = table(&["a", "b"], vec![vec!["1".into(), "x|y".into()]]);
+        let text = Table::new(&["a", "b"], vec![vec!["1".into(), "x|y".into()]]).markdown();
         assert_eq!(text, "| a | b |\n| --- | --- |\n| 1 | x\\|y |\n");
     }
 
     #[test]
-    fn results_are_written_as_json_csv_and_markdown() {
+    fn results_are_written_as_json_csv_markdown_charts_and_a_page() {
         let dir = std::env::temp_dir().join(format!("ehrx-bench-test-{}", std::process::id()));
         let mut throughput = rows();
         throughput[1].errors.insert("MVCC_READ_CONFLICT".into(), 2);
@@ -691,6 +772,33 @@ mod tests {
                 .contains("| 1 | PutEhr | 3 / 3 | 1.5 | 400 | 600 | 600 | 0.50× | 2.00× | 2.00× |")
         );
         assert!(summary.contains("- throughput PutEhr at 1 in flight: 2 × `MVCC_READ_CONFLICT`"));
+        // The charts and the page, which shows them beside the tables.
+        for chart in [
+            "throughput.svg",
+            "throughput-latency.svg",
+            "throughput-cdf.svg",
+        ] {
+            assert!(dir.join(chart).exists(), "{chart}");
+        }
+        let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(page.contains("<img src=\"throughput.svg\""), "{page}");
+        assert!(
+            page.contains("<td>PutEhr</td><td>3 / 3</td><td>1.5</td><td>400</td>"),
+            "{page}"
+        );
+        assert!(
+            page.contains("2 × <code>MVCC_READ_CONFLICT</code>"),
+            "{page}"
+        );
+        // Read back, the results draw the same page.
+        std::fs::remove_file(dir.join("index.html")).unwrap();
+        let again = Results::load(&dir).unwrap();
+        assert_eq!(again.throughput[1].samples_ms, vec![300.0, 400.0, 600.0]);
+        again.write_page(&dir).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.join("index.html")).unwrap(),
+            page
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

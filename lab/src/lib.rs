@@ -14,6 +14,10 @@
 //!   `ehrx` CLI as its users would;
 //! - [`measure`] and [`machine`]: latency summaries, timestamps, and what
 //!   the machine was doing while it measured;
+//! - [`plot`] and [`report`]: SVG charts of the results (lines over
+//!   load, latency CDFs, grouped and stacked bars), and reports written
+//!   both as Markdown and as an HTML page with the charts beside the
+//!   tables;
 //! - [`wan`]: delays, bandwidth caps and cuts on the emulated WAN between
 //!   the relays (`NETWORK_WAN=toxiproxy`).
 //!
@@ -26,6 +30,8 @@ pub mod forge;
 pub mod machine;
 pub mod measure;
 pub mod networks;
+pub mod plot;
+pub mod report;
 pub mod thief;
 pub mod wan;
 

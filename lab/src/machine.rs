@@ -5,12 +5,13 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::networks::{fabric_home, repo_root};
 
-/// The machine and code a run measured.
-#[derive(Debug, Clone, Serialize)]
+/// The machine and code a run measured (read back when an earlier run's
+/// charts are drawn again).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Machine {
     /// Cores this process may use.
     pub cores: usize,

@@ -38,10 +38,26 @@ struct Args {
     /// No progress bars (for logs).
     #[arg(long)]
     no_progress: bool,
+    /// Run nothing: draw the response-time charts again from an earlier
+    /// run's `DIR/results.json`, into DIR.
+    #[arg(long, value_name = "DIR")]
+    replot: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(dir) = &args.replot {
+        return match ehrx_e2e::experiment::report::replot(dir) {
+            Ok(charts) => {
+                println!("{}: {}", dir.display(), charts.join(", "));
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match experiment(&args) {
         Ok(report) if report.passed() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(1),
@@ -85,6 +101,10 @@ fn experiment(args: &Args) -> anyhow::Result<Report> {
     report.write(&out_dir)?;
     println!("\n{}", report.markdown());
     println!("Report: {}", out_dir.join("report.md").display());
+    let chart = out_dir.join(ehrx_e2e::experiment::report::CDF_CHART);
+    if chart.exists() {
+        println!("Charts: {} (shown in the report)", chart.display());
+    }
     println!("Data:   {}", out_dir.join("results.json").display());
     let failed = report.scenarios.iter().filter(|row| !row.pass).count();
     if failed > 0 {

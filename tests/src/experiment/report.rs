@@ -1,14 +1,17 @@
 //! The experiment's results: one row per scenario (expected, observed,
 //! pass), the response-time samples and their percentiles, written as
-//! `results.json`, `report.md` and `timings.csv`, and printed as a table.
+//! `results.json`, `report.md` and `timings.csv`, with the response time
+//! charted (`response-time-cdf.svg`, `response-time.svg`, shown in
+//! `report.md`), and printed as a table.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use ehrx_lab::measure::LatencySummary;
+use ehrx_lab::plot::{BarChart, BarGroup, BarLayout, LineChart, PlotError, Series, Stroke};
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -29,7 +32,7 @@ pub struct ScenarioRow {
 }
 
 /// One timed exchange: request submission to the decrypted, verified reply.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct ExchangeSample {
     /// Submission to "reply ready" on network I.
     pub until_ready_ms: f64,
@@ -142,8 +145,15 @@ impl Report {
         table
     }
 
-    /// The whole report, as Markdown.
+    /// The whole report, as Markdown (without the charts, which only the
+    /// written `report.md` shows).
     pub fn markdown(&self) -> String {
+        self.markdown_with(&[])
+    }
+
+    /// The report, showing the `charts` written beside it (file, what it
+    /// shows) under the response time.
+    fn markdown_with(&self, charts: &[(&str, &str)]) -> String {
         let run = &self.run;
         let mut text = String::from("# Two-network EHR exchange: experiment report\n\n");
         let _ = writeln!(
@@ -177,11 +187,16 @@ impl Report {
         );
         if let Some(timings) = &self.timings {
             text.push_str(&timings_markdown(timings));
+            for (file, caption) in charts {
+                let _ = write!(text, "\n![{caption}]({file})\n");
+            }
         }
         text
     }
 
-    /// Writes `results.json`, `report.md` and `timings.csv` into `dir`.
+    /// Writes `results.json`, `timings.csv`, the response-time charts
+    /// (when exchanges completed) and `report.md`, which shows them, into
+    /// `dir`. A chart that cannot be drawn is left out with a warning.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let write = |name: &str, contents: String| {
@@ -189,12 +204,115 @@ impl Report {
             std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))
         };
         write("results.json", serde_json::to_string_pretty(self)? + "\n")?;
-        write("report.md", self.markdown())?;
+        let mut charts = Vec::new();
         if let Some(timings) = &self.timings {
             write("timings.csv", timings_csv(timings))?;
+            charts = write_charts(&timings.samples, dir)?;
         }
-        Ok(())
+        write("report.md", self.markdown_with(&charts))
     }
+}
+
+/// The CDF of each part of the response time.
+pub const CDF_CHART: &str = "response-time-cdf.svg";
+/// Each timed exchange's response time, its parts stacked.
+pub const EXCHANGES_CHART: &str = "response-time.svg";
+
+/// The response-time charts of `samples`: file, caption, SVG or why not.
+fn charts(
+    samples: &[ExchangeSample],
+) -> Vec<(&'static str, &'static str, Result<String, PlotError>)> {
+    let of = |pick: fn(&ExchangeSample) -> f64| samples.iter().map(pick).collect::<Vec<f64>>();
+    let cdf = LineChart::cdf(
+        "Response time: the exchanges one at a time",
+        "milliseconds",
+        vec![
+            Series::cdf("request submitted → reply decrypted", &of(|s| s.total_ms)),
+            Series::cdf(
+                "request submitted → reply ready on I",
+                &of(|s| s.until_ready_ms),
+            )
+            .colour(1)
+            .stroke(Stroke::Dashed),
+            Series::cdf("reply read, decrypted, verified", &of(|s| s.read_ms))
+                .colour(2)
+                .stroke(Stroke::Dotted),
+        ],
+    );
+    let each = BarChart::new(
+        "Response time of each exchange",
+        "completed exchange, in the order run",
+        "milliseconds",
+        (1..=samples.len()).map(|n| n.to_string()).collect(),
+        vec![
+            BarGroup::new(
+                "request submitted → reply ready on I",
+                samples.iter().map(|s| Some(s.until_ready_ms)).collect(),
+                1,
+            ),
+            BarGroup::new(
+                "reply read, decrypted, verified",
+                samples.iter().map(|s| Some(s.read_ms)).collect(),
+                2,
+            ),
+        ],
+        BarLayout::Stacked,
+    );
+    vec![
+        (
+            CDF_CHART,
+            "Response time: share of exchanges done within a time",
+            cdf.svg(),
+        ),
+        (
+            EXCHANGES_CHART,
+            "Response time of each exchange: until the reply is ready on I, then reading it",
+            each.svg(),
+        ),
+    ]
+}
+
+/// Draws the response-time charts of `samples` into `dir`; returns those
+/// written (file, caption). None when no exchange completed.
+pub fn write_charts(
+    samples: &[ExchangeSample],
+    dir: &Path,
+) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    let mut written = Vec::new();
+    if samples.is_empty() {
+        return Ok(written);
+    }
+    for (file, caption, svg) in charts(samples) {
+        match svg {
+            Ok(svg) => {
+                let path = dir.join(file);
+                std::fs::write(&path, svg)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                written.push((file, caption));
+            }
+            Err(error) => eprintln!("warning: {file} left out: {error}"),
+        }
+    }
+    Ok(written)
+}
+
+/// Draws the response-time charts of an earlier run again, from the
+/// samples in its `<dir>/results.json`, into `dir`; returns their files.
+pub fn replot(dir: &Path) -> anyhow::Result<Vec<&'static str>> {
+    let path = dir.join("results.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let samples: Vec<ExchangeSample> = match json.pointer("/timings/samples") {
+        Some(samples) => serde_json::from_value(samples.clone())
+            .with_context(|| format!("reading the timing samples of {}", path.display()))?,
+        None => Vec::new(),
+    };
+    Ok(write_charts(&samples, dir)?
+        .into_iter()
+        .map(|(file, _)| file)
+        .collect())
 }
 
 fn timings_markdown(timings: &Timings) -> String {
@@ -335,6 +453,105 @@ mod tests {
             "{markdown}"
         );
         assert!(dir.join("timings.csv").exists());
+        // No exchange completed: no chart, and none shown.
+        assert!(!dir.join(CDF_CHART).exists());
+        assert!(!markdown.contains(".svg"), "{markdown}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn samples() -> Vec<ExchangeSample> {
+        [1180.0, 1210.0, 1250.0, 1900.0]
+            .into_iter()
+            .map(|total| ExchangeSample {
+                until_ready_ms: total - 220.0,
+                read_ms: 220.0,
+                total_ms: total,
+                records: 12,
+            })
+            .collect()
+    }
+
+    fn texts(svg: &str) -> Vec<String> {
+        let document = match roxmltree::Document::parse(svg) {
+            Ok(document) => document,
+            Err(error) => panic!("not well-formed: {error}\n{svg}"),
+        };
+        document
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .map(|n| n.text().unwrap_or_default().trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_response_time_is_charted_and_shown_in_the_report() {
+        let dir = std::env::temp_dir().join(format!("ehrx-report-charts-{}", std::process::id()));
+        let report = report(
+            vec![row("a", true)],
+            Some(Timings::new(4, samples(), vec![], 6.0)),
+        );
+        report.write(&dir).unwrap();
+        let markdown = std::fs::read_to_string(dir.join("report.md")).unwrap();
+        assert!(
+            markdown.contains(
+                "![Response time: share of exchanges done within a time](response-time-cdf.svg)"
+            ),
+            "{markdown}"
+        );
+        assert!(markdown.contains("](response-time.svg)"), "{markdown}");
+        // The printed report leaves the charts out.
+        assert!(!report.markdown().contains(".svg"));
+        let cdf = texts(&std::fs::read_to_string(dir.join(CDF_CHART)).unwrap());
+        for expected in [
+            "Response time: the exchanges one at a time",
+            "milliseconds",
+            "% of samples at or below",
+            "request submitted → reply decrypted",
+            "request submitted → reply ready on I",
+            "reply read, decrypted, verified",
+        ] {
+            assert!(
+                cdf.iter().any(|t| t == expected),
+                "no {expected:?}: {cdf:?}"
+            );
+        }
+        let each = texts(&std::fs::read_to_string(dir.join(EXCHANGES_CHART)).unwrap());
+        for expected in [
+            "Response time of each exchange",
+            "1",
+            "4",
+            "reply read, decrypted, verified",
+        ] {
+            assert!(
+                each.iter().any(|t| t == expected),
+                "no {expected:?}: {each:?}"
+            );
+        }
+        // Drawn again from results.json alone, the same charts.
+        let before = std::fs::read_to_string(dir.join(CDF_CHART)).unwrap();
+        std::fs::remove_file(dir.join(CDF_CHART)).unwrap();
+        assert_eq!(replot(&dir).unwrap(), [CDF_CHART, EXCHANGES_CHART]);
+        assert_eq!(
+            std::fs::read_to_string(dir.join(CDF_CHART)).unwrap(),
+            before
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn one_exchange_still_makes_both_charts() {
+        let one = &samples()[..1];
+        for (file, _, svg) in charts(one) {
+            let svg = match svg {
+                Ok(svg) => svg,
+                Err(error) => panic!("{file}: {error}"),
+            };
+            assert!(!texts(&svg).is_empty(), "{file}");
+        }
+        assert!(
+            write_charts(&[], Path::new("/nonexistent"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }
