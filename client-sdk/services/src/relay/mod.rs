@@ -37,6 +37,7 @@
 //! # }
 //! ```
 
+pub mod checkpoint;
 pub mod config;
 pub mod envelope;
 pub mod error;
@@ -49,6 +50,7 @@ pub mod remote;
 pub mod route;
 pub mod shutdown;
 pub mod status;
+pub mod window;
 
 use crate::backoff::Backoff;
 use std::{future::Future, net::SocketAddr, sync::Arc};
