@@ -197,6 +197,11 @@ struct RecorderState {
     max_active: usize,
     /// When each committed submission started and ended: function, request id.
     spans: Vec<(String, String, Instant, Instant)>,
+    /// How many of the next proofs a lagging peer of this network refuses.
+    lagging_proofs: u32,
+    /// How many of the next envelopes a peer of this network refuses
+    /// because it has not committed their challenge yet.
+    lagging_challenges: u32,
 }
 
 /// Counts a submission under way until it is dropped.
@@ -239,6 +244,8 @@ impl Recorder {
                 active: 0,
                 max_active: 0,
                 spans: Vec::new(),
+                lagging_proofs: 0,
+                lagging_challenges: 0,
             })),
             started: Arc::new(Notify::new()),
         }
@@ -255,6 +262,18 @@ impl Recorder {
     /// Envelopes of `request_id` fail validation until released.
     fn hold(&self, request_id: &str) {
         self.state.lock().unwrap().held.insert(request_id.into());
+    }
+
+    /// The next `n` proofs are refused, as by a peer that has not
+    /// committed the request yet.
+    fn lag_proofs(&self, n: u32) {
+        self.state.lock().unwrap().lagging_proofs = n;
+    }
+
+    /// The next `n` envelopes are refused for their challenge, as by a peer
+    /// that has not committed it yet.
+    fn lag_challenges(&self, n: u32) {
+        self.state.lock().unwrap().lagging_challenges = n;
     }
 
     fn release(&self, request_id: &str) {
@@ -355,6 +374,13 @@ impl Submitter for Recorder {
         signed_sha256: &str,
         nonce: &str,
     ) -> Result<Vec<u8>, Error> {
+        let mut state = self.state.lock().unwrap();
+        if state.lagging_proofs > 0 {
+            state.lagging_proofs -= 1;
+            return Err(chaincode_refusal(&format!(
+                "[NOT_FOUND] request validated on this network {request_id:?} does not exist"
+            )));
+        }
         Ok(stand_in_proof(function, request_id, signed_sha256, nonce))
     }
 
@@ -390,6 +416,12 @@ impl Submitter for Recorder {
         state.block += 1;
         let block_number = state.block;
         let transaction_id = format!("net2-tx{block_number}");
+        if state.lagging_challenges > 0 {
+            state.lagging_challenges -= 1;
+            return Err(chaincode_refusal(
+                "[BAD_CHALLENGE] challenge: 00 was not issued here or was already used",
+            ));
+        }
         let mode = if state.held.contains(&request_id) {
             Mode::Conflict
         } else {
@@ -1560,6 +1592,36 @@ async fn what_belongs_to_one_request_keeps_its_order() {
     assert!(reply.0 >= request.1, "the reply overtook its request");
     assert!(other.0 < request.1, "the other request waited");
     assert_eq!(spans.len(), 3);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    // A peer of network I has not committed the request when the relay
+    // has the proof endorsed; then a peer of network II has not committed
+    // the challenge when the envelope arrives. Neither is a verdict.
+    into1.lag_proofs(2);
+    into2.lag_challenges(2);
+    let event = emit_request(&ledger1, 1, "net2");
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
+    })
+    .await;
+    assert_eq!(into2.accepted_requests(), [request_id(1)]);
+    let health = relay1.health().await;
+    assert_eq!(health["delivered"], 1, "{health}");
+    assert_eq!(health["refused"], 0, "{health}");
+    // Each attempt came with a fresh challenge.
+    assert_eq!(into2.state.lock().unwrap().challenges, 5);
 
     relay1.stop().await;
     relay2.stop().await;

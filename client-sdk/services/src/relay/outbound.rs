@@ -31,7 +31,9 @@
 //! challenge, has `ProveRequest` (or `ProveReply`) for that nonce endorsed
 //! by this network's organisations (never submitted), and delivers the
 //! envelope with that proof. A retry makes a new proof, since a challenge
-//! lives only minutes.
+//! lives only minutes. A proof this network's peers will not endorse is
+//! retried too (one of them may not have committed the event's block
+//! yet), and so is a challenge the destination's peers do not know yet.
 
 use crate::backoff::Backoff;
 use std::{
@@ -53,7 +55,7 @@ use super::{
     error::RelayError,
     inbound::status_for,
     ledger::{EventSource, EventStream, Submitter},
-    remote::{DeliveryError, Remotes, classify},
+    remote::{DeliveryError, Remotes},
     route::{Outgoing, Route, route},
     shutdown::Shutdown,
     status::RelayStatus,
@@ -480,7 +482,12 @@ impl<P: Submitter> Courier<P> {
                 &grant.nonce,
             )
             .await
-            .map_err(|error| classify(status_for(&error)))?;
+            // Whatever this network's own peers say, they validated the
+            // envelope (its event is on the ledger), so no answer of theirs
+            // is final: a peer behind the one the events come from does not
+            // know it yet (`NOT_FOUND`), or the relay's identity needs an
+            // admin. Retried, as an unreachable destination is.
+            .map_err(|error| DeliveryError::Failed(status_for(&error)))?;
         remotes
             .deliver(network, outgoing.envelope.clone(), proof)
             .await
