@@ -36,6 +36,9 @@
 #                              with (default dev; the benchmarks use release)
 #   NETWORK_WAN=toxiproxy      put an emulated WAN (Toxiproxy) on every
 #                              relay-to-relay link (see scripts/lib/wan.sh)
+#   NETWORK_RELAY_MAX_IN_FLIGHT  the relays' max_in_flight (1 to 256; unset:
+#                              the relay's default, 16); a relay file written
+#                              again (a network joining) keeps its value
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/layout.sh"
@@ -50,6 +53,10 @@ readonly USERS_PER_ORG="${NETWORK_USERS_PER_ORG:-3}"
 readonly CHAINCODE_PROFILE="${NETWORK_CHAINCODE_PROFILE:-dev}"
 [[ "$CHAINCODE_PROFILE" =~ ^[a-z][a-z0-9_-]*$ ]] ||
     die "NETWORK_CHAINCODE_PROFILE must be a cargo profile name, not '$CHAINCODE_PROFILE'"
+readonly RELAY_MAX_IN_FLIGHT="${NETWORK_RELAY_MAX_IN_FLIGHT:-}"
+[[ -z "$RELAY_MAX_IN_FLIGHT" ]] || { [[ "$RELAY_MAX_IN_FLIGHT" =~ ^[1-9][0-9]{0,2}$ ]] &&
+    ((RELAY_MAX_IN_FLIGHT <= 256)); } ||
+    die "NETWORK_RELAY_MAX_IN_FLIGHT must be a number from 1 to 256, not '$RELAY_MAX_IN_FLIGHT'"
 readonly HEALTH_TIMEOUT_S=30
 # Each org's Ed25519 client user comes after its ECDSA users.
 readonly ED25519_USER="User$((USERS_PER_ORG + 1))"
@@ -330,9 +337,12 @@ deploy_chaincodes() { # $@ nets
 # ready for `Relay::run` / `ehrx relay --config`. Written again when a
 # network joins; a running relay takes the new file on a reload.
 write_relay_config() { # $1 net
-    local net=$1 dir other remotes="{}"
+    local net=$1 dir other remotes="{}" window="$RELAY_MAX_IN_FLIGHT"
     dir="$(relay_dir "$net")"
     mkdir -p "$dir"
+    # A running relay refuses a reload that changes its window, so a file
+    # written again keeps the one it has.
+    [[ -n "$window" || ! -s "$dir/relay.json" ]] || window="$(jq -r '.max_in_flight // empty' "$dir/relay.json")"
     [[ -s "$dir/network-key.hex" ]] ||
         (umask 077 && head -c 32 /dev/urandom | xxd -p -c 64 >"$dir/network-key.hex")
     : >"$dir/client-cas.pem.new"
@@ -353,13 +363,14 @@ write_relay_config() { # $1 net
         --arg client_cert "$(relay_client_tls_dir "$net")/client.crt" \
         --arg client_key "$(relay_client_tls_dir "$net")/client.key" \
         --arg checkpoint "$dir/checkpoint.json" --arg health "127.0.0.1:$(relay_health_port "$net")" \
-        --argjson remotes "$remotes" \
+        --argjson remotes "$remotes" --arg window "$window" \
         '{network_id: $network_id, network_description: $description,
           identity: {msp_id: $msp_id, user: $user}, chaincode: "ehrx", network_key_file: $key,
           listen: {address: $listen, tls_cert: $server_cert, tls_key: $server_key, client_ca: $client_ca},
           client_tls: {cert: $client_cert, key: $client_key}, remotes: $remotes,
           checkpoint_file: $checkpoint, health_address: $health,
-          retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}' >"$dir/relay.json.new"
+          retry: {initial_ms: 200, max_ms: 5000}, deliver_timeout_ms: 60000}
+         + if $window == "" then {} else {max_in_flight: ($window | tonumber)} end' >"$dir/relay.json.new"
     # Each file replaced whole, so a reload never reads half of one.
     mv "$dir/client-cas.pem.new" "$dir/client-cas.pem"
     mv "$dir/relay.json.new" "$dir/relay.json"

@@ -9,24 +9,26 @@
 #![cfg(test)]
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use ed25519_dalek::SigningKey;
 use ehrx_client::{
     fabric::{
-        CallError, ChaincodeEvent, Checkpoint, Checkpointer as _, Committed, ConnectionBuilder,
-        Error, FileCheckpointer, Status as CommitStatus, protos::peer,
+        CallError, ChaincodeEvent, Checkpoint, Committed, ConnectionBuilder, Error,
+        Status as CommitStatus, protos::peer,
     },
     proto::exchange::{
         ChallengeRequest, Delivery, ForwardedEnvelope, Reply, Request, SignedReply, SignedRequest,
         forwarded_envelope::Payload, relay_client::RelayClient,
     },
 };
-use ehrx_services::relay::{EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter};
+use ehrx_services::relay::{
+    EventSource, EventStream, Relay, RelayConfig, RelayError, Submitter, checkpoint::CheckpointFile,
+};
 use prost::Message as _;
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
@@ -189,6 +191,36 @@ struct RecorderState {
     outcomes: HashMap<Vec<u8>, String>,
     block: u64,
     delay: Duration,
+    /// Requests whose envelopes fail validation (an MVCC conflict) for now.
+    held: HashSet<String>,
+    /// Submissions under way now, and the most there were at once.
+    active: usize,
+    max_active: usize,
+    /// When each committed submission started and ended: function, request id.
+    spans: Vec<(String, String, Instant, Instant)>,
+    /// How many of the next proofs a lagging peer of this network refuses.
+    lagging_proofs: u32,
+    /// How many of the next envelopes a peer of this network refuses
+    /// because it has not committed their challenge yet.
+    lagging_challenges: u32,
+}
+
+/// Counts a submission under way until it is dropped.
+struct Active(Arc<Mutex<RecorderState>>);
+
+impl Active {
+    fn start(state: &Arc<Mutex<RecorderState>>) -> Self {
+        let mut locked = state.lock().unwrap();
+        locked.active += 1;
+        locked.max_active = locked.max_active.max(locked.active);
+        Self(Arc::clone(state))
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().active -= 1;
+    }
 }
 
 /// Records the deliveries a network takes in.
@@ -210,6 +242,12 @@ impl Recorder {
                 outcomes: HashMap::new(),
                 block: 100,
                 delay: Duration::ZERO,
+                held: HashSet::new(),
+                active: 0,
+                max_active: 0,
+                spans: Vec::new(),
+                lagging_proofs: 0,
+                lagging_challenges: 0,
             })),
             started: Arc::new(Notify::new()),
         }
@@ -231,6 +269,37 @@ impl Recorder {
         self.state.lock().unwrap().purges
     }
 
+    /// Envelopes of `request_id` fail validation until released.
+    fn hold(&self, request_id: &str) {
+        self.state.lock().unwrap().held.insert(request_id.into());
+    }
+
+    /// The next `n` proofs are refused, as by a peer that has not
+    /// committed the request yet.
+    fn lag_proofs(&self, n: u32) {
+        self.state.lock().unwrap().lagging_proofs = n;
+    }
+
+    /// The next `n` envelopes are refused for their challenge, as by a peer
+    /// that has not committed it yet.
+    fn lag_challenges(&self, n: u32) {
+        self.state.lock().unwrap().lagging_challenges = n;
+    }
+
+    fn release(&self, request_id: &str) {
+        self.state.lock().unwrap().held.remove(request_id);
+    }
+
+    /// The most submissions that were under way at once.
+    fn max_active(&self) -> usize {
+        self.state.lock().unwrap().max_active
+    }
+
+    /// When each committed submission started and ended.
+    fn spans(&self) -> Vec<(String, String, Instant, Instant)> {
+        self.state.lock().unwrap().spans.clone()
+    }
+
     fn submissions(&self) -> Vec<(String, Vec<u8>)> {
         self.state.lock().unwrap().submissions.clone()
     }
@@ -246,6 +315,21 @@ impl Recorder {
             .iter()
             .map(|(function, bytes)| (function.clone(), envelope_request_id(bytes)))
             .collect()
+    }
+
+    /// The request ids of the requests committed, sorted: deliveries that
+    /// overlap commit in any order.
+    fn accepted_requests(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .accepted()
+            .into_iter()
+            .map(|(function, id)| {
+                assert_eq!(function, "AcceptRequest");
+                id
+            })
+            .collect();
+        ids.sort();
+        ids
     }
 }
 
@@ -300,6 +384,13 @@ impl Submitter for Recorder {
         signed_sha256: &str,
         nonce: &str,
     ) -> Result<Vec<u8>, Error> {
+        let mut state = self.state.lock().unwrap();
+        if state.lagging_proofs > 0 {
+            state.lagging_proofs -= 1;
+            return Err(chaincode_refusal(&format!(
+                "[NOT_FOUND] request validated on this network {request_id:?} does not exist"
+            )));
+        }
         Ok(stand_in_proof(function, request_id, signed_sha256, nonce))
     }
 
@@ -336,14 +427,29 @@ impl Submitter for Recorder {
         let mut args = args.into_iter();
         let argument = args.next().unwrap();
         let proof = args.next();
+        let request_id = envelope_request_id(&argument);
+        let active = Active::start(&self.state);
         let delay = self.state.lock().unwrap().delay;
+        let started = Instant::now();
         self.started.notify_waiters();
         tokio::time::sleep(delay).await;
+        drop(active);
         let mut state = self.state.lock().unwrap();
         state.block += 1;
         let block_number = state.block;
         let transaction_id = format!("net2-tx{block_number}");
-        match state.mode {
+        if state.lagging_challenges > 0 {
+            state.lagging_challenges -= 1;
+            return Err(chaincode_refusal(
+                "[BAD_CHALLENGE] challenge: 00 was not issued here or was already used",
+            ));
+        }
+        let mode = if state.held.contains(&request_id) {
+            Mode::Conflict
+        } else {
+            state.mode
+        };
+        match mode {
             Mode::Refuse => return Err(chaincode_refusal("network net1 is suspended")),
             Mode::Conflict => {
                 return Err(Error::Commit {
@@ -354,7 +460,12 @@ impl Submitter for Recorder {
             }
             Mode::Accept => {}
         }
-        let request_id = envelope_request_id(&argument);
+        state.spans.push((
+            function.to_string(),
+            request_id.clone(),
+            started,
+            Instant::now(),
+        ));
         let outcome = state
             .outcomes
             .entry(argument.clone())
@@ -577,6 +688,17 @@ impl Running {
         try_health(self.health).await.unwrap()
     }
 
+    /// Ends the relay at once, as a crash does: nothing in flight finishes.
+    async fn kill(self, node: &Node) {
+        self.task.abort();
+        assert!(self.task.await.unwrap_err().is_cancelled());
+        eventually("the killed relay's listeners closed", || async {
+            try_health(node.health).await.is_none()
+                && tokio::net::TcpStream::connect(node.grpc).await.is_err()
+        })
+        .await;
+    }
+
     async fn stop(self) {
         self.stop.send(()).unwrap();
         tokio::time::timeout(Duration::from_secs(10), self.task)
@@ -622,9 +744,20 @@ where
 }
 
 fn saved_checkpoint(pki: &Pki, network: &str) -> Option<Checkpoint> {
-    FileCheckpointer::open(pki.path(&format!("{network}-checkpoint.json")))
+    CheckpointFile::open(pki.path(&format!("{network}-checkpoint.json")))
         .unwrap()
-        .checkpoint()
+        .progress()
+        .checkpoint
+        .clone()
+}
+
+/// The envelopes saved as settled after the checkpoint.
+fn saved_settled(pki: &Pki, network: &str) -> Vec<Checkpoint> {
+    CheckpointFile::open(pki.path(&format!("{network}-checkpoint.json")))
+        .unwrap()
+        .progress()
+        .settled
+        .clone()
 }
 
 fn checkpoint_of(event: &ChaincodeEvent) -> Checkpoint {
@@ -659,7 +792,11 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
     // On network II: the reply to request 1.
     let last2 = ledger2.emit("ReplyReady", reply_payload(&request_id(1), "net2", "net1"));
 
-    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    // One delivery at a time, in commit order, so the challenges' nonces
+    // follow that order too.
+    let mut config1 = a.config(&pki, &b);
+    config1.max_in_flight = 1;
+    let relay1 = Running::start(config1, &ledger1, &into1).await;
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
 
     eventually("both checkpoints at their last event", || async {
@@ -731,7 +868,10 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
     assert_eq!(health["delivered"], 2);
     assert_eq!(health["refused"], 0);
     assert_eq!(health["reloads"], 0);
+    assert_eq!(health["in_flight"], 0);
+    assert_eq!(health["max_in_flight"], 1);
     assert_eq!(relay2.health().await["delivered"], 1);
+    assert_eq!(relay2.health().await["max_in_flight"], 16);
 
     relay1.stop().await;
     relay2.stop().await;
@@ -985,10 +1125,8 @@ async fn restarts_of_the_relay_and_of_the_peer_lose_nothing_and_repeat_nothing()
     })
     .await;
 
-    let expected: Vec<_> = (1..=6)
-        .map(|n| ("AcceptRequest".to_string(), request_id(n)))
-        .collect();
-    assert_eq!(into2.accepted(), expected);
+    let expected: Vec<_> = (1..=6).map(request_id).collect();
+    assert_eq!(into2.accepted_requests(), expected);
 
     relay1.stop().await;
     relay2.stop().await;
@@ -1253,6 +1391,64 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
     relay2.stop().await;
 }
 
+// ------------------------------------------------- pipelined delivery
+
+/// Emits a validated request of network I for `to`.
+fn emit_request(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
+    ledger.emit(
+        "RequestValidated",
+        request_payload(&request_id(n), "net1", to),
+    )
+}
+
+/// As [`emit_request`], in the block of the event before.
+fn emit_request_in_last_block(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
+    ledger.emit_in_last_block(
+        "RequestValidated",
+        request_payload(&request_id(n), "net1", to),
+    )
+}
+
+#[tokio::test]
+async fn deliveries_overlap_instead_of_taking_turns() {
+    const N: u32 = 8;
+    let delay = Duration::from_millis(400);
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    // Each commit on network II takes `delay`.
+    into2.set_delay(delay);
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let emitted: Vec<_> = (1..=N).map(|n| emit_request(&ledger1, n, "net2")).collect();
+    let last = emitted.last().unwrap().clone();
+
+    let started = Instant::now();
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("every delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
+    })
+    .await;
+    let took = started.elapsed();
+
+    // One at a time they would take N × delay (3.2 s).
+    assert!(took < delay * N / 2, "{N} deliveries took {took:?}");
+    assert!(
+        into2.max_active() >= N as usize / 2,
+        "{}",
+        into2.max_active()
+    );
+    let expected: Vec<_> = (1..=N).map(request_id).collect();
+    assert_eq!(into2.accepted_requests(), expected);
+    let health = relay1.health().await;
+    assert_eq!(health["delivered"], N);
+    assert_eq!(health["in_flight"], 0);
+    assert_eq!(saved_settled(&pki, "net1"), []);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
 #[tokio::test]
 async fn expired_challenges_are_purged_every_interval_until_shutdown() {
     let pki = Pki::new();
@@ -1274,5 +1470,292 @@ async fn expired_challenges_are_purged_every_interval_until_shutdown() {
     let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(recorder.purges(), 0);
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn the_window_bounds_the_deliveries_in_flight() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    into2.set_delay(Duration::from_millis(150));
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let emitted: Vec<_> = (1..=12)
+        .map(|n| emit_request(&ledger1, n, "net2"))
+        .collect();
+    let last = emitted.last().unwrap().clone();
+
+    let mut config = a.config(&pki, &b);
+    config.max_in_flight = 3;
+    let relay1 = Running::start(config, &ledger1, &into1).await;
+    let most_in_flight = std::cell::Cell::new(0);
+    eventually("every delivery", || async {
+        let in_flight = relay1.health().await["in_flight"].as_u64().unwrap();
+        assert!(in_flight <= 3, "{in_flight} in flight");
+        most_in_flight.set(most_in_flight.get().max(in_flight));
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
+    })
+    .await;
+
+    assert!(into2.max_active() <= 3, "{}", into2.max_active());
+    assert!(into2.max_active() >= 2, "{}", into2.max_active());
+    assert!(most_in_flight.get() >= 2, "{}", most_in_flight.get());
+    assert_eq!(relay1.health().await["max_in_flight"], 3);
+    let expected: Vec<_> = (1..=12).map(request_id).collect();
+    assert_eq!(into2.accepted_requests(), expected);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn the_checkpoint_never_passes_an_unsettled_delivery_also_within_a_block() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let home = ledger1.emit("RequestAccepted", b"not for the relay".to_vec());
+    emit_request(&ledger1, 1, "net2");
+    let second = emit_request(&ledger1, 2, "net2");
+    // The third is in the second's block.
+    let third = emit_request_in_last_block(&ledger1, 3, "net2");
+    let fourth = emit_request(&ledger1, 4, "net2");
+    assert_eq!(second.block_number, third.block_number);
+    // Network II cannot commit the first and the third for now.
+    into2.hold(&request_id(1));
+    into2.hold(&request_id(3));
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the second and fourth delivered", || async {
+        into2.accepted_requests() == [request_id(2), request_id(4)]
+    })
+    .await;
+    // They are saved as settled; the checkpoint stays before the first.
+    eventually("the settled ones saved", || async {
+        saved_settled(&pki, "net1") == [checkpoint_of(&second), checkpoint_of(&fourth)]
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), Some(checkpoint_of(&home)));
+    let health = relay1.health().await;
+    assert_eq!(health["in_flight"], 2, "{health}");
+    assert_eq!(
+        health["checkpoint"],
+        serde_json::json!({"block": home.block_number, "tx": home.transaction_id})
+    );
+
+    // The first settles: the checkpoint moves to the second, inside its
+    // block, and not past the third beside it.
+    into2.release(&request_id(1));
+    eventually("the checkpoint at the second", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(saved_checkpoint(&pki, "net1"), Some(checkpoint_of(&second)));
+    assert_eq!(saved_settled(&pki, "net1"), [checkpoint_of(&fourth)]);
+
+    into2.release(&request_id(3));
+    eventually("the checkpoint at the last", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&fourth))
+    })
+    .await;
+    assert_eq!(saved_settled(&pki, "net1"), []);
+    let expected: Vec<_> = (1..=4).map(request_id).collect();
+    assert_eq!(into2.accepted_requests(), expected);
+    assert_eq!(relay1.health().await["in_flight"], 0);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn a_crash_mid_window_delivers_again_exactly_what_had_not_settled() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let first = emit_request(&ledger1, 1, "net2");
+    emit_request(&ledger1, 2, "net2");
+    let third = emit_request(&ledger1, 3, "net2");
+    let fourth = emit_request_in_last_block(&ledger1, 4, "net2");
+    emit_request(&ledger1, 5, "net2");
+    let sixth = emit_request(&ledger1, 6, "net2");
+    into2.hold(&request_id(2));
+    into2.hold(&request_id(5));
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("everything but the held ones settled and saved", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&first))
+            && saved_settled(&pki, "net1")
+                == [
+                    checkpoint_of(&third),
+                    checkpoint_of(&fourth),
+                    checkpoint_of(&sixth),
+                ]
+    })
+    .await;
+    assert_eq!(into2.submissions().len(), 4);
+
+    // Network I's relay crashes with two deliveries still being retried;
+    // network II can then take them, and the relay comes back.
+    relay1.kill(&a).await;
+    into2.release(&request_id(2));
+    into2.release(&request_id(5));
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the checkpoint at the last", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&sixth))
+    })
+    .await;
+
+    // Only the two that had not settled were delivered again: network II
+    // took each envelope exactly once.
+    let after: Vec<_> = into2.accepted()[4..]
+        .iter()
+        .map(|(_, id)| id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.contains(&request_id(2)) && after.contains(&request_id(5)));
+    let expected: Vec<_> = (1..=6).map(request_id).collect();
+    assert_eq!(into2.accepted_requests(), expected);
+    assert_eq!(saved_settled(&pki, "net1"), []);
+    assert_eq!(relay1.health().await["delivered"], 2);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn a_destination_that_is_down_holds_up_the_others_only_in_a_full_window() {
+    let pki = Pki::new();
+    let (a, b, c) = (Node::new("net1"), Node::new("net2"), Node::new("net3"));
+    let (ledger1, ledger2, ledger3) = (Ledger::default(), Ledger::default(), Ledger::default());
+    let (into1, into2, into3) = (Recorder::new(), Recorder::new(), Recorder::new());
+    // II's relay is down. Four envelopes fill the window: two for II, two
+    // for III, whose deliveries go through; the rest for III waits.
+    emit_request(&ledger1, 1, "net2");
+    emit_request(&ledger1, 2, "net3");
+    emit_request(&ledger1, 3, "net2");
+    emit_request(&ledger1, 4, "net3");
+    emit_request(&ledger1, 5, "net3");
+    let last = emit_request(&ledger1, 6, "net3");
+
+    let relay3 = Running::start(
+        c.config_with(&pki, &[(&a, "relays-ca.crt")], "relays-ca.crt"),
+        &ledger3,
+        &into3,
+    )
+    .await;
+    let mut config = a.config_with(
+        &pki,
+        &[(&b, "relays-ca.crt"), (&c, "net3-ca.crt")],
+        "relays-ca.crt",
+    );
+    config.max_in_flight = 4;
+    let relay1 = Running::start(config, &ledger1, &into1).await;
+    eventually("III's first two delivered", || async {
+        into3.accepted_requests() == [request_id(2), request_id(4)]
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(into3.accepted_requests(), [request_id(2), request_id(4)]);
+    let health = relay1.health().await;
+    assert_eq!(health["in_flight"], 2, "{health}");
+    assert!(
+        health["last_delivery_error"]
+            .as_str()
+            .is_some_and(|error| error.starts_with("Unavailable")),
+        "{health}"
+    );
+    assert_eq!(saved_checkpoint(&pki, "net1"), None);
+
+    // II's relay comes up: everything goes.
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    eventually("the checkpoint at the last", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
+    })
+    .await;
+    assert_eq!(into2.accepted_requests(), [request_id(1), request_id(3)]);
+    let expected: Vec<_> = [2, 4, 5, 6].into_iter().map(request_id).collect();
+    assert_eq!(into3.accepted_requests(), expected);
+
+    relay1.stop().await;
+    relay2.stop().await;
+    relay3.stop().await;
+}
+
+#[tokio::test]
+async fn what_belongs_to_one_request_keeps_its_order() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    into2.set_delay(Duration::from_millis(300));
+    // Request 1 for II, a reply under the same request id right behind
+    // it, and another request in the reply's block.
+    emit_request(&ledger1, 1, "net2");
+    ledger1.emit("ReplyReady", reply_payload(&request_id(1), "net1", "net2"));
+    let last = emit_request_in_last_block(&ledger1, 2, "net2");
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the checkpoint at the last", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
+    })
+    .await;
+
+    let spans = into2.spans();
+    let span = |function: &str, id: &str| {
+        spans
+            .iter()
+            .find(|(f, i, _, _)| f == function && i == id)
+            .map(|(_, _, started, ended)| (*started, *ended))
+            .unwrap()
+    };
+    let request = span("AcceptRequest", &request_id(1));
+    let reply = span("AcceptReply", &request_id(1));
+    let other = span("AcceptRequest", &request_id(2));
+    // The reply started only after the request committed; the other
+    // request overlapped with both.
+    assert!(reply.0 >= request.1, "the reply overtook its request");
+    assert!(other.0 < request.1, "the other request waited");
+    assert_eq!(spans.len(), 3);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    // A peer of network I has not committed the request when the relay
+    // has the proof endorsed; then a peer of network II has not committed
+    // the challenge when the envelope arrives. Neither is a verdict.
+    into1.lag_proofs(2);
+    into2.lag_challenges(2);
+    let event = emit_request(&ledger1, 1, "net2");
+
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    eventually("the delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
+    })
+    .await;
+    assert_eq!(into2.accepted_requests(), [request_id(1)]);
+    let health = relay1.health().await;
+    assert_eq!(health["delivered"], 1, "{health}");
+    assert_eq!(health["refused"], 0, "{health}");
+    // Each attempt came with a fresh challenge.
+    assert_eq!(into2.state.lock().unwrap().challenges, 5);
+
+    relay1.stop().await;
     relay2.stop().await;
 }

@@ -19,7 +19,8 @@
 //!                          "server_name": "relay.net2.example.com" } },
 //!   "checkpoint_file": "relay-checkpoint.json",
 //!   "health_address": "127.0.0.1:9502",
-//!   "retry": { "initial_ms": 500, "max_ms": 30000 }
+//!   "retry": { "initial_ms": 500, "max_ms": 30000 },
+//!   "max_in_flight": 16
 //! }
 //! ```
 
@@ -89,6 +90,14 @@ fn default_chaincode() -> String {
     "ehrx".into()
 }
 
+fn default_max_in_flight() -> usize {
+    16
+}
+
+/// The most envelopes a relay keeps past its checkpoint: each may hold a
+/// signed reply of up to 16 MiB in memory.
+pub const MAX_IN_FLIGHT_LIMIT: usize = 256;
+
 fn default_deliver_timeout_ms() -> u64 {
     // Endorsement, ordering and the commit on the other side, with room.
     90_000
@@ -128,6 +137,12 @@ pub struct RelayConfig {
     /// How long one delivery may take, commit on the other side included.
     #[serde(default = "default_deliver_timeout_ms")]
     pub deliver_timeout_ms: u64,
+    /// How many envelopes may be past the checkpoint at once: being
+    /// delivered (or retried), waiting behind an earlier one of the same
+    /// request, or settled behind one that is not yet; 1 delivers one
+    /// event at a time, in commit order.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
     /// How many challenges each other relay may ask for (each costs this
     /// network a transaction).
     #[serde(default)]
@@ -373,6 +388,15 @@ impl RelayConfig {
         if self.challenges.burst == 0 {
             return Err(invalid("challenges.burst", "must be at least 1"));
         }
+        if !(1..=MAX_IN_FLIGHT_LIMIT).contains(&self.max_in_flight) {
+            return Err(invalid(
+                "max_in_flight",
+                format!(
+                    "{} is not between 1 and {MAX_IN_FLIGHT_LIMIT}",
+                    self.max_in_flight
+                ),
+            ));
+        }
         if self.listen.address == self.health_address {
             return Err(invalid("health_address", "is the same as listen.address"));
         }
@@ -422,6 +446,7 @@ impl RelayConfig {
                 "deliver_timeout_ms",
                 self.deliver_timeout_ms == next.deliver_timeout_ms,
             ),
+            ("max_in_flight", self.max_in_flight == next.max_in_flight),
         ];
         match fixed.iter().find(|(_, same)| !same) {
             None => Ok(()),
@@ -529,6 +554,7 @@ mod tests {
         assert_eq!(config.chaincode, "ehrx");
         assert_eq!(config.retry, RetryConfig::default());
         assert_eq!(config.deliver_timeout(), Duration::from_secs(90));
+        assert_eq!(config.max_in_flight, 16);
         assert_eq!(
             config.network_description,
             PathBuf::from("/srv/relay/net/network.json")
@@ -574,6 +600,7 @@ mod tests {
                 "checkpoint_file",
                 edited(|v| v["checkpoint_file"] = "elsewhere.json".into()),
             ),
+            ("max_in_flight", edited(|v| v["max_in_flight"] = 4.into())),
         ] {
             let error = current.check_reload(&parse(&edit).unwrap()).unwrap_err();
             assert!(error.to_string().contains(&format!("`{field}`")), "{error}");
@@ -638,6 +665,11 @@ mod tests {
             (
                 "deliver_timeout_ms",
                 Box::new(|v| v["deliver_timeout_ms"] = 0.into()),
+            ),
+            ("max_in_flight", Box::new(|v| v["max_in_flight"] = 0.into())),
+            (
+                "max_in_flight",
+                Box::new(|v| v["max_in_flight"] = (MAX_IN_FLIGHT_LIMIT + 1).into()),
             ),
         ];
         for (field, edit) in cases {

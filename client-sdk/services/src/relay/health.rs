@@ -4,7 +4,8 @@
 //!
 //! ```json
 //! {"status":"ok","network_id":"net1","checkpoint":{"block":12,"tx":"ab…"},
-//!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …","reloads":1}
+//!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …","reloads":1,
+//!  "in_flight":2,"max_in_flight":16}
 //! ```
 
 use std::sync::Arc;
@@ -24,7 +25,8 @@ pub struct HealthReport {
     pub status: &'static str,
     /// This network's id.
     pub network_id: String,
-    /// The last event processed; `null` before the first.
+    /// The checkpoint: every event up to it is settled; `null` before the
+    /// first.
     pub checkpoint: Option<CheckpointReport>,
     /// Envelopes delivered since start.
     pub delivered: u64,
@@ -38,6 +40,11 @@ pub struct HealthReport {
     /// Why the latest reload was refused, until one is taken.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_reload_error: Option<String>,
+    /// Envelopes read whose delivery has not settled yet (being delivered,
+    /// retried, or waiting behind one of the same request).
+    pub in_flight: usize,
+    /// How many envelopes may be past the checkpoint at once.
+    pub max_in_flight: usize,
 }
 
 /// A checkpoint as the health endpoint shows it.
@@ -66,6 +73,8 @@ impl HealthReport {
             last_delivery_error: progress.last_delivery_error,
             reloads: progress.reloads,
             last_reload_error: progress.last_reload_error,
+            in_flight: progress.in_flight,
+            max_in_flight: progress.max_in_flight,
         }
     }
 }
@@ -100,13 +109,17 @@ mod tests {
 
     #[test]
     fn the_report_has_the_documented_shape() {
-        let status = RelayStatus::new("net1", None);
+        let status = RelayStatus::new("net1", None, 16);
         let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"status": "ok", "network_id": "net1", "checkpoint": null,
-                               "delivered": 0, "refused": 0, "reloads": 0})
+                               "delivered": 0, "refused": 0, "reloads": 0,
+                               "in_flight": 0, "max_in_flight": 16})
         );
+        status.set_in_flight(3);
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(json["in_flight"], 3);
         status.checkpointed(Checkpoint {
             block_number: 12,
             transaction_id: Some("ab".into()),

@@ -6,7 +6,9 @@
 //! `Challenge` submits `IssueChallenge` and answers with the committed
 //! nonce the sender's next proof must carry. Errors are mapped so the sender knows whether to
 //! retry: a refusal by the chaincode is final (`FailedPrecondition`), a
-//! malformed envelope too (`InvalidArgument`); a gateway that cannot be
+//! malformed envelope too (`InvalidArgument`), except a refusal of the
+//! challenge alone (`BAD_CHALLENGE`, from a peer that has not committed it
+//! yet), which the sender's next attempt answers with a fresh one; a gateway that cannot be
 //! reached or a transaction that failed validation (an MVCC conflict, say)
 //! is `Unavailable`, and resending the same bytes later is safe because the
 //! chaincode recognises them.
@@ -38,7 +40,7 @@ use super::{
     remote::MAX_ENVELOPE_SIZE,
     shutdown::Shutdown,
 };
-use ehrx_client::ehr::interface::{Challenge, function, quote};
+use ehrx_client::ehr::interface::{Challenge, ContractFailure, ErrorCode, function, quote};
 use ehrx_client::fabric::{CallError, Error};
 
 /// How long a client gets to complete the TLS handshake.
@@ -51,9 +53,28 @@ pub fn chaincode_refusal(call: &CallError) -> Option<String> {
     call.chaincode_refusal()
 }
 
+/// Whether the chaincode refused only the challenge a proof carries. That
+/// is no verdict on the envelope: an endorsing peer that has not committed
+/// the challenge's block yet (it lags the peer that answered the
+/// challenge, more so under load) says the challenge was not issued, and
+/// the sender's next attempt comes with a fresh challenge and proof.
+fn only_the_challenge_refused(call: &CallError) -> bool {
+    let mut refusals = call.chaincode_refusals().peekable();
+    refusals.peek().is_some()
+        && refusals.all(|message| {
+            ContractFailure::from_wire(&message)
+                .is_some_and(|failure| failure.code == ErrorCode::BadChallenge)
+        })
+}
+
 /// The status a sender sees for a failed submission.
 pub fn status_for(error: &Error) -> Status {
     match error {
+        Error::Endorse(call) | Error::Evaluate(call) if only_the_challenge_refused(call) => {
+            Status::unavailable(format!(
+                "{error}; a new attempt comes with a fresh challenge"
+            ))
+        }
         Error::Endorse(call) | Error::Evaluate(call) => match chaincode_refusal(call) {
             Some(message) => Status::failed_precondition(message),
             None => Status::unavailable(error.to_string()),
@@ -448,6 +469,29 @@ mod tests {
             status.message(),
             "replay: request 1 was seen with other bytes"
         );
+    }
+
+    #[test]
+    fn a_challenge_refused_alone_is_retried() {
+        // One organisation's peer has not committed the challenge yet.
+        let lagging = endorse_error(
+            tonic::Code::Aborted,
+            &[
+                "chaincode response 500, [BAD_CHALLENGE] challenge: ab was not issued here or was already used",
+            ],
+        );
+        let status = status_for(&lagging);
+        assert_eq!(status.code(), tonic::Code::Unavailable);
+        assert!(status.message().contains("BAD_CHALLENGE"), "{status:?}");
+        // Another refusal beside it is final.
+        let replay = endorse_error(
+            tonic::Code::Aborted,
+            &[
+                "chaincode response 500, [BAD_CHALLENGE] challenge: ab was not issued here",
+                "chaincode response 500, [REPLAY] request 1 was seen with other bytes",
+            ],
+        );
+        assert_eq!(status_for(&replay).code(), tonic::Code::FailedPrecondition);
     }
 
     #[test]

@@ -2,25 +2,29 @@
 //!
 //! ```text
 //! own chaincode events ──> outbound ══gRPC/mTLS══> other relay's inbound ──> AcceptRequest/AcceptReply
-//!   (from checkpoint)        │ attest, challenge,        (IssueChallenge; submit, await commit, receipt)
-//!                            │ prove (endorse only),
-//!                            │ deliver, checkpoint after receipt
+//!   (from checkpoint)        │ a window of deliveries,   (IssueChallenge; submit, await commit, receipt)
+//!                            │ each: attest, challenge,
+//!                            │ prove (endorse only), deliver;
+//!                            │ checkpoint past what is settled
 //! ```
 //!
 //! Modules, in the order data flows: [`config`] (the file an admin writes),
 //! [`ledger`] (the relay's contacts with its own network, as traits),
 //! [`envelope`] and [`route`] (which events leave, for where, in which
-//! attested envelope), [`remote`] and [`outbound`] (delivery with retries
-//! and the checkpoint), [`inbound`] (the gRPC service that takes envelopes
+//! attested envelope), [`remote`] and [`outbound`] (pipelined delivery
+//! with retries), [`window`] and [`checkpoint`] (how far the checkpoint
+//! may move, and the file it is kept in), [`inbound`] (the gRPC service that takes envelopes
 //! in), [`reload`] (a new configuration without a restart: networks
 //! joining), [`status`] and [`health`] (what the relay reports), with
 //! [`shutdown`] and [`error`] beside them (the back-off is [`crate::backoff`]).
 //!
-//! Nothing is lost and nothing is applied twice: the checkpoint moves only
-//! after the destination's receipt, which it sends only after its commit,
-//! and a resend after a crash carries identical envelope bytes (Ed25519 is
-//! deterministic) that the destination's chaincode recognises before it
-//! looks at the (fresh) proof of validation that goes with them.
+//! Nothing is lost and nothing is applied twice: the checkpoint moves past
+//! an envelope only after the destination's receipt, which it sends only
+//! after its commit, and never past one still open; the envelopes settled
+//! behind an open one are saved with it, so a restart delivers again only
+//! those without a receipt. Such a resend carries identical envelope bytes
+//! (Ed25519 is deterministic) that the destination's chaincode recognises
+//! before it looks at the (fresh) proof of validation that goes with them.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -37,6 +41,7 @@
 //! # }
 //! ```
 
+pub mod checkpoint;
 pub mod config;
 pub mod envelope;
 pub mod error;
@@ -51,6 +56,7 @@ pub mod remote;
 pub mod route;
 pub mod shutdown;
 pub mod status;
+pub mod window;
 
 use crate::backoff::Backoff;
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -67,10 +73,14 @@ pub use error::RelayError;
 pub use ledger::{EventSource, EventStream, GatewayEvents, GatewaySubmitter, Submitter};
 
 use self::{
-    inbound::Inbound, outbound::Outbound, remote::Remotes, shutdown::ShutdownTrigger,
+    checkpoint::CheckpointFile,
+    inbound::Inbound,
+    outbound::{Outbound, Pacing},
+    remote::Remotes,
+    shutdown::ShutdownTrigger,
     status::RelayStatus,
 };
-use ehrx_client::fabric::{Checkpointer as _, FileCheckpointer, Gateway, NetworkDescription};
+use ehrx_client::fabric::{Gateway, NetworkDescription};
 
 /// One network's relay: its configuration and its two contacts with its
 /// own network.
@@ -152,8 +162,8 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
     /// Reads the credentials and checkpoint, binds both listeners, then
     /// runs the outbound task, the gRPC service and the health endpoint
     /// until `shutdown` completes or one of them fails. Shutting down stops
-    /// new connections, lets deliveries in flight (both ways) finish, and
-    /// keeps the checkpoint of the last settled event.
+    /// new connections, lets deliveries in flight (both ways) finish their
+    /// attempt, and keeps the checkpoint of what settled.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), RelayError> {
         let (_none_to_come, reloads) = mpsc::channel(1);
         self.serve_with_reloads(reloads, shutdown).await
@@ -174,10 +184,11 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
         inbound::server(inbound::server_tls(&tls))?;
         let (remotes, remotes_seen) = watch::channel(Remotes::new(&config, &tls)?);
         let (tls, tls_seen) = watch::channel(tls);
-        let checkpointer = FileCheckpointer::open(&config.checkpoint_file)?;
+        let checkpoints = CheckpointFile::open(&config.checkpoint_file)?;
         let status = Arc::new(RelayStatus::new(
             config.network_id.clone(),
-            checkpointer.checkpoint(),
+            checkpoints.progress().checkpoint.clone(),
+            config.max_in_flight,
         ));
         let grpc_listener = bind("listen.address", config.listen.address).await?;
         let health_listener = bind("health_address", config.health_address).await?;
@@ -187,10 +198,13 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
         let outbound = Outbound::new(
             network_key,
             self.events,
-            checkpointer,
+            checkpoints,
             self.submitter.clone(),
             remotes_seen,
-            Backoff::from(config.retry),
+            Pacing {
+                backoff: Backoff::from(config.retry),
+                max_in_flight: config.max_in_flight,
+            },
             Arc::clone(&status),
         );
         tasks.spawn(outbound.run(trigger.subscribe()));

@@ -2,181 +2,313 @@
 //! persisted checkpoint and delivers each validated request or ready reply
 //! to its destination's relay.
 //!
-//! Events are handled one at a time, in commit order, and the checkpoint
-//! moves past an event only once its fate is settled: a receipt, a final
-//! refusal, or an event that can never be delivered (no payload to read).
-//! An envelope for a network this relay has no route to yet is retried
-//! like an unreachable one, until a reload adds the route. While a destination is unreachable the same
-//! envelope is retried with growing waits and nothing after it is read, so
-//! the event stream is the back-pressure: the peer holds the backlog, not
-//! this process. A failed stream (a peer restart) is reopened from the
-//! checkpoint. On shutdown a delivery in flight is let finish (its timeout
-//! bounds the wait) and checkpointed; a wait between attempts is cut short.
+//! Deliveries are pipelined: each envelope read is delivered by a task of
+//! its own, up to a window of `max_in_flight` envelopes past the
+//! checkpoint (see [`window`](super::window)). An envelope for a request
+//! that already has one in flight waits until that one settles, so what
+//! belongs to one request keeps its commit order; anything else, to the
+//! same destination or not, may overlap. The checkpoint moves past an
+//! event only once it and every event before it are settled: a receipt, a
+//! final refusal, or an event that can never be delivered (no payload to
+//! read). Envelopes that settled after one still open are saved with the
+//! checkpoint, so a crash loses nothing and a restart delivers again only
+//! what had not settled.
+//!
+//! Each delivery retries with its own back-off while its destination is
+//! unreachable, and an envelope for a network this relay has no route to
+//! yet is retried the same way, until a reload adds the route. A
+//! destination that stays down holds up the others only once the window
+//! is full behind its first envelope; then nothing more is read, so the
+//! event stream is the back-pressure: the peer holds the backlog, not this
+//! process. A failed stream (a peer restart) is reopened after the last
+//! event read, while the deliveries go on. On shutdown nothing more is
+//! read, deliveries in flight are let finish their attempt (their timeout
+//! bounds the wait) and checkpointed, and waits between attempts are cut
+//! short.
 //!
 //! A request or reply goes with a proof that this network's peers
 //! validated it: each attempt asks the destination's relay for a fresh
 //! challenge, has `ProveRequest` (or `ProveReply`) for that nonce endorsed
 //! by this network's organisations (never submitted), and delivers the
 //! envelope with that proof. A retry makes a new proof, since a challenge
-//! lives only minutes.
+//! lives only minutes. A proof this network's peers will not endorse is
+//! retried too (one of them may not have committed the event's block
+//! yet), and so is a challenge the destination's peers do not know yet.
 
 use crate::backoff::Backoff;
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque, hash_map::Entry},
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use ed25519_dalek::SigningKey;
 use ehrx_proto::exchange::{DeliveryReceipt, forwarded_envelope::Payload};
 use sha2::{Digest as _, Sha256};
-use tokio::sync::watch;
+use tokio::{sync::watch, task::JoinSet, time::Sleep};
 use tracing::{debug, error, info, warn};
 
 use super::{
+    checkpoint::CheckpointFile,
     error::RelayError,
     inbound::status_for,
     ledger::{EventSource, EventStream, Submitter},
-    remote::{DeliveryError, Remotes, classify},
+    remote::{DeliveryError, Remotes},
     route::{Outgoing, Route, route},
     shutdown::Shutdown,
     status::RelayStatus,
+    window::{Read, Seq, Window},
 };
-use ehrx_client::fabric::{ChaincodeEvent, Checkpointer};
+use ehrx_client::fabric::{ChaincodeEvent, Checkpoint, Error};
 
-/// Whether processing went on or stopped for shutdown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
-    Continue,
-    Stopped,
-}
-
-/// Waits `delay`, or less if shutdown comes first.
-async fn wait(delay: Duration, shutdown: &mut Shutdown) -> Step {
-    tokio::select! {
-        () = shutdown.recv() => Step::Stopped,
-        () = tokio::time::sleep(delay) => Step::Continue,
-    }
+/// How deliveries are paced.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// The waits between attempts of one delivery, and between reopenings
+    /// of the event stream.
+    pub backoff: Backoff,
+    /// How many envelopes may be past the checkpoint at once.
+    pub max_in_flight: usize,
 }
 
 /// The outbound task of one relay.
 #[derive(Debug)]
-pub struct Outbound<E, C, P> {
-    network_id: String,
+pub struct Outbound<E, P> {
     network_key: SigningKey,
     events: E,
-    checkpointer: C,
-    prover: P,
-    remotes: watch::Receiver<Remotes>,
-    backoff: Backoff,
+    checkpoints: CheckpointFile,
+    courier: Arc<Courier<P>>,
+    max_in_flight: usize,
     status: Arc<RelayStatus>,
 }
 
-impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
-    /// Forwards `events` of network `network_id`, attested with
-    /// `network_key` and proven by `prover`'s peers, to the latest
-    /// `remotes` (a reload may change them between attempts), resuming
-    /// from `checkpointer` and waiting between attempts as `backoff` says.
+impl<E: EventSource, P: Submitter> Outbound<E, P> {
+    /// Forwards `events` of this network, attested with `network_key` and
+    /// proven by `prover`'s peers, to the latest `remotes` (a reload may
+    /// change them between attempts), resuming from `checkpoints` and
+    /// paced as `pacing` says; reports to `status`.
     pub fn new(
         network_key: SigningKey,
         events: E,
-        checkpointer: C,
+        checkpoints: CheckpointFile,
         prover: P,
         remotes: watch::Receiver<Remotes>,
-        backoff: Backoff,
+        pacing: Pacing,
         status: Arc<RelayStatus>,
     ) -> Self {
-        Self {
+        let courier = Courier {
             network_id: status.network_id().to_string(),
-            network_key,
-            events,
-            checkpointer,
             prover,
             remotes,
-            backoff,
+            backoff: pacing.backoff,
+            status: Arc::clone(&status),
+        };
+        Self {
+            network_key,
+            events,
+            checkpoints,
+            courier: Arc::new(courier),
+            max_in_flight: pacing.max_in_flight,
             status,
         }
     }
 
-    /// Runs until shutdown, or until a checkpoint cannot be saved.
-    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<(), RelayError> {
-        let mut reopen = self.backoff;
-        while !shutdown.is_shutdown() {
-            let checkpoint = self.checkpointer.checkpoint();
-            // The stream opens at once, but the gateway confirms the
-            // subscription only with its first event (a refusal is the
-            // stream's first item), so the relay says here where it listens from.
-            info!(network = %self.network_id, ?checkpoint, "subscribing to chaincode events");
-            let opened = tokio::select! {
+    /// Runs until shutdown (and the deliveries in flight have ended), or
+    /// until a checkpoint cannot be saved.
+    pub async fn run(self, mut shutdown: Shutdown) -> Result<(), RelayError> {
+        let Self {
+            network_key,
+            events,
+            checkpoints,
+            courier,
+            max_in_flight,
+            status,
+        } = self;
+        let network_id = courier.network_id.clone();
+        let mut reopen = courier.backoff;
+        let window = Window::new(checkpoints.progress().clone(), max_in_flight);
+        // Where the stream is (re)opened: after the last event read.
+        let mut position = window.checkpoint().cloned();
+        let mut pipeline = Pipeline {
+            window,
+            checkpoints,
+            lanes: HashMap::new(),
+            deliveries: JoinSet::new(),
+            courier,
+            shutdown: shutdown.clone(),
+            status,
+        };
+        let mut feed = Feed::opening(&events, position.clone(), &network_id);
+        let mut stopping = false;
+        loop {
+            let reading = !stopping && !pipeline.window.is_full();
+            tokio::select! {
                 biased;
-                () = shutdown.recv() => return Ok(()),
-                opened = self.events.open(checkpoint.clone()) => opened,
-            };
-            match opened {
-                Ok(mut stream) => {
-                    info!(network = %self.network_id, ?checkpoint, "following chaincode events");
-                    if self.follow(&mut stream, &mut reopen, &mut shutdown).await? == Step::Stopped
-                    {
-                        return Ok(());
+                () = shutdown.recv(), if !stopping => {
+                    stopping = true;
+                    feed = Feed::Closed;
+                    info!(network = %network_id, in_flight = pipeline.window.open(), "no more events read; letting deliveries in flight finish");
+                }
+                Some(joined) = pipeline.deliveries.join_next() => pipeline.finished(joined)?,
+                item = feed.next(), if reading => match item {
+                    FeedItem::Opened(Ok(stream)) => {
+                        info!(network = %network_id, ?position, "following chaincode events");
+                        feed = Feed::Open(stream);
                     }
-                }
-                Err(error) => {
-                    warn!(network = %self.network_id, %error, "cannot open the chaincode event stream");
-                }
-            }
-            if wait(reopen.next_delay(), &mut shutdown).await == Step::Stopped {
-                return Ok(());
+                    FeedItem::Opened(Err(error)) => {
+                        warn!(network = %network_id, %error, "cannot open the chaincode event stream");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Event(event) => {
+                        reopen.reset();
+                        position = Some(Checkpoint {
+                            block_number: event.block_number,
+                            transaction_id: Some(event.transaction_id.clone()),
+                        });
+                        pipeline.take(&event, &network_key)?;
+                    }
+                    FeedItem::Failed(error) => {
+                        warn!(network = %network_id, %error, "chaincode event stream failed; reopening it after the last event read");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Ended => {
+                        info!(network = %network_id, "chaincode event stream ended; reopening it after the last event read");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Reopen => {
+                        feed = Feed::opening(&events, position.clone(), &network_id);
+                    }
+                },
+                else => break,
             }
         }
         Ok(())
     }
+}
 
-    /// Processes a stream's events until it ends or fails.
-    async fn follow(
-        &mut self,
-        stream: &mut E::Stream,
-        reopen: &mut Backoff,
-        shutdown: &mut Shutdown,
-    ) -> Result<Step, RelayError> {
-        loop {
-            let next = tokio::select! {
-                biased;
-                () = shutdown.recv() => return Ok(Step::Stopped),
-                next = stream.next() => next,
-            };
-            match next {
-                Some(Ok(event)) => {
-                    reopen.reset();
-                    if self.process(&event, shutdown).await? == Step::Stopped {
-                        return Ok(Step::Stopped);
-                    }
-                }
-                Some(Err(error)) => {
-                    warn!(network = %self.network_id, %error, "chaincode event stream failed; reopening it from the checkpoint");
-                    return Ok(Step::Continue);
-                }
-                None => {
-                    info!(network = %self.network_id, "chaincode event stream ended; reopening it from the checkpoint");
-                    return Ok(Step::Continue);
-                }
-            }
-        }
+/// A future opening the event stream.
+type Opening<'a, S> = Pin<Box<dyn Future<Output = Result<S, Error>> + Send + 'a>>;
+
+/// The event stream, or the way to it.
+enum Feed<'a, S> {
+    Opening(Opening<'a, S>),
+    Open(S),
+    /// Waiting before reopening it.
+    Waiting(Pin<Box<Sleep>>),
+    /// Shutting down: nothing more is read.
+    Closed,
+}
+
+/// What the feed came up with.
+enum FeedItem<S> {
+    Opened(Result<S, Error>),
+    Event(ChaincodeEvent),
+    Failed(Error),
+    Ended,
+    Reopen,
+}
+
+impl<'a, S: EventStream> Feed<'a, S> {
+    fn opening<E: EventSource<Stream = S>>(
+        events: &'a E,
+        position: Option<Checkpoint>,
+        network_id: &str,
+    ) -> Self {
+        // The stream opens at once, but the gateway confirms the
+        // subscription only with its first event (a refusal is the
+        // stream's first item), so the relay says here where it listens from.
+        info!(network = %network_id, ?position, "subscribing to chaincode events");
+        Self::Opening(Box::pin(events.open(position)))
     }
 
-    /// Forwards one event if it is for another network, then checkpoints it.
-    async fn process(
-        &mut self,
-        event: &ChaincodeEvent,
-        shutdown: &mut Shutdown,
-    ) -> Result<Step, RelayError> {
-        match route(event, &self.network_id, &self.network_key) {
-            Ok(Route::Forward(outgoing)) => {
-                if self.deliver(&outgoing, event, shutdown).await == Step::Stopped {
-                    return Ok(Step::Stopped);
-                }
+    fn waiting(delay: Duration) -> Self {
+        Self::Waiting(Box::pin(tokio::time::sleep(delay)))
+    }
+
+    /// The next thing that happens to the feed; cancel-safe, since the
+    /// opening and the wait are kept in the feed and the stream's `next`
+    /// takes nothing until it returns it.
+    async fn next(&mut self) -> FeedItem<S> {
+        match self {
+            Self::Opening(opening) => FeedItem::Opened(opening.as_mut().await),
+            Self::Open(stream) => match stream.next().await {
+                Some(Ok(event)) => FeedItem::Event(event),
+                Some(Err(error)) => FeedItem::Failed(error),
+                None => FeedItem::Ended,
+            },
+            Self::Waiting(sleep) => {
+                sleep.as_mut().await;
+                FeedItem::Reopen
             }
+            Self::Closed => std::future::pending().await,
+        }
+    }
+}
+
+/// One envelope to deliver.
+#[derive(Debug)]
+struct Job {
+    seq: Seq,
+    outgoing: Outgoing,
+    source_tx_id: String,
+}
+
+/// How a delivery task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// A receipt or a final refusal.
+    Settled,
+    /// Shutdown came while it waited to retry.
+    Stopped,
+}
+
+#[derive(Debug)]
+struct Done {
+    seq: Seq,
+    request_id: String,
+    fate: Fate,
+}
+
+/// The deliveries under way and the window they settle in.
+struct Pipeline<P> {
+    window: Window,
+    checkpoints: CheckpointFile,
+    /// For each request with a delivery in flight, the envelopes of the
+    /// same request read since, in commit order.
+    lanes: HashMap<String, VecDeque<Job>>,
+    deliveries: JoinSet<Done>,
+    courier: Arc<Courier<P>>,
+    shutdown: Shutdown,
+    status: Arc<RelayStatus>,
+}
+
+impl<P: Submitter> Pipeline<P> {
+    /// Takes in one event: starts its delivery if it leaves the network
+    /// and its request has none in flight, queues it behind that one
+    /// otherwise.
+    fn take(&mut self, event: &ChaincodeEvent, network_key: &SigningKey) -> Result<(), RelayError> {
+        match route(event, &self.courier.network_id, network_key) {
+            Ok(Route::Forward(outgoing)) => match self.window.read(event, true) {
+                Read::Deliver(seq) => self.dispatch(Job {
+                    seq,
+                    outgoing,
+                    source_tx_id: event.transaction_id.clone(),
+                }),
+                Read::SettledBefore | Read::Done => debug!(
+                    request_id = outgoing.request_id(),
+                    tx_id = %event.transaction_id,
+                    "settled before a restart; not delivered again"
+                ),
+            },
             Ok(Route::Ignore) => {
                 debug!(
                     event = %event.event_name,
                     tx_id = %event.transaction_id,
                     "event is not for another network"
                 );
+                self.window.read(event, false);
             }
             Err(reason) => {
                 error!(
@@ -186,48 +318,126 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
                     %reason,
                     "cannot read the event's payload; skipping it"
                 );
+                self.window.read(event, false);
             }
         }
-        self.checkpointer.checkpoint_chaincode_event(event)?;
-        if let Some(checkpoint) = self.checkpointer.checkpoint() {
-            self.status.checkpointed(checkpoint);
-        }
-        Ok(Step::Continue)
+        self.save()
     }
 
-    /// Delivers until there is a receipt or a final answer; `Stopped` if
-    /// shutdown came while waiting to retry.
-    async fn deliver(
-        &mut self,
-        outgoing: &Outgoing,
-        event: &ChaincodeEvent,
-        shutdown: &mut Shutdown,
-    ) -> Step {
+    fn dispatch(&mut self, job: Job) {
+        match self.lanes.entry(job.outgoing.request_id().to_string()) {
+            Entry::Occupied(mut lane) => {
+                debug!(
+                    request_id = job.outgoing.request_id(),
+                    tx_id = %job.source_tx_id,
+                    "waiting for the delivery before it of the same request"
+                );
+                lane.get_mut().push_back(job);
+            }
+            Entry::Vacant(lane) => {
+                lane.insert(VecDeque::new());
+                self.deliveries
+                    .spawn(Arc::clone(&self.courier).deliver(job, self.shutdown.clone()));
+            }
+        }
+    }
+
+    /// A delivery task ended: settles its event and starts the next
+    /// envelope of its request, if one waits.
+    fn finished(&mut self, joined: Result<Done, tokio::task::JoinError>) -> Result<(), RelayError> {
+        let done = joined.map_err(|error| RelayError::Task(error.to_string()))?;
+        if done.fate == Fate::Stopped {
+            // Shutting down: it stays open, and so does what waits behind it.
+            return Ok(());
+        }
+        self.window.settle(done.seq);
+        let next = self
+            .lanes
+            .get_mut(&done.request_id)
+            .and_then(VecDeque::pop_front);
+        match next {
+            Some(job) if !self.shutdown.is_shutdown() => {
+                self.deliveries
+                    .spawn(Arc::clone(&self.courier).deliver(job, self.shutdown.clone()));
+            }
+            _ => {
+                self.lanes.remove(&done.request_id);
+            }
+        }
+        self.save()
+    }
+
+    /// Saves the progress if it changed, and reports it.
+    fn save(&mut self) -> Result<(), RelayError> {
+        if let Some(progress) = self.window.take_changes() {
+            let checkpoint = progress.checkpoint.clone();
+            self.checkpoints.save(progress)?;
+            if let Some(checkpoint) = checkpoint {
+                self.status.checkpointed(checkpoint);
+            }
+        }
+        self.status.set_in_flight(self.window.open());
+        Ok(())
+    }
+}
+
+/// What every delivery needs, shared by the delivery tasks.
+#[derive(Debug)]
+struct Courier<P> {
+    network_id: String,
+    prover: P,
+    remotes: watch::Receiver<Remotes>,
+    backoff: Backoff,
+    status: Arc<RelayStatus>,
+}
+
+/// Waits `delay`, or less if shutdown comes first; `false` on shutdown.
+async fn wait(delay: Duration, shutdown: &mut Shutdown) -> bool {
+    tokio::select! {
+        () = shutdown.recv() => false,
+        () = tokio::time::sleep(delay) => true,
+    }
+}
+
+impl<P: Submitter> Courier<P> {
+    /// Delivers until there is a receipt or a final answer, or shutdown
+    /// comes while waiting to retry.
+    async fn deliver(self: Arc<Self>, job: Job, mut shutdown: Shutdown) -> Done {
+        let Job {
+            seq,
+            outgoing,
+            source_tx_id,
+        } = job;
         let request_id = outgoing.request_id();
         let network = outgoing.destination();
+        let done = |fate| Done {
+            seq,
+            request_id: request_id.to_string(),
+            fate,
+        };
         let mut backoff = self.backoff;
         loop {
-            let error = match self.attempt(outgoing).await {
+            let error = match self.attempt(&outgoing).await {
                 Ok(receipt) => {
                     info!(
                         request_id,
                         network,
-                        source_tx_id = %event.transaction_id,
+                        source_tx_id = %source_tx_id,
                         tx_id = %receipt.transaction_id,
                         block = receipt.block_number,
                         outcome = %receipt.outcome,
                         "delivered"
                     );
                     self.status.delivered();
-                    return Step::Continue;
+                    return done(Fate::Settled);
                 }
                 Err(error) => error,
             };
             match &error {
                 DeliveryError::Refused(status) => {
-                    warn!(request_id, network, tx_id = %event.transaction_id, reason = status.message(), "destination refused the envelope; skipping");
+                    warn!(request_id, network, tx_id = %source_tx_id, reason = status.message(), "destination refused the envelope; skipping");
                     self.status.refused(error.to_string());
-                    return Step::Continue;
+                    return done(Fate::Settled);
                 }
                 // The chaincode validated this for a network in its lookup
                 // table, so a missing route is a gap in this relay's
@@ -238,14 +448,14 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
                     warn!(
                         request_id,
                         network,
-                        tx_id = %event.transaction_id,
+                        tx_id = %source_tx_id,
                         %error,
                         retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                         "delivery failed; retrying"
                     );
                     self.status.delivery_failed(error.to_string());
-                    if wait(delay, shutdown).await == Step::Stopped {
-                        return Step::Stopped;
+                    if !wait(delay, &mut shutdown).await {
+                        return done(Fate::Stopped);
                     }
                 }
             }
@@ -272,7 +482,12 @@ impl<E: EventSource, C: Checkpointer + Send, P: Submitter> Outbound<E, C, P> {
                 &grant.nonce,
             )
             .await
-            .map_err(|error| classify(status_for(&error)))?;
+            // Whatever this network's own peers say, they validated the
+            // envelope (its event is on the ledger), so no answer of theirs
+            // is final: a peer behind the one the events come from does not
+            // know it yet (`NOT_FOUND`), or the relay's identity needs an
+            // admin. Retried, as an unreachable destination is.
+            .map_err(|error| DeliveryError::Failed(status_for(&error)))?;
         remotes
             .deliver(network, outgoing.envelope.clone(), proof)
             .await

@@ -17,7 +17,7 @@ pub struct RelayStatus {
 /// A copy of the progress at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
-    /// The last event processed (delivered, refused or skipped).
+    /// Every event up to this one is settled (delivered, refused or skipped).
     pub checkpoint: Option<Checkpoint>,
     /// Envelopes the destination committed.
     pub delivered: u64,
@@ -29,15 +29,25 @@ pub struct Progress {
     pub reloads: u64,
     /// Why the latest reload was not taken; cleared by one that is.
     pub last_reload_error: Option<String>,
+    /// Envelopes read whose delivery has not settled yet.
+    pub in_flight: usize,
+    /// How many envelopes may be past the checkpoint at once.
+    pub max_in_flight: usize,
 }
 
 impl RelayStatus {
-    /// The status of `network_id`'s relay, resuming from `checkpoint`.
-    pub fn new(network_id: impl Into<String>, checkpoint: Option<Checkpoint>) -> Self {
+    /// The status of `network_id`'s relay, resuming from `checkpoint`,
+    /// with up to `max_in_flight` envelopes past it.
+    pub fn new(
+        network_id: impl Into<String>,
+        checkpoint: Option<Checkpoint>,
+        max_in_flight: usize,
+    ) -> Self {
         Self {
             network_id: network_id.into(),
             progress: Mutex::new(Progress {
                 checkpoint,
+                max_in_flight,
                 ..Progress::default()
             }),
         }
@@ -62,6 +72,11 @@ impl RelayStatus {
     /// An event was processed and its checkpoint saved.
     pub fn checkpointed(&self, checkpoint: Checkpoint) {
         self.progress().checkpoint = Some(checkpoint);
+    }
+
+    /// How many envelopes are in flight now.
+    pub fn set_in_flight(&self, in_flight: usize) {
+        self.progress().in_flight = in_flight;
     }
 
     /// An envelope was delivered.
@@ -102,7 +117,7 @@ mod tests {
 
     #[test]
     fn a_delivery_clears_the_last_error() {
-        let status = RelayStatus::new("net1", None);
+        let status = RelayStatus::new("net1", None, 16);
         status.delivery_failed("down".into());
         assert_eq!(
             status.snapshot().last_delivery_error.as_deref(),
