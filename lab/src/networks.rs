@@ -123,33 +123,11 @@ impl Networks {
             .with_context(|| format!("no network named {name}"))
     }
 
-    /// The processes `up` started (Fabric nodes and chaincode services), by
-    /// node name, from their pid files.
+    /// The processes `up` and `add` started (Fabric nodes and chaincode
+    /// services), as [`node_pids`] names them.
     pub fn node_pids(&self) -> anyhow::Result<Vec<(String, u32)>> {
-        let mut pids = Vec::new();
-        for net in self.every() {
-            let nodes = network_home().join(&net.name).join("nodes");
-            for entry in
-                std::fs::read_dir(&nodes).with_context(|| format!("{}", nodes.display()))?
-            {
-                let dir = entry?.path();
-                let pid_file = dir.join("pid");
-                let text = std::fs::read_to_string(&pid_file)
-                    .with_context(|| format!("{}", pid_file.display()))?;
-                let name = dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                pids.push((
-                    name,
-                    text.trim()
-                        .parse()
-                        .with_context(|| format!("{}", pid_file.display()))?,
-                ));
-            }
-        }
-        pids.sort_unstable();
-        Ok(pids)
+        let names: Vec<&str> = self.every().map(|net| net.name.as_str()).collect();
+        node_pids(&names)
     }
 
     /// Stops the processes of one network (`scripts/network.sh stop <net>`),
@@ -180,6 +158,34 @@ impl Drop for Networks {
             let _ = run_script("down");
         }
     }
+}
+
+/// The processes `network.sh` started for networks `nets`, from their pid
+/// files, each named `<net>/<node>` (every network has an `orderer`), in
+/// order.
+pub fn node_pids(nets: &[&str]) -> anyhow::Result<Vec<(String, u32)>> {
+    let mut pids = Vec::new();
+    for net in nets {
+        let nodes = network_home().join(net).join("nodes");
+        for entry in std::fs::read_dir(&nodes).with_context(|| format!("{}", nodes.display()))? {
+            let dir = entry?.path();
+            let pid_file = dir.join("pid");
+            let text = std::fs::read_to_string(&pid_file)
+                .with_context(|| format!("{}", pid_file.display()))?;
+            let node = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            pids.push((
+                format!("{net}/{node}"),
+                text.trim()
+                    .parse()
+                    .with_context(|| format!("{}", pid_file.display()))?,
+            ));
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
 }
 
 /// Network `net`'s `network.json`.

@@ -22,7 +22,7 @@ use ehrx_lab::ehrx_cli::{
     Ehrx, Service, Services, fresh_dir, healthz, patient_args, setup_trust, write_json,
 };
 use ehrx_lab::exchange::{org, relay_config_path};
-use ehrx_lab::networks::{Networks, description_path, network_home};
+use ehrx_lab::networks::{Networks, description_path, node_pids};
 use serde_json::{Value, json};
 
 /// The consortium's matching key (64 hex digits), shared by every network.
@@ -162,25 +162,6 @@ fn request_history(doctor: &Ehrx, code: &str, key: &str, to: &str, patient: &Val
     reply["records"].as_array().unwrap().len()
 }
 
-/// Pids of the nodes of `nets` (orderers, peers, chaincode services), from
-/// the pid files `network.sh` keeps.
-fn node_pids(nets: &[&str]) -> Vec<(String, u32)> {
-    let mut pids = Vec::new();
-    for net in nets {
-        let nodes = network_home().join(net).join("nodes");
-        for entry in std::fs::read_dir(&nodes).unwrap() {
-            let dir = entry.unwrap().path();
-            let pid = std::fs::read_to_string(dir.join("pid")).unwrap();
-            pids.push((
-                format!("{net}/{}", dir.file_name().unwrap().to_string_lossy()),
-                pid.trim().parse().unwrap(),
-            ));
-        }
-    }
-    pids.sort_unstable();
-    pids
-}
-
 #[test]
 fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     let started = Instant::now();
@@ -225,7 +206,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     eprintln!("I and II running in {:?}", started.elapsed());
 
     // --- III joins: nothing of I or II restarts.
-    let before = node_pids(&["net1", "net2"]);
+    let before = node_pids(&["net1", "net2"]).unwrap();
     let (relay1_pid, relay2_pid) = (relay1.pid(), relay2.pid());
     let joined = Instant::now();
     let net3 = networks.add("net3").unwrap().clone();
@@ -294,7 +275,7 @@ fn a_third_network_joins_while_the_others_run_and_exchanges_both_ways() {
     eprintln!("III → II: {records} records in {:?}", exchange.elapsed());
 
     // The same processes throughout on I and II.
-    assert_eq!(node_pids(&["net1", "net2"]), before);
+    assert_eq!(node_pids(&["net1", "net2"]).unwrap(), before);
     assert_eq!((relay1.pid(), relay2.pid()), (relay1_pid, relay2_pid));
     for service in [relay1, relay2, relay3] {
         services.push(service);

@@ -98,7 +98,7 @@ fn two_networks_come_up_join_their_channels_and_go_down_cleanly() -> anyhow::Res
     let nodes = networks.node_pids()?;
     let fabric_nodes = nodes
         .iter()
-        .filter(|(name, _)| !name.starts_with("chaincode-"))
+        .filter(|(name, _)| !name.contains("/chaincode-"))
         .count();
     assert_eq!(
         fabric_nodes,

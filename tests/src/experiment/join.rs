@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::Context as _;
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest};
 use ehrx_lab::exchange::{received_digests, uploaded_digests};
-use ehrx_lab::networks::Networks;
+use ehrx_lab::networks::{Networks, node_pids};
 use ehrx_proto::exchange::Purpose;
 
 use super::scenarios::{Evidence, Lab};
@@ -22,20 +22,8 @@ const DOCTOR_ON_III: &str = "DR-0003";
 const PATIENT_SEED: u64 = 3000;
 
 /// Pids of the processes `network.sh` started for I and II.
-fn pids_of_i_and_ii(lab: &Lab<'_>) -> anyhow::Result<Vec<u32>> {
-    let home = ehrx_lab::networks::network_home();
-    let mut pids = Vec::new();
-    for net in [lab.setup.net1, lab.setup.net2] {
-        let nodes = home.join(&net.name).join("nodes");
-        for entry in std::fs::read_dir(&nodes).with_context(|| nodes.display().to_string())? {
-            let pid_file = entry?.path().join("pid");
-            let text = std::fs::read_to_string(&pid_file)
-                .with_context(|| pid_file.display().to_string())?;
-            pids.push(text.trim().parse()?);
-        }
-    }
-    pids.sort_unstable();
-    Ok(pids)
+fn pids_of_i_and_ii(lab: &Lab<'_>) -> anyhow::Result<Vec<(String, u32)>> {
+    node_pids(&[&lab.setup.net1.name, &lab.setup.net2.name])
 }
 
 pub async fn live_join<'a>(lab: &mut Lab<'a>, networks: &'a Networks) -> anyhow::Result<Evidence> {
