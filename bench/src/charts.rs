@@ -86,6 +86,31 @@ fn find<'a>(rows: &[&'a Row], kind: &str, level: usize) -> Option<&'a Row> {
         .find(|row| row.kind == kind && row.level == level)
 }
 
+/// One CDF line per kind and load that has a row: the colour tells the
+/// load, the stroke the kind; `name` names each line from both.
+fn cdf_series(
+    rows: &[&Row],
+    kinds: &[String],
+    levels: &[usize],
+    name: impl Fn(&str, usize) -> String,
+) -> Vec<Series> {
+    let name = &name;
+    kinds
+        .iter()
+        .enumerate()
+        .flat_map(|(k, kind)| {
+            levels.iter().enumerate().filter_map(move |(i, &level)| {
+                let row = find(rows, kind, level)?;
+                Some(
+                    Series::cdf(name(kind, level), &row.samples_ms)
+                        .colour(i)
+                        .stroke(Stroke::nth(k)),
+                )
+            })
+        })
+        .collect()
+}
+
 /// `1.23×`, or nothing.
 fn times(value: Option<f64>) -> String {
     value.map_or_else(String::new, |v| format!("{v:.2}×"))
@@ -184,21 +209,9 @@ fn throughput(rows: &[Row]) -> Vec<Chart> {
     let cdf = LineChart::cdf(
         "Latency CDF on network I",
         "latency (ms)",
-        kinds
-            .iter()
-            .enumerate()
-            .flat_map(|(k, kind)| {
-                let rows = &rows;
-                levels.iter().enumerate().filter_map(move |(i, &level)| {
-                    let row = find(rows, kind, level)?;
-                    Some(
-                        Series::cdf(format!("{kind}, {level} in flight"), &row.samples_ms)
-                            .colour(i)
-                            .stroke(Stroke::nth(k)),
-                    )
-                })
-            })
-            .collect(),
+        cdf_series(&rows, &kinds, &levels, |kind, level| {
+            format!("{kind}, {level} in flight")
+        }),
     );
     vec![
         Chart {
@@ -367,26 +380,13 @@ fn exchange(rows: &[Row]) -> Vec<Chart> {
     let cdf = LineChart::cdf(
         "Exchange latency CDF",
         "request on I to verified reply (ms)",
-        exchanges
-            .iter()
-            .enumerate()
-            .flat_map(|(k, kind)| {
-                let rows = &rows;
-                levels.iter().enumerate().filter_map(move |(i, &level)| {
-                    let row = find(rows, kind, level)?;
-                    let name = if several {
-                        format!("{level} in flight, {}", ordering(kind))
-                    } else {
-                        format!("{level} in flight")
-                    };
-                    Some(
-                        Series::cdf(name, &row.samples_ms)
-                            .colour(i)
-                            .stroke(Stroke::nth(k)),
-                    )
-                })
-            })
-            .collect(),
+        cdf_series(&rows, &exchanges, &levels, |kind, level| {
+            if several {
+                format!("{level} in flight, {}", ordering(kind))
+            } else {
+                format!("{level} in flight")
+            }
+        }),
     );
     vec![
         Chart {
@@ -556,15 +556,13 @@ mod tests {
     }
 
     fn texts(svg: &str) -> Vec<String> {
-        let document = match roxmltree::Document::parse(svg) {
-            Ok(document) => document,
-            Err(error) => panic!("not well-formed: {error}\n{svg}"),
-        };
-        document
-            .descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .map(|n| n.text().unwrap_or_default().trim().to_string())
-            .collect()
+        match ehrx_lab::plot::svg_texts(svg) {
+            Ok(texts) => texts,
+            Err(error) => panic!(
+                "{error}
+{svg}"
+            ),
+        }
     }
 
     fn chart<'a>(charts: &'a [Chart], file: &str) -> &'a Chart {

@@ -2,7 +2,7 @@
 //! percentiles (nearest rank) and UTC time stamps for result folders and
 //! reports. Shared by the experiment and the benchmarks (`bench/`).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,43 +64,31 @@ pub struct UtcTime {
     pub second: u32,
 }
 
+impl From<time::OffsetDateTime> for UtcTime {
+    fn from(at: time::OffsetDateTime) -> Self {
+        Self {
+            year: i64::from(at.year()),
+            month: u32::from(u8::from(at.month())),
+            day: u32::from(at.day()),
+            hour: u32::from(at.hour()),
+            minute: u32::from(at.minute()),
+            second: u32::from(at.second()),
+        }
+    }
+}
+
 impl UtcTime {
     pub fn now() -> Self {
-        let seconds = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
-        Self::from_unix(i64::try_from(seconds).unwrap_or(i64::MAX))
+        Self::from(time::OffsetDateTime::now_utc())
     }
 
-    /// The civil date and time of a Unix time (proleptic Gregorian).
+    /// The civil date and time of a Unix time (the epoch when it is beyond
+    /// the calendar's range).
     pub fn from_unix(seconds: i64) -> Self {
-        let days = seconds.div_euclid(86_400);
-        let of_day = seconds.rem_euclid(86_400);
-        // Count from 0000-03-01 so that leap days end each 400-year era.
-        let shifted = days + 719_468;
-        let era = shifted.div_euclid(146_097);
-        let day_of_era = shifted.rem_euclid(146_097);
-        let year_of_era =
-            (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let month_from_march = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-        let month = if month_from_march < 10 {
-            month_from_march + 3
-        } else {
-            month_from_march - 9
-        };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        // Each value below is in range by construction (day < 32, etc.).
-        let small = |value: i64| u32::try_from(value).unwrap_or(0);
-        Self {
-            year,
-            month: small(month),
-            day: small(day),
-            hour: small(of_day / 3_600),
-            minute: small(of_day % 3_600 / 60),
-            second: small(of_day % 60),
-        }
+        Self::from(
+            time::OffsetDateTime::from_unix_timestamp(seconds)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        )
     }
 
     /// `20260101T093000Z`: sorts by time and is safe in a file name.

@@ -1011,6 +1011,22 @@ fn tick(value: f64) -> String {
     }
 }
 
+/// Every `<text>`'s content in an SVG chart, trimmed, in document order:
+/// what a reader of the chart sees, for tests of the charts. An error
+/// unless the SVG is well-formed XML.
+pub fn svg_texts(svg: &str) -> Result<Vec<String>, String> {
+    let document = roxmltree::Document::parse(svg).map_err(|e| format!("not well-formed: {e}"))?;
+    Ok(texts(&document))
+}
+
+fn texts(document: &roxmltree::Document<'_>) -> Vec<String> {
+    document
+        .descendants()
+        .filter(|node| node.has_tag_name("text"))
+        .map(|node| node.text().unwrap_or_default().trim().to_string())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1021,15 +1037,6 @@ mod tests {
             Ok(document) => document,
             Err(error) => panic!("not well-formed XML: {error}\n{svg}"),
         }
-    }
-
-    /// Every `<text>`'s content, trimmed.
-    fn texts(document: &roxmltree::Document<'_>) -> Vec<String> {
-        document
-            .descendants()
-            .filter(|node| node.has_tag_name("text"))
-            .map(|node| node.text().unwrap_or_default().trim().to_string())
-            .collect()
     }
 
     /// Elements stroked or filled with `hex`.

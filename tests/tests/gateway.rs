@@ -7,6 +7,7 @@
 
 use ehrx_client::fabric::config::{Organization, Peer};
 use ehrx_client::fabric::{Error, Gateway, Identity, IdentityError, PrivateKey, SigningIdentity};
+use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli;
 use ehrx_lab::networks::Networks;
 use hlf_protos::common::BlockchainInfo;
@@ -62,6 +63,18 @@ fn first_peer(org: &Organization) -> anyhow::Result<&Peer> {
         .ok_or_else(|| anyhow::anyhow!("{} has no peer", org.name))
 }
 
+/// Network I, its first org and that org's first peer, and a gateway
+/// through that peer for the org's User1.
+async fn net1_gateway(
+    networks: &Networks,
+) -> anyhow::Result<(&NetworkDescription, &Organization, &Peer, Gateway)> {
+    let net = networks.get("net1")?;
+    let org = net.organization("Net1Org1MSP")?;
+    let peer = first_peer(org)?;
+    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
+    Ok((net, org, peer, gateway))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_identities_and_wrong_keys_get_typed_errors() -> anyhow::Result<()> {
     let networks = Networks::up()?;
@@ -110,11 +123,8 @@ async fn submits_commit_and_events_resume_from_a_file_checkpoint() -> anyhow::Re
 
     // `up` deploys the showcase chaincode; its Put emits a "Put" event.
     let networks = Networks::up()?;
-    let net = networks.get("net1")?;
-    let org = net.organization("Net1Org1MSP")?;
-    let peer = first_peer(org)?;
+    let (net, org, peer, gateway) = net1_gateway(&networks).await?;
     let height_before = cli::peer_height(org, peer, &net.channel)?;
-    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
     let network = gateway.network(&net.channel);
     let contract = network.contract("showcase");
 
@@ -226,10 +236,7 @@ async fn event_streams_open_before_the_blocks_they_wait_for() -> anyhow::Result<
     use ehrx_client::fabric::{BlockEvent, TxValidationCode};
 
     let networks = Networks::up()?;
-    let net = networks.get("net1")?;
-    let org = net.organization("Net1Org1MSP")?;
-    let peer = first_peer(org)?;
-    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
+    let (net, _, _, gateway) = net1_gateway(&networks).await?;
     let network = gateway.network(&net.channel);
     let height =
         BlockchainInfo::decode(chain_info(&gateway, &net.channel).await?.as_slice())?.height;
@@ -298,10 +305,7 @@ async fn event_streams_open_before_the_blocks_they_wait_for() -> anyhow::Result<
 async fn oversized_errors_fail_fast_and_the_connection_serves_the_next_call() -> anyhow::Result<()>
 {
     let networks = Networks::up()?;
-    let net = networks.get("net1")?;
-    let org = net.organization("Net1Org1MSP")?;
-    let peer = first_peer(org)?;
-    let gateway = gateway(peer, org.signing_identity("User1")?).await?;
+    let (net, _, _, gateway) = net1_gateway(&networks).await?;
     let network = gateway.network(&net.channel);
     let served = || async {
         tokio::time::timeout(Duration::from_secs(1), chain_info(&gateway, &net.channel))

@@ -72,37 +72,18 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     text
 }
 
-/// A Unix time in milliseconds as `YYYY-MM-DD hh:mm:ss` UTC.
+/// A Unix time in milliseconds as `YYYY-MM-DD hh:mm:ss` UTC (the raw
+/// number when it is beyond the calendar's range, year 9999).
 pub fn utc_time(at_ms: u64) -> String {
-    let seconds = at_ms / 1000;
-    let (days, day_seconds) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        day_seconds / 3600,
-        day_seconds % 3600 / 60,
-        day_seconds % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    let formatted = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
+        .ok()
+        .and_then(|at| {
+            at.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second]"
+            ))
+            .ok()
+        });
+    formatted.unwrap_or_else(|| format!("{at_ms} ms after 1970-01-01"))
 }
 
 #[cfg(test)]
@@ -127,5 +108,9 @@ mod tests {
         assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00:00");
         assert_eq!(utc_time(1_700_000_000_123), "2023-11-14 22:13:20");
         assert_eq!(utc_time(4_107_542_399_000), "2100-02-28 23:59:59");
+        assert_eq!(
+            utc_time(u64::MAX),
+            format!("{} ms after 1970-01-01", u64::MAX)
+        );
     }
 }

@@ -147,28 +147,27 @@ impl FileCheckpointer {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
 
-    /// The temporary file beside the checkpoint: same folder, so the rename
-    /// stays within one file system and is atomic.
-    fn temporary_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        self.path.with_file_name(name)
-    }
-
-    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let temporary = self.temporary_path();
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, &self.path)?;
-        // The rename itself is durable only once the folder is synced.
-        let folder = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        fs::File::open(folder)?.sync_all()
-    }
+/// Replaces the file at `path` with `bytes` so that a crash leaves either
+/// the old content or the new, never a torn file: a temporary file beside
+/// it (same folder, so the rename stays within one file system and is
+/// atomic) is written and synced, renamed over `path`, and the folder is
+/// synced so that the rename itself is durable. For any state file that
+/// must survive a crash, such as a checkpoint.
+pub fn replace_file_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    let temporary = path.with_file_name(name);
+    let mut file = fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&temporary, path)?;
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::File::open(folder)?.sync_all()
 }
 
 impl Checkpointer for FileCheckpointer {
@@ -181,7 +180,7 @@ impl Checkpointer for FileCheckpointer {
             path: self.path.clone(),
             source,
         })?;
-        self.write(&bytes).map_err(|source| CheckpointError::Io {
+        replace_file_durably(&self.path, &bytes).map_err(|source| CheckpointError::Io {
             path: self.path.clone(),
             source,
         })?;

@@ -10,7 +10,10 @@ use std::{sync::Arc, time::Duration};
 use hlf_protos::{gateway, peer};
 use prost::Message as _;
 
-use super::{client::Client, error::Error};
+use super::{
+    client::Client,
+    error::{Error, Signed, decode},
+};
 
 /// Where and how a transaction was committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,16 +74,12 @@ impl Commit {
         }
     }
 
-    pub(crate) fn from_signed_bytes(
-        client: Arc<Client>,
-        bytes: &[u8],
-        signature: Vec<u8>,
-    ) -> Result<Self, Error> {
-        let mut signed = gateway::SignedCommitStatusRequest::decode(bytes)
-            .map_err(|e| Error::malformed("signed commit status request", e))?;
-        let request = gateway::CommitStatusRequest::decode(signed.request.as_slice())
-            .map_err(|e| Error::malformed("commit status request", e))?;
-        signed.signature = signature;
+    pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
+        let mut signed: gateway::SignedCommitStatusRequest =
+            decode(from.bytes, "signed commit status request")?;
+        let request: gateway::CommitStatusRequest =
+            decode(&signed.request, "commit status request")?;
+        signed.signature = from.signature;
         Ok(Self {
             client,
             transaction_id: request.transaction_id,

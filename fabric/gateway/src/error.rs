@@ -196,6 +196,22 @@ impl Error {
     }
 }
 
+/// A stage's bytes and a signature over its digest made elsewhere (an
+/// HSM, another process), to be put together into the stage again.
+#[derive(Debug)]
+pub(crate) struct Signed<'a> {
+    pub bytes: &'a [u8],
+    pub signature: Vec<u8>,
+}
+
+/// `bytes` decoded as `M`, or [`Error::Malformed`] naming `what`.
+pub(crate) fn decode<M: prost::Message + Default>(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<M, Error> {
+    M::decode(bytes).map_err(|e| Error::malformed(what, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,7 @@ use super::{
     chaincode_event::ChaincodeEvent,
     checkpoint::{Checkpoint, Checkpointer},
     client::{BlockEventsKind, Client},
-    error::{CallError, Error},
+    error::{CallError, Error, Signed, decode},
 };
 
 /// How many events a stream holds for a reader that is busy elsewhere
@@ -202,16 +202,11 @@ pub struct ChaincodeEventsRequest {
 }
 
 impl ChaincodeEventsRequest {
-    pub(crate) fn from_signed_bytes(
-        client: Arc<Client>,
-        bytes: &[u8],
-        signature: Vec<u8>,
-    ) -> Result<Self, Error> {
-        let mut signed = gateway::SignedChaincodeEventsRequest::decode(bytes)
-            .map_err(|e| Error::malformed("signed chaincode events request", e))?;
-        gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
-            .map_err(|e| Error::malformed("chaincode events request", e))?;
-        signed.signature = signature;
+    pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
+        let mut signed: gateway::SignedChaincodeEventsRequest =
+            decode(from.bytes, "signed chaincode events request")?;
+        decode::<gateway::ChaincodeEventsRequest>(&signed.request, "chaincode events request")?;
+        signed.signature = from.signature;
         Ok(Self {
             client,
             signed,
@@ -437,17 +432,14 @@ pub struct BlockEventsRequest {
 }
 
 impl BlockEventsRequest {
-    pub(crate) fn from_signed_bytes(
+    pub(crate) fn from_signed(
         client: Arc<Client>,
         kind: BlockEventsKind,
-        bytes: &[u8],
-        signature: Vec<u8>,
+        from: Signed<'_>,
     ) -> Result<Self, Error> {
-        let mut envelope =
-            common::Envelope::decode(bytes).map_err(|e| Error::malformed("deliver envelope", e))?;
-        common::Payload::decode(envelope.payload.as_slice())
-            .map_err(|e| Error::malformed("deliver payload", e))?;
-        envelope.signature = signature;
+        let mut envelope: common::Envelope = decode(from.bytes, "deliver envelope")?;
+        decode::<common::Payload>(&envelope.payload, "deliver payload")?;
+        envelope.signature = from.signature;
         Ok(Self {
             client,
             kind,

@@ -13,7 +13,7 @@ use tonic::transport::Channel;
 use super::{
     client::{BlockEventsKind, Client, Timeouts},
     commit::Commit,
-    error::Error,
+    error::{Error, Signed},
     events::{BlockEventsRequest, ChaincodeEventsRequest},
     identity::SigningIdentity,
     network::Network,
@@ -60,7 +60,7 @@ impl Gateway {
     /// A proposal from [`Proposal::bytes`] and a signature over its
     /// [`Proposal::digest`] made elsewhere.
     pub fn new_signed_proposal(&self, bytes: &[u8], signature: Vec<u8>) -> Result<Proposal, Error> {
-        Proposal::from_signed_bytes(Arc::clone(&self.client), bytes, signature)
+        Proposal::from_signed(Arc::clone(&self.client), Signed { bytes, signature })
     }
 
     /// A transaction from [`Transaction::bytes`] and a signature over its
@@ -70,13 +70,13 @@ impl Gateway {
         bytes: &[u8],
         signature: Vec<u8>,
     ) -> Result<Transaction, Error> {
-        Transaction::from_signed_bytes(Arc::clone(&self.client), bytes, signature)
+        Transaction::from_signed(Arc::clone(&self.client), Signed { bytes, signature })
     }
 
     /// A commit-status request from [`Commit::bytes`] and a signature over
     /// its [`Commit::digest`] made elsewhere.
     pub fn new_signed_commit(&self, bytes: &[u8], signature: Vec<u8>) -> Result<Commit, Error> {
-        Commit::from_signed_bytes(Arc::clone(&self.client), bytes, signature)
+        Commit::from_signed(Arc::clone(&self.client), Signed { bytes, signature })
     }
 
     /// A chaincode events request from its bytes and a signature over its
@@ -86,7 +86,7 @@ impl Gateway {
         bytes: &[u8],
         signature: Vec<u8>,
     ) -> Result<ChaincodeEventsRequest, Error> {
-        ChaincodeEventsRequest::from_signed_bytes(Arc::clone(&self.client), bytes, signature)
+        ChaincodeEventsRequest::from_signed(Arc::clone(&self.client), Signed { bytes, signature })
     }
 
     /// A block events request of the given kind from its bytes and a
@@ -97,6 +97,6 @@ impl Gateway {
         bytes: &[u8],
         signature: Vec<u8>,
     ) -> Result<BlockEventsRequest, Error> {
-        BlockEventsRequest::from_signed_bytes(Arc::clone(&self.client), kind, bytes, signature)
+        BlockEventsRequest::from_signed(Arc::clone(&self.client), kind, Signed { bytes, signature })
     }
 }

@@ -16,7 +16,11 @@ use hlf_protos::{common, gateway, peer};
 use prost::Message as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{client::Client, error::Error, transaction::Transaction};
+use super::{
+    client::Client,
+    error::{Error, Signed, decode},
+    transaction::Transaction,
+};
 
 /// Length of the random nonce Fabric clients put in signature headers.
 pub(crate) const NONCE_LENGTH: usize = 24;
@@ -197,18 +201,14 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    pub(crate) fn from_signed_bytes(
-        client: Arc<Client>,
-        bytes: &[u8],
-        signature: Vec<u8>,
-    ) -> Result<Self, Error> {
-        let mut proposed = gateway::ProposedTransaction::decode(bytes)
-            .map_err(|e| Error::malformed("proposed transaction", e))?;
+    pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
+        let mut proposed: gateway::ProposedTransaction =
+            decode(from.bytes, "proposed transaction")?;
         let signed = proposed
             .proposal
             .as_mut()
             .ok_or_else(|| Error::malformed("proposed transaction", "no signed proposal"))?;
-        signed.signature = signature;
+        signed.signature = from.signature;
         let channel = channel_of_proposal(&signed.proposal_bytes)?;
         Ok(Self {
             client,

@@ -10,7 +10,11 @@ use std::{sync::Arc, time::Duration};
 use hlf_protos::{common, gateway, peer};
 use prost::Message as _;
 
-use super::{client::Client, commit::Commit, error::Error};
+use super::{
+    client::Client,
+    commit::Commit,
+    error::{Error, Signed, decode},
+};
 
 /// An endorsed transaction, signed on submit unless a signature was given.
 #[derive(Debug, Clone)]
@@ -38,14 +42,10 @@ impl Transaction {
         })
     }
 
-    pub(crate) fn from_signed_bytes(
-        client: Arc<Client>,
-        bytes: &[u8],
-        signature: Vec<u8>,
-    ) -> Result<Self, Error> {
-        let mut prepared = gateway::PreparedTransaction::decode(bytes)
-            .map_err(|e| Error::malformed("prepared transaction", e))?;
-        prepared.envelope.get_or_insert_default().signature = signature;
+    pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
+        let mut prepared: gateway::PreparedTransaction =
+            decode(from.bytes, "prepared transaction")?;
+        prepared.envelope.get_or_insert_default().signature = from.signature;
         Self::new(client, prepared)
     }
 

@@ -472,15 +472,13 @@ mod tests {
     }
 
     fn texts(svg: &str) -> Vec<String> {
-        let document = match roxmltree::Document::parse(svg) {
-            Ok(document) => document,
-            Err(error) => panic!("not well-formed: {error}\n{svg}"),
-        };
-        document
-            .descendants()
-            .filter(|n| n.has_tag_name("text"))
-            .map(|n| n.text().unwrap_or_default().trim().to_string())
-            .collect()
+        match ehrx_lab::plot::svg_texts(svg) {
+            Ok(texts) => texts,
+            Err(error) => panic!(
+                "{error}
+{svg}"
+            ),
+        }
     }
 
     #[test]

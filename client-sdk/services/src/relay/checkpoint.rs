@@ -22,13 +22,12 @@
 
 use std::{
     fs,
-    io::Write as _,
     path::{Path, PathBuf},
 };
 
 use serde::{Deserialize, Serialize};
 
-use ehrx_client::fabric::{Checkpoint, CheckpointError};
+use ehrx_client::fabric::{Checkpoint, CheckpointError, replace_file_durably};
 
 /// The outbound side's progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,29 +127,12 @@ impl CheckpointFile {
                 source,
             }
         })?;
-        self.write(&bytes).map_err(|source| CheckpointError::Io {
+        replace_file_durably(&self.path, &bytes).map_err(|source| CheckpointError::Io {
             path: self.path.clone(),
             source,
         })?;
         self.progress = progress;
         Ok(())
-    }
-
-    fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
-        // Beside the file, so the rename stays on one file system.
-        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-        name.push(".tmp");
-        let temporary = self.path.with_file_name(name);
-        let mut file = fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, &self.path)?;
-        // The rename itself is durable only once the folder is synced.
-        let folder = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        fs::File::open(folder)?.sync_all()
     }
 }
 
