@@ -556,13 +556,7 @@ mod tests {
     }
 
     fn texts(svg: &str) -> Vec<String> {
-        match ehrx_lab::plot::svg_texts(svg) {
-            Ok(texts) => texts,
-            Err(error) => panic!(
-                "{error}
-{svg}"
-            ),
-        }
+        ehrx_lab::plot::svg_texts(svg).unwrap_or_else(|error| panic!("{error}\n{svg}"))
     }
 
     fn chart<'a>(charts: &'a [Chart], file: &str) -> &'a Chart {

@@ -28,7 +28,7 @@ use ehrx_services::relay::{GatewaySubmitter, Relay, Submitter as _, config::Rela
 use ehrx_services::responder::Responder;
 
 use crate::NetworkDescription;
-use crate::forge::{forwarded_request_id, sha256_hex};
+use crate::forge::ProofSubject;
 use crate::networks::{Networks, network_home};
 
 /// The requester code of the doctor (network I, org1, `User2`).
@@ -482,13 +482,14 @@ impl<'a> ExchangeSetup<'a> {
         signed: &[u8],
     ) -> anyhow::Result<Vec<u8>> {
         let nonce = self.challenge(from, to).await?.nonce.to_string();
+        let subject = ProofSubject::of(kind, signed)?;
         Ok(self
             .prover(from)
             .await?
             .prove(
-                kind.prove_function(),
-                &forwarded_request_id(kind, signed)?,
-                &sha256_hex(signed),
+                subject.function,
+                &subject.request_id,
+                &subject.sha256,
                 &nonce,
             )
             .await?)

@@ -153,6 +153,36 @@ pub fn forwarded_request_id(kind: Forwarded, signed: &[u8]) -> anyhow::Result<St
     })
 }
 
+/// What a network's peers are asked to prove about a signed message: the
+/// prove function of its kind, the request it is about and its SHA-256.
+#[derive(Debug, Clone)]
+pub struct ProofSubject {
+    pub function: &'static str,
+    pub request_id: String,
+    pub sha256: String,
+}
+
+impl ProofSubject {
+    /// The subject of a signed message of `kind`.
+    pub fn of(kind: Forwarded, signed: &[u8]) -> anyhow::Result<Self> {
+        Ok(Self {
+            function: kind.prove_function(),
+            request_id: forwarded_request_id(kind, signed)?,
+            sha256: sha256_hex(signed),
+        })
+    }
+
+    /// The prove transaction's arguments for the challenge `nonce`.
+    pub fn args<'a>(&'a self, nonce: &'a str) -> [&'a [u8]; 4] {
+        [
+            self.function.as_bytes(),
+            self.request_id.as_bytes(),
+            self.sha256.as_bytes(),
+            nonce.as_bytes(),
+        ]
+    }
+}
+
 /// SHA-256 of a signed message in lower-case hex, as proofs name it.
 pub fn sha256_hex(signed: &[u8]) -> String {
     hex::encode(Sha256::digest(signed))

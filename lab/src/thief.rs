@@ -30,7 +30,7 @@ pub use ehrx_testkit::Ca;
 
 use crate::NetworkDescription;
 use crate::exchange::relay_config_path;
-use crate::forge::{UserKeys, forwarded_request_id, sha256_hex};
+use crate::forge::{ProofSubject, UserKeys};
 
 /// A network's relay files in a thief's hands.
 #[derive(Debug)]
@@ -211,15 +211,10 @@ fn mint_proof(
     signed: &[u8],
     nonce: &str,
 ) -> anyhow::Result<Vec<u8>> {
-    let request_id = forwarded_request_id(kind, signed)?;
-    let hash = sha256_hex(signed);
-    let args: [&[u8]; 4] = [
-        kind.prove_function().as_bytes(),
-        request_id.as_bytes(),
-        hash.as_bytes(),
-        nonce.as_bytes(),
-    ];
-    let (hash, nonce) = (Key32::parse(&hash)?, Key32::parse(nonce)?);
+    let subject = ProofSubject::of(kind, signed)?;
+    let args = subject.args(nonce);
+    let request_id = &subject.request_id;
+    let (hash, nonce) = (Key32::parse(&subject.sha256)?, Key32::parse(nonce)?);
     let statement = match kind {
         Forwarded::Request => serde_json::to_vec(&RequestProof {
             network_id: network_id.to_owned(),
@@ -306,14 +301,8 @@ mod tests {
                 roots: vec![CaRoot::from_pem(root.issued.cert_pem.as_bytes()).unwrap()],
             })
             .collect();
-        let request_id = forwarded_request_id(kind, signed).unwrap();
-        let hash = sha256_hex(signed);
-        let args: [&[u8]; 4] = [
-            kind.prove_function().as_bytes(),
-            request_id.as_bytes(),
-            hash.as_bytes(),
-            nonce.as_bytes(),
-        ];
+        let subject = ProofSubject::of(kind, signed).unwrap();
+        let args = subject.args(nonce);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
         let expected = Expected {
             channel: "ehrchannel",

@@ -125,6 +125,16 @@ impl EhrClient {
         &self.settings
     }
 
+    /// The channel, for its event streams.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The identity every call is signed with.
+    pub fn identity(&self) -> &SigningIdentity {
+        &self.identity
+    }
+
     /// The contract, for calls this API does not wrap.
     pub fn contract(&self) -> &Contract {
         &self.contract

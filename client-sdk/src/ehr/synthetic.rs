@@ -390,87 +390,87 @@ struct MeasureKind {
     decimals: i32,
 }
 
+/// A kind of measurement: LOINC code, display, UCUM unit, normal range and
+/// the decimals a value is given with.
+const fn measure(
+    loinc: &'static str,
+    display: &'static str,
+    unit: &'static str,
+    range: (f64, f64),
+    decimals: i32,
+) -> MeasureKind {
+    MeasureKind {
+        loinc,
+        display,
+        unit,
+        range,
+        decimals,
+    }
+}
+
 const VITALS: &[MeasureKind] = &[
-    MeasureKind {
-        loinc: "8867-4",
-        display: "Heart rate",
-        unit: "/min",
-        range: (55.0, 100.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "9279-1",
-        display: "Respiratory rate",
-        unit: "/min",
-        range: (12.0, 20.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "8310-5",
-        display: "Body temperature",
-        unit: "Cel",
-        range: (36.1, 37.4),
-        decimals: 1,
-    },
-    MeasureKind {
-        loinc: "59408-5",
-        display: "Oxygen saturation in Arterial blood by Pulse oximetry",
-        unit: "%",
-        range: (94.0, 100.0),
-        decimals: 0,
-    },
+    measure("8867-4", "Heart rate", "/min", (55.0, 100.0), 0),
+    measure("9279-1", "Respiratory rate", "/min", (12.0, 20.0), 0),
+    measure("8310-5", "Body temperature", "Cel", (36.1, 37.4), 1),
+    measure(
+        "59408-5",
+        "Oxygen saturation in Arterial blood by Pulse oximetry",
+        "%",
+        (94.0, 100.0),
+        0,
+    ),
 ];
 
 const LABS: &[MeasureKind] = &[
-    MeasureKind {
-        loinc: "2339-0",
-        display: "Glucose [Mass/volume] in Blood",
-        unit: "mg/dL",
-        range: (70.0, 140.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "4548-4",
-        display: "Hemoglobin A1c/Hemoglobin.total in Blood",
-        unit: "%",
-        range: (4.8, 8.5),
-        decimals: 1,
-    },
-    MeasureKind {
-        loinc: "2093-3",
-        display: "Cholesterol [Mass/volume] in Serum or Plasma",
-        unit: "mg/dL",
-        range: (150.0, 260.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "18262-6",
-        display: "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
-        unit: "mg/dL",
-        range: (70.0, 180.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "2085-9",
-        display: "Cholesterol in HDL [Mass/volume] in Serum or Plasma",
-        unit: "mg/dL",
-        range: (35.0, 80.0),
-        decimals: 0,
-    },
-    MeasureKind {
-        loinc: "2160-0",
-        display: "Creatinine [Mass/volume] in Serum or Plasma",
-        unit: "mg/dL",
-        range: (0.6, 1.4),
-        decimals: 2,
-    },
-    MeasureKind {
-        loinc: "718-7",
-        display: "Hemoglobin [Mass/volume] in Blood",
-        unit: "g/dL",
-        range: (11.5, 17.0),
-        decimals: 1,
-    },
+    measure(
+        "2339-0",
+        "Glucose [Mass/volume] in Blood",
+        "mg/dL",
+        (70.0, 140.0),
+        0,
+    ),
+    measure(
+        "4548-4",
+        "Hemoglobin A1c/Hemoglobin.total in Blood",
+        "%",
+        (4.8, 8.5),
+        1,
+    ),
+    measure(
+        "2093-3",
+        "Cholesterol [Mass/volume] in Serum or Plasma",
+        "mg/dL",
+        (150.0, 260.0),
+        0,
+    ),
+    measure(
+        "18262-6",
+        "Cholesterol in LDL [Mass/volume] in Serum or Plasma by Direct assay",
+        "mg/dL",
+        (70.0, 180.0),
+        0,
+    ),
+    measure(
+        "2085-9",
+        "Cholesterol in HDL [Mass/volume] in Serum or Plasma",
+        "mg/dL",
+        (35.0, 80.0),
+        0,
+    ),
+    measure(
+        "2160-0",
+        "Creatinine [Mass/volume] in Serum or Plasma",
+        "mg/dL",
+        (0.6, 1.4),
+        2,
+    ),
+    measure(
+        "718-7",
+        "Hemoglobin [Mass/volume] in Blood",
+        "g/dL",
+        (11.5, 17.0),
+        1,
+    ),
 ];
 
 const LOINC: &str = "http://loinc.org";
@@ -527,6 +527,18 @@ impl Builder {
         }
         self.resources.push(resource);
         id
+    }
+
+    /// An Observation of `kind` with a value drawn from its normal range.
+    fn measured(&mut self, category: &str, kind: &MeasureKind, when: &str, encounter: &str) {
+        let value = self.rng.measure(kind.range.0, kind.range.1, kind.decimals);
+        self.observation(
+            category,
+            concept(LOINC, kind.loinc, kind.display),
+            ("valueQuantity", quantity(value, kind.decimals, kind.unit)),
+            when,
+            encounter,
+        );
     }
 
     fn observation(
@@ -701,16 +713,7 @@ impl SyntheticPatient {
                 );
             }
             for vital in VITALS {
-                let value = builder
-                    .rng
-                    .measure(vital.range.0, vital.range.1, vital.decimals);
-                builder.observation(
-                    "vital-signs",
-                    concept(LOINC, vital.loinc, vital.display),
-                    ("valueQuantity", quantity(value, vital.decimals, vital.unit)),
-                    when,
-                    encounter,
-                );
+                builder.measured("vital-signs", vital, when, encounter);
             }
             let systolic = builder.rng.measure(105.0, 150.0, 0);
             let diastolic = builder.rng.measure(65.0, 95.0, 0);
@@ -726,15 +729,7 @@ impl SyntheticPatient {
             );
             if builder.rng.chance(60) {
                 for index in builder.rng.sample(LABS.len(), 3) {
-                    let lab = &LABS[index];
-                    let value = builder.rng.measure(lab.range.0, lab.range.1, lab.decimals);
-                    builder.observation(
-                        "laboratory",
-                        concept(LOINC, lab.loinc, lab.display),
-                        ("valueQuantity", quantity(value, lab.decimals, lab.unit)),
-                        when,
-                        encounter,
-                    );
+                    builder.measured("laboratory", &LABS[index], when, encounter);
                 }
             }
         }

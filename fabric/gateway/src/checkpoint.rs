@@ -149,6 +149,22 @@ impl FileCheckpointer {
     }
 }
 
+/// Replaces the checkpoint file at `path` with `value` as JSON, durably
+/// (see [`replace_file_durably`]).
+pub fn save_json_durably(
+    path: &Path,
+    value: &impl serde::Serialize,
+) -> Result<(), CheckpointError> {
+    let bytes = serde_json::to_vec(value).map_err(|source| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    replace_file_durably(path, &bytes).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
 /// Replaces the file at `path` with `bytes` so that a crash leaves either
 /// the old content or the new, never a torn file: a temporary file beside
 /// it (same folder, so the rename stays within one file system and is
@@ -176,14 +192,7 @@ impl Checkpointer for FileCheckpointer {
     }
 
     fn save(&mut self, checkpoint: Checkpoint) -> Result<(), CheckpointError> {
-        let bytes = serde_json::to_vec(&checkpoint).map_err(|source| CheckpointError::Corrupt {
-            path: self.path.clone(),
-            source,
-        })?;
-        replace_file_durably(&self.path, &bytes).map_err(|source| CheckpointError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        save_json_durably(&self.path, &checkpoint)?;
         self.checkpoint = Some(checkpoint);
         Ok(())
     }

@@ -50,7 +50,7 @@ mod offline_tests;
 
 pub use checkpoint::{
     Checkpoint, CheckpointError, Checkpointer, FileCheckpointer, InMemoryCheckpointer,
-    replace_file_durably,
+    replace_file_durably, save_json_durably,
 };
 pub use commit::{Commit, Status};
 pub use profile::{

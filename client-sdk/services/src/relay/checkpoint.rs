@@ -27,7 +27,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use ehrx_client::fabric::{Checkpoint, CheckpointError, replace_file_durably};
+use ehrx_client::fabric::{Checkpoint, CheckpointError, save_json_durably};
 
 /// The outbound side's progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -121,16 +121,7 @@ impl CheckpointFile {
 
     /// Replaces the saved progress.
     pub fn save(&mut self, progress: Progress) -> Result<(), CheckpointError> {
-        let bytes = serde_json::to_vec(&Layout::from(&progress)).map_err(|source| {
-            CheckpointError::Corrupt {
-                path: self.path.clone(),
-                source,
-            }
-        })?;
-        replace_file_durably(&self.path, &bytes).map_err(|source| CheckpointError::Io {
-            path: self.path.clone(),
-            source,
-        })?;
+        save_json_durably(&self.path, &Layout::from(&progress))?;
         self.progress = progress;
         Ok(())
     }

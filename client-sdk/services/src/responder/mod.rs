@@ -34,16 +34,13 @@ pub use reply::FormError;
 
 use ehrx_client::{
     ehr::{
-        EhrSettings,
+        EhrClient, EhrSettings,
         interface::{
             ErrorCode, Notice as Rejection, RequestEntry, RequestStatus, contract_failure, event,
             function,
         },
     },
-    fabric::{
-        self, ChaincodeEvent, Checkpointer, Contract, Gateway, Network, SigningIdentity,
-        TxValidationCode,
-    },
+    fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
     proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
 };
 
@@ -130,10 +127,8 @@ fn accepted_request_id(payload: &[u8]) -> Result<String, String> {
 /// One responder identity answering one network's requests.
 #[derive(Debug)]
 pub struct Responder<C> {
-    settings: EhrSettings,
-    network: Network,
-    contract: Contract,
-    identity: SigningIdentity,
+    /// The responder's EHR client: settings, channel, contract, identity.
+    ehr: EhrClient,
     checkpointer: C,
     backoff: Backoff,
 }
@@ -145,13 +140,8 @@ impl<C: Checkpointer> Responder<C> {
     /// `settings` name this network (the replies' `replying_network`), the
     /// channel, the chaincode and the organisations that endorse each reply.
     pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
-        let network = gateway.network(settings.channel.clone());
-        let contract = network.contract(settings.chaincode.clone());
         Self {
-            settings,
-            network,
-            contract,
-            identity: gateway.identity().clone(),
+            ehr: EhrClient::new(gateway, settings),
             checkpointer,
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
         }
@@ -179,8 +169,9 @@ impl<C: Checkpointer> Responder<C> {
         let mut backoff = self.backoff;
         loop {
             let request = self
-                .network
-                .chaincode_events(self.settings.chaincode.clone())
+                .ehr
+                .network()
+                .chaincode_events(self.ehr.settings().chaincode.clone())
                 .checkpointer(&self.checkpointer)
                 .build();
             // The stream opens at once, but the gateway confirms the
@@ -188,7 +179,7 @@ impl<C: Checkpointer> Responder<C> {
             // stream's first item), so the responder says here where it listens from.
             info!(
                 checkpoint = ?self.checkpointer.checkpoint(),
-                chaincode = %self.settings.chaincode,
+                chaincode = %self.ehr.settings().chaincode,
                 "subscribing to chaincode events"
             );
             let opened = tokio::select! {
@@ -199,7 +190,7 @@ impl<C: Checkpointer> Responder<C> {
                 Ok(mut events) => {
                     info!(
                         checkpoint = ?self.checkpointer.checkpoint(),
-                        chaincode = %self.settings.chaincode,
+                        chaincode = %self.ehr.settings().chaincode,
                         "following chaincode events"
                     );
                     loop {
@@ -305,7 +296,8 @@ impl<C: Checkpointer> Responder<C> {
 
     async fn answer_accepted(&self, request_id: String) -> Result<Handled, Error> {
         let result = match self
-            .contract
+            .ehr
+            .contract()
             .evaluate(function::GET_REQUEST_RECORDS, [&request_id])
             .await
         {
@@ -324,7 +316,7 @@ impl<C: Checkpointer> Responder<C> {
                 });
             }
         };
-        match reply::form_reply(&records, &self.settings.network_id, SystemTime::now()) {
+        match reply::form_reply(&records, &self.ehr.settings().network_id, SystemTime::now()) {
             Ok(reply) => self.submit(request_id, &reply).await,
             Err(e) => Ok(Handled::Unanswerable {
                 request_id,
@@ -356,7 +348,7 @@ impl<C: Checkpointer> Responder<C> {
         }
         let reply = reply::refusal(
             &request_id,
-            &self.settings.network_id,
+            &self.ehr.settings().network_id,
             &status.source_network,
             ReplyStatus::Rejected,
             &rejection.reason,
@@ -367,7 +359,8 @@ impl<C: Checkpointer> Responder<C> {
 
     async fn request_status(&self, request_id: &str) -> Result<RequestEntry, fabric::Error> {
         let result = self
-            .contract
+            .ehr
+            .contract()
             .evaluate(function::GET_REQUEST_STATUS, [request_id])
             .await?;
         serde_json::from_slice(&result).map_err(|e| fabric::Error::Malformed {
@@ -380,12 +373,10 @@ impl<C: Checkpointer> Responder<C> {
     /// waits for its commit.
     async fn submit(&self, request_id: String, reply: &Reply) -> Result<Handled, Error> {
         let status = ReplyStatus::try_from(reply.status).unwrap_or(ReplyStatus::Unspecified);
-        let signed =
-            reply::sign(reply, self.identity.creator(), &self.identity).map_err(|source| {
-                Error::Sign {
-                    request_id: request_id.clone(),
-                    source,
-                }
+        let signed = reply::sign(reply, self.ehr.identity().creator(), self.ehr.identity())
+            .map_err(|source| Error::Sign {
+                request_id: request_id.clone(),
+                source,
             })?;
         match self.commit_reply(signed).await {
             Ok(transaction_id) => Ok(Handled::Replied {
@@ -399,10 +390,11 @@ impl<C: Checkpointer> Responder<C> {
 
     async fn commit_reply(&self, signed_reply: Vec<u8>) -> Result<String, fabric::Error> {
         let transaction = self
-            .contract
+            .ehr
+            .contract()
             .proposal(function::SUBMIT_REPLY)
             .arg(signed_reply)
-            .endorsing_organizations(self.settings.organizations.iter().cloned())
+            .endorsing_organizations(self.ehr.settings().organizations.iter().cloned())
             .build()?
             .endorse()
             .await?;
