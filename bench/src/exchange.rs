@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::{OutcomeKind, function};
+use ehrx_client::ehr::interface::function;
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, PatientRef};
 use ehrx_client::fabric::Contract;
 use ehrx_client::proto::exchange::Purpose;
@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::load::{self, Operation};
-use crate::participants::{self, Participant, SHOWCASE};
+use crate::participants::{self, Participant, SHOWCASE, submit_validated};
 use crate::progress::Progress;
 use crate::proof;
 use crate::report::{Row, compare};
@@ -113,16 +113,7 @@ impl Operation for Exchange {
             purpose: Purpose::Treatment,
         };
         let begun = Instant::now();
-        let (pending, submitted) = client
-            .submit_request(&history)
-            .await
-            .context(function::SUBMIT_REQUEST)?;
-        if submitted.outcome != OutcomeKind::Validated {
-            anyhow::bail!(
-                "SubmitRequest rejected: {}",
-                submitted.reason.unwrap_or_default()
-            );
-        }
+        let pending = submit_validated(client, &history).await?;
         let committed = Instant::now();
         match client
             .await_outcome(&pending, shared.timeout)

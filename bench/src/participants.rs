@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use ehrx_client::ehr::interface::{NetworkConfig, RequesterRegistration, limits, rules};
-use ehrx_client::ehr::{EhrClient, EhrSettings, InMemoryKeyStore, RequesterKey};
+use ehrx_client::ehr::interface::{OutcomeKind, function};
+use ehrx_client::ehr::{
+    EhrClient, EhrSettings, HistoryRequest, InMemoryKeyStore, PendingRequest, RequesterKey,
+};
 use ehrx_client::fabric::{Contract, Gateway};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::exchange::{ExchangeSetup, gateway_as, org, wait_for_peers};
@@ -175,6 +178,23 @@ pub async fn enroll(
         wait_for_peers(net, &transaction_id).await?;
     }
     Ok(participants)
+}
+
+/// Files `history` as `client` and fails unless the contract validated it.
+pub async fn submit_validated(
+    client: &EhrClient,
+    history: &HistoryRequest,
+) -> anyhow::Result<PendingRequest> {
+    let (pending, submitted) = client
+        .submit_request(history)
+        .await
+        .context(function::SUBMIT_REQUEST)?;
+    anyhow::ensure!(
+        submitted.outcome == OutcomeKind::Validated,
+        "SubmitRequest rejected: {}",
+        submitted.reason.unwrap_or_default()
+    );
+    Ok(pending)
 }
 
 #[cfg(test)]

@@ -152,20 +152,18 @@ mod tests {
 
     #[test]
     fn rounds_merge_into_one_tally() {
-        let mut first = Tally::default();
-        first.success(
-            Duration::from_millis(100),
-            &[("submit", Duration::from_millis(40))],
-        );
-        first.failure(&anyhow::anyhow!("boom"));
-        first.elapsed = Duration::from_secs(1);
-        let mut second = Tally::default();
-        second.success(
-            Duration::from_millis(300),
-            &[("submit", Duration::from_millis(60))],
-        );
-        second.failure(&anyhow::anyhow!("boom"));
-        second.elapsed = Duration::from_secs(1);
+        // A round of one success (total, submit phase) and one failure.
+        let round = |total: u64, submit: u64| {
+            let mut tally = Tally::default();
+            tally.success(
+                Duration::from_millis(total),
+                &[("submit", Duration::from_millis(submit))],
+            );
+            tally.failure(&anyhow::anyhow!("boom"));
+            tally.elapsed = Duration::from_secs(1);
+            tally
+        };
+        let (mut first, second) = (round(100, 40), round(300, 60));
         first.merge(second);
         assert_eq!(first.attempted, 4);
         assert_eq!(first.succeeded(), 2);

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ehrx_client::ehr::interface::{OutcomeKind, function};
+use ehrx_client::ehr::interface::function;
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
@@ -22,7 +22,7 @@ use ehrx_lab::networks::Networks;
 use serde::Serialize;
 
 use crate::load::{self, Operation};
-use crate::participants::{self, Participant};
+use crate::participants::{self, Participant, submit_validated};
 use crate::progress::Progress;
 use crate::report::{Row, compare};
 use crate::stats::Tally;
@@ -113,18 +113,7 @@ impl Operation for Transaction {
                 );
             }
             Kind::SubmitRequest => {
-                let (_, result) = self
-                    .participant
-                    .client
-                    .submit_request(&shared.request)
-                    .await
-                    .context(function::SUBMIT_REQUEST)?;
-                if result.outcome != OutcomeKind::Validated {
-                    anyhow::bail!(
-                        "SubmitRequest rejected: {}",
-                        result.reason.unwrap_or_default()
-                    );
-                }
+                submit_validated(&self.participant.client, &shared.request).await?;
             }
         }
         Ok(Vec::new())

@@ -120,6 +120,19 @@ pub(crate) fn test_signed_request(request: &Request) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// The encoded signed reply of `reply`, with placeholder signature fields;
+/// for tests that only route.
+#[cfg(test)]
+pub(crate) fn test_signed_reply(reply: &Reply) -> Vec<u8> {
+    use prost::Message as _;
+    SignedReply {
+        reply: reply.encode_to_vec(),
+        signature: vec![2; 64],
+        signer: b"responder".to_vec(),
+    }
+    .encode_to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use prost::Message as _;
@@ -156,11 +169,7 @@ mod tests {
             receiving_network: "net1".into(),
             ..Default::default()
         };
-        let bytes = SignedReply {
-            reply: reply.encode_to_vec(),
-            ..Default::default()
-        }
-        .encode_to_vec();
+        let bytes = test_signed_reply(&reply);
         let summary = summarize(&Payload::SignedReply(bytes)).unwrap();
         assert_eq!(summary.kind, Kind::Reply);
         assert_eq!(summary.to_network, "net1");

@@ -66,11 +66,11 @@ pub fn route(
 
 #[cfg(test)]
 mod tests {
-    use ehrx_proto::exchange::{Reply, Request, SignedReply};
+    use ehrx_proto::exchange::{Reply, Request};
     use prost::Message as _;
 
     use super::*;
-    use crate::relay::envelope::{Kind, test_signed_request};
+    use crate::relay::envelope::{Kind, test_signed_reply, test_signed_request};
     use ehrx_client::ehr::interface::event;
 
     fn key() -> SigningKey {
@@ -126,11 +126,7 @@ mod tests {
             receiving_network: "net2".into(),
             ..Default::default()
         };
-        let payload = SignedReply {
-            reply: reply.encode_to_vec(),
-            ..Default::default()
-        }
-        .encode_to_vec();
+        let payload = test_signed_reply(&reply);
         let Route::Forward(outgoing) = route(&event(REPLY_READY, payload), "net1", &key()).unwrap()
         else {
             panic!("not forwarded");

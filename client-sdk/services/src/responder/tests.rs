@@ -151,11 +151,7 @@ async fn an_unreachable_gateway_is_a_transient_error() {
         request_id: "00000000-0000-4000-8000-000000000001".into(),
         ..Default::default()
     };
-    let payload = SignedRequest {
-        request: request.encode_to_vec(),
-        ..Default::default()
-    }
-    .encode_to_vec();
+    let payload = crate::relay::envelope::test_signed_request(&request);
     let error = responder
         .handle_event(&event(event::REQUEST_ACCEPTED, &payload))
         .await
