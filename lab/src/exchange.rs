@@ -25,7 +25,7 @@ use ehrx_client::fabric::config::Organization;
 use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
 use ehrx_proto::exchange::Purpose;
 use ehrx_services::relay::{GatewaySubmitter, Relay, Submitter as _, config::RelayConfig};
-use ehrx_services::responder::Responder;
+use ehrx_services::responder::{Claim, Responder};
 
 use crate::NetworkDescription;
 use crate::forge::ProofSubject;
@@ -221,6 +221,19 @@ pub struct ExchangeSetup<'a> {
     services: Vec<Service>,
     /// Where each running relay takes a new configuration.
     reloads: BTreeMap<String, mpsc::Sender<RelayConfig>>,
+    /// How the responders started from now on share the requests.
+    pub responders: ResponderSharing,
+}
+
+/// How the responders the lab starts share a network's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResponderSharing {
+    /// Every responder answers every request ([`Claim::Compete`]).
+    #[default]
+    Compete,
+    /// The responder of organisation `k` of `n` claims its share and takes
+    /// over another's after `takeover_after` ([`Claim::Split`]).
+    Split { takeover_after: Duration },
 }
 
 /// The calls that enter `other` in a lookup table: its network key, then
@@ -323,6 +336,7 @@ impl<'a> ExchangeSetup<'a> {
             signal,
             services: Vec::new(),
             reloads: BTreeMap::new(),
+            responders: ResponderSharing::default(),
         })
     }
 
@@ -698,19 +712,45 @@ impl<'a> ExchangeSetup<'a> {
         net: &NetworkDescription,
         user_of: impl Fn(&Organization) -> anyhow::Result<String>,
     ) -> anyhow::Result<()> {
-        for responder_org in &net.organizations {
-            let gateway = gateway_as(responder_org, &user_of(responder_org)?).await?;
-            let settings = EhrSettings::from_description(net);
-            let shutdown = stopped(&self.signal);
-            self.services.push(tokio::spawn(async move {
-                let mut responder =
-                    Responder::new(&gateway, settings, InMemoryCheckpointer::default());
-                responder
-                    .run_until(shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
-            }));
+        for (index, responder_org) in net.organizations.iter().enumerate() {
+            self.start_responder(net, index, &user_of(responder_org)?)
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Starts the responder of `net`'s organisation number `index` (from
+    /// 0), acting as `user`, sharing the requests as [`Self::responders`]
+    /// says.
+    pub async fn start_responder(
+        &mut self,
+        net: &NetworkDescription,
+        index: usize,
+        user: &str,
+    ) -> anyhow::Result<()> {
+        let responder_org = net
+            .organizations
+            .get(index)
+            .with_context(|| format!("{} has no organisation number {index}", net.name))?;
+        let claim = match self.responders {
+            ResponderSharing::Compete => Claim::Compete,
+            ResponderSharing::Split { takeover_after } => Claim::Split {
+                index: u32::try_from(index)?,
+                of: u32::try_from(net.organizations.len())?,
+                takeover_after,
+            },
+        };
+        let gateway = gateway_as(responder_org, user).await?;
+        let settings = EhrSettings::from_description(net);
+        let shutdown = stopped(&self.signal);
+        self.services.push(tokio::spawn(async move {
+            let mut responder = Responder::new(&gateway, settings, InMemoryCheckpointer::default())
+                .with_claim(claim);
+            responder
+                .run_until(shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        }));
         Ok(())
     }
 

@@ -7,12 +7,20 @@
 //!   "network_description": "../.network/net2/network.json",
 //!   "identity": { "msp_id": "Net2Org1MSP", "user": "User1" },
 //!   "checkpoint_file": "responder-org1-checkpoint.json",
-//!   "retry": { "initial_ms": 500, "max_ms": 30000 }
+//!   "retry": { "initial_ms": 500, "max_ms": 30000 },
+//!   "max_in_flight": 16,
+//!   "claim": { "mode": "split", "index": 0, "of": 2, "takeover_seconds": 10 }
 //! }
 //! ```
 //!
 //! `chaincode` (default `ehrx`) and `network_id` (default: the
-//! description's network name) may be given too.
+//! description's network name) may be given too. `max_in_flight` (1 to
+//! 256, default 16) is how many requests the responder answers at once.
+//! `claim` says how the network's responders share the requests: `compete`
+//! (the default: every responder answers every request, the contract keeps
+//! the first reply) or `split` (responder `index` of `of` answers its share
+//! at once and another's only after `takeover_seconds`, 1 to 3600, without
+//! a reply); every responder of a network must be given the same `of`.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +28,8 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use ehrx_services::relay::config::{FabricIdentity, RetryConfig};
+use ehrx_services::responder::{Claim, DEFAULT_MAX_IN_FLIGHT};
+use std::time::Duration;
 
 use crate::target::relative_to;
 
@@ -42,6 +52,55 @@ pub struct ResponderConfig {
     /// Waits between attempts after a transient failure.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// How many requests it answers at once.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// How the network's responders share the requests.
+    #[serde(default)]
+    pub claim: ClaimConfig,
+}
+
+fn default_max_in_flight() -> usize {
+    DEFAULT_MAX_IN_FLIGHT
+}
+
+/// The most requests one responder may answer at once.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// The longest takeover time, in seconds.
+pub const MAX_TAKEOVER_SECONDS: u64 = 3600;
+
+/// `claim`: how the responders share the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClaimConfig {
+    /// Every responder answers every request.
+    #[default]
+    Compete,
+    /// Responder `index` of `of` claims its share.
+    Split {
+        index: u32,
+        of: u32,
+        takeover_seconds: u64,
+    },
+}
+
+impl ClaimConfig {
+    /// The responder's claim.
+    pub fn claim(&self) -> Claim {
+        match *self {
+            Self::Compete => Claim::Compete,
+            Self::Split {
+                index,
+                of,
+                takeover_seconds,
+            } => Claim::Split {
+                index,
+                of,
+                takeover_after: Duration::from_secs(takeover_seconds),
+            },
+        }
+    }
 }
 
 impl ResponderConfig {
@@ -81,6 +140,22 @@ impl ResponderConfig {
         if self.retry.max_ms < self.retry.initial_ms {
             bail!("`retry.max_ms` must be at least `retry.initial_ms`");
         }
+        if !(1..=MAX_IN_FLIGHT).contains(&self.max_in_flight) {
+            bail!("`max_in_flight` must be from 1 to {MAX_IN_FLIGHT}");
+        }
+        if let ClaimConfig::Split {
+            index,
+            of,
+            takeover_seconds,
+        } = self.claim
+        {
+            if of == 0 || index >= of {
+                bail!("`claim.index` must be less than `claim.of` (from 0 to {of} - 1)");
+            }
+            if !(1..=MAX_TAKEOVER_SECONDS).contains(&takeover_seconds) {
+                bail!("`claim.takeover_seconds` must be from 1 to {MAX_TAKEOVER_SECONDS}");
+            }
+        }
         Ok(())
     }
 }
@@ -118,6 +193,8 @@ mod tests {
         assert_eq!(config.retry, RetryConfig::default());
         assert_eq!(config.chaincode, None);
         assert_eq!(config.network_id, None);
+        assert_eq!(config.max_in_flight, 16);
+        assert_eq!(config.claim.claim(), Claim::Compete);
     }
 
     #[test]
@@ -126,7 +203,18 @@ mod tests {
         json["chaincode"] = "ehrx2".into();
         json["network_id"] = "net2".into();
         json["retry"] = json!({"initial_ms": 100, "max_ms": 1000});
+        json["max_in_flight"] = 4.into();
+        json["claim"] = json!({"mode": "split", "index": 1, "of": 2, "takeover_seconds": 7});
         let config = parse(json).unwrap();
+        assert_eq!(config.max_in_flight, 4);
+        assert_eq!(
+            config.claim.claim(),
+            Claim::Split {
+                index: 1,
+                of: 2,
+                takeover_after: Duration::from_secs(7)
+            }
+        );
         assert_eq!(config.chaincode.as_deref(), Some("ehrx2"));
         assert_eq!(config.network_id.as_deref(), Some("net2"));
         assert_eq!(config.retry.initial_ms, 100);
@@ -159,6 +247,46 @@ mod tests {
         inverted["retry"] = json!({"initial_ms": 100, "max_ms": 10});
         let text = parse(inverted).unwrap_err().to_string();
         assert!(text.contains("retry.max_ms"), "{text}");
+
+        for (claim, named) in [
+            (
+                json!({"mode": "split", "index": 2, "of": 2, "takeover_seconds": 5}),
+                "claim.index",
+            ),
+            (
+                json!({"mode": "split", "index": 0, "of": 0, "takeover_seconds": 5}),
+                "claim.index",
+            ),
+            (
+                json!({"mode": "split", "index": 0, "of": 2, "takeover_seconds": 0}),
+                "claim.takeover_seconds",
+            ),
+            (
+                json!({"mode": "split", "index": 0, "of": 2, "takeover_seconds": 3601}),
+                "claim.takeover_seconds",
+            ),
+            (
+                json!({"mode": "split", "index": 0, "of": 2}),
+                "missing field `takeover_seconds`",
+            ),
+            (json!({"mode": "race"}), "unknown variant `race`"),
+            (
+                json!({"mode": "compete", "index": 0}),
+                "unknown field `index`",
+            ),
+            (json!(["split", 0, 2, 5]), "mode"),
+        ] {
+            let mut bad = minimal();
+            bad["claim"] = claim.clone();
+            let text = format!("{:#}", parse(bad).unwrap_err());
+            assert!(text.contains(named), "{claim}: {text}");
+        }
+        for in_flight in [0, 257] {
+            let mut bad = minimal();
+            bad["max_in_flight"] = in_flight.into();
+            let text = parse(bad).unwrap_err().to_string();
+            assert!(text.contains("max_in_flight"), "{text}");
+        }
 
         let mut no_user = minimal();
         no_user["identity"]["user"] = "".into();

@@ -116,7 +116,9 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         "responder started"
     );
     let mut responder = Responder::new(&gateway, settings, checkpointer)
-        .with_retry(config.retry.initial(), config.retry.max());
+        .with_retry(config.retry.initial(), config.retry.max())
+        .with_max_in_flight(config.max_in_flight)
+        .with_claim(config.claim.claim());
     responder
         .run_until(shutdown)
         .await

@@ -14,5 +14,6 @@
 //! `ehrx responder`); applications may embed them too.
 
 pub mod backoff;
+mod feed;
 pub mod relay;
 pub mod responder;

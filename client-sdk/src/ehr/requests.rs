@@ -24,7 +24,7 @@ use super::{
     interface::{Outcome, OutcomeKind, RequestEntry, RequestStatus, event, function},
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
-    peer_lag::retry_while_peers_lag,
+    peer_lag::{conflict_delays, retry_on_conflict, retry_while_peers_lag},
 };
 use crate::{
     fabric::{ChaincodeEvent, Checkpoint},
@@ -202,11 +202,15 @@ impl EhrClient {
             store.save(&reply_key)?;
         }
         // Back-to-back requests read the requester's rate-limit window,
-        // which a lagging endorser may not have updated yet.
+        // which a lagging endorser may not have updated yet; concurrent
+        // ones write it, so only one of a requester's requests commits per
+        // block and the others, invalidated, are endorsed again.
         let signed = signed.encode_to_vec();
-        let committed = retry_while_peers_lag(&[], || {
-            self.contract
-                .submit(function::SUBMIT_REQUEST, [signed.as_slice()])
+        let committed = retry_on_conflict(conflict_delays(reply_key.request_id.as_bytes()), || {
+            retry_while_peers_lag(&[], || {
+                self.contract
+                    .submit(function::SUBMIT_REQUEST, [signed.as_slice()])
+            })
         })
         .await?;
         let result: Outcome = parse_result(function::SUBMIT_REQUEST, &committed.result)?;

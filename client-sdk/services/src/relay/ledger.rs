@@ -67,15 +67,26 @@ pub trait Submitter: Clone + Send + Sync + 'static {
 pub struct GatewayEvents {
     network: Network,
     chaincode: String,
+    from_first_block: bool,
 }
 
 impl GatewayEvents {
-    /// The events of `chaincode` on `network`.
+    /// The events of `chaincode` on `network`; without a checkpoint, from
+    /// the first block.
     pub fn new(network: Network, chaincode: impl Into<String>) -> Self {
         Self {
             network,
             chaincode: chaincode.into(),
+            from_first_block: true,
         }
+    }
+
+    /// Without a checkpoint, the events from the next block on (a
+    /// responder's: a request committed before it first ran has been
+    /// answered by another, or is answered when one restarts).
+    pub fn from_next_block(mut self) -> Self {
+        self.from_first_block = false;
+        self
     }
 }
 
@@ -86,12 +97,10 @@ impl EventSource for GatewayEvents {
         // Without a checkpoint the relay has forwarded nothing yet, so it
         // starts from the first block rather than the next commit: anything
         // validated before the relay first ran is still delivered.
-        let builder = self
-            .network
-            .chaincode_events(&self.chaincode)
-            .start_block(0);
+        let builder = self.network.chaincode_events(&self.chaincode);
         let builder = match &checkpoint {
             Some(checkpoint) => builder.checkpoint(checkpoint),
+            None if self.from_first_block => builder.start_block(0),
             None => builder,
         };
         builder.build().events().await

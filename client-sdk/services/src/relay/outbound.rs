@@ -36,10 +36,9 @@
 //! yet), and so is a challenge the destination's peers do not know yet.
 
 use crate::backoff::Backoff;
+use crate::feed::{Feed, FeedItem};
 use std::{
     collections::{HashMap, VecDeque, hash_map::Entry},
-    future::Future,
-    pin::Pin,
     sync::Arc,
     time::Duration,
 };
@@ -47,21 +46,21 @@ use std::{
 use ed25519_dalek::SigningKey;
 use ehrx_proto::exchange::{DeliveryReceipt, forwarded_envelope::Payload};
 use sha2::{Digest as _, Sha256};
-use tokio::{sync::watch, task::JoinSet, time::Sleep};
+use tokio::{sync::watch, task::JoinSet};
 use tracing::{debug, error, info, warn};
 
 use super::{
     checkpoint::CheckpointFile,
     error::RelayError,
     inbound::status_for,
-    ledger::{EventSource, EventStream, Submitter},
+    ledger::{EventSource, Submitter},
     remote::{DeliveryError, Remotes},
     route::{Outgoing, Route, route},
     shutdown::Shutdown,
     status::RelayStatus,
     window::{Read, Seq, Window},
 };
-use ehrx_client::fabric::{ChaincodeEvent, Checkpoint, Error};
+use ehrx_client::fabric::{ChaincodeEvent, Checkpoint};
 
 /// How deliveries are paced.
 #[derive(Debug, Clone, Copy)]
@@ -185,65 +184,6 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
             }
         }
         Ok(())
-    }
-}
-
-/// A future opening the event stream.
-type Opening<'a, S> = Pin<Box<dyn Future<Output = Result<S, Error>> + Send + 'a>>;
-
-/// The event stream, or the way to it.
-enum Feed<'a, S> {
-    Opening(Opening<'a, S>),
-    Open(S),
-    /// Waiting before reopening it.
-    Waiting(Pin<Box<Sleep>>),
-    /// Shutting down: nothing more is read.
-    Closed,
-}
-
-/// What the feed came up with.
-enum FeedItem<S> {
-    Opened(Result<S, Error>),
-    Event(ChaincodeEvent),
-    Failed(Error),
-    Ended,
-    Reopen,
-}
-
-impl<'a, S: EventStream> Feed<'a, S> {
-    fn opening<E: EventSource<Stream = S>>(
-        events: &'a E,
-        position: Option<Checkpoint>,
-        network_id: &str,
-    ) -> Self {
-        // The stream opens at once, but the gateway confirms the
-        // subscription only with its first event (a refusal is the
-        // stream's first item), so the relay says here where it listens from.
-        info!(network = %network_id, ?position, "subscribing to chaincode events");
-        Self::Opening(Box::pin(events.open(position)))
-    }
-
-    fn waiting(delay: Duration) -> Self {
-        Self::Waiting(Box::pin(tokio::time::sleep(delay)))
-    }
-
-    /// The next thing that happens to the feed; cancel-safe, since the
-    /// opening and the wait are kept in the feed and the stream's `next`
-    /// takes nothing until it returns it.
-    async fn next(&mut self) -> FeedItem<S> {
-        match self {
-            Self::Opening(opening) => FeedItem::Opened(opening.as_mut().await),
-            Self::Open(stream) => match stream.next().await {
-                Some(Ok(event)) => FeedItem::Event(event),
-                Some(Err(error)) => FeedItem::Failed(error),
-                None => FeedItem::Ended,
-            },
-            Self::Waiting(sleep) => {
-                sleep.as_mut().await;
-                FeedItem::Reopen
-            }
-            Self::Closed => std::future::pending().await,
-        }
     }
 }
 

@@ -38,6 +38,10 @@ pub enum Error {
     /// The checkpoint could not be stored.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// A task answering requests failed unexpectedly (it panicked or was
+    /// cancelled), or the slots it waits for were closed.
+    #[error("a responder task failed: {0}")]
+    Task(String),
     /// The event stream could not be opened or read.
     #[error("chaincode events: {0}")]
     Events(fabric::Error),

@@ -6,24 +6,47 @@
 //! every organisation; for `RequestRejected` it submits a REJECTED refusal
 //! carrying the reason, which the source network relays back.
 //!
-//! Several responders race and the contract keeps exactly one reply, so
-//! losing (the contract says the request already has a reply, or the
-//! commit hits an MVCC conflict with the winner's) is a normal outcome:
-//! [`Handled::LostRace`]. An event is checkpointed once handled, whatever
-//! the outcome; a gateway failure that may pass is retried with back-off
-//! without advancing the checkpoint, so a restarted responder resumes at
-//! the first event not yet handled. Handling an event twice is harmless:
-//! the second attempt loses the race to the first.
+//! A responder answers up to `max_in_flight` requests at once (default
+//! [`DEFAULT_MAX_IN_FLIGHT`]), each in a task of its own. The contract keeps
+//! exactly one reply per request, whatever the responders do; how they
+//! share the work is a [`Claim`]:
+//! - [`Claim::Compete`] (default, as in the paper): every responder answers
+//!   every request, and losing (the contract says the request already has
+//!   a reply, or the commit hits an MVCC conflict with the winner's) is a
+//!   normal outcome, [`Handled::LostRace`], at the cost of the loser's
+//!   endorsement or invalid transaction;
+//! - [`Claim::Split`]: each request falls to one responder ([`claimant`]),
+//!   which answers it at once; the others answer it only if it still has
+//!   no reply after the takeover time ([`Handled::Claimed`] otherwise).
+//!
+//! The checkpoint moves past an event once it and every event before it
+//! are handled, whatever the outcome (see the relay's
+//! [`window`](crate::relay::window), shared with it); a gateway failure
+//! that may pass is retried with back-off, so a restarted responder
+//! resumes at the first event not yet handled. Handling an event twice is
+//! harmless: the second attempt loses the race to the first.
 
 pub mod error;
 pub mod reply;
 
-use crate::backoff::Backoff;
+use crate::{
+    backoff::Backoff,
+    feed::{Feed, FeedItem},
+    relay::{
+        checkpoint::Progress,
+        ledger::GatewayEvents,
+        shutdown::{Shutdown, ShutdownTrigger},
+        window::{Read, Seq, Window},
+    },
+};
 use std::{
     future::Future,
-    pin::Pin,
+    sync::Arc,
     time::{Duration, SystemTime},
 };
+
+use sha2::{Digest as _, Sha256};
+use tokio::{sync::Semaphore, task::JoinSet};
 
 use prost::Message as _;
 use tracing::{debug, error, info, warn};
@@ -40,7 +63,7 @@ use ehrx_client::{
             function,
         },
     },
-    fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
+    fabric::{self, ChaincodeEvent, Checkpoint, Checkpointer, Gateway, TxValidationCode},
     proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
 };
 
@@ -63,6 +86,12 @@ pub enum Handled {
         request_id: String,
         /// What showed it.
         reason: String,
+    },
+    /// Another responder claims the request ([`Claim::Split`]) and had
+    /// answered it by the takeover time.
+    Claimed {
+        /// The request.
+        request_id: String,
     },
     /// The request cannot be answered by this responder (the contract
     /// refused for a reason retrying will not change, or its records could
@@ -124,13 +153,91 @@ fn accepted_request_id(payload: &[u8]) -> Result<String, String> {
     Ok(request.request_id)
 }
 
+/// How the responders of one network share its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Every responder answers every request, as the paper's peers
+    /// compete; the contract keeps the first reply, and the others'
+    /// transactions are refused at endorsement or invalidated at commit.
+    Compete,
+    /// Responder `index` of `of` answers at once the requests that fall to
+    /// it ([`claimant`]), and another's only once `takeover_after` has
+    /// passed with no reply: no transaction is wasted while every
+    /// responder is up, and a silent one delays its share by that long.
+    Split {
+        /// This responder's place, 0 to `of - 1`.
+        index: u32,
+        /// How many responders share the requests.
+        of: u32,
+        /// How long another's request goes unanswered before this one
+        /// answers it.
+        takeover_after: Duration,
+    },
+}
+
+impl Claim {
+    /// How long to wait before answering `request_id`: nothing if this
+    /// responder claims it (or all compete).
+    pub fn wait_before(&self, request_id: &str) -> Option<Duration> {
+        match *self {
+            Self::Compete => None,
+            Self::Split {
+                index,
+                of,
+                takeover_after,
+            } => (claimant(request_id, of) != index).then_some(takeover_after),
+        }
+    }
+}
+
+/// Which of `of` responders claims `request_id` under [`Claim::Split`]:
+/// the first 8 bytes of the id's SHA-256, big-endian, modulo `of`; the
+/// same on every responder, and spread evenly over random (v4) ids.
+pub fn claimant(request_id: &str, of: u32) -> u32 {
+    let digest = Sha256::digest(request_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u32::try_from(u64::from_be_bytes(first) % u64::from(of.max(1))).unwrap_or(0)
+}
+
+/// How many requests one responder answers at once, by default.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
+
+/// How far past the checkpoint a responder reads, per request it may
+/// answer at once: room for the requests that wait for another's takeover
+/// time under [`Claim::Split`].
+const READ_AHEAD_PER_SLOT: usize = 8;
+
 /// One responder identity answering one network's requests.
 #[derive(Debug)]
 pub struct Responder<C> {
+    handler: Handler,
+    checkpointer: C,
+    max_in_flight: usize,
+}
+
+/// What answering a request needs; shared by the tasks answering at once.
+#[derive(Debug, Clone)]
+struct Handler {
     /// The responder's EHR client: settings, channel, contract, identity.
     ehr: EhrClient,
-    checkpointer: C,
     backoff: Backoff,
+    claim: Claim,
+}
+
+/// How the handling of one event ended.
+#[derive(Debug)]
+struct Done {
+    seq: Seq,
+    fate: Result<Fate, Error>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// Handled (whatever the outcome) and checkpointable.
+    Settled,
+    /// Shutdown came first; handled again after a restart.
+    Stopped,
 }
 
 impl<C: Checkpointer> Responder<C> {
@@ -139,18 +246,36 @@ impl<C: Checkpointer> Responder<C> {
     /// reply's signer to be the submitter), resuming from `checkpointer`.
     /// `settings` name this network (the replies' `replying_network`), the
     /// channel, the chaincode and the organisations that endorse each reply.
+    /// It competes with the others ([`Claim::Compete`]) and answers up to
+    /// [`DEFAULT_MAX_IN_FLIGHT`] requests at once.
     pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
         Self {
-            ehr: EhrClient::new(gateway, settings),
+            handler: Handler {
+                ehr: EhrClient::new(gateway, settings),
+                backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
+                claim: Claim::Compete,
+            },
             checkpointer,
-            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
         }
     }
 
     /// Waits `initial` after the first transient failure, doubling up to
     /// `max` (default 500 ms to 30 s).
     pub fn with_retry(mut self, initial: Duration, max: Duration) -> Self {
-        self.backoff = Backoff::new(initial, max);
+        self.handler.backoff = Backoff::new(initial, max);
+        self
+    }
+
+    /// How this responder shares the requests with the others.
+    pub fn with_claim(mut self, claim: Claim) -> Self {
+        self.handler.claim = claim;
+        self
+    }
+
+    /// Answers up to `max_in_flight` requests at once (at least 1).
+    pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
+        self.max_in_flight = max_in_flight.max(1);
         self
     }
 
@@ -159,119 +284,201 @@ impl<C: Checkpointer> Responder<C> {
         &self.checkpointer
     }
 
-    /// Follows the contract's events from the checkpoint and handles each,
-    /// until `shutdown` completes (between events or while waiting to
-    /// retry; an event being handled is finished first). Returns an error
-    /// only when going on cannot help: the contract refuses this identity,
-    /// the key cannot sign, or the checkpoint cannot be stored.
+    /// Follows the contract's events from the checkpoint and answers up to
+    /// `max_in_flight` requests at once, until `shutdown` completes: then
+    /// nothing more is read, waits are cut short and the answers under way
+    /// are let finish. The checkpoint moves past an event once it and every
+    /// event before it are handled, so a restart handles again at most the
+    /// events that were in flight (a second answer loses the race to the
+    /// first). Returns an error only when going on cannot help: the
+    /// contract refuses this identity, the key cannot sign, or the
+    /// checkpoint cannot be stored.
     pub async fn run_until(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+        let handler = Arc::new(self.handler.clone());
+        let settings = handler.ehr.settings();
+        let events = GatewayEvents::new(handler.ehr.network().clone(), settings.chaincode.clone())
+            .from_next_block();
+        let label = settings.network_id.clone();
+        let mut window = Window::new(
+            Progress {
+                checkpoint: self.checkpointer.checkpoint(),
+                settled: Vec::new(),
+            },
+            self.max_in_flight.saturating_mul(READ_AHEAD_PER_SLOT),
+        );
+        let mut position = window.checkpoint().cloned();
+        let mut feed = Feed::opening(&events, position.clone(), &label);
+        let mut reopen = handler.backoff;
+        let slots = Arc::new(Semaphore::new(self.max_in_flight));
+        let trigger = ShutdownTrigger::new();
+        let mut tasks = JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut backoff = self.backoff;
+        let mut stopping = false;
         loop {
-            let request = self
-                .ehr
-                .network()
-                .chaincode_events(self.ehr.settings().chaincode.clone())
-                .checkpointer(&self.checkpointer)
-                .build();
-            // The stream opens at once, but the gateway confirms the
-            // subscription only with its first event (a refusal is the
-            // stream's first item), so the responder says here where it listens from.
-            info!(
-                checkpoint = ?self.checkpointer.checkpoint(),
-                chaincode = %self.ehr.settings().chaincode,
-                "subscribing to chaincode events"
-            );
-            let opened = tokio::select! {
-                () = shutdown.as_mut() => return Ok(()),
-                opened = request.events() => opened,
-            };
-            match opened {
-                Ok(mut events) => {
-                    info!(
-                        checkpoint = ?self.checkpointer.checkpoint(),
-                        chaincode = %self.ehr.settings().chaincode,
-                        "following chaincode events"
-                    );
-                    loop {
-                        let next = tokio::select! {
-                            () = shutdown.as_mut() => return Ok(()),
-                            next = events.next() => next,
-                        };
-                        match next {
-                            Some(Ok(event)) => {
-                                if !self
-                                    .handle_until_done(&event, &mut backoff, &mut shutdown)
-                                    .await?
-                                {
-                                    return Ok(());
-                                }
-                            }
-                            Some(Err(e)) => {
-                                warn!(error = %Error::Events(e), "event stream failed; reopening");
-                                break;
-                            }
-                            None => {
-                                info!("event stream ended; reopening");
-                                break;
-                            }
+            let reading = !stopping && !window.is_full();
+            tokio::select! {
+                biased;
+                () = shutdown.as_mut(), if !stopping => {
+                    stopping = true;
+                    feed = Feed::Closed;
+                    trigger.trigger();
+                    info!(network = %label, in_flight = window.open(), "no more events read; letting the answers under way finish");
+                }
+                Some(joined) = tasks.join_next() => {
+                    let done: Done = joined.map_err(|e| Error::Task(e.to_string()))?;
+                    match done.fate {
+                        Ok(Fate::Settled) => window.settle(done.seq),
+                        Ok(Fate::Stopped) => {}
+                        Err(error) => {
+                            trigger.trigger();
+                            tasks.shutdown().await;
+                            return Err(error);
                         }
                     }
+                    self.save(&mut window)?;
                 }
-                Err(e) => warn!(error = %Error::Events(e), "cannot open the event stream"),
-            }
-            if !pause(backoff.next_delay(), &mut shutdown).await {
-                return Ok(());
+                item = feed.next(), if reading => match item {
+                    FeedItem::Opened(Ok(stream)) => {
+                        info!(network = %label, ?position, "following chaincode events");
+                        feed = Feed::Open(stream);
+                    }
+                    FeedItem::Opened(Err(error)) => {
+                        warn!(error = %Error::Events(error), "cannot open the event stream");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Event(event) => {
+                        reopen.reset();
+                        position = Some(Checkpoint {
+                            block_number: event.block_number,
+                            transaction_id: Some(event.transaction_id.clone()),
+                        });
+                        let answerable = ANSWERED.contains(&event.event_name.as_str());
+                        match window.read(&event, answerable) {
+                            Read::Deliver(seq) => {
+                                tasks.spawn(Arc::clone(&handler).handle(seq, event, Arc::clone(&slots), trigger.subscribe()));
+                            }
+                            Read::SettledBefore | Read::Done => {
+                                log_handled(&event, &Handled::Ignored);
+                            }
+                        }
+                        self.save(&mut window)?;
+                    }
+                    FeedItem::Failed(error) => {
+                        warn!(error = %Error::Events(error), "event stream failed; reopening it after the last event read");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Ended => {
+                        info!("event stream ended; reopening it after the last event read");
+                        feed = Feed::waiting(reopen.next_delay());
+                    }
+                    FeedItem::Reopen => feed = Feed::opening(&events, position.clone(), &label),
+                },
+                else => break,
             }
         }
+        Ok(())
     }
 
-    /// Handles `event`, retrying transient failures, then checkpoints it;
-    /// `false` if shutdown came while waiting to retry.
-    async fn handle_until_done<F: Future<Output = ()>>(
-        &mut self,
+    /// Saves the checkpoint if it moved.
+    fn save(&mut self, window: &mut Window) -> Result<(), Error> {
+        if let Some(Progress {
+            checkpoint: Some(checkpoint),
+            ..
+        }) = window.take_changes()
+        {
+            self.checkpointer.save(checkpoint)?;
+        }
+        Ok(())
+    }
+
+    /// Handles one event as this responder's tasks do, but at once, with
+    /// no takeover wait and no retries: answers `RequestAccepted` and
+    /// `RequestRejected`, ignores the rest. An `Err` means the event is not
+    /// handled yet.
+    pub async fn handle_event(&self, event: &ChaincodeEvent) -> Result<Handled, Error> {
+        self.handler.handle_event(event).await
+    }
+}
+
+/// The events a responder answers.
+const ANSWERED: [&str; 2] = [event::REQUEST_ACCEPTED, event::REQUEST_REJECTED];
+
+impl Handler {
+    /// Handles `event` (number `seq` of the stream) to the end: waits for
+    /// the takeover time if another responder claims its request, then
+    /// for a free slot, then answers, retrying what may pass.
+    async fn handle(
+        self: Arc<Self>,
+        seq: Seq,
+        event: ChaincodeEvent,
+        slots: Arc<Semaphore>,
+        mut shutdown: Shutdown,
+    ) -> Done {
+        let fate = self.handle_until_done(&event, &slots, &mut shutdown).await;
+        Done { seq, fate }
+    }
+
+    async fn handle_until_done(
+        &self,
         event: &ChaincodeEvent,
-        backoff: &mut Backoff,
-        shutdown: &mut Pin<&mut F>,
-    ) -> Result<bool, Error> {
+        slots: &Semaphore,
+        shutdown: &mut Shutdown,
+    ) -> Result<Fate, Error> {
+        if let Some(request_id) = request_id_of(event)
+            && let Some(delay) = self.claim.wait_before(&request_id)
+        {
+            debug!(%request_id, wait_ms = millis(delay), "claimed by another responder; answering only if it is silent");
+            if !wait(delay, shutdown).await {
+                return Ok(Fate::Stopped);
+            }
+            if let Ok(status) = self.request_status(&request_id).await
+                && status.status == RequestStatus::Replied
+            {
+                log_handled(event, &Handled::Claimed { request_id });
+                return Ok(Fate::Settled);
+            }
+            info!(%request_id, "the responder that claims the request has not answered; taking it over");
+        }
+        let _slot = tokio::select! {
+            () = shutdown.recv() => return Ok(Fate::Stopped),
+            slot = slots.acquire() => slot.map_err(|e| Error::Task(e.to_string()))?,
+        };
+        let mut backoff = self.backoff;
         let mut refusals = 0;
         loop {
-            match self.handle_event(event).await {
+            let delay = match self.handle_event(event).await {
                 Ok(Handled::Unanswerable { request_id, reason }) if retries_refusal(refusals) => {
                     refusals += 1;
                     let delay = backoff.next_delay();
                     warn!(
                         %request_id,
                         %reason,
-                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        retry_in_ms = millis(delay),
                         "refused; trying again in case an endorsing peer had not committed the request yet"
                     );
-                    if !pause(delay, shutdown).await {
-                        return Ok(false);
-                    }
+                    delay
                 }
                 Ok(handled) => {
                     log_handled(event, &handled);
-                    self.checkpointer.checkpoint_chaincode_event(event)?;
-                    backoff.reset();
-                    return Ok(true);
+                    return Ok(Fate::Settled);
                 }
                 Err(e) if e.is_transient() => {
                     let delay = backoff.next_delay();
                     warn!(
                         transaction_id = %event.transaction_id,
                         error = %e,
-                        retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        retry_in_ms = millis(delay),
                         "handling the event failed; retrying"
                     );
-                    if !pause(delay, shutdown).await {
-                        return Ok(false);
-                    }
+                    delay
                 }
                 Err(e) => {
                     error!(transaction_id = %event.transaction_id, error = %e, "responder stops");
                     return Err(e);
                 }
+            };
+            if !wait(delay, shutdown).await {
+                return Ok(Fate::Stopped);
             }
         }
     }
@@ -453,10 +660,25 @@ fn retries_refusal(refusals: u32) -> bool {
 }
 
 /// Waits `delay` unless shutdown comes first; `false` on shutdown.
-async fn pause<F: Future<Output = ()>>(delay: Duration, shutdown: &mut Pin<&mut F>) -> bool {
+async fn wait(delay: Duration, shutdown: &mut Shutdown) -> bool {
     tokio::select! {
-        () = shutdown.as_mut() => false,
+        () = shutdown.recv() => false,
         () = tokio::time::sleep(delay) => true,
+    }
+}
+
+fn millis(delay: Duration) -> u64 {
+    u64::try_from(delay.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The request an answerable event is about, if its payload reads.
+fn request_id_of(event: &ChaincodeEvent) -> Option<String> {
+    match event.event_name.as_str() {
+        event::REQUEST_ACCEPTED => accepted_request_id(&event.payload).ok(),
+        event::REQUEST_REJECTED => serde_json::from_slice::<Rejection>(&event.payload)
+            .ok()
+            .map(|rejection| rejection.request_id),
+        _ => None,
     }
 }
 
@@ -475,6 +697,12 @@ fn log_handled(event: &ChaincodeEvent, handled: &Handled) {
             %transaction_id,
             block,
             "reply committed"
+        ),
+        Handled::Claimed { request_id } => info!(
+            %request_id,
+            %transaction_id,
+            block,
+            "answered by the responder that claims it"
         ),
         Handled::LostRace { request_id, reason } => info!(
             %request_id,

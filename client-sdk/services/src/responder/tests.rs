@@ -168,3 +168,74 @@ fn a_refusal_is_tried_again_twice_before_the_request_is_skipped() {
     assert!(retries_refusal(1));
     assert!(!retries_refusal(2));
 }
+
+#[test]
+fn each_request_falls_to_one_responder_the_same_everywhere() {
+    let ids: Vec<String> = (0..4000)
+        .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
+        .collect();
+    // Deterministic, and within range.
+    for id in &ids {
+        assert_eq!(claimant(id, 2), claimant(id, 2));
+        assert!(claimant(id, 3) < 3);
+    }
+    // Spread evenly: each of 2 (and of 3) gets its share within 5%.
+    for of in [2u32, 3] {
+        let share = ids.len() / of as usize;
+        for index in 0..of {
+            let got = ids.iter().filter(|id| claimant(id, of) == index).count();
+            assert!(got.abs_diff(share) * 20 < share, "{index} of {of}: {got}");
+        }
+    }
+    // One responder claims everything; 0 is read as 1.
+    assert!(
+        ids.iter()
+            .all(|id| claimant(id, 1) == 0 && claimant(id, 0) == 0)
+    );
+}
+
+#[test]
+fn only_another_responders_requests_wait_for_the_takeover_time() {
+    let takeover_after = Duration::from_secs(10);
+    let first = Claim::Split {
+        index: 0,
+        of: 2,
+        takeover_after,
+    };
+    let second = Claim::Split {
+        index: 1,
+        of: 2,
+        takeover_after,
+    };
+    for n in 0..50 {
+        let id = format!("request-{n}");
+        // Exactly one of the two answers at once.
+        let waits = [first.wait_before(&id), second.wait_before(&id)];
+        assert_eq!(waits.iter().filter(|w| w.is_none()).count(), 1, "{id}");
+        assert!(waits.contains(&Some(takeover_after)), "{id}");
+        assert_eq!(Claim::Compete.wait_before(&id), None);
+    }
+}
+
+#[test]
+fn the_request_of_an_answerable_event_is_read_from_its_payload() {
+    let request = Request {
+        request_id: "r-7".into(),
+        ..Default::default()
+    };
+    let accepted = event(
+        event::REQUEST_ACCEPTED,
+        &crate::relay::envelope::test_signed_request(&request),
+    );
+    assert_eq!(request_id_of(&accepted).as_deref(), Some("r-7"));
+    let rejected = event(
+        event::REQUEST_REJECTED,
+        br#"{"request_id":"r-8","reason":"rate limit"}"#,
+    );
+    assert_eq!(request_id_of(&rejected).as_deref(), Some("r-8"));
+    assert_eq!(
+        request_id_of(&event(event::REQUEST_ACCEPTED, b"\xff")),
+        None
+    );
+    assert_eq!(request_id_of(&event("RecordStored", b"{}")), None);
+}
