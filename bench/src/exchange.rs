@@ -16,7 +16,7 @@ use ehrx_client::ehr::interface::function;
 use ehrx_client::ehr::{HistoryOutcome, HistoryRequest, PatientRef};
 use ehrx_client::fabric::Contract;
 use ehrx_client::proto::exchange::Purpose;
-use ehrx_lab::exchange::{ExchangeSetup, gateway_as, org};
+use ehrx_lab::exchange::{ExchangeSetup, ResponderSharing, gateway_as, org};
 use ehrx_lab::networks::Networks;
 use ehrx_lab::wan::{Conditions, Wan};
 use serde::Serialize;
@@ -48,6 +48,8 @@ pub struct Params {
     pub patients: usize,
     /// How long one exchange may take before it counts as failed.
     pub timeout_secs: u64,
+    /// With split responders, their takeover time; `None`: they compete.
+    pub takeover_secs: Option<u64>,
     /// Seed of the synthetic patients.
     pub seed: u64,
     /// The emulated WAN between the relays, when the run has one.
@@ -151,6 +153,16 @@ struct Probe {
     task: JoinHandle<Tally>,
 }
 
+/// How long the probe waits after a failed `Put` before the next.
+const PROBE_PAUSE_AFTER_FAILURE: Duration = Duration::from_millis(200);
+
+impl Drop for Probe {
+    /// A probe dropped unfinished (an interrupted run) stops at once.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 impl Probe {
     fn start(showcase: Contract, label: String) -> Self {
         let (stop, stopped) = watch::channel(false);
@@ -158,13 +170,19 @@ impl Probe {
             let mut tally = Tally::default();
             let started = Instant::now();
             let mut n = 0usize;
-            while !*stopped.borrow() {
+            // Ends when told to, or when nobody is left to tell it (the
+            // run was dropped, e.g. interrupted).
+            while !*stopped.borrow() && stopped.has_changed().is_ok() {
                 let key = format!("probe-{label}-{n}");
                 n += 1;
                 let begun = Instant::now();
                 match showcase.submit("Put", [key.as_bytes(), b"v"]).await {
                     Ok(_) => tally.success(begun.elapsed(), &[]),
-                    Err(error) => tally.failure(&anyhow::Error::from(error).context("Put")),
+                    Err(error) => {
+                        tally.failure(&anyhow::Error::from(error).context("Put"));
+                        // A network that is down fails at once: no busy loop.
+                        tokio::time::sleep(PROBE_PAUSE_AFTER_FAILURE).await;
+                    }
                 }
             }
             tally.elapsed = started.elapsed();
@@ -174,10 +192,10 @@ impl Probe {
     }
 
     /// Stops after the `Put` in progress and returns what it measured.
-    async fn finish(self) -> anyhow::Result<Tally> {
+    async fn finish(mut self) -> anyhow::Result<Tally> {
         // The task may already have ended; then there is nobody to tell.
         let _ = self.stop.send(true);
-        self.task.await.context("the Put probe panicked")
+        (&mut self.task).await.context("the Put probe panicked")
     }
 }
 
@@ -252,6 +270,11 @@ async fn measure(
     progress.note(format!("registering {most} requesters on network I"));
     let participants = participants::enroll(net1, most, false).await?;
     setup.start_relays()?;
+    if let Some(seconds) = params.takeover_secs {
+        setup.responders = ResponderSharing::Split {
+            takeover_after: Duration::from_secs(seconds),
+        };
+    }
     setup.start_responders().await?;
 
     let shared = Arc::new(Shared {
@@ -400,4 +423,42 @@ async fn on_the_wan(
         rows.push(row);
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use ehrx_client::fabric::{ConnectionBuilder, Gateway, Identity, P256Signer, SigningIdentity};
+
+    use super::*;
+
+    /// The showcase contract behind a gateway address nothing listens on.
+    fn unreachable_showcase() -> Contract {
+        let key = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let identity = SigningIdentity::new(
+            Identity::new("Net1Org1MSP", b"certificate".to_vec()),
+            Arc::new(P256Signer::new(key)),
+        );
+        let channel = ConnectionBuilder::new("127.0.0.1:9")
+            .connect_lazy()
+            .unwrap();
+        Gateway::new(channel, identity)
+            .network("ehrchannel")
+            .contract(SHOWCASE)
+    }
+
+    #[tokio::test]
+    async fn a_probe_against_a_network_that_is_down_does_not_spin() {
+        let probe = Probe::start(unreachable_showcase(), "down".into());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let tally = probe.finish().await.unwrap();
+        // Each failure is followed by a pause: a handful, not thousands.
+        assert!(
+            (1..=6).contains(&tally.failed()),
+            "{} failures",
+            tally.failed()
+        );
+        assert_eq!(tally.succeeded(), 0);
+    }
 }

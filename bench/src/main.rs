@@ -37,6 +37,12 @@ enum Ordering {
     Bft,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Sharing {
+    Compete,
+    Split,
+}
+
 impl Ordering {
     fn name(self) -> &'static str {
         match self {
@@ -120,6 +126,15 @@ struct Cli {
     /// P-256 signature checks as the baseline [default: 500, quick 50].
     #[arg(long)]
     verifications: Option<usize>,
+    /// Exchange: how network II's two responders share the requests:
+    /// `compete` (each answers every request, the contract keeps the
+    /// first) or `split` (each answers its share, and the other's after
+    /// --takeover-secs without a reply).
+    #[arg(long, value_enum, default_value_t = Sharing::Compete)]
+    responders: Sharing,
+    /// Exchange with --responders split: the takeover time.
+    #[arg(long, default_value_t = 10)]
+    takeover_secs: u64,
     /// Exchange: seconds one exchange may take before it counts as failed.
     #[arg(long, default_value_t = 120)]
     timeout_secs: u64,
@@ -214,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         warmup: cli.pick(cli.exchange_warmup, 4, 1),
         patients: cli.pick(cli.patients, 4, 2).max(1),
         timeout_secs: cli.timeout_secs,
+        takeover_secs: (cli.responders == Sharing::Split).then_some(cli.takeover_secs),
         seed,
         proofs: cli.pick(cli.proofs, 20, 3),
         verifications: cli.pick(cli.verifications, 500, 50),
