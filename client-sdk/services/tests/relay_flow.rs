@@ -410,10 +410,16 @@ impl Submitter for Recorder {
         if function == "IssueChallenge" {
             let mut state = self.state.lock().unwrap();
             state.challenges += 1;
+            // Issued now and valid two minutes, as the contract's are.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis();
             let challenge = format!(
-                r#"{{"nonce":"{}","network_id":"{}","issued_at_ms":1,"expires_at_ms":120001}}"#,
+                r#"{{"nonce":"{}","network_id":"{}","issued_at_ms":{now},"expires_at_ms":{}}}"#,
                 nonce(state.challenges),
-                String::from_utf8_lossy(&args[0])
+                String::from_utf8_lossy(&args[0]),
+                now + 120_000
             );
             return Ok(Committed {
                 result: challenge.into_bytes(),
@@ -792,12 +798,15 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
     // On network II: the reply to request 1.
     let last2 = ledger2.emit("ReplyReady", reply_payload(&request_id(1), "net2", "net1"));
 
-    // One delivery at a time, in commit order, so the challenges' nonces
-    // follow that order too.
+    // One delivery at a time, in commit order, and no challenge fetched
+    // ahead, so the challenges' nonces follow that order too.
     let mut config1 = a.config(&pki, &b);
     config1.max_in_flight = 1;
+    config1.challenge_prefetch = 0;
+    let mut config2 = b.config(&pki, &a);
+    config2.challenge_prefetch = 0;
     let relay1 = Running::start(config1, &ledger1, &into1).await;
-    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay2 = Running::start(config2, &ledger2, &into2).await;
 
     eventually("both checkpoints at their last event", || async {
         saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last1))
@@ -1744,7 +1753,9 @@ async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
     let event = emit_request(&ledger1, 1, "net2");
 
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
-    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    let mut config1 = a.config(&pki, &b);
+    config1.challenge_prefetch = 0;
+    let relay1 = Running::start(config1, &ledger1, &into1).await;
     eventually("the delivery", || async {
         saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
     })
@@ -1755,6 +1766,57 @@ async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
     assert_eq!(health["refused"], 0, "{health}");
     // Each attempt came with a fresh challenge.
     assert_eq!(into2.state.lock().unwrap().challenges, 5);
+
+    relay1.stop().await;
+    relay2.stop().await;
+}
+
+#[tokio::test]
+async fn challenges_fetched_ahead_serve_the_next_deliveries_once_each() {
+    let pki = Pki::new();
+    let (a, b) = (Node::new("net1"), Node::new("net2"));
+    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
+    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
+    let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
+    let challenges = || into2.state.lock().unwrap().challenges;
+
+    // The first delivery fetches its own challenge, and two ahead (the
+    // default depth): 3 issued, 1 used.
+    let first = emit_request(&ledger1, 1, "net2");
+    eventually("the first delivery and the challenges ahead", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&first)) && challenges() == 3
+    })
+    .await;
+    // The next ones use the challenges fetched ahead, in turn, and each
+    // fetches one more to keep two ready.
+    let second = emit_request(&ledger1, 2, "net2");
+    eventually("the second delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second)) && challenges() == 4
+    })
+    .await;
+    let third = emit_request(&ledger1, 3, "net2");
+    eventually("the third delivery", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&third)) && challenges() == 5
+    })
+    .await;
+    let used: Vec<String> = into2
+        .proofs()
+        .iter()
+        .map(|proof| {
+            let text = String::from_utf8_lossy(proof).into_owned();
+            text.rsplit(' ').next().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(used.len(), 3);
+    let distinct: std::collections::BTreeSet<&String> = used.iter().collect();
+    assert_eq!(distinct.len(), 3, "no challenge used twice: {used:?}");
+    assert_eq!(used[0], nonce(1), "the first delivery waited for its own");
+    assert!(
+        used[1..].iter().all(|n| *n == nonce(2) || *n == nonce(3)),
+        "the later ones used the challenges fetched ahead: {used:?}"
+    );
+    assert_eq!(into2.accepted_requests(), [1, 2, 3].map(request_id));
 
     relay1.stop().await;
     relay2.stop().await;

@@ -151,7 +151,19 @@ pub struct RelayConfig {
     /// (`PurgeChallenges`), in seconds; 0 never does.
     #[serde(default = "default_challenge_purge_seconds")]
     pub challenge_purge_seconds: u64,
+    /// How many challenges of each destination to keep fetched ahead, so
+    /// that a delivery need not wait for one (0 to
+    /// [`MAX_CHALLENGE_PREFETCH`]; 0 fetches each when needed).
+    #[serde(default = "default_challenge_prefetch")]
+    pub challenge_prefetch: usize,
 }
+
+fn default_challenge_prefetch() -> usize {
+    super::prefetch::DEFAULT_DEPTH
+}
+
+/// The most challenges kept ahead per destination.
+pub const MAX_CHALLENGE_PREFETCH: usize = 64;
 
 fn default_challenge_purge_seconds() -> u64 {
     600
@@ -388,6 +400,15 @@ impl RelayConfig {
         if self.challenges.burst == 0 {
             return Err(invalid("challenges.burst", "must be at least 1"));
         }
+        if self.challenge_prefetch > MAX_CHALLENGE_PREFETCH {
+            return Err(invalid(
+                "challenge_prefetch",
+                format!(
+                    "{} is more than {MAX_CHALLENGE_PREFETCH}",
+                    self.challenge_prefetch
+                ),
+            ));
+        }
         if !(1..=MAX_IN_FLIGHT_LIMIT).contains(&self.max_in_flight) {
             return Err(invalid(
                 "max_in_flight",
@@ -447,6 +468,10 @@ impl RelayConfig {
                 self.deliver_timeout_ms == next.deliver_timeout_ms,
             ),
             ("max_in_flight", self.max_in_flight == next.max_in_flight),
+            (
+                "challenge_prefetch",
+                self.challenge_prefetch == next.challenge_prefetch,
+            ),
         ];
         match fixed.iter().find(|(_, same)| !same) {
             None => Ok(()),
@@ -555,6 +580,7 @@ mod tests {
         assert_eq!(config.retry, RetryConfig::default());
         assert_eq!(config.deliver_timeout(), Duration::from_secs(90));
         assert_eq!(config.max_in_flight, 16);
+        assert_eq!(config.challenge_prefetch, 2);
         assert_eq!(
             config.network_description,
             PathBuf::from("/srv/relay/net/network.json")
@@ -601,6 +627,10 @@ mod tests {
                 edited(|v| v["checkpoint_file"] = "elsewhere.json".into()),
             ),
             ("max_in_flight", edited(|v| v["max_in_flight"] = 4.into())),
+            (
+                "challenge_prefetch",
+                edited(|v| v["challenge_prefetch"] = 0.into()),
+            ),
         ] {
             let error = current.check_reload(&parse(&edit).unwrap()).unwrap_err();
             assert!(error.to_string().contains(&format!("`{field}`")), "{error}");
@@ -670,6 +700,10 @@ mod tests {
             (
                 "max_in_flight",
                 Box::new(|v| v["max_in_flight"] = (MAX_IN_FLIGHT_LIMIT + 1).into()),
+            ),
+            (
+                "challenge_prefetch",
+                Box::new(|v| v["challenge_prefetch"] = (MAX_CHALLENGE_PREFETCH + 1).into()),
             ),
         ];
         for (field, edit) in cases {

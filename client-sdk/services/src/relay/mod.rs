@@ -50,6 +50,7 @@ pub mod inbound;
 pub mod ledger;
 pub mod limit;
 pub mod outbound;
+pub mod prefetch;
 pub mod purge;
 pub mod reload;
 pub mod remote;
@@ -204,6 +205,7 @@ impl<E: EventSource, S: Submitter> Relay<E, S> {
             Pacing {
                 backoff: Backoff::from(config.retry),
                 max_in_flight: config.max_in_flight,
+                challenge_prefetch: config.challenge_prefetch,
             },
             Arc::clone(&status),
         );

@@ -54,6 +54,7 @@ use super::{
     error::RelayError,
     inbound::status_for,
     ledger::{EventSource, Submitter},
+    prefetch::ChallengePool,
     remote::{DeliveryError, Remotes},
     route::{Outgoing, Route, route},
     shutdown::Shutdown,
@@ -70,6 +71,9 @@ pub struct Pacing {
     pub backoff: Backoff,
     /// How many envelopes may be past the checkpoint at once.
     pub max_in_flight: usize,
+    /// How many challenges to keep ready per destination
+    /// ([`ChallengePool`]).
+    pub challenge_prefetch: usize,
 }
 
 /// The outbound task of one relay.
@@ -103,6 +107,7 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
             remotes,
             backoff: pacing.backoff,
             status: Arc::clone(&status),
+            challenges: Arc::new(ChallengePool::new(pacing.challenge_prefetch)),
         };
         Self {
             network_key,
@@ -329,6 +334,16 @@ struct Courier<P> {
     remotes: watch::Receiver<Remotes>,
     backoff: Backoff,
     status: Arc<RelayStatus>,
+    challenges: Arc<ChallengePool>,
+}
+
+/// This host's clock, in Unix milliseconds.
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 /// Waits `delay`, or less if shutdown comes first; `false` on shutdown.
@@ -402,6 +417,28 @@ impl<P: Submitter> Courier<P> {
         }
     }
 
+    /// Fetches challenges of `network` into the pool in the background,
+    /// as many as it has room for.
+    fn refill(&self, network: &str, remotes: &Remotes) {
+        while self.challenges.reserve(network) {
+            let pool = Arc::clone(&self.challenges);
+            let (remotes, network, from) = (
+                remotes.clone(),
+                network.to_string(),
+                self.network_id.clone(),
+            );
+            tokio::spawn(async move {
+                match remotes.challenge(&network, &from).await {
+                    Ok(grant) => pool.put(&network, grant),
+                    Err(error) => {
+                        debug!(%network, %error, "fetching a challenge ahead failed; the next delivery fetches its own");
+                        pool.abandon(&network);
+                    }
+                }
+            });
+        }
+    }
+
     /// One delivery: a fresh challenge and proof first.
     async fn attempt(&self, outgoing: &Outgoing) -> Result<DeliveryReceipt, DeliveryError> {
         let network = outgoing.destination();
@@ -411,7 +448,12 @@ impl<P: Submitter> Courier<P> {
         };
         // The remotes as of this attempt: a reload applies from the next.
         let remotes = self.remotes.borrow().clone();
-        let grant = remotes.challenge(network, &self.network_id).await?;
+        let pooled = self.challenges.take(network, unix_ms());
+        self.refill(network, &remotes);
+        let grant = match pooled {
+            Some(grant) => grant,
+            None => remotes.challenge(network, &self.network_id).await?,
+        };
         let hash = hex::encode(Sha256::digest(signed));
         let proof = self
             .prover
