@@ -56,7 +56,7 @@ pub struct ResponderConfig {
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
     /// How the network's responders share the requests.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "claim_object")]
     pub claim: ClaimConfig,
 }
 
@@ -70,13 +70,28 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// The longest takeover time, in seconds.
 pub const MAX_TAKEOVER_SECONDS: u64 = 3600;
 
+/// `claim`, read only from a JSON object (serde would take an internally
+/// tagged enum from an array too: `["split", 0, 2, 5]`).
+fn claim_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ClaimConfig, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(deserializer)? {
+        object @ serde_json::Value::Object(_) => {
+            ClaimConfig::deserialize(object).map_err(D::Error::custom)
+        }
+        _ => Err(D::Error::custom(
+            "`claim` must be a JSON object with a `mode`",
+        )),
+    }
+}
+
 /// `claim`: how the responders share the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClaimConfig {
     /// Every responder answers every request.
-    #[default]
-    Compete,
+    Compete {},
     /// Responder `index` of `of` claims its share.
     Split {
         index: u32,
@@ -85,11 +100,17 @@ pub enum ClaimConfig {
     },
 }
 
+impl Default for ClaimConfig {
+    fn default() -> Self {
+        Self::Compete {}
+    }
+}
+
 impl ClaimConfig {
     /// The responder's claim.
     pub fn claim(&self) -> Claim {
         match *self {
-            Self::Compete => Claim::Compete,
+            Self::Compete {} => Claim::Compete,
             Self::Split {
                 index,
                 of,
