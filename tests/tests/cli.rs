@@ -115,7 +115,7 @@ const ADA_SUMMARY: &[&str] = &[
     "Penicillin",
     "Hives",
     "Systolic blood pressure",
-    "142 mm[Hg]",
+    "142 mmHg",
 ];
 
 /// The patient arguments of a command naming Ada by her identifiers.

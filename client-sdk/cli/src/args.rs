@@ -248,9 +248,17 @@ pub struct ReplyShowArgs {
     /// The folder `ehrx request` kept the request's reply key in.
     #[arg(long, group = "reply_key")]
     pub key_store: Option<PathBuf>,
-    /// Write the summary as a standalone HTML page here instead of text.
+    /// Write the summary as a standalone HTML page here instead of text:
+    /// a provenance banner (where the records came from, what was
+    /// verified), the IPS sections, vital-sign charts. A reply that fails
+    /// verification gets a red banner and no records.
     #[arg(long, value_name = "OUT_HTML")]
     pub html: Option<PathBuf>,
+    /// Write the records as a FHIR R4 document Bundle for import into an
+    /// EHR: a Composition whose sections follow the International Patient
+    /// Summary and reference the received resources, included unchanged.
+    #[arg(long, value_name = "OUT_JSON")]
+    pub fhir_ips: Option<PathBuf>,
 }
 
 /// `ehrx status`.
@@ -502,6 +510,21 @@ mod tests {
         };
         assert_eq!(show.html, Some(PathBuf::from("o.html")));
         assert!(show.requester_key.is_none());
+        assert_eq!(show.fhir_ips, None);
+        let cli = parse(&[
+            "reply",
+            "show",
+            "id",
+            "--key-store",
+            "k",
+            "--fhir-ips",
+            "ips.json",
+        ])
+        .unwrap();
+        let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
+            panic!("not reply show");
+        };
+        assert_eq!(show.fhir_ips, Some(PathBuf::from("ips.json")));
     }
 
     #[test]
