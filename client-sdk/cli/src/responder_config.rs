@@ -11,10 +11,15 @@
 //! }
 //! ```
 //!
-//! `chaincode` (default `ehrx`) and `network_id` (default: the
-//! description's network name) may be given too.
+//! `chaincode` (default `ehrx`), `network_id` (default: the
+//! description's network name) and `health_address` (`host:port` of an
+//! HTTP endpoint answering `/healthz` and `/readyz`, which `ehrx services
+//! wait` polls; default: none) may be given too.
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -42,6 +47,9 @@ pub struct ResponderConfig {
     /// Waits between attempts after a transient failure.
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Where to serve `/healthz` and `/readyz`, if anywhere.
+    #[serde(default)]
+    pub health_address: Option<SocketAddr>,
 }
 
 impl ResponderConfig {
@@ -118,6 +126,7 @@ mod tests {
         assert_eq!(config.retry, RetryConfig::default());
         assert_eq!(config.chaincode, None);
         assert_eq!(config.network_id, None);
+        assert_eq!(config.health_address, None);
     }
 
     #[test]
@@ -126,7 +135,9 @@ mod tests {
         json["chaincode"] = "ehrx2".into();
         json["network_id"] = "net2".into();
         json["retry"] = json!({"initial_ms": 100, "max_ms": 1000});
+        json["health_address"] = "127.0.0.1:9191".into();
         let config = parse(json).unwrap();
+        assert_eq!(config.health_address, Some(([127, 0, 0, 1], 9191).into()));
         assert_eq!(config.chaincode.as_deref(), Some("ehrx2"));
         assert_eq!(config.network_id.as_deref(), Some("net2"));
         assert_eq!(config.retry.initial_ms, 100);
@@ -159,6 +170,11 @@ mod tests {
         inverted["retry"] = json!({"initial_ms": 100, "max_ms": 10});
         let text = parse(inverted).unwrap_err().to_string();
         assert!(text.contains("retry.max_ms"), "{text}");
+
+        let mut no_port = minimal();
+        no_port["health_address"] = "localhost".into();
+        let text = parse(no_port).unwrap_err().to_string();
+        assert!(text.contains("invalid socket address"), "{text}");
 
         let mut no_user = minimal();
         no_user["identity"]["user"] = "".into();

@@ -16,12 +16,14 @@
 //! the second attempt loses the race to the first.
 
 pub mod error;
+pub mod health;
 pub mod reply;
 
 use crate::backoff::Backoff;
 use std::{
     future::Future,
     pin::Pin,
+    sync::Arc,
     time::{Duration, SystemTime},
 };
 
@@ -30,6 +32,7 @@ use tracing::{debug, error, info, warn};
 
 pub use ehrx_client::ehr::interface::{RecordContent, RequestRecords};
 pub use error::Error;
+pub use health::ResponderStatus;
 pub use reply::FormError;
 
 use ehrx_client::{
@@ -136,6 +139,7 @@ pub struct Responder<C> {
     identity: SigningIdentity,
     checkpointer: C,
     backoff: Backoff,
+    status: Arc<ResponderStatus>,
 }
 
 impl<C: Checkpointer> Responder<C> {
@@ -147,6 +151,10 @@ impl<C: Checkpointer> Responder<C> {
     pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
         let network = gateway.network(settings.channel.clone());
         let contract = network.contract(settings.chaincode.clone());
+        let status = Arc::new(ResponderStatus::new(
+            settings.network_id.clone(),
+            gateway.identity().identity().msp_id(),
+        ));
         Self {
             settings,
             network,
@@ -154,6 +162,21 @@ impl<C: Checkpointer> Responder<C> {
             identity: gateway.identity().clone(),
             checkpointer,
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
+            status,
+        }
+    }
+
+    /// What the responder reports (readiness, events handled), for its
+    /// health endpoint ([`health::serve`]).
+    pub fn status(&self) -> Arc<ResponderStatus> {
+        Arc::clone(&self.status)
+    }
+
+    /// The responder cannot follow its events for now: logged when it was
+    /// ready.
+    fn not_ready(&self, waiting_for: String) {
+        if self.status.readiness().set_waiting(waiting_for.clone()) {
+            warn!(%waiting_for, "responder not ready");
         }
     }
 
@@ -178,6 +201,21 @@ impl<C: Checkpointer> Responder<C> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut backoff = self.backoff;
         loop {
+            // The event stream says nothing of the peer until its first
+            // event, so the peer is asked first: an open stream then means
+            // a peer that answers this identity (the responder is ready).
+            let probed = tokio::select! {
+                () = shutdown.as_mut() => return Ok(()),
+                probed = crate::ready::probe(&self.network) => probed,
+            };
+            if let Err(e) = probed {
+                warn!(error = %e, "its network's peer does not answer");
+                self.not_ready(format!("its network's peer: {e}"));
+                if !pause(backoff.next_delay(), &mut shutdown).await {
+                    return Ok(());
+                }
+                continue;
+            }
             let request = self
                 .network
                 .chaincode_events(self.settings.chaincode.clone())
@@ -202,6 +240,12 @@ impl<C: Checkpointer> Responder<C> {
                         chaincode = %self.settings.chaincode,
                         "following chaincode events"
                     );
+                    if self.status.readiness().set_ready() {
+                        info!(
+                            msp_id = %self.identity.identity().msp_id(),
+                            "responder ready: its network's peer answered and its event stream is open"
+                        );
+                    }
                     loop {
                         let next = tokio::select! {
                             () = shutdown.as_mut() => return Ok(()),
@@ -217,17 +261,24 @@ impl<C: Checkpointer> Responder<C> {
                                 }
                             }
                             Some(Err(e)) => {
-                                warn!(error = %Error::Events(e), "event stream failed; reopening");
+                                let error = Error::Events(e);
+                                warn!(%error, "event stream failed; reopening");
+                                self.not_ready(format!("its event stream, which failed: {error}"));
                                 break;
                             }
                             None => {
                                 info!("event stream ended; reopening");
+                                self.not_ready("its event stream, which the peer ended".into());
                                 break;
                             }
                         }
                     }
                 }
-                Err(e) => warn!(error = %Error::Events(e), "cannot open the event stream"),
+                Err(e) => {
+                    let error = Error::Events(e);
+                    warn!(%error, "cannot open the event stream");
+                    self.not_ready(format!("its event stream: {error}"));
+                }
             }
             if !pause(backoff.next_delay(), &mut shutdown).await {
                 return Ok(());
@@ -262,6 +313,7 @@ impl<C: Checkpointer> Responder<C> {
                 Ok(handled) => {
                     log_handled(event, &handled);
                     self.checkpointer.checkpoint_chaincode_event(event)?;
+                    self.status.handled();
                     backoff.reset();
                     return Ok(true);
                 }

@@ -172,3 +172,21 @@ fn a_refusal_is_tried_again_twice_before_the_request_is_skipped() {
     assert!(retries_refusal(1));
     assert!(!retries_refusal(2));
 }
+
+#[tokio::test]
+async fn a_responder_whose_peer_does_not_answer_is_not_ready() {
+    let mut responder =
+        offline_responder().with_retry(Duration::from_millis(10), Duration::from_millis(20));
+    let status = responder.status();
+    assert!(!status.readiness().is_ready());
+    responder
+        .run_until(tokio::time::sleep(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    assert!(!status.readiness().is_ready());
+    let waiting_for = status.readiness().waiting_for().unwrap();
+    assert!(
+        waiting_for.starts_with("its network's peer: "),
+        "{waiting_for}"
+    );
+}
