@@ -73,7 +73,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
     let reply = match client.read_reply(&key).await {
         Ok(reply) => reply,
         Err(EhrError::Reply(error)) if error.is_verification_failure() => {
-            let mut failure = anyhow!(error.to_string());
+            let mut shown = String::new();
             if let Some(html) = &args.html {
                 let provenance = Provenance::from_request(
                     id,
@@ -83,13 +83,10 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
                 );
                 std::fs::write(html, failure_html(&provenance, &error.to_string()))
                     .with_context(|| format!("writing the failure page to {}", html.display()))?;
-                failure = failure.context(format!(
-                    "{} shows the failure and no records",
-                    html.display()
-                ));
+                shown = format!(" ({} shows the failure, and no records)", html.display());
             }
-            return Err(failure.context(format!(
-                "the reply to request {id} failed verification; nothing of it is shown"
+            return Err(anyhow!(error).context(format!(
+                "the reply to request {id} failed verification; nothing of it is shown{shown}"
             )));
         }
         Err(error) => {

@@ -1229,7 +1229,7 @@ th { background: #eaeef2; font-weight: 600; }
 .provenance { display: grid; grid-template-columns: repeat(auto-fill, minmax(14rem, 1fr)); gap: .25rem 1rem; margin: 0; }
 .provenance dt, .latest dt { font-size: .75rem; color: #57606a; text-transform: uppercase; letter-spacing: .03em; }
 .provenance dd, .latest dd { margin: 0; overflow-wrap: anywhere; }
-.trends { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 1rem; margin-bottom: 1rem; }
+.trends { display: grid; grid-template-columns: repeat(auto-fill, minmax(26rem, 1fr)); gap: 1rem; margin-bottom: 1rem; }
 .trend { display: flex; gap: .75rem; margin: 0; background: #fff; border: 1px solid #d0d7de; border-radius: 6px; padding: .5rem; }
 .trend figcaption { min-width: 8rem; }
 .latest { margin: .25rem 0; }
