@@ -24,7 +24,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_lab::browser;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, Services, fresh_dir, setup_trust, write_json};
+use ehrx_lab::ehrx_cli::{
+    Ehrx, Run, Services, fresh_dir, write_responder_config, write_walkthrough_setup,
+};
 use ehrx_lab::exchange::{org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
@@ -255,21 +257,7 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
     ehrx.ok(["keys", "requester", "--out", "doctor.key"])
         .unwrap();
 
-    write_json(&dir.join("setup-net1.json"), &json!({
-        "network": {"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60},
-        "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub", "trust": setup_trust(net2)}],
-        "requesters": [{"code": DOCTOR, "user": "User2", "requester_key_file": "doctor.key"}],
-        "relays": [{"user": "User3"}],
-    }))
-    .unwrap();
-    write_json(&dir.join("setup-net2.json"), &json!({
-        "network": {"network_id": "net2", "rate_limit_max": 5},
-        "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub", "trust": setup_trust(net1)}],
-        "relays": [{"user": "User3"}],
-        "uploaders": [{"user": "User2"}],
-        "responders": [{"user": "User1"}, {"user": "User1", "org": msp2_org2}],
-    }))
-    .unwrap();
+    write_walkthrough_setup(&dir, net1, net2, DOCTOR).unwrap();
     let pending: Vec<_> = [("net1", &msp1), ("net2", &msp2)]
         .into_iter()
         .map(|(net, msp)| {
@@ -313,16 +301,13 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
         .into_iter()
         .enumerate()
     {
-        let config = dir.join(format!("responder-{name}.json"));
-        write_json(
-            &config,
-            &json!({
-                "network_description": description_path("net2"),
-                "identity": {"msp_id": msp_id, "user": "User1"},
-                "checkpoint_file": format!("responder-{name}-checkpoint.json"),
-                "retry": {"initial_ms": 200, "max_ms": 5000},
-                "health_address": responder_health(u16::try_from(index).unwrap()),
-            }),
+        let health = responder_health(u16::try_from(index).unwrap());
+        let config = write_responder_config(
+            &dir,
+            "net2",
+            name,
+            msp_id,
+            json!({"health_address": health}),
         )
         .unwrap();
         responder_configs.push(config);

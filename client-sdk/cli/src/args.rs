@@ -566,36 +566,19 @@ mod tests {
                 .collect();
             parse(&args).unwrap();
         }
-        let cli = parse(&[
-            "reply",
-            "show",
-            "id",
-            "--key-store",
-            "k",
-            "--html",
-            "o.html",
-        ])
-        .unwrap();
-        let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
-            panic!("not reply show");
-        };
-        assert_eq!(show.html, Some(PathBuf::from("o.html")));
-        assert!(show.requester_key.is_none());
-        assert_eq!(show.fhir_ips, None);
-        let cli = parse(&[
-            "reply",
-            "show",
-            "id",
-            "--key-store",
-            "k",
-            "--fhir-ips",
-            "ips.json",
-        ])
-        .unwrap();
-        let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
-            panic!("not reply show");
-        };
-        assert_eq!(show.fhir_ips, Some(PathBuf::from("ips.json")));
+        for (option, html, ips) in [
+            ("--html", Some("o.html"), None),
+            ("--fhir-ips", None, Some("o.json")),
+        ] {
+            let file = html.or(ips).unwrap();
+            let cli = parse(&["reply", "show", "id", "--key-store", "k", option, file]).unwrap();
+            let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
+                panic!("not reply show");
+            };
+            assert_eq!(show.html, html.map(PathBuf::from));
+            assert_eq!(show.fhir_ips, ips.map(PathBuf::from));
+            assert!(show.requester_key.is_none());
+        }
     }
 
     #[test]
