@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use ehrx_client::ehr::{
     ClinicalSummary, Error as EhrError, FileKeyStore, KeyStore as _, Provenance, ReplyKey,
-    RequestEntry, VerifiedReply, failure_html, ips_document,
+    RequestEntry, VerifiedReply, failure_html, ips_document, render::dates::now_unix_ms,
 };
 
 use crate::{
@@ -50,13 +50,6 @@ struct ShownRecord<'a> {
     resource: &'a serde_json::Value,
 }
 
-/// Now, in Unix milliseconds: when the reply was read.
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// `ehrx reply …`.
 pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> anyhow::Result<()> {
     let ReplyCommand::Show(args) = command;
@@ -79,7 +72,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
                     id,
                     &key.destination_network,
                     status.as_ref(),
-                    now_ms(),
+                    now_unix_ms(),
                 );
                 std::fs::write(html, failure_html(&provenance, &error.to_string()))
                     .with_context(|| format!("writing the failure page to {}", html.display()))?;
@@ -93,7 +86,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
             return Err(error).with_context(|| format!("reading the reply to request {id}"));
         }
     };
-    let provenance = Provenance::from_reply(&reply, status.as_ref(), now_ms());
+    let provenance = Provenance::from_reply(&reply, status.as_ref(), now_unix_ms());
     let summary = ClinicalSummary::from_resources(reply.resources());
     // Everything is formed before anything is written.
     let ips = match &args.fhir_ips {

@@ -135,6 +135,13 @@ pub fn readable(text: &str) -> String {
     FhirDate::parse(text).map_or_else(|| text.to_string(), |date| date.readable())
 }
 
+/// Now, in Unix milliseconds (a reply's read time).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Unix milliseconds as `6 Dec 2026, 10:14:49 UTC`.
 pub fn readable_unix_ms(at_ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)

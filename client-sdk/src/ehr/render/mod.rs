@@ -931,7 +931,9 @@ impl ClinicalSummary {
         }
         let _ = write!(out, "\nPatient ({})\n", self.patients.len());
         for [name, gender, born] in self.patient_rows() {
-            let _ = writeln!(out, "  - {} ({gender}; born {born})", cell(&name));
+            let born = (!born.is_empty()).then(|| format!("born {born}"));
+            let row = Row::new(&None, [name, gender, born.unwrap_or_default()]);
+            let _ = writeln!(out, "  - {}", row.line());
         }
         let trends = self.trends();
         for section in self.sections() {
@@ -1439,6 +1441,19 @@ mod tests {
         assert!(html.find("class=\"banner verified\"").unwrap() < positions[0]);
 
         let text = summary.to_text();
+        assert!(
+            text.contains(
+                "\nPatient (1)\n  - Jo <b> Anne O'Neil & Sons (female; born 29 Feb 1980)\n"
+            ),
+            "{text}"
+        );
+        let unnamed =
+            ClinicalSummary::from_resources([&json!({"resourceType": "Patient", "id": "q"})]);
+        assert!(
+            unnamed.to_text().contains("\nPatient (1)\n  - \n"),
+            "{}",
+            unnamed.to_text()
+        );
         let headings: Vec<usize> = IpsSection::ORDER
             .iter()
             .map(|s| text.find(&format!("\n{} (", s.title())).unwrap())
