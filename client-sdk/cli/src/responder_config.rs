@@ -13,8 +13,10 @@
 //! }
 //! ```
 //!
-//! `chaincode` (default `ehrx`) and `network_id` (default: the
-//! description's network name) may be given too. `max_in_flight` (1 to
+//! `chaincode` (default `ehrx`), `network_id` (default: the
+//! description's network name) and `health_address` (`host:port` of an
+//! HTTP endpoint answering `/healthz` and `/readyz`, which `ehrx services
+//! wait` polls; default: none) may be given too. `max_in_flight` (1 to
 //! 256, default 16) is how many requests the responder answers at once.
 //! `claim` says how the network's responders share the requests: `compete`
 //! (the default: every responder answers every request, the contract keeps
@@ -22,7 +24,10 @@
 //! at once and another's only after `takeover_seconds`, 1 to 3600, without
 //! a reply); every responder of a network must be given the same `of`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -58,6 +63,9 @@ pub struct ResponderConfig {
     /// How the network's responders share the requests.
     #[serde(default, deserialize_with = "claim_object")]
     pub claim: ClaimConfig,
+    /// Where to serve `/healthz` and `/readyz`, if anywhere.
+    #[serde(default)]
+    pub health_address: Option<SocketAddr>,
 }
 
 fn default_max_in_flight() -> usize {
@@ -216,6 +224,7 @@ mod tests {
         assert_eq!(config.network_id, None);
         assert_eq!(config.max_in_flight, 16);
         assert_eq!(config.claim.claim(), Claim::Compete);
+        assert_eq!(config.health_address, None);
     }
 
     #[test]
@@ -226,6 +235,7 @@ mod tests {
         json["retry"] = json!({"initial_ms": 100, "max_ms": 1000});
         json["max_in_flight"] = 4.into();
         json["claim"] = json!({"mode": "split", "index": 1, "of": 2, "takeover_seconds": 7});
+        json["health_address"] = "127.0.0.1:9191".into();
         let config = parse(json).unwrap();
         assert_eq!(config.max_in_flight, 4);
         assert_eq!(
@@ -236,6 +246,7 @@ mod tests {
                 takeover_after: Duration::from_secs(7)
             }
         );
+        assert_eq!(config.health_address, Some(([127, 0, 0, 1], 9191).into()));
         assert_eq!(config.chaincode.as_deref(), Some("ehrx2"));
         assert_eq!(config.network_id.as_deref(), Some("net2"));
         assert_eq!(config.retry.initial_ms, 100);
@@ -308,6 +319,10 @@ mod tests {
             let text = parse(bad).unwrap_err().to_string();
             assert!(text.contains("max_in_flight"), "{text}");
         }
+        let mut no_port = minimal();
+        no_port["health_address"] = "localhost".into();
+        let text = parse(no_port).unwrap_err().to_string();
+        assert!(text.contains("invalid socket address"), "{text}");
 
         let mut no_user = minimal();
         no_user["identity"]["user"] = "".into();

@@ -159,10 +159,14 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
                 item = feed.next(), if reading => match item {
                     FeedItem::Opened(Ok(stream)) => {
                         info!(network = %network_id, ?position, "following chaincode events");
+                        if pipeline.status.readiness().set_ready() {
+                            info!(network = %network_id, "relay ready: its network's peer answered and its event stream is open");
+                        }
                         feed = Feed::Open(stream);
                     }
                     FeedItem::Opened(Err(error)) => {
                         warn!(network = %network_id, %error, "cannot open the chaincode event stream");
+                        not_ready(&pipeline.status, &network_id, format!("its network's peer or event stream: {error}"));
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Event(event) => {
@@ -175,10 +179,12 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
                     }
                     FeedItem::Failed(error) => {
                         warn!(network = %network_id, %error, "chaincode event stream failed; reopening it after the last event read");
+                        not_ready(&pipeline.status, &network_id, format!("its event stream, which failed: {error}"));
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Ended => {
                         info!(network = %network_id, "chaincode event stream ended; reopening it after the last event read");
+                        not_ready(&pipeline.status, &network_id, "its event stream, which the peer ended".to_string());
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Reopen => {
@@ -189,6 +195,13 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
             }
         }
         Ok(())
+    }
+}
+
+/// The relay cannot follow its events for now: logged when it was ready.
+fn not_ready(status: &RelayStatus, network_id: &str, waiting_for: String) {
+    if status.readiness().set_waiting(waiting_for.clone()) {
+        warn!(network = %network_id, %waiting_for, "relay not ready");
     }
 }
 

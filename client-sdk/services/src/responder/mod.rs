@@ -27,6 +27,7 @@
 //! harmless: the second attempt loses the race to the first.
 
 pub mod error;
+pub mod health;
 pub mod reply;
 
 use crate::{
@@ -53,6 +54,7 @@ use tracing::{debug, error, info, warn};
 
 pub use ehrx_client::ehr::interface::{RecordContent, RequestRecords};
 pub use error::Error;
+pub use health::ResponderStatus;
 pub use reply::FormError;
 
 use ehrx_client::{
@@ -214,6 +216,7 @@ pub struct Responder<C> {
     handler: Handler,
     checkpointer: C,
     max_in_flight: usize,
+    status: Arc<ResponderStatus>,
 }
 
 /// What answering a request needs; shared by the tasks answering at once.
@@ -249,7 +252,12 @@ impl<C: Checkpointer> Responder<C> {
     /// It competes with the others ([`Claim::Compete`]) and answers up to
     /// [`DEFAULT_MAX_IN_FLIGHT`] requests at once.
     pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
+        let status = Arc::new(ResponderStatus::new(
+            settings.network_id.clone(),
+            gateway.identity().identity().msp_id(),
+        ));
         Self {
+            status,
             handler: Handler {
                 ehr: EhrClient::new(gateway, settings),
                 backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
@@ -277,6 +285,20 @@ impl<C: Checkpointer> Responder<C> {
     pub fn with_max_in_flight(mut self, max_in_flight: usize) -> Self {
         self.max_in_flight = max_in_flight.max(1);
         self
+    }
+
+    /// What the responder reports (readiness, events handled), for its
+    /// health endpoint ([`health::serve`]).
+    pub fn status(&self) -> Arc<ResponderStatus> {
+        Arc::clone(&self.status)
+    }
+
+    /// The responder cannot follow its events for now: logged when it was
+    /// ready.
+    fn not_ready(&self, waiting_for: String) {
+        if self.status.readiness().set_waiting(waiting_for.clone()) {
+            warn!(%waiting_for, "responder not ready");
+        }
     }
 
     /// The checkpointer, as far as the responder got.
@@ -327,7 +349,10 @@ impl<C: Checkpointer> Responder<C> {
                 Some(joined) = tasks.join_next() => {
                     let done: Done = joined.map_err(|e| Error::Task(e.to_string()))?;
                     match done.fate {
-                        Ok(Fate::Settled) => window.settle(done.seq),
+                        Ok(Fate::Settled) => {
+                            window.settle(done.seq);
+                            self.status.handled();
+                        }
                         Ok(Fate::Stopped) => {}
                         Err(error) => {
                             trigger.trigger();
@@ -340,10 +365,19 @@ impl<C: Checkpointer> Responder<C> {
                 item = feed.next(), if reading => match item {
                     FeedItem::Opened(Ok(stream)) => {
                         info!(network = %label, ?position, "following chaincode events");
+                        if self.status.readiness().set_ready() {
+                            info!(
+                                msp_id = %handler.ehr.identity().identity().msp_id(),
+                                "responder ready: its network's peer answered and its event stream is open"
+                            );
+                        }
                         feed = Feed::Open(stream);
                     }
                     FeedItem::Opened(Err(error)) => {
-                        warn!(error = %Error::Events(error), "cannot open the event stream");
+                        // Opening asks the peer first (`ready::probe`).
+                        let error = Error::Events(error);
+                        warn!(%error, "cannot open the event stream");
+                        self.not_ready(format!("its network's peer or event stream: {error}"));
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Event(event) => {
@@ -364,11 +398,14 @@ impl<C: Checkpointer> Responder<C> {
                         self.save(&mut window)?;
                     }
                     FeedItem::Failed(error) => {
-                        warn!(error = %Error::Events(error), "event stream failed; reopening it after the last event read");
+                        let error = Error::Events(error);
+                        warn!(%error, "event stream failed; reopening it after the last event read");
+                        self.not_ready(format!("its event stream, which failed: {error}"));
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Ended => {
                         info!("event stream ended; reopening it after the last event read");
+                        self.not_ready("its event stream, which the peer ended".into());
                         feed = Feed::waiting(reopen.next_delay());
                     }
                     FeedItem::Reopen => feed = Feed::opening(&events, position.clone(), &label),
