@@ -5,21 +5,9 @@
 
 use std::fmt::Write as _;
 
-/// `text` safe in HTML content and in a quoted attribute value.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+/// `text` safe in HTML content and in a quoted attribute value: the
+/// clinician's view's escaping, one rule for every page.
+pub use ehrx_client::ehr::render::escape as escape_html;
 
 /// The little inline Markdown the summaries use, as HTML: `code` and
 /// **bold**; everything else is escaped text. An unpaired marker stays as

@@ -14,10 +14,14 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use std::sync::Arc;
+
 use axum::{
-    Json,
+    Json, Router,
+    extract::State,
     http::StatusCode,
     response::{IntoResponse, Response},
+    routing::get,
 };
 use ehrx_client::fabric::{self, Network, protos::common::BlockchainInfo};
 use prost::Message as _;
@@ -89,6 +93,35 @@ pub async fn probe(network: &Network) -> Result<u64, fabric::Error> {
 }
 
 /// A health report answered on `/readyz`: 200 when `ready`, else 503.
+/// A service's status, as its health endpoint reports it.
+pub trait Reports: Send + Sync + 'static {
+    /// The body of `/healthz` and `/readyz`.
+    type Report: Serialize + Send;
+
+    /// The report now.
+    fn report(&self) -> Self::Report;
+
+    /// Whether the service is ready now.
+    fn is_ready(&self) -> bool;
+}
+
+/// The health endpoint's routes for `status`: `GET /healthz` (200 with the
+/// report) and `GET /readyz` (the same, 503 while not ready).
+pub fn router<S: Reports>(status: Arc<S>) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|State(status): State<Arc<S>>| async move { Json(status.report()) }),
+        )
+        .route(
+            "/readyz",
+            get(|State(status): State<Arc<S>>| async move {
+                readyz(status.is_ready(), status.report())
+            }),
+        )
+        .with_state(status)
+}
+
 pub fn readyz<T: Serialize>(ready: bool, report: T) -> Response {
     let code = if ready {
         StatusCode::OK

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, response::Response, routing::get};
+use crate::ready::Reports;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
@@ -90,21 +90,16 @@ impl HealthReport {
     }
 }
 
-async fn healthz(State(status): State<Arc<RelayStatus>>) -> Json<HealthReport> {
-    Json(HealthReport::of(&status))
-}
+impl Reports for RelayStatus {
+    type Report = HealthReport;
 
-async fn readyz(State(status): State<Arc<RelayStatus>>) -> Response {
-    let report = HealthReport::of(&status);
-    crate::ready::readyz(report.ready, report)
-}
+    fn report(&self) -> HealthReport {
+        HealthReport::of(self)
+    }
 
-/// The endpoint's routes.
-pub fn router(status: Arc<RelayStatus>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .with_state(status)
+    fn is_ready(&self) -> bool {
+        self.readiness().is_ready()
+    }
 }
 
 /// Serves the endpoint on `listener` until shutdown.
@@ -113,7 +108,7 @@ pub async fn serve(
     status: Arc<RelayStatus>,
     mut shutdown: Shutdown,
 ) -> Result<(), RelayError> {
-    axum::serve(listener, router(status))
+    axum::serve(listener, crate::ready::router(status))
         .with_graceful_shutdown(async move { shutdown.recv().await })
         .await
         .map_err(RelayError::Health)

@@ -16,11 +16,10 @@ use std::{
     },
 };
 
-use axum::{Json, Router, extract::State, response::Response, routing::get};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::ready::{Readiness, readyz};
+use crate::ready::{Readiness, Reports};
 
 /// What a running responder reports: shared between it and its endpoint.
 #[derive(Debug)]
@@ -89,21 +88,16 @@ impl ResponderHealth {
     }
 }
 
-async fn healthz(State(status): State<Arc<ResponderStatus>>) -> Json<ResponderHealth> {
-    Json(ResponderHealth::of(&status))
-}
+impl Reports for ResponderStatus {
+    type Report = ResponderHealth;
 
-async fn ready(State(status): State<Arc<ResponderStatus>>) -> Response {
-    let report = ResponderHealth::of(&status);
-    readyz(report.ready, report)
-}
+    fn report(&self) -> ResponderHealth {
+        ResponderHealth::of(self)
+    }
 
-/// The endpoint's routes.
-pub fn router(status: Arc<ResponderStatus>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(ready))
-        .with_state(status)
+    fn is_ready(&self) -> bool {
+        self.readiness.is_ready()
+    }
 }
 
 /// Serves the endpoint on `listener` until `shutdown` completes.
@@ -112,7 +106,7 @@ pub async fn serve(
     status: Arc<ResponderStatus>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(status))
+    axum::serve(listener, crate::ready::router(status))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -32,7 +32,7 @@ pub mod reply;
 
 use crate::{
     backoff::Backoff,
-    feed::{Feed, FeedItem},
+    feed::Follower,
     relay::{
         checkpoint::Progress,
         ledger::GatewayEvents,
@@ -65,7 +65,7 @@ use ehrx_client::{
             function,
         },
     },
-    fabric::{self, ChaincodeEvent, Checkpoint, Checkpointer, Gateway, TxValidationCode},
+    fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
     proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
 };
 
@@ -293,14 +293,6 @@ impl<C: Checkpointer> Responder<C> {
         Arc::clone(&self.status)
     }
 
-    /// The responder cannot follow its events for now: logged when it was
-    /// ready.
-    fn not_ready(&self, waiting_for: String) {
-        if self.status.readiness().set_waiting(waiting_for.clone()) {
-            warn!(%waiting_for, "responder not ready");
-        }
-    }
-
     /// The checkpointer, as far as the responder got.
     pub fn checkpointer(&self) -> &C {
         &self.checkpointer
@@ -328,9 +320,14 @@ impl<C: Checkpointer> Responder<C> {
             },
             self.max_in_flight.saturating_mul(READ_AHEAD_PER_SLOT),
         );
-        let mut position = window.checkpoint().cloned();
-        let mut feed = Feed::opening(&events, position.clone(), &label);
-        let mut reopen = handler.backoff;
+        let status = Arc::clone(&self.status);
+        let mut feed = Follower::new(
+            &events,
+            window.checkpoint().cloned(),
+            handler.backoff,
+            (&label, "responder"),
+            status.readiness(),
+        );
         let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let trigger = ShutdownTrigger::new();
         let mut tasks = JoinSet::new();
@@ -342,7 +339,7 @@ impl<C: Checkpointer> Responder<C> {
                 biased;
                 () = shutdown.as_mut(), if !stopping => {
                     stopping = true;
-                    feed = Feed::Closed;
+                    feed.close();
                     trigger.trigger();
                     info!(network = %label, in_flight = window.open(), "no more events read; letting the answers under way finish");
                 }
@@ -362,54 +359,18 @@ impl<C: Checkpointer> Responder<C> {
                     }
                     self.save(&mut window)?;
                 }
-                item = feed.next(), if reading => match item {
-                    FeedItem::Opened(Ok(stream)) => {
-                        info!(network = %label, ?position, "following chaincode events");
-                        if self.status.readiness().set_ready() {
-                            info!(
-                                msp_id = %handler.ehr.identity().identity().msp_id(),
-                                "responder ready: its network's peer answered and its event stream is open"
-                            );
+                event = feed.next(), if reading => {
+                    let answerable = ANSWERED.contains(&event.event_name.as_str());
+                    match window.read(&event, answerable) {
+                        Read::Deliver(seq) => {
+                            tasks.spawn(Arc::clone(&handler).handle(seq, event, Arc::clone(&slots), trigger.subscribe()));
                         }
-                        feed = Feed::Open(stream);
-                    }
-                    FeedItem::Opened(Err(error)) => {
-                        // Opening asks the peer first (`ready::probe`).
-                        let error = Error::Events(error);
-                        warn!(%error, "cannot open the event stream");
-                        self.not_ready(format!("its network's peer or event stream: {error}"));
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Event(event) => {
-                        reopen.reset();
-                        position = Some(Checkpoint {
-                            block_number: event.block_number,
-                            transaction_id: Some(event.transaction_id.clone()),
-                        });
-                        let answerable = ANSWERED.contains(&event.event_name.as_str());
-                        match window.read(&event, answerable) {
-                            Read::Deliver(seq) => {
-                                tasks.spawn(Arc::clone(&handler).handle(seq, event, Arc::clone(&slots), trigger.subscribe()));
-                            }
-                            Read::SettledBefore | Read::Done => {
-                                log_handled(&event, &Handled::Ignored);
-                            }
+                        Read::SettledBefore | Read::Done => {
+                            log_handled(&event, &Handled::Ignored);
                         }
-                        self.save(&mut window)?;
                     }
-                    FeedItem::Failed(error) => {
-                        let error = Error::Events(error);
-                        warn!(%error, "event stream failed; reopening it after the last event read");
-                        self.not_ready(format!("its event stream, which failed: {error}"));
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Ended => {
-                        info!("event stream ended; reopening it after the last event read");
-                        self.not_ready("its event stream, which the peer ended".into());
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Reopen => feed = Feed::opening(&events, position.clone(), &label),
-                },
+                    self.save(&mut window)?;
+                }
                 else => break,
             }
         }

@@ -1188,8 +1188,9 @@ fn trends_html(out: &mut String, trends: &[TrendChart]) {
     out.push_str("</div>\n");
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn escape(text: &str) -> String {
+/// Escapes text for HTML element content and quoted attribute values;
+/// control characters other than tab and newline become U+FFFD.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
