@@ -13,17 +13,26 @@ pub use ehrx_client::ehr::render::escape as escape_html;
 /// **bold**; everything else is escaped text. An unpaired marker stays as
 /// it is.
 pub fn inline_html(text: &str) -> String {
+    marked(text, "`", "code", &|outside| {
+        marked(outside, "**", "strong", &|plain| escape_html(plain))
+    })
+}
+
+/// `text` with the spans between pairs of `marker` escaped inside `<tag>`,
+/// and the rest (a last unpaired marker included, as text) through
+/// `outside`.
+fn marked(text: &str, marker: &str, tag: &str, outside: &dyn Fn(&str) -> String) -> String {
+    let parts: Vec<&str> = text.split(marker).collect();
+    let paired = paired_spans(parts.len());
     let mut out = String::new();
-    let spans: Vec<&str> = text.split('`').collect();
-    let paired = paired_spans(spans.len());
-    for (i, span) in spans.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i >= paired {
-            out.push('`');
-            out.push_str(&bold_html(span));
+            out.push_str(marker);
+            out.push_str(&outside(part));
         } else if i % 2 == 1 {
-            let _ = write!(out, "<code>{}</code>", escape_html(span));
+            let _ = write!(out, "<{tag}>{}</{tag}>", escape_html(part));
         } else {
-            out.push_str(&bold_html(span));
+            out.push_str(&outside(part));
         }
     }
     out
@@ -38,23 +47,6 @@ fn paired_spans(count: usize) -> usize {
     } else {
         count
     }
-}
-
-fn bold_html(text: &str) -> String {
-    let parts: Vec<&str> = text.split("**").collect();
-    let paired = paired_spans(parts.len());
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i >= paired {
-            out.push_str("**");
-            out.push_str(&escape_html(part));
-        } else if i % 2 == 1 {
-            let _ = write!(out, "<strong>{}</strong>", escape_html(part));
-        } else {
-            out.push_str(&escape_html(part));
-        }
-    }
-    out
 }
 
 /// A table of text cells.
