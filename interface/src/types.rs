@@ -1,10 +1,11 @@
 //! The JSON arguments and results of the contract's functions, and the
-//! payloads of its events. Every type refuses unknown fields, except
-//! [`Changed`], whose flattened body serde cannot combine with that.
+//! payloads of its events. Every type refuses unknown fields ([`Changed`]
+//! through the type of its body).
 //! Arguments are read with [`crate::parse_object`], which also refuses
 //! arrays, repeated keys and deep nesting.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
 
 use crate::{
     Key32,
@@ -358,14 +359,30 @@ pub struct Flag {
 }
 
 /// What an admin function returns: `{"outcome":"ok", ...what is now
-/// stored}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// stored}`. It is read through a JSON object, not serde's `flatten`,
+/// which buffers numbers and cannot read them back with serde_json's
+/// `arbitrary_precision`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Changed<T> {
     /// Always `ok`.
     pub outcome: OutcomeKind,
     /// The stored entry, its fields inline.
     #[serde(flatten)]
     pub value: T,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Changed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut object = Map::<String, Value>::deserialize(deserializer)?;
+        let outcome = object
+            .remove("outcome")
+            .ok_or_else(|| D::Error::missing_field("outcome"))?;
+        Ok(Self {
+            outcome: OutcomeKind::deserialize(outcome).map_err(D::Error::custom)?,
+            value: T::deserialize(Value::Object(object)).map_err(D::Error::custom)?,
+        })
+    }
 }
 
 impl<T> Changed<T> {
