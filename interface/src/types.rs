@@ -395,27 +395,71 @@ impl<T> Changed<T> {
     }
 }
 
-/// `PutEhr`'s argument; the content travels in the transient map under
-/// [`TRANSIENT_RECORD`](crate::names::TRANSIENT_RECORD).
+/// `PutEhr`'s argument: one upload of one patient's records, stored
+/// all or nothing. Each record's FHIR JSON travels in the transient map
+/// under its record id ([`record_id`](crate::rules::record_id): `Type/id`);
+/// the list gives their order, which replies keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EhrMetadata {
-    /// The resource's FHIR `id`, which the record must carry.
-    pub record_id: String,
+pub struct EhrUpload {
     /// The patient ref.
     pub patient_ref: Key32,
-    /// The FHIR resource type.
-    pub category: String,
+    /// The record ids, in upload order, each once.
+    pub records: Vec<String>,
 }
 
-/// `PutEhr`'s result: the record's public metadata (its content stays in
-/// private data).
+/// What `PutEhr` did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    /// New: its content and metadata were stored, and it is the patient's.
+    Stored,
+    /// The same record (type, id and bytes) was already stored for another
+    /// patient: it is now this patient's too, stored once.
+    Shared,
+    /// Already this patient's with the same bytes: nothing written.
+    Present,
+}
+
+/// One record of [`EhrUploaded`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadedRecordMeta {
+    /// `Type/id`.
+    pub record_id: String,
+    /// The resource type.
+    pub category: String,
+    /// SHA-256 of its bytes: the private data hash on the ledger.
+    pub sha256: Key32,
+    /// What happened to it.
+    pub stored: Stored,
+}
+
+/// `PutEhr`'s result: each record of the upload, in its order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EhrUploaded {
+    /// The patient ref.
+    pub patient_ref: Key32,
+    /// The records, in upload order.
+    pub records: Vec<UploadedRecordMeta>,
+    /// The uploader's MSP.
+    pub uploader_msp_id: String,
+    /// The uploader's client id.
+    pub uploader_id: String,
+    /// The transaction time, Unix milliseconds.
+    pub stored_at_ms: i64,
+}
+
+/// A record's public metadata, as stored under its record id (its content
+/// stays in private data). A record shared by several patients is stored
+/// once; the patient index links it to each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordMeta {
-    /// The record id (the FHIR resource id).
+    /// The record id, `Type/id`.
     pub record_id: String,
-    /// The patient ref.
+    /// The patient whose upload stored it first.
     pub patient_ref: Key32,
     /// The record's category.
     pub category: String,
@@ -494,6 +538,11 @@ pub struct Notice {
     pub request_id: String,
     /// Why.
     pub reason: String,
+    /// `RequestRejected`: the refusal the request calls for
+    /// (`not_found` when the patient has no records here in the wanted
+    /// categories, else `rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<ReplyOutcome>,
 }
 
 /// Which side of the exchange a request entry is on.
@@ -581,9 +630,15 @@ pub struct RequestEntry {
     pub direction: Direction,
     /// Where it stands.
     pub status: RequestStatus,
-    /// Why it was rejected, if it was.
+    /// Why it was rejected here (incoming) or refused by the destination
+    /// (outgoing, `failed`: the reply's reason), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A rejected incoming request: the refusal it calls for, `not_found`
+    /// (no records of the patient here in the wanted categories) or
+    /// `rejected` (anything else). An outgoing `failed` one: the reply's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<ReplyOutcome>,
     /// The requesting network.
     pub source_network: String,
     /// The answering network.
@@ -644,7 +699,7 @@ pub struct RequestRecords {
     pub requester_encryption_key: Key32,
     /// The requesting network: the reply's `receiving_network`.
     pub source_network: String,
-    /// The records the reply must list, by record id.
+    /// The records the reply must list, in the patient's upload order.
     pub records: Vec<RecordContent>,
 }
 

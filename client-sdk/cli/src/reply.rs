@@ -12,6 +12,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, FileKeyStore, KeyStore as _, ReplyKey, VerifiedReply,
@@ -30,6 +31,9 @@ struct Shown<'a> {
     request_id: &'a str,
     replying_network: &'a str,
     responder_msp_id: &'a str,
+    /// Whether the reply holds the patient's whole history there in the
+    /// requested categories.
+    complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     html_file: Option<&'a Path>,
     records: Vec<ShownRecord<'a>>,
@@ -40,7 +44,9 @@ struct ShownRecord<'a> {
     record_id: &'a str,
     category: &'a str,
     sha256: String,
-    resource: &'a serde_json::Value,
+    /// The exact bytes received (hash-checked), not a re-encoding: every
+    /// number keeps its text.
+    resource: &'a RawValue,
 }
 
 /// `ehrx reply …`.
@@ -57,7 +63,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
         std::fs::write(html, summary.to_html())
             .with_context(|| format!("writing the summary to {}", html.display()))?;
     }
-    let shown = shown(&reply, args.html.as_deref());
+    let shown = shown(&reply, args.html.as_deref())?;
     out.emit(&shown, || match &args.html {
         Some(html) => format!(
             "reply to request {} from {}: {} record(s) verified; summary written to {}",
@@ -66,27 +72,31 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
             reply.records.len(),
             html.display()
         ),
-        None => summary.to_text(),
+        None => format!("{}\n{}", summary.to_text(), reply.completeness()),
     })
 }
 
-fn shown<'a>(reply: &'a VerifiedReply, html_file: Option<&'a Path>) -> Shown<'a> {
-    Shown {
+fn shown<'a>(reply: &'a VerifiedReply, html_file: Option<&'a Path>) -> anyhow::Result<Shown<'a>> {
+    Ok(Shown {
         request_id: &reply.request_id,
         replying_network: &reply.replying_network,
         responder_msp_id: &reply.responder_msp_id,
+        complete: reply.complete,
         html_file,
         records: reply
             .records
             .iter()
-            .map(|r| ShownRecord {
-                record_id: &r.record_id,
-                category: &r.category,
-                sha256: hex::encode(r.sha256),
-                resource: &r.resource,
+            .map(|r| {
+                Ok(ShownRecord {
+                    record_id: &r.record_id,
+                    category: &r.category,
+                    sha256: hex::encode(r.sha256),
+                    resource: serde_json::from_slice(&r.content)
+                        .with_context(|| format!("record {} is not JSON", r.record_id))?,
+                })
             })
-            .collect(),
-    }
+            .collect::<anyhow::Result<_>>()?,
+    })
 }
 
 /// The request's reply key: from the key store, else from the requester
