@@ -134,6 +134,14 @@ pub enum RecordError {
     /// Two resources with one record id.
     #[error("record {0} appears twice")]
     Duplicate(String),
+    /// Two entries with one `fullUrl` (FHIR's bdl-7).
+    #[error("Bundle entry {index}: the fullUrl {full_url:?} names an earlier entry too")]
+    DuplicateFullUrl {
+        /// Its position.
+        index: usize,
+        /// The fullUrl.
+        full_url: String,
+    },
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -328,7 +336,12 @@ pub fn prepare(json: &[u8]) -> Result<Prepared, RecordError> {
         let entry = entry(index, raw)?;
         let id = record_id(&entry.resource_type, &entry.id);
         if let Some(full_url) = &raw.full_url {
-            targets.insert(full_url.as_str(), id.clone());
+            if targets.insert(full_url.as_str(), id.clone()).is_some() {
+                return Err(RecordError::DuplicateFullUrl {
+                    index,
+                    full_url: full_url.clone(),
+                });
+            }
             assigned.push(Assigned {
                 full_url: full_url.clone(),
                 record_id: id,
@@ -880,6 +893,13 @@ mod tests {
         assert!(matches!(
             refuse(bad_id),
             RecordError::Entry { index: 0, source } if matches!(*source, RecordError::Id { .. })
+        ));
+        let same_url = r#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient"}},
+            {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Observation"}}]}"#;
+        assert!(matches!(
+            refuse(same_url),
+            RecordError::DuplicateFullUrl { index: 1, full_url } if full_url == "urn:uuid:1"
         ));
         let repeated = r#"{"resourceType":"Bundle","type":"transaction","entry":[
             {"fullUrl":"urn:uuid:1","resource":{"resourceType":"Patient","name":[{"a":1,"a":2}]}}]}"#;
