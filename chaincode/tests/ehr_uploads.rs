@@ -57,6 +57,26 @@ async fn roomy_world() -> World {
     world
 }
 
+/// Request `n` for `patient`'s history in `categories` (all when empty),
+/// accepted on net2: the record ids GetRequestRecords lists (the same
+/// when read again), once a reply listing them passed SubmitReply's
+/// coverage check.
+async fn disclosed(world: &World, n: u64, patient: &[u8; 32], categories: &[&str]) -> Vec<String> {
+    let mut request = world.request(n);
+    request.patient_ref = patient.to_vec();
+    request.categories = categories.iter().map(|c| c.to_string()).collect();
+    let signed = world.submit(&request).await;
+    world.accept(&signed).await;
+    let fetched = world.request_records(&request.request_id).await;
+    let again = world.request_records(&request.request_id).await;
+    assert_eq!(ids(&fetched.records), ids(&again.records));
+    world.submit(&world.reply_from(&fetched)).await;
+    ids(&fetched.records)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 /// PutEhr of `records` for `patient`, which must succeed.
 async fn upload(world: &World, patient: &[u8; 32], records: &[(&str, &str, &[u8])]) -> Value {
     let outcome = world
@@ -97,10 +117,8 @@ async fn two_types_may_share_an_id() {
         let key = composite_key::create("ehrx.record", &[resource_type, id]).unwrap();
         assert!(ledger.state_of(&key).is_some());
     }
-    let (request, _) = world.accepted_request(1).await;
-    let fetched = world.request_records(&request.request_id).await;
     assert_eq!(
-        ids(&fetched.records),
+        disclosed(&world, 1, &world.patient, &[]).await,
         [
             "Condition/cond-1",
             "Observation/obs-1",
@@ -108,7 +126,6 @@ async fn two_types_may_share_an_id() {
             "Condition/1"
         ]
     );
-    world.submit(&world.reply_from(&fetched)).await;
 }
 
 #[tokio::test]
@@ -131,19 +148,10 @@ async fn the_patients_upload_order_is_kept_every_time() {
         "Condition/a",
         "AllergyIntolerance/b",
     ];
-    let (request, _) = world.accepted_request(1).await;
-    for _ in 0..2 {
-        let fetched = world.request_records(&request.request_id).await;
-        assert_eq!(ids(&fetched.records), expected);
-    }
+    assert_eq!(disclosed(&world, 1, &world.patient, &[]).await, expected);
     // Per category, the same order among what is asked for.
-    let mut only = world.request(2);
-    only.categories = vec!["Observation".into(), "Condition".into()];
-    let signed = world.submit(&only).await;
-    world.accept(&signed).await;
-    let fetched = world.request_records(&only.request_id).await;
     assert_eq!(
-        ids(&fetched.records),
+        disclosed(&world, 2, &world.patient, &["Observation", "Condition"]).await,
         [
             "Condition/cond-1",
             "Observation/obs-1",
@@ -226,10 +234,8 @@ async fn a_shared_resource_is_stored_once_and_served_to_each_patient() {
     assert!(written[0].contains("ehrx.audit"), "{written:?}");
 
     // Both patients' replies include it.
-    let (request, _) = world.accepted_request(1).await;
-    let fetched = world.request_records(&request.request_id).await;
     assert_eq!(
-        ids(&fetched.records),
+        disclosed(&world, 1, &world.patient, &[]).await,
         [
             "Condition/cond-1",
             "Observation/obs-1",
@@ -237,14 +243,10 @@ async fn a_shared_resource_is_stored_once_and_served_to_each_patient() {
             "Patient/p-7"
         ]
     );
-    world.submit(&world.reply_from(&fetched)).await;
-    let mut theirs = world.request(2);
-    theirs.patient_ref = other.to_vec();
-    let signed = world.submit(&theirs).await;
-    world.accept(&signed).await;
-    let fetched = world.request_records(&theirs.request_id).await;
-    assert_eq!(ids(&fetched.records), ["Patient/p-5", "Organization/org-1"]);
-    world.submit(&world.reply_from(&fetched)).await;
+    assert_eq!(
+        disclosed(&world, 2, &other, &[]).await,
+        ["Patient/p-5", "Organization/org-1"]
+    );
 }
 
 #[tokio::test]

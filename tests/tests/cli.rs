@@ -27,7 +27,7 @@ use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
-    Ehrx, Run, Services, fresh_dir, healthz, patient_args, setup_trust, write_json,
+    Ehrx, Run, Services, fresh_dir, healthz, patient_args, requester_args, setup_trust, write_json,
 };
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
@@ -524,16 +524,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let request: Vec<&str> = ["--json", "request", "--to", "net2"]
         .into_iter()
         .chain(ada_args())
-        .chain([
-            "--requester-code",
-            DOCTOR,
-            "--requester-key",
-            "doctor.key",
-            "--key-store",
-            "reply-keys",
-            "--timeout",
-            "120s",
-        ])
+        .chain(requester_args(DOCTOR))
+        .chain(["--timeout", "120s"])
         .collect();
     let run = doctor.run(&request).unwrap();
     assert_eq!(run.code, Some(0), "{run}");
@@ -603,18 +595,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
             ["request", "--to", "net2"]
                 .into_iter()
                 .chain(named.iter().map(String::as_str))
-                .chain([
-                    "--category",
-                    "Condition",
-                    "--purpose",
-                    "emergency",
-                    "--requester-code",
-                    DOCTOR,
-                    "--requester-key",
-                    "doctor.key",
-                    "--key-store",
-                    "reply-keys",
-                ]),
+                .chain(["--category", "Condition", "--purpose", "emergency"])
+                .chain(requester_args(DOCTOR)),
         )
         .unwrap();
     assert_eq!(run.code, Some(0), "{run}");
@@ -646,20 +628,18 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     // --- A patient network II does not know: refused there (exit 3).
     let unknown = "0f".repeat(32);
     let run = doctor
-        .run([
-            "--json",
-            "request",
-            "--to",
-            "net2",
-            "--patient-ref",
-            &unknown,
-            "--requester-code",
-            DOCTOR,
-            "--requester-key",
-            "doctor.key",
-            "--key-store",
-            "reply-keys",
-        ])
+        .run(
+            [
+                "--json",
+                "request",
+                "--to",
+                "net2",
+                "--patient-ref",
+                &unknown,
+            ]
+            .into_iter()
+            .chain(requester_args(DOCTOR)),
+        )
         .unwrap();
     assert_eq!(run.code, Some(3), "{run}");
     let outcome = run.json().unwrap();

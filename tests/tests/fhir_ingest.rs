@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use ehrx_lab::cli::peer_height;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, fresh_dir, write_json};
+use ehrx_lab::ehrx_cli::{Ehrx, Run, fresh_dir, requester_args, write_json};
 use ehrx_lab::exchange::{ExchangeSetup, org};
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
@@ -139,24 +139,14 @@ async fn put(uploader: &Ehrx, file: &str, patient: &str) -> Run {
 
 /// `request --to net2 --patient-ref <patient>` as the doctor.
 async fn request(doctor: &Ehrx, json: bool, patient: &str) -> Run {
-    let mut args = vec![
-        "request",
-        "--to",
-        "net2",
-        "--patient-ref",
-        patient,
-        "--requester-code",
-        DOCTOR,
-        "--requester-key",
-        "doctor.key",
-        "--key-store",
-        "reply-keys",
-        "--timeout",
-        "60s",
-    ];
-    if json {
-        args.insert(0, "--json");
-    }
+    let json = if json { &["--json"][..] } else { &[] };
+    let args: Vec<&str> = json
+        .iter()
+        .copied()
+        .chain(["request", "--to", "net2", "--patient-ref", patient])
+        .chain(requester_args(DOCTOR))
+        .chain(["--timeout", "60s"])
+        .collect();
     cli(doctor, &args).await
 }
 
@@ -205,6 +195,15 @@ fn pairs(list: &Value, a: &str, b: &str) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The request id `request --json` printed.
+fn request_id(run: &Run) -> String {
+    assert_eq!(run.code, Some(0), "{run}");
+    run.json().unwrap()["request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn record_ids(shown: &Value) -> Vec<String> {
@@ -342,12 +341,7 @@ async fn hospital_fhir_goes_in_whole_and_comes_back_exact() {
 
     // --- Alice's reply: upload order, references resolved, every resource
     // otherwise as sent, decimals as written, in --json and in the HTML.
-    let run = request(&doctor, true, ALICE).await;
-    assert_eq!(run.code, Some(0), "{run}");
-    let alice_request = run.json().unwrap()["request_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alice_request = request_id(&request(&doctor, true, ALICE).await);
     let (json, html) = reply(&doctor, &dir, &alice_request).await;
     let shown = json.json().unwrap();
     assert_eq!(record_ids(&shown), expected_ids, "{json}");
@@ -390,12 +384,7 @@ async fn hospital_fhir_goes_in_whole_and_comes_back_exact() {
     assert!(!json.stdout.contains("9.071778718846517"));
 
     // --- Bob's reply includes the shared Organization too.
-    let run = request(&doctor, true, BOB).await;
-    assert_eq!(run.code, Some(0), "{run}");
-    let bob_request = run.json().unwrap()["request_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bob_request = request_id(&request(&doctor, true, BOB).await);
     let (json, _) = reply(&doctor, &dir, &bob_request).await;
     let shown = json.json().unwrap();
     assert_eq!(
