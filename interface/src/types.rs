@@ -359,9 +359,9 @@ pub struct Flag {
 }
 
 /// What an admin function returns: `{"outcome":"ok", ...what is now
-/// stored}`. It is read through a JSON object, not serde's `flatten`,
-/// which buffers numbers and cannot read them back with serde_json's
-/// `arbitrary_precision`.
+/// stored}`. It is read through a JSON object rather than serde's
+/// `flatten`, so that `T` refuses unknown fields here too (flatten cannot
+/// combine with that), and numbers reach `T` as serde_json values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Changed<T> {
     /// Always `ok`.
@@ -813,6 +813,26 @@ mod tests {
         assert_eq!(config.rate_limit_window_seconds, 60);
         let array = parse_object::<NetworkConfig>("config", br#"["net1",100,60]"#).unwrap_err();
         assert_eq!(array.code(), ErrorCode::NotAnObject);
+    }
+
+    #[test]
+    fn admin_results_read_back_with_their_numbers_and_no_unknown_field() {
+        let text = r#"{"outcome":"ok","network_id":"net1","rate_limit_max":4000000000,"rate_limit_window_seconds":60}"#;
+        let changed: Changed<NetworkConfig> = serde_json::from_str(text).unwrap();
+        assert_eq!(changed.outcome, OutcomeKind::Ok);
+        assert_eq!(changed.value.rate_limit_max, 4_000_000_000);
+        assert_eq!(serde_json::to_string(&changed).unwrap(), text);
+        for bad in [
+            r#"{"network_id":"net1"}"#,
+            r#"{"outcome":"ok","network_id":"net1","extra":1}"#,
+            r#"{"outcome":"ok","network_id":"net1","rate_limit_max":1.5}"#,
+            r#"["ok","net1"]"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Changed<NetworkConfig>>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
