@@ -115,7 +115,17 @@ pub fn parse_object<T: DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T, InterfaceError> {
-    let object = parse_strict(what, bytes, MAX_JSON_ARGUMENT_BYTES)?;
+    parse_object_within(what, bytes, MAX_JSON_ARGUMENT_BYTES)
+}
+
+/// As [`parse_object`], for an argument whose limit is `limit` bytes
+/// (`PutEhr`'s metadata lists up to thousands of record ids).
+pub fn parse_object_within<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, InterfaceError> {
+    let object = parse_strict(what, bytes, limit)?;
     let unknown = RefCell::new(None);
     let failed = RefCell::new(None);
     T::deserialize(Fields {
@@ -259,6 +269,7 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        // Only reached without `arbitrary_precision` (see visit_map).
         serde_json::Number::from_f64(value)
             .map(Value::Number)
             .ok_or_else(|| E::custom("a number that is not finite"))
@@ -282,17 +293,69 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.enter()?;
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                self.refusal.replace(Some(Refusal::Duplicate(quote(&key))));
+        let Some(first) = map.next_key::<String>()? else {
+            self.enter()?;
+            return Ok(Value::Object(object));
+        };
+        // With `arbitrary_precision`, serde_json hands every number to
+        // `deserialize_any` visitors as a one-entry map under a private
+        // key, the text as an owned string: kept as it is, never read as
+        // f64. The same key spelled in a document is refused (NumberText).
+        if first == NUMBER_TOKEN {
+            let text = map.next_value_seed(NumberText)?;
+            return text
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(|e| de::Error::custom(format!("a malformed number: {e}")));
+        }
+        self.enter()?;
+        let mut key = Some(first);
+        while let Some(name) = key {
+            if object.contains_key(&name) {
+                self.refusal.replace(Some(Refusal::Duplicate(quote(&name))));
                 return Err(de::Error::custom("a repeated key"));
             }
             let value = map.next_value_seed(self.child())?;
-            object.insert(key, value);
+            object.insert(name, value);
+            key = map.next_key::<String>()?;
         }
         Ok(Value::Object(object))
+    }
+}
+
+/// The key under which serde_json's `arbitrary_precision` feature passes a
+/// number to a `deserialize_any` visitor (a test below fails if it ever
+/// changes: numbers would then stop parsing).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// A number's text, as serde_json passes it: an owned string. The key
+/// [`NUMBER_TOKEN`] written in a document comes with a string read from
+/// the document (borrowed or unescaped), which is refused, so an object
+/// cannot pass for a number.
+struct NumberText;
+
+impl<'de> DeserializeSeed<'de> for NumberText {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_string(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NumberText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_str<E: de::Error>(self, _text: &str) -> Result<String, E> {
+        Err(E::custom(format!("the key {NUMBER_TOKEN:?} is reserved")))
     }
 }
 
@@ -734,6 +797,77 @@ mod tests {
             parse(r#"{"name":"a","count":-1}"#).unwrap_err().code(),
             ErrorCode::BadArgument
         );
+    }
+
+    #[test]
+    fn numbers_keep_their_digits() {
+        // Digits and decimals exactly as written, however many; serde_json
+        // spells an exponent one way (`e`, with its sign).
+        for (text, kept) in [
+            ("9.071778718846515", "9.071778718846515"),
+            ("0.1000", "0.1000"),
+            ("1e400", "1e+400"),
+            ("-1E-400", "-1e-400"),
+            ("2.50E+3", "2.50e+3"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                "0.30000000000000000000000001",
+                "0.30000000000000000000000001",
+            ),
+            ("-0", "-0"),
+            ("5", "5"),
+            ("-17", "-17"),
+            ("18446744073709551616", "18446744073709551616"),
+        ] {
+            let json =
+                format!(r#"{{"resourceType":"Observation","id":"o","v":{text},"a":[{text}]}}"#);
+            let record = parse_record(json.as_bytes()).unwrap();
+            assert_eq!(record["v"].to_string(), kept);
+            assert_eq!(record["a"][0].to_string(), kept);
+            assert!(record["v"].is_number(), "{text}");
+            let again = serde_json::to_string(&Value::Object(record)).unwrap();
+            assert!(again.contains(&format!(r#""v":{kept}"#)), "{again}");
+        }
+    }
+
+    #[test]
+    fn numbers_count_no_depth_and_arguments_read_them() {
+        let ok = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_JSON_DEPTH - 1),
+            "]".repeat(MAX_JSON_DEPTH - 1)
+        );
+        assert!(parse_record(ok.as_bytes()).is_ok());
+        assert_eq!(
+            parse(r#"{"name":"a","count":4000000000}"#).unwrap().count,
+            4_000_000_000
+        );
+        assert_eq!(
+            parse(r#"{"name":"a","count":1.5}"#).unwrap_err().code(),
+            ErrorCode::BadArgument
+        );
+        assert_eq!(
+            parse(r#"{"name":"a","count":1e400}"#).unwrap_err().code(),
+            ErrorCode::BadArgument
+        );
+    }
+
+    #[test]
+    fn the_number_key_written_in_a_document_is_refused() {
+        for text in [
+            r#"{"v":{"$serde_json::private::Number":"1"}}"#,
+            r#"{"v":{"\u0024serde_json::private::Number":"1"}}"#,
+            r#"{"v":{"$serde_json::private::Number":1}}"#,
+        ] {
+            assert_eq!(
+                parse_record(text.as_bytes()).unwrap_err().code(),
+                ErrorCode::BadArgument,
+                "{text}"
+            );
+        }
     }
 
     #[test]

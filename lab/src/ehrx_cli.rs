@@ -605,6 +605,20 @@ pub fn write_responder_config(
     Ok(path)
 }
 
+/// The options of `ehrx request` naming the requester `code` and where
+/// the tests' doctor keeps their keys: the requester key `doctor.key` and
+/// the reply key store `reply-keys`, in the working directory.
+pub fn requester_args(code: &str) -> [&str; 6] {
+    [
+        "--requester-code",
+        code,
+        "--requester-key",
+        "doctor.key",
+        "--key-store",
+        "reply-keys",
+    ]
+}
+
 /// The options naming a patient by the identifiers `ehrx ehr synthetic`
 /// printed for it (`name`, `date_of_birth`, `ssn`), keyed with the
 /// matching key file `matching.key`.
