@@ -393,7 +393,7 @@ impl<'de> Deserializer<'de> for Fields<'_> {
         visitor.visit_map(Entries {
             entries: self.object.into_iter(),
             current: None,
-            failed: self.failed,
+            failed: Some(self.failed),
         })
     }
 
@@ -404,12 +404,23 @@ impl<'de> Deserializer<'de> for Fields<'_> {
     }
 }
 
-/// The fields of the top-level object, remembering which one a value's
-/// error belongs to, so the refusal can name it.
+/// The entries of an object, each value read strictly ([`Strict`]); at
+/// the top, remembering which field a value's error belongs to, so the
+/// refusal can name it.
 struct Entries<'a> {
     entries: serde_json::map::IntoIter,
     current: Option<(String, Value)>,
-    failed: &'a RefCell<Option<String>>,
+    failed: Option<&'a RefCell<Option<String>>>,
+}
+
+impl Entries<'_> {
+    fn below(object: Map<String, Value>) -> Self {
+        Entries {
+            entries: object.into_iter(),
+            current: None,
+            failed: None,
+        }
+    }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_> {
@@ -437,7 +448,9 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             .take()
             .ok_or_else(|| de::Error::custom("a value without its key"))?;
         seed.deserialize(Strict(value)).inspect_err(|_| {
-            self.failed.replace(Some(quote(&key)));
+            if let Some(failed) = self.failed {
+                failed.replace(Some(quote(&key)));
+            }
         })
     }
 }
@@ -455,10 +468,7 @@ impl<'de> Deserializer<'de> for Strict {
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
         match self.0 {
             Value::Array(items) => visitor.visit_seq(StrictItems(items.into_iter())),
-            Value::Object(object) => visitor.visit_map(StrictEntries {
-                entries: object.into_iter(),
-                value: None,
-            }),
+            Value::Object(object) => visitor.visit_map(Entries::below(object)),
             other => other.deserialize_any(visitor),
         }
     }
@@ -478,10 +488,7 @@ impl<'de> Deserializer<'de> for Strict {
         if let Some(field) = object.keys().find(|key| !fields.contains(&key.as_str())) {
             return Err(de::Error::custom(format!("unknown field {}", quote(field))));
         }
-        visitor.visit_map(StrictEntries {
-            entries: object.into_iter(),
-            value: None,
-        })
+        visitor.visit_map(Entries::below(object))
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -531,39 +538,6 @@ impl<'de> SeqAccess<'de> for StrictItems {
             .next()
             .map(|value| seed.deserialize(Strict(value)))
             .transpose()
-    }
-}
-
-/// The entries of an object below the top, each value read strictly.
-struct StrictEntries {
-    entries: serde_json::map::IntoIter,
-    value: Option<Value>,
-}
-
-impl<'de> MapAccess<'de> for StrictEntries {
-    type Error = serde_json::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Self::Error> {
-        let Some((key, value)) = self.entries.next() else {
-            return Ok(None);
-        };
-        self.value = Some(value);
-        seed.deserialize(de::value::StringDeserializer::<serde_json::Error>::new(key))
-            .map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, Self::Error> {
-        let value = self
-            .value
-            .take()
-            .ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(Strict(value))
     }
 }
 
