@@ -128,10 +128,12 @@ pub fn parse_object_within<T: DeserializeOwned>(
     let object = parse_strict(what, bytes, limit)?;
     let unknown = RefCell::new(None);
     let failed = RefCell::new(None);
-    T::deserialize(Fields {
-        object,
-        unknown: &unknown,
-        failed: &failed,
+    T::deserialize(Strict {
+        value: Value::Object(object),
+        top: Some(Top {
+            unknown: &unknown,
+            failed: &failed,
+        }),
     })
     .map_err(|error| match (unknown.take(), failed.take()) {
         (Some(field), _) => InterfaceError::UnknownField { what, field },
@@ -359,51 +361,6 @@ impl<'de> Visitor<'de> for NumberText {
     }
 }
 
-/// The parsed object as a deserializer that refuses, before the derived
-/// `Deserialize` runs, any field the target struct does not name (serde
-/// passes the names to `deserialize_struct`), so the refusal names the
-/// field cut short instead of echoing it whole.
-struct Fields<'a> {
-    object: Map<String, Value>,
-    unknown: &'a RefCell<Option<String>>,
-    failed: &'a RefCell<Option<String>>,
-}
-
-impl<'de> Deserializer<'de> for Fields<'_> {
-    type Error = serde_json::Error;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        Value::Object(self.object).deserialize_any(visitor)
-    }
-
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        if let Some(field) = self
-            .object
-            .keys()
-            .find(|key| !fields.contains(&key.as_str()))
-        {
-            self.unknown.replace(Some(quote(field)));
-            return Err(de::Error::custom("unknown field"));
-        }
-        visitor.visit_map(Entries {
-            entries: self.object.into_iter(),
-            current: None,
-            failed: Some(self.failed),
-        })
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
-    }
-}
-
 /// The entries of an object, each value read strictly ([`Strict`]); at
 /// the top, remembering which field a value's error belongs to, so the
 /// refusal can name it.
@@ -447,7 +404,7 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             .current
             .take()
             .ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(Strict(value)).inspect_err(|_| {
+        seed.deserialize(Strict::below(value)).inspect_err(|_| {
             if let Some(failed) = self.failed {
                 failed.replace(Some(quote(&key)));
             }
@@ -455,18 +412,36 @@ impl<'de> MapAccess<'de> for Entries<'_> {
     }
 }
 
-/// A value below the top, read as strictly as the top: a struct only from
-/// an object that names none but its fields (serde's `Value` would take an
-/// array for a struct, by position, and leave unknown fields to each
-/// type's `deny_unknown_fields`), and the same for the values inside, at
-/// any depth.
-struct Strict(Value);
+/// A value read strictly: a struct only from an object that names none
+/// but its fields (serde's `Value` would take an array for a struct, by
+/// position, and leave unknown fields to each type's
+/// `deny_unknown_fields`), and the same for the values inside, at any
+/// depth. At the top (`top`), the refusal of an unknown field, or of a
+/// field's value, is kept aside, so that it names the field cut short
+/// instead of echoing it whole.
+struct Strict<'a> {
+    value: Value,
+    top: Option<Top<'a>>,
+}
 
-impl<'de> Deserializer<'de> for Strict {
+/// Where the top-level object's refusals are kept.
+#[derive(Clone, Copy)]
+struct Top<'a> {
+    unknown: &'a RefCell<Option<String>>,
+    failed: &'a RefCell<Option<String>>,
+}
+
+impl Strict<'_> {
+    fn below(value: Value) -> Self {
+        Strict { value, top: None }
+    }
+}
+
+impl<'de> Deserializer<'de> for Strict<'_> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
+        match self.value {
             Value::Array(items) => visitor.visit_seq(StrictItems(items.into_iter())),
             Value::Object(object) => visitor.visit_map(Entries::below(object)),
             other => other.deserialize_any(visitor),
@@ -479,22 +454,32 @@ impl<'de> Deserializer<'de> for Strict {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let Value::Object(object) = self.0 else {
+        let Value::Object(object) = self.value else {
             return Err(de::Error::custom(format!(
                 "expected a JSON object, found {}",
-                kind(&self.0)
+                kind(&self.value)
             )));
         };
         if let Some(field) = object.keys().find(|key| !fields.contains(&key.as_str())) {
-            return Err(de::Error::custom(format!("unknown field {}", quote(field))));
+            return Err(match self.top {
+                Some(top) => {
+                    top.unknown.replace(Some(quote(field)));
+                    de::Error::custom("unknown field")
+                }
+                None => de::Error::custom(format!("unknown field {}", quote(field))),
+            });
         }
-        visitor.visit_map(Entries::below(object))
+        visitor.visit_map(Entries {
+            entries: object.into_iter(),
+            current: None,
+            failed: self.top.map(|top| top.failed),
+        })
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
+        match self.value {
             Value::Null => visitor.visit_none(),
-            other => visitor.visit_some(Strict(other)),
+            other => visitor.visit_some(Strict::below(other)),
         }
     }
 
@@ -514,7 +499,7 @@ impl<'de> Deserializer<'de> for Strict {
     ) -> Result<V::Value, Self::Error> {
         // Unit variants are strings; a variant with data is a one-key
         // object, read by `Value` (its data is a number or a string here).
-        self.0.deserialize_enum(name, variants, visitor)
+        self.value.deserialize_enum(name, variants, visitor)
     }
 
     serde::forward_to_deserialize_any! {
@@ -536,7 +521,7 @@ impl<'de> SeqAccess<'de> for StrictItems {
     ) -> Result<Option<T::Value>, Self::Error> {
         self.0
             .next()
-            .map(|value| seed.deserialize(Strict(value)))
+            .map(|value| seed.deserialize(Strict::below(value)))
             .transpose()
     }
 }
@@ -691,19 +676,21 @@ mod tests {
         assert_eq!(escaped.code(), ErrorCode::DuplicateKey);
     }
 
+    /// A record whose field `a` holds `inner` in `arrays` nested arrays:
+    /// `arrays + 1` levels deep.
+    fn nested(arrays: usize, inner: &str) -> String {
+        format!(
+            "{{\"a\":{}{inner}{}}}",
+            "[".repeat(arrays),
+            "]".repeat(arrays)
+        )
+    }
+
     #[test]
     fn nesting_is_bounded() {
-        let ok = format!(
-            "{{\"a\":{}{}}}",
-            "[".repeat(MAX_JSON_DEPTH - 1),
-            "]".repeat(MAX_JSON_DEPTH - 1)
-        );
+        let ok = nested(MAX_JSON_DEPTH - 1, "");
         assert!(parse_record(ok.as_bytes()).is_ok());
-        let deep = format!(
-            "{{\"a\":{}{}}}",
-            "[".repeat(MAX_JSON_DEPTH),
-            "]".repeat(MAX_JSON_DEPTH)
-        );
+        let deep = nested(MAX_JSON_DEPTH, "");
         assert_eq!(
             parse_record(deep.as_bytes()),
             Err(InterfaceError::TooDeep { what: "the record" })
@@ -809,11 +796,7 @@ mod tests {
 
     #[test]
     fn numbers_count_no_depth_and_arguments_read_them() {
-        let ok = format!(
-            "{{\"a\":{}1{}}}",
-            "[".repeat(MAX_JSON_DEPTH - 1),
-            "]".repeat(MAX_JSON_DEPTH - 1)
-        );
+        let ok = nested(MAX_JSON_DEPTH - 1, "1");
         assert!(parse_record(ok.as_bytes()).is_ok());
         assert_eq!(
             parse(r#"{"name":"a","count":4000000000}"#).unwrap().count,

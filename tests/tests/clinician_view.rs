@@ -291,7 +291,7 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
         .chain(patient)
         .collect();
     let stored = uploader.ok(&put).unwrap().json().unwrap();
-    let records = stored.as_array().map_or(0, Vec::len);
+    let records = stored["records"].as_array().map_or(0, Vec::len);
     assert_eq!(records, 24, "{stored}");
 
     // --- Readiness: nothing runs yet, so the wait fails, naming each
