@@ -185,6 +185,20 @@ impl Ehrx {
         self.run(args)?.success()
     }
 
+    /// `ehrx --json reply show <request_id>` with the reply keys in the
+    /// tests' key store `reply-keys`: the reply, parsed.
+    pub fn reply_json(&self, request_id: &str) -> anyhow::Result<Value> {
+        self.ok([
+            "--json",
+            "reply",
+            "show",
+            request_id,
+            "--key-store",
+            "reply-keys",
+        ])?
+        .json()
+    }
+
     /// Starts a long-lived command (`relay`, `responder`) named `name`, its
     /// stdout and stderr going to `<dir>/<name>.log`.
     pub fn spawn_service<I, S>(&self, name: &str, args: I) -> anyhow::Result<Service>

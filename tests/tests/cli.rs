@@ -545,18 +545,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     for needle in ADA_SUMMARY {
         assert!(html.contains(needle), "the HTML lacks {needle:?}");
     }
-    let run = doctor
-        .ok([
-            "--json",
-            "reply",
-            "show",
-            &ada_request,
-            "--key-store",
-            "reply-keys",
-        ])
-        .unwrap();
-    let shown = run.json().unwrap();
-    assert_eq!(shown["replying_network"], "net2", "{run}");
+    let shown = doctor.reply_json(&ada_request).unwrap();
+    assert_eq!(shown["replying_network"], "net2", "{shown}");
     let received = ids_and_hashes(&shown["records"]);
     assert_eq!(received, stored, "every uploaded record, with its hash");
 
