@@ -188,15 +188,8 @@ impl Ehrx {
     /// `ehrx --json reply show <request_id>` with the reply keys in the
     /// tests' key store `reply-keys`: the reply, parsed.
     pub fn reply_json(&self, request_id: &str) -> anyhow::Result<Value> {
-        self.ok([
-            "--json",
-            "reply",
-            "show",
-            request_id,
-            "--key-store",
-            "reply-keys",
-        ])?
-        .json()
+        self.ok(["--json"].into_iter().chain(reply_args(request_id)))?
+            .json()
     }
 
     /// Starts a long-lived command (`relay`, `responder`) named `name`, its
@@ -631,6 +624,12 @@ pub fn requester_args(code: &str) -> [&str; 6] {
         "--key-store",
         "reply-keys",
     ]
+}
+
+/// `reply show <request_id>` with the reply keys in the tests' key store
+/// `reply-keys`.
+pub fn reply_args(request_id: &str) -> [&str; 5] {
+    ["reply", "show", request_id, "--key-store", "reply-keys"]
 }
 
 /// The options naming a patient by the identifiers `ehrx ehr synthetic`

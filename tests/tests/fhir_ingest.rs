@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use ehrx_lab::cli::peer_height;
-use ehrx_lab::ehrx_cli::{Ehrx, Run, fresh_dir, requester_args, write_json};
+use ehrx_lab::ehrx_cli::{Ehrx, Run, fresh_dir, reply_args, requester_args, write_json};
 use ehrx_lab::exchange::{ExchangeSetup, org};
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
@@ -152,33 +152,18 @@ async fn request(doctor: &Ehrx, json: bool, patient: &str) -> Run {
 
 /// The reply to `request_id` as `--json`, and as HTML (the page's text).
 async fn reply(doctor: &Ehrx, dir: &Path, request_id: &str) -> (Run, String) {
-    let json = cli(
-        doctor,
-        &[
-            "--json",
-            "reply",
-            "show",
-            request_id,
-            "--key-store",
-            "reply-keys",
-        ],
-    )
-    .await;
+    let args: Vec<&str> = ["--json"]
+        .into_iter()
+        .chain(reply_args(request_id))
+        .collect();
+    let json = cli(doctor, &args).await;
     assert_eq!(json.code, Some(0), "{json}");
     let html = format!("{request_id}.html");
-    let run = cli(
-        doctor,
-        &[
-            "reply",
-            "show",
-            request_id,
-            "--key-store",
-            "reply-keys",
-            "--html",
-            &html,
-        ],
-    )
-    .await;
+    let args: Vec<&str> = reply_args(request_id)
+        .into_iter()
+        .chain(["--html", html.as_str()])
+        .collect();
+    let run = cli(doctor, &args).await;
     assert_eq!(run.code, Some(0), "{run}");
     (json, std::fs::read_to_string(dir.join(html)).unwrap())
 }
