@@ -185,6 +185,23 @@ impl Ehrx {
         self.run(args)?.success()
     }
 
+    /// `ehrx --json ehr synthetic --seed <seed> --count <count>` with the
+    /// tests' consortium key `matching.key`: stores synthetic patients and
+    /// returns what it printed (each patient's identifiers and records).
+    pub fn synthetic(&self, seed: &str, count: &str) -> anyhow::Result<Run> {
+        self.ok([
+            "--json",
+            "ehr",
+            "synthetic",
+            "--seed",
+            seed,
+            "--count",
+            count,
+            "--matching-key",
+            "matching.key",
+        ])
+    }
+
     /// `ehrx --json reply show <request_id>` with the reply keys in the
     /// tests' key store `reply-keys`: the reply, parsed.
     pub fn reply_json(&self, request_id: &str) -> anyhow::Result<Value> {

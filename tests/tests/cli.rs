@@ -428,19 +428,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     assert_eq!(height(net2), before, "bad uploads write nothing");
 
     // A synthetic patient (generated identifiers, no real person).
-    let run = uploader
-        .ok([
-            "--json",
-            "ehr",
-            "synthetic",
-            "--seed",
-            "11",
-            "--count",
-            "1",
-            "--matching-key",
-            "matching.key",
-        ])
-        .unwrap();
+    let run = uploader.synthetic("11", "1").unwrap();
     let synthetic = run.json().unwrap();
     let synthetic = synthetic.as_array().unwrap();
     assert_eq!(synthetic.len(), 1, "{run}");

@@ -109,19 +109,7 @@ fn synthetic_patient(ehrx: &Ehrx, net: &NetworkDescription, seed: &str) -> Value
         &org(net, "org1").unwrap().msp_id,
         "User2",
     );
-    let run = uploader
-        .ok([
-            "--json",
-            "ehr",
-            "synthetic",
-            "--seed",
-            seed,
-            "--count",
-            "1",
-            "--matching-key",
-            "matching.key",
-        ])
-        .unwrap();
+    let run = uploader.synthetic(seed, "1").unwrap();
     run.json().unwrap()[0].clone()
 }
 
