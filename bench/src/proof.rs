@@ -19,7 +19,7 @@ use ehrx_client::proto::exchange::ValidationProof;
 use ehrx_client::proto::exchange::proof::{self, CaRoot, Expected, TrustedOrg};
 use ehrx_client::proto::exchange::{Purpose, SignedRequest};
 use ehrx_lab::exchange::{ExchangeSetup, issue_challenge, org};
-use ehrx_lab::forge::{fresh_request_id, signed_request, user_keys};
+use ehrx_lab::forge::{I_TO_II, fresh_request_id, signed_request, user_keys};
 use ehrx_lab::report::Table;
 use ehrx_services::relay::Submitter as _;
 use prost::Message as _;
@@ -69,6 +69,7 @@ pub async fn measure(
     for _ in 0..samples {
         let id = fresh_request_id();
         let signed = signed_request(
+            I_TO_II,
             &id,
             &PatientRef::from_bytes([7; 32]),
             setup.requester_key.public_key(),

@@ -53,27 +53,13 @@ pub fn user_keys(org: &Organization, user: &str) -> anyhow::Result<UserKeys> {
     })
 }
 
-/// A well-formed request from network I to II for `patient` under the
-/// doctor's requester code, signed with `keys`.
-pub fn signed_request(
-    request_id: &str,
-    patient: &PatientRef,
-    encryption_key: &[u8; 32],
-    purpose: Purpose,
-    keys: &UserKeys,
-) -> anyhow::Result<Vec<u8>> {
-    signed_request_between(
-        ("net1", "net2"),
-        request_id,
-        patient,
-        encryption_key,
-        purpose,
-        keys,
-    )
-}
+/// Network I to network II, the route of most forged requests.
+pub const I_TO_II: (&str, &str) = ("net1", "net2");
 
-/// As [`signed_request`], from `route.0` to `route.1` (network ids).
-pub fn signed_request_between(
+/// A well-formed request from `route.0` to `route.1` (network ids, e.g.
+/// [`I_TO_II`]) for `patient` under the doctor's requester code, signed
+/// with `keys`.
+pub fn signed_request(
     (source, destination): (&str, &str),
     request_id: &str,
     patient: &PatientRef,

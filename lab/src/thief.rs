@@ -264,7 +264,7 @@ mod tests {
     use ehrx_proto::exchange::{Purpose, ReplyStatus};
 
     use super::*;
-    use crate::forge::{signed_reply, signed_request};
+    use crate::forge::{I_TO_II, signed_reply, signed_request};
 
     const ORGS: [(&str, &str); 2] = [
         ("Net1Org1MSP", "org1.net1.example.com"),
@@ -326,6 +326,7 @@ mod tests {
         let keys = user(&thief);
         let nonce = "ab".repeat(32);
         let request = signed_request(
+            I_TO_II,
             "0b6f6a2e-3c1d-4a8e-9f2b-6d4c2e1a7b01",
             &ehrx_client::ehr::PatientRef::from_bytes([7; 32]),
             &[5; 32],

@@ -13,7 +13,9 @@
 
 use ehrx_client::ehr::interface::{ErrorCode, Forwarded, RequestStatus, function};
 use ehrx_lab::exchange::{ExchangeSetup, org, wait_for_peers};
-use ehrx_lab::forge::{fresh_request_id, signed_reply, signed_request, stored_entry, user_keys};
+use ehrx_lab::forge::{
+    I_TO_II, fresh_request_id, signed_reply, signed_request, stored_entry, user_keys,
+};
 use ehrx_lab::networks::Networks;
 use ehrx_lab::thief::{Forgeries, StolenRelay, minted_user, thief_ca};
 use ehrx_proto::exchange::{Purpose, ReplyStatus, forwarded_envelope::Payload};
@@ -52,7 +54,14 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
     let doctor = minted_user(&ca, org(net1, "org1")?, "User2", 202)?;
     let sealing_key = [0x5a; 32];
     let id = fresh_request_id();
-    let signed = signed_request(&id, &patient, &sealing_key, Purpose::Emergency, &doctor)?;
+    let signed = signed_request(
+        I_TO_II,
+        &id,
+        &patient,
+        &sealing_key,
+        Purpose::Emergency,
+        &doctor,
+    )?;
     // No proof: the attestation verifies, and is not enough. Then a proof
     // "endorsed" by peers he minted for both of I's organisations, for a
     // genuine challenge of network II.
@@ -86,6 +95,7 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
     let real_doctor = user_keys(org(net1, "org1")?, "User2")?;
     let genuine_id = fresh_request_id();
     let genuine = signed_request(
+        I_TO_II,
         &genuine_id,
         &patient,
         setup.requester_key.public_key(),

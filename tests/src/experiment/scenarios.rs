@@ -29,8 +29,8 @@ use ehrx_lab::exchange::{
     ExchangeSetup, network_signing_key, org, received_digests, uploaded_digests, wait_for_peers,
 };
 use ehrx_lab::forge::{
-    UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height, request_status,
-    signed_refusal, signed_request, user_keys,
+    I_TO_II, UserKeys, attested, audit_kinds, audit_trail, fresh_request_id, height,
+    request_status, signed_refusal, signed_request, user_keys,
 };
 use ehrx_lab::measure::millis;
 
@@ -588,6 +588,7 @@ pub async fn outsider(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         let gateway = Gateway::new(peer.connection()?.connect().await?, identity);
         let id = fresh_request_id();
         let request = signed_request(
+            I_TO_II,
             &id,
             &history.patient_ref,
             &encryption_key,
@@ -623,6 +624,7 @@ pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let id = fresh_request_id();
     let forged = attested(
         Payload::SignedRequest(signed_request(
+            I_TO_II,
             &id,
             &lab.history(0)?.patient_ref,
             lab.setup.requester_key.public_key(),
@@ -692,6 +694,7 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let envelope = |purpose| -> anyhow::Result<Vec<u8>> {
         Ok(attested(
             Payload::SignedRequest(signed_request(
+                I_TO_II,
                 &id,
                 &patient,
                 lab.setup.requester_key.public_key(),
@@ -704,6 +707,7 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     };
     // Network II takes only what network I's peers prove they validated.
     let signed = signed_request(
+        I_TO_II,
         &id,
         &patient,
         lab.setup.requester_key.public_key(),

@@ -24,7 +24,7 @@ use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organizat
 use ehrx_lab::exchange::{network_signing_key, network_trust, org, wait_for_peers};
 use ehrx_lab::forge::{
     attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
-    signed_request_between, stored_entry, user_keys,
+    signed_request, stored_entry, user_keys,
 };
 use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, thief_ca};
 use ehrx_proto::exchange::{Purpose, ReplyStatus, ValidationProof, forwarded_envelope::Payload};
@@ -183,7 +183,7 @@ fn unchanged(evidence: &mut Evidence, net: &NetworkDescription, before: u64) -> 
 /// peer there: its id and signed bytes.
 async fn validated_request(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<(String, Vec<u8>)> {
     let id = fresh_request_id();
-    let signed = signed_request_between(
+    let signed = signed_request(
         (&route.from.name, &route.to.name),
         &id,
         &lab.history(0)?.patient_ref,
@@ -324,7 +324,7 @@ pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         let ca = thief_ca(org(from, "org1")?, 201);
         let doctor = minted_user(&ca, org(from, "org1")?, "User2", 202)?;
         let id = fresh_request_id();
-        let signed = signed_request_between(
+        let signed = signed_request(
             (&from.name, &to.name),
             &id,
             &lab.history(0)?.patient_ref,
@@ -544,7 +544,7 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &refused,
         ErrorCode::BadProof,
     );
-    let b_swapped = signed_request_between(
+    let b_swapped = signed_request(
         (&from.name, &to.name),
         &b_id,
         &lab.history(0)?.patient_ref,
