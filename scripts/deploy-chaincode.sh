@@ -101,6 +101,7 @@ main() {
     peer_as "$NET" 0 Admin lifecycle chaincode commit $(orderer_flags "$NET") \
         "${definition[@]}" "${endorsers[@]}" 2>>"$WORK/deploy.log" \
         || die "commit of $CHAINCODE_NAME failed; see $WORK/deploy.log"
+    echo "$SEQUENCE" >"$WORK/sequence"
     log "$(net_title "$NET"): $CHAINCODE_NAME sequence $SEQUENCE committed on $CHANNEL"
 }
 

@@ -42,12 +42,18 @@ msp_id() { echo "${1^}${2^}MSP"; }
 org_domain() { echo "$2.$(net_domain "$1")"; }
 
 # Ordering service: NETWORK_ORDERER=raft (default) runs one Raft orderer per
-# network; bft (Fabric 3 only) runs four SmartBFT orderers, which tolerate
-# one Byzantine orderer (n = 3f + 1). Orderer k (0..) of a network; k may be
-# omitted for the first, which also speaks for the network in admin commands.
+# network, or NETWORK_RAFT_ORDERERS of them (1 or 3: three survive the loss
+# of one, as the fault soak needs); bft (Fabric 3 only) runs four SmartBFT
+# orderers, which tolerate one Byzantine orderer (n = 3f + 1). Orderer k
+# (0..) of a network; k may be omitted for the first, which also speaks for
+# the network in admin commands.
 ORDERER_TYPE="${NETWORK_ORDERER:-raft}"
 case "$ORDERER_TYPE" in
-    raft) ORDERER_COUNT=1 ;;
+    raft)
+        ORDERER_COUNT="${NETWORK_RAFT_ORDERERS:-1}"
+        [[ "$ORDERER_COUNT" == 1 || "$ORDERER_COUNT" == 3 ]] ||
+            die "NETWORK_RAFT_ORDERERS must be 1 or 3, not '$ORDERER_COUNT'"
+        ;;
     bft) ORDERER_COUNT=4 ;;
     *) die "NETWORK_ORDERER must be raft or bft, not '$ORDERER_TYPE'" ;;
 esac
