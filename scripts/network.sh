@@ -709,6 +709,9 @@ node_ops_port() { # $1 net, $2 node
     for i in "${!PEERS[@]}"; do
         [[ "$2" == "$(peer_host "$1" "$i")" ]] && { peer_ops_port "$1" "$i"; return; }
     done
+    # None (a chaincode service) is an answer, not a failure: under `set -e`
+    # a false last test would end the caller silently.
+    return 0
 }
 
 cmd_restart() { # $1 net, $2 node

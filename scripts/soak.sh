@@ -48,7 +48,8 @@ export NETWORK_ORDERER=raft NETWORK_RAFT_ORDERERS=3 NETWORK_WAN=toxiproxy
 export NETWORK_HOME
 
 log "building ehrx-soak and ehrx"
-cargo build --quiet -p ehrx-bench --bin ehrx-soak -p ehrx-cli --bin ehrx
+# Apart, as the soak builds `ehrx` again (the same features, so nothing to do).
+cargo build --quiet -p ehrx-cli --bin ehrx
 binary="$(cargo build --quiet -p ehrx-bench --bin ehrx-soak --message-format=json |
     jq -r 'select(.reason == "compiler-artifact" and .target.name == "ehrx-soak") | .executable // empty')"
 [[ -x "$binary" ]] || die "building ehrx-soak failed"

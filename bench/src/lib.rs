@@ -34,4 +34,3 @@ pub async fn interrupt() -> &'static str {
         else => std::future::pending().await,
     }
 }
-

@@ -6,7 +6,6 @@
 //! other's ledger or leftover events. Every figure is reported with its
 //! same-run baseline as a ratio, because the machine is shared and noisy.
 
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -412,7 +411,6 @@ fn keep_logs(home: &Path, dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[test]
     fn quick_changes_only_what_was_not_given() {

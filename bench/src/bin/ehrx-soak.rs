@@ -136,15 +136,15 @@ fn soak(params: Params) -> anyhow::Result<Report> {
             return Err(error);
         }
     };
-    node_pids.extend(networks.node_pids().unwrap_or_default().into_iter().map(|(_, pid)| pid));
+    node_pids.extend(
+        networks
+            .node_pids()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, pid)| pid),
+    );
     let down = networks.down();
-    let mut leaked: Vec<u32> = node_pids.into_iter().filter(|pid| process_alive(*pid)).collect();
-    let home = network_home();
-    for dir in [fabric_bin_dir(), ehrx.parent().map(PathBuf::from).unwrap_or_default()] {
-        leaked.extend(processes_running_from(&dir, &home));
-    }
-    leaked.sort_unstable();
-    leaked.dedup();
+    let leaked = leaked_processes(&node_pids, &ehrx);
     let failure = failure.or_else(|| down.err().map(|e| format!("network.sh down: {e:#}")));
     let report = Report::new(
         params,
@@ -162,7 +162,13 @@ fn soak(params: Params) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-type Run = (Option<String>, verify::Verdict, Vec<faults::Record>, Vec<Exchange>, Vec<u32>);
+type Run = (
+    Option<String>,
+    verify::Verdict,
+    Vec<faults::Record>,
+    Vec<Exchange>,
+    Vec<u32>,
+);
 
 /// Configures the exchange, starts the services and the injector, runs the
 /// exchanges, stops the injector and the services, and checks. A failure
@@ -177,17 +183,27 @@ async fn drive(networks: &Networks, params: &Params, start: Instant) -> anyhow::
         patients.push((patient_ref, uploaded_digests(&uploaded)));
     }
     let patients = Arc::new(patients);
-    tracing::info!(patients = patients.len(), workers = enrolled.len(), "exchange configured");
+    tracing::info!(
+        patients = patients.len(),
+        workers = enrolled.len(),
+        "exchange configured"
+    );
 
     let tmpfs = Tmpfs::mount(&params.out_dir.join("checkpoint-tmpfs"), 2048)?;
     let net2 = setup.net2.clone();
     let services = params.out_dir.join("services");
     let checkpoint_dir = tmpfs.dir().to_path_buf();
-    let fleet = tokio::task::spawn_blocking(move || Fleet::start(&services, &net2, &checkpoint_dir))
-        .await??;
+    let fleet =
+        tokio::task::spawn_blocking(move || Fleet::start(&services, &net2, &checkpoint_dir))
+            .await??;
     let wan = Wan::of_running_networks()?.context("the networks have no WAN proxy")?;
     let injector = Arc::new(Injector::new(start, fleet, tmpfs, wan));
-    let plan = faults::plan(params.seed, params.faults_per_kind, params.max_outage_ms, params.max_gap_ms);
+    let plan = faults::plan(
+        params.seed,
+        params.faults_per_kind,
+        params.max_outage_ms,
+        params.max_gap_ms,
+    );
     let planned: usize = plan.iter().map(Vec::len).sum();
     let pace = Arc::new(Pace::new(start, params.exchanges, planned));
     let lanes = {
@@ -198,7 +214,11 @@ async fn drive(networks: &Networks, params: &Params, start: Instant) -> anyhow::
             outcome
         })
     };
-    tracing::info!(exchanges = params.exchanges, faults = planned, "soak running");
+    tracing::info!(
+        exchanges = params.exchanges,
+        faults = planned,
+        "soak running"
+    );
 
     let log = Arc::new(Mutex::new(Vec::<Exchange>::new()));
     let workers: Vec<Arc<Worker>> = enrolled
@@ -212,7 +232,9 @@ async fn drive(networks: &Networks, params: &Params, start: Instant) -> anyhow::
         let (patients, log) = (patients.clone(), log.clone());
         let timeout = params.exchange_timeout();
         tasks.spawn(async move {
-            worker.run(&pace, &injector.done, &patients, timeout, &log).await;
+            worker
+                .run(&pace, &injector.done, &patients, timeout, &log)
+                .await;
         });
     }
     let bound = Duration::from_secs(params.max_minutes * 60).saturating_sub(start.elapsed());
@@ -245,7 +267,11 @@ async fn drive(networks: &Networks, params: &Params, start: Instant) -> anyhow::
     let verdict = check(&setup, &workers, &log, &patients).await?;
     let pids = {
         let mut fleet = injector.fleet.lock().unwrap_or_else(|e| e.into_inner());
-        let pids: Vec<u32> = fleet.names().iter().filter_map(|n| fleet.pid(n).ok().flatten()).collect();
+        let pids: Vec<u32> = fleet
+            .names()
+            .iter()
+            .filter_map(|n| fleet.pid(n).ok().flatten())
+            .collect();
         if let Err(error) = fleet.stop_all() {
             failure = failure.or(Some(format!("stopping the services: {error:#}")));
         }
@@ -316,4 +342,25 @@ async fn check(
         trails.first().unwrap_or(&empty),
         trails.get(1).unwrap_or(&empty),
     ))
+}
+
+/// Processes still running 15 s after the networks went down: any of
+/// `pids`, or any Fabric node or binary of our target folder (chaincode
+/// servers, `ehrx`) started for this network home. A process that was
+/// killed may show in `/proc` for a moment before it is reaped.
+fn leaked_processes(pids: &[u32], ehrx: &std::path::Path) -> Vec<u32> {
+    let home = network_home();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let mut leaked: Vec<u32> = pids.iter().copied().filter(|pid| process_alive(*pid)).collect();
+        for dir in [fabric_bin_dir(), ehrx.parent().map(PathBuf::from).unwrap_or_default()] {
+            leaked.extend(processes_running_from(&dir, &home));
+        }
+        leaked.sort_unstable();
+        leaked.dedup();
+        if leaked.is_empty() || Instant::now() >= deadline {
+            return leaked;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }

@@ -272,7 +272,12 @@ impl Injector {
                 .then(|| self.locks.get(planned.network).map(lock))
                 .flatten();
             let record = self.inject(&planned).with_context(|| {
-                format!("{} of {} ({})", planned.kind.name(), planned.target, planned.network)
+                format!(
+                    "{} of {} ({})",
+                    planned.kind.name(),
+                    planned.target,
+                    planned.network
+                )
             })?;
             drop(guard);
             tracing::info!(
@@ -402,13 +407,16 @@ impl Injector {
                 let log = lock(&self.fleet).log(name)?;
                 let loud = !status.success() && log.contains("checkpoint");
                 let last = log.lines().last().unwrap_or_default().to_owned();
-                return Ok((loud, format!("{filled} B filled; relay exited {status}: {last}")));
+                return Ok((
+                    loud,
+                    format!("{filled} B filled; relay exited {status}: {last}"),
+                ));
             }
             if Instant::now() >= deadline || self.abort.load(Ordering::Relaxed) {
                 let status = lock(&self.fleet).kill(name)?;
                 return Ok((
                     false,
-                    format!("{filled} B filled; relay still ran after 60 s, killed: {status:?}"),
+                    format!("{filled} B filled; relay still ran (60 s or the abort), killed: {status:?}"),
                 ));
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -461,12 +469,19 @@ mod tests {
         assert_ne!(a, plan(8, 20, 4000, 3000), "another seed, another plan");
         let all: Vec<&Planned> = a.iter().flatten().collect();
         for kind in Kind::ALL {
-            assert_eq!(all.iter().filter(|p| p.kind == kind).count(), 20, "{kind:?}");
+            assert_eq!(
+                all.iter().filter(|p| p.kind == kind).count(),
+                20,
+                "{kind:?}"
+            );
         }
         for (index, lane) in a.iter().enumerate() {
             assert!(lane.iter().all(|p| p.kind.lane() == index));
         }
-        assert!(all.iter().all(|p| (1000..=4000).contains(&p.outage_ms) && p.gap_ms <= 3000));
+        assert!(
+            all.iter()
+                .all(|p| (1000..=4000).contains(&p.outage_ms) && p.gap_ms <= 3000)
+        );
         assert!(all.iter().any(|p| p.network == "net1") && all.iter().any(|p| p.network == "net2"));
         assert!(
             all.iter()

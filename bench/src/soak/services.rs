@@ -33,7 +33,13 @@ impl Tmpfs {
     pub fn mount(dir: &Path, kib: u64) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let status = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={kib}k,mode=0700"), "tmpfs"])
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={kib}k,mode=0700"),
+                "tmpfs",
+            ])
             .arg(dir)
             .status()
             .context("running mount")?;
@@ -79,7 +85,11 @@ fn unmount(dir: &Path) -> anyhow::Result<()> {
         .arg(dir)
         .status()
         .context("running umount")?;
-    anyhow::ensure!(status.success(), "umount {} failed: {status}", dir.display());
+    anyhow::ensure!(
+        status.success(),
+        "umount {} failed: {status}",
+        dir.display()
+    );
     Ok(())
 }
 

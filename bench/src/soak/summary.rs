@@ -120,7 +120,9 @@ impl Report {
             && verdict.passed()
             && leaked_processes.is_empty()
             && enough_faults
-            && faults.iter().all(|k| k.checkpoint_corrupt.unwrap_or(0) == 0);
+            && faults
+                .iter()
+                .all(|k| k.checkpoint_corrupt.unwrap_or(0) == 0);
         Self {
             seed: params.seed,
             params,
@@ -141,7 +143,11 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut md = String::new();
         let v = &self.verdict;
-        let _ = writeln!(md, "# Fault soak: {}\n", if self.passed { "passed" } else { "FAILED" });
+        let _ = writeln!(
+            md,
+            "# Fault soak: {}\n",
+            if self.passed { "passed" } else { "FAILED" }
+        );
         let _ = writeln!(
             md,
             "{} exchanges at concurrency {}, seed {}, {} faults of each kind planned; {:.0} s.\n",
@@ -154,7 +160,10 @@ impl Report {
         if let Some(failure) = &self.failure {
             let _ = writeln!(md, "**The run failed:** {failure}\n");
         }
-        let _ = writeln!(md, "| exchanges | verified | refused | lost | duplicated | stuck | untracked | audit disagreements | leaked processes |");
+        let _ = writeln!(
+            md,
+            "| exchanges | verified | refused | lost | duplicated | stuck | untracked | audit disagreements | leaked processes |"
+        );
         let _ = writeln!(md, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         let _ = writeln!(
             md,
@@ -170,10 +179,17 @@ impl Report {
             self.leaked_processes.len()
         );
         let ms = |s: &Option<LatencySummary>, pick: fn(&LatencySummary) -> f64| {
-            s.as_ref().map_or("-".to_owned(), |s| format!("{:.0}", pick(s)))
+            s.as_ref()
+                .map_or("-".to_owned(), |s| format!("{:.0}", pick(s)))
         };
-        let _ = writeln!(md, "## Faults and recovery (injection → the next exchange completes)\n");
-        let _ = writeln!(md, "| fault | count | recovery p50 ms | recovery max ms | unrecovered | notes |");
+        let _ = writeln!(
+            md,
+            "## Faults and recovery (injection → the next exchange completes)\n"
+        );
+        let _ = writeln!(
+            md,
+            "| fault | count | recovery p50 ms | recovery max ms | unrecovered | notes |"
+        );
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---|");
         for k in &self.faults {
             let mut notes = Vec::new();
@@ -207,7 +223,10 @@ impl Report {
         let _ = writeln!(md, "## Exchange latency (verified exchanges, ms)\n");
         let _ = writeln!(md, "| period | count | p50 | p95 | p99 | max |");
         let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|");
-        for (name, s) in [("during faults", &self.latency_during_faults), ("quiet", &self.latency_quiet)] {
+        for (name, s) in [
+            ("during faults", &self.latency_during_faults),
+            ("quiet", &self.latency_quiet),
+        ] {
             let _ = writeln!(
                 md,
                 "| {name} | {} | {} | {} | {} | {} |",
@@ -286,7 +305,10 @@ mod tests {
         ];
         let r = record(Kind::RelayKill, 10.0, 13.0);
         assert_eq!(recovery_ms(&r, &log), Some(7000.0));
-        assert_eq!(recovery_ms(&record(Kind::RelayKill, 20.0, 21.0), &log), None);
+        assert_eq!(
+            recovery_ms(&record(Kind::RelayKill, 20.0, 21.0), &log),
+            None
+        );
     }
 
     #[test]
@@ -307,7 +329,10 @@ mod tests {
         assert_eq!(report.latency_during_faults.map(|s| s.count), Some(1));
         assert_eq!(report.latency_quiet.map(|s| s.count), Some(2));
         let write = &report.faults[7];
-        assert_eq!((write.kind, write.count, write.hit_write), ("checkpoint_write_kill", 1, Some(1)));
+        assert_eq!(
+            (write.kind, write.count, write.hit_write),
+            ("checkpoint_write_kill", 1, Some(1))
+        );
         assert!(!report.passed, "one fault of one kind, two of each planned");
         let md = report.markdown();
         assert!(md.contains("| checkpoint_write_kill | 1 | 13000 | 13000 | 0 | 1 killed mid-write, 0 checkpoints corrupt |"), "{md}");

@@ -56,7 +56,10 @@ pub fn trail_of(answers: &[Value]) -> Trail {
     let mut trail = Trail::new();
     for entry in answers.iter().filter_map(Value::as_array).flatten() {
         if let (Some(id), Some(kind)) = (entry["request_id"].as_str(), entry["kind"].as_str()) {
-            trail.entry(id.to_owned()).or_default().push(kind.to_owned());
+            trail
+                .entry(id.to_owned())
+                .or_default()
+                .push(kind.to_owned());
         }
     }
     trail
@@ -111,9 +114,10 @@ pub fn check(log: &[Exchange], listed: &BTreeSet<String>, on_1: &Trail, on_2: &T
             continue;
         };
         if !listed.contains(id) {
-            verdict
-                .audit_disagreements
-                .push(format!("{id} (exchange {}) is not listed on network I", exchange.index));
+            verdict.audit_disagreements.push(format!(
+                "{id} (exchange {}) is not listed on network I",
+                exchange.index
+            ));
         }
         let (one, two) = (on_1.get(id), on_2.get(id));
         let mut expect = |what: &str, got: usize, want: usize| {
@@ -137,9 +141,9 @@ pub fn check(log: &[Exchange], listed: &BTreeSet<String>, on_1: &Trail, on_2: &T
     verdict.untracked = listed.difference(&filed).cloned().collect();
     for (network, trail) in [("I", on_1), ("II", on_2)] {
         for id in trail.keys().filter(|id| !landed_ids.contains(*id)) {
-            verdict
-                .audit_disagreements
-                .push(format!("network {network} audits request {id}, which the run did not file"));
+            verdict.audit_disagreements.push(format!(
+                "network {network} audits request {id}, which the run did not file"
+            ));
         }
     }
     verdict
@@ -175,7 +179,10 @@ mod tests {
         }
         // Entries without a request (uploads) are not about exchanges.
         two.push(json!({"kind": "record_stored"}));
-        (trail_of(&[Value::Array(one)]), trail_of(&[Value::Array(two)]))
+        (
+            trail_of(&[Value::Array(one)]),
+            trail_of(&[Value::Array(two)]),
+        )
     }
 
     fn listed(ids: &[&str]) -> BTreeSet<String> {
@@ -217,8 +224,18 @@ mod tests {
         two.insert("ghost".into(), vec!["request_accepted".into()]);
         let verdict = check(&log, &listed(&["s", "c"]), &one, &two);
         assert_eq!((verdict.lost, verdict.stuck), (1, 1));
-        assert!(verdict.audit_disagreements.iter().any(|d| d.contains("disclosure on II 2 times")));
-        assert!(verdict.audit_disagreements.iter().any(|d| d.contains("ghost")));
+        assert!(
+            verdict
+                .audit_disagreements
+                .iter()
+                .any(|d| d.contains("disclosure on II 2 times"))
+        );
+        assert!(
+            verdict
+                .audit_disagreements
+                .iter()
+                .any(|d| d.contains("ghost"))
+        );
         assert!(!verdict.passed());
     }
 }

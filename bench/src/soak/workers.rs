@@ -228,7 +228,10 @@ impl Worker {
                     let id = pending.request_id().to_owned();
                     if result.outcome != OutcomeKind::Validated {
                         let reason = result.reason.unwrap_or_default();
-                        break (Some(id), Outcome::Refused(format!("rejected on I: {reason}")));
+                        break (
+                            Some(id),
+                            Outcome::Refused(format!("rejected on I: {reason}")),
+                        );
                     }
                     let outcome = self.settle(&id, Some(&pending), expected, deadline).await;
                     break (Some(id), outcome);
@@ -297,10 +300,9 @@ impl Worker {
             let decided = match pending {
                 Some(pending) => match self.client.await_outcome(pending, left).await {
                     Ok(HistoryOutcome::ReplyReady) => Some(None),
-                    Ok(HistoryOutcome::Refused { state, reason }) => Some(Some(format!(
-                        "{state:?}: {}",
-                        reason.unwrap_or_default()
-                    ))),
+                    Ok(HistoryOutcome::Refused { state, reason }) => {
+                        Some(Some(format!("{state:?}: {}", reason.unwrap_or_default())))
+                    }
                     Ok(HistoryOutcome::RejectedHere { reason }) => Some(Some(reason)),
                     Ok(HistoryOutcome::TimedOut) => return Outcome::Stuck,
                     // A stream that could not open (its peer is down).
