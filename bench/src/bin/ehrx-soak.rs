@@ -243,6 +243,12 @@ async fn drive(networks: &Networks, params: &Params, start: Instant) -> anyhow::
             finished.err().map(|_| format!("not done within {} minutes", params.max_minutes))
         }
         signal = ehrx_bench::interrupt() => Some(format!("interrupted by {signal}")),
+        // A repair that failed ends the run: the system was left broken.
+        () = async {
+            while !injector.abort.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        } => None,
     };
     // Whatever ended the run, the faults stop and are repaired.
     pace.abort.store(true, Ordering::Relaxed);
@@ -352,8 +358,15 @@ fn leaked_processes(pids: &[u32], ehrx: &std::path::Path) -> Vec<u32> {
     let home = network_home();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let mut leaked: Vec<u32> = pids.iter().copied().filter(|pid| process_alive(*pid)).collect();
-        for dir in [fabric_bin_dir(), ehrx.parent().map(PathBuf::from).unwrap_or_default()] {
+        let mut leaked: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|pid| process_alive(*pid))
+            .collect();
+        for dir in [
+            fabric_bin_dir(),
+            ehrx.parent().map(PathBuf::from).unwrap_or_default(),
+        ] {
             leaked.extend(processes_running_from(&dir, &home));
         }
         leaked.sort_unstable();

@@ -416,7 +416,9 @@ impl Injector {
                 let status = lock(&self.fleet).kill(name)?;
                 return Ok((
                     false,
-                    format!("{filled} B filled; relay still ran (60 s or the abort), killed: {status:?}"),
+                    format!(
+                        "{filled} B filled; relay still ran (60 s or the abort), killed: {status:?}"
+                    ),
                 ));
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -489,6 +491,52 @@ mod tests {
                 .all(|p| p.target.ends_with(&format!(".{}.example.com", p.network)))
         );
         assert!(plan(7, 0, 4000, 3000).iter().all(Vec::is_empty));
+    }
+
+    /// Regression (found by the soak): `network.sh restart` of a chaincode
+    /// service exited 1 without a word, as the lookup of an operations port
+    /// (none for a chaincode service) returned its last test's status under
+    /// `set -e`. A stand-in service (a Python HTTP server on the ehrx
+    /// chaincode port of net1 at base 43000) is restarted and killed.
+    #[test]
+    fn network_sh_restarts_and_kills_a_chaincode_service() {
+        let home = std::env::temp_dir().join(format!("ehrx-soak-restart-{}", std::process::id()));
+        let node = home.join("net1/nodes/chaincode-ehrx");
+        std::fs::create_dir_all(&node).unwrap();
+        std::fs::write(home.join("networks"), "net1 net2\n").unwrap();
+        // A pid no process has: the node is down.
+        std::fs::write(node.join("pid"), "999999999\n").unwrap();
+        std::fs::write(
+            node.join("command"),
+            "python3 -m http.server --bind 127.0.0.1 43099 ",
+        )
+        .unwrap();
+        let script = |args: &[&str]| {
+            Command::new(repo_root().join("scripts/network.sh"))
+                .args(args)
+                .env("NETWORK_HOME", &home)
+                .env("NETWORK_PORT_BASE", "43000")
+                .output()
+                .unwrap()
+        };
+        let restarted = script(&["restart", "net1", "chaincode-ehrx"]);
+        assert!(restarted.status.success(), "{restarted:?}");
+        let pid: u32 = std::fs::read_to_string(node.join("pid"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(ehrx_lab::networks::process_alive(pid));
+        let again = script(&["restart", "net1", "chaincode-ehrx"]);
+        assert!(
+            !again.status.success(),
+            "a running node is not started twice"
+        );
+        let killed = script(&["kill", "net1", "chaincode-ehrx"]);
+        assert!(killed.status.success(), "{killed:?}");
+        let unknown = script(&["kill", "net1", "peer9"]);
+        assert!(String::from_utf8_lossy(&unknown.stderr).contains("no node 'peer9'"));
+        std::fs::remove_dir_all(&home).unwrap();
     }
 
     #[test]

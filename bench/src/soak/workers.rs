@@ -130,9 +130,13 @@ impl Pace {
     /// done: the exchanges keep at most a tenth of the run ahead of the
     /// faults, so that faults happen throughout the run, not after it.
     pub fn may_start(&self, index: usize, faults_done: usize) -> bool {
-        self.faults_planned == 0
-            || self.faults_over.load(Ordering::Relaxed)
-            || index <= self.exchanges * faults_done / self.faults_planned + self.exchanges / 10
+        if self.faults_planned == 0 || self.faults_over.load(Ordering::Relaxed) {
+            return true;
+        }
+        // The last twentieth waits for the end of the faults, so that the
+        // last faults are followed by exchanges (their recovery).
+        index < self.exchanges - self.exchanges / 20
+            && index <= self.exchanges * faults_done / self.faults_planned + self.exchanges / 10
     }
 
     fn now(&self) -> f64 {
@@ -374,6 +378,11 @@ mod tests {
         assert!(!pace.may_start(11, 0));
         assert!(pace.may_start(60, 25));
         assert!(!pace.may_start(61, 25));
+        assert!(pace.may_start(94, 49));
+        assert!(
+            !pace.may_start(95, 50),
+            "the last twentieth after the faults"
+        );
         pace.faults_over.store(true, Ordering::Relaxed);
         assert!(pace.may_start(99, 0));
         assert!(Pace::new(Instant::now(), 100, 0).may_start(99, 0));
