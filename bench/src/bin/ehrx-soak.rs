@@ -369,6 +369,8 @@ fn leaked_processes(pids: &[u32], ehrx: &std::path::Path) -> Vec<u32> {
         ] {
             leaked.extend(processes_running_from(&dir, &home));
         }
+        // This binary lives in the target folder too.
+        leaked.retain(|pid| *pid != std::process::id());
         leaked.sort_unstable();
         leaked.dedup();
         if leaked.is_empty() || Instant::now() >= deadline {
