@@ -519,6 +519,16 @@ mod tests {
                 .output()
                 .unwrap()
         };
+        /// Kills what the script started, also when an assertion fails.
+        struct Started(std::path::PathBuf);
+        impl Drop for Started {
+            fn drop(&mut self) {
+                if let Ok(pid) = std::fs::read_to_string(&self.0) {
+                    let _ = Command::new("kill").args(["-KILL", pid.trim()]).status();
+                }
+            }
+        }
+        let _started = Started(node.join("pid"));
         let restarted = script(&["restart", "net1", "chaincode-ehrx"]);
         assert!(restarted.status.success(), "{restarted:?}");
         let pid: u32 = std::fs::read_to_string(node.join("pid"))

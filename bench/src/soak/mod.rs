@@ -130,7 +130,8 @@ mod tests {
     #[test]
     fn parameters_out_of_bounds_are_refused_with_their_name() {
         assert!(params().check().is_ok());
-        let cases: [(&str, fn(&mut Params)); 6] = [
+        type Edit = fn(&mut Params);
+        let cases: [(&str, Edit); 6] = [
             ("--exchanges", |p| p.exchanges = 0),
             ("--concurrency", |p| p.concurrency = 33),
             ("--faults-per-kind", |p| p.faults_per_kind = 1001),
