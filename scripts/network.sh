@@ -47,6 +47,10 @@
 #                              with (default dev; the benchmarks use release)
 #   NETWORK_WAN=toxiproxy      put an emulated WAN (Toxiproxy) on every
 #                              relay-to-relay link (see scripts/lib/wan.sh)
+#   NETWORK_BATCH_TIMEOUT      how long the ordering service waits to fill a
+#                              block (Raft BatchTimeout, BFT
+#                              RequestBatchMaxInterval): 1ms to 10s, e.g.
+#                              2s (Fabric's default), 500ms; default 200ms
 #   NETWORK_RELAY_MAX_IN_FLIGHT  the relays' max_in_flight (1 to 256; unset:
 #                              the relay's default, 16); a relay file written
 #                              again (a network joining) keeps its value
@@ -68,6 +72,9 @@ readonly RELAY_MAX_IN_FLIGHT="${NETWORK_RELAY_MAX_IN_FLIGHT:-}"
 [[ -z "$RELAY_MAX_IN_FLIGHT" ]] || { [[ "$RELAY_MAX_IN_FLIGHT" =~ ^[1-9][0-9]{0,2}$ ]] &&
     ((RELAY_MAX_IN_FLIGHT <= 256)); } ||
     die "NETWORK_RELAY_MAX_IN_FLIGHT must be a number from 1 to 256, not '$RELAY_MAX_IN_FLIGHT'"
+readonly ORDERER_BATCH_TIMEOUT="${NETWORK_BATCH_TIMEOUT:-200ms}"
+[[ "$ORDERER_BATCH_TIMEOUT" =~ ^([1-9][0-9]{0,3}ms|([1-9]|10)s)$ ]] ||
+    die "NETWORK_BATCH_TIMEOUT must be from 1ms to 9999ms or 1s to 10s (e.g. 2s, 500ms), not '$ORDERER_BATCH_TIMEOUT'"
 readonly HEALTH_TIMEOUT_S=30
 # Each org's Ed25519 client user comes after its ECDSA users.
 readonly ED25519_USER="User$((USERS_PER_ORG + 1))"
@@ -137,7 +144,7 @@ orderer_consensus() { # $1 net
         # SmartBFT's defaults wait 20 s before suspecting a leader; a local
         # network cuts a block every 200 ms like the Raft one.
         printf '  SmartBFT:\n'
-        printf '    RequestBatchMaxInterval: 200ms\n    RequestForwardTimeout: 2s\n    RequestComplainTimeout: 8s\n'
+        printf '    RequestBatchMaxInterval: %s\n    RequestForwardTimeout: 2s\n    RequestComplainTimeout: 8s\n' "$ORDERER_BATCH_TIMEOUT"
         printf '    RequestAutoRemoveTimeout: 3m0s\n    ViewChangeResendInterval: 5s\n    ViewChangeTimeout: 20s\n'
         printf '    LeaderHeartbeatTimeout: 1m0s\n    LeaderHeartbeatCount: 10\n    CollectTimeout: 1s\n'
         printf '    IncomingMessageBufferSize: 200\n    RequestPoolSize: 100000\n'
@@ -197,7 +204,7 @@ generate_config() { # $1 net
         ORG1_MSP="$(msp_id "$net" org1)" ORG1_MSP_DIR="$(peer_org_dir "$net" org1)/msp" \
         ORG2_MSP="$(msp_id "$net" org2)" ORG2_MSP_DIR="$(peer_org_dir "$net" org2)/msp" \
         ORG1_ANCHOR_PORT="$(org_anchor_port "$net" org1)" ORG2_ANCHOR_PORT="$(org_anchor_port "$net" org2)" \
-        CHANNEL_CAPABILITY="$(channel_capability)" \
+        CHANNEL_CAPABILITY="$(channel_capability)" BATCH_TIMEOUT="$ORDERER_BATCH_TIMEOUT" \
         render "$TEMPLATES/configtx.yaml.tmpl" "$cfg/configtx.yaml"
     FABRIC_CFG_PATH="$cfg" fabric configtxgen -profile EhrChannel -channelID "$CHANNEL" \
         -outputBlock "$cfg/$CHANNEL.block" 2>"$cfg/configtxgen.log" \

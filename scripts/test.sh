@@ -19,6 +19,7 @@
 # needed (scripts/install-fabric.sh; both releases side by side, cached).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/prereqs.sh"
 cd "$REPO_ROOT"
 
 readonly PHASES="${TEST_PHASES:-v3 lts bft soak}"
@@ -50,6 +51,7 @@ for phase in $PHASES; do
     case "$phase" in
         v3)
             FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
+            ensure_chromium
             NETWORK_ORDERER=raft e2e v3 "" "$@"
             ;;
         lts)

@@ -28,6 +28,35 @@ enum Ordering {
     Bft,
 }
 
+/// The local networks' batch timeout when none is given.
+const DEFAULT_BATCH_TIMEOUT: &str = "200ms";
+
+/// A batch timeout as `scripts/network.sh` takes it: 1ms to 9999ms, or 1s
+/// to 10s.
+fn batch_timeout(text: &str) -> Result<String, String> {
+    let (number, unit_max) = if let Some(ms) = text.strip_suffix("ms") {
+        (ms, 9999)
+    } else if let Some(s) = text.strip_suffix('s') {
+        (s, 10)
+    } else {
+        return Err(format!("{text:?} is not e.g. 2s or 500ms"));
+    };
+    match number.parse::<u32>() {
+        Ok(n) if (1..=unit_max).contains(&n) && !number.starts_with('0') => Ok(text.to_string()),
+        _ => Err(format!("{text:?} is not from 1ms to 9999ms or 1s to 10s")),
+    }
+}
+
+/// The name of a series run on `ordering` with `batch_timeout`: `raft`,
+/// `bft`, or e.g. `raft, 2s` when the batch timeout is not the default.
+fn series(ordering: Ordering, batch_timeout: &str) -> String {
+    if batch_timeout == DEFAULT_BATCH_TIMEOUT {
+        ordering.name().to_string()
+    } else {
+        format!("{}, {batch_timeout}", ordering.name())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Sharing {
     Compete,
@@ -93,6 +122,12 @@ struct Cli {
     /// this run (`raft,bft` compares BFT with Raft; BFT needs Fabric 3).
     #[arg(long, value_delimiter = ',', default_value = "raft")]
     orderers: Vec<Ordering>,
+    /// Exchange: the ordering services' batch timeouts to run it with, one
+    /// after another (each on fresh networks), e.g. `2s,500ms,200ms,50ms`
+    /// to see latency follow the ordering service; 200ms is the networks'
+    /// default (Fabric's own is 2s). Throughput runs with the first.
+    #[arg(long, value_delimiter = ',', default_value = DEFAULT_BATCH_TIMEOUT, value_parser = batch_timeout)]
+    batch_timeouts: Vec<String>,
     /// Exchange: one-way delays (ms) of an emulated WAN between the relays
     /// (Toxiproxy on every relay link), each measured with sequential
     /// exchanges after the levels; 0 is their baseline. Empty: no WAN.
@@ -262,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "users_per_org": users_per_org,
         "chaincode_profile": cli.chaincode_profile,
         "orderers": cli.orderers.iter().map(|o| o.name()).collect::<Vec<_>>(),
+        "batch_timeouts": cli.batch_timeouts,
         "network_port_base": std::env::var("NETWORK_PORT_BASE").ok(),
         "rate_limit": {
             "max": participants::RATE_LIMIT_MAX,
@@ -283,22 +319,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         proof: None,
         aborted: BTreeMap::new(),
     };
-    // Throughput on the first ordering; the exchange on each in turn.
-    let mut benchmarks = vec![(throughput::BENCHMARK, cli.orderers[0], run_throughput)];
+    // Throughput on the first ordering and batch timeout; the exchange on
+    // each pair in turn.
+    let first_batch = cli
+        .batch_timeouts
+        .first()
+        .map_or(DEFAULT_BATCH_TIMEOUT, String::as_str);
+    let mut benchmarks = vec![(
+        throughput::BENCHMARK,
+        cli.orderers[0],
+        first_batch,
+        run_throughput,
+    )];
     for &ordering in &cli.orderers {
-        benchmarks.push((exchange::BENCHMARK, ordering, run_exchange));
+        for batch in &cli.batch_timeouts {
+            benchmarks.push((exchange::BENCHMARK, ordering, batch.as_str(), run_exchange));
+        }
     }
     let mut interrupted = false;
-    for (name, ordering, selected) in benchmarks {
+    for (name, ordering, batch, selected) in benchmarks {
         if !selected || interrupted {
             continue;
         }
+        let label = series(ordering, batch);
         progress.note(format!(
-            "benchmark {name} ({}): starting both networks",
-            ordering.name()
+            "benchmark {name} ({label}): starting both networks"
         ));
         let mut env = network_env.clone();
         env.push(("NETWORK_ORDERER", ordering.name()));
+        env.push(("NETWORK_BATCH_TIMEOUT", batch));
         let networks = Networks::up_with_env(&env).context("starting the networks")?;
         let measured = tokio::select! {
             rows = async {
@@ -306,7 +355,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     throughput::run(&networks, &throughput, &progress).await
                 } else {
                     let (rows, sizes) =
-                        exchange::run(&networks, &exchange, ordering.name(), &progress).await?;
+                        exchange::run(&networks, &exchange, &label, &progress).await?;
                     if sizes.is_some() {
                         results.proof = sizes;
                     }
@@ -319,7 +368,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         };
         if cli.keep_logs {
-            let logs = out.join("logs").join(format!("{name}-{}", ordering.name()));
+            let logs = out
+                .join("logs")
+                .join(format!("{name}-{}", label.replace(", ", "-")));
             if let Err(error) = keep_logs(&network_home(), &logs) {
                 tracing::warn!(error = format!("{error:#}"), "cannot keep the node logs");
             }
@@ -335,10 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     error = format!("{error:#}"),
                     "benchmark failed"
                 );
-                aborted.insert(
-                    format!("{name} ({})", ordering.name()),
-                    format!("{error:#}"),
-                );
+                aborted.insert(format!("{name} ({label})"), format!("{error:#}"));
             }
         }
         down.context("stopping the networks")?;
@@ -413,6 +461,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn batch_timeouts_are_checked_and_name_their_series() {
+        for good in ["2s", "10s", "500ms", "50ms", "1ms", "9999ms"] {
+            assert_eq!(batch_timeout(good).as_deref(), Ok(good));
+        }
+        for bad in [
+            "", "0s", "11s", "0ms", "10000ms", "05ms", "2", "ms", "2 s", "1.5s", "-1s", "2m",
+        ] {
+            assert!(batch_timeout(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(series(Ordering::Raft, "200ms"), "raft");
+        assert_eq!(series(Ordering::Bft, "200ms"), "bft");
+        assert_eq!(series(Ordering::Raft, "2s"), "raft, 2s");
+        assert_eq!(
+            exchange::kinds(&series(Ordering::Raft, "2s")).0,
+            "exchange (raft, 2s)"
+        );
+    }
+
     fn quick_changes_only_what_was_not_given() {
         let cli = Cli::parse_from(["ehrx-bench", "--quick", "--transactions", "50"]);
         assert_eq!(cli.pick(cli.transactions, 200, 20), 50);

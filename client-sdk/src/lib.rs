@@ -22,7 +22,9 @@
 //! 4. [`read_reply`](ehr::EhrClient::read_reply): fetch, verify the
 //!    signature, decrypt, and check every record against its listed hash;
 //! 5. [`ClinicalSummary`](ehr::ClinicalSummary): the records as text or as
-//!    a standalone HTML page.
+//!    a standalone HTML page in the International Patient Summary's order,
+//!    with a [`Provenance`](ehr::Provenance) banner and vital-sign trends,
+//!    and [`ips_document`](ehr::ips_document): a FHIR IPS document Bundle.
 //!
 //! ```no_run
 //! use std::{path::Path, sync::Arc, time::Duration};

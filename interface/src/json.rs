@@ -373,9 +373,134 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             .current
             .take()
             .ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(value).inspect_err(|_| {
+        seed.deserialize(Strict(value)).inspect_err(|_| {
             self.failed.replace(Some(quote(&key)));
         })
+    }
+}
+
+/// A value below the top, read as strictly as the top: a struct only from
+/// an object that names none but its fields (serde's `Value` would take an
+/// array for a struct, by position, and leave unknown fields to each
+/// type's `deny_unknown_fields`), and the same for the values inside, at
+/// any depth.
+struct Strict(Value);
+
+impl<'de> Deserializer<'de> for Strict {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Array(items) => visitor.visit_seq(StrictItems(items.into_iter())),
+            Value::Object(object) => visitor.visit_map(StrictEntries {
+                entries: object.into_iter(),
+                value: None,
+            }),
+            other => other.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        let Value::Object(object) = self.0 else {
+            return Err(de::Error::custom(format!(
+                "expected a JSON object, found {}",
+                kind(&self.0)
+            )));
+        };
+        if let Some(field) = object.keys().find(|key| !fields.contains(&key.as_str())) {
+            return Err(de::Error::custom(format!("unknown field {}", quote(field))));
+        }
+        visitor.visit_map(StrictEntries {
+            entries: object.into_iter(),
+            value: None,
+        })
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        match self.0 {
+            Value::Null => visitor.visit_none(),
+            other => visitor.visit_some(Strict(other)),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        // Unit variants are strings; a variant with data is a one-key
+        // object, read by `Value` (its data is a number or a string here).
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple
+        tuple_struct map identifier ignored_any
+    }
+}
+
+/// The items of an array below the top, each read strictly.
+struct StrictItems(std::vec::IntoIter<Value>);
+
+impl<'de> SeqAccess<'de> for StrictItems {
+    type Error = serde_json::Error;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Self::Error> {
+        self.0
+            .next()
+            .map(|value| seed.deserialize(Strict(value)))
+            .transpose()
+    }
+}
+
+/// The entries of an object below the top, each value read strictly.
+struct StrictEntries {
+    entries: serde_json::map::IntoIter,
+    value: Option<Value>,
+}
+
+impl<'de> MapAccess<'de> for StrictEntries {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            return Ok(None);
+        };
+        self.value = Some(value);
+        seed.deserialize(de::value::StringDeserializer::<serde_json::Error>::new(key))
+            .map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, Self::Error> {
+        let value = self
+            .value
+            .take()
+            .ok_or_else(|| de::Error::custom("a value without its key"))?;
+        seed.deserialize(Strict(value))
     }
 }
 
@@ -409,6 +534,87 @@ mod tests {
                 count: 2,
                 tags: vec!["x".into()]
             }
+        );
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Inner {
+        msp_id: String,
+        #[serde(default)]
+        roots: Vec<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Policy {
+        All,
+        AtLeast(u32),
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Outer {
+        orgs: Vec<Inner>,
+        #[serde(default)]
+        first: Option<Inner>,
+        policy: Policy,
+        #[serde(default)]
+        extra: Option<serde_json::Value>,
+    }
+
+    #[test]
+    fn nested_objects_are_read_as_strictly_as_the_top() {
+        let ok = parse_object::<Outer>(
+            "outer",
+            br#"{"orgs":[{"msp_id":"A","roots":["r"]}],"first":{"msp_id":"B"},"policy":{"at_least":1},"extra":{"any":[1,{"x":null}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.orgs[0].roots, ["r"]);
+        assert_eq!(ok.first.unwrap().msp_id, "B");
+        assert_eq!(ok.policy, Policy::AtLeast(1));
+        assert_eq!(ok.extra.unwrap()["any"][1]["x"], Value::Null);
+        let all = parse_object::<Outer>("outer", br#"{"orgs":[],"policy":"all"}"#).unwrap();
+        assert_eq!(all.policy, Policy::All);
+
+        for (text, named) in [
+            // An array where a nested object goes, in a list and alone.
+            (
+                r#"{"orgs":[["A",["r"]]],"policy":"all"}"#,
+                "expected a JSON object, found an array",
+            ),
+            (
+                r#"{"orgs":[],"first":["B",[]],"policy":"all"}"#,
+                "expected a JSON object, found an array",
+            ),
+            (
+                r#"{"orgs":[{"msp_id":"A"},"A"],"policy":"all"}"#,
+                "expected a JSON object, found a string",
+            ),
+            // A field the nested struct does not name, cut short when long.
+            (
+                r#"{"orgs":[{"msp_id":"A","rots":[]}],"policy":"all"}"#,
+                "unknown field \"rots\"",
+            ),
+            (r#"{"orgs":[],"policy":{"at_least":"1"}}"#, "invalid type"),
+        ] {
+            let error = parse_object::<Outer>("outer", text.as_bytes()).unwrap_err();
+            assert_eq!(error.code(), ErrorCode::BadArgument, "{text}");
+            assert!(error.to_string().contains(named), "{text}: {error}");
+            assert!(
+                error.to_string().contains("field \"orgs\"")
+                    || error.to_string().contains("field \"first\"")
+                    || error.to_string().contains("field \"policy\""),
+                "{text}: {error}"
+            );
+        }
+        let long = format!(
+            r#"{{"orgs":[{{"msp_id":"A","{}":1}}],"policy":"all"}}"#,
+            "k".repeat(100_000)
+        );
+        let error = parse_object::<Outer>("outer", long.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().len() <= MAX_ERROR_BYTES,
+            "{}",
+            error.to_string().len()
         );
     }
 

@@ -23,7 +23,7 @@ use anyhow::{Context as _, anyhow, bail};
 use serde_json::Value;
 
 use crate::NetworkDescription;
-use crate::networks::{network_home, repo_root, without_cargo_test_env};
+use crate::networks::{description_path, network_home, repo_root, without_cargo_test_env};
 
 /// How long a one-shot command may take unless told otherwise: `request`
 /// waits up to its own `--timeout` (120 s by default) on top of start-up.
@@ -563,6 +563,68 @@ pub fn setup_trust(other: &NetworkDescription) -> Value {
         .map(|org| serde_json::json!({"msp_id": org.msp_id, "root_certificate_files": [org.ca_cert]}))
         .collect();
     serde_json::json!({"channel": other.channel, "organizations": organizations, "policy": "all"})
+}
+
+/// The setup files of the CLI walkthrough in `dir`, as each admin writes
+/// them: `setup-net1.json` (network I's rate limit, II in its lookup table,
+/// the doctor `doctor_code` as User2 with `doctor.key`, the relay User3) and
+/// `setup-net2.json` (I in its lookup table, the relay User3, the uploader
+/// User2, a responder User1 in each organisation). The other networks'
+/// public keys are `net1.pub` and `net2.pub` in `dir`.
+pub fn write_walkthrough_setup(
+    dir: &Path,
+    net1: &NetworkDescription,
+    net2: &NetworkDescription,
+    doctor_code: &str,
+) -> anyhow::Result<()> {
+    let responders: Vec<Value> = net2
+        .organizations
+        .iter()
+        .map(|org| serde_json::json!({"user": "User1", "org": org.msp_id}))
+        .collect();
+    write_json(
+        &dir.join("setup-net1.json"),
+        &serde_json::json!({
+            "network": {"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60},
+            "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub", "trust": setup_trust(net2)}],
+            "requesters": [{"code": doctor_code, "user": "User2", "requester_key_file": "doctor.key"}],
+            "relays": [{"user": "User3"}],
+        }),
+    )?;
+    write_json(
+        &dir.join("setup-net2.json"),
+        &serde_json::json!({
+            "network": {"network_id": "net2", "rate_limit_max": 5},
+            "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub", "trust": setup_trust(net1)}],
+            "relays": [{"user": "User3"}],
+            "uploaders": [{"user": "User2"}],
+            "responders": responders,
+        }),
+    )
+}
+
+/// Writes `responder-<name>.json` in `dir`: a responder of network `net`
+/// answering as User1 of `msp_id`, with `extra` fields (e.g.
+/// `health_address`) added. Returns its path.
+pub fn write_responder_config(
+    dir: &Path,
+    net: &str,
+    name: &str,
+    msp_id: &str,
+    extra: Value,
+) -> anyhow::Result<PathBuf> {
+    let mut config = serde_json::json!({
+        "network_description": description_path(net),
+        "identity": {"msp_id": msp_id, "user": "User1"},
+        "checkpoint_file": format!("responder-{name}-checkpoint.json"),
+        "retry": {"initial_ms": 200, "max_ms": 5000},
+    });
+    if let (Some(fields), Value::Object(extra)) = (config.as_object_mut(), extra) {
+        fields.extend(extra);
+    }
+    let path = dir.join(format!("responder-{name}.json"));
+    write_json(&path, &config)?;
+    Ok(path)
 }
 
 /// The options naming a patient by the identifiers `ehrx ehr synthetic`

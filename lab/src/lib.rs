@@ -19,10 +19,13 @@
 //!   both as Markdown and as an HTML page with the charts beside the
 //!   tables;
 //! - [`wan`]: delays, bandwidth caps and cuts on the emulated WAN between
-//!   the relays (`NETWORK_WAN=toxiproxy`).
+//!   the relays (`NETWORK_WAN=toxiproxy`);
+//! - [`browser`]: a page rendered by headless Chromium, its screenshot
+//!   and its console.
 //!
 //! Dev-only: nothing here is a dependency of a shipped crate.
 
+pub mod browser;
 pub mod cli;
 pub mod ehrx_cli;
 pub mod exchange;

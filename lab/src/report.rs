@@ -5,37 +5,34 @@
 
 use std::fmt::Write as _;
 
-/// `text` safe in HTML content and in a quoted attribute value.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
+/// `text` safe in HTML content and in a quoted attribute value: the
+/// clinician's view's escaping, one rule for every page.
+pub use ehrx_client::ehr::render::escape as escape_html;
 
 /// The little inline Markdown the summaries use, as HTML: `code` and
 /// **bold**; everything else is escaped text. An unpaired marker stays as
 /// it is.
 pub fn inline_html(text: &str) -> String {
+    marked(text, "`", "code", &|outside| {
+        marked(outside, "**", "strong", &|plain| escape_html(plain))
+    })
+}
+
+/// `text` with the spans between pairs of `marker` escaped inside `<tag>`,
+/// and the rest (a last unpaired marker included, as text) through
+/// `outside`.
+fn marked(text: &str, marker: &str, tag: &str, outside: &dyn Fn(&str) -> String) -> String {
+    let parts: Vec<&str> = text.split(marker).collect();
+    let paired = paired_spans(parts.len());
     let mut out = String::new();
-    let spans: Vec<&str> = text.split('`').collect();
-    let paired = paired_spans(spans.len());
-    for (i, span) in spans.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
         if i >= paired {
-            out.push('`');
-            out.push_str(&bold_html(span));
+            out.push_str(marker);
+            out.push_str(&outside(part));
         } else if i % 2 == 1 {
-            let _ = write!(out, "<code>{}</code>", escape_html(span));
+            let _ = write!(out, "<{tag}>{}</{tag}>", escape_html(part));
         } else {
-            out.push_str(&bold_html(span));
+            out.push_str(&outside(part));
         }
     }
     out
@@ -50,23 +47,6 @@ fn paired_spans(count: usize) -> usize {
     } else {
         count
     }
-}
-
-fn bold_html(text: &str) -> String {
-    let parts: Vec<&str> = text.split("**").collect();
-    let paired = paired_spans(parts.len());
-    let mut out = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i >= paired {
-            out.push_str("**");
-            out.push_str(&escape_html(part));
-        } else if i % 2 == 1 {
-            let _ = write!(out, "<strong>{}</strong>", escape_html(part));
-        } else {
-            out.push_str(&escape_html(part));
-        }
-    }
-    out
 }
 
 /// A table of text cells.

@@ -27,7 +27,8 @@ use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
-    Ehrx, Run, Services, fresh_dir, healthz, patient_args, setup_trust, write_json,
+    Ehrx, Run, Services, fresh_dir, healthz, patient_args, write_json, write_responder_config,
+    write_walkthrough_setup,
 };
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
@@ -115,7 +116,7 @@ const ADA_SUMMARY: &[&str] = &[
     "Penicillin",
     "Hives",
     "Systolic blood pressure",
-    "142 mm[Hg]",
+    "142 mmHg",
 ];
 
 /// The patient arguments of a command naming Ada by her identifiers.
@@ -303,28 +304,10 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         assert_eq!(published, network_public_key(net).unwrap());
     }
 
-    // --- Each network's trust in the other: its channel and every
-    // organisation's CA root certificate, as the other admin hands it over.
-    let trust = setup_trust;
-
-    // --- Setup files, as each admin writes them.
-    write_json(&dir.join("setup-net1.json"),
-        &json!({
-            "network": {"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60},
-            "remote_networks": [{"network_id": "net2", "network_key_file": "net2.pub", "trust": trust(net2)}],
-            "requesters": [{"code": DOCTOR, "user": "User2", "requester_key_file": "doctor.key"}],
-            "relays": [{"user": "User3"}],
-        }),
-    ).unwrap();
-    write_json(&dir.join("setup-net2.json"),
-        &json!({
-            "network": {"network_id": "net2", "rate_limit_max": 5},
-            "remote_networks": [{"network_id": "net1", "network_key_file": "net1.pub", "trust": trust(net1)}],
-            "relays": [{"user": "User3"}],
-            "uploaders": [{"user": "User2"}],
-            "responders": [{"user": "User1"}, {"user": "User1", "org": msp2_org2}],
-        }),
-    ).unwrap();
+    // --- Setup files, as each admin writes them: each network's trust in
+    // the other (its channel and every organisation's CA root certificate,
+    // as the other admin hands it over), registries.
+    write_walkthrough_setup(&dir, net1, net2, DOCTOR).unwrap();
     // A typo is caught before anything is written.
     write_json(
         &dir.join("setup-typo.json"),
@@ -471,17 +454,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         );
     }
     for (name, msp_id) in [("org1", &msp2), ("org2", &msp2_org2)] {
-        let config = dir.join(format!("responder-{name}.json"));
-        write_json(
-            &config,
-            &json!({
-                "network_description": description_path("net2"),
-                "identity": {"msp_id": msp_id, "user": "User1"},
-                "checkpoint_file": format!("responder-{name}-checkpoint.json"),
-                "retry": {"initial_ms": 200, "max_ms": 5000},
-            }),
-        )
-        .unwrap();
+        let config = write_responder_config(&dir, "net2", name, msp_id, json!({})).unwrap();
         services.push(
             ehrx.spawn_service(
                 &format!("responder-{name}"),

@@ -69,9 +69,12 @@ pub enum Command {
     /// The audit trail of a patient, of admin changes or of security events.
     Audit(AuditArgs),
     /// Run this network's relay until SIGTERM or Ctrl-C.
-    Relay(ConfigArgs),
+    Relay(RelayArgs),
     /// Run a responder until SIGTERM or Ctrl-C.
     Responder(ConfigArgs),
+    /// Check on running relays and responders.
+    #[command(subcommand)]
+    Services(ServicesCommand),
 }
 
 impl Command {
@@ -121,10 +124,38 @@ pub enum KeysCommand {
     /// Generate a network's Ed25519 key file (owner-only, 64 hex digits),
     /// with which its relay attests what leaves the network, and print its
     /// public key for the other networks' lookup tables.
+    ///
+    /// The relay uses it with `ehrx relay --config relay.json
+    /// --network-key-file <file>` (or the file's `network_key_file`).
     Network {
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Generate the consortium's matching key (owner-only, 64 hex digits),
+    /// or show the fingerprint of one.
+    ///
+    /// Every network of a consortium turns a patient's name, date of birth
+    /// and SSN into the same patient_ref with this one secret key, so that
+    /// a request from one network finds the patient's records on another.
+    /// One admin makes it once, for the whole consortium, and hands the
+    /// file to every member network's admin out of band: in person, or
+    /// encrypted to them (age, GPG); never by plain e-mail, and never over
+    /// the exchange itself. Each member then runs `ehrx keys matching
+    /// --fingerprint <file>` and compares the fingerprint with the maker's
+    /// over another channel (a phone call). Every uploader and requester of
+    /// a network needs the file (`--matching-key`); keep it owner-only. A
+    /// leaked key lets its holder test guessed identities against patient
+    /// refs: the consortium then makes a new key and uploads its records
+    /// again under the new refs.
+    #[command(group = ArgGroup::new("matching_key").required(true))]
+    Matching {
+        /// Where to write a new key; an existing file is never overwritten.
+        #[arg(long, group = "matching_key")]
+        out: Option<PathBuf>,
+        /// Show the fingerprint of this existing key file instead.
+        #[arg(long, value_name = "KEY_FILE", group = "matching_key")]
+        fingerprint: Option<PathBuf>,
     },
 }
 
@@ -248,9 +279,17 @@ pub struct ReplyShowArgs {
     /// The folder `ehrx request` kept the request's reply key in.
     #[arg(long, group = "reply_key")]
     pub key_store: Option<PathBuf>,
-    /// Write the summary as a standalone HTML page here instead of text.
+    /// Write the summary as a standalone HTML page here instead of text:
+    /// a provenance banner (where the records came from, what was
+    /// verified), the IPS sections, vital-sign charts. A reply that fails
+    /// verification gets a red banner and no records.
     #[arg(long, value_name = "OUT_HTML")]
     pub html: Option<PathBuf>,
+    /// Write the records as a FHIR R4 document Bundle for import into an
+    /// EHR: a Composition whose sections follow the International Patient
+    /// Summary and reference the received resources, included unchanged.
+    #[arg(long, value_name = "OUT_JSON")]
+    pub fhir_ips: Option<PathBuf>,
 }
 
 /// `ehrx status`.
@@ -267,12 +306,50 @@ pub struct AuditArgs {
     pub subject: String,
 }
 
-/// `ehrx relay` and `ehrx responder`.
+/// `ehrx responder`.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// The configuration file (JSON).
     #[arg(long)]
     pub config: PathBuf,
+}
+
+/// `ehrx relay`.
+#[derive(Debug, Args)]
+pub struct RelayArgs {
+    /// The configuration file (JSON).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// The network's key file (from `ehrx keys network`), instead of the
+    /// file's `network_key_file`; also used on reloads.
+    #[arg(long, value_name = "KEY_FILE")]
+    pub network_key_file: Option<PathBuf>,
+}
+
+/// `ehrx services …`.
+#[derive(Debug, Subcommand)]
+pub enum ServicesCommand {
+    /// Wait until relays and responders are ready: their network's peer
+    /// answered and their event stream is open, as their health endpoints
+    /// report. Exits 0 once all are, 1 (naming what each still waits for)
+    /// at the timeout.
+    Wait(WaitArgs),
+}
+
+/// `ehrx services wait`.
+#[derive(Debug, Args)]
+#[command(group = ArgGroup::new("services").required(true).multiple(true))]
+pub struct WaitArgs {
+    /// A relay's or responder's configuration file, whose
+    /// `health_address` is polled (repeatable).
+    #[arg(long = "config", value_name = "CONFIG", group = "services")]
+    pub configs: Vec<PathBuf>,
+    /// A health endpoint's address, `host:port` (repeatable).
+    #[arg(long = "health", value_name = "HOST:PORT", group = "services")]
+    pub health: Vec<String>,
+    /// How long to wait: `90`, `90s`, `2m` or `500ms`.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// A duration as `<n>`, `<n>s`, `<n>m` or `<n>ms` (whole numbers).
@@ -298,6 +375,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use clap::{CommandFactory as _, Parser as _, error::ErrorKind};
 
     use super::*;
@@ -487,21 +566,19 @@ mod tests {
                 .collect();
             parse(&args).unwrap();
         }
-        let cli = parse(&[
-            "reply",
-            "show",
-            "id",
-            "--key-store",
-            "k",
-            "--html",
-            "o.html",
-        ])
-        .unwrap();
-        let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
-            panic!("not reply show");
-        };
-        assert_eq!(show.html, Some(PathBuf::from("o.html")));
-        assert!(show.requester_key.is_none());
+        for (option, html, ips) in [
+            ("--html", Some("o.html"), None),
+            ("--fhir-ips", None, Some("o.json")),
+        ] {
+            let file = html.or(ips).unwrap();
+            let cli = parse(&["reply", "show", "id", "--key-store", "k", option, file]).unwrap();
+            let Command::Reply(ReplyCommand::Show(show)) = cli.command else {
+                panic!("not reply show");
+            };
+            assert_eq!(show.html, html.map(PathBuf::from));
+            assert_eq!(show.fhir_ips, ips.map(PathBuf::from));
+            assert!(show.requester_key.is_none());
+        }
     }
 
     #[test]
@@ -533,6 +610,70 @@ mod tests {
         assert_eq!(
             parse(&["relay"]).unwrap_err().kind(),
             ErrorKind::MissingRequiredArgument
+        );
+        let relay = parse(&["relay", "--config", "r.json", "--network-key-file", "k.hex"]).unwrap();
+        assert!(
+            matches!(relay.command, Command::Relay(RelayArgs { network_key_file: Some(ref k), .. }) if k == Path::new("k.hex"))
+        );
+    }
+
+    #[test]
+    fn services_wait_needs_something_to_wait_for() {
+        let missing = parse(&["services", "wait"]).unwrap_err();
+        assert_eq!(missing.kind(), ErrorKind::MissingRequiredArgument);
+        let cli = parse(&[
+            "services",
+            "wait",
+            "--config",
+            "relay.json",
+            "--config",
+            "responder.json",
+            "--health",
+            "127.0.0.1:9",
+            "--timeout",
+            "2m",
+        ])
+        .unwrap();
+        let Command::Services(ServicesCommand::Wait(wait)) = cli.command else {
+            panic!("not services wait");
+        };
+        assert_eq!(wait.configs.len(), 2);
+        assert_eq!(wait.health, ["127.0.0.1:9"]);
+        assert_eq!(wait.timeout, Duration::from_secs(120));
+        let cli = parse(&["services", "wait", "--health", "h:1"]).unwrap();
+        let Command::Services(ServicesCommand::Wait(wait)) = cli.command else {
+            panic!("not services wait");
+        };
+        assert_eq!(wait.timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn keys_matching_makes_a_key_or_shows_a_fingerprint() {
+        let make = parse(&["keys", "matching", "--out", "m.key"]).unwrap();
+        assert!(matches!(
+            make.command,
+            Command::Keys(KeysCommand::Matching {
+                out: Some(_),
+                fingerprint: None
+            })
+        ));
+        let show = parse(&["keys", "matching", "--fingerprint", "m.key"]).unwrap();
+        assert!(matches!(
+            show.command,
+            Command::Keys(KeysCommand::Matching {
+                out: None,
+                fingerprint: Some(_)
+            })
+        ));
+        assert_eq!(
+            parse(&["keys", "matching"]).unwrap_err().kind(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse(&["keys", "matching", "--out", "a", "--fingerprint", "b"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::ArgumentConflict
         );
     }
 

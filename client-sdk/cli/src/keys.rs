@@ -1,7 +1,8 @@
 //! Key files the CLI makes and reads: a requester's X25519 key (written
 //! owner-only by the library, never overwritten here, since replies sealed
-//! to a lost key are lost), and the public half of a network's Ed25519 key
-//! for the other networks' lookup tables.
+//! to a lost key are lost), a network's Ed25519 key and its public half
+//! for the other networks' lookup tables, and the consortium's matching
+//! key with a fingerprint its members compare.
 
 use std::path::Path;
 
@@ -19,6 +20,14 @@ struct GeneratedKey<'a> {
     public_key: String,
 }
 
+/// What `keys matching` reports: never the key itself.
+#[derive(Debug, Serialize)]
+struct MatchingKeyFile<'a> {
+    file: &'a Path,
+    created: bool,
+    fingerprint: String,
+}
+
 /// `ehrx keys …`.
 pub fn run(out: &Output, command: KeysCommand) -> anyhow::Result<()> {
     match command {
@@ -31,6 +40,42 @@ pub fn run(out: &Output, command: KeysCommand) -> anyhow::Result<()> {
                     public_key: public_key.clone(),
                 },
                 || format!("{public_key}\n"),
+            )
+        }
+        KeysCommand::Matching {
+            out: new,
+            fingerprint,
+        } => {
+            let (file, created) = match (new, fingerprint) {
+                (Some(file), _) => {
+                    write_fresh_secret(
+                        &file,
+                        "a matching key is never overwritten (every patient_ref of the consortium depends on it)",
+                    )?;
+                    (file, true)
+                }
+                (None, Some(file)) => (file, false),
+                (None, None) => bail!("give --out or --fingerprint"),
+            };
+            let fingerprint = matching_key_fingerprint(&file)?;
+            out.emit(
+                &MatchingKeyFile {
+                    file: &file,
+                    created,
+                    fingerprint: fingerprint.clone(),
+                },
+                || {
+                    if created {
+                        format!(
+                            "matching key written to {} (owner-only)\nfingerprint {fingerprint}\n\
+                             hand the file to every member network's admin out of band (in person, or encrypted to them);\n\
+                             each checks it with `ehrx keys matching --fingerprint <file>` against this fingerprint\n",
+                            file.display()
+                        )
+                    } else {
+                        format!("fingerprint {fingerprint}\n")
+                    }
+                },
             )
         }
         KeysCommand::Network { out: file } => {
@@ -50,25 +95,45 @@ pub fn run(out: &Output, command: KeysCommand) -> anyhow::Result<()> {
 /// by the owner only) to `path`, which must not exist yet, and returns its
 /// public key.
 pub fn generate_network_key(path: &Path) -> anyhow::Result<[u8; 32]> {
+    write_fresh_secret(
+        path,
+        "a network key is never overwritten (the other networks' lookup tables hold its public half)",
+    )?;
+    network_public_key(path)
+}
+
+/// Writes 32 fresh random bytes as 64 hex digits to `path`, readable by
+/// the owner only; `path` must not exist yet (`never` says why, when it does).
+fn write_fresh_secret(path: &Path, never: &str) -> anyhow::Result<()> {
     let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness for the network key: {e}"))?;
+    getrandom::fill(&mut secret).map_err(|e| anyhow!("no randomness for the key: {e}"))?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            anyhow!(
-                "{} already exists; a network key is never overwritten (the other networks' lookup tables hold its public half)",
-                path.display()
-            )
+            anyhow!("{} already exists; {never}", path.display())
         } else {
-            anyhow!("creating the network key {}: {e}", path.display())
+            anyhow!("creating the key {}: {e}", path.display())
         }
     })?;
     std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(secret)).as_bytes())
-        .with_context(|| format!("writing the network key {}", path.display()))?;
-    network_public_key(path)
+        .with_context(|| format!("writing the key {}", path.display()))
+}
+
+/// The fingerprint of a matching key file: the first 16 bytes of the
+/// SHA-256 of its 32 bytes, in groups of four hex digits. Members compare
+/// it to be sure they hold the same key; it does not reveal the key.
+pub fn matching_key_fingerprint(path: &Path) -> anyhow::Result<String> {
+    use sha2::Digest as _;
+    let key = hex32_file(path, "matching key")?;
+    let digest = sha2::Sha256::digest(key);
+    Ok(digest[..16]
+        .chunks(2)
+        .map(hex::encode)
+        .collect::<Vec<_>>()
+        .join(":"))
 }
 
 /// Writes a fresh requester key to `path`, which must not exist yet.
@@ -166,6 +231,43 @@ mod tests {
         assert_eq!(network_public_key(&path).unwrap(), public, "unchanged");
         let other = generate_network_key(&dir.path().join("other.hex")).unwrap();
         assert_ne!(other, public, "each key is fresh");
+    }
+
+    #[test]
+    fn a_matching_key_is_written_privately_once_and_fingerprinted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("matching.key");
+        write_fresh_secret(&path, "never").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.len(), 65, "{text:?}");
+        // The SDK reads it as the consortium's key.
+        ehrx_client::ehr::MatchingKey::from_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let again = write_fresh_secret(&path, "never").unwrap_err().to_string();
+        assert!(again.contains("already exists; never"), "{again}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "unchanged");
+        let fingerprint = matching_key_fingerprint(&path).unwrap();
+        assert_eq!(fingerprint.len(), 39, "{fingerprint}");
+        assert!(!text.contains(&fingerprint.replace(':', "")));
+        // A known key's fingerprint: SHA-256 of 32 zero bytes begins 66687aad.
+        let zero = dir.path().join("zero.key");
+        std::fs::write(&zero, "00".repeat(32)).unwrap();
+        assert_eq!(
+            matching_key_fingerprint(&zero).unwrap(),
+            "6668:7aad:f862:bd77:6c8f:c18b:8e9f:8e20"
+        );
+        let bad = dir.path().join("bad.key");
+        std::fs::write(&bad, "zz").unwrap();
+        let error = format!("{:#}", matching_key_fingerprint(&bad).unwrap_err());
+        assert!(
+            error.contains("matching key file") && error.contains("bad.key"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod services;
 mod setup;
 mod status;
 mod target;
+mod wait;
 
 use std::process::ExitCode;
 
@@ -33,7 +34,7 @@ use anyhow::Context as _;
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
-use args::{Cli, Command};
+use args::{Cli, Command, ServicesCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -101,6 +102,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(command) => status::run_audit(&target, &out, command).await?,
         Command::Relay(command) => services::run_relay(command).await?,
         Command::Responder(command) => services::run_responder(command).await?,
+        Command::Services(ServicesCommand::Wait(args)) => wait::run(&out, args).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

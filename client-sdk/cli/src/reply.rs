@@ -1,7 +1,11 @@
 //! `ehrx reply show`: read a reply as its requester. The library fetches
 //! it, checks the responder's signature, decrypts it and checks every
 //! record against its listed hash; this command finds the reply key and
-//! renders the records as a clinical summary (text, or an HTML page).
+//! renders the records as a clinical summary (text, or an HTML page with
+//! a provenance banner), and can write them as a FHIR IPS document for the
+//! clinician's own EHR. A reply that fails verification is never shown:
+//! the HTML page then carries a red banner and no records, and the command
+//! fails.
 //!
 //! The reply key comes from the key store `ehrx request` saved it in; a
 //! requester whose store is gone can still read with their requester key,
@@ -14,7 +18,8 @@ use anyhow::{Context as _, anyhow};
 use serde::Serialize;
 
 use ehrx_client::ehr::{
-    ClinicalSummary, EhrClient, FileKeyStore, KeyStore as _, ReplyKey, VerifiedReply,
+    ClinicalSummary, Error as EhrError, FileKeyStore, KeyStore as _, Provenance, ReplyKey,
+    RequestEntry, VerifiedReply, failure_html, ips_document, render::dates::now_unix_ms,
 };
 
 use crate::{
@@ -32,6 +37,8 @@ struct Shown<'a> {
     responder_msp_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     html_file: Option<&'a Path>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fhir_ips_file: Option<&'a Path>,
     records: Vec<ShownRecord<'a>>,
 }
 
@@ -47,35 +54,89 @@ struct ShownRecord<'a> {
 pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> anyhow::Result<()> {
     let ReplyCommand::Show(args) = command;
     let client = Target::load(target)?.client().await?;
-    let key = reply_key(&client, &args).await?;
-    let reply = client
-        .read_reply(&key)
+    let id = &args.request_id;
+    // What the ledger says of the request: the banner's facts, and the
+    // networks when the reply key comes from the requester key.
+    let status = client
+        .request_status(id)
         .await
-        .with_context(|| format!("reading the reply to request {}", args.request_id))?;
+        .with_context(|| format!("looking up request {id}"));
+    let key = reply_key(&args, &status)?;
+    let status = status.ok();
+    let reply = match client.read_reply(&key).await {
+        Ok(reply) => reply,
+        Err(EhrError::Reply(error)) if error.is_verification_failure() => {
+            let mut shown = String::new();
+            if let Some(html) = &args.html {
+                let provenance = Provenance::from_request(
+                    id,
+                    &key.destination_network,
+                    status.as_ref(),
+                    now_unix_ms(),
+                );
+                std::fs::write(html, failure_html(&provenance, &error.to_string()))
+                    .with_context(|| format!("writing the failure page to {}", html.display()))?;
+                shown = format!(" ({} shows the failure, and no records)", html.display());
+            }
+            return Err(anyhow!(error).context(format!(
+                "the reply to request {id} failed verification; nothing of it is shown{shown}"
+            )));
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("reading the reply to request {id}"));
+        }
+    };
+    let provenance = Provenance::from_reply(&reply, status.as_ref(), now_unix_ms());
     let summary = ClinicalSummary::from_resources(reply.resources());
+    // Everything is formed before anything is written.
+    let ips = match &args.fhir_ips {
+        Some(_) => Some(
+            ips_document(
+                reply.records.iter().map(|r| r.content.as_slice()),
+                &provenance,
+            )
+            .context("forming the IPS document")?,
+        ),
+        None => None,
+    };
     if let Some(html) = &args.html {
-        std::fs::write(html, summary.to_html())
+        std::fs::write(html, summary.to_html_with_provenance(&provenance))
             .with_context(|| format!("writing the summary to {}", html.display()))?;
     }
-    let shown = shown(&reply, args.html.as_deref());
-    out.emit(&shown, || match &args.html {
-        Some(html) => format!(
-            "reply to request {} from {}: {} record(s) verified; summary written to {}",
-            reply.request_id,
-            reply.replying_network,
-            reply.records.len(),
-            html.display()
-        ),
-        None => summary.to_text(),
+    if let (Some(path), Some(ips)) = (&args.fhir_ips, &ips) {
+        std::fs::write(path, ips)
+            .with_context(|| format!("writing the IPS document to {}", path.display()))?;
+    }
+    let shown = shown(&reply, &args);
+    out.emit(&shown, || {
+        let mut written = Vec::new();
+        if let Some(html) = &args.html {
+            written.push(format!("summary written to {}", html.display()));
+        }
+        if let Some(path) = &args.fhir_ips {
+            written.push(format!("IPS document written to {}", path.display()));
+        }
+        if written.is_empty() {
+            summary.to_text_with_provenance(&provenance)
+        } else {
+            format!(
+                "reply to request {} from {}: {} record(s) verified; {}",
+                reply.request_id,
+                reply.replying_network,
+                reply.records.len(),
+                written.join("; ")
+            )
+        }
     })
 }
 
-fn shown<'a>(reply: &'a VerifiedReply, html_file: Option<&'a Path>) -> Shown<'a> {
+fn shown<'a>(reply: &'a VerifiedReply, args: &'a ReplyShowArgs) -> Shown<'a> {
     Shown {
         request_id: &reply.request_id,
         replying_network: &reply.replying_network,
         responder_msp_id: &reply.responder_msp_id,
-        html_file,
+        html_file: args.html.as_deref(),
+        fhir_ips_file: args.fhir_ips.as_deref(),
         records: reply
             .records
             .iter()
@@ -90,8 +151,11 @@ fn shown<'a>(reply: &'a VerifiedReply, html_file: Option<&'a Path>) -> Shown<'a>
 }
 
 /// The request's reply key: from the key store, else from the requester
-/// key and the request's networks on the ledger.
-async fn reply_key(client: &EhrClient, args: &ReplyShowArgs) -> anyhow::Result<ReplyKey> {
+/// key and the request's networks on the ledger (`status`).
+fn reply_key(
+    args: &ReplyShowArgs,
+    status: &anyhow::Result<RequestEntry>,
+) -> anyhow::Result<ReplyKey> {
     let id = &args.request_id;
     if let Some(dir) = &args.key_store {
         let store = FileKeyStore::open(dir)
@@ -113,14 +177,11 @@ async fn reply_key(client: &EhrClient, args: &ReplyShowArgs) -> anyhow::Result<R
         Some(path) => keys::load_requester_key(path)?,
         None => return Err(anyhow!("give --key-store or --requester-key")),
     };
-    let status = client
-        .request_status(id)
-        .await
-        .with_context(|| format!("looking up request {id}"))?;
+    let status = status.as_ref().map_err(|e| anyhow!("{e:#}"))?;
     Ok(ReplyKey {
         request_id: id.clone(),
-        source_network: status.source_network,
-        destination_network: status.destination_network,
+        source_network: status.source_network.clone(),
+        destination_network: status.destination_network.clone(),
         decryption_key: requester_key.decryption_key().clone(),
     })
 }

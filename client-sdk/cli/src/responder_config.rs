@@ -13,8 +13,10 @@
 //! }
 //! ```
 //!
-//! `chaincode` (default `ehrx`) and `network_id` (default: the
-//! description's network name) may be given too. `max_in_flight` (1 to
+//! `chaincode` (default `ehrx`), `network_id` (default: the
+//! description's network name) and `health_address` (`host:port` of an
+//! HTTP endpoint answering `/healthz` and `/readyz`, which `ehrx services
+//! wait` polls; default: none) may be given too. `max_in_flight` (1 to
 //! 256, default 16) is how many requests the responder answers at once.
 //! `claim` says how the network's responders share the requests: `compete`
 //! (the default: every responder answers every request, the contract keeps
@@ -22,7 +24,10 @@
 //! at once and another's only after `takeover_seconds`, 1 to 3600, without
 //! a reply); every responder of a network must be given the same `of`.
 
-use std::path::{Path, PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -56,8 +61,11 @@ pub struct ResponderConfig {
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
     /// How the network's responders share the requests.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "claim_object")]
     pub claim: ClaimConfig,
+    /// Where to serve `/healthz` and `/readyz`, if anywhere.
+    #[serde(default)]
+    pub health_address: Option<SocketAddr>,
 }
 
 fn default_max_in_flight() -> usize {
@@ -70,13 +78,28 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// The longest takeover time, in seconds.
 pub const MAX_TAKEOVER_SECONDS: u64 = 3600;
 
+/// `claim`, read only from a JSON object (serde would take an internally
+/// tagged enum from an array too: `["split", 0, 2, 5]`).
+fn claim_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ClaimConfig, D::Error> {
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(deserializer)? {
+        object @ serde_json::Value::Object(_) => {
+            ClaimConfig::deserialize(object).map_err(D::Error::custom)
+        }
+        _ => Err(D::Error::custom(
+            "`claim` must be a JSON object with a `mode`",
+        )),
+    }
+}
+
 /// `claim`: how the responders share the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClaimConfig {
     /// Every responder answers every request.
-    #[default]
-    Compete,
+    Compete {},
     /// Responder `index` of `of` claims its share.
     Split {
         index: u32,
@@ -85,11 +108,17 @@ pub enum ClaimConfig {
     },
 }
 
+impl Default for ClaimConfig {
+    fn default() -> Self {
+        Self::Compete {}
+    }
+}
+
 impl ClaimConfig {
     /// The responder's claim.
     pub fn claim(&self) -> Claim {
         match *self {
-            Self::Compete => Claim::Compete,
+            Self::Compete {} => Claim::Compete,
             Self::Split {
                 index,
                 of,
@@ -195,6 +224,7 @@ mod tests {
         assert_eq!(config.network_id, None);
         assert_eq!(config.max_in_flight, 16);
         assert_eq!(config.claim.claim(), Claim::Compete);
+        assert_eq!(config.health_address, None);
     }
 
     #[test]
@@ -205,6 +235,7 @@ mod tests {
         json["retry"] = json!({"initial_ms": 100, "max_ms": 1000});
         json["max_in_flight"] = 4.into();
         json["claim"] = json!({"mode": "split", "index": 1, "of": 2, "takeover_seconds": 7});
+        json["health_address"] = "127.0.0.1:9191".into();
         let config = parse(json).unwrap();
         assert_eq!(config.max_in_flight, 4);
         assert_eq!(
@@ -215,6 +246,7 @@ mod tests {
                 takeover_after: Duration::from_secs(7)
             }
         );
+        assert_eq!(config.health_address, Some(([127, 0, 0, 1], 9191).into()));
         assert_eq!(config.chaincode.as_deref(), Some("ehrx2"));
         assert_eq!(config.network_id.as_deref(), Some("net2"));
         assert_eq!(config.retry.initial_ms, 100);
@@ -287,6 +319,10 @@ mod tests {
             let text = parse(bad).unwrap_err().to_string();
             assert!(text.contains("max_in_flight"), "{text}");
         }
+        let mut no_port = minimal();
+        no_port["health_address"] = "localhost".into();
+        let text = parse(no_port).unwrap_err().to_string();
+        assert!(text.contains("invalid socket address"), "{text}");
 
         let mut no_user = minimal();
         no_user["identity"]["user"] = "".into();

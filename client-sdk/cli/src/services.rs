@@ -17,11 +17,11 @@ use ehrx_client::{
 };
 use ehrx_services::{
     relay::{Relay, RelayConfig},
-    responder::Responder,
+    responder::{Responder, health},
 };
 
 use crate::{
-    args::ConfigArgs,
+    args::{ConfigArgs, RelayArgs},
     responder_config::ResponderConfig,
     target::{Connect, gateway_as},
 };
@@ -45,11 +45,22 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static
     })
 }
 
-/// `ehrx relay --config <relay.json>`. SIGHUP reads the file again and
-/// hands it to the running relay, which takes changed `remotes` and
-/// `listen.client_ca` (another network joining) without a restart.
-pub async fn run_relay(args: ConfigArgs) -> anyhow::Result<()> {
-    let config = RelayConfig::load(&args.config)?;
+/// The relay's configuration file, with the network key given on the
+/// command line in place of its `network_key_file`.
+fn relay_config(args: &RelayArgs) -> anyhow::Result<RelayConfig> {
+    let mut config = RelayConfig::load(&args.config)?;
+    if let Some(key) = &args.network_key_file {
+        config.network_key_file.clone_from(key);
+    }
+    Ok(config)
+}
+
+/// `ehrx relay --config <relay.json> [--network-key-file <key>]`. SIGHUP
+/// reads the file again and hands it to the running relay, which takes
+/// changed `remotes` and `listen.client_ca` (another network joining)
+/// without a restart.
+pub async fn run_relay(args: RelayArgs) -> anyhow::Result<()> {
+    let config = relay_config(&args)?;
     let network = config.network_id.clone();
     let (reload, reloads) = tokio::sync::mpsc::channel(1);
     #[cfg(unix)]
@@ -57,9 +68,15 @@ pub async fn run_relay(args: ConfigArgs) -> anyhow::Result<()> {
         let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
             .context("installing the SIGHUP handler")?;
         let path = args.config.clone();
+        let key = args.network_key_file.clone();
         tokio::spawn(async move {
+            let args = RelayArgs {
+                config: path,
+                network_key_file: key,
+            };
+            let path = &args.config;
             while hangups.recv().await.is_some() {
-                match RelayConfig::load(&path) {
+                match relay_config(&args) {
                     Ok(config) => {
                         info!(config = %path.display(), "SIGHUP: reloading the configuration");
                         if reload.send(config).await.is_err() {
@@ -119,10 +136,30 @@ pub async fn run_responder(args: ConfigArgs) -> anyhow::Result<()> {
         .with_retry(config.retry.initial(), config.retry.max())
         .with_max_in_flight(config.max_in_flight)
         .with_claim(config.claim.claim());
-    responder
+    // Its health endpoint, if the file names one: bound before the
+    // responder starts, so a port in use is an error at once.
+    let health_server = match config.health_address {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding `health_address` {address}"))?;
+            info!(health = %address, "responder health endpoint: /healthz, /readyz");
+            Some(tokio::spawn(health::serve(
+                listener,
+                responder.status(),
+                std::future::pending(),
+            )))
+        }
+        None => None,
+    };
+    let outcome = responder
         .run_until(shutdown)
         .await
-        .with_context(|| format!("the responder {} of {}", identity.user, org.msp_id))?;
+        .with_context(|| format!("the responder {} of {}", identity.user, org.msp_id));
+    if let Some(server) = health_server {
+        server.abort();
+    }
+    outcome?;
     info!(checkpoint = ?responder.checkpointer().path(), "responder stopped");
     Ok(())
 }

@@ -7,9 +7,13 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use ehrx_client::fabric::{ChaincodeEvent, Checkpoint, Error};
 use tokio::time::Sleep;
-use tracing::info;
+use tracing::{info, warn};
 
-use crate::relay::ledger::{EventSource, EventStream};
+use crate::{
+    backoff::Backoff,
+    ready::Readiness,
+    relay::ledger::{EventSource, EventStream},
+};
 
 /// A future opening the event stream.
 type Opening<'a, S> = Pin<Box<dyn Future<Output = Result<S, Error>> + Send + 'a>>;
@@ -66,6 +70,97 @@ impl<'a, S: EventStream> Feed<'a, S> {
                 FeedItem::Reopen
             }
             Self::Closed => std::future::pending().await,
+        }
+    }
+}
+
+/// A chaincode's events, followed through failures: opens the stream after
+/// `position`, reports the service ready once it is open and not ready
+/// while it is not, reopens it after the last event read with back-off,
+/// and gives only the events. Cancel-safe like [`Feed`]: between events
+/// its state is kept in it.
+pub(crate) struct Follower<'a, E: EventSource> {
+    events: &'a E,
+    feed: Feed<'a, E::Stream>,
+    position: Option<Checkpoint>,
+    reopen: Backoff,
+    /// The network, for the logs.
+    network: String,
+    /// `relay` or `responder`, for the logs.
+    service: &'static str,
+    readiness: &'a Readiness,
+}
+
+impl<'a, E: EventSource> Follower<'a, E> {
+    pub(crate) fn new(
+        events: &'a E,
+        position: Option<Checkpoint>,
+        reopen: Backoff,
+        (network, service): (&str, &'static str),
+        readiness: &'a Readiness,
+    ) -> Self {
+        Self {
+            feed: Feed::opening(events, position.clone(), network),
+            events,
+            position,
+            reopen,
+            network: network.to_string(),
+            service,
+            readiness,
+        }
+    }
+
+    /// Reads nothing more (shutting down).
+    pub(crate) fn close(&mut self) {
+        self.feed = Feed::Closed;
+    }
+
+    fn not_ready(&self, waiting_for: String) {
+        if self.readiness.set_waiting(waiting_for.clone()) {
+            warn!(network = %self.network, %waiting_for, "{} not ready", self.service);
+        }
+    }
+
+    /// The next event; never returns once closed.
+    pub(crate) async fn next(&mut self) -> ChaincodeEvent {
+        loop {
+            let network = self.network.as_str();
+            match self.feed.next().await {
+                FeedItem::Opened(Ok(stream)) => {
+                    info!(%network, position = ?self.position, "following chaincode events");
+                    if self.readiness.set_ready() {
+                        info!(%network, "{} ready: its network's peer answered and its event stream is open", self.service);
+                    }
+                    self.feed = Feed::Open(stream);
+                }
+                FeedItem::Opened(Err(error)) => {
+                    // Opening asks the peer first (`ready::probe`).
+                    warn!(%network, %error, "cannot open the chaincode event stream");
+                    self.not_ready(format!("its network's peer or event stream: {error}"));
+                    self.feed = Feed::waiting(self.reopen.next_delay());
+                }
+                FeedItem::Event(event) => {
+                    self.reopen.reset();
+                    self.position = Some(Checkpoint {
+                        block_number: event.block_number,
+                        transaction_id: Some(event.transaction_id.clone()),
+                    });
+                    return event;
+                }
+                FeedItem::Failed(error) => {
+                    warn!(%network, %error, "chaincode event stream failed; reopening it after the last event read");
+                    self.not_ready(format!("its event stream, which failed: {error}"));
+                    self.feed = Feed::waiting(self.reopen.next_delay());
+                }
+                FeedItem::Ended => {
+                    info!(%network, "chaincode event stream ended; reopening it after the last event read");
+                    self.not_ready("its event stream, which the peer ended".to_string());
+                    self.feed = Feed::waiting(self.reopen.next_delay());
+                }
+                FeedItem::Reopen => {
+                    self.feed = Feed::opening(self.events, self.position.clone(), network);
+                }
+            }
         }
     }
 }

@@ -8,12 +8,14 @@
 //! - [`responder`]: answers the requests its network accepted, sealing
 //!   the patient's records to the requester ("peers compete": the contract
 //!   takes the first reply);
-//! - [`backoff`]: the retry schedule both use.
+//! - [`backoff`]: the retry schedule both use, and [`ready`]: when both
+//!   are ready, as their health endpoints and logs say.
 //!
 //! The `ehrx` CLI runs them from configuration files (`ehrx relay`,
 //! `ehrx responder`); applications may embed them too.
 
 pub mod backoff;
 mod feed;
+pub mod ready;
 pub mod relay;
 pub mod responder;

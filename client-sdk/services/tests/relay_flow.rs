@@ -869,6 +869,7 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
 
     let health = relay1.health().await;
     assert_eq!(health["status"], "ok");
+    assert_eq!(health["ready"], true, "{health}");
     assert_eq!(health["network_id"], "net1");
     assert_eq!(
         health["checkpoint"],

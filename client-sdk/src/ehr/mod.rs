@@ -6,7 +6,8 @@
 //! [`patient`] (who, as a keyed `patient_ref`), [`records`]
 //! (`upload_record`), [`requests`] (`request_history`), [`keys`] (the
 //! requester's key, reply keys and their [`KeyStore`]), [`replies`] (`read_reply`: decrypt and verify),
-//! [`render`] (a clinical summary in text or HTML). [`admin`] wraps the
+//! [`render`] (a clinical summary in text or HTML, in IPS order with a
+//! provenance banner, and an IPS document Bundle). [`admin`] wraps the
 //! registry functions, [`synthetic`] makes test patients, and
 //! [`interface`] is the one place that names the contract's functions,
 //! events and JSON fields.
@@ -31,7 +32,7 @@ pub use interface::{ErrorCode, RequestEntry, RequestStatus};
 pub use keys::{FileKeyStore, InMemoryKeyStore, KeyStore, KeyStoreError, ReplyKey, RequesterKey};
 pub use patient::{MatchingKey, PatientError, PatientIdentifiers, PatientRef};
 pub use records::{EhrRecord, RecordError, UploadedRecord};
-pub use render::ClinicalSummary;
+pub use render::{ClinicalSummary, IpsError, Provenance, failure_html, ips_document};
 pub use replies::{ReceivedRecord, ReplyError, VerifiedReply};
 pub use requests::{HistoryOutcome, HistoryRequest, PendingRequest, RequestedHistory};
 

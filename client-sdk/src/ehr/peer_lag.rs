@@ -67,10 +67,13 @@ pub(crate) fn conflict_delays(seed: &[u8]) -> impl Iterator<Item = Duration> + u
         })
 }
 
-/// Runs `call`, and again after each of `delays` while it loses a
-/// conflict (see [`is_conflict`]); the last error is returned.
-pub(crate) async fn retry_on_conflict<T, F, Fut>(
+/// Runs `call`, and again after each of `delays` while its error is one
+/// that `retryable` says may pass (`why` says which, in the log); the last
+/// outcome is returned.
+async fn retry_while<T, F, Fut>(
     delays: impl IntoIterator<Item = Duration>,
+    retryable: impl Fn(&fabric::Error) -> bool,
+    why: &str,
     mut call: F,
 ) -> Result<T, fabric::Error>
 where
@@ -79,8 +82,8 @@ where
 {
     for delay in delays {
         match call().await {
-            Err(error) if is_conflict(&error) => {
-                tracing::debug!(%error, retry_in_ms = delay.as_millis(), "lost a conflict; trying again");
+            Err(error) if retryable(&error) => {
+                tracing::debug!(%error, retry_in_ms = delay.as_millis(), "{why}; trying again");
                 tokio::time::sleep(delay).await;
             }
             outcome => return outcome,
@@ -89,26 +92,36 @@ where
     call().await
 }
 
-/// Runs `call`, and again after each delay while its endorsers lag behind
-/// (see [`is_peer_lag`]); the last error is returned.
-pub(crate) async fn retry_while_peers_lag<T, F, Fut>(
-    codes: &[ErrorCode],
-    mut call: F,
+/// Runs `call`, and again after each of `delays` while it loses a
+/// conflict (see [`is_conflict`]); the last error is returned.
+pub(crate) async fn retry_on_conflict<T, F, Fut>(
+    delays: impl IntoIterator<Item = Duration>,
+    call: F,
 ) -> Result<T, fabric::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, fabric::Error>>,
 {
-    for delay in DELAYS_MS {
-        match call().await {
-            Err(error) if is_peer_lag(&error, codes) => {
-                tracing::debug!(%error, retry_in_ms = delay, "a peer lags behind; trying again");
-                tokio::time::sleep(Duration::from_millis(delay)).await;
-            }
-            outcome => return outcome,
-        }
-    }
-    call().await
+    retry_while(delays, is_conflict, "lost a conflict", call).await
+}
+
+/// Runs `call`, and again after each delay while its endorsers lag behind
+/// (see [`is_peer_lag`]); the last error is returned.
+pub(crate) async fn retry_while_peers_lag<T, F, Fut>(
+    codes: &[ErrorCode],
+    call: F,
+) -> Result<T, fabric::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, fabric::Error>>,
+{
+    retry_while(
+        DELAYS_MS.map(Duration::from_millis),
+        |error| is_peer_lag(error, codes),
+        "a peer lags behind",
+        call,
+    )
+    .await
 }
 
 #[cfg(test)]

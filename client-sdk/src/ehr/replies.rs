@@ -118,6 +118,19 @@ pub enum ReplyError {
     },
 }
 
+impl ReplyError {
+    /// Whether the reply failed the requester's own checks (signature,
+    /// addressing, sealing, the records and their hashes), as opposed to
+    /// being refused or answered NOT_FOUND or REJECTED: what a clinician
+    /// must be warned of, and shown nothing from.
+    pub fn is_verification_failure(&self) -> bool {
+        !matches!(
+            self,
+            Self::Refused { .. } | Self::NotFound { .. } | Self::Rejected { .. }
+        )
+    }
+}
+
 /// One disclosed record, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceivedRecord {
@@ -503,6 +516,31 @@ mod tests {
                 matches!(error, ReplyError::Decrypt(SealError::Open)),
                 "{error}"
             );
+        }
+    }
+
+    #[test]
+    fn refusals_are_not_verification_failures() {
+        for refusal in [
+            ReplyError::Refused {
+                reason: "no".into(),
+            },
+            ReplyError::NotFound {
+                reason: "none".into(),
+            },
+            ReplyError::Rejected {
+                reason: "no".into(),
+            },
+        ] {
+            assert!(!refusal.is_verification_failure(), "{refusal}");
+        }
+        for failure in [
+            ReplyError::HashMismatch("p1".into()),
+            ReplyError::Decrypt(SealError::Open),
+            ReplyError::NoSealedRecords,
+            ReplyError::UnknownStatus(9),
+        ] {
+            assert!(failure.is_verification_failure(), "{failure}");
         }
     }
 

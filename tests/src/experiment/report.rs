@@ -493,31 +493,35 @@ mod tests {
         assert!(markdown.contains("](response-time.svg)"), "{markdown}");
         // The printed report leaves the charts out.
         assert!(!report.markdown().contains(".svg"));
-        let cdf = texts(&std::fs::read_to_string(dir.join(CDF_CHART)).unwrap());
-        for expected in [
-            "Response time: the exchanges one at a time",
-            "milliseconds",
-            "% of samples at or below",
-            "request submitted → reply decrypted",
-            "request submitted → reply ready on I",
-            "reply read, decrypted, verified",
+        for (chart, expected) in [
+            (
+                CDF_CHART,
+                &[
+                    "Response time: the exchanges one at a time",
+                    "milliseconds",
+                    "% of samples at or below",
+                    "request submitted → reply decrypted",
+                    "request submitted → reply ready on I",
+                    "reply read, decrypted, verified",
+                ][..],
+            ),
+            (
+                EXCHANGES_CHART,
+                &[
+                    "Response time of each exchange",
+                    "1",
+                    "4",
+                    "reply read, decrypted, verified",
+                ],
+            ),
         ] {
-            assert!(
-                cdf.iter().any(|t| t == expected),
-                "no {expected:?}: {cdf:?}"
-            );
-        }
-        let each = texts(&std::fs::read_to_string(dir.join(EXCHANGES_CHART)).unwrap());
-        for expected in [
-            "Response time of each exchange",
-            "1",
-            "4",
-            "reply read, decrypted, verified",
-        ] {
-            assert!(
-                each.iter().any(|t| t == expected),
-                "no {expected:?}: {each:?}"
-            );
+            let shown = texts(&std::fs::read_to_string(dir.join(chart)).unwrap());
+            for text in expected {
+                assert!(
+                    shown.iter().any(|t| t == text),
+                    "{chart}: no {text:?} in {shown:?}"
+                );
+            }
         }
         // Drawn again from results.json alone, the same charts.
         let before = std::fs::read_to_string(dir.join(CDF_CHART)).unwrap();

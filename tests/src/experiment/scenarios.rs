@@ -17,7 +17,8 @@ use ehrx_client::ehr::interface::{ErrorCode, error_code, function};
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef,
-    ReplyError, ReplyKey, RequestStatus, RequesterKey, UploadedRecord,
+    Provenance, ReplyError, ReplyKey, RequestStatus, RequesterKey, UploadedRecord,
+    render::dates::now_unix_ms,
 };
 use ehrx_client::fabric::{self, Contract, Gateway, Identity, SigningIdentity};
 use ehrx_proto::exchange::forwarded_envelope::Payload;
@@ -363,9 +364,16 @@ pub async fn exchange(lab: &mut Lab<'_>) -> anyhow::Result<Evidence> {
             summary.encounters.len()
         ),
     );
+    let provenance = Provenance::from_reply(&reply, None, now_unix_ms());
     for (name, contents) in [
-        ("exchange-summary.txt", summary.to_text()),
-        ("exchange-summary.html", summary.to_html()),
+        (
+            "exchange-summary.txt",
+            summary.to_text_with_provenance(&provenance),
+        ),
+        (
+            "exchange-summary.html",
+            summary.to_html_with_provenance(&provenance),
+        ),
     ] {
         let path = lab.out_dir.join(name);
         std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;

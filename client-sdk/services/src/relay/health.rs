@@ -1,16 +1,19 @@
 //! The HTTP health endpoint: `GET /healthz` answers 200 with the relay's
 //! progress as JSON, for process supervisors and for the experiment's
-//! scripts, which wait on it and read where the relay got to.
+//! scripts, which wait on it and read where the relay got to. `ready` says
+//! whether the relay can work now ([`crate::ready`]; `waiting_for` says
+//! what it waits for while not), and `GET /readyz` answers the same with
+//! 200 when ready and 503 while not.
 //!
 //! ```json
-//! {"status":"ok","network_id":"net1","checkpoint":{"block":12,"tx":"ab…"},
+//! {"status":"ok","ready":true,"network_id":"net1","checkpoint":{"block":12,"tx":"ab…"},
 //!  "delivered":3,"refused":0,"last_delivery_error":"Unavailable: …","reloads":1,
 //!  "in_flight":2,"max_in_flight":16}
 //! ```
 
 use std::sync::Arc;
 
-use axum::{Json, Router, extract::State, routing::get};
+use crate::ready::Reports;
 use serde::Serialize;
 use tokio::net::TcpListener;
 
@@ -23,6 +26,12 @@ pub struct HealthReport {
     /// reported in `last_delivery_error`, since it is usually the other
     /// side's.
     pub status: &'static str,
+    /// Whether the relay can work now: its network's peer answered and
+    /// its event stream is open.
+    pub ready: bool,
+    /// What it waits for, while not ready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_for: Option<String>,
     /// This network's id.
     pub network_id: String,
     /// The checkpoint: every event up to it is settled; `null` before the
@@ -63,6 +72,8 @@ impl HealthReport {
         let progress = status.snapshot();
         Self {
             status: "ok",
+            ready: status.readiness().is_ready(),
+            waiting_for: status.readiness().waiting_for(),
             network_id: status.network_id().to_string(),
             checkpoint: progress.checkpoint.map(|checkpoint| CheckpointReport {
                 block: checkpoint.block_number,
@@ -79,15 +90,16 @@ impl HealthReport {
     }
 }
 
-async fn healthz(State(status): State<Arc<RelayStatus>>) -> Json<HealthReport> {
-    Json(HealthReport::of(&status))
-}
+impl Reports for RelayStatus {
+    type Report = HealthReport;
 
-/// The endpoint's routes.
-pub fn router(status: Arc<RelayStatus>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .with_state(status)
+    fn report(&self) -> HealthReport {
+        HealthReport::of(self)
+    }
+
+    fn is_ready(&self) -> bool {
+        self.readiness().is_ready()
+    }
 }
 
 /// Serves the endpoint on `listener` until shutdown.
@@ -96,7 +108,7 @@ pub async fn serve(
     status: Arc<RelayStatus>,
     mut shutdown: Shutdown,
 ) -> Result<(), RelayError> {
-    axum::serve(listener, router(status))
+    axum::serve(listener, crate::ready::router(status))
         .with_graceful_shutdown(async move { shutdown.recv().await })
         .await
         .map_err(RelayError::Health)
@@ -113,10 +125,16 @@ mod tests {
         let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"status": "ok", "network_id": "net1", "checkpoint": null,
+            serde_json::json!({"status": "ok", "ready": false,
+                               "waiting_for": crate::ready::STARTING,
+                               "network_id": "net1", "checkpoint": null,
                                "delivered": 0, "refused": 0, "reloads": 0,
                                "in_flight": 0, "max_in_flight": 16})
         );
+        status.readiness().set_ready();
+        let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
+        assert_eq!(json["ready"], true);
+        assert!(json.get("waiting_for").is_none(), "{json}");
         status.set_in_flight(3);
         let json = serde_json::to_value(HealthReport::of(&status)).unwrap();
         assert_eq!(json["in_flight"], 3);

@@ -94,6 +94,10 @@ impl EventSource for GatewayEvents {
     type Stream = ChaincodeEventStream;
 
     async fn open(&self, checkpoint: Option<Checkpoint>) -> Result<ChaincodeEventStream, Error> {
+        // The stream opens at once and says nothing of the peer until its
+        // first event, so the peer is asked first: an open stream then
+        // means a peer that answers this identity (the relay is ready).
+        crate::ready::probe(&self.network).await?;
         // Without a checkpoint the relay has forwarded nothing yet, so it
         // starts from the first block rather than the next commit: anything
         // validated before the relay first ran is still delivered.

@@ -36,7 +36,7 @@
 //! yet), and so is a challenge the destination's peers do not know yet.
 
 use crate::backoff::Backoff;
-use crate::feed::{Feed, FeedItem};
+use crate::feed::Follower;
 use std::{
     collections::{HashMap, VecDeque, hash_map::Entry},
     sync::Arc,
@@ -61,7 +61,7 @@ use super::{
     status::RelayStatus,
     window::{Read, Seq, Window},
 };
-use ehrx_client::fabric::{ChaincodeEvent, Checkpoint};
+use ehrx_client::fabric::ChaincodeEvent;
 
 /// How deliveries are paced.
 #[derive(Debug, Clone, Copy)]
@@ -131,10 +131,11 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
             status,
         } = self;
         let network_id = courier.network_id.clone();
-        let mut reopen = courier.backoff;
+        let reopen = courier.backoff;
         let window = Window::new(checkpoints.progress().clone(), max_in_flight);
         // Where the stream is (re)opened: after the last event read.
-        let mut position = window.checkpoint().cloned();
+        let position = window.checkpoint().cloned();
+        let readiness = Arc::clone(&status);
         let mut pipeline = Pipeline {
             window,
             checkpoints,
@@ -144,7 +145,13 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
             shutdown: shutdown.clone(),
             status,
         };
-        let mut feed = Feed::opening(&events, position.clone(), &network_id);
+        let mut feed = Follower::new(
+            &events,
+            position,
+            reopen,
+            (&network_id, "relay"),
+            readiness.readiness(),
+        );
         let mut stopping = false;
         loop {
             let reading = !stopping && !pipeline.window.is_full();
@@ -152,39 +159,11 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
                 biased;
                 () = shutdown.recv(), if !stopping => {
                     stopping = true;
-                    feed = Feed::Closed;
+                    feed.close();
                     info!(network = %network_id, in_flight = pipeline.window.open(), "no more events read; letting deliveries in flight finish");
                 }
                 Some(joined) = pipeline.deliveries.join_next() => pipeline.finished(joined)?,
-                item = feed.next(), if reading => match item {
-                    FeedItem::Opened(Ok(stream)) => {
-                        info!(network = %network_id, ?position, "following chaincode events");
-                        feed = Feed::Open(stream);
-                    }
-                    FeedItem::Opened(Err(error)) => {
-                        warn!(network = %network_id, %error, "cannot open the chaincode event stream");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Event(event) => {
-                        reopen.reset();
-                        position = Some(Checkpoint {
-                            block_number: event.block_number,
-                            transaction_id: Some(event.transaction_id.clone()),
-                        });
-                        pipeline.take(&event, &network_key)?;
-                    }
-                    FeedItem::Failed(error) => {
-                        warn!(network = %network_id, %error, "chaincode event stream failed; reopening it after the last event read");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Ended => {
-                        info!(network = %network_id, "chaincode event stream ended; reopening it after the last event read");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Reopen => {
-                        feed = Feed::opening(&events, position.clone(), &network_id);
-                    }
-                },
+                event = feed.next(), if reading => pipeline.take(&event, &network_key)?,
                 else => break,
             }
         }

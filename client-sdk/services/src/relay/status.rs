@@ -7,11 +7,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ehrx_client::fabric::Checkpoint;
 
+use crate::ready::Readiness;
+
 /// The relay's shared progress record.
 #[derive(Debug)]
 pub struct RelayStatus {
     network_id: String,
     progress: Mutex<Progress>,
+    readiness: Readiness,
 }
 
 /// A copy of the progress at one moment.
@@ -50,7 +53,14 @@ impl RelayStatus {
                 max_in_flight,
                 ..Progress::default()
             }),
+            readiness: Readiness::new(),
         }
+    }
+
+    /// Whether the relay is ready: its network's peer answered and its
+    /// event stream is open (see [`crate::ready`]).
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
     }
 
     /// This network's id.

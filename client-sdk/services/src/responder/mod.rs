@@ -27,11 +27,12 @@
 //! harmless: the second attempt loses the race to the first.
 
 pub mod error;
+pub mod health;
 pub mod reply;
 
 use crate::{
     backoff::Backoff,
-    feed::{Feed, FeedItem},
+    feed::Follower,
     relay::{
         checkpoint::Progress,
         ledger::GatewayEvents,
@@ -53,6 +54,7 @@ use tracing::{debug, error, info, warn};
 
 pub use ehrx_client::ehr::interface::{RecordContent, RequestRecords};
 pub use error::Error;
+pub use health::ResponderStatus;
 pub use reply::FormError;
 
 use ehrx_client::{
@@ -63,7 +65,7 @@ use ehrx_client::{
             function,
         },
     },
-    fabric::{self, ChaincodeEvent, Checkpoint, Checkpointer, Gateway, TxValidationCode},
+    fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
     proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
 };
 
@@ -214,6 +216,7 @@ pub struct Responder<C> {
     handler: Handler,
     checkpointer: C,
     max_in_flight: usize,
+    status: Arc<ResponderStatus>,
 }
 
 /// What answering a request needs; shared by the tasks answering at once.
@@ -249,7 +252,12 @@ impl<C: Checkpointer> Responder<C> {
     /// It competes with the others ([`Claim::Compete`]) and answers up to
     /// [`DEFAULT_MAX_IN_FLIGHT`] requests at once.
     pub fn new(gateway: &Gateway, settings: EhrSettings, checkpointer: C) -> Self {
+        let status = Arc::new(ResponderStatus::new(
+            settings.network_id.clone(),
+            gateway.identity().identity().msp_id(),
+        ));
         Self {
+            status,
             handler: Handler {
                 ehr: EhrClient::new(gateway, settings),
                 backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
@@ -279,6 +287,12 @@ impl<C: Checkpointer> Responder<C> {
         self
     }
 
+    /// What the responder reports (readiness, events handled), for its
+    /// health endpoint ([`health::serve`]).
+    pub fn status(&self) -> Arc<ResponderStatus> {
+        Arc::clone(&self.status)
+    }
+
     /// The checkpointer, as far as the responder got.
     pub fn checkpointer(&self) -> &C {
         &self.checkpointer
@@ -306,9 +320,14 @@ impl<C: Checkpointer> Responder<C> {
             },
             self.max_in_flight.saturating_mul(READ_AHEAD_PER_SLOT),
         );
-        let mut position = window.checkpoint().cloned();
-        let mut feed = Feed::opening(&events, position.clone(), &label);
-        let mut reopen = handler.backoff;
+        let status = Arc::clone(&self.status);
+        let mut feed = Follower::new(
+            &events,
+            window.checkpoint().cloned(),
+            handler.backoff,
+            (&label, "responder"),
+            status.readiness(),
+        );
         let slots = Arc::new(Semaphore::new(self.max_in_flight));
         let trigger = ShutdownTrigger::new();
         let mut tasks = JoinSet::new();
@@ -320,14 +339,17 @@ impl<C: Checkpointer> Responder<C> {
                 biased;
                 () = shutdown.as_mut(), if !stopping => {
                     stopping = true;
-                    feed = Feed::Closed;
+                    feed.close();
                     trigger.trigger();
                     info!(network = %label, in_flight = window.open(), "no more events read; letting the answers under way finish");
                 }
                 Some(joined) = tasks.join_next() => {
                     let done: Done = joined.map_err(|e| Error::Task(e.to_string()))?;
                     match done.fate {
-                        Ok(Fate::Settled) => window.settle(done.seq),
+                        Ok(Fate::Settled) => {
+                            window.settle(done.seq);
+                            self.status.handled();
+                        }
                         Ok(Fate::Stopped) => {}
                         Err(error) => {
                             trigger.trigger();
@@ -337,42 +359,18 @@ impl<C: Checkpointer> Responder<C> {
                     }
                     self.save(&mut window)?;
                 }
-                item = feed.next(), if reading => match item {
-                    FeedItem::Opened(Ok(stream)) => {
-                        info!(network = %label, ?position, "following chaincode events");
-                        feed = Feed::Open(stream);
-                    }
-                    FeedItem::Opened(Err(error)) => {
-                        warn!(error = %Error::Events(error), "cannot open the event stream");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Event(event) => {
-                        reopen.reset();
-                        position = Some(Checkpoint {
-                            block_number: event.block_number,
-                            transaction_id: Some(event.transaction_id.clone()),
-                        });
-                        let answerable = ANSWERED.contains(&event.event_name.as_str());
-                        match window.read(&event, answerable) {
-                            Read::Deliver(seq) => {
-                                tasks.spawn(Arc::clone(&handler).handle(seq, event, Arc::clone(&slots), trigger.subscribe()));
-                            }
-                            Read::SettledBefore | Read::Done => {
-                                log_handled(&event, &Handled::Ignored);
-                            }
+                event = feed.next(), if reading => {
+                    let answerable = ANSWERED.contains(&event.event_name.as_str());
+                    match window.read(&event, answerable) {
+                        Read::Deliver(seq) => {
+                            tasks.spawn(Arc::clone(&handler).handle(seq, event, Arc::clone(&slots), trigger.subscribe()));
                         }
-                        self.save(&mut window)?;
+                        Read::SettledBefore | Read::Done => {
+                            log_handled(&event, &Handled::Ignored);
+                        }
                     }
-                    FeedItem::Failed(error) => {
-                        warn!(error = %Error::Events(error), "event stream failed; reopening it after the last event read");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Ended => {
-                        info!("event stream ended; reopening it after the last event read");
-                        feed = Feed::waiting(reopen.next_delay());
-                    }
-                    FeedItem::Reopen => feed = Feed::opening(&events, position.clone(), &label),
-                },
+                    self.save(&mut window)?;
+                }
                 else => break,
             }
         }

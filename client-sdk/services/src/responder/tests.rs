@@ -239,3 +239,21 @@ fn the_request_of_an_answerable_event_is_read_from_its_payload() {
     );
     assert_eq!(request_id_of(&event("RecordStored", b"{}")), None);
 }
+
+#[tokio::test]
+async fn a_responder_whose_peer_does_not_answer_is_not_ready() {
+    let mut responder =
+        offline_responder().with_retry(Duration::from_millis(10), Duration::from_millis(20));
+    let status = responder.status();
+    assert!(!status.readiness().is_ready());
+    responder
+        .run_until(tokio::time::sleep(Duration::from_millis(300)))
+        .await
+        .unwrap();
+    assert!(!status.readiness().is_ready());
+    let waiting_for = status.readiness().waiting_for().unwrap();
+    assert!(
+        waiting_for.starts_with("its network's peer or event stream: "),
+        "{waiting_for}"
+    );
+}
