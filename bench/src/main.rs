@@ -479,6 +479,7 @@ mod tests {
         );
     }
 
+    #[test]
     fn quick_changes_only_what_was_not_given() {
         let cli = Cli::parse_from(["ehrx-bench", "--quick", "--transactions", "50"]);
         assert_eq!(cli.pick(cli.transactions, 200, 20), 50);
