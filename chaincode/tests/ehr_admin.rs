@@ -248,32 +248,29 @@ async fn every_admin_change_is_in_the_audit_trail() {
 async fn put_ehr_keeps_the_content_private_and_the_metadata_public() {
     let world = World::new().await;
     let content = br#"{"resourceType":"Bundle","id":"b-1","type":"collection","entry":[{"resource":{"resourceType":"Immunization","id":"i-1"}}]}"#;
-    let meta = world
+    let result = world
         .net2
-        .store(
-            &world.uploader,
-            "b-1",
-            &world.patient,
-            "Immunization",
-            content,
-        )
+        .store(&world.uploader, "b-1", &world.patient, "Bundle", content)
         .await;
     let sha = hex::encode(Sha256::digest(content));
+    assert_eq!(result["patient_ref"], hex::encode(world.patient));
+    let meta = &result["records"][0];
+    assert_eq!(meta["record_id"], "Bundle/b-1");
     assert_eq!(meta["sha256"], sha);
-    assert_eq!(meta["patient_ref"], hex::encode(world.patient));
-    assert_eq!(meta["category"], "Immunization");
+    assert_eq!(meta["category"], "Bundle");
+    assert_eq!(meta["stored"], "stored");
 
-    let key = composite_key::create("ehrx.record", &["b-1"]).unwrap();
+    let key = composite_key::create("ehrx.record", &["Bundle", "b-1"]).unwrap();
     let public = world.net2.ledger.state_of(&key).unwrap();
     assert!(!public.windows(12).any(|w| w == b"resourceType"));
     assert_eq!(
-        world.net2.ledger.private_of(RECORDS, "b-1").unwrap(),
+        world.net2.ledger.private_of(RECORDS, "Bundle/b-1").unwrap(),
         content
     );
     let transaction = world.net2.ledger.begin(&Invocation::new(["x"])).unwrap();
     let hash = transaction
         .stub()
-        .get_private_data_hash(RECORDS, "b-1")
+        .get_private_data_hash(RECORDS, "Bundle/b-1")
         .await
         .unwrap()
         .unwrap();
@@ -294,11 +291,11 @@ async fn put_ehr_refuses_each_defect_by_name() {
         ),
         (
             Network::put_ehr(up, "c 2", &p, "Condition", &good),
-            "record_id",
+            "record 0 of the upload (\"Condition/c 2\"): invalid record id",
         ),
         (
             Network::put_ehr(up, "c-2", &p, "condition", &good),
-            "category",
+            "invalid record id",
         ),
         (
             Network::put_ehr(up, "c-2", &p, "Condition", b"{not json"),
@@ -326,7 +323,7 @@ async fn put_ehr_refuses_each_defect_by_name() {
                 "Condition",
                 br#"{"resourceType":"Condition","id":"c-3"}"#,
             ),
-            "differs from record_id",
+            "not the record id it is listed under",
         ),
         (
             Network::put_ehr(up, "c-2", &p, "Condition", b"{\"resourceType\":\"\xff\"}"),
@@ -350,7 +347,7 @@ async fn put_ehr_refuses_each_defect_by_name() {
                 "Condition",
                 br#"{"resourceType":"Condition","id":"cond-1"}"#,
             ),
-            "already exists",
+            "already exists with other content",
         ),
         (
             Network::put_ehr(up, "c-2", &p, "Condition", &good).transient("extra", vec![1]),
@@ -359,23 +356,23 @@ async fn put_ehr_refuses_each_defect_by_name() {
         (
             Invocation::new([
                 b"PutEhr".to_vec(),
-                br#"{"record_id":"c-2","patient_ref":"00","category":"Condition"}"#.to_vec(),
+                br#"{"patient_ref":"00","records":["Condition/c-2"]}"#.to_vec(),
             ])
             .creator(up.creator.clone())
-            .transient("record", good.clone()),
+            .transient("Condition/c-2", good.clone()),
             "patient_ref",
         ),
         (
             Invocation::new([
                 b"PutEhr".to_vec(),
                 format!(
-                    r#"{{"record_id":"c-2","patient_ref":"{}","category":"Condition"}}"#,
+                    r#"{{"patient_ref":"{}","records":["Condition/c-2"]}}"#,
                     hex::encode(p)
                 )
                 .into_bytes(),
             ])
             .creator(up.creator.clone()),
-            "no \"record\" entry",
+            "no entry carrying its FHIR JSON",
         ),
     ];
     for (invocation, name) in cases {

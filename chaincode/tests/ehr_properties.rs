@@ -167,7 +167,7 @@ fn valid_fields(function: &str) -> Value {
         "PutRemoteNetwork" => json!({"network_id": "net7", "network_key": key, "status": "active"}),
         "RegisterRequester" => json!({"requester_code": "N-7", "msp_id": "Net2Org1MSP",
             "certificate": "PEM", "privileges": ["request"], "encryption_key": key}),
-        "PutEhr" => json!({"record_id": "obs-7", "patient_ref": key, "category": "Observation"}),
+        "PutEhr" => json!({"patient_ref": key, "records": ["Observation/obs-7"]}),
         "PutNetworkTrust" => json!({"network_id": NET1, "channel": "channel", "organizations":
             [{"msp_id": "Net1Org1MSP", "root_certificates": ["PEM"]}], "policy": {"at_least": 1}}),
         _ => json!({"msp_id": "Net2Org1MSP", "certificate": "PEM"}),
@@ -253,7 +253,7 @@ proptest! {
             let caller = if function == function::PUT_EHR { &world.uploader } else { &net.admin };
             let invocation = Invocation::new([function.as_bytes().to_vec(), argument])
                 .creator(caller.creator.clone())
-                .transient("record", br#"{"resourceType":"Observation","id":"obs-7"}"#.to_vec());
+                .transient("Observation/obs-7", br#"{"resourceType":"Observation","id":"obs-7"}"#.to_vec());
             let before = snapshot(&net.ledger);
             let outcome = net.invoke(invocation).await;
             prop_assert_eq!(outcome.response.status, 500, "{:?} was accepted", kind);

@@ -26,8 +26,8 @@ type Defect<'a> = Box<dyn Fn(&mut Reply) + 'a>;
 #[tokio::test]
 async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
     let world = World::new().await;
-    // Filed under a category after cond-1's but with an id before it, so
-    // key order and record-id order differ.
+    // Uploaded after cond-1 and obs-1 but with an id before both: records
+    // come in upload order, not by id or category.
     let early = br#"{"resourceType":"Observation","id":"aaa-1","status":"final"}"#;
     world
         .net2
@@ -52,9 +52,9 @@ async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
     );
     assert_eq!(fetched.source_network, NET1);
     let expected: Vec<(&str, &str, Vec<u8>)> = vec![
-        ("aaa-1", "Observation", early.to_vec()),
-        ("cond-1", "Condition", condition()),
-        ("obs-1", "Observation", observation()),
+        ("Condition/cond-1", "Condition", condition()),
+        ("Observation/obs-1", "Observation", observation()),
+        ("Observation/aaa-1", "Observation", early.to_vec()),
     ];
     let listed: Vec<(&str, &str, Vec<u8>)> = fetched
         .records
@@ -86,7 +86,7 @@ async fn only_the_wanted_categories_are_read() {
         .iter()
         .map(|r| r.record_id.as_str())
         .collect();
-    assert_eq!(ids, ["obs-1"]);
+    assert_eq!(ids, ["Observation/obs-1"]);
     world.submit(&world.reply_from(&fetched)).await;
 }
 
@@ -152,7 +152,10 @@ async fn a_complete_reply_is_stored_audited_and_announced() {
         .await;
     assert_eq!(status["status"], "replied");
     assert_eq!(status["reply"]["status"], "ok");
-    assert_eq!(status["reply"]["record_ids"], json!(["cond-1", "obs-1"]));
+    assert_eq!(
+        status["reply"]["record_ids"],
+        json!(["Condition/cond-1", "Observation/obs-1"])
+    );
 
     let trail = world.net2.audit_trail(&hex::encode(world.patient)).await;
     let disclosure = trail
@@ -161,7 +164,10 @@ async fn a_complete_reply_is_stored_audited_and_announced() {
         .unwrap();
     assert_eq!(disclosure.subject, hex::encode(world.patient));
     assert_eq!(disclosure.request_id.as_ref(), Some(&request.request_id));
-    assert_eq!(disclosure.record_ids, ["cond-1", "obs-1"]);
+    assert_eq!(
+        disclosure.record_ids,
+        ["Condition/cond-1", "Observation/obs-1"]
+    );
     assert_eq!(disclosure.network.as_deref(), Some(NET1));
     assert_eq!(disclosure.actor_msp_id, world.responder.msp_id);
     assert!(disclosure.detail.contains("PURPOSE_TREATMENT"));
@@ -284,11 +290,11 @@ async fn a_reply_must_cover_exactly_the_patients_records() {
     let not_found = world.reply_refusal(&request, ReplyStatus::NotFound);
     let cases: Vec<(&[&str], Defect<'_>)> = vec![
         (
-            &["hash mismatch", "obs-1"],
+            &["hash mismatch", "Observation/obs-1"],
             Box::new(|r| r.records[1].sha256[0] ^= 1),
         ),
         (
-            &["incomplete", "cond-1"],
+            &["incomplete", "Condition/cond-1"],
             Box::new(|r| {
                 r.records.remove(0);
             }),
@@ -296,12 +302,16 @@ async fn a_reply_must_cover_exactly_the_patients_records() {
         // NOT_FOUND while records exist.
         (&["incomplete"], Box::new(|r| *r = not_found.clone())),
         (
-            &["not this patient's"],
-            Box::new(|r| r.records[0].record_id = "cond-9".into()),
+            &["not one of this patient's records"],
+            Box::new(|r| r.records[0].record_id = "Condition/cond-9".into()),
         ),
         (
-            &["does not exist here"],
-            Box::new(|r| r.records[0].record_id = "nope-1".into()),
+            &["not one of this patient's records"],
+            Box::new(|r| r.records[0].record_id = "Condition/nope-1".into()),
+        ),
+        (
+            &["is not a record id"],
+            Box::new(|r| r.records[0].record_id = "cond-1".into()),
         ),
         (
             &["listed as"],
@@ -327,7 +337,7 @@ async fn only_wanted_categories_may_be_disclosed() {
     world.accept(&signed).await;
     // Both records listed, but only Condition was asked for.
     let message = world.submit_refused(&world.reply_ok(&request)).await;
-    assert_mentions(&message, "not a requested category");
+    assert_mentions(&message, "in the requested categories");
     // Just the Condition passes.
     let mut reply = world.reply_ok(&request);
     reply.records.retain(|r| r.category == "Condition");

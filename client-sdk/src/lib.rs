@@ -13,7 +13,9 @@
 //!    under the consortium's [`MatchingKey`](ehr::MatchingKey); identifiers
 //!    never leave the SDK;
 //! 2. [`upload_record`](ehr::EhrClient::upload_record): a FHIR R4 resource
-//!    or Bundle, one record per resource, endorsed by every organisation;
+//!    or Bundle (transaction Bundles too), one record per resource keyed
+//!    `Type/id`, the whole upload one transaction endorsed by every
+//!    organisation;
 //! 3. [`request_history`](ehr::EhrClient::request_history): sign and file a
 //!    request to another network, then wait (with a deadline) for its
 //!    outcome; the records are sealed to the requester's registered

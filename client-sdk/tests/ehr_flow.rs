@@ -26,8 +26,8 @@ use ehrx_client::{
         InMemoryKeyStore, KeyStore as _, PatientRef, ReplyError, RequestEntry,
         RequestStatus as RequestState, RequestedHistory, RequesterKey,
         interface::{
-            AuditKind, CHAINCODE, ErrorCode, Key32, OutcomeKind, RecordMeta, ReplyOutcome,
-            error_code, function::PUT_EHR,
+            AuditKind, CHAINCODE, EhrUploaded, ErrorCode, Key32, OutcomeKind, RecordMeta,
+            ReplyOutcome, error_code, function::PUT_EHR,
         },
         synthetic::SyntheticPatient,
     },
@@ -158,9 +158,9 @@ async fn upload_request_and_read_a_patients_history() {
     let patient = SyntheticPatient::generate(11);
     let patient_ref = patient.identifiers.patient_ref(&matching_key).unwrap();
 
-    // Upload to net2: one PutEhr per resource, transient content, both
-    // organisations; the contract stores the content privately and the
-    // metadata publicly.
+    // Upload to net2: one PutEhr for the whole Bundle, each resource in the
+    // transient map, both organisations; the contract stores the content
+    // privately and the metadata publicly.
     let uploaded = harness
         .uploader()
         .upload_record(&patient_ref, &patient.bundle_json())
@@ -174,7 +174,9 @@ async fn upload_request_and_read_a_patients_history() {
             serde_json::from_slice::<Value>(&content).unwrap(),
             *resource
         );
-        let key = state::key::record(&upload.record_id).unwrap();
+        let (resource_type, id) = upload.record_id.split_once('/').unwrap();
+        assert_eq!(id, resource["id"]);
+        let key = state::key::record(resource_type, id).unwrap();
         let meta: RecordMeta = serde_json::from_slice(&ledger.state_of(&key).unwrap()).unwrap();
         assert_eq!(meta.patient_ref, Key32::new(*patient_ref.as_bytes()));
         assert_eq!(meta.sha256.bytes(), &upload.sha256);
@@ -214,15 +216,12 @@ async fn upload_request_and_read_a_patients_history() {
     let key = store.load(&request_id).unwrap().unwrap();
     let reply = doctor.read_reply(&key).await.unwrap();
     assert_eq!(reply.responder_msp_id, world.responder.msp_id);
+    // In upload order, the history whole.
     assert_eq!(reply.records.len(), patient.resources.len());
-    for record in &reply.records {
-        let original = patient
-            .resources
-            .iter()
-            .find(|r| r["id"] == record.record_id.as_str())
-            .unwrap();
+    for (record, original) in reply.records.iter().zip(&patient.resources) {
         assert_eq!(&record.resource, original);
     }
+    assert!(reply.complete);
     let summary = ClinicalSummary::from_resources(reply.resources());
     assert_eq!(summary.patients.len(), 1);
     assert!(summary.to_text().contains(&patient.identifiers.name));
@@ -260,6 +259,7 @@ async fn a_refusal_by_the_destination_is_an_outcome_with_its_reason() {
         HistoryOutcome::Refused {
             state: RequestState::Failed,
             reason: Some(reason.clone()),
+            refusal: Some(ReplyOutcome::NotFound),
         }
     );
     // The destination's signed refusal is still readable, as a typed error.
@@ -395,9 +395,9 @@ impl Contract for Tampering {
 
     async fn endorse(&self, invocation: Invocation) -> Result<Endorsed, Status> {
         let mut endorsed = self.0.endorse(invocation).await?;
-        let mut meta: RecordMeta = serde_json::from_slice(&endorsed.payload).unwrap();
-        meta.sha256 = Key32::new(Sha256::digest(b"{}").into());
-        endorsed.payload = serde_json::to_vec(&meta).unwrap();
+        let mut uploaded: EhrUploaded = serde_json::from_slice(&endorsed.payload).unwrap();
+        uploaded.records[0].sha256 = Key32::new(Sha256::digest(b"{}").into());
+        endorsed.payload = serde_json::to_vec(&uploaded).unwrap();
         Ok(endorsed)
     }
 

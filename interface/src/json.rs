@@ -115,13 +115,25 @@ pub fn parse_object<T: DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T, InterfaceError> {
-    let object = parse_strict(what, bytes, MAX_JSON_ARGUMENT_BYTES)?;
+    parse_object_within(what, bytes, MAX_JSON_ARGUMENT_BYTES)
+}
+
+/// As [`parse_object`], for an argument whose limit is `limit` bytes
+/// (`PutEhr`'s metadata lists up to thousands of record ids).
+pub fn parse_object_within<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, InterfaceError> {
+    let object = parse_strict(what, bytes, limit)?;
     let unknown = RefCell::new(None);
     let failed = RefCell::new(None);
-    T::deserialize(Fields {
-        object,
-        unknown: &unknown,
-        failed: &failed,
+    T::deserialize(Strict {
+        value: Value::Object(object),
+        top: Some(Top {
+            unknown: &unknown,
+            failed: &failed,
+        }),
     })
     .map_err(|error| match (unknown.take(), failed.take()) {
         (Some(field), _) => InterfaceError::UnknownField { what, field },
@@ -259,6 +271,7 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 
     fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+        // Only reached without `arbitrary_precision` (see visit_map).
         serde_json::Number::from_f64(value)
             .map(Value::Number)
             .ok_or_else(|| E::custom("a number that is not finite"))
@@ -282,71 +295,89 @@ impl<'de> Visitor<'de> for Checked<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        self.enter()?;
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
-                self.refusal.replace(Some(Refusal::Duplicate(quote(&key))));
+        let Some(first) = map.next_key::<String>()? else {
+            self.enter()?;
+            return Ok(Value::Object(object));
+        };
+        // With `arbitrary_precision`, serde_json hands every number to
+        // `deserialize_any` visitors as a one-entry map under a private
+        // key, the text as an owned string: kept as it is, never read as
+        // f64. The same key spelled in a document is refused (NumberText).
+        if first == NUMBER_TOKEN {
+            let text = map.next_value_seed(NumberText)?;
+            return text
+                .parse::<serde_json::Number>()
+                .map(Value::Number)
+                .map_err(|e| de::Error::custom(format!("a malformed number: {e}")));
+        }
+        self.enter()?;
+        let mut key = Some(first);
+        while let Some(name) = key {
+            if object.contains_key(&name) {
+                self.refusal.replace(Some(Refusal::Duplicate(quote(&name))));
                 return Err(de::Error::custom("a repeated key"));
             }
             let value = map.next_value_seed(self.child())?;
-            object.insert(key, value);
+            object.insert(name, value);
+            key = map.next_key::<String>()?;
         }
         Ok(Value::Object(object))
     }
 }
 
-/// The parsed object as a deserializer that refuses, before the derived
-/// `Deserialize` runs, any field the target struct does not name (serde
-/// passes the names to `deserialize_struct`), so the refusal names the
-/// field cut short instead of echoing it whole.
-struct Fields<'a> {
-    object: Map<String, Value>,
-    unknown: &'a RefCell<Option<String>>,
-    failed: &'a RefCell<Option<String>>,
-}
+/// The key under which serde_json's `arbitrary_precision` feature passes a
+/// number to a `deserialize_any` visitor (a test below fails if it ever
+/// changes: numbers would then stop parsing).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
-impl<'de> Deserializer<'de> for Fields<'_> {
-    type Error = serde_json::Error;
+/// A number's text, as serde_json passes it: an owned string. The key
+/// [`NUMBER_TOKEN`] written in a document comes with a string read from
+/// the document (borrowed or unescaped), which is refused, so an object
+/// cannot pass for a number.
+struct NumberText;
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        Value::Object(self.object).deserialize_any(visitor)
-    }
+impl<'de> DeserializeSeed<'de> for NumberText {
+    type Value = String;
 
-    fn deserialize_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        fields: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        if let Some(field) = self
-            .object
-            .keys()
-            .find(|key| !fields.contains(&key.as_str()))
-        {
-            self.unknown.replace(Some(quote(field)));
-            return Err(de::Error::custom("unknown field"));
-        }
-        visitor.visit_map(Entries {
-            entries: self.object.into_iter(),
-            current: None,
-            failed: self.failed,
-        })
-    }
-
-    serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map enum identifier ignored_any
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_string(self)
     }
 }
 
-/// The fields of the top-level object, remembering which one a value's
-/// error belongs to, so the refusal can name it.
+impl<'de> Visitor<'de> for NumberText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_string<E: de::Error>(self, text: String) -> Result<String, E> {
+        Ok(text)
+    }
+
+    fn visit_str<E: de::Error>(self, _text: &str) -> Result<String, E> {
+        Err(E::custom(format!("the key {NUMBER_TOKEN:?} is reserved")))
+    }
+}
+
+/// The entries of an object, each value read strictly ([`Strict`]); at
+/// the top, remembering which field a value's error belongs to, so the
+/// refusal can name it.
 struct Entries<'a> {
     entries: serde_json::map::IntoIter,
     current: Option<(String, Value)>,
-    failed: &'a RefCell<Option<String>>,
+    failed: Option<&'a RefCell<Option<String>>>,
+}
+
+impl Entries<'_> {
+    fn below(object: Map<String, Value>) -> Self {
+        Entries {
+            entries: object.into_iter(),
+            current: None,
+            failed: None,
+        }
+    }
 }
 
 impl<'de> MapAccess<'de> for Entries<'_> {
@@ -373,29 +404,46 @@ impl<'de> MapAccess<'de> for Entries<'_> {
             .current
             .take()
             .ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(Strict(value)).inspect_err(|_| {
-            self.failed.replace(Some(quote(&key)));
+        seed.deserialize(Strict::below(value)).inspect_err(|_| {
+            if let Some(failed) = self.failed {
+                failed.replace(Some(quote(&key)));
+            }
         })
     }
 }
 
-/// A value below the top, read as strictly as the top: a struct only from
-/// an object that names none but its fields (serde's `Value` would take an
-/// array for a struct, by position, and leave unknown fields to each
-/// type's `deny_unknown_fields`), and the same for the values inside, at
-/// any depth.
-struct Strict(Value);
+/// A value read strictly: a struct only from an object that names none
+/// but its fields (serde's `Value` would take an array for a struct, by
+/// position, and leave unknown fields to each type's
+/// `deny_unknown_fields`), and the same for the values inside, at any
+/// depth. At the top (`top`), the refusal of an unknown field, or of a
+/// field's value, is kept aside, so that it names the field cut short
+/// instead of echoing it whole.
+struct Strict<'a> {
+    value: Value,
+    top: Option<Top<'a>>,
+}
 
-impl<'de> Deserializer<'de> for Strict {
+/// Where the top-level object's refusals are kept.
+#[derive(Clone, Copy)]
+struct Top<'a> {
+    unknown: &'a RefCell<Option<String>>,
+    failed: &'a RefCell<Option<String>>,
+}
+
+impl Strict<'_> {
+    fn below(value: Value) -> Self {
+        Strict { value, top: None }
+    }
+}
+
+impl<'de> Deserializer<'de> for Strict<'_> {
     type Error = serde_json::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
+        match self.value {
             Value::Array(items) => visitor.visit_seq(StrictItems(items.into_iter())),
-            Value::Object(object) => visitor.visit_map(StrictEntries {
-                entries: object.into_iter(),
-                value: None,
-            }),
+            Value::Object(object) => visitor.visit_map(Entries::below(object)),
             other => other.deserialize_any(visitor),
         }
     }
@@ -406,25 +454,32 @@ impl<'de> Deserializer<'de> for Strict {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        let Value::Object(object) = self.0 else {
+        let Value::Object(object) = self.value else {
             return Err(de::Error::custom(format!(
                 "expected a JSON object, found {}",
-                kind(&self.0)
+                kind(&self.value)
             )));
         };
         if let Some(field) = object.keys().find(|key| !fields.contains(&key.as_str())) {
-            return Err(de::Error::custom(format!("unknown field {}", quote(field))));
+            return Err(match self.top {
+                Some(top) => {
+                    top.unknown.replace(Some(quote(field)));
+                    de::Error::custom("unknown field")
+                }
+                None => de::Error::custom(format!("unknown field {}", quote(field))),
+            });
         }
-        visitor.visit_map(StrictEntries {
+        visitor.visit_map(Entries {
             entries: object.into_iter(),
-            value: None,
+            current: None,
+            failed: self.top.map(|top| top.failed),
         })
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match self.0 {
+        match self.value {
             Value::Null => visitor.visit_none(),
-            other => visitor.visit_some(Strict(other)),
+            other => visitor.visit_some(Strict::below(other)),
         }
     }
 
@@ -444,7 +499,7 @@ impl<'de> Deserializer<'de> for Strict {
     ) -> Result<V::Value, Self::Error> {
         // Unit variants are strings; a variant with data is a one-key
         // object, read by `Value` (its data is a number or a string here).
-        self.0.deserialize_enum(name, variants, visitor)
+        self.value.deserialize_enum(name, variants, visitor)
     }
 
     serde::forward_to_deserialize_any! {
@@ -466,41 +521,8 @@ impl<'de> SeqAccess<'de> for StrictItems {
     ) -> Result<Option<T::Value>, Self::Error> {
         self.0
             .next()
-            .map(|value| seed.deserialize(Strict(value)))
+            .map(|value| seed.deserialize(Strict::below(value)))
             .transpose()
-    }
-}
-
-/// The entries of an object below the top, each value read strictly.
-struct StrictEntries {
-    entries: serde_json::map::IntoIter,
-    value: Option<Value>,
-}
-
-impl<'de> MapAccess<'de> for StrictEntries {
-    type Error = serde_json::Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, Self::Error> {
-        let Some((key, value)) = self.entries.next() else {
-            return Ok(None);
-        };
-        self.value = Some(value);
-        seed.deserialize(de::value::StringDeserializer::<serde_json::Error>::new(key))
-            .map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(
-        &mut self,
-        seed: V,
-    ) -> Result<V::Value, Self::Error> {
-        let value = self
-            .value
-            .take()
-            .ok_or_else(|| de::Error::custom("a value without its key"))?;
-        seed.deserialize(Strict(value))
     }
 }
 
@@ -654,19 +676,21 @@ mod tests {
         assert_eq!(escaped.code(), ErrorCode::DuplicateKey);
     }
 
+    /// A record whose field `a` holds `inner` in `arrays` nested arrays:
+    /// `arrays + 1` levels deep.
+    fn nested(arrays: usize, inner: &str) -> String {
+        format!(
+            "{{\"a\":{}{inner}{}}}",
+            "[".repeat(arrays),
+            "]".repeat(arrays)
+        )
+    }
+
     #[test]
     fn nesting_is_bounded() {
-        let ok = format!(
-            "{{\"a\":{}{}}}",
-            "[".repeat(MAX_JSON_DEPTH - 1),
-            "]".repeat(MAX_JSON_DEPTH - 1)
-        );
+        let ok = nested(MAX_JSON_DEPTH - 1, "");
         assert!(parse_record(ok.as_bytes()).is_ok());
-        let deep = format!(
-            "{{\"a\":{}{}}}",
-            "[".repeat(MAX_JSON_DEPTH),
-            "]".repeat(MAX_JSON_DEPTH)
-        );
+        let deep = nested(MAX_JSON_DEPTH, "");
         assert_eq!(
             parse_record(deep.as_bytes()),
             Err(InterfaceError::TooDeep { what: "the record" })
@@ -734,6 +758,73 @@ mod tests {
             parse(r#"{"name":"a","count":-1}"#).unwrap_err().code(),
             ErrorCode::BadArgument
         );
+    }
+
+    #[test]
+    fn numbers_keep_their_digits() {
+        // Digits and decimals exactly as written, however many; serde_json
+        // spells an exponent one way (`e`, with its sign).
+        for (text, kept) in [
+            ("9.071778718846515", "9.071778718846515"),
+            ("0.1000", "0.1000"),
+            ("1e400", "1e+400"),
+            ("-1E-400", "-1e-400"),
+            ("2.50E+3", "2.50e+3"),
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                "0.30000000000000000000000001",
+                "0.30000000000000000000000001",
+            ),
+            ("-0", "-0"),
+            ("5", "5"),
+            ("-17", "-17"),
+            ("18446744073709551616", "18446744073709551616"),
+        ] {
+            let json =
+                format!(r#"{{"resourceType":"Observation","id":"o","v":{text},"a":[{text}]}}"#);
+            let record = parse_record(json.as_bytes()).unwrap();
+            assert_eq!(record["v"].to_string(), kept);
+            assert_eq!(record["a"][0].to_string(), kept);
+            assert!(record["v"].is_number(), "{text}");
+            let again = serde_json::to_string(&Value::Object(record)).unwrap();
+            assert!(again.contains(&format!(r#""v":{kept}"#)), "{again}");
+        }
+    }
+
+    #[test]
+    fn numbers_count_no_depth_and_arguments_read_them() {
+        let ok = nested(MAX_JSON_DEPTH - 1, "1");
+        assert!(parse_record(ok.as_bytes()).is_ok());
+        assert_eq!(
+            parse(r#"{"name":"a","count":4000000000}"#).unwrap().count,
+            4_000_000_000
+        );
+        assert_eq!(
+            parse(r#"{"name":"a","count":1.5}"#).unwrap_err().code(),
+            ErrorCode::BadArgument
+        );
+        assert_eq!(
+            parse(r#"{"name":"a","count":1e400}"#).unwrap_err().code(),
+            ErrorCode::BadArgument
+        );
+    }
+
+    #[test]
+    fn the_number_key_written_in_a_document_is_refused() {
+        for text in [
+            r#"{"v":{"$serde_json::private::Number":"1"}}"#,
+            r#"{"v":{"\u0024serde_json::private::Number":"1"}}"#,
+            r#"{"v":{"$serde_json::private::Number":1}}"#,
+        ] {
+            assert_eq!(
+                parse_record(text.as_bytes()).unwrap_err().code(),
+                ErrorCode::BadArgument,
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod rules;
 pub mod types;
 
 pub use code::{ContractFailure, ErrorCode, quote};
-pub use json::{InterfaceError, parse_object, parse_record};
+pub use json::{InterfaceError, parse_object, parse_object_within, parse_record};
 pub use rules::Key32;
 
 #[cfg(test)]

@@ -5,6 +5,16 @@ use std::ops::RangeInclusive;
 
 /// The largest FHIR record `PutEhr` stores, in bytes.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
+/// The most records one `PutEhr` (one upload, one transaction) stores:
+/// as many as a reply may list.
+pub const MAX_UPLOAD_RECORDS: usize = MAX_REPLY_RECORDS;
+/// The largest upload, the records' bytes together: as large as a reply
+/// (which carries them sealed), far below the 100 MiB gRPC messages
+/// between the client, the peers and the chaincode.
+pub const MAX_UPLOAD_BYTES: usize = MAX_REPLY_BYTES;
+/// The largest `PutEhr` metadata (the patient ref and the record ids, at
+/// most 130 bytes each, of [`MAX_UPLOAD_RECORDS`] records).
+pub const MAX_UPLOAD_METADATA_BYTES: usize = 2 * 1024 * 1024;
 /// The largest JSON argument (configuration, registration, metadata), in
 /// bytes: a certificate PEM is a few KiB, so this leaves ample room while
 /// keeping a hostile argument cheap to refuse.

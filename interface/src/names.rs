@@ -5,10 +5,6 @@
 /// reach it).
 pub const CHAINCODE: &str = "ehrx";
 
-/// The transient-map key that carries a record's FHIR JSON to `PutEhr`;
-/// the only transient key the contract reads.
-pub const TRANSIENT_RECORD: &str = "record";
-
 /// Audit-trail subjects other than a patient ref.
 pub mod audit_subject {
     /// Registry and configuration changes.
@@ -40,7 +36,8 @@ pub mod function {
     pub const CLEAR_FLAG: &str = "ClearFlag";
     /// Admin: the audit entries of one subject (evaluated).
     pub const AUDIT_TRAIL: &str = "AuditTrail";
-    /// Store one record (content in the transient map).
+    /// Store one upload of a patient's records, all or nothing (contents
+    /// in the transient map, each under its record id).
     pub const PUT_EHR: &str = "PutEhr";
     /// File a signed request (Algorithm 1).
     pub const SUBMIT_REQUEST: &str = "SubmitRequest";

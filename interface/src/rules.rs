@@ -37,6 +37,23 @@ pub fn is_fhir_id(id: &str) -> bool {
 /// What [`is_fhir_id`] accepts, for messages.
 pub const FHIR_ID_RULE: &str = "1 to 64 of A-Z a-z 0-9 - .";
 
+/// A record's id on the ledger: its resource type, a slash and its FHIR
+/// id (`Observation/1`), unique per network, so `Observation/1` and
+/// `Condition/1` are two records.
+pub fn record_id(resource_type: &str, id: &str) -> String {
+    format!("{resource_type}/{id}")
+}
+
+/// The resource type and FHIR id of a well-formed record id, if it is one.
+pub fn split_record_id(record_id: &str) -> Option<(&str, &str)> {
+    let (resource_type, id) = record_id.split_once('/')?;
+    (is_category(resource_type) && is_fhir_id(id)).then_some((resource_type, id))
+}
+
+/// What [`split_record_id`] accepts, for messages.
+pub const RECORD_ID_RULE: &str =
+    "Type/id: a FHIR resource type name, a slash, a FHIR id (1 to 64 of A-Z a-z 0-9 - .)";
+
 /// A category: a FHIR resource type name, an upper-case ASCII letter then
 /// ASCII letters, at most 64.
 pub fn is_category(name: &str) -> bool {

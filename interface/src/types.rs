@@ -1,10 +1,11 @@
 //! The JSON arguments and results of the contract's functions, and the
-//! payloads of its events. Every type refuses unknown fields, except
-//! [`Changed`], whose flattened body serde cannot combine with that.
+//! payloads of its events. Every type refuses unknown fields ([`Changed`]
+//! through the type of its body).
 //! Arguments are read with [`crate::parse_object`], which also refuses
 //! arrays, repeated keys and deep nesting.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, de::DeserializeOwned};
+use serde_json::{Map, Value};
 
 use crate::{
     Key32,
@@ -358,14 +359,30 @@ pub struct Flag {
 }
 
 /// What an admin function returns: `{"outcome":"ok", ...what is now
-/// stored}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// stored}`. It is read through a JSON object rather than serde's
+/// `flatten`, so that `T` refuses unknown fields here too (flatten cannot
+/// combine with that), and numbers reach `T` as serde_json values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Changed<T> {
     /// Always `ok`.
     pub outcome: OutcomeKind,
     /// The stored entry, its fields inline.
     #[serde(flatten)]
     pub value: T,
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Changed<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut object = Map::<String, Value>::deserialize(deserializer)?;
+        let outcome = object
+            .remove("outcome")
+            .ok_or_else(|| D::Error::missing_field("outcome"))?;
+        Ok(Self {
+            outcome: OutcomeKind::deserialize(outcome).map_err(D::Error::custom)?,
+            value: T::deserialize(Value::Object(object)).map_err(D::Error::custom)?,
+        })
+    }
 }
 
 impl<T> Changed<T> {
@@ -378,27 +395,71 @@ impl<T> Changed<T> {
     }
 }
 
-/// `PutEhr`'s argument; the content travels in the transient map under
-/// [`TRANSIENT_RECORD`](crate::names::TRANSIENT_RECORD).
+/// `PutEhr`'s argument: one upload of one patient's records, stored
+/// all or nothing. Each record's FHIR JSON travels in the transient map
+/// under its record id ([`record_id`](crate::rules::record_id): `Type/id`);
+/// the list gives their order, which replies keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct EhrMetadata {
-    /// The resource's FHIR `id`, which the record must carry.
-    pub record_id: String,
+pub struct EhrUpload {
     /// The patient ref.
     pub patient_ref: Key32,
-    /// The FHIR resource type.
-    pub category: String,
+    /// The record ids, in upload order, each once.
+    pub records: Vec<String>,
 }
 
-/// `PutEhr`'s result: the record's public metadata (its content stays in
-/// private data).
+/// What `PutEhr` did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stored {
+    /// New: its content and metadata were stored, and it is the patient's.
+    Stored,
+    /// The same record (type, id and bytes) was already stored for another
+    /// patient: it is now this patient's too, stored once.
+    Shared,
+    /// Already this patient's with the same bytes: nothing written.
+    Present,
+}
+
+/// One record of [`EhrUploaded`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadedRecordMeta {
+    /// `Type/id`.
+    pub record_id: String,
+    /// The resource type.
+    pub category: String,
+    /// SHA-256 of its bytes: the private data hash on the ledger.
+    pub sha256: Key32,
+    /// What happened to it.
+    pub stored: Stored,
+}
+
+/// `PutEhr`'s result: each record of the upload, in its order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EhrUploaded {
+    /// The patient ref.
+    pub patient_ref: Key32,
+    /// The records, in upload order.
+    pub records: Vec<UploadedRecordMeta>,
+    /// The uploader's MSP.
+    pub uploader_msp_id: String,
+    /// The uploader's client id.
+    pub uploader_id: String,
+    /// The transaction time, Unix milliseconds.
+    pub stored_at_ms: i64,
+}
+
+/// A record's public metadata, as stored under its record id (its content
+/// stays in private data). A record shared by several patients is stored
+/// once; the patient index links it to each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordMeta {
-    /// The record id (the FHIR resource id).
+    /// The record id, `Type/id`.
     pub record_id: String,
-    /// The patient ref.
+    /// The patient whose upload stored it first.
     pub patient_ref: Key32,
     /// The record's category.
     pub category: String,
@@ -477,6 +538,11 @@ pub struct Notice {
     pub request_id: String,
     /// Why.
     pub reason: String,
+    /// `RequestRejected`: the refusal the request calls for
+    /// (`not_found` when the patient has no records here in the wanted
+    /// categories, else `rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<ReplyOutcome>,
 }
 
 /// Which side of the exchange a request entry is on.
@@ -564,9 +630,15 @@ pub struct RequestEntry {
     pub direction: Direction,
     /// Where it stands.
     pub status: RequestStatus,
-    /// Why it was rejected, if it was.
+    /// Why it was rejected here (incoming) or refused by the destination
+    /// (outgoing, `failed`: the reply's reason), if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A rejected incoming request: the refusal it calls for, `not_found`
+    /// (no records of the patient here in the wanted categories) or
+    /// `rejected` (anything else). An outgoing `failed` one: the reply's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<ReplyOutcome>,
     /// The requesting network.
     pub source_network: String,
     /// The answering network.
@@ -627,7 +699,7 @@ pub struct RequestRecords {
     pub requester_encryption_key: Key32,
     /// The requesting network: the reply's `receiving_network`.
     pub source_network: String,
-    /// The records the reply must list, by record id.
+    /// The records the reply must list, in the patient's upload order.
     pub records: Vec<RecordContent>,
 }
 
@@ -741,6 +813,26 @@ mod tests {
         assert_eq!(config.rate_limit_window_seconds, 60);
         let array = parse_object::<NetworkConfig>("config", br#"["net1",100,60]"#).unwrap_err();
         assert_eq!(array.code(), ErrorCode::NotAnObject);
+    }
+
+    #[test]
+    fn admin_results_read_back_with_their_numbers_and_no_unknown_field() {
+        let text = r#"{"outcome":"ok","network_id":"net1","rate_limit_max":4000000000,"rate_limit_window_seconds":60}"#;
+        let changed: Changed<NetworkConfig> = serde_json::from_str(text).unwrap();
+        assert_eq!(changed.outcome, OutcomeKind::Ok);
+        assert_eq!(changed.value.rate_limit_max, 4_000_000_000);
+        assert_eq!(serde_json::to_string(&changed).unwrap(), text);
+        for bad in [
+            r#"{"network_id":"net1"}"#,
+            r#"{"outcome":"ok","network_id":"net1","extra":1}"#,
+            r#"{"outcome":"ok","network_id":"net1","rate_limit_max":1.5}"#,
+            r#"["ok","net1"]"#,
+        ] {
+            assert!(
+                serde_json::from_str::<Changed<NetworkConfig>>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

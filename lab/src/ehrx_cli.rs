@@ -185,6 +185,13 @@ impl Ehrx {
         self.run(args)?.success()
     }
 
+    /// `ehrx --json reply show <request_id>` with the reply keys in the
+    /// tests' key store `reply-keys`: the reply, parsed.
+    pub fn reply_json(&self, request_id: &str) -> anyhow::Result<Value> {
+        self.ok(["--json"].into_iter().chain(reply_args(request_id)))?
+            .json()
+    }
+
     /// Starts a long-lived command (`relay`, `responder`) named `name`, its
     /// stdout and stderr going to `<dir>/<name>.log`.
     pub fn spawn_service<I, S>(&self, name: &str, args: I) -> anyhow::Result<Service>
@@ -625,6 +632,26 @@ pub fn write_responder_config(
     let path = dir.join(format!("responder-{name}.json"));
     write_json(&path, &config)?;
     Ok(path)
+}
+
+/// The options of `ehrx request` naming the requester `code` and where
+/// the tests' doctor keeps their keys: the requester key `doctor.key` and
+/// the reply key store `reply-keys`, in the working directory.
+pub fn requester_args(code: &str) -> [&str; 6] {
+    [
+        "--requester-code",
+        code,
+        "--requester-key",
+        "doctor.key",
+        "--key-store",
+        "reply-keys",
+    ]
+}
+
+/// `reply show <request_id>` with the reply keys in the tests' key store
+/// `reply-keys`.
+pub fn reply_args(request_id: &str) -> [&str; 5] {
+    ["reply", "show", request_id, "--key-store", "reply-keys"]
 }
 
 /// The options naming a patient by the identifiers `ehrx ehr synthetic`

@@ -27,8 +27,8 @@ use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
 use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
-    Ehrx, Run, Services, fresh_dir, healthz, patient_args, write_json, write_responder_config,
-    write_walkthrough_setup,
+    Ehrx, Run, Services, fresh_dir, healthz, patient_args, requester_args, write_json,
+    write_responder_config, write_walkthrough_setup,
 };
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
@@ -348,16 +348,16 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         .collect();
     let run = uploader.ok(&put).unwrap();
     let stored = run.json().unwrap();
-    let stored = ids_and_hashes(&stored);
+    let stored = ids_and_hashes(&stored["records"]);
     let stored_ids: BTreeSet<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(
         stored_ids,
         BTreeSet::from([
-            "ada-patient",
-            "ada-hypertension",
-            "ada-lisinopril",
-            "ada-penicillin",
-            "ada-bp-systolic"
+            "Patient/ada-patient",
+            "Condition/ada-hypertension",
+            "MedicationStatement/ada-lisinopril",
+            "AllergyIntolerance/ada-penicillin",
+            "Observation/ada-bp-systolic"
         ]),
         "{run}"
     );
@@ -410,10 +410,19 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         1,
         &["broken.json is not an uploadable FHIR R4 file", "not JSON"],
     );
-    // The contract refuses a record stored twice, and a user who is not an
-    // uploader.
-    let run = uploader.run(put_files(&["ada.json"])).unwrap();
-    assert_fails(&run, 1, &["uploading ada.json", "already exists"]);
+    // The contract refuses a record id stored with other content, and a
+    // user who is not an uploader.
+    write_json(
+        &dir.join("clash.json"),
+        &json!({"resourceType": "Patient", "id": "ada-patient", "gender": "other"}),
+    )
+    .unwrap();
+    let run = uploader.run(put_files(&["clash.json"])).unwrap();
+    assert_fails(
+        &run,
+        1,
+        &["uploading clash.json", "already exists with other content"],
+    );
     let run = responder.run(put_files(&["note.json"])).unwrap();
     assert_fails(&run, 1, &["uploading note.json", "access denied"]);
     assert_eq!(height(net2), before, "bad uploads write nothing");
@@ -488,16 +497,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let request: Vec<&str> = ["--json", "request", "--to", "net2"]
         .into_iter()
         .chain(ada_args())
-        .chain([
-            "--requester-code",
-            DOCTOR,
-            "--requester-key",
-            "doctor.key",
-            "--key-store",
-            "reply-keys",
-            "--timeout",
-            "120s",
-        ])
+        .chain(requester_args(DOCTOR))
+        .chain(["--timeout", "120s"])
         .collect();
     let run = doctor.run(&request).unwrap();
     assert_eq!(run.code, Some(0), "{run}");
@@ -544,18 +545,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     for needle in ADA_SUMMARY {
         assert!(html.contains(needle), "the HTML lacks {needle:?}");
     }
-    let run = doctor
-        .ok([
-            "--json",
-            "reply",
-            "show",
-            &ada_request,
-            "--key-store",
-            "reply-keys",
-        ])
-        .unwrap();
-    let shown = run.json().unwrap();
-    assert_eq!(shown["replying_network"], "net2", "{run}");
+    let shown = doctor.reply_json(&ada_request).unwrap();
+    assert_eq!(shown["replying_network"], "net2", "{shown}");
     let received = ids_and_hashes(&shown["records"]);
     assert_eq!(received, stored, "every uploaded record, with its hash");
 
@@ -567,18 +558,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
             ["request", "--to", "net2"]
                 .into_iter()
                 .chain(named.iter().map(String::as_str))
-                .chain([
-                    "--category",
-                    "Condition",
-                    "--purpose",
-                    "emergency",
-                    "--requester-code",
-                    DOCTOR,
-                    "--requester-key",
-                    "doctor.key",
-                    "--key-store",
-                    "reply-keys",
-                ]),
+                .chain(["--category", "Condition", "--purpose", "emergency"])
+                .chain(requester_args(DOCTOR)),
         )
         .unwrap();
     assert_eq!(run.code, Some(0), "{run}");
@@ -610,20 +591,18 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     // --- A patient network II does not know: refused there (exit 3).
     let unknown = "0f".repeat(32);
     let run = doctor
-        .run([
-            "--json",
-            "request",
-            "--to",
-            "net2",
-            "--patient-ref",
-            &unknown,
-            "--requester-code",
-            DOCTOR,
-            "--requester-key",
-            "doctor.key",
-            "--key-store",
-            "reply-keys",
-        ])
+        .run(
+            [
+                "--json",
+                "request",
+                "--to",
+                "net2",
+                "--patient-ref",
+                &unknown,
+            ]
+            .into_iter()
+            .chain(requester_args(DOCTOR)),
+        )
         .unwrap();
     assert_eq!(run.code, Some(3), "{run}");
     let outcome = run.json().unwrap();
@@ -707,9 +686,10 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     }
     let run = net2_admin.ok(["--json", "audit", &ada_ref]).unwrap();
     let kinds = audit_kinds(&run);
+    // One upload, one transaction, one entry.
     assert_eq!(
         kinds.iter().filter(|k| *k == "record_stored").count(),
-        5,
+        1,
         "{run}"
     );
     for kind in ["request_accepted", "disclosure"] {

@@ -291,7 +291,7 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
         .chain(patient)
         .collect();
     let stored = uploader.ok(&put).unwrap().json().unwrap();
-    let records = stored.as_array().map_or(0, Vec::len);
+    let records = stored["records"].as_array().map_or(0, Vec::len);
     assert_eq!(records, 24, "{stored}");
 
     // --- Readiness: nothing runs yet, so the wait fails, naming each
@@ -527,18 +527,7 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
     for value in EXACT {
         assert!(text.contains(value), "{value} not in the text");
     }
-    let shown = doctor
-        .ok([
-            "--json",
-            "reply",
-            "show",
-            &request_id,
-            "--key-store",
-            "reply-keys",
-        ])
-        .unwrap()
-        .json()
-        .unwrap();
+    let shown = doctor.reply_json(&request_id).unwrap();
     let received: Vec<Value> = shown["records"]
         .as_array()
         .unwrap()

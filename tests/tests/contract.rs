@@ -117,12 +117,11 @@ async fn private_records_and_rate_limit_flagging_on_the_real_network() -> anyhow
         br#"{"resourceType":"Condition","id":"cond-1","code":{"text":"Type 2 diabetes mellitus"}}"#;
     let uploader = gateway_as(org, "User1").await?;
     let uploader_cc = uploader.network(&net.channel).contract(CC);
-    let metadata =
-        json!({"record_id": "cond-1", "patient_ref": patient_ref, "category": "Condition"});
+    let metadata = json!({"patient_ref": patient_ref, "records": ["Condition/cond-1"]});
     let transaction = uploader_cc
         .proposal("PutEhr")
         .arg(metadata.to_string())
-        .transient("record", record.to_vec())
+        .transient("Condition/cond-1", record.to_vec())
         .endorsing_organizations(all_orgs(net))
         .build()?
         .endorse()
@@ -131,7 +130,8 @@ async fn private_records_and_rate_limit_flagging_on_the_real_network() -> anyhow
     let tx_id = transaction.transaction_id().to_owned();
     transaction.submit().await?.status().await?.into_result()?;
     let record_hash = hex::encode(Sha256::digest(record));
-    assert_eq!(stored["sha256"], record_hash);
+    assert_eq!(stored["records"][0]["sha256"], record_hash);
+    assert_eq!(stored["records"][0]["stored"], "stored");
 
     let (public, hashed) = committed_writes(&uploader, &net.channel, &tx_id).await?;
     assert!(!public.is_empty());
@@ -144,7 +144,10 @@ async fn private_records_and_rate_limit_flagging_on_the_real_network() -> anyhow
     }
     let private: Vec<_> = hashed.iter().filter(|(c, _)| c == "ehrRecords").collect();
     assert_eq!(private.len(), 1, "{hashed:?}");
-    assert_eq!(private[0].1.key_hash, Sha256::digest(b"cond-1").to_vec());
+    assert_eq!(
+        private[0].1.key_hash,
+        Sha256::digest(b"Condition/cond-1").to_vec()
+    );
     assert_eq!(hex::encode(&private[0].1.value_hash), record_hash);
 
     // SubmitRequest: the first request is validated; the second within the

@@ -102,6 +102,31 @@ pub enum EhrError {
         /// Its key.
         key: String,
     },
+    /// A record id already names other content.
+    #[error(
+        "record {record_id} already exists with other content (stored SHA-256 {stored}, \
+         first for patient {stored_for}; this upload's {uploaded}): a record id names one content"
+    )]
+    Differs {
+        /// `Type/id`.
+        record_id: String,
+        /// The stored content's hash, hex.
+        stored: String,
+        /// The patient ref whose upload stored it, hex.
+        stored_for: String,
+        /// The refused content's hash, hex.
+        uploaded: String,
+    },
+    /// One record of an upload is refused: the whole upload is.
+    #[error("record {index} of the upload ({}): {source}", quote(record_id))]
+    InUpload {
+        /// Its position in the upload, from 0.
+        index: usize,
+        /// Its record id as listed.
+        record_id: String,
+        /// Why.
+        source: Box<EhrError>,
+    },
     /// The request already has its one reply.
     #[error("request {0} already has a reply; exactly one reply per request is accepted")]
     AlreadyReplied(String),
@@ -164,7 +189,8 @@ impl EhrError {
             EhrError::Challenge(_) => ErrorCode::BadChallenge,
             EhrError::TooLarge { .. } => ErrorCode::TooLarge,
             EhrError::NotFound { .. } => ErrorCode::NotFound,
-            EhrError::Duplicate { .. } => ErrorCode::AlreadyExists,
+            EhrError::Duplicate { .. } | EhrError::Differs { .. } => ErrorCode::AlreadyExists,
+            EhrError::InUpload { source, .. } => source.code(),
             EhrError::AlreadyReplied(_) => ErrorCode::AlreadyReplied,
             EhrError::NoReplyYet(_) => ErrorCode::NoReplyYet,
             EhrError::NotHeld(_) => ErrorCode::NotHeld,

@@ -15,7 +15,7 @@ use ehrx_interface::{
     },
     names::Forwarded,
     quote,
-    rules::{NAME_RULE, is_category, is_fhir_id, is_name, is_request_id},
+    rules::{NAME_RULE, RECORD_ID_RULE, is_category, is_name, is_request_id, split_record_id},
 };
 use ehrx_proto::exchange::{
     ForwardedEnvelope, Purpose, Reply, ReplyStatus, Request, SignedReply, SignedRequest,
@@ -332,11 +332,15 @@ pub fn check_reply_format(reply: &Reply, now_ms: i64) -> Result<ReplyStatus, Ehr
             ),
         ));
     }
-    for (index, digest) in reply.records.iter().enumerate() {
-        if !is_fhir_id(&digest.record_id) {
+    let mut seen = std::collections::HashSet::with_capacity(reply.records.len());
+    for digest in &reply.records {
+        if split_record_id(&digest.record_id).is_none() {
             return Err(EhrError::invalid(
                 "records",
-                format!("{} is not a record id", quote(&digest.record_id)),
+                format!(
+                    "{} is not a record id ({RECORD_ID_RULE})",
+                    quote(&digest.record_id)
+                ),
             ));
         }
         if digest.sha256.len() != 32 {
@@ -345,10 +349,7 @@ pub fn check_reply_format(reply: &Reply, now_ms: i64) -> Result<ReplyStatus, Ehr
                 format!("the hash of {} is not 32 bytes", digest.record_id),
             ));
         }
-        if reply.records[..index]
-            .iter()
-            .any(|other| other.record_id == digest.record_id)
-        {
+        if !seen.insert(digest.record_id.as_str()) {
             return Err(EhrError::invalid(
                 "records",
                 format!("{} is listed twice", digest.record_id),

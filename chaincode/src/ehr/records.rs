@@ -1,15 +1,28 @@
-//! `PutEhr`, transaction type 1: a registered uploader stores an EHR.
+//! `PutEhr`, transaction type 1: a registered uploader stores one upload
+//! of a patient's records, all or nothing.
 //!
-//! The FHIR JSON travels in the transient map (key `record`), so it never
-//! enters a transaction's public payload, and is stored in the private
-//! collection [`RECORDS`]; the channel ledger sees only its hash and the
-//! public metadata, indexed by patient and category for the coverage
-//! checks of replies.
+//! Each record's FHIR JSON travels in the transient map under its record
+//! id (`Type/id`), so it never enters a transaction's public payload, and
+//! is stored in the private collection [`RECORDS`]; the channel ledger
+//! sees only its hash and the public metadata. An index per patient
+//! (patient ref, type, id) gives each record its place in the patient's
+//! history (upload time, transaction, position in the upload), for the
+//! coverage checks of replies and their order.
+//!
+//! One upload is one transaction: any refused record fails the whole call,
+//! and an error writes nothing. A record already stored with the same bytes
+//! (a provider's Organization in every patient's Bundle) is stored once
+//! and linked to each patient; the same record id with other bytes is
+//! refused, naming both hashes.
+
+use std::collections::BTreeSet;
 
 use ehrx_interface::{
-    Key32, quote,
-    rules::{FHIR_ID_RULE, is_category, is_fhir_id},
-    types::EhrMetadata,
+    Key32,
+    limits::{MAX_UPLOAD_BYTES, MAX_UPLOAD_METADATA_BYTES, MAX_UPLOAD_RECORDS},
+    parse_object_within, quote,
+    rules::{RECORD_ID_RULE, split_record_id},
+    types::{EhrUpload, EhrUploaded, Stored, UploadedRecordMeta},
 };
 use sha2::{Digest, Sha256};
 
@@ -19,7 +32,6 @@ use crate::{
         audit::{self, AuditKind, Write as _},
         error::EhrError,
         fhir,
-        messages::json_arg,
         state::{self, RECORDS, RecordMeta, Role, key},
     },
     shim::{
@@ -28,128 +40,225 @@ use crate::{
     },
 };
 
-pub use ehrx_interface::names::TRANSIENT_RECORD;
-
-/// `PutEhr(metadata_json)` with transient `record`.
-pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<RecordMeta>, ContractError> {
+/// `PutEhr(metadata_json)` with one transient entry per record.
+pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_role(&stub, Role::Uploader).await?;
     state::config(&stub).await?;
-    let meta: EhrMetadata = json_arg(&args, "metadata")?;
-    if !is_fhir_id(&meta.record_id) {
-        return Err(
-            EhrError::invalid("record_id", format!("must be a FHIR id ({FHIR_ID_RULE})")).into(),
-        );
-    }
-    if !is_category(&meta.category) {
-        return Err(EhrError::invalid(
-            "category",
-            "must be a FHIR resource type name such as \"Condition\"",
-        )
-        .into());
-    }
+    let upload: EhrUpload = parse_object_within(
+        "metadata",
+        args.bytes("metadata")?,
+        MAX_UPLOAD_METADATA_BYTES,
+    )
+    .map_err(EhrError::from)?;
     let transient = stub.transient()?;
+    check_listing(&upload, transient)?;
+    let patient = upload.patient_ref.to_hex();
+    let now = state::now_ms(&stub)?;
+    let tx_id = stub.tx_id().to_owned();
+    let mut records = Vec::with_capacity(upload.records.len());
+    for (index, record_id) in upload.records.iter().enumerate() {
+        let place = format!("{now:020}.{tx_id}.{index:06}");
+        let stored = put_one(
+            &stub,
+            &caller,
+            &upload.patient_ref,
+            record_id,
+            transient,
+            &place,
+            now,
+        )
+        .await
+        .map_err(|source| EhrError::InUpload {
+            index,
+            record_id: record_id.clone(),
+            source: Box::new(source),
+        })?;
+        records.push(stored);
+    }
+    let count = |kind: Stored| records.iter().filter(|r| r.stored == kind).count();
+    let detail = format!(
+        "{} record(s) stored, {} shared with other patients, {} already present",
+        count(Stored::Stored),
+        count(Stored::Shared),
+        count(Stored::Present)
+    );
+    audit::entry(&stub, &caller, AuditKind::RecordStored, &patient, detail)?
+        .records(
+            records
+                .iter()
+                .filter(|r| r.stored != Stored::Present)
+                .map(|r| r.record_id.clone())
+                .collect(),
+        )
+        .write(&stub)
+        .await?;
+    Ok(Json(EhrUploaded {
+        patient_ref: upload.patient_ref,
+        records,
+        uploader_msp_id: caller.msp_id().to_owned(),
+        uploader_id: caller.id().to_owned(),
+        stored_at_ms: now,
+    }))
+}
+
+/// The listing's bounds: 1 to [`MAX_UPLOAD_RECORDS`] record ids, each
+/// once; the transient map holds exactly those keys, with at most
+/// [`MAX_UPLOAD_BYTES`] together.
+fn check_listing(
+    upload: &EhrUpload,
+    transient: &std::collections::HashMap<String, Vec<u8>>,
+) -> Result<(), EhrError> {
+    if upload.records.is_empty() {
+        return Err(EhrError::invalid("records", "the upload lists no record"));
+    }
+    if upload.records.len() > MAX_UPLOAD_RECORDS {
+        return Err(EhrError::invalid(
+            "records",
+            format!(
+                "the upload lists {} records, more than {MAX_UPLOAD_RECORDS}",
+                upload.records.len()
+            ),
+        ));
+    }
+    let mut listed = BTreeSet::new();
+    for record_id in &upload.records {
+        if !listed.insert(record_id.as_str()) {
+            return Err(EhrError::invalid(
+                "records",
+                format!("{} is listed twice", quote(record_id)),
+            ));
+        }
+    }
     if let Some(extra) = transient
         .keys()
-        .filter(|k| k.as_str() != TRANSIENT_RECORD)
+        .filter(|k| !listed.contains(k.as_str()))
         .min()
     {
         return Err(EhrError::invalid(
             "transient data",
             format!(
-                "unexpected key {}; only {TRANSIENT_RECORD:?} is read",
+                "unexpected key {}; only the listed record ids are read",
                 quote(extra)
             ),
-        )
-        .into());
+        ));
     }
-    let content = transient.get(TRANSIENT_RECORD).ok_or_else(|| {
-        EhrError::invalid(
-            "transient data",
-            format!("no {TRANSIENT_RECORD:?} entry carrying the FHIR JSON"),
-        )
-    })?;
-    let resource = fhir::check(content).map_err(EhrError::from)?;
-    if resource.id != meta.record_id {
+    let size: usize = transient.values().map(Vec::len).sum();
+    if size > MAX_UPLOAD_BYTES {
+        return Err(EhrError::TooLarge {
+            what: "the upload",
+            size,
+            limit: MAX_UPLOAD_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Stores one record of an upload, or links it to the patient, or finds it
+/// already theirs.
+async fn put_one(
+    stub: &Stub,
+    caller: &Caller,
+    patient_ref: &Key32,
+    record_id: &str,
+    transient: &std::collections::HashMap<String, Vec<u8>>,
+    place: &str,
+    now: i64,
+) -> Result<UploadedRecordMeta, EhrError> {
+    let (resource_type, id) = split_record_id(record_id)
+        .ok_or_else(|| EhrError::invalid("record id", format!("must be {RECORD_ID_RULE}")))?;
+    let content = transient
+        .get(record_id)
+        .ok_or_else(|| EhrError::invalid("transient data", "no entry carrying its FHIR JSON"))?;
+    let resource = fhir::check(content)?;
+    if resource.resource_type != resource_type || resource.id != id {
         return Err(EhrError::invalid(
             "record",
             format!(
-                "its id {} differs from record_id {}",
-                quote(&resource.id),
-                quote(&meta.record_id)
+                "it is {}/{}, not the record id it is listed under",
+                quote(&resource.resource_type),
+                quote(&resource.id)
             ),
-        )
-        .into());
+        ));
     }
-    let record_key = key::record(&meta.record_id)?;
-    if stub.get_state(&record_key).await?.is_some()
-        || stub
-            .get_private_data_hash(RECORDS, &meta.record_id)
-            .await?
-            .is_some()
-    {
-        return Err(EhrError::Duplicate {
-            what: "record",
-            key: meta.record_id,
+    let sha256 = Key32::new(Sha256::digest(content).into());
+    let patient = patient_ref.to_hex();
+    let record_key = key::record(resource_type, id)?;
+    let index = key::patient_record(&patient, resource_type, id)?;
+    let stored = match state::get::<RecordMeta>(stub, "record", &record_key).await? {
+        None => {
+            let meta = RecordMeta {
+                record_id: record_id.to_owned(),
+                patient_ref: *patient_ref,
+                category: resource_type.to_owned(),
+                sha256,
+                uploader_msp_id: caller.msp_id().to_owned(),
+                uploader_id: caller.id().to_owned(),
+                stored_at_ms: now,
+            };
+            stub.put_private_data(RECORDS, record_id, content.clone())
+                .await?;
+            state::put(stub, &record_key, &meta).await?;
+            state::put_index(stub, &index, place).await?;
+            Stored::Stored
         }
-        .into());
-    }
-    let record = RecordMeta {
-        sha256: Key32::new(Sha256::digest(content).into()),
-        record_id: meta.record_id,
-        patient_ref: meta.patient_ref,
-        category: meta.category,
-        uploader_msp_id: caller.msp_id().to_owned(),
-        uploader_id: caller.id().to_owned(),
-        stored_at_ms: state::now_ms(&stub)?,
+        Some(meta) if meta.sha256 != sha256 => {
+            return Err(EhrError::Differs {
+                record_id: record_id.to_owned(),
+                stored: meta.sha256.to_hex(),
+                stored_for: meta.patient_ref.to_hex(),
+                uploaded: sha256.to_hex(),
+            });
+        }
+        Some(_) if stub.get_state(&index).await?.is_some() => Stored::Present,
+        Some(_) => {
+            state::put_index(stub, &index, place).await?;
+            Stored::Shared
+        }
     };
-    stub.put_private_data(RECORDS, &record.record_id, content.clone())
-        .await?;
-    state::put(&stub, &record_key, &record).await?;
-    let index = key::patient_record(
-        &record.patient_ref.to_hex(),
-        &record.category,
-        &record.record_id,
-    )?;
-    state::put_index(&stub, &index, &record.record_id).await?;
-    audit::entry(
-        &stub,
-        &caller,
-        AuditKind::RecordStored,
-        &record.patient_ref.to_hex(),
-        format!("{} record stored", record.category),
-    )?
-    .records(vec![record.record_id.clone()])
-    .write(&stub)
-    .await?;
-    Ok(Json(record))
+    Ok(UploadedRecordMeta {
+        record_id: record_id.to_owned(),
+        category: resource_type.to_owned(),
+        sha256,
+        stored,
+    })
 }
 
-/// The record ids of `patient_ref` in `categories` (all when empty), in
-/// record-id order: the records a reply to a request for them must list
-/// (SubmitReply's coverage check) and the ones a responder reads
-/// (GetRequestRecords), so both select with this one function.
+/// The record ids (`Type/id`) of `patient_ref` in `categories` (all when
+/// empty), in the patient's upload order (upload time, transaction,
+/// position in the upload: the same every time): the records a reply to a
+/// request for them must list (SubmitReply's coverage check) and the ones
+/// a responder reads (GetRequestRecords), so both select with this one
+/// function.
 pub async fn records_of(
     stub: &Stub,
     patient_ref: &str,
     categories: &[String],
 ) -> Result<Vec<String>, EhrError> {
-    let mut ids = Vec::new();
+    let mut entries = Vec::new();
     if categories.is_empty() {
-        for (_, value) in state::list(stub, "ehrx.patient-record", &[patient_ref]).await? {
-            ids.push(String::from_utf8_lossy(&value).into_owned());
-        }
+        entries = state::list(stub, key::PATIENT_RECORD, &[patient_ref]).await?;
     } else {
         for category in categories {
-            for (_, value) in
-                state::list(stub, "ehrx.patient-record", &[patient_ref, category]).await?
-            {
-                ids.push(String::from_utf8_lossy(&value).into_owned());
-            }
+            entries.extend(state::list(stub, key::PATIENT_RECORD, &[patient_ref, category]).await?);
         }
     }
-    // Keys order by category first; a record has one category, so sorting
-    // is all it takes to list each once, by id.
-    ids.sort_unstable();
-    Ok(ids)
+    let mut placed = Vec::with_capacity(entries.len());
+    for (index_key, place) in entries {
+        let corrupt = |reason: &str| EhrError::Corrupt {
+            what: "patient record index",
+            key: index_key.clone(),
+            reason: reason.to_owned(),
+        };
+        let (_, attributes) = crate::shim::composite_key::split(&index_key)
+            .map_err(|_| corrupt("not a composite key"))?;
+        let [_, resource_type, id] = attributes.as_slice() else {
+            return Err(corrupt("not (patient ref, type, id)"));
+        };
+        placed.push((place, ehrx_interface::rules::record_id(resource_type, id)));
+    }
+    // A record has one type and one place, so sorting by place lists
+    // each once, in upload order.
+    placed.sort_unstable();
+    Ok(placed.into_iter().map(|(_, record_id)| record_id).collect())
 }

@@ -24,11 +24,14 @@
 //! issued by a CA registered for that network. Every failure is an error:
 //! there is nobody to send a refusal of a reply to.
 
+use std::collections::BTreeSet;
+
 use base64::Engine as _;
 use ehrx_interface::{
     Key32,
     names::event,
     quote,
+    rules::split_record_id,
     types::{Outcome, OutcomeKind, RecordContent, RequestRecords},
 };
 use ehrx_proto::exchange::{Reply, ReplyStatus};
@@ -126,70 +129,68 @@ fn audit_subject(entry: &RequestEntry) -> String {
     }
 }
 
-/// Each listed hash equals the stored private-data hash, each record is
-/// this patient's and in a wanted category, and no such record is missing.
+/// The reply lists exactly the patient's records in the wanted categories
+/// (none missing, none other), each with its stored category and its
+/// stored private-data hash.
 async fn check_disclosure(
     stub: &Stub,
     entry: &RequestEntry,
     reply: &Reply,
 ) -> Result<(), EhrError> {
+    let held = records::records_of(stub, &entry.patient_ref, &entry.categories).await?;
+    let wanted: BTreeSet<&str> = held.iter().map(String::as_str).collect();
     for digest in &reply.records {
-        let meta: RecordMeta = state::get(stub, "record", &key::record(&digest.record_id)?)
-            .await?
-            .ok_or_else(|| {
-                EhrError::invalid(
-                    "records",
-                    format!("record {} does not exist here", digest.record_id),
-                )
-            })?;
-        if meta.patient_ref.to_hex() != entry.patient_ref {
-            return Err(EhrError::invalid(
+        let record_id = digest.record_id.as_str();
+        let (resource_type, id) = split_record_id(record_id).ok_or_else(|| {
+            EhrError::invalid(
                 "records",
-                format!("record {} is not this patient's", digest.record_id),
-            ));
-        }
-        if !entry.categories.is_empty() && !entry.categories.contains(&meta.category) {
+                format!("{} is not a record id", quote(record_id)),
+            )
+        })?;
+        if !wanted.contains(record_id) {
             return Err(EhrError::invalid(
                 "records",
                 format!(
-                    "record {} is a {}, not a requested category",
-                    digest.record_id, meta.category
+                    "record {record_id} is not one of this patient's records here in the requested categories"
                 ),
             ));
         }
+        let meta: RecordMeta = state::get(stub, "record", &key::record(resource_type, id)?)
+            .await?
+            .ok_or_else(|| {
+                EhrError::State(format!("record {record_id} is indexed but has no metadata"))
+            })?;
         if digest.category != meta.category {
             return Err(EhrError::invalid(
                 "records",
                 format!(
-                    "record {} is listed as {:?} but stored as {:?}",
-                    digest.record_id, digest.category, meta.category
+                    "record {record_id} is listed as {:?} but stored as {:?}",
+                    digest.category, meta.category
                 ),
             ));
         }
         let stored = stub
-            .get_private_data_hash(RECORDS, &digest.record_id)
+            .get_private_data_hash(RECORDS, record_id)
             .await?
             .ok_or_else(|| {
                 EhrError::State(format!(
-                    "record {} has no private data hash on this ledger",
-                    digest.record_id
+                    "record {record_id} has no private data hash on this ledger"
                 ))
             })?;
         if stored != digest.sha256 {
             return Err(EhrError::invalid(
                 "records",
                 format!(
-                    "hash mismatch: the listed SHA-256 of record {} is not the stored private data hash",
-                    digest.record_id
+                    "hash mismatch: the listed SHA-256 of record {record_id} is not the stored private data hash"
                 ),
             ));
         }
     }
-    let held = records::records_of(stub, &entry.patient_ref, &entry.categories).await?;
+    let listed: BTreeSet<&str> = reply.records.iter().map(|r| r.record_id.as_str()).collect();
     let missing: Vec<&str> = held
         .iter()
-        .filter(|id| !reply.records.iter().any(|r| &&r.record_id == id))
         .map(String::as_str)
+        .filter(|id| !listed.contains(id))
         .collect();
     if !missing.is_empty() {
         return Err(EhrError::invalid(
@@ -227,7 +228,12 @@ pub async fn get_request_records(
             })?;
     let mut records = Vec::new();
     for record_id in records::records_of(&stub, &entry.patient_ref, &entry.categories).await? {
-        let meta: RecordMeta = state::get(&stub, "record", &key::record(&record_id)?)
+        let (resource_type, id) = split_record_id(&record_id).ok_or_else(|| EhrError::Corrupt {
+            what: "patient record index",
+            key: record_id.clone(),
+            reason: "not a record id".to_owned(),
+        })?;
+        let meta: RecordMeta = state::get(&stub, "record", &key::record(resource_type, id)?)
             .await?
             .ok_or_else(|| EhrError::Corrupt {
                 what: "patient record index",
@@ -308,6 +314,22 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         .into());
     }
     require_open(&entry, status != ReplyStatus::Ok)?;
+    // A rejected request takes the refusal its rejection calls for, so
+    // NOT_FOUND and REJECTED stay distinct end to end.
+    if entry.status == RequestStatus::Rejected
+        && let Some(refusal) = entry.refusal
+        && refusal != outcome_of(status)
+    {
+        return Err(EhrError::invalid(
+            "status",
+            format!(
+                "request {} was rejected as {refusal:?} ({}); its refusal must say so",
+                entry.request_id,
+                entry.reason.clone().unwrap_or_default()
+            ),
+        )
+        .into());
+    }
     if status != ReplyStatus::Rejected {
         check_disclosure(&stub, &entry, reply).await?;
     }
@@ -414,11 +436,15 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
         .await?;
     let mut summary = summary(reply, status, &parsed.bytes, delivery.now);
     summary.envelope_sha256 = Some(delivery.envelope_sha256);
-    entry.status = if status == ReplyStatus::Ok {
-        RequestStatus::Fulfilled
+    if status == ReplyStatus::Ok {
+        entry.status = RequestStatus::Fulfilled;
     } else {
-        RequestStatus::Failed
-    };
+        // The destination's refusal, kept on the entry too, where a
+        // status reader looks first.
+        entry.status = RequestStatus::Failed;
+        entry.reason = summary.reason.clone();
+        entry.refusal = Some(summary.status);
+    }
     audit::entry(
         &stub,
         &delivery.caller,

@@ -52,7 +52,7 @@ use crate::{
         records,
         state::{
             self, Direction, Flag, NetworkConfig, NetworkStatus, RateWindow, RemoteNetwork,
-            RequestEntry, RequestStatus, Requester, Role, key,
+            ReplyOutcome, RequestEntry, RequestStatus, Requester, Role, key,
         },
         trust,
     },
@@ -62,6 +62,10 @@ use crate::{
         contract::{Args, ContractError, Json},
     },
 };
+
+/// The reason of a request for a patient with no records here in the
+/// wanted categories (a NOT_FOUND refusal).
+pub const NO_RECORDS: &str = "no records of this patient in the requested categories";
 
 /// The reason a rate-limited request is rejected with.
 pub const FLAGGED_RATE: &str = "flagged: rate limit exceeded";
@@ -180,6 +184,7 @@ fn new_entry(
         direction,
         status,
         reason: None,
+        refusal: None,
         source_network: request.source_network.clone(),
         destination_network: request.destination_network.clone(),
         requester_code: request.requester_code.clone(),
@@ -349,6 +354,7 @@ async fn flag(
     let notice = serde_json::to_vec(&Notice {
         request_id: request.request_id.clone(),
         reason: flag.reason.clone(),
+        refusal: None,
     })
     .map_err(ContractError::Serialize)?;
     stub.set_event(event::SECURITY_FLAGGED, notice)?;
@@ -373,7 +379,22 @@ async fn acceptance(
     parsed: &ParsedRequest,
     source_orgs: &[TrustedOrg],
     now: i64,
-) -> Result<ClientIdentity, String> {
+) -> Result<ClientIdentity, (ReplyOutcome, String)> {
+    rejection(stub, config, parsed, source_orgs, now)
+        .await
+        .map_err(|reason| (ReplyOutcome::Rejected, reason))?
+        .map_err(|reason| (ReplyOutcome::NotFound, reason))
+}
+
+/// Algorithm 2's committed checks: `Err` is a rejection, `Ok(Err)` a
+/// request that is valid but finds no records here.
+async fn rejection(
+    stub: &Stub,
+    config: &NetworkConfig,
+    parsed: &ParsedRequest,
+    source_orgs: &[TrustedOrg],
+    now: i64,
+) -> Result<Result<ClientIdentity, String>, String> {
     let request = &parsed.request;
     messages::check_request_format(request, now).map_err(|e| e.to_string())?;
     if request.destination_network != config.network_id {
@@ -398,9 +419,9 @@ async fn acceptance(
         .await
         .map_err(|e| e.to_string())?;
     if held.is_empty() {
-        return Err("no records of this patient in the requested categories".to_owned());
+        return Ok(Err(NO_RECORDS.to_owned()));
     }
-    Ok(signer)
+    Ok(Ok(signer))
 }
 
 /// `AcceptRequest(forwarded_envelope, validation_proof)`: Algorithm 2,
@@ -428,7 +449,8 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     };
     let mut entry = new_entry(&parsed, Direction::Incoming, status, signer, delivery.now);
     entry.envelope_sha256 = Some(delivery.envelope_sha256);
-    entry.reason = verdict.as_ref().err().cloned();
+    entry.refusal = verdict.as_ref().err().map(|(refusal, _)| *refusal);
+    entry.reason = verdict.as_ref().err().map(|(_, reason)| reason.clone());
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
     let subject = if request.patient_ref.len() == 32 {
         entry.patient_ref.clone()
@@ -468,6 +490,7 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             let notice = serde_json::to_vec(&Notice {
                 request_id: entry.request_id.clone(),
                 reason: reason.clone(),
+                refusal: entry.refusal,
             })
             .map_err(ContractError::Serialize)?;
             stub.set_event(event::REQUEST_REJECTED, notice)?;

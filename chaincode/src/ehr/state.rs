@@ -18,12 +18,12 @@
 //! | `ehrx.rate` | requester code | [`RateWindow`] |
 //! | `ehrx.request` | request id | [`RequestEntry`] (outgoing on the source, incoming on the destination) |
 //! | `ehrx.requests-of` | msp id, identity id, request id | the request id (a requester's own requests) |
-//! | `ehrx.record` | record id | [`RecordMeta`] (public metadata only) |
-//! | `ehrx.patient-record` | patient ref, category, record id | the record id (coverage checks) |
+//! | `ehrx.record` | resource type, FHIR id | [`RecordMeta`] (public metadata only; one per record, shared records too) |
+//! | `ehrx.patient-record` | patient ref, resource type (category), FHIR id | the record's place in the patient's history: upload time (ms, 20 digits), tx id, position in the upload (6 digits), dot-separated (coverage checks, reply order) |
 //! | `ehrx.audit` | subject, time (ms, 20 digits), tx id, kind | [`AuditEntry`](ehrx_interface::types::AuditEntry) |
 //!
 //! Private data collections use simple keys: [`RECORDS`] holds each
-//! record's FHIR JSON under its record id, [`REPLIES`] each received signed
+//! record's FHIR JSON under its record id (`Type/id`), [`REPLIES`] each received signed
 //! reply (records sealed to the requester) under its request id.
 //!
 //! Identities are keyed by MSP id plus the Fabric client id string
@@ -116,17 +116,20 @@ pub mod key {
     pub fn requests_of(msp_id: &str, id: &str, request_id: &str) -> Result<String, EhrError> {
         make("ehrx.requests-of", &[msp_id, id, request_id])
     }
-    /// `ehrx.record`.
-    pub fn record(record_id: &str) -> Result<String, EhrError> {
-        make("ehrx.record", &[record_id])
+    /// `ehrx.record`, for a record id `Type/id` as
+    /// [`split_record_id`](ehrx_interface::rules::split_record_id) splits it.
+    pub fn record(resource_type: &str, id: &str) -> Result<String, EhrError> {
+        make("ehrx.record", &[resource_type, id])
     }
+    /// The object type of the patient index.
+    pub const PATIENT_RECORD: &str = "ehrx.patient-record";
     /// `ehrx.patient-record`.
     pub fn patient_record(
         patient_ref: &str,
-        category: &str,
-        record_id: &str,
+        resource_type: &str,
+        id: &str,
     ) -> Result<String, EhrError> {
-        make("ehrx.patient-record", &[patient_ref, category, record_id])
+        make(PATIENT_RECORD, &[patient_ref, resource_type, id])
     }
     /// `ehrx.audit`.
     pub fn audit(subject: &str, at_ms: i64, tx_id: &str, kind: &str) -> Result<String, EhrError> {

@@ -25,10 +25,10 @@ use ehrx_chaincode::{
 use ehrx_interface::{
     ContractFailure, ErrorCode, Key32,
     limits::{DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_ERROR_BYTES},
-    names::{CHAINCODE, Forwarded, TRANSIENT_RECORD, function},
-    rules::PRIVILEGE_REQUEST,
+    names::{CHAINCODE, Forwarded, function},
+    rules::{PRIVILEGE_REQUEST, record_id},
     types::{
-        AuditEntry, Challenge, EhrMetadata, MemberIdentity, NetworkConfig, NetworkStatus,
+        AuditEntry, Challenge, EhrUpload, MemberIdentity, NetworkConfig, NetworkStatus,
         NetworkTrust, Outcome as ExchangeOutcome, OutcomeKind, RemoteNetwork, ReplyProof,
         RequestProof, RequestRecords, RequesterRegistration, TrustedOrganization,
         VerificationPolicy,
@@ -429,37 +429,53 @@ impl Network {
         self.admin(function, &who.member()).await;
     }
 
-    /// PutEhr by `uploader`.
+    /// PutEhr by `uploader` of one record, `category`/`id`.
     pub fn put_ehr(
         uploader: &Person,
-        record_id: &str,
+        id: &str,
         patient: &[u8; 32],
         category: &str,
         content: &[u8],
     ) -> Invocation {
-        let metadata = EhrMetadata {
-            record_id: record_id.into(),
+        Network::upload(uploader, patient, &[(category, id, content)])
+    }
+
+    /// PutEhr by `uploader` of `records` (type, id, content), in order,
+    /// as one upload.
+    pub fn upload(
+        uploader: &Person,
+        patient: &[u8; 32],
+        records: &[(&str, &str, &[u8])],
+    ) -> Invocation {
+        let metadata = EhrUpload {
             patient_ref: Key32::new(*patient),
-            category: category.into(),
+            records: records
+                .iter()
+                .map(|(category, id, _)| record_id(category, id))
+                .collect(),
         };
-        Invocation::new([
+        let mut invocation = Invocation::new([
             function::PUT_EHR.as_bytes().to_vec(),
             json(&metadata).into_bytes(),
         ])
-        .creator(uploader.creator.clone())
-        .transient(TRANSIENT_RECORD, content.to_vec())
+        .creator(uploader.creator.clone());
+        for (category, id, content) in records {
+            invocation = invocation.transient(&record_id(category, id), content.to_vec());
+        }
+        invocation
     }
 
-    /// PutEhr by `uploader`, which must succeed: the record's metadata.
+    /// PutEhr by `uploader` of one record, which must succeed: the
+    /// upload's result.
     pub async fn store(
         &self,
         uploader: &Person,
-        record_id: &str,
+        id: &str,
         patient: &[u8; 32],
         category: &str,
         content: &[u8],
     ) -> Value {
-        let invocation = Network::put_ehr(uploader, record_id, patient, category, content);
+        let invocation = Network::put_ehr(uploader, id, patient, category, content);
         succeeded(function::PUT_EHR, &self.invoke(invocation).await)
     }
 
@@ -886,7 +902,7 @@ impl World {
         let records = stored_records()
             .into_iter()
             .map(|(id, category, content)| Record {
-                record_id: id.into(),
+                record_id: record_id(category, id),
                 category: category.into(),
                 content,
             })

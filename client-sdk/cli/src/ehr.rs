@@ -1,18 +1,28 @@
 //! `ehrx ehr …`: uploading records as a registered uploader. Files are all
 //! read and checked before the first upload, so a bad file among many
-//! fails before anything is written; then each file's records go up
-//! together (the library sends them before awaiting the commits).
+//! fails before anything is written; then each file is one upload, one
+//! transaction, all or nothing. On a refusal the report says exactly what
+//! is stored: the files before it, whole, and nothing of the refused one.
+//!
+//! A transaction or batch Bundle's entries without an id take one from
+//! their `urn:uuid:` fullUrl (or a PUT url), and references between
+//! entries become `Type/id` (see `ehrx_client::ehr::records`); `--json`
+//! lists each entry's `fullUrl` and the record id it became.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use serde::Serialize;
 
-use ehrx_client::ehr::{MatchingKey, UploadedRecord, records::records_from_file, synthetic};
+use ehrx_client::ehr::{
+    MatchingKey,
+    records::{Assigned, Prepared, Upload, prepare_file},
+    synthetic,
+};
 
 use crate::{
     args::{EhrCommand, TargetArgs},
-    output::{Output, table},
+    output::{Output, json_name, table},
     patient, progress,
     target::Target,
 };
@@ -24,8 +34,20 @@ struct Stored<'a> {
     record_id: String,
     category: String,
     sha256: String,
+    /// `stored`, `shared` (already stored for another patient, now this
+    /// one's too) or `present` (already this patient's).
+    stored: String,
     transaction_id: String,
     block_number: u64,
+}
+
+/// What `ehr put --json` prints.
+#[derive(Debug, Serialize)]
+struct Report<'a> {
+    patient_ref: String,
+    records: Vec<Stored<'a>>,
+    /// Each Bundle entry's `fullUrl` and the record id it became.
+    assigned: Vec<&'a Assigned>,
 }
 
 /// One uploaded synthetic patient, as reported.
@@ -43,55 +65,61 @@ pub async fn run(target: &TargetArgs, out: &Output, command: EhrCommand) -> anyh
     match command {
         EhrCommand::Put { files, patient } => {
             let patient_ref = patient::patient_ref(&patient)?;
-            let total = count_records(&files)?;
+            let prepared = prepare_files(&files)?;
+            let total: usize = prepared.iter().map(|p| p.records.len()).sum();
             let client = Target::load(target)?.client().await?;
             let bar = progress::bar(out, total as u64, "records");
-            let mut uploads: Vec<(PathBuf, Vec<UploadedRecord>)> = Vec::new();
-            for file in &files {
+            let mut uploads: Vec<(&Path, Upload)> = Vec::new();
+            for (file, prepared) in files.iter().zip(prepared) {
                 bar.set_message(file.display().to_string());
-                let uploaded = client
-                    .upload_file(&patient_ref, file)
+                let count = prepared.records.len();
+                let upload = client
+                    .upload(&patient_ref, prepared)
                     .await
-                    .with_context(|| {
-                        format!(
-                            "uploading {} ({} file(s) stored before it)",
-                            file.display(),
-                            uploads.len()
-                        )
-                    })?;
-                bar.inc(uploaded.len() as u64);
-                uploads.push((file.clone(), uploaded));
+                    .with_context(|| refused_upload(file, &uploads))?;
+                bar.inc(count as u64);
+                uploads.push((file, upload));
             }
             bar.finish_and_clear();
-            let stored: Vec<Stored<'_>> = uploads
-                .iter()
-                .flat_map(|(file, records)| {
-                    records.iter().map(move |r| Stored {
-                        file,
-                        record_id: r.record_id.clone(),
-                        category: r.category.clone(),
-                        sha256: hex::encode(r.sha256),
-                        transaction_id: r.transaction_id.clone(),
-                        block_number: r.block_number,
+            let report = Report {
+                patient_ref: patient_ref.to_hex(),
+                records: uploads
+                    .iter()
+                    .flat_map(|(file, upload)| {
+                        upload.records.iter().map(move |r| Stored {
+                            file,
+                            record_id: r.record_id.clone(),
+                            category: r.category.clone(),
+                            sha256: hex::encode(r.sha256),
+                            stored: json_name(r.stored),
+                            transaction_id: r.transaction_id.clone(),
+                            block_number: r.block_number,
+                        })
                     })
-                })
-                .collect();
-            out.emit(&stored, || {
-                let rows: Vec<Vec<String>> = stored
+                    .collect(),
+                assigned: uploads
+                    .iter()
+                    .flat_map(|(_, upload)| upload.assigned.iter())
+                    .collect(),
+            };
+            out.emit(&report, || {
+                let rows: Vec<Vec<String>> = report
+                    .records
                     .iter()
                     .map(|s| {
                         vec![
                             s.record_id.clone(),
-                            s.category.clone(),
+                            s.stored.clone(),
                             s.block_number.to_string(),
                             s.file.display().to_string(),
                         ]
                     })
                     .collect();
                 format!(
-                    "{} record(s) of patient {patient_ref} stored:\n{}",
-                    stored.len(),
-                    table(&["RECORD", "CATEGORY", "BLOCK", "FILE"], &rows)
+                    "{} record(s) of patient {patient_ref} in {} upload(s):\n{}",
+                    report.records.len(),
+                    uploads.len(),
+                    table(&["RECORD", "STORED", "BLOCK", "FILE"], &rows)
                 )
             })
         }
@@ -152,15 +180,33 @@ pub async fn run(target: &TargetArgs, out: &Output, command: EhrCommand) -> anyh
     }
 }
 
-/// Reads and checks every file; the number of records in all of them.
-fn count_records(files: &[PathBuf]) -> anyhow::Result<usize> {
-    let mut total = 0;
-    for file in files {
-        total += records_from_file(file)
-            .with_context(|| format!("{} is not an uploadable FHIR R4 file", file.display()))?
-            .len();
-    }
-    Ok(total)
+/// Reads and checks every file, each made ready for its upload.
+fn prepare_files(files: &[PathBuf]) -> anyhow::Result<Vec<Prepared>> {
+    files
+        .iter()
+        .map(|file| {
+            prepare_file(file)
+                .with_context(|| format!("{} is not an uploadable FHIR R4 file", file.display()))
+        })
+        .collect()
+}
+
+/// What a refused upload leaves stored: nothing of `file` (one
+/// transaction), and every file uploaded before it, whole.
+fn refused_upload(file: &Path, before: &[(&Path, Upload)]) -> String {
+    let stored: Vec<String> = before
+        .iter()
+        .map(|(file, upload)| format!("{} ({} records)", file.display(), upload.records.len()))
+        .collect();
+    format!(
+        "uploading {}: refused, nothing of it is stored (one transaction); stored before it: {}",
+        file.display(),
+        if stored.is_empty() {
+            "nothing".to_owned()
+        } else {
+            stored.join(", ")
+        }
+    )
 }
 
 #[cfg(test)]
@@ -168,7 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn files_are_checked_and_counted_before_any_upload() {
+    fn files_are_checked_before_any_upload() {
         let dir = tempfile::tempdir().unwrap();
         let bundle = dir.path().join("bundle.json");
         std::fs::write(
@@ -178,24 +224,29 @@ mod tests {
         .unwrap();
         let single = dir.path().join("patient.json");
         std::fs::write(&single, r#"{"resourceType":"Patient","id":"p-1"}"#).unwrap();
-        let in_bundle = records_from_file(&bundle).unwrap().len();
-        assert!(in_bundle > 1);
-        assert_eq!(
-            count_records(&[bundle.clone(), single.clone()]).unwrap(),
-            in_bundle + 1
-        );
+        let prepared = prepare_files(&[bundle.clone(), single.clone()]).unwrap();
+        assert!(prepared[0].records.len() > 1);
+        assert_eq!(prepared[1].records[0].record_id, "Patient/p-1");
 
         let broken = dir.path().join("broken.json");
         std::fs::write(&broken, "{not json").unwrap();
-        let text = format!("{:#}", count_records(&[single, broken]).unwrap_err());
+        let text = format!("{:#}", prepare_files(&[single, broken]).unwrap_err());
         assert!(
             text.contains("broken.json is not an uploadable FHIR R4 file"),
             "{text}"
         );
         let text = format!(
             "{:#}",
-            count_records(&[dir.path().join("gone.json")]).unwrap_err()
+            prepare_files(&[dir.path().join("gone.json")]).unwrap_err()
         );
         assert!(text.contains("gone.json"), "{text}");
+    }
+
+    #[test]
+    fn a_refusal_says_what_is_stored() {
+        assert_eq!(
+            refused_upload(Path::new("b.json"), &[]),
+            "uploading b.json: refused, nothing of it is stored (one transaction); stored before it: nothing"
+        );
     }
 }

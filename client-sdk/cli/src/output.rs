@@ -86,6 +86,14 @@ pub fn utc_time(at_ms: u64) -> String {
     formatted.unwrap_or_else(|| format!("{at_ms} ms after 1970-01-01"))
 }
 
+/// An enum value's JSON name (`failed`, `not_found`), as `--json` prints it.
+pub fn json_name(value: impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, anyhow};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use ehrx_client::ehr::{
     ClinicalSummary, Error as EhrError, FileKeyStore, KeyStore as _, Provenance, ReplyKey,
@@ -35,6 +36,9 @@ struct Shown<'a> {
     request_id: &'a str,
     replying_network: &'a str,
     responder_msp_id: &'a str,
+    /// Whether the reply holds the patient's whole history there in the
+    /// requested categories.
+    complete: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     html_file: Option<&'a Path>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +51,9 @@ struct ShownRecord<'a> {
     record_id: &'a str,
     category: &'a str,
     sha256: String,
-    resource: &'a serde_json::Value,
+    /// The exact bytes received (hash-checked), not a re-encoding: every
+    /// number keeps its text.
+    resource: &'a RawValue,
 }
 
 /// `ehrx reply …`.
@@ -107,7 +113,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
         std::fs::write(path, ips)
             .with_context(|| format!("writing the IPS document to {}", path.display()))?;
     }
-    let shown = shown(&reply, &args);
+    let shown = shown(&reply, &args)?;
     out.emit(&shown, || {
         let mut written = Vec::new();
         if let Some(html) = &args.html {
@@ -130,24 +136,28 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ReplyCommand) -> an
     })
 }
 
-fn shown<'a>(reply: &'a VerifiedReply, args: &'a ReplyShowArgs) -> Shown<'a> {
-    Shown {
+fn shown<'a>(reply: &'a VerifiedReply, args: &'a ReplyShowArgs) -> anyhow::Result<Shown<'a>> {
+    Ok(Shown {
         request_id: &reply.request_id,
         replying_network: &reply.replying_network,
         responder_msp_id: &reply.responder_msp_id,
+        complete: reply.complete,
         html_file: args.html.as_deref(),
         fhir_ips_file: args.fhir_ips.as_deref(),
         records: reply
             .records
             .iter()
-            .map(|r| ShownRecord {
-                record_id: &r.record_id,
-                category: &r.category,
-                sha256: hex::encode(r.sha256),
-                resource: &r.resource,
+            .map(|r| {
+                Ok(ShownRecord {
+                    record_id: &r.record_id,
+                    category: &r.category,
+                    sha256: hex::encode(r.sha256),
+                    resource: serde_json::from_slice(&r.content)
+                        .with_context(|| format!("record {} is not JSON", r.record_id))?,
+                })
             })
-            .collect(),
-    }
+            .collect::<anyhow::Result<_>>()?,
+    })
 }
 
 /// The request's reply key: from the key store, else from the requester

@@ -10,13 +10,14 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use ehrx_client::ehr::{
-    FileKeyStore, HistoryOutcome, HistoryRequest, RequestStatus, interface::OutcomeKind,
+    FileKeyStore, HistoryOutcome, HistoryRequest, RequestStatus,
+    interface::{OutcomeKind, ReplyOutcome},
 };
 
 use crate::{
     args::{RequestArgs, TargetArgs},
     keys,
-    output::Output,
+    output::{Output, json_name},
     patient, progress,
     target::Target,
 };
@@ -36,6 +37,9 @@ struct Reported {
     state: Option<RequestStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
+    /// A refusal by the destination: `not_found` or `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<ReplyOutcome>,
     transaction_id: String,
     block_number: u64,
 }
@@ -47,19 +51,24 @@ impl Reported {
         transaction_id: &str,
         block_number: u64,
     ) -> Self {
-        let (name, state, reason) = match outcome {
-            HistoryOutcome::ReplyReady => ("reply_ready", None, None),
+        let (name, state, reason, refusal) = match outcome {
+            HistoryOutcome::ReplyReady => ("reply_ready", None, None, None),
             HistoryOutcome::RejectedHere { reason } => {
-                ("rejected_here", None, Some(reason.clone()))
+                ("rejected_here", None, Some(reason.clone()), None)
             }
-            HistoryOutcome::Refused { state, reason } => ("refused", Some(*state), reason.clone()),
-            HistoryOutcome::TimedOut => ("timed_out", None, None),
+            HistoryOutcome::Refused {
+                state,
+                reason,
+                refusal,
+            } => ("refused", Some(*state), reason.clone(), *refusal),
+            HistoryOutcome::TimedOut => ("timed_out", None, None, None),
         };
         Self {
             request_id: request_id.to_string(),
             outcome: name,
             state,
             reason,
+            refusal,
             transaction_id: transaction_id.to_string(),
             block_number,
         }
@@ -87,9 +96,10 @@ impl Reported {
                 "request {id}: no outcome yet (still open); ask again with: ehrx status {id}"
             ),
             _ => format!(
-                "request {id}: refused ({}): {reason}",
-                self.state
-                    .map(|s| format!("{s:?}").to_lowercase())
+                "request {id}: refused ({}{}): {reason}",
+                self.state.map(json_name).unwrap_or_default(),
+                self.refusal
+                    .map(|r| format!(", {}", json_name(r)))
                     .unwrap_or_default()
             ),
         }
@@ -181,6 +191,7 @@ mod tests {
             &HistoryOutcome::Refused {
                 state: RequestStatus::Failed,
                 reason: None,
+                refusal: None,
             },
             id,
             "tx",
@@ -196,6 +207,30 @@ mod tests {
         assert_eq!(json["outcome"], "refused");
         assert_eq!(json["state"], "failed");
         assert!(json.get("reason").is_none());
+
+        let not_found = Reported::new(
+            &HistoryOutcome::Refused {
+                state: RequestStatus::Failed,
+                reason: Some("no records of this patient in the requested categories".into()),
+                refusal: Some(ReplyOutcome::NotFound),
+            },
+            id,
+            "tx",
+            7,
+        );
+        assert!(
+            not_found.text().contains(
+                "refused (failed, not_found): no records of this patient in the requested categories"
+            ),
+            "{}",
+            not_found.text()
+        );
+        let json = serde_json::to_value(&not_found).unwrap();
+        assert_eq!(json["refusal"], "not_found");
+        assert_eq!(
+            json["reason"],
+            "no records of this patient in the requested categories"
+        );
 
         let late = Reported::new(&HistoryOutcome::TimedOut, id, "tx", 7);
         assert_eq!(late.exit_code(), ExitCode::from(EXIT_TIMED_OUT));

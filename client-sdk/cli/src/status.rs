@@ -10,7 +10,7 @@ use ehrx_client::ehr::{
 
 use crate::{
     args::{AuditArgs, StatusArgs, TargetArgs},
-    output::{Output, table, utc_time},
+    output::{Output, json_name, table, utc_time},
     target::Target,
 };
 
@@ -47,10 +47,16 @@ fn status_table(statuses: &[RequestEntry]) -> String {
         .map(|s| {
             vec![
                 s.request_id.clone(),
-                format!("{:?}", s.status).to_lowercase(),
+                match s.refusal {
+                    Some(refusal) => format!("{} ({})", json_name(s.status), json_name(refusal)),
+                    None => json_name(s.status),
+                },
                 s.source_network.clone(),
                 s.destination_network.clone(),
-                s.reason.clone().unwrap_or_default(),
+                s.reason
+                    .clone()
+                    .or_else(|| s.reply.as_ref().and_then(|r| r.reason.clone()))
+                    .unwrap_or_default(),
             ]
         })
         .collect();

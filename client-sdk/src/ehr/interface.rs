@@ -8,7 +8,7 @@
 
 pub use ehrx_interface::{
     ContractFailure, ErrorCode, Key32, limits,
-    names::{CHAINCODE, Forwarded, TRANSIENT_RECORD, event, function},
+    names::{CHAINCODE, Forwarded, event, function},
     quote, rules,
     types::*,
 };

@@ -157,11 +157,34 @@ pub struct VerifiedReply {
     pub responder_msp_id: String,
     /// When the responder formed it.
     pub created_at: Option<prost_types::Timestamp>,
-    /// The records, in the reply's order.
+    /// The records, in the reply's order: the patient's upload order at
+    /// the replying network.
     pub records: Vec<ReceivedRecord>,
+    /// Whether the reply holds the patient's whole history at the replying
+    /// network in the requested categories, as of the reply. True for a
+    /// reply read from the ledger ([`EhrClient::read_reply`]): the replying
+    /// network's contract refuses an OK reply that omits any such record
+    /// (SubmitReply's coverage check, which its peers' proof of validation
+    /// vouches for and this network's AcceptReply checked), and uploads are
+    /// all or nothing, so no half-stored Bundle hides in it. False from
+    /// [`verify_reply`] alone, which checks bytes from anywhere.
+    pub complete: bool,
 }
 
 impl VerifiedReply {
+    /// One sentence on [`Self::complete`], for people.
+    pub fn completeness(&self) -> String {
+        if self.complete {
+            format!(
+                "complete: every record of the patient at {} in the requested categories \
+                 (the contract refuses a reply that omits one)",
+                self.replying_network
+            )
+        } else {
+            "completeness unknown: this reply was not read from the ledger".to_owned()
+        }
+    }
+
     /// The parsed FHIR resources, for [`ClinicalSummary`](super::ClinicalSummary).
     pub fn resources(&self) -> impl Iterator<Item = &serde_json::Value> {
         self.records.iter().map(|record| &record.resource)
@@ -278,6 +301,7 @@ pub fn verify_reply(signed: &SignedReply, key: &ReplyKey) -> Result<VerifiedRepl
         responder_msp_id: opened.signer_msp_id,
         created_at: reply.created_at,
         records,
+        complete: false,
     })
 }
 
@@ -303,7 +327,7 @@ impl EhrClient {
                 return Err(error);
             }
         };
-        let verified = verify_reply(&signed, key)?;
+        let verified = from_ledger(verify_reply(&signed, key)?);
         let request_id = key.request_id.clone();
         let commit = submitted.commit;
         tokio::spawn(async move {
@@ -325,7 +349,7 @@ impl EhrClient {
         let submitted = self.fetch_reply(key).await?;
         let opened = opened(&submitted.result);
         submitted.commit.status().await?.into_result()?;
-        Ok(verify_reply(&opened?, key)?)
+        Ok(from_ledger(verify_reply(&opened?, key)?))
     }
 
     /// `GetReply` endorsed and submitted, retried while the other
@@ -338,6 +362,13 @@ impl EhrClient {
         })
         .await?)
     }
+}
+
+/// A reply read through `GetReply`: the contract stored it only after
+/// AcceptReply's checks, so it is complete (see [`VerifiedReply::complete`]).
+fn from_ledger(mut reply: VerifiedReply) -> VerifiedReply {
+    reply.complete = true;
+    reply
 }
 
 /// The signed reply in `GetReply`'s result, or why there is none.

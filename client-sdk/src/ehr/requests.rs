@@ -21,7 +21,7 @@ use serde::Deserialize;
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{Outcome, OutcomeKind, RequestEntry, RequestStatus, event, function},
+    interface::{Outcome, OutcomeKind, ReplyOutcome, RequestEntry, RequestStatus, event, function},
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
     peer_lag::{conflict_delays, retry_on_conflict, retry_while_peers_lag},
@@ -84,6 +84,9 @@ pub enum HistoryOutcome {
         /// The reason recorded with it: the destination's refusal reason,
         /// which the contract keeps with the reply.
         reason: Option<String>,
+        /// The destination's refusal: `NotFound` (no records of the
+        /// patient there in the requested categories) or `Rejected`.
+        refusal: Option<ReplyOutcome>,
     },
     /// Nothing decided before the deadline; the request is still open and
     /// [`EhrClient::await_outcome`] can wait again.
@@ -294,10 +297,14 @@ impl EhrClient {
                 // contract keeps with the reply.
                 let status = self.request_status(request_id).await?;
                 if status.status.is_refusal() {
+                    let refusal = status
+                        .refusal
+                        .or(status.reply.as_ref().map(|reply| reply.status));
                     let reply_reason = status.reply.and_then(|reply| reply.reason);
                     return Ok(HistoryOutcome::Refused {
                         state: status.status,
                         reason: status.reason.or(reply_reason),
+                        refusal,
                     });
                 }
                 if status.status.has_reply() || event.event_name == event::REPLY_ACCEPTED {

@@ -3,8 +3,10 @@
 //! answers each request received here. For `RequestAccepted` it reads the
 //! records with `GetRequestRecords`, seals them to the requester
 //! ([`reply::form_reply`]), signs and submits `SubmitReply` endorsed by
-//! every organisation; for `RequestRejected` it submits a REJECTED refusal
-//! carrying the reason, which the source network relays back.
+//! every organisation; for `RequestRejected` it submits the refusal the
+//! contract recorded for it (NOT_FOUND when the patient has no records
+//! here, else REJECTED) carrying the reason, which the source network
+//! relays back.
 //!
 //! A responder answers up to `max_in_flight` requests at once (default
 //! [`DEFAULT_MAX_IN_FLIGHT`]), each in a task of its own. The contract keeps
@@ -61,8 +63,8 @@ use ehrx_client::{
     ehr::{
         EhrClient, EhrSettings,
         interface::{
-            ErrorCode, Notice as Rejection, RequestEntry, RequestStatus, contract_failure, event,
-            function,
+            ErrorCode, Notice as Rejection, ReplyOutcome, RequestEntry, RequestStatus,
+            contract_failure, event, function,
         },
     },
     fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
@@ -551,11 +553,17 @@ impl Handler {
                 });
             }
         }
+        // The refusal the contract says the rejection calls for: NOT_FOUND
+        // when the patient has no records here, else REJECTED.
+        let refusal = match status.refusal.or(rejection.refusal) {
+            Some(ReplyOutcome::NotFound) => ReplyStatus::NotFound,
+            _ => ReplyStatus::Rejected,
+        };
         let reply = reply::refusal(
             &request_id,
             &self.ehr.settings().network_id,
             &status.source_network,
-            ReplyStatus::Rejected,
+            refusal,
             &rejection.reason,
             SystemTime::now(),
         );

@@ -1,6 +1,7 @@
 //! Forming a responder's reply, with no network: the records
 //! `GetRequestRecords` returned become a [`Reply`] whose digests list each
-//! record's SHA-256 in record-id order and whose bundle is sealed to the
+//! record's SHA-256 in the contract's order (the patient's upload order)
+//! and whose bundle is sealed to the
 //! requester's key for this request and these two networks; a rejected
 //! request gets a refusal carrying its reason. [`sign`] wraps either in a
 //! [`SignedReply`] by the responder.
@@ -73,7 +74,7 @@ pub fn decode_records(records: &[RecordContent]) -> Result<Vec<Record>, FormErro
             content,
         });
     }
-    decoded.sort_by(|a, b| a.record_id.cmp(&b.record_id));
+    // In the order the contract listed them: the patient's upload order.
     Ok(decoded)
 }
 
@@ -198,9 +199,10 @@ mod tests {
     }
 
     #[test]
-    fn an_ok_reply_lists_each_hash_in_id_order_and_opens_to_the_records() {
+    fn an_ok_reply_lists_each_hash_in_the_contracts_order_and_opens_to_the_records() {
         let (key, public) = DecryptionKey::generate();
-        // Out of order on purpose: the reply lists them by id.
+        // Not in id order on purpose: the reply keeps the contract's order
+        // (the patient's upload order).
         let input = request(
             &public,
             vec![
@@ -215,7 +217,7 @@ mod tests {
         assert_eq!(reply.receiving_network, "net1");
         assert_eq!(reply.request_id, REQUEST_ID);
         let ids: Vec<&str> = reply.records.iter().map(|r| r.record_id.as_str()).collect();
-        assert_eq!(ids, ["cond-1", "obs-1"]);
+        assert_eq!(ids, ["obs-1", "cond-1"]);
 
         // The contract's rules: each digest is the SHA-256 of the stored
         // content, with its category.

@@ -243,6 +243,7 @@ impl Provenance {
             // A VerifiedReply exists only once every record checked out.
             records_verified: reply.records.len(),
             records_total: reply.records.len(),
+            complete_history: Some(reply.complete),
             ..Self::from_request(
                 &reply.request_id,
                 &reply.replying_network,
