@@ -304,7 +304,7 @@ impl Worker {
             let decided = match pending {
                 Some(pending) => match self.client.await_outcome(pending, left).await {
                     Ok(HistoryOutcome::ReplyReady) => Some(None),
-                    Ok(HistoryOutcome::Refused { state, reason }) => {
+                    Ok(HistoryOutcome::Refused { state, reason, .. }) => {
                         Some(Some(format!("{state:?}: {}", reason.unwrap_or_default())))
                     }
                     Ok(HistoryOutcome::RejectedHere { reason }) => Some(Some(reason)),
