@@ -24,6 +24,17 @@
 #                               chaincode services), by pid, keeping its state
 #   scripts/network.sh start <net>  start a stopped network again with its
 #                               state, and wait until it is healthy
+#   scripts/network.sh kill <net> <node>     SIGKILL one node (orderer,
+#                               orderer1.., a peer's host name as in
+#                               `status`, or chaincode-<name>) and its
+#                               children, keeping its state (fault injection)
+#   scripts/network.sh restart <net> <node>  start one killed node again with
+#                               its recorded command and wait until it is
+#                               healthy (listening, for a chaincode service)
+#   scripts/network.sh upgrade <net> <chaincode>  upgrade a live chaincode
+#                               as an admin would: the same server binary
+#                               under a new package and the next sequence,
+#                               the service replaced, its state kept
 #
 # The layout (names, ports, paths) lives in scripts/lib/layout.sh.
 #
@@ -676,6 +687,70 @@ cmd_start() { # $1 net
     log "$(net_title "$net"): restarted in $((SECONDS - started))s"
 }
 
+# The pid file of node $2 of network $1, which must exist.
+node_pid_file() { # $1 net, $2 node
+    local file
+    known_network "$1"
+    [[ "$2" =~ ^[A-Za-z0-9][A-Za-z0-9.-]*$ ]] || die "'$2' is not a node name"
+    file="$(node_state_dir "$1" "$2")/pid"
+    [[ -f "$file" ]] || die "$1 has no node '$2' (see '$0 status')"
+    echo "$file"
+}
+
+cmd_kill() { # $1 net, $2 node
+    local pid
+    pid="$(cat "$(node_pid_file "$1" "$2")")"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    # Gone, with its listeners, before anyone restarts it.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.05; done
+    die "$2 ($1, pid $pid) still runs after SIGKILL"
+}
+
+# The operations port of a Fabric node of $1 by name, or nothing for a
+# chaincode service.
+node_ops_port() { # $1 net, $2 node
+    local k i
+    for k in $(orderer_indices); do
+        [[ "$2" == "$(orderer_name "$1" "$k")" ]] && { orderer_ops_port "$1" "$k"; return; }
+    done
+    for i in "${!PEERS[@]}"; do
+        [[ "$2" == "$(peer_host "$1" "$i")" ]] && { peer_ops_port "$1" "$i"; return; }
+    done
+    # None (a chaincode service) is an answer, not a failure: under `set -e`
+    # a false last test would end the caller silently.
+    return 0
+}
+
+cmd_restart() { # $1 net, $2 node
+    local net=$1 node=$2 pid port
+    pid="$(cat "$(node_pid_file "$net" "$node")")"
+    kill -0 "$pid" 2>/dev/null && die "$node ($net, pid $pid) is running; kill it first"
+    [[ -f "$(node_state_dir "$net" "$node")/node.log" ]] &&
+        mv "$(node_state_dir "$net" "$node")/node.log" "$(node_state_dir "$net" "$node")/node.log.1"
+    restart_node "$net" "$node"
+    port="$(node_ops_port "$net" "$node")"
+    if [[ -n "$port" ]]; then
+        wait_healthy "$net" "$node" "$port"
+    else
+        [[ "$node" == chaincode-* ]] || die "unknown kind of node '$node'"
+        wait_listening "$net" "$node" "$(chaincode_port "$net" "${node#chaincode-}")"
+    fi
+}
+
+# The next sequence of a deployed chaincode: one more than the last
+# (deploy-chaincode.sh records each in the chaincode's work folder).
+cmd_upgrade() { # $1 net, $2 chaincode name
+    local net=$1 name=$2 command binary sequence file
+    known_network "$net"
+    file="$(net_dir "$net")/chaincode/$name/sequence"
+    [[ -f "$file" ]] || die "chaincode '$name' was not deployed on $net"
+    sequence=$(($(cat "$file") + 1))
+    # The server binary: the last word of the service's recorded command.
+    command="$(cat "$(node_state_dir "$net" "chaincode-$name")/command")"
+    binary="$(eval "printf '%s\n' $command" | tail -n 1)"
+    "$REPO_ROOT/scripts/deploy-chaincode.sh" "$net" "$name" "$binary" "$sequence"
+}
+
 case "${1:-}" in
     up) shift; cmd_up "$@" ;;
     add) (($# == 2)) || die "usage: $0 add <net>"; cmd_add "$2" ;;
@@ -683,5 +758,8 @@ case "${1:-}" in
     status) cmd_status ;;
     stop) (($# == 2)) || die "usage: $0 stop <net>"; cmd_stop "$2" ;;
     start) (($# == 2)) || die "usage: $0 start <net>"; cmd_start "$2" ;;
-    *) die "usage: $0 up [net...]|add <net>|down|status|stop <net>|start <net>" ;;
+    kill) (($# == 3)) || die "usage: $0 kill <net> <node>"; cmd_kill "$2" "$3" ;;
+    restart) (($# == 3)) || die "usage: $0 restart <net> <node>"; cmd_restart "$2" "$3" ;;
+    upgrade) (($# == 3)) || die "usage: $0 upgrade <net> <chaincode>"; cmd_upgrade "$2" "$3" ;;
+    *) die "usage: $0 up [net...]|add <net>|down|status|stop <net>|start <net>|kill <net> <node>|restart <net> <node>|upgrade <net> <chaincode>" ;;
 esac

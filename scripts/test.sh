@@ -11,8 +11,10 @@
 #           joining live
 #   bft     the exchange and the Ed25519 exchange on Fabric 3.1.5 with four
 #           SmartBFT orderers per network
+#   soak    the short fault soak on Fabric 3.1.5 (scripts/soak.sh --short:
+#           100 exchanges, two faults of each kind, three Raft orderers)
 #
-# TEST_PHASES="v3 lts bft" (default) picks phases. Extra arguments go to the
+# TEST_PHASES="v3 lts bft soak" (default) picks phases. Extra arguments go to the
 # v3 phase's test binaries, e.g. a filter or --nocapture. Fabric is installed first if
 # needed (scripts/install-fabric.sh; both releases side by side, cached).
 set -euo pipefail
@@ -20,7 +22,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 source "$REPO_ROOT/scripts/lib/prereqs.sh"
 cd "$REPO_ROOT"
 
-readonly PHASES="${TEST_PHASES:-v3 lts bft}"
+readonly PHASES="${TEST_PHASES:-v3 lts bft soak}"
 readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key live_join)
 readonly BFT_TESTS=(exchange ed25519)
 
@@ -60,7 +62,14 @@ for phase in $PHASES; do
             FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
             NETWORK_ORDERER=bft e2e bft "${BFT_TESTS[*]}"
             ;;
-        *) die "unknown test phase '$phase' (v3, lts, bft)" ;;
+        soak)
+            FABRIC_RELEASE=3.1.5 scripts/install-fabric.sh
+            log "the short fault soak (Fabric $(fabric_version))"
+            started=$SECONDS
+            scripts/soak.sh --short --out "$REPO_ROOT/results/soak-ci"
+            log "phase soak passed in $((SECONDS - started))s"
+            ;;
+        *) die "unknown test phase '$phase' (v3, lts, bft, soak)" ;;
     esac
 done
 # Leave the default release active for the scripts run after the tests.

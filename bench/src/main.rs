@@ -6,16 +6,6 @@
 //! other's ledger or leftover events. Every figure is reported with its
 //! same-run baseline as a ratio, because the machine is shared and noisy.
 
-mod charts;
-mod exchange;
-mod load;
-mod participants;
-mod progress;
-mod proof;
-mod report;
-mod stats;
-mod throughput;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,8 +16,9 @@ use ehrx_lab::networks::{Networks, network_home, repo_root};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
-use crate::progress::Progress;
-use crate::report::Results;
+use ehrx_bench::progress::Progress;
+use ehrx_bench::report::Results;
+use ehrx_bench::{exchange, participants, throughput};
 use ehrx_lab::machine::Machine;
 use ehrx_lab::measure::UtcTime;
 
@@ -220,13 +211,6 @@ impl Cli {
     }
 }
 
-/// Users per organisation so that every worker has its own identity:
-/// network I's organisations have `2 × users − 2` free client users (the
-/// setup's doctor and relay hold two), and the relay needs three.
-fn users_needed(workers: usize) -> usize {
-    (workers + 2).div_ceil(2).max(3)
-}
-
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -289,7 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     .unwrap_or(1);
     let users_per_org = cli
         .users_per_org
-        .unwrap_or_else(|| users_needed(most_workers));
+        .unwrap_or_else(|| participants::users_needed(most_workers));
     let users = users_per_org.to_string();
     let mut network_env = vec![
         ("NETWORK_USERS_PER_ORG", users.as_str()),
@@ -378,7 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(rows)
                 }
             } => rows,
-            signal = interrupt() => {
+            signal = ehrx_bench::interrupt() => {
                 interrupted = true;
                 Err(anyhow::anyhow!("interrupted by {signal}"))
             }
@@ -472,28 +456,6 @@ fn keep_logs(home: &Path, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what `scripts/bench.sh` forwards), so
-/// the run can stop its networks before it exits.
-async fn interrupt() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = match signal(SignalKind::terminate()) {
-        Ok(terminate) => terminate,
-        Err(error) => {
-            tracing::warn!(%error, "cannot listen for SIGTERM");
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            return "SIGINT";
-        }
-    };
-    tokio::select! {
-        // A failed registration disables its branch rather than firing it.
-        Ok(()) = tokio::signal::ctrl_c() => "SIGINT",
-        Some(()) = terminate.recv() => "SIGTERM",
-        else => std::future::pending().await,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,16 +477,6 @@ mod tests {
             exchange::kinds(&series(Ordering::Raft, "2s")).0,
             "exchange (raft, 2s)"
         );
-    }
-
-    #[test]
-    fn every_worker_gets_its_own_identity() {
-        assert_eq!(users_needed(1), 3);
-        assert_eq!(users_needed(4), 3);
-        assert_eq!(users_needed(5), 4);
-        assert_eq!(users_needed(16), 9);
-        // 9 users per org: 18 client users, 2 taken, 16 free.
-        assert_eq!(2 * users_needed(16) - 2, 16);
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub async fn configure(networks: &Networks) -> anyhow::Result<ExchangeSetup<'_>>
     ExchangeSetup::configure(networks).await
 }
 
+/// Users per organisation so that every worker has its own identity:
+/// network I's organisations have `2 × users − 2` free client users (the
+/// setup's doctor and relay hold two), and the relay needs three.
+pub fn users_needed(workers: usize) -> usize {
+    (workers + 2).div_ceil(2).max(3)
+}
+
 /// Client users of `net` that no other role uses, alternating between
 /// organisations so the workers spread over both gateway peers.
 pub fn free_users(net: &NetworkDescription) -> Vec<(String, String)> {
@@ -200,6 +207,16 @@ pub async fn submit_validated(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_worker_gets_its_own_identity() {
+        assert_eq!(users_needed(1), 3);
+        assert_eq!(users_needed(4), 3);
+        assert_eq!(users_needed(5), 4);
+        assert_eq!(users_needed(16), 9);
+        // 9 users per org: 18 client users, 2 taken, 16 free.
+        assert_eq!(2 * users_needed(16) - 2, 16);
+    }
 
     fn description(users_per_org: usize) -> NetworkDescription {
         let users: Vec<serde_json::Value> = std::iter::once("Admin".to_string())

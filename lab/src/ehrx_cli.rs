@@ -424,6 +424,28 @@ impl Service {
         Ok(())
     }
 
+    /// How the process ended, or `None` while it runs (also after
+    /// [`Self::kill`] or [`Self::stop`], which reap it).
+    pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        match self.child.as_mut() {
+            Some(child) => Ok(child.try_wait()?),
+            None => Ok(None),
+        }
+    }
+
+    /// Sends SIGKILL at once, as a crash would, and reaps the process; its
+    /// exit status, or `None` if it had already been stopped.
+    pub fn kill(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(None);
+        };
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        child.kill()?;
+        Ok(Some(child.wait()?))
+    }
+
     /// The process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
@@ -669,4 +691,47 @@ pub fn patient_args(patient: &Value) -> anyhow::Result<Vec<String>> {
         "--matching-key".into(),
         "matching.key".into(),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt as _;
+
+    /// A shell in place of `ehrx`: the service machinery is the same.
+    fn shell(test: &str) -> Ehrx {
+        let dir = std::env::temp_dir().join(format!("ehrx-lab-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Ehrx {
+            binary: PathBuf::from("/bin/sh"),
+            dir,
+            identity: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_killed_service_is_reaped_and_a_crashed_one_reports_its_exit() {
+        let sh = shell("kill");
+        let mut sleeper = sh.spawn_service("sleeper", ["-c", "sleep 30"]).unwrap();
+        assert_eq!(sleeper.exited().unwrap(), None);
+        let status = sleeper.kill().unwrap().unwrap();
+        assert_eq!(status.signal(), Some(9), "SIGKILL, as a crash");
+        assert_eq!(sleeper.pid(), None);
+        assert_eq!(sleeper.kill().unwrap(), None, "already gone");
+
+        let mut crashing = sh
+            .spawn_service("crashing", ["-c", "echo checkpoint: no space; exit 3"])
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = crashing.exited().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the shell did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(3));
+        assert!(crashing.log().contains("no space"));
+        std::fs::remove_dir_all(&sh.dir).unwrap();
+    }
 }

@@ -143,7 +143,8 @@ impl Wan {
     }
 
     fn post(&self, path: &str, body: &serde_json::Value) -> anyhow::Result<()> {
-        ureq::post(&format!("{}{path}", self.api))
+        api_agent()
+            .post(&format!("{}{path}", self.api))
             .header("Content-Type", "application/json")
             .send(body.to_string())
             .with_context(|| format!("POST {}{path}", self.api))?;
@@ -153,11 +154,20 @@ impl Wan {
     /// Removes a toxic; one that is not there is fine.
     fn remove_toxic(&self, link: &Link, name: &str) -> anyhow::Result<()> {
         let url = format!("{}/proxies/{}/toxics/{name}", self.api, link.name);
-        match ureq::delete(&url).call() {
+        match api_agent().delete(&url).call() {
             Ok(_) | Err(ureq::Error::StatusCode(404)) => Ok(()),
             Err(error) => Err(error).with_context(|| format!("DELETE {url}")),
         }
     }
+}
+
+/// Calls to Toxiproxy's API give up after 10 s: a hung proxy is an error,
+/// not a wait without end (the fault soak saw its API hang).
+fn api_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .into()
 }
 
 #[cfg(test)]
@@ -184,5 +194,38 @@ mod tests {
         let wan = Wan::load(&path).unwrap().unwrap();
         assert_eq!(wan.links[0].name, "net1-to-net2");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Regression (found by the soak): a Toxiproxy whose API stopped
+    /// answering held a fault lane, and the whole run, for good. Now a
+    /// call fails after 10 s.
+    #[test]
+    fn an_api_that_never_answers_is_an_error_not_a_hang() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        // Accepts connections and never answers.
+        std::thread::spawn(move || {
+            let held: Vec<_> = listener.incoming().take(4).collect();
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            drop(held);
+        });
+        let wan = Wan {
+            api: format!("http://{address}"),
+            links: vec![Link {
+                name: "net1-to-net2".into(),
+                from: "net1".into(),
+                to: "net2".into(),
+                listen: "127.0.0.1:1".into(),
+                upstream: "127.0.0.1:2".into(),
+            }],
+        };
+        let started = std::time::Instant::now();
+        let error = wan.set_enabled(false).unwrap_err();
+        let waited = started.elapsed();
+        assert!(waited < std::time::Duration::from_secs(30), "{waited:?}");
+        assert!(
+            format!("{error:#}").contains("cutting link net1-to-net2"),
+            "{error:#}"
+        );
     }
 }

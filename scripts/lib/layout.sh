@@ -42,12 +42,18 @@ msp_id() { echo "${1^}${2^}MSP"; }
 org_domain() { echo "$2.$(net_domain "$1")"; }
 
 # Ordering service: NETWORK_ORDERER=raft (default) runs one Raft orderer per
-# network; bft (Fabric 3 only) runs four SmartBFT orderers, which tolerate
-# one Byzantine orderer (n = 3f + 1). Orderer k (0..) of a network; k may be
-# omitted for the first, which also speaks for the network in admin commands.
+# network, or NETWORK_RAFT_ORDERERS of them (1 or 3: three survive the loss
+# of one, as the fault soak needs); bft (Fabric 3 only) runs four SmartBFT
+# orderers, which tolerate one Byzantine orderer (n = 3f + 1). Orderer k
+# (0..) of a network; k may be omitted for the first, which also speaks for
+# the network in admin commands.
 ORDERER_TYPE="${NETWORK_ORDERER:-raft}"
 case "$ORDERER_TYPE" in
-    raft) ORDERER_COUNT=1 ;;
+    raft)
+        ORDERER_COUNT="${NETWORK_RAFT_ORDERERS:-1}"
+        [[ "$ORDERER_COUNT" == 1 || "$ORDERER_COUNT" == 3 ]] ||
+            die "NETWORK_RAFT_ORDERERS must be 1 or 3, not '$ORDERER_COUNT'"
+        ;;
     bft) ORDERER_COUNT=4 ;;
     *) die "NETWORK_ORDERER must be raft or bft, not '$ORDERER_TYPE'" ;;
 esac
@@ -104,15 +110,25 @@ chaincode_target() { echo "${1#*:}"; }
 # Chaincode services: one server per chaincode and network, dialled by all
 # the network's peers, with TLS material shared by the network's services.
 ccaas_domain() { echo "ccaas.$(net_domain "$1")"; }
-chaincode_port() { # $1 net, $2 chaincode name
+# A deployment's sequence (1 for the first; `network.sh upgrade` adds one),
+# recorded by deploy-chaincode.sh.
+chaincode_sequence() { # $1 net, $2 chaincode name
+    cat "$(net_dir "$1")/chaincode/$2/sequence" 2>/dev/null || echo 1
+}
+# Odd sequences listen on the chaincode's port, even ones 10 below it, so
+# that an upgrade starts the new service beside the old one, which serves
+# until the new definition is committed (a live upgrade, no gap).
+chaincode_port() { # $1 net, $2 chaincode name, $3 sequence (default: the deployed one)
+    local base sequence=${3:-$(chaincode_sequence "$1" "$2")}
     case "$2" in
-        ehrx) echo $(($(net_base_port "$1") + 99)) ;;
-        showcase) echo $(($(net_base_port "$1") + 98)) ;;
+        ehrx) base=$(($(net_base_port "$1") + 99)) ;;
+        showcase) base=$(($(net_base_port "$1") + 98)) ;;
         # Fabric's Go shim running the showcase's Put/Get, deployed only by
         # scripts/bench-baseline.sh as the baseline of the CPU comparison.
-        showcase-go) echo $(($(net_base_port "$1") + 97)) ;;
+        showcase-go) base=$(($(net_base_port "$1") + 97)) ;;
         *) die "no port assigned to chaincode '$2' (scripts/lib/layout.sh)" ;;
     esac
+    echo $((sequence % 2 ? base : base - 10))
 }
 ccaas_server_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/peers/ehrx.$(ccaas_domain "$1")"; }
 ccaas_client_dir() { echo "$(crypto_dir "$1")/peerOrganizations/$(ccaas_domain "$1")/users/Admin@$(ccaas_domain "$1")"; }
