@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ehrx_client::ehr::interface::function;
+use ehrx_client::ehr::records::{put_ehr_metadata, records_from_fhir};
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
@@ -146,6 +147,36 @@ fn synthetic_records(seed: u64, needed: usize) -> anyhow::Result<Vec<(PatientRef
     Ok(records)
 }
 
+/// One `PutEhr` of the throughput benchmark as another driver (Hyperledger
+/// Caliper, `bench/caliper/`) sends it: the metadata argument and the
+/// transient record, exactly as [`EhrClient::upload_record`] builds them.
+///
+/// [`EhrClient::upload_record`]: ehrx_client::ehr::EhrClient::upload_record
+#[derive(Debug, Serialize)]
+pub struct ExportedUpload {
+    /// `PutEhr`'s one argument, JSON text.
+    pub metadata: String,
+    /// The FHIR JSON carried as transient data under `record`.
+    pub record: String,
+}
+
+/// The first `count` uploads of the benchmark with `seed`, in the order it
+/// sends them, one per synthetic resource.
+pub fn export_uploads(seed: u64, count: usize) -> anyhow::Result<Vec<ExportedUpload>> {
+    let mut uploads = Vec::with_capacity(count);
+    for (patient_ref, json) in synthetic_records(seed, count)? {
+        for record in records_from_fhir(&json)? {
+            let metadata = put_ehr_metadata(&patient_ref, &record)?;
+            uploads.push(ExportedUpload {
+                metadata: String::from_utf8(metadata).context("PutEhr metadata is not UTF-8")?,
+                record: String::from_utf8(record.content)
+                    .context("a synthetic resource is not UTF-8")?,
+            });
+        }
+    }
+    Ok(uploads)
+}
+
 /// Runs benchmark (a) on freshly configured networks and returns one row
 /// per kind and level, with ratios to Put.
 pub async fn run(
@@ -243,6 +274,24 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_uploads_are_what_upload_record_sends() {
+        let uploads = export_uploads(7, 5).unwrap();
+        assert_eq!(uploads.len(), 5);
+        let records = synthetic_records(7, 5).unwrap();
+        for (upload, (patient_ref, json)) in uploads.iter().zip(&records) {
+            assert_eq!(upload.record.as_bytes(), json.as_slice());
+            let metadata: ehrx_client::ehr::interface::EhrMetadata =
+                serde_json::from_str(&upload.metadata).unwrap();
+            assert_eq!(metadata.patient_ref.bytes(), patient_ref.as_bytes());
+            let resource: serde_json::Value = serde_json::from_str(&upload.record).unwrap();
+            assert_eq!(resource["id"], metadata.record_id.as_str());
+            assert_eq!(resource["resourceType"], metadata.category.as_str());
+        }
+        let ids: std::collections::BTreeSet<_> = uploads.iter().map(|u| &u.metadata).collect();
+        assert_eq!(ids.len(), 5, "every upload is a different record");
+    }
 
     #[test]
     fn rounds_split_the_transactions_evenly() {

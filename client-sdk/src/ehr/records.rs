@@ -217,6 +217,18 @@ pub fn records_from_file(path: &Path) -> Result<Vec<EhrRecord>, RecordError> {
     records_from_fhir(&fs::read(path).map_err(io)?)
 }
 
+/// `PutEhr`'s argument for `record` of the patient `patient_ref`: the
+/// record's public metadata as JSON (its content goes as transient data
+/// under [`interface::TRANSIENT_RECORD`]).
+pub fn put_ehr_metadata(patient_ref: &PatientRef, record: &EhrRecord) -> Result<Vec<u8>, Error> {
+    let metadata = EhrMetadata {
+        record_id: record.record_id.clone(),
+        patient_ref: Key32::new(*patient_ref.as_bytes()),
+        category: record.category.clone(),
+    };
+    serde_json::to_vec(&metadata).map_err(|e| Error::unexpected(PUT_EHR, e))
+}
+
 impl EhrClient {
     /// Stores FHIR JSON (a resource or a Bundle) as the records of the
     /// patient: one `PutEhr` per record, the content in the transient map,
@@ -251,13 +263,7 @@ impl EhrClient {
         let mut commits = Vec::with_capacity(records.len());
         for record in records {
             let sha256: [u8; 32] = Sha256::digest(&record.content).into();
-            let metadata = EhrMetadata {
-                record_id: record.record_id.clone(),
-                patient_ref: Key32::new(*patient_ref.as_bytes()),
-                category: record.category.clone(),
-            };
-            let metadata =
-                serde_json::to_vec(&metadata).map_err(|e| Error::unexpected(PUT_EHR, e))?;
+            let metadata = put_ehr_metadata(patient_ref, &record)?;
             let transaction = self
                 .contract
                 .proposal(PUT_EHR)
