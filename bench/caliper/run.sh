@@ -50,7 +50,7 @@ seed="${seed:-$(date +%s)}"
 [[ "$seed" =~ ^[0-9]{1,19}$ ]] || die "--seed must be a whole number"
 most="$(tr ',' '\n' <<<"$levels" | sort -n | tail -1)"
 out="${out:-$REPO_ROOT/results/caliper-$(date -u +%Y%m%dT%H%M%SZ)}"
-mkdir -p "$out"
+mkdir -p "$out/config"
 out="$(cd "$out" && pwd)"
 target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
@@ -70,7 +70,10 @@ fi
 log "installing Fabric if needed"
 scripts/install-fabric.sh
 log "building ehrx and ehrx-bench (release)"
-cargo build --release --quiet -p ehrx-cli -p ehrx-bench
+# Separately, as scripts/bench.sh builds ehrx-bench alone: built together
+# their features unify differently and --compare would build again.
+cargo build --release --quiet -p ehrx-bench
+cargo build --release --quiet -p ehrx-cli
 
 cleanup() {
     local status=$?
