@@ -7,7 +7,8 @@
 #   bench/caliper/run.sh                    1, 4 and 16 in flight, 20 s rounds
 #   bench/caliper/run.sh --compare          then scripts/bench.sh --bench throughput
 #                                           at the same levels and seed, and compare
-#   bench/caliper/run.sh --levels 1,4 --seconds 10 --warmup 10 --workers 1
+#   bench/caliper/run.sh --levels 4,16 --workers 2   two Caliper worker processes:
+#                                           one Node.js process limits PutEhr at 16 in flight
 #
 # Installs Caliper from package-lock.json into bench/caliper/node_modules
 # (npm ci, install scripts off) and Fabric if needed, builds `ehrx` and
@@ -54,11 +55,6 @@ mkdir -p "$out/config"
 out="$(cd "$out" && pwd)"
 target="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 
-networks_running() {
-    local pid
-    for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
-    return 1
-}
 # Networks someone else started are theirs: refuse rather than stop them.
 networks_running && die "networks are already running in $NETWORK_HOME; stop them first (scripts/network.sh down)"
 
