@@ -18,12 +18,6 @@ source "$REPO_ROOT/scripts/lib/layout.sh"
 source "$REPO_ROOT/scripts/lib/process.sh"
 cd "$REPO_ROOT"
 
-networks_running() {
-    local pid
-    for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
-    return 1
-}
-
 # Networks someone else started are theirs: refuse rather than stop them.
 networks_running && die "networks are already running in $NETWORK_HOME; stop them first (scripts/network.sh down)"
 

@@ -185,6 +185,14 @@ struct Cli {
     /// run's `DIR/results.json`, into DIR.
     #[arg(long, value_name = "DIR")]
     replot: Option<PathBuf>,
+    /// Run nothing: write the first N `PutEhr` uploads of the throughput
+    /// benchmark with `--seed` (metadata argument and transient record) as
+    /// JSON to FILE, for another driver such as Caliper (`bench/caliper/`).
+    #[arg(long, value_name = "FILE", requires = "seed")]
+    export_uploads: Option<PathBuf>,
+    /// With --export-uploads: how many.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    export_count: usize,
 }
 
 impl Cli {
@@ -222,6 +230,11 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Some(dir) = &cli.replot {
         return replot(dir);
+    }
+    if let Some(file) = &cli.export_uploads {
+        let uploads = throughput::export_uploads(cli.seed.unwrap_or(1), cli.export_count)?;
+        let json = serde_json::to_vec(&uploads).context("encoding the uploads")?;
+        return std::fs::write(file, json).with_context(|| format!("writing {}", file.display()));
     }
     cli.validate()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

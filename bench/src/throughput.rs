@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ehrx_client::ehr::interface::function;
+use ehrx_client::ehr::records::{put_ehr_argument, records_from_fhir};
 use ehrx_client::ehr::synthetic::patients;
 use ehrx_client::ehr::{HistoryRequest, MatchingKey, PatientRef};
 use ehrx_client::proto::exchange::Purpose;
@@ -146,6 +147,40 @@ fn synthetic_records(seed: u64, needed: usize) -> anyhow::Result<Vec<(PatientRef
     Ok(records)
 }
 
+/// One `PutEhr` of the throughput benchmark as another driver (Hyperledger
+/// Caliper, `bench/caliper/`) sends it: the upload argument and the one
+/// record, carried as transient data under its record id, exactly as
+/// [`EhrClient::upload_record`] builds them.
+///
+/// [`EhrClient::upload_record`]: ehrx_client::ehr::EhrClient::upload_record
+#[derive(Debug, Serialize)]
+pub struct ExportedUpload {
+    /// `PutEhr`'s one argument, JSON text.
+    pub metadata: String,
+    /// The record id (`Type/id`): the transient key of its content.
+    pub record_id: String,
+    /// The FHIR JSON carried as transient data under `record_id`.
+    pub record: String,
+}
+
+/// The first `count` uploads of the benchmark with `seed`, in the order it
+/// sends them, one per synthetic resource.
+pub fn export_uploads(seed: u64, count: usize) -> anyhow::Result<Vec<ExportedUpload>> {
+    let mut uploads = Vec::with_capacity(count);
+    for (patient_ref, json) in synthetic_records(seed, count)? {
+        for record in records_from_fhir(&json)? {
+            let metadata = put_ehr_argument(&patient_ref, std::slice::from_ref(&record))?;
+            uploads.push(ExportedUpload {
+                metadata: String::from_utf8(metadata).context("PutEhr metadata is not UTF-8")?,
+                record_id: record.record_id.clone(),
+                record: String::from_utf8(record.content)
+                    .context("a synthetic resource is not UTF-8")?,
+            });
+        }
+    }
+    Ok(uploads)
+}
+
 /// Runs benchmark (a) on freshly configured networks and returns one row
 /// per kind and level, with ratios to Put.
 pub async fn run(
@@ -243,6 +278,26 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exported_uploads_are_what_upload_record_sends() {
+        let uploads = export_uploads(7, 5).unwrap();
+        assert_eq!(uploads.len(), 5);
+        let records = synthetic_records(7, 5).unwrap();
+        for (upload, (patient_ref, json)) in uploads.iter().zip(&records) {
+            assert_eq!(upload.record.as_bytes(), json.as_slice());
+            let metadata: ehrx_client::ehr::interface::EhrUpload =
+                serde_json::from_str(&upload.metadata).unwrap();
+            assert_eq!(metadata.patient_ref.bytes(), patient_ref.as_bytes());
+            assert_eq!(metadata.records, std::slice::from_ref(&upload.record_id));
+            let resource: serde_json::Value = serde_json::from_str(&upload.record).unwrap();
+            let (resource_type, id) = upload.record_id.split_once('/').unwrap();
+            assert_eq!(resource["id"], id);
+            assert_eq!(resource["resourceType"], resource_type);
+        }
+        let ids: std::collections::BTreeSet<_> = uploads.iter().map(|u| &u.metadata).collect();
+        assert_eq!(ids.len(), 5, "every upload is a different record");
+    }
 
     #[test]
     fn rounds_split_the_transactions_evenly() {

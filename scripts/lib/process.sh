@@ -54,6 +54,13 @@ recorded_pids() {
     done
 }
 
+# Whether any recorded node of the networks in NETWORK_HOME is alive.
+networks_running() {
+    local pid
+    for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
+    return 1
+}
+
 # Stops the given node sessions: TERM to all first (each takes about 2 s to
 # stop gracefully), then KILL whatever is still alive after 10 s.
 stop_nodes() { # $@ pids

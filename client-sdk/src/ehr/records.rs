@@ -526,6 +526,19 @@ pub fn prepare_file(path: &Path) -> Result<Prepared, RecordError> {
     prepare(&fs::read(path).map_err(io)?)
 }
 
+/// `PutEhr`'s argument for uploading `records` of the patient
+/// `patient_ref`: the upload's public part as JSON, the record ids in
+/// order (each record's content goes as transient data under its record
+/// id). The one builder of it, for the SDK's uploads and for other drivers
+/// (the benchmarks' export).
+pub fn put_ehr_argument(patient_ref: &PatientRef, records: &[EhrRecord]) -> Result<Vec<u8>, Error> {
+    let upload = EhrUpload {
+        patient_ref: Key32::new(*patient_ref.as_bytes()),
+        records: records.iter().map(|r| r.record_id.clone()).collect(),
+    };
+    serde_json::to_vec(&upload).map_err(|e| Error::unexpected(PUT_EHR, e))
+}
+
 impl EhrClient {
     /// Stores FHIR JSON (a resource or a Bundle) as the records of the
     /// patient: one `PutEhr` transaction for all of them, the contents in
@@ -571,11 +584,7 @@ impl EhrClient {
             }
             .into());
         }
-        let metadata = EhrUpload {
-            patient_ref: Key32::new(*patient_ref.as_bytes()),
-            records: records.iter().map(|r| r.record_id.clone()).collect(),
-        };
-        let metadata = serde_json::to_vec(&metadata).map_err(|e| Error::unexpected(PUT_EHR, e))?;
+        let metadata = put_ehr_argument(patient_ref, &records)?;
         let sent: Vec<(String, String, [u8; 32])> = records
             .iter()
             .map(|r| {
