@@ -36,11 +36,6 @@ for arg in "$@"; do
 done
 
 [[ "$(id -u)" == 0 ]] || die "the soak mounts a tmpfs for the disk-full fault: run it as root"
-networks_running() {
-    local pid
-    for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
-    return 1
-}
 networks_running && die "networks are already running in $NETWORK_HOME; stop them first (scripts/network.sh down)"
 
 # The soak's networks, also for the script's own clean-up.
