@@ -48,9 +48,6 @@ started=$SECONDS
 target/release/ehrx-bench "$@" &
 bench_pid=$!
 status=0
-# `wait` returns early when a trapped signal arrives: wait until it is gone.
-while kill -0 "$bench_pid" 2>/dev/null; do
-    wait "$bench_pid" || status=$?
-done
+wait_until_gone "$bench_pid" || status=$?
 log "benchmarks finished in $((SECONDS - started))s (exit $status)"
 exit "$status"

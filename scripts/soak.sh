@@ -85,8 +85,6 @@ started=$SECONDS
 "$binary" "${args[@]}" &
 soak_pid=$!
 status=0
-while kill -0 "$soak_pid" 2>/dev/null; do
-    wait "$soak_pid" || status=$?
-done
+wait_until_gone "$soak_pid" || status=$?
 log "soak finished in $((SECONDS - started))s (exit $status)"
 exit "$status"

@@ -55,6 +55,17 @@ recorded_pids() {
 }
 
 # Whether any recorded node of the networks in NETWORK_HOME is alive.
+# Waits until process $1 is gone and returns its exit status: `wait`
+# returns early when a trapped signal arrives (one the caller forwards to
+# it), so it is waited for again until it has exited.
+wait_until_gone() {
+    local status=0
+    while kill -0 "$1" 2>/dev/null; do
+        wait "$1" || status=$?
+    done
+    return "$status"
+}
+
 networks_running() {
     local pid
     for pid in $(recorded_pids); do kill -0 "$pid" 2>/dev/null && return 0; done
