@@ -370,6 +370,16 @@ impl Service {
         &self.name
     }
 
+    /// `relay` or `responder`, by its name (`relay-…` or another): the
+    /// word its log lines start with, e.g. `relay ready`.
+    pub fn role(&self) -> &'static str {
+        if self.name.starts_with("relay") {
+            "relay"
+        } else {
+            "responder"
+        }
+    }
+
     /// Everything the service logged so far.
     pub fn log(&self) -> String {
         std::fs::read(&self.log)

@@ -465,12 +465,8 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     // event. A responder follows from the next block, which the request
     // reaches seconds later, after network I and both relays.)
     for service in services.iter_mut() {
-        let started = if service.name().starts_with("relay") {
-            "relay started"
-        } else {
-            "responder started"
-        };
-        service.wait_for_log(started, SERVICE_TIMEOUT).unwrap();
+        let started = format!("{} started", service.role());
+        service.wait_for_log(&started, SERVICE_TIMEOUT).unwrap();
     }
     for net in ["net1", "net2"] {
         let config: Value =

@@ -380,12 +380,8 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
     assert_eq!(ready.as_array().map(Vec::len), Some(4), "{run}");
     eprintln!("relays and responders ready in {:?}", ready_in.elapsed());
     for service in services.iter_mut() {
-        let needle = if service.name().starts_with("relay") {
-            "relay ready"
-        } else {
-            "responder ready"
-        };
-        service.wait_for_log(needle, SERVICE_TIMEOUT).unwrap();
+        let needle = format!("{} ready", service.role());
+        service.wait_for_log(&needle, SERVICE_TIMEOUT).unwrap();
     }
 
     // --- The doctor requests Grace's history and reads it.
