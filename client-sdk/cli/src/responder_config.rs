@@ -33,7 +33,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 
 use ehrx_services::relay::config::{FabricIdentity, RetryConfig};
-use ehrx_services::responder::{Claim, DEFAULT_MAX_IN_FLIGHT};
+use ehrx_services::responder::{Claim, DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT};
 use std::time::Duration;
 
 use crate::target::relative_to;
@@ -71,9 +71,6 @@ pub struct ResponderConfig {
 fn default_max_in_flight() -> usize {
     DEFAULT_MAX_IN_FLIGHT
 }
-
-/// The most requests one responder may answer at once.
-pub const MAX_IN_FLIGHT: usize = 256;
 
 /// The longest takeover time, in seconds.
 pub const MAX_TAKEOVER_SECONDS: u64 = 3600;

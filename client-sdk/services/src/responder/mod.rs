@@ -207,6 +207,9 @@ pub fn claimant(request_id: &str, of: u32) -> u32 {
 /// How many requests one responder answers at once, by default.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
 
+/// The most requests one responder is configured to answer at once.
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// How far past the checkpoint a responder reads, per request it may
 /// answer at once: room for the requests that wait for another's takeover
 /// time under [`Claim::Split`].
