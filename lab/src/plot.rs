@@ -1039,6 +1039,16 @@ mod tests {
         }
     }
 
+    /// Fails the test unless every one of `expected` is a text of the chart.
+    fn assert_texts(texts: &[String], expected: &[&str]) {
+        for expected in expected {
+            assert!(
+                texts.iter().any(|t| t == expected),
+                "no {expected:?} in {texts:?}"
+            );
+        }
+    }
+
     /// Elements stroked or filled with `hex`.
     fn painted(document: &roxmltree::Document<'_>, tag: &str, hex: &str) -> usize {
         document
@@ -1077,23 +1087,21 @@ mod tests {
         let document = parse(&svg);
         assert_eq!(document.root_element().tag_name().name(), "svg");
         let texts = texts(&document);
-        for expected in [
-            "Latency against load",
-            "transactions in flight",
-            "latency (ms)",
-            "PutEhr p50",
-            "PutEhr p99",
-            // Escaped on the way in, read back as written.
-            "Put <baseline> & co",
-            "1",
-            "4",
-            "16",
-        ] {
-            assert!(
-                texts.iter().any(|t| t == expected),
-                "no {expected:?} in {texts:?}"
-            );
-        }
+        assert_texts(
+            &texts,
+            &[
+                "Latency against load",
+                "transactions in flight",
+                "latency (ms)",
+                "PutEhr p50",
+                "PutEhr p99",
+                // Escaped on the way in, read back as written.
+                "Put <baseline> & co",
+                "1",
+                "4",
+                "16",
+            ],
+        );
         assert!(svg.contains("&lt;baseline&gt; &amp; co"), "{svg}");
         // Blue: the solid line and its legend entry, the dashed line's
         // many dashes, and three markers per series.
@@ -1137,19 +1145,17 @@ mod tests {
         let svg = chart.svg().unwrap();
         let document = parse(&svg);
         let texts = texts(&document);
-        for expected in [
-            "Exchange latency CDF",
-            "latency (ms)",
-            "% of samples at or below",
-            "1 in flight",
-            "8 in flight",
-            "100",
-        ] {
-            assert!(
-                texts.iter().any(|t| t == expected),
-                "no {expected:?} in {texts:?}"
-            );
-        }
+        assert_texts(
+            &texts,
+            &[
+                "Exchange latency CDF",
+                "latency (ms)",
+                "% of samples at or below",
+                "1 in flight",
+                "8 in flight",
+                "100",
+            ],
+        );
         // A line per series and one per legend entry; no markers.
         assert_eq!(painted(&document, "polyline", &colour_hex(0)), 2);
         assert_eq!(painted(&document, "polyline", &colour_hex(2)), 2);
@@ -1180,21 +1186,19 @@ mod tests {
         let svg = chart.svg().unwrap();
         let document = parse(&svg);
         let texts = texts(&document);
-        for expected in [
-            "Throughput against load",
-            "transactions in flight",
-            "transactions per second",
-            "Put (baseline)",
-            "PutEhr",
-            "SubmitRequest",
-            "0.96×",
-            "0.84×",
-        ] {
-            assert!(
-                texts.iter().any(|t| t == expected),
-                "no {expected:?} in {texts:?}"
-            );
-        }
+        assert_texts(
+            &texts,
+            &[
+                "Throughput against load",
+                "transactions in flight",
+                "transactions per second",
+                "Put (baseline)",
+                "PutEhr",
+                "SubmitRequest",
+                "0.96×",
+                "0.84×",
+            ],
+        );
         // Bars (and one legend swatch) per group; no bar for a missing value.
         assert_eq!(painted(&document, "rect", &colour_hex(GREY)), 3);
         assert_eq!(painted(&document, "rect", &colour_hex(0)), 3);
@@ -1219,19 +1223,17 @@ mod tests {
         let svg = chart.svg().unwrap();
         let document = parse(&svg);
         let texts = texts(&document);
-        for expected in [
-            "Exchange phases",
-            "submit",
-            "remote",
-            "read",
-            "1200 ms",
-            "2500 ms",
-        ] {
-            assert!(
-                texts.iter().any(|t| t == expected),
-                "no {expected:?} in {texts:?}"
-            );
-        }
+        assert_texts(
+            &texts,
+            &[
+                "Exchange phases",
+                "submit",
+                "remote",
+                "read",
+                "1200 ms",
+                "2500 ms",
+            ],
+        );
         // The y axis has room for the stack of 2500: a tick at 2500 or more.
         assert!(
             texts
@@ -1358,12 +1360,10 @@ mod tests {
             labels.iter().any(|t| t == "latency (ms) (log scale)"),
             "{labels:?}"
         );
-        for expected in ["1000", "2000", "5000", "10000", "20000", "50000"] {
-            assert!(
-                labels.iter().any(|t| t == expected),
-                "no {expected:?} in {labels:?}"
-            );
-        }
+        assert_texts(
+            &labels,
+            &["1000", "2000", "5000", "10000", "20000", "50000"],
+        );
         let axis = Ticked::log((1500.0, 33000.0));
         assert_eq!(axis.range, 1000.0..50000.0);
         assert_eq!(axis.map(&1000.0, (0, 100)), 0);

@@ -45,7 +45,7 @@ impl Default for Timeouts {
 /// The gRPC side shared by every stage of one gateway.
 #[derive(Debug)]
 pub(crate) struct Client {
-    gateway: gateway::gateway_client::GatewayClient<Channel>,
+    gateway: GatewayClient,
     deliver: peer::deliver_client::DeliverClient<Channel>,
     pub(crate) identity: SigningIdentity,
     timeouts: Timeouts,
@@ -56,6 +56,9 @@ fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
     request.set_timeout(timeout);
     request
 }
+
+/// The generated client of Fabric's Gateway service on our channel.
+type GatewayClient = gateway::gateway_client::GatewayClient<Channel>;
 
 /// Runs a unary call with `timeout` as its deadline on both sides: the peer
 /// learns it from `grpc-timeout`, and the client stops waiting when it
@@ -93,16 +96,42 @@ impl Client {
         &self.timeouts
     }
 
+    /// One unary Gateway call: `call` on a clone of the gateway client with
+    /// `message` and `timeout` (see [`unary`]); a failure becomes the error
+    /// `kind` makes of it, naming `transaction_id`.
+    async fn gateway_call<M, T, F>(
+        &self,
+        transaction_id: &str,
+        message: M,
+        timeout: Duration,
+        kind: fn(CallError) -> Error,
+        call: impl FnOnce(GatewayClient, tonic::Request<M>) -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        unary(
+            call(self.gateway.clone(), request(message, timeout)),
+            timeout,
+        )
+        .await
+        .map_err(|status| kind(CallError::new(transaction_id, status)))
+    }
+
     pub(crate) async fn evaluate(
         &self,
         message: gateway::EvaluateRequest,
         timeout: Duration,
     ) -> Result<gateway::EvaluateResponse, Error> {
-        let transaction_id = message.transaction_id.clone();
-        let mut gateway = self.gateway.clone();
-        unary(gateway.evaluate(request(message, timeout)), timeout)
-            .await
-            .map_err(|status| Error::Evaluate(CallError::new(transaction_id, status)))
+        let id = message.transaction_id.clone();
+        self.gateway_call(
+            &id,
+            message,
+            timeout,
+            Error::Evaluate,
+            |mut g, m| async move { g.evaluate(m).await },
+        )
+        .await
     }
 
     pub(crate) async fn endorse(
@@ -110,11 +139,15 @@ impl Client {
         message: gateway::EndorseRequest,
         timeout: Duration,
     ) -> Result<gateway::EndorseResponse, Error> {
-        let transaction_id = message.transaction_id.clone();
-        let mut gateway = self.gateway.clone();
-        unary(gateway.endorse(request(message, timeout)), timeout)
-            .await
-            .map_err(|status| Error::Endorse(CallError::new(transaction_id, status)))
+        let id = message.transaction_id.clone();
+        self.gateway_call(
+            &id,
+            message,
+            timeout,
+            Error::Endorse,
+            |mut g, m| async move { g.endorse(m).await },
+        )
+        .await
     }
 
     pub(crate) async fn submit(
@@ -122,12 +155,16 @@ impl Client {
         message: gateway::SubmitRequest,
         timeout: Duration,
     ) -> Result<(), Error> {
-        let transaction_id = message.transaction_id.clone();
-        let mut gateway = self.gateway.clone();
-        unary(gateway.submit(request(message, timeout)), timeout)
-            .await
-            .map(drop)
-            .map_err(|status| Error::Submit(CallError::new(transaction_id, status)))
+        let id = message.transaction_id.clone();
+        self.gateway_call(
+            &id,
+            message,
+            timeout,
+            Error::Submit,
+            |mut g, m| async move { g.submit(m).await },
+        )
+        .await
+        .map(drop)
     }
 
     pub(crate) async fn commit_status(
@@ -136,10 +173,14 @@ impl Client {
         message: gateway::SignedCommitStatusRequest,
         timeout: Duration,
     ) -> Result<gateway::CommitStatusResponse, Error> {
-        let mut gateway = self.gateway.clone();
-        unary(gateway.commit_status(request(message, timeout)), timeout)
-            .await
-            .map_err(|status| Error::CommitStatus(CallError::new(transaction_id, status)))
+        self.gateway_call(
+            transaction_id,
+            message,
+            timeout,
+            Error::CommitStatus,
+            |mut g, m| async move { g.commit_status(m).await },
+        )
+        .await
     }
 
     /// Resolves when the peer sends the response headers, which a Fabric

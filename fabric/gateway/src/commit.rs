@@ -13,6 +13,7 @@ use prost::Message as _;
 use super::{
     client::Client,
     error::{Error, Signed, decode},
+    signable,
 };
 
 /// Where and how a transaction was committed.
@@ -107,16 +108,12 @@ impl Commit {
 
     /// What to sign: the digest of the inner request.
     pub fn digest(&self) -> Vec<u8> {
-        self.client.identity.digest(&self.signed.request)
+        signable::digest(&self.client, &self.signed)
     }
 
     /// The request as sent: signed here unless a signature was given.
     pub(crate) fn signed_request(&self) -> Result<gateway::SignedCommitStatusRequest, Error> {
-        let mut signed = self.signed.clone();
-        if signed.signature.is_empty() {
-            signed.signature = self.client.identity.sign(&self.digest())?;
-        }
-        Ok(signed)
+        signable::signed(&self.client, &self.signed)
     }
 
     /// Waits until the transaction is in a block and returns its status,

@@ -35,6 +35,7 @@ use super::{
     checkpoint::{Checkpoint, Checkpointer},
     client::{BlockEventsKind, Client},
     error::{CallError, Error, Signed, decode},
+    signable,
 };
 
 /// How many events a stream holds for a reader that is busy elsewhere
@@ -229,16 +230,12 @@ impl ChaincodeEventsRequest {
 
     /// What to sign: the digest of the inner request.
     pub fn digest(&self) -> Vec<u8> {
-        self.client.identity.digest(&self.signed.request)
+        signable::digest(&self.client, &self.signed)
     }
 
     /// The request as sent: signed here unless a signature was given.
     pub(crate) fn signed_request(&self) -> Result<gateway::SignedChaincodeEventsRequest, Error> {
-        let mut signed = self.signed.clone();
-        if signed.signature.is_empty() {
-            signed.signature = self.client.identity.sign(&self.digest())?;
-        }
-        Ok(signed)
+        signable::signed(&self.client, &self.signed)
     }
 
     /// Opens the stream and returns at once (see the [module](self) doc);
@@ -280,21 +277,25 @@ impl ChaincodeEventsRequest {
                 }
             }
         })?;
-        Ok(ChaincodeEventStream { feed })
+        Ok(EventStream { feed })
     }
 }
 
-/// Chaincode events in commit order, one at a time; a
-/// [`Stream`](futures_core::Stream). Dropping it cancels the call.
+/// Events in order, one at a time; a [`Stream`](futures_core::Stream).
+/// Dropping it cancels the call. [`ChaincodeEventStream`] yields
+/// chaincode events in commit order, [`BlockEventStream`] blocks.
 #[derive(Debug)]
-pub struct ChaincodeEventStream {
-    feed: Feed<ChaincodeEvent>,
+pub struct EventStream<T> {
+    feed: Feed<T>,
 }
 
-impl ChaincodeEventStream {
-    /// The next event; `None` when the peer ended the stream or it was
-    /// closed.
-    pub async fn next(&mut self) -> Option<Result<ChaincodeEvent, Error>> {
+/// Chaincode events in commit order.
+pub type ChaincodeEventStream = EventStream<ChaincodeEvent>;
+
+impl<T> EventStream<T> {
+    /// The next event; `None` when the peer ended the stream successfully
+    /// or it was closed.
+    pub async fn next(&mut self) -> Option<Result<T, Error>> {
         std::future::poll_fn(|cx| self.feed.poll_next(cx)).await
     }
 
@@ -304,8 +305,8 @@ impl ChaincodeEventStream {
     }
 }
 
-impl futures_core::Stream for ChaincodeEventStream {
-    type Item = Result<ChaincodeEvent, Error>;
+impl<T> futures_core::Stream for EventStream<T> {
+    type Item = Result<T, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().feed.poll_next(cx)
@@ -467,16 +468,12 @@ impl BlockEventsRequest {
 
     /// What to sign: the digest of the envelope payload.
     pub fn digest(&self) -> Vec<u8> {
-        self.client.identity.digest(&self.envelope.payload)
+        signable::digest(&self.client, &self.envelope)
     }
 
     /// The envelope as sent: signed here unless a signature was given.
     pub(crate) fn signed_envelope(&self) -> Result<common::Envelope, Error> {
-        let mut envelope = self.envelope.clone();
-        if envelope.signature.is_empty() {
-            envelope.signature = self.client.identity.sign(&self.digest())?;
-        }
-        Ok(envelope)
+        signable::signed(&self.client, &self.envelope)
     }
 
     /// Opens the stream and returns at once (see the [module](self) doc);
@@ -511,7 +508,7 @@ impl BlockEventsRequest {
                 }
             }
         })?;
-        Ok(BlockEventStream { feed })
+        Ok(EventStream { feed })
     }
 }
 
@@ -567,33 +564,8 @@ impl BlockEvent {
     }
 }
 
-/// Blocks in order, one at a time; a [`Stream`](futures_core::Stream).
-/// Dropping it cancels the call.
-#[derive(Debug)]
-pub struct BlockEventStream {
-    feed: Feed<BlockEvent>,
-}
-
-impl BlockEventStream {
-    /// The next block; `None` when the peer ended the stream successfully
-    /// or it was closed.
-    pub async fn next(&mut self) -> Option<Result<BlockEvent, Error>> {
-        std::future::poll_fn(|cx| self.feed.poll_next(cx)).await
-    }
-
-    /// Cancels the call; the stream yields nothing more.
-    pub fn close(&mut self) {
-        self.feed.close();
-    }
-}
-
-impl futures_core::Stream for BlockEventStream {
-    type Item = Result<BlockEvent, Error>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().feed.poll_next(cx)
-    }
-}
+/// Blocks in order.
+pub type BlockEventStream = EventStream<BlockEvent>;
 
 #[cfg(test)]
 mod tests {

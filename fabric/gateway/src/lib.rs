@@ -43,6 +43,7 @@ mod gateway;
 mod network;
 mod profile;
 mod proposal;
+mod signable;
 mod transaction;
 
 #[cfg(test)]

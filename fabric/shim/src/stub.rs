@@ -266,9 +266,11 @@ impl Stub {
         .encode_to_vec();
         let answer = self.request(Type::GetHistoryForKey, payload).await?;
         let response: QueryResponse = decode("history query response", &answer)?;
-        Ok(HistoryIterator {
-            results: Results::new(self.clone(), response),
-        })
+        Ok(HistoryIterator::new(
+            self.clone(),
+            response,
+            "history entry",
+        ))
     }
 
     /// The committed value of `key` in `collection`.
@@ -646,9 +648,7 @@ impl Stub {
         let metadata: QueryResponseMetadata =
             decode("query response metadata", &response.metadata)?;
         Ok(Page {
-            results: StateIterator {
-                results: Results::new(self.clone(), response),
-            },
+            results: StateIterator::new(self.clone(), response, "query result"),
             fetched_records: metadata.fetched_records_count,
             bookmark: metadata.bookmark,
         })
@@ -787,17 +787,36 @@ impl Results {
     }
 }
 
-/// Results of a range or rich query, fetched from the peer batch by batch.
+/// Results fetched from the peer batch by batch, each decoded as `T`:
+/// [`StateIterator`] for range and rich queries, [`HistoryIterator`] for a
+/// key's history.
 #[derive(Debug)]
-pub struct StateIterator {
+pub struct ResultIterator<T> {
     results: Results,
+    /// What one result is, for decoding errors.
+    what: &'static str,
+    item: std::marker::PhantomData<fn() -> T>,
 }
 
-impl StateIterator {
-    /// The next key and value, `None` after the last.
-    pub async fn next(&mut self) -> Result<Option<Kv>, StubError> {
+/// The keys and values of a range or rich query.
+pub type StateIterator = ResultIterator<Kv>;
+
+/// The committed changes of one key, newest first.
+pub type HistoryIterator = ResultIterator<KeyModification>;
+
+impl<T: Message + Default> ResultIterator<T> {
+    fn new(stub: Stub, response: QueryResponse, what: &'static str) -> Self {
+        Self {
+            results: Results::new(stub, response),
+            what,
+            item: std::marker::PhantomData,
+        }
+    }
+
+    /// The next result, `None` after the last.
+    pub async fn next(&mut self) -> Result<Option<T>, StubError> {
         match self.results.next_bytes().await? {
-            Some(bytes) => decode("query result", &bytes).map(Some),
+            Some(bytes) => decode(self.what, &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -808,40 +827,10 @@ impl StateIterator {
     }
 
     /// Reads every remaining result.
-    pub async fn collect(mut self) -> Result<Vec<Kv>, StubError> {
+    pub async fn collect(mut self) -> Result<Vec<T>, StubError> {
         let mut all = Vec::new();
-        while let Some(kv) = self.next().await? {
-            all.push(kv);
-        }
-        Ok(all)
-    }
-}
-
-/// The committed changes of one key, newest first.
-#[derive(Debug)]
-pub struct HistoryIterator {
-    results: Results,
-}
-
-impl HistoryIterator {
-    /// The next change, `None` after the oldest.
-    pub async fn next(&mut self) -> Result<Option<KeyModification>, StubError> {
-        match self.results.next_bytes().await? {
-            Some(bytes) => decode("history entry", &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Releases the peer's iterator before the end of the history.
-    pub async fn close(self) -> Result<(), StubError> {
-        self.results.close().await
-    }
-
-    /// Reads every remaining change.
-    pub async fn collect(mut self) -> Result<Vec<KeyModification>, StubError> {
-        let mut all = Vec::new();
-        while let Some(entry) = self.next().await? {
-            all.push(entry);
+        while let Some(item) = self.next().await? {
+            all.push(item);
         }
         Ok(all)
     }

@@ -539,44 +539,22 @@ mod tests {
     fn resources_go_to_their_ips_section() {
         let of = |v: Value| IpsSection::of(&v);
         assert_eq!(of(json!({"resourceType": "Patient"})), None);
-        assert_eq!(
-            of(json!({"resourceType": "AllergyIntolerance"})),
-            Some(IpsSection::Allergies)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "MedicationDispense"})),
-            Some(IpsSection::Medications)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "Condition"})),
-            Some(IpsSection::Problems)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "Immunization"})),
-            Some(IpsSection::Immunizations)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "Procedure"})),
-            Some(IpsSection::Procedures)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "DiagnosticReport"})),
-            Some(IpsSection::Results)
-        );
-        assert_eq!(
-            of(
-                json!({"resourceType": "Observation", "category": [{"coding": [{"code": "vital-signs"}]}]})
-            ),
-            Some(IpsSection::VitalSigns)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "Observation"})),
-            Some(IpsSection::Results)
-        );
-        assert_eq!(
-            of(json!({"resourceType": "Claim"})),
-            Some(IpsSection::Other)
-        );
+        for (resource_type, section) in [
+            ("AllergyIntolerance", IpsSection::Allergies),
+            ("MedicationDispense", IpsSection::Medications),
+            ("Condition", IpsSection::Problems),
+            ("Immunization", IpsSection::Immunizations),
+            ("Procedure", IpsSection::Procedures),
+            ("DiagnosticReport", IpsSection::Results),
+            ("Observation", IpsSection::Results),
+            ("Claim", IpsSection::Other),
+        ] {
+            let resource = json!({ "resourceType": resource_type });
+            assert_eq!(of(resource), Some(section), "{resource_type}");
+        }
+        let vital = json!({"resourceType": "Observation",
+            "category": [{"coding": [{"code": "vital-signs"}]}]});
+        assert_eq!(of(vital), Some(IpsSection::VitalSigns));
         assert_eq!(of(json!([])), Some(IpsSection::Other));
         let ids: HashSet<&str> = IpsSection::ORDER.iter().map(|s| s.id()).collect();
         assert_eq!(ids.len(), IpsSection::ORDER.len());

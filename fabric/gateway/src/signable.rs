@@ -1,0 +1,57 @@
+//! The messages a client signs on use unless they came signed (offline
+//! signing): signed bytes beside a signature field.
+
+use hlf_protos::{common, gateway};
+
+use crate::{client::Client, error::Error};
+
+/// A message made of the bytes a signature covers and that signature.
+pub(crate) trait Signable: prost::Message + Clone {
+    /// The bytes the signature covers.
+    fn signed_bytes(&self) -> &[u8];
+    /// The signature, empty until signed.
+    fn signature_mut(&mut self) -> &mut Vec<u8>;
+}
+
+impl Signable for gateway::SignedCommitStatusRequest {
+    fn signed_bytes(&self) -> &[u8] {
+        &self.request
+    }
+    fn signature_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.signature
+    }
+}
+
+impl Signable for gateway::SignedChaincodeEventsRequest {
+    fn signed_bytes(&self) -> &[u8] {
+        &self.request
+    }
+    fn signature_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.signature
+    }
+}
+
+impl Signable for common::Envelope {
+    fn signed_bytes(&self) -> &[u8] {
+        &self.payload
+    }
+    fn signature_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.signature
+    }
+}
+
+/// What `client`'s identity signs for `message`: the digest of its signed
+/// bytes.
+pub(crate) fn digest(client: &Client, message: &impl Signable) -> Vec<u8> {
+    client.identity.digest(message.signed_bytes())
+}
+
+/// `message` as sent: signed by `client`'s identity unless a signature was
+/// given.
+pub(crate) fn signed<M: Signable>(client: &Client, message: &M) -> Result<M, Error> {
+    let mut signed = message.clone();
+    if signed.signature_mut().is_empty() {
+        *signed.signature_mut() = client.identity.sign(&digest(client, message))?;
+    }
+    Ok(signed)
+}
