@@ -551,6 +551,7 @@ mod tests {
             throughput,
             exchange,
             proof: None,
+            cpu_baseline: None,
             aborted: BTreeMap::new(),
         }
     }

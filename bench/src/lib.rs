@@ -11,6 +11,7 @@ pub mod proof;
 pub mod report;
 pub mod soak;
 pub mod stats;
+pub mod targets;
 pub mod throughput;
 
 /// Resolves on Ctrl-C or SIGTERM (what `scripts/bench.sh` forwards), so

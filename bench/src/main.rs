@@ -18,6 +18,7 @@ use tracing_subscriber::EnvFilter;
 
 use ehrx_bench::progress::Progress;
 use ehrx_bench::report::Results;
+use ehrx_bench::targets::CpuBaseline;
 use ehrx_bench::{exchange, participants, throughput};
 use ehrx_lab::machine::Machine;
 use ehrx_lab::measure::UtcTime;
@@ -185,6 +186,12 @@ struct Cli {
     /// run's `DIR/results.json`, into DIR.
     #[arg(long, value_name = "DIR")]
     replot: Option<PathBuf>,
+    /// The results folder of a `scripts/bench-baseline.sh` run: its CPU
+    /// figures (Rust ÷ Go per submit, client and chaincode) are checked
+    /// against issue 13's CPU targets in the summary. With --replot, the
+    /// earlier run's summary is written again with them.
+    #[arg(long, value_name = "DIR")]
+    cpu_baseline: Option<PathBuf>,
     /// Run nothing: write the first N `PutEhr` uploads of the throughput
     /// benchmark with `--seed` (metadata argument and transient record) as
     /// JSON to FILE, for another driver such as Caliper (`bench/caliper/`).
@@ -228,8 +235,14 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let cpu_baseline = cli
+        .cpu_baseline
+        .as_deref()
+        .map(CpuBaseline::load)
+        .transpose()
+        .context("--cpu-baseline")?;
     if let Some(dir) = &cli.replot {
-        return replot(dir);
+        return replot(dir, cpu_baseline);
     }
     if let Some(file) = &cli.export_uploads {
         let uploads = throughput::export_uploads(cli.seed.unwrap_or(1), cli.export_count)?;
@@ -238,10 +251,10 @@ fn main() -> anyhow::Result<()> {
     }
     cli.validate()?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(run(cli))
+    runtime.block_on(run(cli, cpu_baseline))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, cpu_baseline: Option<CpuBaseline>) -> anyhow::Result<()> {
     let started = UtcTime::now();
     let seed = cli.seed.unwrap_or_else(|| {
         SystemTime::now()
@@ -330,6 +343,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         throughput: Vec::new(),
         exchange: Vec::new(),
         proof: None,
+        cpu_baseline,
         aborted: BTreeMap::new(),
     };
     // Throughput on the first ordering and batch timeout; the exchange on
@@ -430,9 +444,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Draws an earlier run's charts and page again from its `results.json`.
-fn replot(dir: &Path) -> anyhow::Result<()> {
-    let results = Results::load(dir)?;
-    let charts = results.write_page(dir)?;
+/// With `cpu_baseline`, every file is written again with its figures.
+fn replot(dir: &Path, cpu_baseline: Option<CpuBaseline>) -> anyhow::Result<()> {
+    let mut results = Results::load(dir)?;
+    let charts = match cpu_baseline {
+        Some(baseline) => {
+            results.cpu_baseline = Some(baseline);
+            results.write(dir)?
+        }
+        None => results.write_page(dir)?,
+    };
     println!(
         "{}: index.html and {} chart(s): {}",
         dir.display(),

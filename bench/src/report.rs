@@ -153,6 +153,10 @@ pub struct Results {
     /// The proofs of validation's sizes, when they were measured.
     #[serde(default)]
     pub proof: Option<crate::proof::Sizes>,
+    /// `scripts/bench-baseline.sh`'s CPU figures, when `--cpu-baseline`
+    /// named its results.
+    #[serde(default)]
+    pub cpu_baseline: Option<crate::targets::CpuBaseline>,
     /// Benchmarks that stopped with an error, and the error.
     #[serde(default)]
     pub aborted: BTreeMap<String, String>,
@@ -288,6 +292,11 @@ impl Results {
                 ));
             }
         }
+        blocks.push(section(
+            None,
+            "Targets (issue 13), against this run's figures",
+            crate::targets::table(&crate::targets::check(self)),
+        ));
         for (benchmark, error) in &self.aborted {
             blocks.push(Block::Paragraph(format!(
                 "**The {benchmark} benchmark failed:** {error}"
@@ -605,12 +614,7 @@ mod tests {
     use super::*;
 
     fn tally(latencies: &[u64], seconds: u64) -> Tally {
-        let mut tally = Tally::default();
-        for &ms in latencies {
-            tally.success(Duration::from_millis(ms), &[]);
-        }
-        tally.elapsed = Duration::from_secs(seconds);
-        tally
+        Tally::of(latencies, seconds)
     }
 
     fn rows() -> Vec<Row> {
@@ -754,6 +758,7 @@ mod tests {
             throughput,
             exchange: Vec::new(),
             proof: None,
+            cpu_baseline: None,
             aborted: BTreeMap::new(),
         };
         results.write(&dir).unwrap();

@@ -37,6 +37,17 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Successes of `latencies` ms over `seconds`, for tests.
+    #[cfg(test)]
+    pub(crate) fn of(latencies: &[u64], seconds: u64) -> Self {
+        let mut tally = Self::default();
+        for &ms in latencies {
+            tally.success(Duration::from_millis(ms), &[]);
+        }
+        tally.elapsed = Duration::from_secs(seconds);
+        tally
+    }
+
     /// A success of `latency`, with the durations of its phases.
     pub fn success(&mut self, latency: Duration, phases: &[(&str, Duration)]) {
         self.attempted += 1;
