@@ -231,6 +231,33 @@ impl Ehrx {
             child: Some(child),
         })
     }
+
+    /// `ehrx relay --config <net's relay config> [extra…]`, named
+    /// `relay-<net>`.
+    pub fn spawn_relay(&self, net: &str, extra: &[&str]) -> anyhow::Result<Service> {
+        let config = crate::exchange::relay_config_path(net);
+        let args = [
+            OsStr::new("relay"),
+            OsStr::new("--config"),
+            config.as_os_str(),
+        ];
+        self.spawn_service(
+            &format!("relay-{net}"),
+            args.into_iter().chain(extra.iter().map(OsStr::new)),
+        )
+    }
+
+    /// `ehrx responder --config <config>`, named `responder-<name>`.
+    pub fn spawn_responder(&self, name: &str, config: &Path) -> anyhow::Result<Service> {
+        self.spawn_service(
+            &format!("responder-{name}"),
+            [
+                OsStr::new("responder"),
+                OsStr::new("--config"),
+                config.as_os_str(),
+            ],
+        )
+    }
 }
 
 /// The command line as a person would type it, for messages.

@@ -441,24 +441,11 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     // --- The services: both relays, and a responder per organisation of II.
     let mut services = Services::default();
     for net in ["net1", "net2"] {
-        let config = relay_config_path(net);
-        services.push(
-            ehrx.spawn_service(
-                &format!("relay-{net}"),
-                ["relay", "--config", config.to_str().unwrap()],
-            )
-            .unwrap(),
-        );
+        services.push(ehrx.spawn_relay(net, &[]).unwrap());
     }
     for (name, msp_id) in [("org1", &msp2), ("org2", &msp2_org2)] {
         let config = write_responder_config(&dir, "net2", name, msp_id, json!({})).unwrap();
-        services.push(
-            ehrx.spawn_service(
-                &format!("responder-{name}"),
-                ["responder", "--config", config.to_str().unwrap()],
-            )
-            .unwrap(),
-        );
+        services.push(ehrx.spawn_responder(name, &config).unwrap());
     }
     // Each says it started; the relays answer on their health endpoints.
     // (Following events cannot be awaited: the stream opens with its first

@@ -23,6 +23,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use ehrx_client::ehr::render::IpsSection;
 use ehrx_lab::browser;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, write_responder_config, write_walkthrough_setup,
@@ -345,29 +346,14 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
     // --- The services: the relays with the keys made above, II's responders.
     let mut services = Services::default();
     for net in ["net1", "net2"] {
-        let config = relay_config_path(net);
+        let key_file = format!("{net}-key.hex");
         services.push(
-            ehrx.spawn_service(
-                &format!("relay-{net}"),
-                [
-                    "relay",
-                    "--config",
-                    config.to_str().unwrap(),
-                    "--network-key-file",
-                    &format!("{net}-key.hex"),
-                ],
-            )
-            .unwrap(),
+            ehrx.spawn_relay(net, &["--network-key-file", &key_file])
+                .unwrap(),
         );
     }
     for (name, config) in ["org1", "org2"].iter().zip(&responder_configs) {
-        services.push(
-            ehrx.spawn_service(
-                &format!("responder-{name}"),
-                ["responder", "--config", config.to_str().unwrap()],
-            )
-            .unwrap(),
-        );
+        services.push(ehrx.spawn_responder(name, config).unwrap());
     }
     let ready_in = Instant::now();
     let run = ehrx
@@ -551,18 +537,11 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
         .iter()
         .map(|s| s["title"].as_str().unwrap())
         .collect();
+    // Every section, in the SDK's order (whose titles its unit tests fix).
     assert_eq!(
         titles,
-        [
-            "Allergies and intolerances",
-            "Medications",
-            "Problems",
-            "Immunizations",
-            "Procedures",
-            "Results",
-            "Vital signs",
-            "Other records received",
-        ]
+        IpsSection::ORDER.map(IpsSection::title),
+        "{titles:?}"
     );
     let uploaded: Value = serde_json::from_str(&grace_bundle()).unwrap();
     for resource in received.iter() {

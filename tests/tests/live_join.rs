@@ -56,13 +56,7 @@ fn apply_setup(ehrx: &Ehrx, dir: &Path, net: &NetworkDescription, setup: &Value)
 }
 
 fn relay(ehrx: &Ehrx, net: &str) -> Service {
-    let config = relay_config_path(net);
-    let mut service = ehrx
-        .spawn_service(
-            &format!("relay-{net}"),
-            ["relay", "--config", config.to_str().unwrap()],
-        )
-        .unwrap();
+    let mut service = ehrx.spawn_relay(net, &[]).unwrap();
     service
         .wait_for_log("relay started", SERVICE_TIMEOUT)
         .unwrap();
@@ -79,21 +73,19 @@ fn relay_health(net: &str) -> Value {
 /// A responder per organisation of `net`, as `User1`.
 fn responders(ehrx: &Ehrx, dir: &Path, net: &NetworkDescription, services: &mut Services) {
     for organization in &net.organizations {
-        let name = format!("responder-{}-{}", net.name, organization.name);
-        let config = dir.join(format!("{name}.json"));
+        let name = format!("{}-{}", net.name, organization.name);
+        let config = dir.join(format!("responder-{name}.json"));
         write_json(
             &config,
             &json!({
                 "network_description": description_path(&net.name),
                 "identity": {"msp_id": organization.msp_id, "user": "User1"},
-                "checkpoint_file": format!("{name}-checkpoint.json"),
+                "checkpoint_file": format!("responder-{name}-checkpoint.json"),
                 "retry": {"initial_ms": 200, "max_ms": 5000},
             }),
         )
         .unwrap();
-        let mut service = ehrx
-            .spawn_service(&name, ["responder", "--config", config.to_str().unwrap()])
-            .unwrap();
+        let mut service = ehrx.spawn_responder(&name, &config).unwrap();
         service
             .wait_for_log("responder started", SERVICE_TIMEOUT)
             .unwrap();
