@@ -19,6 +19,10 @@ pub const MAX_UPLOAD_METADATA_BYTES: usize = 2 * 1024 * 1024;
 /// bytes: a certificate PEM is a few KiB, so this leaves ample room while
 /// keeping a hostile argument cheap to refuse.
 pub const MAX_JSON_ARGUMENT_BYTES: usize = 64 * 1024;
+/// The largest configuration file the relay, the responders and the CLI's
+/// setup read (read with the same strict reader as the contract's
+/// arguments): room for hundreds of requesters with their certificates.
+pub const MAX_CONFIG_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// The deepest nesting of arrays and objects in a JSON argument or record.
 /// FHIR resources nest a dozen levels at most.
 pub const MAX_JSON_DEPTH: usize = 64;

@@ -24,6 +24,7 @@
 //! at once and another's only after `takeover_seconds`, 1 to 3600, without
 //! a reply); every responder of a network must be given the same `of`.
 
+use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -143,7 +144,11 @@ impl ResponderConfig {
     /// Parses and checks configuration JSON; relative paths are taken from
     /// `base`.
     pub fn from_json(text: &str, base: &Path) -> anyhow::Result<Self> {
-        let mut config: Self = serde_json::from_str(text)?;
+        let mut config: Self = parse_object_within(
+            "the responder configuration",
+            text.as_bytes(),
+            MAX_CONFIG_FILE_BYTES,
+        )?;
         config.network_description = relative_to(base, &config.network_description);
         config.checkpoint_file = relative_to(base, &config.checkpoint_file);
         config.check()?;
@@ -255,12 +260,25 @@ mod tests {
         let mut typo = minimal();
         typo["checkpoint"] = "x".into();
         let text = parse(typo).unwrap_err().to_string();
-        assert!(text.contains("unknown field `checkpoint`"), "{text}");
+        assert!(text.contains("unknown field \"checkpoint\""), "{text}");
 
         let mut nested = minimal();
         nested["retry"] = json!({"initial_ms": 1, "max": 2});
         let text = parse(nested).unwrap_err().to_string();
-        assert!(text.contains("unknown field `max`"), "{text}");
+        assert!(text.contains("unknown field \"max\""), "{text}");
+
+        // Arrays where objects go, repeated keys: refused, as in the
+        // contract's arguments.
+        let mut array = minimal();
+        array["identity"] = json!(["Net2Org1MSP", "User1"]);
+        let text = parse(array).unwrap_err().to_string();
+        assert!(text.contains("identity"), "{text}");
+        let twice = r#"{"network_description": "a.json", "network_description": "b.json",
+            "identity": {"msp_id": "Net2Org1MSP", "user": "User1"}, "checkpoint_file": "c.json"}"#;
+        let text = ResponderConfig::from_json(twice, Path::new("/etc"))
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("repeats the key"), "{text}");
 
         let text = parse(json!({"network_description": "n.json"}))
             .unwrap_err()

@@ -38,6 +38,7 @@
 //! anything is written; each error names the entry at fault. Every call the
 //! file becomes is an upsert in the contract, so applying it again is safe.
 
+use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
 use std::{
     collections::BTreeSet,
     fmt,
@@ -282,7 +283,11 @@ fn one_key(
 impl SetupFile {
     /// Parses the JSON of a setup file.
     pub fn from_json(text: &str) -> anyhow::Result<Self> {
-        serde_json::from_str(text).map_err(|e| anyhow!("{e}"))
+        Ok(parse_object_within(
+            "the setup file",
+            text.as_bytes(),
+            MAX_CONFIG_FILE_BYTES,
+        )?)
     }
 
     /// Checks the file and reads the key files it names, relative to `base`.
@@ -694,9 +699,15 @@ pub(crate) mod tests {
     #[test]
     fn unknown_fields_are_refused_with_their_name() {
         let text = error(json!({"network": {"network_id": "net1"}, "requestors": []}));
-        assert!(text.contains("unknown field `requestors`"), "{text}");
+        assert!(text.contains("unknown field \"requestors\""), "{text}");
+        let text = error(json!({"network": ["net1", 100, 60]}));
+        assert!(text.contains("network"), "{text}");
+        let text = SetupFile::from_json(r#"{"network": {"network_id": "a", "network_id": "b"}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("repeats the key"), "{text}");
         let text = error(json!({"network": {"network_id": "net1", "rate": 3}}));
-        assert!(text.contains("unknown field `rate`"), "{text}");
+        assert!(text.contains("unknown field \"rate\""), "{text}");
         let text = error(json!({"remote_networks": []}));
         assert!(text.contains("missing field `network`"), "{text}");
     }

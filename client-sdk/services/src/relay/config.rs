@@ -1,7 +1,10 @@
 //! The relay's configuration file (JSON) and the credentials it names.
 //!
-//! Parsing is strict (unknown fields are refused, so a misspelt option is an
-//! error rather than a silently ignored default), relative paths are taken
+//! Parsing is strict, with the contract's own reader
+//! (`ehrx_interface::json`): unknown fields are refused, so a misspelt
+//! option is an error rather than a silently ignored default, and so are
+//! an array where an object goes, a repeated key and a file over
+//! `MAX_CONFIG_FILE_BYTES`. Relative paths are taken
 //! from the configuration file's folder, and every error names the field or
 //! file at fault, because an admin reads these errors at start-up and should
 //! not have to guess.
@@ -33,6 +36,7 @@ use std::{
 };
 
 use ed25519_dalek::SigningKey;
+use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
 use serde::Deserialize;
 
 use ehrx_client::ehr::interface::{Key32, rules::is_name};
@@ -55,8 +59,9 @@ pub enum ConfigError {
     Parse {
         /// The file (or `<inline>`).
         path: PathBuf,
-        /// What the parser said, with line and column.
-        source: serde_json::Error,
+        /// What the strict reader said: malformed JSON, an array where an
+        /// object goes, a repeated key, an unknown field, a wrong type.
+        source: ehrx_interface::InterfaceError,
     },
     /// A field has a value that cannot work.
     #[error("relay configuration field `{field}`: {reason}")]
@@ -309,10 +314,12 @@ impl RelayConfig {
 
     fn parse(bytes: &[u8], path: &Path, base: &Path) -> Result<Self, ConfigError> {
         let mut config: Self =
-            serde_json::from_slice(bytes).map_err(|source| ConfigError::Parse {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            parse_object_within("the configuration", bytes, MAX_CONFIG_FILE_BYTES).map_err(
+                |source| ConfigError::Parse {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
         config.resolve_paths(base);
         config.validate()?;
         Ok(config)
@@ -646,6 +653,40 @@ mod tests {
 
         let json = edited(|v| v["chain_code"] = "x".into());
         assert!(parse(&json).unwrap_err().to_string().contains("chain_code"));
+    }
+
+    #[test]
+    fn hostile_json_is_refused_by_the_strict_reader() {
+        use ehrx_interface::ErrorCode;
+        let code = |json: &str| match parse(json) {
+            Err(ConfigError::Parse { source, .. }) => source.code(),
+            other => panic!("{other:?}"),
+        };
+        // An array where an object goes, at the top and nested.
+        assert_eq!(code("[1, 2]"), ErrorCode::NotAnObject);
+        let retry = edited(|v| v["retry"] = serde_json::json!([200, 5000]));
+        assert_eq!(code(&retry), ErrorCode::BadArgument, "{retry}");
+        assert!(parse(&retry).unwrap_err().to_string().contains("retry"));
+        let identity = edited(|v| v["identity"] = serde_json::json!(["Net1Org1MSP", "User3"]));
+        assert_eq!(code(&identity), ErrorCode::BadArgument, "{identity}");
+        // A repeated key, at the top or inside.
+        let twice = MINIMAL.replacen(
+            r#""network_id": "net1","#,
+            r#""network_id": "net1", "network_id": "net9","#,
+            1,
+        );
+        assert_eq!(code(&twice), ErrorCode::DuplicateKey);
+        let inner = MINIMAL.replacen(r#""user": "User3""#, r#""user": "User3", "user": "x""#, 1);
+        assert_eq!(code(&inner), ErrorCode::DuplicateKey);
+        // Deep nesting and an oversized file: bounded errors.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(code(&deep), ErrorCode::TooDeep);
+        let huge = edited(|v| v["network_id"] = "n".repeat(MAX_CONFIG_FILE_BYTES).into());
+        assert_eq!(code(&huge), ErrorCode::TooLarge);
+        assert!(parse(&huge).unwrap_err().to_string().len() < 400);
+        // NUL bytes inside a string are text; in a name they fail its rule.
+        let nul = edited(|v| v["network_id"] = "net\u{0}1".into());
+        assert!(parse(&nul).is_err());
     }
 
     #[test]
