@@ -318,7 +318,11 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let run = net1_admin
         .run(["admin", "setup", "--file", "setup-typo.json"])
         .unwrap();
-    assert_fails(&run, 1, &["setup-typo.json", "unknown field \"requestors\""]);
+    assert_fails(
+        &run,
+        1,
+        &["setup-typo.json", "unknown field \"requestors\""],
+    );
     assert_eq!(height(net1), before, "a refused setup writes nothing");
 
     // Both admins at once, as two hospitals would.

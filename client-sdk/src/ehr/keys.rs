@@ -267,7 +267,10 @@ impl KeyStore for FileKeyStore {
             path: path.clone(),
             reason,
         };
-        let file: KeyFile = serde_json::from_slice(&bytes).map_err(|e| malformed(e.to_string()))?;
+        // The strict reader: an array for the object, a repeated key or an
+        // unknown field is a damaged (or forged) file, not a key.
+        let file: KeyFile = ehrx_interface::parse_object("the key file", &bytes)
+            .map_err(|e| malformed(e.to_string()))?;
         if file.request_id != request_id {
             return Err(malformed(format!("holds request {}", file.request_id)));
         }
@@ -446,6 +449,25 @@ mod tests {
             store.load(ID),
             Err(KeyStoreError::Malformed { .. })
         ));
+        // A file in the store's format, bent: an array for the object, the
+        // request id twice (the second one another request's).
+        let path = dir.path().join(format!("{ID}.json"));
+        let good = fs::read_to_string(dir.path().join(format!("{ID}.json"))).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&good).unwrap();
+        let fields = [
+            "request_id",
+            "source_network",
+            "destination_network",
+            "decryption_key",
+        ];
+        let array = serde_json::Value::Array(fields.iter().map(|f| value[*f].clone()).collect());
+        fs::write(&path, array.to_string()).unwrap();
+        let error = store.load(ID).unwrap_err().to_string();
+        assert!(error.contains("JSON object"), "{error}");
+        let twice = good.replacen('{', &format!("{{\"request_id\":\"{ID}\","), 1);
+        fs::write(&path, twice).unwrap();
+        let error = store.load(ID).unwrap_err().to_string();
+        assert!(error.contains("repeats the key"), "{error}");
     }
 
     #[test]
