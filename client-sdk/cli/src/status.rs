@@ -169,6 +169,7 @@ mod tests {
             detail: String::new(),
             at_ms: 0,
             tx_id: "0123456789abcdef".into(),
+            disclosed: None,
         }]);
         assert!(
             text.contains("1970-01-01 00:00:00  disclosure  r-1"),
