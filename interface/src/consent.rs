@@ -569,9 +569,10 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-/// A FHIR date or date-time as Unix milliseconds; a date's end is the
-/// first millisecond of the next day.
-fn instant(element: &'static str, text: Option<&str>, end: bool) -> Result<i64, ConsentError> {
+/// A FHIR date or date-time of `element` as Unix milliseconds; as a
+/// period's `end`, a date means through its last millisecond (the next
+/// day's first, exclusive).
+pub fn instant(element: &'static str, text: Option<&str>, end: bool) -> Result<i64, ConsentError> {
     let text = text.ok_or_else(|| ConsentError::invalid(element, "required"))?;
     let bad = || {
         ConsentError::invalid(

@@ -65,7 +65,7 @@ fn status_table(statuses: &[RequestEntry]) -> String {
 
 /// `ehrx audit <patient-ref|admin|security>`.
 pub async fn run_audit(target: &TargetArgs, out: &Output, args: AuditArgs) -> anyhow::Result<()> {
-    let subject = subject_arg(&args.subject)?;
+    let subject = subject_arg(args.subject.as_deref().unwrap_or_default())?;
     let subject = match subject.as_str() {
         "admin" => AuditSubject::Admin,
         "security" => AuditSubject::Security,
