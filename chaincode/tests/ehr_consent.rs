@@ -4,7 +4,7 @@
 //! SubmitReply) at the transaction's time: no consent, expired, revoked in
 //! flight, other purpose or category, another patient's, break-glass.
 
-use ehrx_chaincode::proto::exchange::{Purpose, Request, ReplyStatus};
+use ehrx_chaincode::proto::exchange::{Purpose, ReplyStatus, Request};
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode, Key32,
@@ -50,7 +50,10 @@ async fn revoke(world: &World, id: &str) {
         &world.net2.admin,
         revocation.to_string().as_bytes(),
     );
-    succeeded(function::REVOKE_CONSENT, &world.net2.invoke(invocation).await);
+    succeeded(
+        function::REVOKE_CONSENT,
+        &world.net2.invoke(invocation).await,
+    );
 }
 
 async fn list(world: &World) -> Vec<ConsentEntry> {
@@ -144,7 +147,10 @@ async fn a_consent_permits_the_disclosure_and_marks_its_audit_entry() {
     let request = accepted(&world, 1, |_| {}).await;
     let fetched = world.request_records(&request.request_id).await;
     let signed = world.submit(&world.reply_from(&fetched)).await;
-    assert_eq!(last_event(&world.net2.ledger).event_name, event::REPLY_READY);
+    assert_eq!(
+        last_event(&world.net2.ledger).event_name,
+        event::REPLY_READY
+    );
     assert_eq!(last_event(&world.net2.ledger).payload, signed);
     let trail = world.net2.audit_trail(&hex(&world.patient)).await;
     let kinds: Vec<AuditKind> = trail.iter().map(|e| e.kind).collect();
@@ -258,7 +264,10 @@ async fn break_glass_discloses_an_emergency_flagged_audited_and_raised() {
     let signed = world.submit(&world.reply_from(&fetched)).await;
     let raised = last_event(&world.net2.ledger);
     assert_eq!(raised.event_name, event::BREAK_GLASS);
-    assert_eq!(raised.payload, signed, "the relay forwards it as a ready reply");
+    assert_eq!(
+        raised.payload, signed,
+        "the relay forwards it as a ready reply"
+    );
     let disclosure = world.net2.audit_trail(&hex(&world.patient)).await;
     let disclosed = disclosure.last().unwrap().disclosed.clone().unwrap();
     assert!(disclosed.break_glass);
@@ -267,7 +276,10 @@ async fn break_glass_discloses_an_emergency_flagged_audited_and_raised() {
     let security = world.net2.audit_trail("security").await;
     let entry = security.last().unwrap();
     assert_eq!(entry.kind, AuditKind::BreakGlass);
-    assert_eq!(entry.request_id.as_deref(), Some(request.request_id.as_str()));
+    assert_eq!(
+        entry.request_id.as_deref(),
+        Some(request.request_id.as_str())
+    );
     assert!(entry.detail.contains("without consent"), "{}", entry.detail);
 
     // Treatment is no emergency: no consent, no records.
@@ -297,7 +309,10 @@ async fn a_consent_is_used_over_break_glass_when_there_is_one() {
     put(&world, &world.net2.admin, &emergency).await;
     let request = accepted(&world, 1, |r| r.purpose = Purpose::Emergency as i32).await;
     world.submit(&world.reply_ok(&request)).await;
-    assert_eq!(last_event(&world.net2.ledger).event_name, event::REPLY_READY);
+    assert_eq!(
+        last_event(&world.net2.ledger).event_name,
+        event::REPLY_READY
+    );
     let trail = world.net2.audit_trail(&hex(&world.patient)).await;
     let disclosed = trail.last().unwrap().disclosed.clone().unwrap();
     assert_eq!(disclosed.consent_id.as_deref(), Some("er"));
@@ -370,10 +385,22 @@ async fn hostile_consents_and_revocations_are_refused_writing_nothing() {
         ),
         ("1 MiB", huge.into_bytes(), ErrorCode::TooLarge),
         ("deep", deep.into_bytes(), ErrorCode::TooDeep),
-        ("NUL", b"{\"resourceType\":\"\0\"}".to_vec(), ErrorCode::BadArgument),
+        (
+            "NUL",
+            b"{\"resourceType\":\"\0\"}".to_vec(),
+            ErrorCode::BadArgument,
+        ),
         ("not JSON", b"Consent".to_vec(), ErrorCode::BadArgument),
-        ("bad patient", bad_patient.to_string().into_bytes(), ErrorCode::BadArgument),
-        ("no period", no_period.to_string().into_bytes(), ErrorCode::BadArgument),
+        (
+            "bad patient",
+            bad_patient.to_string().into_bytes(),
+            ErrorCode::BadArgument,
+        ),
+        (
+            "no period",
+            no_period.to_string().into_bytes(),
+            ErrorCode::BadArgument,
+        ),
     ];
     for (label, bytes, expected) in cases {
         let message = world

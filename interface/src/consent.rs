@@ -292,10 +292,7 @@ impl ConsentTerms {
         }
         let covered = self.categories.is_empty()
             || (!asker.categories.is_empty()
-                && asker
-                    .categories
-                    .iter()
-                    .all(|c| self.categories.contains(c)));
+                && asker.categories.iter().all(|c| self.categories.contains(c)));
         if !covered {
             return Err(Mismatch::Category(id()));
         }
@@ -400,10 +397,9 @@ impl FhirConsent {
                 format!("{} is not Consent", crate::quote(&self.resource_type)),
             ));
         }
-        let consent_id = self
-            .id
-            .filter(|id| is_fhir_id(id))
-            .ok_or_else(|| ConsentError::invalid("id", "a FHIR id is required (1 to 64 of A-Z a-z 0-9 - .)"))?;
+        let consent_id = self.id.filter(|id| is_fhir_id(id)).ok_or_else(|| {
+            ConsentError::invalid("id", "a FHIR id is required (1 to 64 of A-Z a-z 0-9 - .)")
+        })?;
         let status = match self.status.as_str() {
             "active" => ConsentStatus::Active,
             "inactive" => ConsentStatus::Inactive,
@@ -411,7 +407,10 @@ impl FhirConsent {
             other => {
                 return Err(ConsentError::invalid(
                     "status",
-                    format!("{} is not active, inactive or rejected", crate::quote(other)),
+                    format!(
+                        "{} is not active, inactive or rejected",
+                        crate::quote(other)
+                    ),
                 ));
             }
         };
@@ -465,16 +464,24 @@ impl FhirConsent {
             .into_iter()
             .map(|a| recipient(a.reference))
             .collect::<Result<Vec<_>, _>>()?;
-        let purposes = codes("provision.purpose", provision.purpose, PURPOSE_SYSTEM, |c| {
-            PURPOSES.contains(&c)
-        })?;
+        let purposes = codes(
+            "provision.purpose",
+            provision.purpose,
+            PURPOSE_SYSTEM,
+            |c| PURPOSES.contains(&c),
+        )?;
         if purposes.is_empty() {
             return Err(ConsentError::invalid(
                 "provision.purpose",
                 "at least one purpose is required",
             ));
         }
-        let categories = codes("provision.class", provision.class, CLASS_SYSTEM, is_category)?;
+        let categories = codes(
+            "provision.class",
+            provision.class,
+            CLASS_SYSTEM,
+            is_category,
+        )?;
         Ok(ConsentTerms {
             consent_id,
             status,
@@ -528,7 +535,9 @@ fn recipient(reference: Reference) -> Result<Recipient, ConsentError> {
         }
         _ => Err(ConsentError::invalid(
             ELEMENT,
-            format!("the system must be {NETWORK_SYSTEM}, {ORGANIZATION_SYSTEM} or {REQUESTER_SYSTEM}"),
+            format!(
+                "the system must be {NETWORK_SYSTEM}, {ORGANIZATION_SYSTEM} or {REQUESTER_SYSTEM}"
+            ),
         )),
     }
 }
@@ -551,7 +560,10 @@ fn codes(
         if coding.system.as_deref() != Some(system) || !valid(&code) {
             return Err(ConsentError::invalid(
                 element,
-                format!("{} is not a code of {system} this contract knows", crate::quote(&code)),
+                format!(
+                    "{} is not a code of {system} this contract knows",
+                    crate::quote(&code)
+                ),
             ));
         }
         if !codes.contains(&code) {
@@ -588,7 +600,11 @@ pub fn instant(element: &'static str, text: Option<&str>, end: bool) -> Result<i
         Err(_) => {
             let format = time::macros::format_description!("[year]-[month]-[day]");
             let date = Date::parse(text, &format).map_err(|_| bad())?;
-            let date = if end { date.next_day().ok_or_else(bad)? } else { date };
+            let date = if end {
+                date.next_day().ok_or_else(bad)?
+            } else {
+                date
+            };
             date.midnight().assume_utc()
         }
     };
@@ -664,10 +680,7 @@ mod tests {
         assert_eq!(read(&no_class.to_fhir()).unwrap(), no_class);
         let mut date_end = consent();
         date_end["provision"]["period"]["end"] = json!("2026-12-31");
-        assert_eq!(
-            read(&date_end).unwrap().end_ms,
-            ms("2027-01-01T00:00:00Z")
-        );
+        assert_eq!(read(&date_end).unwrap().end_ms, ms("2027-01-01T00:00:00Z"));
     }
 
     #[test]
@@ -680,32 +693,56 @@ mod tests {
         assert_eq!(terms.permits(at, &asker("net4", &wanted)), Ok(()));
         let mut other_org = asker("net3", &wanted);
         other_org.msp_id = "Org2MSP";
-        assert!(matches!(terms.permits(at, &other_org), Err(Mismatch::Recipient(_))));
+        assert!(matches!(
+            terms.permits(at, &other_org),
+            Err(Mismatch::Recipient(_))
+        ));
         let mut other_code = asker("net4", &wanted);
         other_code.requester_code = "dr-b";
-        assert!(matches!(terms.permits(at, &other_code), Err(Mismatch::Recipient(_))));
-        assert!(matches!(terms.permits(at, &asker("net2", &wanted)), Err(Mismatch::Recipient(_))));
+        assert!(matches!(
+            terms.permits(at, &other_code),
+            Err(Mismatch::Recipient(_))
+        ));
+        assert!(matches!(
+            terms.permits(at, &asker("net2", &wanted)),
+            Err(Mismatch::Recipient(_))
+        ));
         assert!(matches!(
             terms.permits(terms.start_ms - 1, &asker("net1", &wanted)),
             Err(Mismatch::NotYet(_))
         ));
-        assert_eq!(terms.permits(terms.start_ms, &asker("net1", &wanted)), Ok(()));
+        assert_eq!(
+            terms.permits(terms.start_ms, &asker("net1", &wanted)),
+            Ok(())
+        );
         assert!(matches!(
             terms.permits(terms.end_ms, &asker("net1", &wanted)),
             Err(Mismatch::Expired(_))
         ));
         let mut emergency = asker("net1", &wanted);
         emergency.purpose = EMERGENCY_PURPOSE;
-        assert!(matches!(terms.permits(at, &emergency), Err(Mismatch::Purpose(_))));
+        assert!(matches!(
+            terms.permits(at, &emergency),
+            Err(Mismatch::Purpose(_))
+        ));
         let other = vec!["Condition".to_owned(), "Patient".to_owned()];
-        assert!(matches!(terms.permits(at, &asker("net1", &other)), Err(Mismatch::Category(_))));
-        assert!(matches!(terms.permits(at, &asker("net1", &[])), Err(Mismatch::Category(_))));
+        assert!(matches!(
+            terms.permits(at, &asker("net1", &other)),
+            Err(Mismatch::Category(_))
+        ));
+        assert!(matches!(
+            terms.permits(at, &asker("net1", &[])),
+            Err(Mismatch::Category(_))
+        ));
         let mut all = terms.clone();
         all.categories.clear();
         assert_eq!(all.permits(at, &asker("net1", &[])), Ok(()));
         let mut inactive = terms;
         inactive.status = ConsentStatus::Inactive;
-        assert!(matches!(inactive.permits(at, &asker("net1", &wanted)), Err(Mismatch::NotActive(_))));
+        assert!(matches!(
+            inactive.permits(at, &asker("net1", &wanted)),
+            Err(Mismatch::NotActive(_))
+        ));
     }
 
     #[test]
@@ -716,11 +753,21 @@ mod tests {
             code(br#"{"resourceType":"Consent","resourceType":"Consent"}"#),
             ErrorCode::DuplicateKey
         );
-        let huge = format!(r#"{{"resourceType":"Consent","id":"{}"}}"#, "x".repeat(1 << 20));
+        let huge = format!(
+            r#"{{"resourceType":"Consent","id":"{}"}}"#,
+            "x".repeat(1 << 20)
+        );
         assert_eq!(code(huge.as_bytes()), ErrorCode::TooLarge);
-        let deep = format!("{}{}", "{\"a\":".repeat(100), "1".to_owned() + &"}".repeat(100));
+        let deep = format!(
+            "{}{}",
+            "{\"a\":".repeat(100),
+            "1".to_owned() + &"}".repeat(100)
+        );
         assert_eq!(code(deep.as_bytes()), ErrorCode::TooDeep);
-        assert_eq!(code(b"{\"resourceType\":\"Consent\0\"}"), ErrorCode::BadArgument);
+        assert_eq!(
+            code(b"{\"resourceType\":\"Consent\0\"}"),
+            ErrorCode::BadArgument
+        );
         let changes: Vec<(&str, Value)> = vec![
             ("/resourceType", json!("Patient")),
             ("/id", json!("bad id!")),
@@ -733,8 +780,14 @@ mod tests {
             ("/provision/period/start", json!("yesterday")),
             ("/provision/period/end", Value::Null),
             ("/provision/actor", json!([])),
-            ("/provision/actor/0/reference/identifier/system", json!("urn:x")),
-            ("/provision/actor/1/reference/identifier/value", json!("net3")),
+            (
+                "/provision/actor/0/reference/identifier/system",
+                json!("urn:x"),
+            ),
+            (
+                "/provision/actor/1/reference/identifier/value",
+                json!("net3"),
+            ),
             ("/provision/purpose", json!([])),
             ("/provision/purpose/0/code", json!("MARKETING")),
             ("/provision/class/0/system", json!("urn:x")),

@@ -91,8 +91,16 @@ pub async fn configure_network(
             config.network_id,
             config.rate_limit_max,
             config.rate_limit_window_seconds,
-            if config.consent_required { "required" } else { "not required" },
-            if config.break_glass { "allowed" } else { "not allowed" }
+            if config.consent_required {
+                "required"
+            } else {
+                "not required"
+            },
+            if config.break_glass {
+                "allowed"
+            } else {
+                "not allowed"
+            }
         ),
     )
     .await?;

@@ -19,7 +19,9 @@
 
 use ehrx_interface::{
     Key32,
-    consent::{Asker, ConsentEntry, ConsentRevocation, ConsentStatus, ConsentTerms, EMERGENCY_PURPOSE},
+    consent::{
+        Asker, ConsentEntry, ConsentRevocation, ConsentStatus, ConsentTerms, EMERGENCY_PURPOSE,
+    },
     limits::MAX_CONSENTS_PER_PATIENT,
     names::{CONSENT_TRANSIENT, event},
     parse_object, quote,
@@ -117,7 +119,10 @@ fn transient(stub: &Stub) -> Result<&[u8], EhrError> {
         .ok_or_else(|| {
             EhrError::invalid(
                 "consent",
-                format!("the transient map has no {} entry", quote(CONSENT_TRANSIENT)),
+                format!(
+                    "the transient map has no {} entry",
+                    quote(CONSENT_TRANSIENT)
+                ),
             )
         })
 }

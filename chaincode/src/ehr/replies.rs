@@ -376,7 +376,9 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     entry.status = RequestStatus::Replied;
     entry.reply = Some(summary);
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
-    let event = basis.as_ref().map_or(event::REPLY_READY, consent::Basis::reply_event);
+    let event = basis
+        .as_ref()
+        .map_or(event::REPLY_READY, consent::Basis::reply_event);
     stub.set_event(event, bytes.to_vec())?;
     Ok(Json(Outcome::of(OutcomeKind::Submitted, &entry.request_id)))
 }

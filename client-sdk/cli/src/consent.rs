@@ -33,11 +33,15 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ConsentCommand) -> 
     match command {
         ConsentCommand::Put(args) => {
             let resource = match &args.file {
-                Some(file) => std::fs::read(file)
-                    .with_context(|| format!("reading {}", file.display()))?,
+                Some(file) => {
+                    std::fs::read(file).with_context(|| format!("reading {}", file.display()))?
+                }
                 None => terms_of(&args)?.to_fhir().to_string().into_bytes(),
             };
-            let stored = client.put_consent(&resource).await.context("storing the consent")?;
+            let stored = client
+                .put_consent(&resource)
+                .await
+                .context("storing the consent")?;
             out.emit(&stored, || consent_table(std::slice::from_ref(&stored)))
         }
         ConsentCommand::Revoke { patient, id } => {
@@ -79,8 +83,9 @@ pub async fn run_audit(
             let printed = match format {
                 ReportFormat::Text => report.to_text(),
                 ReportFormat::Html => report.to_html(),
-                ReportFormat::Fhir => serde_json::to_string_pretty(&report.to_fhir())
-                    .context("writing the bundle")?,
+                ReportFormat::Fhir => {
+                    serde_json::to_string_pretty(&report.to_fhir()).context("writing the bundle")?
+                }
             };
             Output::new(false).emit(&(), || printed)
         }
@@ -99,10 +104,12 @@ pub async fn run_audit(
             let mut seen = 0;
             while count.is_none_or(|count| seen < count) {
                 let next = match deadline {
-                    Some(deadline) => match tokio::time::timeout_at(deadline, events.next()).await {
-                        Ok(next) => next,
-                        Err(_) => break,
-                    },
+                    Some(deadline) => {
+                        match tokio::time::timeout_at(deadline, events.next()).await {
+                            Ok(next) => next,
+                            Err(_) => break,
+                        }
+                    }
                     None => events.next().await,
                 };
                 let event = match next {
@@ -112,10 +119,17 @@ pub async fn run_audit(
                 if event.event_name != event::BREAK_GLASS {
                     continue;
                 }
-                let notice = BreakGlassNotice::of(&event.payload, event.block_number, &event.transaction_id)?;
+                let notice = BreakGlassNotice::of(
+                    &event.payload,
+                    event.block_number,
+                    &event.transaction_id,
+                )?;
                 seen += 1;
                 if out.is_json() {
-                    println!("{}", serde_json::to_string(&notice).context("writing the event")?);
+                    println!(
+                        "{}",
+                        serde_json::to_string(&notice).context("writing the event")?
+                    );
                 } else {
                     println!(
                         "BREAK-GLASS block {} tx {}: request {} disclosed {} record(s) to {} at {}",
@@ -147,7 +161,8 @@ struct BreakGlassNotice {
 impl BreakGlassNotice {
     /// From the event's payload, the signed reply.
     fn of(payload: &[u8], block_number: u64, transaction_id: &str) -> anyhow::Result<Self> {
-        let signed = SignedReply::decode(payload).context("a BreakGlass event without a signed reply")?;
+        let signed =
+            SignedReply::decode(payload).context("a BreakGlass event without a signed reply")?;
         let reply = Reply::decode(signed.reply.as_slice()).context("a BreakGlass event's reply")?;
         let created_at = reply
             .created_at
@@ -190,8 +205,12 @@ fn terms_of(args: &ConsentPutArgs) -> anyhow::Result<ConsentTerms> {
             .map(|(a, b)| (a.to_owned(), b.to_owned()))
             .ok_or_else(|| anyhow!("{what} {text:?} is not <network>/<id>"))
     };
-    let mut recipients: Vec<Recipient> =
-        args.to_network.iter().cloned().map(Recipient::Network).collect();
+    let mut recipients: Vec<Recipient> = args
+        .to_network
+        .iter()
+        .cloned()
+        .map(Recipient::Network)
+        .collect();
     for org in &args.to_org {
         let (network, msp_id) = pair(org, "--to-org")?;
         recipients.push(Recipient::Organization { network, msp_id });
@@ -239,7 +258,9 @@ fn consent_table(consents: &[ConsentEntry]) -> String {
                     .iter()
                     .map(|r| match r {
                         Recipient::Network(n) => n.clone(),
-                        Recipient::Organization { network, msp_id } => format!("{network}/{msp_id}"),
+                        Recipient::Organization { network, msp_id } => {
+                            format!("{network}/{msp_id}")
+                        }
                         Recipient::Requester {
                             network,
                             requester_code,
@@ -257,7 +278,14 @@ fn consent_table(consents: &[ConsentEntry]) -> String {
         })
         .collect();
     table(
-        &["CONSENT", "STATUS", "IN FORCE (UTC)", "TO", "PURPOSES", "CATEGORIES"],
+        &[
+            "CONSENT",
+            "STATUS",
+            "IN FORCE (UTC)",
+            "TO",
+            "PURPOSES",
+            "CATEGORIES",
+        ],
         &rows,
     )
 }
@@ -282,10 +310,26 @@ mod tests {
     fn options_build_the_consent_the_contract_reads() {
         let patient = "AB".repeat(32);
         let args = put_args(&[
-            "--patient", &patient, "--id", "c-1", "--to-network", "net1", "--to-org",
-            "net3/Org1MSP", "--to-requester", "net4/DR-1", "--purpose", "treatment",
-            "--purpose", "emergency", "--category", "Condition", "--from", "2026-01-01",
-            "--until", "2026-12-31",
+            "--patient",
+            &patient,
+            "--id",
+            "c-1",
+            "--to-network",
+            "net1",
+            "--to-org",
+            "net3/Org1MSP",
+            "--to-requester",
+            "net4/DR-1",
+            "--purpose",
+            "treatment",
+            "--purpose",
+            "emergency",
+            "--category",
+            "Condition",
+            "--from",
+            "2026-01-01",
+            "--until",
+            "2026-12-31",
         ]);
         let terms = terms_of(&args).unwrap();
         assert_eq!(terms.patient_ref.to_hex(), "ab".repeat(32));
@@ -306,15 +350,70 @@ mod tests {
     fn options_the_contract_would_refuse_fail_before_any_call() {
         let patient = "ab".repeat(32);
         for bad in [
-            vec!["--patient", &patient, "--id", "c-1", "--to-network", "net1", "--until", "2026-12-31"],
-            vec!["--patient", &patient, "--id", "c 1", "--to-network", "net1", "--purpose", "treatment", "--until", "2026-12-31"],
-            vec!["--patient", &patient, "--id", "c-1", "--to-org", "net1", "--purpose", "treatment", "--until", "2026-12-31"],
-            vec!["--patient", "zz", "--id", "c-1", "--to-network", "net1", "--purpose", "treatment", "--until", "2026-12-31"],
-            vec!["--patient", &patient, "--id", "c-1", "--to-network", "net1", "--purpose", "treatment", "--until", "soon"],
+            vec![
+                "--patient",
+                &patient,
+                "--id",
+                "c-1",
+                "--to-network",
+                "net1",
+                "--until",
+                "2026-12-31",
+            ],
+            vec![
+                "--patient",
+                &patient,
+                "--id",
+                "c 1",
+                "--to-network",
+                "net1",
+                "--purpose",
+                "treatment",
+                "--until",
+                "2026-12-31",
+            ],
+            vec![
+                "--patient",
+                &patient,
+                "--id",
+                "c-1",
+                "--to-org",
+                "net1",
+                "--purpose",
+                "treatment",
+                "--until",
+                "2026-12-31",
+            ],
+            vec![
+                "--patient",
+                "zz",
+                "--id",
+                "c-1",
+                "--to-network",
+                "net1",
+                "--purpose",
+                "treatment",
+                "--until",
+                "2026-12-31",
+            ],
+            vec![
+                "--patient",
+                &patient,
+                "--id",
+                "c-1",
+                "--to-network",
+                "net1",
+                "--purpose",
+                "treatment",
+                "--until",
+                "soon",
+            ],
         ] {
             assert!(terms_of(&put_args(&bad)).is_err(), "{bad:?}");
         }
-        assert!(Cli::try_parse_from(["ehrx", "consent", "put", "--file", "f", "--id", "x"]).is_err());
+        assert!(
+            Cli::try_parse_from(["ehrx", "consent", "put", "--file", "f", "--id", "x"]).is_err()
+        );
         assert!(Cli::try_parse_from(["ehrx", "consent", "put", "--id", "x"]).is_err());
     }
 
@@ -331,7 +430,13 @@ mod tests {
             ..SignedReply::default()
         };
         let notice = BreakGlassNotice::of(&signed.encode_to_vec(), 7, "tx").unwrap();
-        assert_eq!((notice.request_id.as_str(), notice.receiving_network.as_str()), ("r-1", "net1"));
+        assert_eq!(
+            (
+                notice.request_id.as_str(),
+                notice.receiving_network.as_str()
+            ),
+            ("r-1", "net1")
+        );
         assert!(BreakGlassNotice::of(b"\xff\xff", 7, "tx").is_err());
     }
 }

@@ -374,7 +374,11 @@ impl SetupFile {
             (Role::Responder, "responders", self.responders),
             (Role::Relay, "relays", self.relays),
             (Role::Uploader, "uploaders", self.uploaders),
-            (Role::ConsentManager, "consent_managers", self.consent_managers),
+            (
+                Role::ConsentManager,
+                "consent_managers",
+                self.consent_managers,
+            ),
         ] {
             let mut seen = BTreeSet::new();
             for (index, entry) in entries.into_iter().enumerate() {
@@ -500,8 +504,16 @@ impl Setup {
                 network.network_id,
                 network.rate_limit_max,
                 network.rate_limit_window_seconds,
-                if network.consent_required { "required" } else { "not required" },
-                if network.break_glass { "allowed" } else { "not allowed" }
+                if network.consent_required {
+                    "required"
+                } else {
+                    "not required"
+                },
+                if network.break_glass {
+                    "allowed"
+                } else {
+                    "not allowed"
+                }
             ),
             call: Call::Configure(network.clone()),
         }];

@@ -307,7 +307,11 @@ mod tests {
         };
         let trail = vec![
             entry(AuditKind::RecordStored, 1, None),
-            entry(AuditKind::Disclosure, 1_700_000_000_000, mark(Some("c-1"), false)),
+            entry(
+                AuditKind::Disclosure,
+                1_700_000_000_000,
+                mark(Some("c-1"), false),
+            ),
             entry(AuditKind::Refusal, 3, None),
             entry(AuditKind::ConsentRevoked, 4, None),
             entry(AuditKind::Disclosure, 1_700_000_100_000, mark(None, true)),
@@ -339,13 +343,23 @@ mod tests {
         let events = bundle["entry"].as_array().unwrap();
         for event in events {
             assert_eq!(event["resource"]["resourceType"], "AuditEvent");
-            assert_eq!(event["resource"]["entity"][0]["what"]["identifier"]["value"], "07".repeat(32));
+            assert_eq!(
+                event["resource"]["entity"][0]["what"]["identifier"]["value"],
+                "07".repeat(32)
+            );
         }
         let first = &events[0]["resource"];
-        assert_eq!(first["entity"].as_array().unwrap().len(), 4, "patient, 2 records, consent");
+        assert_eq!(
+            first["entity"].as_array().unwrap().len(),
+            4,
+            "patient, 2 records, consent"
+        );
         assert_eq!(first["agent"][1]["who"]["identifier"]["value"], "net1/DR-1");
         let second = &events[1]["resource"];
         assert_eq!(second["purposeOfEvent"][1]["coding"][0]["code"], "BTG");
-        assert_eq!(Disclosures::from_trail(&Key32::new([1; 32]), &[]).to_fhir()["total"], 0);
+        assert_eq!(
+            Disclosures::from_trail(&Key32::new([1; 32]), &[]).to_fhir()["total"],
+            0
+        );
     }
 }

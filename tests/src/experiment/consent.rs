@@ -105,7 +105,11 @@ impl ConsentLab {
     ) -> anyhow::Result<Vec<AuditEntry>> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let trail = self.admin.admin().patient_audit_trail(&self.patient).await?;
+            let trail = self
+                .admin
+                .admin()
+                .patient_audit_trail(&self.patient)
+                .await?;
             let found = trail
                 .iter()
                 .any(|e| e.kind == kind && e.request_id.as_deref() == Some(request_id));
@@ -148,7 +152,10 @@ impl ConsentLab {
             format!("{label}: refused on I with {reason:?}"),
         );
         let status = lab.doctor.request_status(request_id).await?;
-        let empty = status.reply.as_ref().is_none_or(|r| r.record_ids.is_empty());
+        let empty = status
+            .reply
+            .as_ref()
+            .is_none_or(|r| r.record_ids.is_empty());
         evidence.check(
             status.status == RequestStatus::Failed && empty,
             format!(
@@ -197,9 +204,9 @@ impl ConsentLab {
             format!("{} record(s) received and verified", reply.records.len()),
         );
         let trail = self.trail_with(&request_id, AuditKind::Disclosure).await?;
-        let entry = trail
-            .iter()
-            .find(|e| e.kind == AuditKind::Disclosure && e.request_id.as_deref() == Some(&request_id));
+        let entry = trail.iter().find(|e| {
+            e.kind == AuditKind::Disclosure && e.request_id.as_deref() == Some(&request_id)
+        });
         let mark = entry.and_then(|e| e.disclosed.clone());
         evidence.check(
             mark.as_ref().is_some_and(|m| {
@@ -353,7 +360,11 @@ pub async fn report(consent: &ConsentLab) -> anyhow::Result<Evidence> {
         .map(|d| {
             (
                 d.request_id.clone(),
-                if d.break_glass { None } else { d.consent_id.clone() },
+                if d.break_glass {
+                    None
+                } else {
+                    d.consent_id.clone()
+                },
             )
         })
         .collect();
@@ -377,9 +388,10 @@ pub async fn report(consent: &ConsentLab) -> anyhow::Result<Evidence> {
     evidence.check(
         bundle["resourceType"] == "Bundle"
             && bundle["total"] == consent.disclosed.len()
-            && bundle["entry"]
-                .as_array()
-                .is_some_and(|e| e.iter().all(|e| e["resource"]["resourceType"] == "AuditEvent")),
+            && bundle["entry"].as_array().is_some_and(|e| {
+                e.iter()
+                    .all(|e| e["resource"]["resourceType"] == "AuditEvent")
+            }),
         format!("a FHIR Bundle of {} AuditEvent(s)", bundle["total"]),
     );
     evidence.fact(format!(

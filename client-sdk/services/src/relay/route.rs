@@ -127,17 +127,20 @@ mod tests {
             receiving_network: "net2".into(),
             ..Default::default()
         };
-        let payload = test_signed_reply(&reply);
-        let Route::Forward(outgoing) = route(&event(REPLY_READY, payload), "net1", &key()).unwrap()
-        else {
-            panic!("not forwarded");
-        };
-        assert_eq!(outgoing.destination(), "net2");
-        assert_eq!(outgoing.summary.kind, Kind::Reply);
-        assert!(matches!(
-            outgoing.envelope.payload,
-            Some(Payload::SignedReply(_))
-        ));
+        // A break-glass disclosure's event goes back the same way.
+        for name in [REPLY_READY, BREAK_GLASS] {
+            let payload = test_signed_reply(&reply);
+            let Route::Forward(outgoing) = route(&event(name, payload), "net1", &key()).unwrap()
+            else {
+                panic!("{name} not forwarded");
+            };
+            assert_eq!(outgoing.destination(), "net2");
+            assert_eq!(outgoing.summary.kind, Kind::Reply);
+            assert!(matches!(
+                outgoing.envelope.payload,
+                Some(Payload::SignedReply(_))
+            ));
+        }
     }
 
     #[test]
