@@ -23,9 +23,9 @@ use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, patient_args, requester_args, write_json,
-    write_responder_config, write_walkthrough_setup,
+    write_walkthrough_setup,
 };
-use ehrx_lab::exchange::{org, relay_config_path};
+use ehrx_lab::exchange::org;
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
 
@@ -53,7 +53,6 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     let (net1, net2) = (networks.get("net1").unwrap(), networks.get("net2").unwrap());
     let msp1 = org(net1, "org1").unwrap().msp_id.clone();
     let msp2 = org(net2, "org1").unwrap().msp_id.clone();
-    let msp2_org2 = org(net2, "org2").unwrap().msp_id.clone();
     let dir = fresh_dir(
         &Path::new(env!("CARGO_TARGET_TMPDIR")).join("ehrx-cli"),
         "consent",
@@ -92,31 +91,7 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     let patient_ref = patient["patient_ref"].as_str().unwrap().to_owned();
     let named = patient_args(&patient).unwrap();
 
-    let mut services = Services::default();
-    for net in ["net1", "net2"] {
-        let config = relay_config_path(net);
-        services.push(
-            ehrx.spawn_service(
-                &format!("relay-{net}"),
-                ["relay", "--config", config.to_str().unwrap()],
-            )
-            .unwrap(),
-        );
-    }
-    for (name, msp_id) in [("org1", &msp2), ("org2", &msp2_org2)] {
-        let config = write_responder_config(&dir, "net2", name, msp_id, json!({})).unwrap();
-        services.push(
-            ehrx.spawn_service(
-                &format!("responder-{name}"),
-                ["responder", "--config", config.to_str().unwrap()],
-            )
-            .unwrap(),
-        );
-    }
-    for service in services.iter_mut() {
-        let started = format!("{} started", service.role());
-        service.wait_for_log(&started, SERVICE_TIMEOUT).unwrap();
-    }
+    let mut services = Services::walkthrough(&ehrx, &dir, net2, SERVICE_TIMEOUT).unwrap();
     eprintln!(
         "networks up, set up, services running in {:?}",
         started.elapsed()
@@ -249,10 +224,20 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     );
 
     // --- The accounting of disclosures: exactly the two, in three forms.
-    let text = net2_admin
-        .ok(["audit", "disclosures", "--patient", &patient_ref])
-        .unwrap()
-        .stdout;
+    let disclosures = |format: &str| {
+        net2_admin
+            .ok([
+                "audit",
+                "disclosures",
+                "--patient",
+                &patient_ref,
+                "--format",
+                format,
+            ])
+            .unwrap()
+            .stdout
+    };
+    let text = disclosures("text");
     assert!(text.contains("2 disclosure(s)"), "{text}");
     assert!(
         text.contains(&by_consent) && text.contains(&emergency),
@@ -261,33 +246,10 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     assert!(text.contains("basis: consent c-1"), "{text}");
     assert!(text.contains("BREAK-GLASS"), "{text}");
     assert!(text.contains(&format!("to net1 / {DOCTOR}")), "{text}");
-    let html = net2_admin
-        .ok([
-            "audit",
-            "disclosures",
-            "--patient",
-            &patient_ref,
-            "--format",
-            "html",
-        ])
-        .unwrap()
-        .stdout;
+    let html = disclosures("html");
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert_eq!(html.matches("<tr").count(), 3, "{html}");
-    let bundle: Value = serde_json::from_str(
-        &net2_admin
-            .ok([
-                "audit",
-                "disclosures",
-                "--patient",
-                &patient_ref,
-                "--format",
-                "fhir",
-            ])
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let bundle: Value = serde_json::from_str(&disclosures("fhir")).unwrap();
     assert_eq!(bundle["resourceType"], "Bundle");
     let events = bundle["entry"].as_array().unwrap();
     let ids: Vec<&str> = events

@@ -349,66 +349,35 @@ mod tests {
     #[test]
     fn options_the_contract_would_refuse_fail_before_any_call() {
         let patient = "ab".repeat(32);
-        for bad in [
-            vec![
-                "--patient",
-                &patient,
-                "--id",
-                "c-1",
-                "--to-network",
-                "net1",
-                "--until",
-                "2026-12-31",
-            ],
-            vec![
-                "--patient",
-                &patient,
-                "--id",
-                "c 1",
-                "--to-network",
-                "net1",
-                "--purpose",
-                "treatment",
-                "--until",
-                "2026-12-31",
-            ],
-            vec![
-                "--patient",
-                &patient,
-                "--id",
-                "c-1",
-                "--to-org",
-                "net1",
-                "--purpose",
-                "treatment",
-                "--until",
-                "2026-12-31",
-            ],
-            vec![
-                "--patient",
-                "zz",
-                "--id",
-                "c-1",
-                "--to-network",
-                "net1",
-                "--purpose",
-                "treatment",
-                "--until",
-                "2026-12-31",
-            ],
-            vec![
-                "--patient",
-                &patient,
-                "--id",
-                "c-1",
-                "--to-network",
-                "net1",
-                "--purpose",
-                "treatment",
-                "--until",
-                "soon",
-            ],
+        let good = [
+            "--patient",
+            &patient,
+            "--id",
+            "c-1",
+            "--to-network",
+            "net1",
+            "--purpose",
+            "treatment",
+            "--until",
+            "2026-12-31",
+        ];
+        assert!(terms_of(&put_args(&good)).is_ok());
+        // Each case changes one option of the good ones (or drops the purpose).
+        for (option, value) in [
+            ("--purpose", None),
+            ("--id", Some("c 1")),
+            ("--to-network", Some("net1/")),
+            ("--patient", Some("zz")),
+            ("--until", Some("soon")),
         ] {
+            let mut bad: Vec<&str> = Vec::new();
+            for pair in good.chunks(2) {
+                match (pair[0] == option, value) {
+                    (true, Some(value)) => bad.extend([pair[0], value]),
+                    (true, None) => {}
+                    (false, _) => bad.extend(pair),
+                }
+            }
             assert!(terms_of(&put_args(&bad)).is_err(), "{bad:?}");
         }
         assert!(
