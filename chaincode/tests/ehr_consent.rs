@@ -466,3 +466,48 @@ async fn a_patient_has_a_bounded_number_of_consents() {
     // Replacing one is still possible.
     put(&world, &world.net2.admin, &terms(&world, "c-0")).await;
 }
+
+#[tokio::test]
+async fn an_organisation_or_a_requester_code_may_be_the_recipient() {
+    let world = consent_world(false).await;
+    let mut org = terms(&world, "org");
+    org.recipients = vec![Recipient::Organization {
+        network: NET1.into(),
+        msp_id: world.net1.msp_id.clone(),
+    }];
+    put(&world, &world.net2.admin, &org).await;
+    let first = accepted(&world, 1, |_| {}).await;
+    world.submit(&world.reply_ok(&first)).await;
+    revoke(&world, "org").await;
+    let mut doctor = terms(&world, "doctor");
+    doctor.recipients = vec![Recipient::Requester {
+        network: NET1.into(),
+        requester_code: DOCTOR_CODE.into(),
+    }];
+    put(&world, &world.net2.admin, &doctor).await;
+    let second = accepted(&world, 2, |_| {}).await;
+    world.submit(&world.reply_ok(&second)).await;
+    let trail = world.net2.audit_trail(&hex(&world.patient)).await;
+    let consents: Vec<Option<String>> = trail
+        .iter()
+        .filter(|e| e.kind == AuditKind::Disclosure)
+        .map(|e| e.disclosed.clone().and_then(|d| d.consent_id))
+        .collect();
+    assert_eq!(
+        consents,
+        [Some("org".to_owned()), Some("doctor".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn without_the_policy_disclosures_carry_no_consent_and_no_glass() {
+    let world = World::new().await;
+    let (_, _) = world.replied_request(1).await;
+    let trail = world.net2.audit_trail(&hex(&world.patient)).await;
+    let disclosed = trail.last().unwrap().disclosed.clone().unwrap();
+    assert_eq!((disclosed.consent_id, disclosed.break_glass), (None, false));
+    assert_eq!(
+        last_event(&world.net2.ledger).event_name,
+        event::REPLY_READY
+    );
+}
