@@ -8,12 +8,15 @@ use ehrx_chaincode::proto::exchange::{Purpose, ReplyStatus, Request};
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode, Key32,
-    consent::{ConsentEntry, ConsentStatus, ConsentTerms, EMERGENCY_PURPOSE, Recipient},
+    consent::{
+        ConsentEntry, ConsentReceipt, ConsentStatus, ConsentTerms, EMERGENCY_PURPOSE, Recipient,
+    },
     limits::MAX_CONSENTS_PER_PATIENT,
     names::{event, function},
     types::{AuditKind, Changed, OutcomeKind},
 };
 use serde_json::json;
+use sha2::{Digest as _, Sha256};
 
 /// Milliseconds of the ledger clock's start.
 const START_MS: i64 = EPOCH * 1000;
@@ -34,13 +37,36 @@ fn terms(world: &World, id: &str) -> ConsentTerms {
     }
 }
 
+/// PutConsent of `terms` by `who`: the stored entry, as listed. The
+/// result itself is a receipt naming neither the patient nor the consent.
 async fn put(world: &World, who: &Person, terms: &ConsentTerms) -> ConsentEntry {
     let bytes = terms.to_fhir().to_string();
     let invocation = Network::consent_call(function::PUT_CONSENT, who, bytes.as_bytes());
     let out = succeeded(function::PUT_CONSENT, &world.net2.invoke(invocation).await);
-    serde_json::from_value::<Changed<ConsentEntry>>(out)
+    let text = out.to_string();
+    assert!(!text.contains(&terms.patient_ref.to_hex()) && !text.contains(&terms.consent_id));
+    let receipt = serde_json::from_value::<Changed<ConsentReceipt>>(out)
         .unwrap()
-        .value
+        .value;
+    assert_eq!(
+        receipt.sha256.bytes(),
+        &<[u8; 32]>::from(Sha256::digest(&bytes))
+    );
+    let patient = terms.patient_ref.to_hex();
+    let listed = world
+        .net2
+        .ok(
+            &world.net2.admin,
+            &[function::LIST_CONSENTS.as_bytes(), patient.as_bytes()],
+        )
+        .await;
+    let listed: Vec<ConsentEntry> = serde_json::from_value(listed).unwrap();
+    let entry = listed
+        .into_iter()
+        .find(|c| c.terms.consent_id == terms.consent_id)
+        .unwrap();
+    assert_eq!(entry.stored_at_ms, receipt.at_ms);
+    entry
 }
 
 async fn revoke(world: &World, id: &str) {

@@ -451,15 +451,21 @@ async fn consents_are_stored_listed_revoked_and_disclosures_accounted_for() {
         purposes: vec!["PURPOSE_TREATMENT".into()],
         categories: Vec::new(),
     };
-    let stored = admin
+    let (sent, receipt) = admin
         .put_consent(terms.to_fhir().to_string().as_bytes())
         .await
         .unwrap();
-    assert_eq!(stored.terms, terms);
-    assert_eq!(admin.list_consents(&patient).await.unwrap(), vec![stored]);
+    assert_eq!(sent, terms);
+    let listed = admin.list_consents(&patient).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (&listed[0].terms, listed[0].stored_at_ms),
+        (&terms, receipt.at_ms)
+    );
     let revoked = admin.revoke_consent(&patient, "c-1").await.unwrap();
-    assert_eq!(revoked.terms.status, ConsentStatus::Inactive);
-    assert!(revoked.revoked_at_ms.is_some());
+    let listed = admin.list_consents(&patient).await.unwrap();
+    assert_eq!(listed[0].terms.status, ConsentStatus::Inactive);
+    assert_eq!(listed[0].revoked_at_ms, Some(revoked.at_ms));
     let Err(Error::Fabric(error)) = admin.revoke_consent(&patient, "c-1").await else {
         panic!("a second revocation is refused by the contract");
     };

@@ -155,6 +155,19 @@ pub struct ConsentEntry {
     pub revoked_at_ms: Option<i64>,
 }
 
+/// `PutConsent`'s and `RevokeConsent`'s result. A submitted result is part
+/// of the block, so it names neither the patient nor the consent: the
+/// caller, who sent them, checks the hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentReceipt {
+    /// SHA-256 of the transient entry the contract read (the resource, or
+    /// the revocation), as sent.
+    pub sha256: Key32,
+    /// When it was stored or revoked: the transaction's time.
+    pub at_ms: i64,
+}
+
 /// `RevokeConsent`'s argument (in the transient map, as the consent is).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

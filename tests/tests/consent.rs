@@ -159,7 +159,12 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
         .unwrap()
         .json()
         .unwrap();
-    assert_eq!(stored["terms"]["consent_id"], "c-1", "{stored}");
+    assert_eq!(stored["consent"]["consent_id"], "c-1", "{stored}");
+    assert_eq!(
+        stored["receipt"]["sha256"].as_str().map(str::len),
+        Some(64),
+        "{stored}"
+    );
     let listed = net2_admin
         .ok(["--json", "consent", "list", "--patient", &patient_ref])
         .unwrap()

@@ -20,13 +20,16 @@
 use ehrx_interface::{
     Key32,
     consent::{
-        Asker, ConsentEntry, ConsentRevocation, ConsentStatus, ConsentTerms, EMERGENCY_PURPOSE,
+        Asker, ConsentEntry, ConsentReceipt, ConsentRevocation, ConsentStatus, ConsentTerms,
+        EMERGENCY_PURPOSE,
     },
     limits::MAX_CONSENTS_PER_PATIENT,
     names::{CONSENT_TRANSIENT, event},
     parse_object, quote,
     types::{Changed, Disclosed},
 };
+
+use sha2::{Digest as _, Sha256};
 
 use crate::{
     ehr::{
@@ -127,14 +130,24 @@ fn transient(stub: &Stub) -> Result<&[u8], EhrError> {
         })
 }
 
+/// The result of a consent change: the hash of what was read and the
+/// time, nothing a block may not carry.
+fn receipt(sent: &[u8], at_ms: i64) -> Json<Changed<ConsentReceipt>> {
+    Json(Changed::ok(ConsentReceipt {
+        sha256: Key32::new(Sha256::digest(sent).into()),
+        at_ms,
+    }))
+}
+
 /// `PutConsent()` with the FHIR `Consent` in the transient map: stores it,
 /// or replaces the patient's consent of the same id.
 pub async fn put_consent(
     stub: Stub,
     _args: Args,
-) -> Result<Json<Changed<ConsentEntry>>, ContractError> {
+) -> Result<Json<Changed<ConsentReceipt>>, ContractError> {
     let caller = manager(&stub).await?;
-    let terms = ConsentTerms::from_fhir(transient(&stub)?).map_err(EhrError::from)?;
+    let sent = transient(&stub)?;
+    let terms = ConsentTerms::from_fhir(sent).map_err(EhrError::from)?;
     let now = state::now_ms(&stub)?;
     let mut consents = stored(&stub, &terms.patient_ref).await?;
     consents.retain(|c| c.terms.consent_id != terms.consent_id);
@@ -165,7 +178,7 @@ pub async fn put_consent(
     )?
     .write(&stub)
     .await?;
-    Ok(Json(Changed::ok(entry)))
+    Ok(receipt(sent, now))
 }
 
 /// `RevokeConsent()` with a `ConsentRevocation` in the transient map: the
@@ -173,10 +186,10 @@ pub async fn put_consent(
 pub async fn revoke_consent(
     stub: Stub,
     _args: Args,
-) -> Result<Json<Changed<ConsentEntry>>, ContractError> {
+) -> Result<Json<Changed<ConsentReceipt>>, ContractError> {
     let caller = manager(&stub).await?;
-    let revocation: ConsentRevocation =
-        parse_object("revocation", transient(&stub)?).map_err(EhrError::from)?;
+    let sent = transient(&stub)?;
+    let revocation: ConsentRevocation = parse_object("revocation", sent).map_err(EhrError::from)?;
     let now = state::now_ms(&stub)?;
     let mut consents = stored(&stub, &revocation.patient_ref).await?;
     let entry = consents
@@ -195,18 +208,17 @@ pub async fn revoke_consent(
     }
     entry.terms.status = ConsentStatus::Inactive;
     entry.revoked_at_ms = Some(now);
-    let revoked = entry.clone();
     store(&stub, &revocation.patient_ref, &consents).await?;
     audit::entry(
         &stub,
         &caller,
         AuditKind::ConsentRevoked,
         &revocation.patient_ref.to_hex(),
-        format!("consent {} revoked", revoked.terms.consent_id),
+        format!("consent {} revoked", revocation.consent_id),
     )?
     .write(&stub)
     .await?;
-    Ok(Json(Changed::ok(revoked)))
+    Ok(receipt(sent, now))
 }
 
 /// `ListConsents(patient_ref)`: the patient's consents, revoked ones too.

@@ -14,7 +14,9 @@ use ehrx_client::{
         PatientRef,
         interface::{
             Key32,
-            consent::{ConsentEntry, ConsentStatus, ConsentTerms, Recipient, instant},
+            consent::{
+                ConsentEntry, ConsentReceipt, ConsentStatus, ConsentTerms, Recipient, instant,
+            },
             event,
         },
     },
@@ -38,18 +40,34 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ConsentCommand) -> 
                 }
                 None => terms_of(&args)?.to_fhir().to_string().into_bytes(),
             };
-            let stored = client
+            let (terms, receipt) = client
                 .put_consent(&resource)
                 .await
                 .context("storing the consent")?;
-            out.emit(&stored, || consent_table(std::slice::from_ref(&stored)))
+            let stored = Stored {
+                consent: terms,
+                receipt,
+            };
+            out.emit(&stored, || {
+                format!(
+                    "consent {} stored at {} (SHA-256 {})",
+                    stored.consent.consent_id,
+                    utc_time(u64::try_from(stored.receipt.at_ms).unwrap_or_default()),
+                    stored.receipt.sha256
+                )
+            })
         }
         ConsentCommand::Revoke { patient, id } => {
-            let revoked = client
+            let receipt = client
                 .revoke_consent(&patient_arg(&patient)?, &id)
                 .await
                 .with_context(|| format!("revoking consent {id}"))?;
-            out.emit(&revoked, || consent_table(std::slice::from_ref(&revoked)))
+            out.emit(&receipt, || {
+                format!(
+                    "consent {id} revoked at {}",
+                    utc_time(u64::try_from(receipt.at_ms).unwrap_or_default())
+                )
+            })
         }
         ConsentCommand::List { patient } => {
             let all = client
@@ -145,6 +163,14 @@ pub async fn run_audit(
             Ok(())
         }
     }
+}
+
+/// What `ehrx consent put` prints: the terms sent and the contract's
+/// receipt.
+#[derive(Debug, Serialize)]
+struct Stored {
+    consent: ConsentTerms,
+    receipt: ConsentReceipt,
 }
 
 /// A break-glass event, as `ehrx audit watch` prints it.

@@ -9,13 +9,14 @@
 //! `Bundle` of `AuditEvent` resources.
 
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 use super::{
     EhrClient,
     error::{Error, parse_result},
     interface::{
         AuditEntry, AuditKind, Changed, Key32,
-        consent::{ConsentEntry, ConsentRevocation, ConsentTerms},
+        consent::{ConsentEntry, ConsentReceipt, ConsentRevocation, ConsentTerms},
         function,
         names::CONSENT_TRANSIENT,
     },
@@ -25,10 +26,16 @@ use super::{
 impl EhrClient {
     /// Stores (or replaces, by id) a patient's consent given as a FHIR R4
     /// `Consent` resource; checked here first with the contract's reader.
-    pub async fn put_consent(&self, resource: &[u8]) -> Result<ConsentEntry, Error> {
-        ConsentTerms::from_fhir(resource).map_err(Error::Consent)?;
-        self.consent_call(function::PUT_CONSENT, resource.to_vec())
-            .await
+    /// Returns the terms stored and the contract's receipt.
+    pub async fn put_consent(
+        &self,
+        resource: &[u8],
+    ) -> Result<(ConsentTerms, ConsentReceipt), Error> {
+        let terms = ConsentTerms::from_fhir(resource).map_err(Error::Consent)?;
+        let receipt = self
+            .consent_call(function::PUT_CONSENT, resource.to_vec())
+            .await?;
+        Ok((terms, receipt))
     }
 
     /// Revokes a patient's consent: inactive from the revoking
@@ -37,7 +44,7 @@ impl EhrClient {
         &self,
         patient_ref: &Key32,
         consent_id: &str,
-    ) -> Result<ConsentEntry, Error> {
+    ) -> Result<ConsentReceipt, Error> {
         let revocation = ConsentRevocation {
             patient_ref: *patient_ref,
             consent_id: consent_id.to_owned(),
@@ -57,12 +64,14 @@ impl EhrClient {
     }
 
     /// `function` with `payload` in the transient map, endorsed by every
-    /// organisation (the consent is private data), committed.
+    /// organisation (the consent is private data), committed once the
+    /// endorsers' receipt names the hash of exactly what was sent.
     async fn consent_call(
         &self,
         function: &'static str,
         payload: Vec<u8>,
-    ) -> Result<ConsentEntry, Error> {
+    ) -> Result<ConsentReceipt, Error> {
+        let sent: [u8; 32] = Sha256::digest(&payload).into();
         let transaction = self
             .contract()
             .proposal(function)
@@ -71,7 +80,17 @@ impl EhrClient {
             .build()?
             .endorse()
             .await?;
-        let changed: Changed<ConsentEntry> = parse_result(function, transaction.result())?;
+        let changed: Changed<ConsentReceipt> = parse_result(function, transaction.result())?;
+        if changed.value.sha256.bytes() != &sent {
+            return Err(Error::unexpected(
+                function,
+                format!(
+                    "the endorsers read {}, not the {} sent",
+                    changed.value.sha256,
+                    Key32::new(sent)
+                ),
+            ));
+        }
         transaction.submit().await?.status().await?.into_result()?;
         Ok(changed.value)
     }

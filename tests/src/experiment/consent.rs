@@ -253,12 +253,17 @@ pub async fn revoked(lab: &Lab<'_>, consent: &ConsentLab) -> anyhow::Result<Evid
     consent.put(&consent.terms("revoked")).await?;
     let history = consent.history(Purpose::Treatment, &[]);
     let (pending, _) = lab.doctor.submit_request(&history).await?;
-    let revoked = consent
+    consent
         .admin
         .revoke_consent(&consent.patient.key(), "revoked")
         .await?;
+    let listed = consent.admin.list_consents(&consent.patient.key()).await?;
     evidence.check(
-        revoked.terms.status == ConsentStatus::Inactive && revoked.revoked_at_ms.is_some(),
+        listed.iter().any(|c| {
+            c.terms.consent_id == "revoked"
+                && c.terms.status == ConsentStatus::Inactive
+                && c.revoked_at_ms.is_some()
+        }),
         "consent revoked on II after the request was validated on I",
     );
     let outcome = lab.doctor.await_outcome(&pending, lab.timeout).await?;
