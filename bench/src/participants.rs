@@ -109,6 +109,8 @@ pub async fn raise_rate_limit(net: &NetworkDescription) -> anyhow::Result<()> {
         network_id: net.name.clone(),
         rate_limit_max: RATE_LIMIT_MAX,
         rate_limit_window_seconds: RATE_LIMIT_WINDOW_SECONDS,
+        consent_required: false,
+        break_glass: false,
     };
     let committed = admin
         .admin()

@@ -429,6 +429,7 @@ async fn metadata_lists_every_function_with_its_kind() {
             "AuditTrail",
             "GetRequestRecords",
             "GetRequestStatus",
+            "ListConsents",
             "ListRequests",
             "ProveReply",
             "ProveRequest"

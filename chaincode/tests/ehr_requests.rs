@@ -302,6 +302,8 @@ async fn a_configured_rate_allows_more_per_window() {
         network_id: NET1.into(),
         rate_limit_max: 2,
         rate_limit_window_seconds: 10,
+        consent_required: false,
+        break_glass: false,
     };
     world.net1.admin("ConfigureNetwork", &config).await;
     for (n, t, expected) in [

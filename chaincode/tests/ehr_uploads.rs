@@ -52,6 +52,8 @@ async fn roomy_world() -> World {
         network_id: NET1.into(),
         rate_limit_max: 10,
         rate_limit_window_seconds: 60,
+        consent_required: false,
+        break_glass: false,
     };
     world.net1.admin("ConfigureNetwork", &config).await;
     world

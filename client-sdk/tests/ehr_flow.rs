@@ -426,3 +426,67 @@ async fn an_endorsement_that_stored_other_bytes_is_never_submitted() {
     assert!(net2.transactions().is_empty());
     assert_eq!(before, snapshot(&world.net2.ledger));
 }
+
+#[tokio::test]
+async fn consents_are_stored_listed_revoked_and_disclosures_accounted_for() {
+    use ehrx_client::ehr::interface::consent::{ConsentStatus, ConsentTerms, Recipient};
+    let harness = Harness::start(Destination::Answers).await;
+    let world = &harness.world;
+    let admin = client(&harness.channels[1], &world.net2, &world.net2.admin);
+    let patient = Key32::new(world.patient);
+
+    // Checked here with the contract's reader: nothing is sent.
+    let before = snapshot(&world.net2.ledger);
+    let error = admin.put_consent(b"[1]").await.unwrap_err();
+    assert!(matches!(error, Error::Consent(_)), "{error}");
+    assert_eq!(before, snapshot(&world.net2.ledger));
+
+    let terms = ConsentTerms {
+        consent_id: "c-1".into(),
+        status: ConsentStatus::Active,
+        patient_ref: patient,
+        start_ms: 0,
+        end_ms: 4_102_444_800_000,
+        recipients: vec![Recipient::Network(NET1.into())],
+        purposes: vec!["PURPOSE_TREATMENT".into()],
+        categories: Vec::new(),
+    };
+    let (sent, receipt) = admin
+        .put_consent(terms.to_fhir().to_string().as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(sent, terms);
+    let listed = admin.list_consents(&patient).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (&listed[0].terms, listed[0].stored_at_ms),
+        (&terms, receipt.at_ms)
+    );
+    let revoked = admin.revoke_consent(&patient, "c-1").await.unwrap();
+    let listed = admin.list_consents(&patient).await.unwrap();
+    assert_eq!(listed[0].terms.status, ConsentStatus::Inactive);
+    assert_eq!(listed[0].revoked_at_ms, Some(revoked.at_ms));
+    let Err(Error::Fabric(error)) = admin.revoke_consent(&patient, "c-1").await else {
+        panic!("a second revocation is refused by the contract");
+    };
+    assert_eq!(error_code(&error), Some(ErrorCode::Conflict), "{error}");
+
+    // net2 does not require consent: the disclosure is accounted for,
+    // with neither a consent nor break-glass as its basis.
+    let requested = harness
+        .request(world.patient, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(requested.outcome, HistoryOutcome::ReplyReady);
+    let report = admin.disclosures(&patient).await.unwrap();
+    assert_eq!(report.disclosures.len(), 1, "{}", report.to_text());
+    let disclosure = &report.disclosures[0];
+    assert_eq!(disclosure.request_id, requested.pending.request_id());
+    assert_eq!(disclosure.network, NET1);
+    assert_eq!(disclosure.requester_code, DOCTOR_CODE);
+    assert!(
+        disclosure.basis().contains("not required"),
+        "{}",
+        disclosure.basis()
+    );
+}

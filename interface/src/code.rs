@@ -103,6 +103,9 @@ codes! {
     NotHeld => "NOT_HELD",
     /// Stored state does not parse or match its hash.
     Corrupt => "CORRUPT",
+    /// No active consent of the patient permits this disclosure (recipient,
+    /// purpose, categories, period), and break-glass does not apply.
+    NoConsent => "NO_CONSENT",
     /// A ledger call failed (the peer's, not the caller's, problem).
     Ledger => "LEDGER",
     /// A contract bug.

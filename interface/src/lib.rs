@@ -9,6 +9,8 @@
 //! - [`types`]: the JSON arguments and results, all refusing unknown fields;
 //! - [`code`]: the stable [`ErrorCode`]s and their wire form, so clients
 //!   decide by code, never by wording;
+//! - [`consent`]: the FHIR R4 `Consent` resources the contract reads and
+//!   the rule deciding whether one permits a disclosure;
 //! - [`json`]: the one strict JSON reader (objects only, no duplicate
 //!   keys, bounded depth and size, bounded error messages).
 //!
@@ -16,6 +18,7 @@
 //! test here checks it names every function and every code.
 
 pub mod code;
+pub mod consent;
 pub mod json;
 pub mod limits;
 pub mod names;

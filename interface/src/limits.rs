@@ -26,6 +26,11 @@ pub const MAX_CONFIG_FILE_BYTES: usize = 4 * 1024 * 1024;
 /// The deepest nesting of arrays and objects in a JSON argument or record.
 /// FHIR resources nest a dozen levels at most.
 pub const MAX_JSON_DEPTH: usize = 64;
+/// The largest FHIR `Consent` resource `PutConsent` reads, in bytes.
+pub const MAX_CONSENT_BYTES: usize = 64 * 1024;
+/// The most consents one patient has on one network (revoked ones
+/// included): each check reads them all, so the list stays small.
+pub const MAX_CONSENTS_PER_PATIENT: usize = 64;
 /// The longest refusal reason of a reply, in bytes.
 pub const MAX_REASON_BYTES: usize = 1024;
 /// Network ids and requester codes are at most this long.

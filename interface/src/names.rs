@@ -32,6 +32,9 @@ pub mod function {
     pub const REGISTER_RELAY: &str = "RegisterRelay";
     /// Admin: register an identity allowed to upload records.
     pub const REGISTER_UPLOADER: &str = "RegisterUploader";
+    /// Admin: register an identity that stores and revokes consents for
+    /// patients.
+    pub const REGISTER_CONSENT_MANAGER: &str = "RegisterConsentManager";
     /// Admin: clear a flagged identity.
     pub const CLEAR_FLAG: &str = "ClearFlag";
     /// Admin: the audit entries of one subject (evaluated).
@@ -39,6 +42,15 @@ pub mod function {
     /// Store one upload of a patient's records, all or nothing (contents
     /// in the transient map, each under its record id).
     pub const PUT_EHR: &str = "PutEhr";
+    /// Admin or consent manager: store a patient's FHIR R4 `Consent`
+    /// (in the transient map under [`CONSENT_TRANSIENT`](super::CONSENT_TRANSIENT)).
+    pub const PUT_CONSENT: &str = "PutConsent";
+    /// Admin or consent manager: revoke a consent (a
+    /// `ConsentRevocation` in the transient map under
+    /// [`CONSENT_TRANSIENT`](super::CONSENT_TRANSIENT)).
+    pub const REVOKE_CONSENT: &str = "RevokeConsent";
+    /// Admin or consent manager: a patient's consents (evaluated).
+    pub const LIST_CONSENTS: &str = "ListConsents";
     /// File a signed request (Algorithm 1).
     pub const SUBMIT_REQUEST: &str = "SubmitRequest";
     /// Relay: deliver a forwarded request with its proof of validation
@@ -79,9 +91,13 @@ pub mod function {
         REGISTER_RESPONDER,
         REGISTER_RELAY,
         REGISTER_UPLOADER,
+        REGISTER_CONSENT_MANAGER,
         CLEAR_FLAG,
         AUDIT_TRAIL,
         PUT_EHR,
+        PUT_CONSENT,
+        REVOKE_CONSENT,
+        LIST_CONSENTS,
         SUBMIT_REQUEST,
         PROVE_REQUEST,
         ISSUE_CHALLENGE,
@@ -96,6 +112,10 @@ pub mod function {
         LIST_REQUESTS,
     ];
 }
+
+/// The transient-map key of `PutConsent`'s resource and
+/// `RevokeConsent`'s revocation: neither enters a block.
+pub const CONSENT_TRANSIENT: &str = "consent";
 
 /// Which exchange message crosses between networks: a validated request
 /// going to the network that holds the records, or a reply going back.
@@ -147,6 +167,11 @@ pub mod event {
     /// Source: a reply came back and passed Algorithm 3 (payload: the
     /// request id).
     pub const REPLY_ACCEPTED: &str = "ReplyAccepted";
+    /// Destination: a reply disclosed records without a consent, for an
+    /// emergency (break-glass). It takes [`REPLY_READY`]'s place (a
+    /// transaction has one event) with the same payload, the signed
+    /// reply, so the relay forwards it as it does a ready reply.
+    pub const BREAK_GLASS: &str = "BreakGlass";
 
     /// Every event.
     pub const ALL: &[&str] = &[
@@ -156,6 +181,7 @@ pub mod event {
         REQUEST_REJECTED,
         REPLY_READY,
         REPLY_ACCEPTED,
+        BREAK_GLASS,
     ];
 }
 

@@ -35,6 +35,17 @@ pub struct NetworkConfig {
     /// ([`RATE_LIMIT_WINDOW_SECONDS`](crate::limits::RATE_LIMIT_WINDOW_SECONDS)).
     #[serde(default = "default_rate_limit_window_seconds")]
     pub rate_limit_window_seconds: u32,
+    /// Whether a disclosure needs an active patient consent
+    /// ([`crate::consent`]). Off by default, so a network configured
+    /// before consents existed keeps answering; `ehrx setup` and the
+    /// experiment's consent rows turn it on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub consent_required: bool,
+    /// Whether a request for the `PURPOSE_EMERGENCY` purpose may be
+    /// answered without a consent (break-glass): always a `security`
+    /// audit entry, a mark on the disclosure and a `BreakGlass` event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
 
 /// Whether a remote network may exchange with this one.
@@ -315,6 +326,8 @@ pub enum Role {
     Relay,
     /// Stores EHRs (PutEhr).
     Uploader,
+    /// Stores and revokes patients' consents on their behalf.
+    ConsentManager,
 }
 
 impl Role {
@@ -324,6 +337,7 @@ impl Role {
             Role::Responder => "responder",
             Role::Relay => "relay",
             Role::Uploader => "uploader",
+            Role::ConsentManager => "consent_manager",
         }
     }
 }
@@ -729,6 +743,13 @@ pub enum AuditKind {
     RetrievalRefused,
     /// An identity was flagged.
     Flagged,
+    /// A consent was stored or replaced.
+    ConsentStored,
+    /// A consent was revoked.
+    ConsentRevoked,
+    /// Records were disclosed without a consent, for an emergency
+    /// (subject `security`; the disclosure's own entry is marked too).
+    BreakGlass,
 }
 
 impl AuditKind {
@@ -746,6 +767,9 @@ impl AuditKind {
             AuditKind::ReplyRead => "reply_read",
             AuditKind::RetrievalRefused => "retrieval_refused",
             AuditKind::Flagged => "flagged",
+            AuditKind::ConsentStored => "consent_stored",
+            AuditKind::ConsentRevoked => "consent_revoked",
+            AuditKind::BreakGlass => "break_glass",
         }
     }
 }
@@ -777,6 +801,26 @@ pub struct AuditEntry {
     pub at_ms: i64,
     /// The transaction.
     pub tx_id: String,
+    /// A disclosure or a refusal: to whom, why, and on what basis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosed: Option<Disclosed>,
+}
+
+/// Who received a disclosure (or was refused one), for which purpose, and
+/// what allowed it: the accounting of disclosures reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosed {
+    /// The requester's code on the requesting network.
+    pub requester_code: String,
+    /// The request's purpose name.
+    pub purpose: String,
+    /// The consent that permitted it, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_id: Option<String>,
+    /// Whether it was disclosed without a consent, for an emergency.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
 }
 
 impl AuditEntry {
@@ -795,6 +839,12 @@ impl AuditEntry {
     /// With the records concerned.
     pub fn records(mut self, record_ids: Vec<String>) -> Self {
         self.record_ids = record_ids;
+        self
+    }
+
+    /// With to whom, why and on what basis.
+    pub fn disclosed(mut self, disclosed: Disclosed) -> Self {
+        self.disclosed = Some(disclosed);
         self
     }
 }

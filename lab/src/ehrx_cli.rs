@@ -532,6 +532,33 @@ impl Drop for Service {
 pub struct Services(Vec<Service>);
 
 impl Services {
+    /// The walkthrough's services, run by `ehrx` in `dir`: the relays of
+    /// I and II (`ehrx relay`, their configuration files) and a responder
+    /// per organisation of `net2` (`ehrx responder`, User1 of each), once
+    /// each has logged that it started (within `timeout`).
+    pub fn walkthrough(
+        ehrx: &Ehrx,
+        dir: &Path,
+        net2: &NetworkDescription,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let mut services = Self::default();
+        for net in ["net1", "net2"] {
+            services.push(ehrx.spawn_relay(net, &[])?);
+        }
+        for (index, org) in net2.organizations.iter().enumerate() {
+            let name = format!("org{}", index + 1);
+            let config =
+                write_responder_config(dir, "net2", &name, &org.msp_id, serde_json::json!({}))?;
+            services.push(ehrx.spawn_responder(&name, &config)?);
+        }
+        for service in services.iter_mut() {
+            let started = format!("{} started", service.role());
+            service.wait_for_log(&started, timeout)?;
+        }
+        Ok(services)
+    }
+
     /// Adds a running service.
     pub fn push(&mut self, service: Service) {
         self.0.push(service);

@@ -517,6 +517,22 @@ impl<'a> ExchangeSetup<'a> {
             .await
     }
 
+    /// Sets whether `net` requires patient consent and allows break-glass
+    /// (its rate limit as [`Self::configure`] set it).
+    pub async fn set_consent_policy(
+        &self,
+        net: &str,
+        consent_required: bool,
+        break_glass: bool,
+    ) -> anyhow::Result<()> {
+        let config = json!({
+            "network_id": net, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60,
+            "consent_required": consent_required, "break_glass": break_glass,
+        });
+        self.admin_submit(net, function::CONFIGURE_NETWORK, config)
+            .await
+    }
+
     /// Registers `user` of `org_name` on `net` as an uploader.
     pub async fn register_uploader(
         &self,

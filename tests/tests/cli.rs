@@ -28,7 +28,7 @@ use ehrx_lab::NetworkDescription;
 use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, healthz, patient_args, requester_args, write_json,
-    write_responder_config, write_walkthrough_setup,
+    write_walkthrough_setup,
 };
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
 use ehrx_lab::networks::{Networks, description_path};
@@ -284,7 +284,6 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         org(net1, "org1").unwrap().msp_id.clone(),
         org(net2, "org1").unwrap().msp_id.clone(),
     );
-    let msp2_org2 = org(net2, "org2").unwrap().msp_id.clone();
     let dir = work_dir("exchange");
     let ehrx = Ehrx::new(&dir).unwrap();
     let net1_admin = ehrx.as_user(&description_path("net1"), &msp1, "Admin");
@@ -442,23 +441,12 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         "{run}"
     );
 
-    // --- The services: both relays, and a responder per organisation of II.
-    let mut services = Services::default();
-    for net in ["net1", "net2"] {
-        services.push(ehrx.spawn_relay(net, &[]).unwrap());
-    }
-    for (name, msp_id) in [("org1", &msp2), ("org2", &msp2_org2)] {
-        let config = write_responder_config(&dir, "net2", name, msp_id, json!({})).unwrap();
-        services.push(ehrx.spawn_responder(name, &config).unwrap());
-    }
-    // Each says it started; the relays answer on their health endpoints.
-    // (Following events cannot be awaited: the stream opens with its first
-    // event. A responder follows from the next block, which the request
-    // reaches seconds later, after network I and both relays.)
-    for service in services.iter_mut() {
-        let started = format!("{} started", service.role());
-        service.wait_for_log(&started, SERVICE_TIMEOUT).unwrap();
-    }
+    // --- The services: both relays, and a responder per organisation of
+    // II. Each says it started; the relays answer on their health
+    // endpoints. (Following events cannot be awaited: the stream opens
+    // with its first event. A responder follows from the next block, which
+    // the request reaches seconds later, after network I and both relays.)
+    let mut services = Services::walkthrough(&ehrx, &dir, net2, SERVICE_TIMEOUT).unwrap();
     for net in ["net1", "net2"] {
         let config: Value =
             serde_json::from_slice(&std::fs::read(relay_config_path(net)).unwrap()).unwrap();

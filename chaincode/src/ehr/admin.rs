@@ -87,8 +87,20 @@ pub async fn configure_network(
         &stub,
         &caller,
         format!(
-            "configured network {} with at most {} request(s) per {} s",
-            config.network_id, config.rate_limit_max, config.rate_limit_window_seconds
+            "configured network {} with at most {} request(s) per {} s, consent {}, break-glass {}",
+            config.network_id,
+            config.rate_limit_max,
+            config.rate_limit_window_seconds,
+            if config.consent_required {
+                "required"
+            } else {
+                "not required"
+            },
+            if config.break_glass {
+                "allowed"
+            } else {
+                "not allowed"
+            }
         ),
     )
     .await?;

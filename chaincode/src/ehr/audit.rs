@@ -40,6 +40,7 @@ pub fn entry(
         detail: detail.into(),
         at_ms: state::now_ms(stub)?,
         tx_id: stub.tx_id().to_owned(),
+        disclosed: None,
     })
 }
 

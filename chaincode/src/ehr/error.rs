@@ -140,6 +140,13 @@ pub enum EhrError {
     /// timestamp older than the last one...).
     #[error("{0}")]
     State(String),
+    /// No active consent permits the disclosure, and break-glass does not
+    /// apply.
+    #[error("no consent: {0}")]
+    NoConsent(String),
+    /// A consent resource is not acceptable.
+    #[error(transparent)]
+    Consent(#[from] ehrx_interface::consent::ConsentError),
     /// A forwarded request id seen before with different bytes.
     #[error("replay: request {0} was already received with different bytes; the first one stands")]
     Replay(String),
@@ -196,6 +203,8 @@ impl EhrError {
             EhrError::NotHeld(_) => ErrorCode::NotHeld,
             EhrError::State(_) => ErrorCode::Conflict,
             EhrError::Replay(_) => ErrorCode::Replay,
+            EhrError::NoConsent(_) => ErrorCode::NoConsent,
+            EhrError::Consent(error) => error.code(),
             EhrError::Corrupt { .. } => ErrorCode::Corrupt,
         }
     }

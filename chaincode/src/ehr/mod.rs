@@ -9,7 +9,7 @@
 //! (Algorithms 1 and 2), [`replies`] (GetRequestRecords, SubmitReply,
 //! Algorithm 3, GetReply),
 //! [`trust`] (remote networks' CA roots and policies, challenges, proofs
-//! of validation), [`audit`], [`rate_limit`], [`fhir`], [`messages`]
+//! of validation), [`consent`] (patients' consents, break-glass), [`audit`], [`rate_limit`], [`fhir`], [`messages`]
 //! (parsing what arrives)
 //! and [`error`]. Names, JSON types, limits, id rules and error codes come
 //! from `ehrx_interface`, which the SDK shares.
@@ -17,6 +17,7 @@
 pub mod access;
 pub mod admin;
 pub mod audit;
+pub mod consent;
 pub mod error;
 pub mod fhir;
 pub mod messages;
@@ -88,6 +89,11 @@ pub fn chaincode() -> ContractChaincode {
         .submit(f::REGISTER_UPLOADER, IDENTITY, |stub: Stub, args: Args| {
             admin::register_role(stub, args, Role::Uploader)
         })
+        .submit(
+            f::REGISTER_CONSENT_MANAGER,
+            IDENTITY,
+            |stub: Stub, args: Args| admin::register_role(stub, args, Role::ConsentManager),
+        )
         .submit(f::CLEAR_FLAG, IDENTITY, admin::clear_flag)
         .evaluate(
             f::AUDIT_TRAIL,
@@ -95,6 +101,13 @@ pub fn chaincode() -> ContractChaincode {
             admin::audit_trail,
         )
         .submit(f::PUT_EHR, &[Param::json("metadata")], records::put_ehr)
+        .submit(f::PUT_CONSENT, &[], consent::put_consent)
+        .submit(f::REVOKE_CONSENT, &[], consent::revoke_consent)
+        .evaluate(
+            f::LIST_CONSENTS,
+            &[Param::string("patient_ref")],
+            consent::list_consents,
+        )
         .submit(
             f::SUBMIT_REQUEST,
             &[Param::bytes("signed_request")],

@@ -43,6 +43,7 @@ use crate::{
     ehr::{
         access::Caller,
         audit::{self, AuditKind, Write as _},
+        consent,
         error::EhrError,
         messages, records,
         requests::{self, Delivery},
@@ -217,6 +218,9 @@ pub async fn get_request_records(
     messages::check_request_id(request_id)?;
     let entry = incoming_request(&stub, request_id).await?;
     require_open(&entry, false)?;
+    // No consent, no records read: the responder sends the refusal.
+    let config = state::config(&stub).await?;
+    consent::basis(&stub, &config, &entry, state::now_ms(&stub)?).await?;
     let requester_encryption_key =
         entry
             .requester_encryption_key
@@ -333,6 +337,12 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     if status != ReplyStatus::Rejected {
         check_disclosure(&stub, &entry, reply).await?;
     }
+    // Only an OK reply discloses; it needs a consent at this
+    // transaction's time (or break-glass, or no consent required).
+    let basis = match status {
+        ReplyStatus::Ok => Some(consent::basis(&stub, &config, &entry, now).await?),
+        _ => None,
+    };
 
     let summary = summary(reply, status, bytes, now);
     let subject = audit_subject(&entry);
@@ -352,16 +362,24 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
             format!("refused {}: {}", entry.source_network, reply.reason),
         )
     };
-    audit::entry(&stub, &caller, kind, &subject, detail)?
+    let mut audited = audit::entry(&stub, &caller, kind, &subject, detail)?
         .request(&entry.request_id)
         .network(&entry.source_network)
-        .records(summary.record_ids.clone())
-        .write(&stub)
-        .await?;
+        .records(summary.record_ids.clone());
+    if let Some(basis) = &basis {
+        audited = audited.disclosed(basis.disclosed(&entry));
+        if *basis == consent::Basis::BreakGlass {
+            consent::record_break_glass(&stub, &caller, &entry, summary.record_ids.len()).await?;
+        }
+    }
+    audited.write(&stub).await?;
     entry.status = RequestStatus::Replied;
     entry.reply = Some(summary);
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
-    stub.set_event(event::REPLY_READY, bytes.to_vec())?;
+    let event = basis
+        .as_ref()
+        .map_or(event::REPLY_READY, consent::Basis::reply_event);
+    stub.set_event(event, bytes.to_vec())?;
     Ok(Json(Outcome::of(OutcomeKind::Submitted, &entry.request_id)))
 }
 

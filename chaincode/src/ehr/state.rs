@@ -23,7 +23,9 @@
 //! | `ehrx.audit` | subject, time (ms, 20 digits), tx id, kind | [`AuditEntry`](ehrx_interface::types::AuditEntry) |
 //!
 //! Private data collections use simple keys: [`RECORDS`] holds each
-//! record's FHIR JSON under its record id (`Type/id`), [`REPLIES`] each received signed
+//! record's FHIR JSON under its record id (`Type/id`), and each patient's
+//! consents under the composite key `ehrx.consents` (patient ref) (see
+//! [`consent`](super::consent)); [`REPLIES`] each received signed
 //! reply (records sealed to the requester) under its request id.
 //!
 //! Identities are keyed by MSP id plus the Fabric client id string

@@ -335,8 +335,31 @@ impl Network {
             network_id: self.id.into(),
             rate_limit_max: DEFAULT_RATE_LIMIT_MAX,
             rate_limit_window_seconds: DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+            consent_required: false,
+            break_glass: false,
         };
         self.admin(function::CONFIGURE_NETWORK, &config).await;
+    }
+
+    /// ConfigureNetwork again, now requiring consent, with break-glass
+    /// allowed or not.
+    pub async fn require_consent(&self, break_glass: bool) {
+        let config = NetworkConfig {
+            network_id: self.id.into(),
+            rate_limit_max: DEFAULT_RATE_LIMIT_MAX,
+            rate_limit_window_seconds: DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+            consent_required: true,
+            break_glass,
+        };
+        self.admin(function::CONFIGURE_NETWORK, &config).await;
+    }
+
+    /// `function` (PutConsent, RevokeConsent) by `who` with `consent`
+    /// (any bytes) in the transient map.
+    pub fn consent_call(function: &str, who: &Person, consent: &[u8]) -> Invocation {
+        Invocation::new([function.as_bytes().to_vec()])
+            .creator(who.creator.clone())
+            .transient(ehrx_interface::names::CONSENT_TRANSIENT, consent.to_vec())
     }
 
     /// Adds `other` to the lookup table with `status`.

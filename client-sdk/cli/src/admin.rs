@@ -146,6 +146,9 @@ async fn apply(
             Call::Member(Role::Responder, member) => admin.register_responder(member).await,
             Call::Member(Role::Relay, member) => admin.register_relay(member).await,
             Call::Member(Role::Uploader, member) => admin.register_uploader(member).await,
+            Call::Member(Role::ConsentManager, member) => {
+                admin.register_consent_manager(member).await
+            }
         }
         .with_context(|| {
             format!(

@@ -66,8 +66,13 @@ pub enum Command {
     Reply(ReplyCommand),
     /// The state of one request, or of all the caller's requests.
     Status(StatusArgs),
-    /// The audit trail of a patient, of admin changes or of security events.
+    /// The audit trail of a patient, of admin changes or of security
+    /// events; a patient's accounting of disclosures; break-glass events.
     Audit(AuditArgs),
+    /// Patients' consents on this network (an org admin or a registered
+    /// consent manager).
+    #[command(subcommand)]
+    Consent(ConsentCommand),
     /// Run this network's relay until SIGTERM or Ctrl-C.
     Relay(RelayArgs),
     /// Run a responder until SIGTERM or Ctrl-C.
@@ -301,9 +306,115 @@ pub struct StatusArgs {
 
 /// `ehrx audit`.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct AuditArgs {
     /// A patient_ref (64 hex digits), `admin` or `security`.
-    pub subject: String,
+    #[arg(required = true)]
+    pub subject: Option<String>,
+    /// A report instead of the raw trail.
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+}
+
+/// `ehrx audit disclosures|watch`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// A patient's accounting of disclosures on this network, from the
+    /// ledger's audit entries: date, recipient network and requester,
+    /// purpose, records, and the consent or break-glass that allowed it.
+    Disclosures {
+        /// The patient_ref (64 hex digits).
+        #[arg(long)]
+        patient: String,
+        /// `text`, `html` or `fhir` (a Bundle of AuditEvent resources).
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Follow this network's break-glass events (one line each), from
+    /// `--from-block` on, until `--count` were seen or `--timeout` passed.
+    Watch {
+        /// The first block to read (0: the whole history).
+        #[arg(long, default_value_t = 0)]
+        from_block: u64,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+        /// Stop after this long: `90`, `90s`, `2m` or `500ms` (default:
+        /// never).
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
+}
+
+/// The form of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Plain text.
+    Text,
+    /// A standalone HTML page.
+    Html,
+    /// FHIR R4 JSON.
+    Fhir,
+}
+
+/// `ehrx consent …`.
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Store (or replace, by id) a patient's consent: a FHIR R4 `Consent`
+    /// file, or one built from the options.
+    Put(ConsentPutArgs),
+    /// Revoke a patient's consent, from this transaction on.
+    Revoke {
+        /// The patient_ref (64 hex digits).
+        #[arg(long)]
+        patient: String,
+        /// The consent's id.
+        #[arg(long)]
+        id: String,
+    },
+    /// A patient's consents here, revoked ones too.
+    List {
+        /// The patient_ref (64 hex digits).
+        #[arg(long)]
+        patient: String,
+    },
+}
+
+/// `ehrx consent put`.
+#[derive(Debug, Args)]
+pub struct ConsentPutArgs {
+    /// A FHIR R4 `Consent` resource (JSON) to store as is.
+    #[arg(long, conflicts_with_all = ["patient", "id", "to_network", "to_org", "to_requester", "purposes", "categories", "from", "until"])]
+    pub file: Option<PathBuf>,
+    /// The patient_ref (64 hex digits).
+    #[arg(long, required_unless_present = "file")]
+    pub patient: Option<String>,
+    /// The consent's id (a FHIR id).
+    #[arg(long, required_unless_present = "file")]
+    pub id: Option<String>,
+    /// Any requester of this network may receive (repeatable).
+    #[arg(long = "to-network")]
+    pub to_network: Vec<String>,
+    /// Any requester of this organisation may receive:
+    /// `<network>/<MSP id>` (repeatable).
+    #[arg(long = "to-org")]
+    pub to_org: Vec<String>,
+    /// This requester may receive: `<network>/<requester code>`
+    /// (repeatable).
+    #[arg(long = "to-requester")]
+    pub to_requester: Vec<String>,
+    /// For this purpose (repeatable; at least one).
+    #[arg(long = "purpose", value_enum)]
+    pub purposes: Vec<PurposeArg>,
+    /// Only this FHIR resource type (repeatable; default: every category).
+    #[arg(long = "category")]
+    pub categories: Vec<String>,
+    /// In force from (RFC 3339 or YYYY-MM-DD; default: now).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// In force until (RFC 3339, exclusive, or YYYY-MM-DD, inclusive).
+    #[arg(long, required_unless_present = "file")]
+    pub until: Option<String>,
 }
 
 /// `ehrx responder`.
@@ -595,7 +706,7 @@ mod tests {
         assert!(!status.command.is_service());
         let audit = parse(&["--json", "audit", "security"]).unwrap();
         assert!(
-            matches!(audit.command, Command::Audit(AuditArgs { ref subject }) if subject == "security")
+            matches!(audit.command, Command::Audit(AuditArgs { subject: Some(ref subject), command: None }) if subject == "security")
         );
         let synthetic =
             parse(&["ehr", "synthetic", "--matching-key", "m", "--count", "3"]).unwrap();

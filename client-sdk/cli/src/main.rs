@@ -8,12 +8,13 @@
 //! identity a command acts as), [`patient`] (identifiers to a
 //! `patient_ref`), [`keys`] (key files), [`setup`] (the admin's
 //! declarative setup file), then one module per command family
-//! ([`admin`], [`ehr`], [`request`], [`reply`], [`status`]), the
+//! ([`admin`], [`ehr`], [`request`], [`reply`], [`status`], [`consent`]), the
 //! long-lived [`services`] with their [`responder_config`], and
 //! [`output`] and [`progress`] for what the user sees.
 
 mod admin;
 mod args;
+mod consent;
 mod ehr;
 mod keys;
 mod output;
@@ -99,7 +100,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Request(command) => return request::run(&target, &out, command).await,
         Command::Reply(command) => reply::run(&target, &out, command).await?,
         Command::Status(command) => status::run_status(&target, &out, command).await?,
-        Command::Audit(command) => status::run_audit(&target, &out, command).await?,
+        Command::Audit(args) => match args.command {
+            Some(command) => consent::run_audit(&target, &out, command).await?,
+            None => status::run_audit(&target, &out, args).await?,
+        },
+        Command::Consent(command) => consent::run(&target, &out, command).await?,
         Command::Relay(command) => services::run_relay(command).await?,
         Command::Responder(command) => services::run_responder(command).await?,
         Command::Services(ServicesCommand::Wait(args)) => wait::run(&out, args).await?,

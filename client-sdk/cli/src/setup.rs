@@ -3,7 +3,8 @@
 //!
 //! ```json
 //! {
-//!   "network": { "network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60 },
+//!   "network": { "network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60,
+//!                "consent_required": true, "break_glass": false },
 //!   "remote_networks": [
 //!     { "network_id": "net2", "network_key_file": "net2-network.pub",
 //!       "trust": { "channel": "ehrchannel", "policy": "all", "organizations": [
@@ -15,7 +16,8 @@
 //!   ],
 //!   "responders": [ { "user": "User1" }, { "org": "Net1Org2MSP", "user": "User1" } ],
 //!   "relays": [ { "user": "User3" } ],
-//!   "uploaders": [ { "user": "User2" } ]
+//!   "uploaders": [ { "user": "User2" } ],
+//!   "consent_managers": [ { "user": "User3" } ]
 //! }
 //! ```
 //!
@@ -100,6 +102,9 @@ pub struct SetupFile {
     /// Who may upload records.
     #[serde(default)]
     pub uploaders: Vec<MemberEntry>,
+    /// Who may store and revoke consents for patients.
+    #[serde(default)]
+    pub consent_managers: Vec<MemberEntry>,
 }
 
 /// `ConfigureNetwork`'s settings.
@@ -114,6 +119,12 @@ pub struct NetworkSection {
     /// The window in seconds (default 60).
     #[serde(default = "default_window_seconds")]
     pub rate_limit_window_seconds: u32,
+    /// Whether a disclosure needs the patient's consent (default off).
+    #[serde(default)]
+    pub consent_required: bool,
+    /// Whether an emergency may break the glass (default off).
+    #[serde(default)]
+    pub break_glass: bool,
 }
 
 /// One lookup-table entry.
@@ -209,12 +220,15 @@ pub enum Role {
     Relay,
     /// `RegisterUploader`.
     Uploader,
+    /// `RegisterConsentManager`.
+    ConsentManager,
 }
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::Responder => "responder",
+            Self::ConsentManager => "consent manager",
             Self::Relay => "relay",
             Self::Uploader => "uploader",
         })
@@ -365,6 +379,11 @@ impl SetupFile {
             (Role::Responder, "responders", self.responders),
             (Role::Relay, "relays", self.relays),
             (Role::Uploader, "uploaders", self.uploaders),
+            (
+                Role::ConsentManager,
+                "consent_managers",
+                self.consent_managers,
+            ),
         ] {
             let mut seen = BTreeSet::new();
             for (index, entry) in entries.into_iter().enumerate() {
@@ -380,6 +399,8 @@ impl SetupFile {
                 network_id: self.network.network_id,
                 rate_limit_max: self.network.rate_limit_max,
                 rate_limit_window_seconds: self.network.rate_limit_window_seconds,
+                consent_required: self.network.consent_required,
+                break_glass: self.network.break_glass,
             },
             remotes,
             trusts,
@@ -484,8 +505,20 @@ impl Setup {
         let network = &self.network;
         let mut steps = vec![Step {
             summary: format!(
-                "network {}: at most {} request(s) per {} s",
-                network.network_id, network.rate_limit_max, network.rate_limit_window_seconds
+                "network {}: at most {} request(s) per {} s; consent {}; break-glass {}",
+                network.network_id,
+                network.rate_limit_max,
+                network.rate_limit_window_seconds,
+                if network.consent_required {
+                    "required"
+                } else {
+                    "not required"
+                },
+                if network.break_glass {
+                    "allowed"
+                } else {
+                    "not allowed"
+                }
             ),
             call: Call::Configure(network.clone()),
         }];
@@ -635,6 +668,8 @@ pub(crate) mod tests {
                 network_id: "net1".into(),
                 rate_limit_max: 5,
                 rate_limit_window_seconds: 60,
+                consent_required: false,
+                break_glass: false,
             })
         );
         assert_eq!(

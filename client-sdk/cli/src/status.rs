@@ -65,7 +65,7 @@ fn status_table(statuses: &[RequestEntry]) -> String {
 
 /// `ehrx audit <patient-ref|admin|security>`.
 pub async fn run_audit(target: &TargetArgs, out: &Output, args: AuditArgs) -> anyhow::Result<()> {
-    let subject = subject_arg(&args.subject)?;
+    let subject = subject_arg(args.subject.as_deref().unwrap_or_default())?;
     let subject = match subject.as_str() {
         "admin" => AuditSubject::Admin,
         "security" => AuditSubject::Security,
@@ -169,6 +169,7 @@ mod tests {
             detail: String::new(),
             at_ms: 0,
             tx_id: "0123456789abcdef".into(),
+            disclosed: None,
         }]);
         assert!(
             text.contains("1970-01-01 00:00:00  disclosure  r-1"),

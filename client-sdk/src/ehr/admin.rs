@@ -94,6 +94,16 @@ impl<'a> Admin<'a> {
         self.submit_json(function::REGISTER_UPLOADER, member).await
     }
 
+    /// Registers an identity that may store and revoke consents for
+    /// patients.
+    pub async fn register_consent_manager(
+        &self,
+        member: &MemberIdentity,
+    ) -> Result<Committed, Error> {
+        self.submit_json(function::REGISTER_CONSENT_MANAGER, member)
+            .await
+    }
+
     /// Clears the flag of an identity that exceeded the rate limit.
     pub async fn clear_flag(&self, member: &MemberIdentity) -> Result<Committed, Error> {
         self.submit_json(function::CLEAR_FLAG, &FlaggedIdentity::from(member.clone()))

@@ -24,6 +24,10 @@ pub enum Error {
     /// A record to upload is not acceptable FHIR JSON.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// A consent is not a FHIR R4 `Consent` the contract takes (checked
+    /// before any call).
+    #[error(transparent)]
+    Consent(ehrx_interface::consent::ConsentError),
     /// A reply was refused or failed verification.
     #[error(transparent)]
     Reply(#[from] ReplyError),

@@ -8,11 +8,13 @@
 //! requester's key, reply keys and their [`KeyStore`]), [`replies`] (`read_reply`: decrypt and verify),
 //! [`render`] (a clinical summary in text or HTML, in IPS order with a
 //! provenance banner, and an IPS document Bundle). [`admin`] wraps the
-//! registry functions, [`synthetic`] makes test patients, and
+//! registry functions, [`consent`] patients' consents and the accounting
+//! of disclosures, [`synthetic`] makes test patients, and
 //! [`interface`] is the one place that names the contract's functions,
 //! events and JSON fields.
 
 pub mod admin;
+pub mod consent;
 pub mod error;
 pub mod interface;
 pub mod keys;
@@ -27,6 +29,7 @@ pub mod synthetic;
 use std::sync::Arc;
 
 pub use admin::{Admin, member_identity};
+pub use consent::{Disclosure, Disclosures};
 pub use error::Error;
 pub use interface::{ErrorCode, RequestEntry, RequestStatus};
 pub use keys::{FileKeyStore, InMemoryKeyStore, KeyStore, KeyStoreError, ReplyKey, RequesterKey};

@@ -6,6 +6,7 @@
 //! with expected and observed outcomes, and time back-to-back exchanges. `scripts/experiment.sh`
 //! runs it through the `experiment` binary.
 
+pub mod consent;
 pub mod join;
 pub mod report;
 pub mod scenarios;
@@ -107,6 +108,27 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
     record(timing_row);
     eprintln!("network III joins");
     record(scenario("live_join", join::live_join(&mut lab, networks)).await);
+    eprintln!("network II requires consent");
+    match consent::ConsentLab::start(&lab).await {
+        Ok(mut patient) => {
+            record(scenario("consent_none", consent::none(&lab, &patient)).await);
+            record(scenario("consent_expired", consent::expired(&lab, &patient)).await);
+            record(scenario("consent_revoked", consent::revoked(&lab, &patient)).await);
+            record(
+                scenario(
+                    "consent_other_purpose_category",
+                    consent::other_purpose_or_category(&lab, &mut patient),
+                )
+                .await,
+            );
+            record(scenario("break_glass", consent::break_glass(&lab, &mut patient)).await);
+            record(scenario("disclosure_report", consent::report(&patient)).await);
+        }
+        Err(error) => eprintln!("  the consent rows could not start: {error:#}"),
+    }
+    if let Err(error) = consent::ConsentLab::finish(&lab).await {
+        eprintln!("  network II's consent policy was not put back: {error:#}");
+    }
 
     // The forged messages go straight into the contracts; with no relay or
     // responder running, none of them travels on by itself.

@@ -47,9 +47,10 @@ const EXCHANGE: &str = "the exchange";
 const SECURITY: &str = "security analysis";
 const FUTURE: &str = "future work";
 const TRUST: &str = "trust across networks";
+const CONSENT: &str = "patient consent";
 
 /// The scenarios in report order (they run in another order, see `run`).
-pub const SCENARIOS: [Scenario; 23] = [
+pub const SCENARIOS: [Scenario; 29] = [
     Scenario {
         id: "exchange",
         title: "a doctor on I requests a patient's history from II and reads it",
@@ -175,6 +176,42 @@ pub const SCENARIOS: [Scenario; 23] = [
         title: "network III joins while I and II run, set up through the admin API; the running relays reload their configuration",
         group: TRUST,
         expected: "no node or relay of I or II restarted; I→III and III→II exchanges complete with every record verified",
+    },
+    Scenario {
+        id: "consent_none",
+        title: "II requires consent; a doctor on I requests a patient who gave none",
+        group: CONSENT,
+        expected: "refused with the reason ([NO_CONSENT]); I's request failed with no record; II audited a refusal and no disclosure",
+    },
+    Scenario {
+        id: "consent_expired",
+        title: "the patient's only consent has expired",
+        group: CONSENT,
+        expected: "refused ([NO_CONSENT]); II audited a refusal and no disclosure",
+    },
+    Scenario {
+        id: "consent_revoked",
+        title: "the consent is revoked on II right after I validated the request",
+        group: CONSENT,
+        expected: "refused ([NO_CONSENT]); II audited a refusal and no disclosure",
+    },
+    Scenario {
+        id: "consent_other_purpose_category",
+        title: "consents for referral only and for conditions only; a treatment request for conditions and observations",
+        group: CONSENT,
+        expected: "refused, not filtered ([NO_CONSENT]); with a consent for treatment and every category, disclosed and marked with its id",
+    },
+    Scenario {
+        id: "break_glass",
+        title: "an emergency request with no consent for it; II's policy allows break-glass",
+        group: CONSENT,
+        expected: "disclosed; the disclosure entry marked break-glass; a break_glass security entry; a BreakGlass event on II",
+    },
+    Scenario {
+        id: "disclosure_report",
+        title: "the patient's accounting of disclosures on II",
+        group: CONSENT,
+        expected: "exactly the two disclosures above, with consent id or break-glass; text, HTML and a FHIR AuditEvent Bundle",
     },
     Scenario {
         id: "response_time",

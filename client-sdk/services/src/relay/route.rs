@@ -12,7 +12,7 @@ use ehrx_proto::exchange::{ForwardedEnvelope, forwarded_envelope::Payload};
 use super::envelope::{EnvelopeError, Summary, summarize};
 // RequestValidated carries the SignedRequest bytes, ReplyReady the
 // SignedReply bytes: exactly what is forwarded.
-use ehrx_client::ehr::interface::event::{REPLY_READY, REQUEST_VALIDATED};
+use ehrx_client::ehr::interface::event::{BREAK_GLASS, REPLY_READY, REQUEST_VALIDATED};
 use ehrx_client::fabric::ChaincodeEvent;
 
 /// What to do with one event.
@@ -54,7 +54,8 @@ pub fn route(
 ) -> Result<Route, EnvelopeError> {
     let payload = match event.event_name.as_str() {
         REQUEST_VALIDATED => Payload::SignedRequest(event.payload.clone()),
-        REPLY_READY => Payload::SignedReply(event.payload.clone()),
+        // A break-glass disclosure's event carries its reply the same way.
+        REPLY_READY | BREAK_GLASS => Payload::SignedReply(event.payload.clone()),
         _ => return Ok(Route::Ignore),
     };
     let summary = summarize(&payload)?;
@@ -126,17 +127,20 @@ mod tests {
             receiving_network: "net2".into(),
             ..Default::default()
         };
-        let payload = test_signed_reply(&reply);
-        let Route::Forward(outgoing) = route(&event(REPLY_READY, payload), "net1", &key()).unwrap()
-        else {
-            panic!("not forwarded");
-        };
-        assert_eq!(outgoing.destination(), "net2");
-        assert_eq!(outgoing.summary.kind, Kind::Reply);
-        assert!(matches!(
-            outgoing.envelope.payload,
-            Some(Payload::SignedReply(_))
-        ));
+        // A break-glass disclosure's event goes back the same way.
+        for name in [REPLY_READY, BREAK_GLASS] {
+            let payload = test_signed_reply(&reply);
+            let Route::Forward(outgoing) = route(&event(name, payload), "net1", &key()).unwrap()
+            else {
+                panic!("{name} not forwarded");
+            };
+            assert_eq!(outgoing.destination(), "net2");
+            assert_eq!(outgoing.summary.kind, Kind::Reply);
+            assert!(matches!(
+                outgoing.envelope.payload,
+                Some(Payload::SignedReply(_))
+            ));
+        }
     }
 
     #[test]

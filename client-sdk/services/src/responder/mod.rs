@@ -6,7 +6,10 @@
 //! every organisation; for `RequestRejected` it submits the refusal the
 //! contract recorded for it (NOT_FOUND when the patient has no records
 //! here, else REJECTED) carrying the reason, which the source network
-//! relays back.
+//! relays back. When the contract refuses to read or disclose for want of
+//! the patient's consent (`NO_CONSENT`, at `GetRequestRecords` or at
+//! `SubmitReply` after a revocation), it submits a REJECTED refusal whose
+//! reason is the contract's coded message (`[NO_CONSENT] ...`).
 //!
 //! A responder answers up to `max_in_flight` requests at once (default
 //! [`DEFAULT_MAX_IN_FLIGHT`]), each in a task of its own. The contract keeps
@@ -122,6 +125,9 @@ enum Failure {
     LostRace(String),
     /// The contract refuses this identity.
     Denied(String),
+    /// No consent of the patient permits the disclosure: the request
+    /// takes a refusal saying so (the contract's coded message).
+    NoConsent(String),
     /// The contract refused the call for another reason.
     Refused(String),
     /// Not the contract's answer: the call may pass later.
@@ -142,6 +148,7 @@ fn failure(error: &fabric::Error) -> Failure {
     match contract_failure(error).map(|failure| failure.code) {
         Some(ErrorCode::AlreadyReplied) => Failure::LostRace(message),
         Some(ErrorCode::AccessDenied | ErrorCode::Flagged) => Failure::Denied(message),
+        Some(ErrorCode::NoConsent) => Failure::NoConsent(message),
         // The peer's ledger failed, not the request: it may pass later.
         Some(ErrorCode::Ledger) => Failure::Transient,
         _ => Failure::Refused(message),
@@ -512,7 +519,7 @@ impl Handler {
             .await
         {
             Ok(result) => result,
-            Err(e) => return self.failed(request_id, e).await,
+            Err(e) => return self.refuse_or_fail(request_id, e).await,
         };
         let records: RequestRecords = match serde_json::from_slice(&result) {
             Ok(records) => records,
@@ -527,7 +534,15 @@ impl Handler {
             }
         };
         match reply::form_reply(&records, &self.ehr.settings().network_id, SystemTime::now()) {
-            Ok(reply) => self.submit(request_id, &reply).await,
+            Ok(reply) => match self.sign_and_commit(&request_id, &reply).await? {
+                Ok(transaction_id) => Ok(Handled::Replied {
+                    request_id,
+                    status: ReplyStatus::Ok,
+                    transaction_id,
+                }),
+                // A consent revoked since the records were read.
+                Err(e) => self.refuse_or_fail(request_id, e).await,
+            },
             Err(e) => Ok(Handled::Unanswerable {
                 request_id,
                 reason: e.to_string(),
@@ -585,16 +600,51 @@ impl Handler {
         })
     }
 
+    /// A failed call's meaning, except that `NO_CONSENT` is answered
+    /// with a refusal carrying the contract's coded reason: nothing is
+    /// disclosed, and the refusal is the request's audited answer.
+    async fn refuse_or_fail(
+        &self,
+        request_id: String,
+        error: fabric::Error,
+    ) -> Result<Handled, Error> {
+        let Failure::NoConsent(reason) = failure(&error) else {
+            return self.failed(request_id, error).await;
+        };
+        let status = match self.request_status(&request_id).await {
+            Ok(status) => status,
+            Err(e) => return self.failed(request_id, e).await,
+        };
+        let refusal = reply::refusal(
+            &request_id,
+            &self.ehr.settings().network_id,
+            &status.source_network,
+            ReplyStatus::Rejected,
+            &reason,
+            SystemTime::now(),
+        );
+        self.submit(request_id, &refusal).await
+    }
+
     /// Signs `reply`, has every organisation endorse it, submits it and
-    /// waits for its commit.
-    async fn submit(&self, request_id: String, reply: &Reply) -> Result<Handled, Error> {
-        let status = ReplyStatus::try_from(reply.status).unwrap_or(ReplyStatus::Unspecified);
+    /// waits for its commit: its transaction id, or the call's error.
+    async fn sign_and_commit(
+        &self,
+        request_id: &str,
+        reply: &Reply,
+    ) -> Result<Result<String, fabric::Error>, Error> {
         let signed = reply::sign(reply, self.ehr.identity().creator(), self.ehr.identity())
             .map_err(|source| Error::Sign {
-                request_id: request_id.clone(),
+                request_id: request_id.to_owned(),
                 source,
             })?;
-        match self.commit_reply(signed).await {
+        Ok(self.commit_reply(signed).await)
+    }
+
+    /// [`Self::sign_and_commit`], with a failure read by [`Self::failed`].
+    async fn submit(&self, request_id: String, reply: &Reply) -> Result<Handled, Error> {
+        let status = ReplyStatus::try_from(reply.status).unwrap_or(ReplyStatus::Unspecified);
+        match self.sign_and_commit(&request_id, reply).await? {
             Ok(transaction_id) => Ok(Handled::Replied {
                 request_id,
                 status,
@@ -642,7 +692,9 @@ impl Handler {
         }
         match failure(&error) {
             Failure::LostRace(reason) => Ok(Handled::LostRace { request_id, reason }),
-            Failure::Refused(reason) => Ok(Handled::Unanswerable { request_id, reason }),
+            Failure::Refused(reason) | Failure::NoConsent(reason) => {
+                Ok(Handled::Unanswerable { request_id, reason })
+            }
             Failure::Denied(message) => Err(Error::Denied {
                 request_id,
                 message,

@@ -36,6 +36,17 @@ fn the_contracts_refusals_are_told_apart_by_code() {
         failure(&refused),
         Failure::Refused("[BAD_ARGUMENT] invalid records: hash mismatch".into())
     );
+    // Refused for want of consent: the reason goes back in a refusal, code
+    // and all.
+    let no_consent = endorse_error(
+        "chaincode response 500, [NO_CONSENT] no consent: no active consent permits requester DR-1 of net1",
+    );
+    assert_eq!(
+        failure(&no_consent),
+        Failure::NoConsent(
+            "[NO_CONSENT] no consent: no active consent permits requester DR-1 of net1".into()
+        )
+    );
     let evaluate = fabric::Error::Evaluate(CallError::new(
         "tx2",
         tonic::Status::unknown(
