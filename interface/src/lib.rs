@@ -9,6 +9,8 @@
 //! - [`types`]: the JSON arguments and results, all refusing unknown fields;
 //! - [`code`]: the stable [`ErrorCode`]s and their wire form, so clients
 //!   decide by code, never by wording;
+//! - [`fhir`]: the shape of FHIR R4 JSON every record must have, checked
+//!   by the contract and, before it submits, by the SDK;
 //! - [`json`]: the one strict JSON reader (objects only, no duplicate
 //!   keys, bounded depth and size, bounded error messages).
 //!
@@ -16,6 +18,7 @@
 //! test here checks it names every function and every code.
 
 pub mod code;
+pub mod fhir;
 pub mod json;
 pub mod limits;
 pub mod names;
