@@ -185,75 +185,60 @@ async fn records_that_are_not_r4_are_refused_writing_nothing() {
 async fn hostile_records_get_a_short_refusal_and_write_nothing() {
     let world = World::new().await;
     let mib = "x".repeat(1 << 20);
-    let long_value = format!(r#"{{"resourceType":"Patient","id":"p","gender":"{mib}"}}"#);
-    refused(
-        &world,
-        ("Patient", "p", long_value.as_bytes()),
-        ErrorCode::TooLarge,
-        &[],
-    )
-    .await;
-    let long_key = format!(
-        r#"{{"resourceType":"Patient","id":"p","{}":1}}"#,
-        &mib[..(1 << 20) - 100]
-    );
-    let message = refused(
-        &world,
-        ("Patient", "p", long_key.as_bytes()),
-        ErrorCode::BadArgument,
-        &["not an element name"],
-    )
-    .await;
-    assert!(
-        message.contains("bytes)"),
-        "the key is quoted short: {message}"
-    );
-    let long_type = format!(
-        r#"{{"resourceType":"{}","id":"p"}}"#,
-        &mib[..(1 << 20) - 100]
-    );
-    refused(
-        &world,
-        ("Patient", "p", long_type.as_bytes()),
-        ErrorCode::BadArgument,
-        &["resourceType"],
-    )
-    .await;
-    let deep = format!(
-        r#"{{"resourceType":"Patient","id":"p","x":{}}}"#,
-        "[".repeat(100_000)
-    );
-    refused(
-        &world,
-        ("Patient", "p", deep.as_bytes()),
-        ErrorCode::TooDeep,
-        &[],
-    )
-    .await;
-    let nul_value = br#"{"resourceType":"Patient","id":"p","gender":"fe\u0000male"}"#;
-    refused(
-        &world,
-        ("Patient", "p", nul_value),
-        ErrorCode::BadArgument,
-        &["Patient.gender", "U+0000"],
-    )
-    .await;
-    let nul_key = br#"{"resourceType":"Patient","id":"p","gen\u0000der":"female"}"#;
-    refused(
-        &world,
-        ("Patient", "p", nul_key),
-        ErrorCode::BadArgument,
-        &["not an element name"],
-    )
-    .await;
-    let raw_nul = b"{\"resourceType\":\"Patient\",\"id\":\"p\",\"gender\":\"fe\0male\"}";
-    refused(
-        &world,
-        ("Patient", "p", raw_nul),
-        ErrorCode::BadArgument,
-        &["not well-formed JSON"],
-    )
-    .await;
-    let array = br#"[{"resourceType":"Patient","id":"p"}]"#;
-    refused(&world, ("Patient", "p", array), ErrorCode::NotAnObject, &[]).await;
+    let nearly = &mib[..(1 << 20) - 100];
+    let cases: Vec<(String, ErrorCode, &[&str])> = vec![
+        (
+            format!(r#"{{"resourceType":"Patient","id":"p","gender":"{mib}"}}"#),
+            ErrorCode::TooLarge,
+            &[],
+        ),
+        (
+            // The key is quoted cut short, with its length.
+            format!(r#"{{"resourceType":"Patient","id":"p","{nearly}":1}}"#),
+            ErrorCode::BadArgument,
+            &["not an element name", "bytes)"],
+        ),
+        (
+            format!(r#"{{"resourceType":"{nearly}","id":"p"}}"#),
+            ErrorCode::BadArgument,
+            &["resourceType", "bytes)"],
+        ),
+        (
+            format!(
+                r#"{{"resourceType":"Patient","id":"p","x":{}}}"#,
+                "[".repeat(100_000)
+            ),
+            ErrorCode::TooDeep,
+            &[],
+        ),
+        (
+            r#"{"resourceType":"Patient","id":"p","gender":"fe\u0000male"}"#.to_owned(),
+            ErrorCode::BadArgument,
+            &["Patient.gender", "U+0000"],
+        ),
+        (
+            r#"{"resourceType":"Patient","id":"p","gen\u0000der":"female"}"#.to_owned(),
+            ErrorCode::BadArgument,
+            &["not an element name"],
+        ),
+        (
+            "{\"resourceType\":\"Patient\",\"id\":\"p\",\"gender\":\"fe\0male\"}".to_owned(),
+            ErrorCode::BadArgument,
+            &["not well-formed JSON"],
+        ),
+        (
+            r#"[{"resourceType":"Patient","id":"p"}]"#.to_owned(),
+            ErrorCode::NotAnObject,
+            &[],
+        ),
+    ];
+    for (content, expected, says) in &cases {
+        refused(
+            &world,
+            ("Patient", "p", content.as_bytes()),
+            *expected,
+            says,
+        )
+        .await;
+    }
 }

@@ -772,23 +772,18 @@ fn date_prefix(bytes: &[u8]) -> Option<&[u8]> {
     if year == 0 {
         return None;
     }
-    let rest = &bytes[4..];
-    let Some(rest) = rest.strip_prefix(b"-") else {
-        return Some(rest);
-    };
-    let month = digits(rest.get(..2)?)?;
-    if !(1..=12).contains(&month) {
-        return None;
+    let mut rest = &bytes[4..];
+    for range in [1..=12, 1..=31] {
+        // A month after the year, then a day after the month, each optional.
+        let Some(part) = rest.strip_prefix(b"-") else {
+            return Some(rest);
+        };
+        if !range.contains(&digits(part.get(..2)?)?) {
+            return None;
+        }
+        rest = &part[2..];
     }
-    let rest = &rest[2..];
-    let Some(rest) = rest.strip_prefix(b"-") else {
-        return Some(rest);
-    };
-    let day = digits(rest.get(..2)?)?;
-    if !(1..=31).contains(&day) {
-        return None;
-    }
-    Some(&rest[2..])
+    Some(rest)
 }
 
 /// `Thh:mm:ss[.f+](Z|(+|-)hh:mm)`, hours 00-23, seconds up to 60, zones
@@ -962,14 +957,12 @@ mod tests {
             "Bundle.entry[1]",
         );
         assert!(text.contains("without a resource"), "{text}");
-        refused_at(
-            r#"{"resourceType":"Bundle","id":"b","type":"collection","entry":[]}"#,
-            "Bundle.entry",
-        );
-        refused_at(
-            r#"{"resourceType":"Bundle","id":"b","type":"collection","entry":{}}"#,
-            "Bundle.entry",
-        );
+        for entry in ["[]", "{}"] {
+            let json = format!(
+                r#"{{"resourceType":"Bundle","id":"b","type":"collection","entry":{entry}}}"#
+            );
+            refused_at(&json, "Bundle.entry");
+        }
         assert!(matches!(
             problem(r#"{"resourceType":"Bundle","id":"b","type":"collection","entry":[[]]}"#),
             FhirError::NotAnObject { .. }
@@ -1128,18 +1121,22 @@ mod tests {
     #[test]
     fn extensions_need_a_url_and_are_otherwise_free() {
         assert!(check_record(br#"{"resourceType":"Patient","id":"p","extension":[{"url":"urn:any:thing","valueCodeableConcept":{"text":"z"}}]}"#).is_ok());
-        refused_at(
-            r#"{"resourceType":"Patient","id":"p","extension":[{"valueString":"x"}]}"#,
-            "Patient.extension[0]",
-        );
-        refused_at(
-            r#"{"resourceType":"Patient","id":"p","extension":{"url":"u"}}"#,
-            "Patient.extension",
-        );
-        refused_at(
-            r#"{"resourceType":"Patient","id":"p","name":[{"modifierExtension":[{"url":"a b"}]}]}"#,
-            "Patient.name[0].modifierExtension[0]",
-        );
+        for (json, at) in [
+            (
+                r#"{"resourceType":"Patient","id":"p","extension":[{"valueString":"x"}]}"#,
+                "Patient.extension[0]",
+            ),
+            (
+                r#"{"resourceType":"Patient","id":"p","extension":{"url":"u"}}"#,
+                "Patient.extension",
+            ),
+            (
+                r#"{"resourceType":"Patient","id":"p","name":[{"modifierExtension":[{"url":"a b"}]}]}"#,
+                "Patient.name[0].modifierExtension[0]",
+            ),
+        ] {
+            refused_at(json, at);
+        }
     }
 
     #[test]
