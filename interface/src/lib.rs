@@ -11,6 +11,8 @@
 //!   decide by code, never by wording;
 //! - [`consent`]: the FHIR R4 `Consent` resources the contract reads and
 //!   the rule deciding whether one permits a disclosure;
+//! - [`fhir`]: the shape of FHIR R4 JSON every record must have, checked
+//!   by the contract and, before it submits, by the SDK;
 //! - [`json`]: the one strict JSON reader (objects only, no duplicate
 //!   keys, bounded depth and size, bounded error messages).
 //!
@@ -19,6 +21,7 @@
 
 pub mod code;
 pub mod consent;
+pub mod fhir;
 pub mod json;
 pub mod limits;
 pub mod names;

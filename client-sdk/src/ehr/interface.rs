@@ -7,7 +7,7 @@
 //! and reading the contract's error code out of a gateway error.
 
 pub use ehrx_interface::{
-    ContractFailure, ErrorCode, Key32, consent, limits, names,
+    ContractFailure, ErrorCode, Key32, consent, fhir, limits, names,
     names::{CHAINCODE, Forwarded, event, function},
     quote, rules,
     types::*,

@@ -37,6 +37,7 @@ use super::{
     error::{Error, parse_result},
     interface::{
         EhrUpload, EhrUploaded, Key32, Stored,
+        fhir::{FhirError, check_record},
         function::PUT_EHR,
         limits::{MAX_RECORD_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_RECORDS},
         rules::{is_category, is_fhir_id, record_id},
@@ -142,6 +143,10 @@ pub enum RecordError {
         /// The fullUrl.
         full_url: String,
     },
+    /// Not FHIR R4 by the contract's rule (`ehrx_interface::fhir`): an
+    /// unknown resource type, a bad id, a malformed well-known element...
+    #[error("not FHIR R4: {0}")]
+    Fhir(FhirError),
     /// The file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -264,11 +269,32 @@ fn strict(
     })
 }
 
+/// The contract's whole check of a record ([`check_record`]: the strict
+/// reader, then the FHIR R4 shape), made here before a transaction is
+/// spent on it.
+fn checked(content: &[u8], what: impl FnOnce() -> String) -> Result<(), RecordError> {
+    if content.len() > MAX_RECORD_BYTES {
+        return Err(RecordError::TooLarge {
+            what: what(),
+            size: content.len() as u64,
+            limit: MAX_RECORD_BYTES as u64,
+        });
+    }
+    check_record(content).map(drop).map_err(|e| match e {
+        FhirError::Json(e) if e.code() == ehrx_interface::ErrorCode::NotAnObject => {
+            RecordError::NotAnObject
+        }
+        FhirError::Json(e) => RecordError::Json(e.to_string()),
+        FhirError::NotUtf8(_) => RecordError::Json(e.to_string()),
+        e => RecordError::Fhir(e),
+    })
+}
+
 fn record(content: &[u8]) -> Result<EhrRecord, RecordError> {
     let value: Value = serde_json::from_slice(content).map_err(json_error)?;
     let fields = value.as_object().ok_or(RecordError::NotAnObject)?;
     let (resource_type, id) = resource_head(fields)?;
-    strict(content, || record_id(&resource_type, &id))?;
+    checked(content, || record_id(&resource_type, &id))?;
     Ok(EhrRecord {
         record_id: record_id(&resource_type, &id),
         category: resource_type,
@@ -353,7 +379,7 @@ pub fn prepare(json: &[u8]) -> Result<Prepared, RecordError> {
     for (index, entry) in entries.into_iter().enumerate() {
         let content = edited(index, &entry, &targets, transaction)?;
         let id = record_id(&entry.resource_type, &entry.id);
-        strict(content.as_bytes(), || id.clone()).map_err(|source| RecordError::Entry {
+        checked(content.as_bytes(), || id.clone()).map_err(|source| RecordError::Entry {
             index,
             source: Box::new(source),
         })?;
@@ -762,6 +788,38 @@ mod tests {
             refuse(big.as_bytes()),
             RecordError::TooLarge { what, .. } if what == "Binary/x"
         ));
+    }
+
+    #[test]
+    fn the_contracts_fhir_r4_rule_refuses_before_a_transaction_is_spent() {
+        let refuse = |json: &[u8]| records_from_fhir(json).unwrap_err();
+        let unknown = refuse(br#"{"resourceType":"Observations","id":"o"}"#);
+        assert!(
+            matches!(&unknown, RecordError::Fhir(FhirError::ResourceType { .. })),
+            "{unknown}"
+        );
+        let entry = refuse(
+            br#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"fullUrl":"urn:uuid:6f1c","resource":{"resourceType":"Observation","status":"final",
+             "effectiveDateTime":"yesterday"},"request":{"method":"POST","url":"Observation"}}]}"#,
+        );
+        let text = entry.to_string();
+        assert!(
+            matches!(&entry, RecordError::Entry { index: 0, source } if matches!(**source, RecordError::Fhir(_))),
+            "{text}"
+        );
+        assert!(text.contains("Observation.effectiveDateTime"), "{text}");
+        // The id the SDK inserts and the references it rewrites pass the rule.
+        let prepared = prepare(
+            br#"{"resourceType":"Bundle","type":"transaction","entry":[
+            {"fullUrl":"urn:uuid:6f1c","resource":{"resourceType":"Patient"},"request":{"method":"POST","url":"Patient"}},
+            {"fullUrl":"urn:uuid:7a2d","resource":{"resourceType":"Observation","status":"final",
+             "subject":{"reference":"urn:uuid:6f1c"}},"request":{"method":"POST","url":"Observation"}}]}"#,
+        )
+        .unwrap();
+        for record in &prepared.records {
+            assert!(check_record(&record.content).is_ok());
+        }
     }
 
     #[test]

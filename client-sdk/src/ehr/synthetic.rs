@@ -792,6 +792,22 @@ mod tests {
     use crate::ehr::{ClinicalSummary, patient::MatchingKey, records::records_from_fhir};
 
     #[test]
+    fn every_synthetic_resource_and_bundle_is_fhir_r4_by_the_contracts_rule() {
+        for patient in patients(11, 40) {
+            for json in patient.resource_jsons() {
+                let checked = crate::ehr::interface::fhir::check_record(&json);
+                assert!(
+                    checked.is_ok(),
+                    "{checked:?}: {}",
+                    String::from_utf8_lossy(&json)
+                );
+            }
+            let bundle = patient.bundle_json();
+            assert!(crate::ehr::interface::fhir::check_record(&bundle).is_ok());
+        }
+    }
+
+    #[test]
     fn splitmix64_matches_the_reference_outputs() {
         // Vigna's splitmix64.c seeded with 1234567.
         let mut rng = SplitMix64(1_234_567);
