@@ -1,10 +1,12 @@
 //! `PutEhr`, transaction type 1: a registered uploader stores one upload
 //! of a patient's records, all or nothing.
 //!
-//! Each record's FHIR JSON travels in the transient map under its record
-//! id (`Type/id`), so it never enters a transaction's public payload, and
-//! is stored in the private collection [`RECORDS`]; the channel ledger
-//! sees only its hash and the public metadata. An index per patient
+//! The upload's metadata (patient ref, record ids) travels in the
+//! transient map under `metadata`, and each record's FHIR JSON under its
+//! record id (`Type/id`), so neither enters the transaction, and so the
+//! block. The content is stored in the private collection [`RECORDS`],
+//! the metadata in the private state (see [`state`]); the channel ledger
+//! sees only their keyed hashes and value hashes. An index per patient
 //! (patient ref, type, id) gives each record its place in the patient's
 //! history (upload time, transaction, position in the upload), for the
 //! coverage checks of replies and their order.
@@ -40,18 +42,24 @@ use crate::{
     },
 };
 
-/// `PutEhr(metadata_json)` with one transient entry per record.
-pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, ContractError> {
+/// The transient key of PutEhr's metadata JSON.
+pub const METADATA: &str = "metadata";
+
+/// `PutEhr()` with its metadata JSON and one entry per record in the
+/// transient map.
+pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_role(&stub, Role::Uploader).await?;
     state::config(&stub).await?;
-    let upload: EhrUpload = parse_object_within(
-        "metadata",
-        args.bytes("metadata")?,
-        MAX_UPLOAD_METADATA_BYTES,
-    )
-    .map_err(EhrError::from)?;
     let transient = stub.transient()?;
+    let metadata = transient.get(METADATA).ok_or_else(|| {
+        EhrError::invalid(
+            "transient data",
+            format!("no {METADATA:?} entry carrying the upload's metadata"),
+        )
+    })?;
+    let upload: EhrUpload = parse_object_within(METADATA, metadata, MAX_UPLOAD_METADATA_BYTES)
+        .map_err(EhrError::from)?;
     check_listing(&upload, transient)?;
     let patient = upload.patient_ref.to_hex();
     let now = state::now_ms(&stub)?;
@@ -87,14 +95,14 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
         .records(
             records
                 .iter()
-                .filter(|r| r.stored != Stored::Present)
-                .map(|r| r.record_id.clone())
+                .zip(&upload.records)
+                .filter(|(r, _)| r.stored != Stored::Present)
+                .map(|(_, record_id)| record_id.clone())
                 .collect(),
         )
         .write(&stub)
         .await?;
     Ok(Json(EhrUploaded {
-        patient_ref: upload.patient_ref,
         records,
         uploader_msp_id: caller.msp_id().to_owned(),
         uploader_id: caller.id().to_owned(),
@@ -103,8 +111,8 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
 }
 
 /// The listing's bounds: 1 to [`MAX_UPLOAD_RECORDS`] record ids, each
-/// once; the transient map holds exactly those keys, with at most
-/// [`MAX_UPLOAD_BYTES`] together.
+/// once; the transient map holds exactly those keys besides
+/// [`METADATA`], with at most [`MAX_UPLOAD_BYTES`] of records together.
 fn check_listing(
     upload: &EhrUpload,
     transient: &std::collections::HashMap<String, Vec<u8>>,
@@ -132,7 +140,7 @@ fn check_listing(
     }
     if let Some(extra) = transient
         .keys()
-        .filter(|k| !listed.contains(k.as_str()))
+        .filter(|k| k.as_str() != METADATA && !listed.contains(k.as_str()))
         .min()
     {
         return Err(EhrError::invalid(
@@ -143,7 +151,11 @@ fn check_listing(
             ),
         ));
     }
-    let size: usize = transient.values().map(Vec::len).sum();
+    let size: usize = transient
+        .iter()
+        .filter(|(k, _)| k.as_str() != METADATA)
+        .map(|(_, v)| v.len())
+        .sum();
     if size > MAX_UPLOAD_BYTES {
         return Err(EhrError::TooLarge {
             what: "the upload",
@@ -196,7 +208,8 @@ async fn put_one(
                 uploader_id: caller.id().to_owned(),
                 stored_at_ms: now,
             };
-            stub.put_private_data(RECORDS, record_id, content.clone())
+            let content_key = state::secret(stub).await?.record_key(record_id);
+            stub.put_private_data(RECORDS, &content_key, content.clone())
                 .await?;
             state::put(stub, &record_key, &meta).await?;
             state::put_index(stub, &index, place).await?;
@@ -210,14 +223,13 @@ async fn put_one(
                 uploaded: sha256.to_hex(),
             });
         }
-        Some(_) if stub.get_state(&index).await?.is_some() => Stored::Present,
+        Some(_) if state::get_index(stub, &index).await?.is_some() => Stored::Present,
         Some(_) => {
             state::put_index(stub, &index, place).await?;
             Stored::Shared
         }
     };
     Ok(UploadedRecordMeta {
-        record_id: record_id.to_owned(),
         category: resource_type.to_owned(),
         sha256,
         stored,
