@@ -213,12 +213,14 @@ async fn a_shared_resource_is_stored_once_and_served_to_each_patient() {
     let meta: Value = serde_json::from_slice(&world.net2.private_state(&key).unwrap()).unwrap();
     assert_eq!(meta["patient_ref"], hex::encode(other));
     for patient in [other, world.patient] {
-        let index = composite_key::create(
-            "ehrx.patient-record",
-            &[&hex::encode(patient), "Organization", "org-1"],
-        )
-        .unwrap();
-        assert!(world.net2.private_state(&index).is_some());
+        let index =
+            composite_key::create("ehrx.patient-records", &[&hex::encode(patient)]).unwrap();
+        let index: Value =
+            serde_json::from_slice(&world.net2.private_state(&index).unwrap()).unwrap();
+        assert!(
+            index["records"]["Organization/org-1"].is_string(),
+            "{index}"
+        );
     }
 
     // Again for the same patient: present, nothing but the audit entry

@@ -6,8 +6,8 @@
 //! record id (`Type/id`), so neither enters the transaction, and so the
 //! block. The content is stored in the private collection [`RECORDS`],
 //! the metadata in the private state (see [`state`]); the channel ledger
-//! sees only their keyed hashes and value hashes. An index per patient
-//! (patient ref, type, id) gives each record its place in the patient's
+//! sees only their keyed hashes and value hashes. One index document per
+//! patient (its record ids, [`PatientIndex`]) gives each record its place in the patient's
 //! history (upload time, transaction, position in the upload), for the
 //! coverage checks of replies and their order.
 //!
@@ -34,7 +34,7 @@ use crate::{
         audit::{self, AuditKind, Write as _},
         error::EhrError,
         fhir,
-        state::{self, RECORDS, RecordMeta, Role, key},
+        state::{self, PatientIndex, RECORDS, RecordMeta, Role, key},
     },
     shim::{
         Stub,
@@ -64,6 +64,11 @@ pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, Contr
     let patient = upload.patient_ref.to_hex();
     let now = state::now_ms(&stub)?;
     let tx_id = stub.tx_id().to_owned();
+    let index_key = key::patient_records(&patient)?;
+    let mut patient_index: PatientIndex = state::get(&stub, "patient index", &index_key)
+        .await?
+        .unwrap_or_default();
+    let indexed = patient_index.records.len();
     let mut records = Vec::with_capacity(upload.records.len());
     for (index, record_id) in upload.records.iter().enumerate() {
         let place = format!("{now:020}.{tx_id}.{index:06}");
@@ -73,7 +78,7 @@ pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, Contr
             &upload.patient_ref,
             record_id,
             transient,
-            &place,
+            (&mut patient_index, place.as_str()),
             now,
         )
         .await
@@ -83,6 +88,9 @@ pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, Contr
             source: Box::new(source),
         })?;
         records.push(stored);
+    }
+    if patient_index.records.len() != indexed {
+        state::put(&stub, &index_key, &patient_index).await?;
     }
     let count = |kind: Stored| records.iter().filter(|r| r.stored == kind).count();
     let detail = format!(
@@ -174,7 +182,7 @@ async fn put_one(
     patient_ref: &Key32,
     record_id: &str,
     transient: &std::collections::HashMap<String, Vec<u8>>,
-    place: &str,
+    (index, place): (&mut PatientIndex, &str),
     now: i64,
 ) -> Result<UploadedRecordMeta, EhrError> {
     let (resource_type, id) = split_record_id(record_id)
@@ -194,9 +202,7 @@ async fn put_one(
         ));
     }
     let sha256 = Key32::new(Sha256::digest(content).into());
-    let patient = patient_ref.to_hex();
     let record_key = key::record(resource_type, id)?;
-    let index = key::patient_record(&patient, resource_type, id)?;
     let stored = match state::get::<RecordMeta>(stub, "record", &record_key).await? {
         None => {
             let meta = RecordMeta {
@@ -212,7 +218,7 @@ async fn put_one(
             stub.put_private_data(RECORDS, &content_key, content.clone())
                 .await?;
             state::put(stub, &record_key, &meta).await?;
-            state::put_index(stub, &index, place).await?;
+            index.records.insert(record_id.to_owned(), place.to_owned());
             Stored::Stored
         }
         Some(meta) if meta.sha256 != sha256 => {
@@ -223,9 +229,9 @@ async fn put_one(
                 uploaded: sha256.to_hex(),
             });
         }
-        Some(_) if state::get_index(stub, &index).await?.is_some() => Stored::Present,
+        Some(_) if index.records.contains_key(record_id) => Stored::Present,
         Some(_) => {
-            state::put_index(stub, &index, place).await?;
+            index.records.insert(record_id.to_owned(), place.to_owned());
             Stored::Shared
         }
     };
@@ -247,27 +253,20 @@ pub async fn records_of(
     patient_ref: &str,
     categories: &[String],
 ) -> Result<Vec<String>, EhrError> {
-    let mut entries = Vec::new();
-    if categories.is_empty() {
-        entries = state::list(stub, key::PATIENT_RECORD, &[patient_ref]).await?;
-    } else {
-        for category in categories {
-            entries.extend(state::list(stub, key::PATIENT_RECORD, &[patient_ref, category]).await?);
-        }
-    }
-    let mut placed = Vec::with_capacity(entries.len());
-    for (index_key, place) in entries {
-        let corrupt = |reason: &str| EhrError::Corrupt {
+    let index: PatientIndex =
+        state::get(stub, "patient index", &key::patient_records(patient_ref)?)
+            .await?
+            .unwrap_or_default();
+    let mut placed = Vec::with_capacity(index.records.len());
+    for (record_id, place) in index.records {
+        let (resource_type, _) = split_record_id(&record_id).ok_or_else(|| EhrError::Corrupt {
             what: "patient record index",
-            key: index_key.clone(),
-            reason: reason.to_owned(),
-        };
-        let (_, attributes) = crate::shim::composite_key::split(&index_key)
-            .map_err(|_| corrupt("not a composite key"))?;
-        let [_, resource_type, id] = attributes.as_slice() else {
-            return Err(corrupt("not (patient ref, type, id)"));
-        };
-        placed.push((place, ehrx_interface::rules::record_id(resource_type, id)));
+            key: record_id.clone(),
+            reason: "not a record id".to_owned(),
+        })?;
+        if categories.is_empty() || categories.iter().any(|c| c == resource_type) {
+            placed.push((place, record_id));
+        }
     }
     // A record has one type and one place, so sorting by place lists
     // each once, in upload order.

@@ -20,7 +20,7 @@
 //! | `ehrx.signed-request` | request id | the exact `SignedRequest` bytes validated here (outgoing), for the relay |
 //! | `ehrx.requests-of` | msp id, identity id, request id | the request id (a requester's own requests) |
 //! | `ehrx.record` | resource type, FHIR id | [`RecordMeta`] (public metadata only; one per record, shared records too) |
-//! | `ehrx.patient-record` | patient ref, resource type (category), FHIR id | the record's place in the patient's history: upload time (ms, 20 digits), tx id, position in the upload (6 digits), dot-separated (coverage checks, reply order) |
+//! | `ehrx.patient-records` | patient ref | [`PatientIndex`]: each of the patient's record ids with its place in the patient's history: upload time (ms, 20 digits), tx id, position in the upload (6 digits), dot-separated (coverage checks, reply order) |
 //! | `ehrx.audit` | subject, time (ms, 20 digits), tx id, kind | [`AuditEntry`](ehrx_interface::types::AuditEntry) |
 //!
 //! **What reaches a block.** Every key of the families marked *private*
@@ -73,7 +73,7 @@ pub const PRIVATE_FAMILIES: &[&str] = &[
     "ehrx.signed-request",
     "ehrx.requests-of",
     "ehrx.record",
-    key::PATIENT_RECORD,
+    key::PATIENT_RECORDS,
     "ehrx.audit",
 ];
 
@@ -229,6 +229,15 @@ pub async fn get_index(stub: &Stub, key: &str) -> Result<Option<String>, EhrErro
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
 }
 
+/// The records of one patient: record id (`Type/id`) → its place in the
+/// patient's history. One document, read by point: Fabric refuses a range
+/// query on private data in a transaction that writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientIndex {
+    /// Record id → place.
+    pub records: std::collections::BTreeMap<String, String>,
+}
+
 /// The recent request times of one requester.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateWindow {
@@ -310,14 +319,12 @@ pub mod key {
         make("ehrx.record", &[resource_type, id])
     }
     /// The object type of the patient index.
-    pub const PATIENT_RECORD: &str = "ehrx.patient-record";
-    /// `ehrx.patient-record`.
-    pub fn patient_record(
-        patient_ref: &str,
-        resource_type: &str,
-        id: &str,
-    ) -> Result<String, EhrError> {
-        make(PATIENT_RECORD, &[patient_ref, resource_type, id])
+    pub const PATIENT_RECORDS: &str = "ehrx.patient-records";
+    /// `ehrx.patient-records`: one document per patient (a private range
+    /// query is allowed in read-only transactions only, and AcceptRequest
+    /// and SubmitReply write).
+    pub fn patient_records(patient_ref: &str) -> Result<String, EhrError> {
+        make(PATIENT_RECORDS, &[patient_ref])
     }
     /// `ehrx.audit`.
     pub fn audit(subject: &str, at_ms: i64, tx_id: &str, kind: &str) -> Result<String, EhrError> {
