@@ -150,9 +150,14 @@ async fn no_block_of_either_channel_names_a_patient_requester_or_record() -> any
 
     let mut found = Vec::new();
     let mut scanned = 0;
+    // The control: the request id is opaque and in the blocks (the events
+    // name it), so the search does see what the blocks hold.
+    let request_id = requested.pending.request_id().as_bytes().to_vec();
+    let mut request_id_seen = 0;
     for net in [setup.net1, setup.net2] {
         for (number, block) in blocks(net).await?.iter().enumerate() {
             scanned += 1;
+            request_id_seen += usize::from(find(block, &request_id).is_some());
             for secret in &secrets {
                 if let Some(at) = find(block, &secret.bytes) {
                     let around = &block
@@ -168,6 +173,14 @@ async fn no_block_of_either_channel_names_a_patient_requester_or_record() -> any
         }
     }
     assert!(scanned > 10, "both channels' blocks were read ({scanned})");
+    assert!(
+        request_id_seen >= 2,
+        "the request id is in blocks of both channels ({request_id_seen})"
+    );
+    eprintln!(
+        "{scanned} blocks scanned for {} secrets: none found",
+        secrets.len()
+    );
     assert!(
         found.is_empty(),
         "{} finding(s):\n{}",

@@ -59,8 +59,11 @@ struct Ledger {
     changed: Arc<Notify>,
     /// The signed messages its events name, by the function that reads
     /// them and request id, as the contract keeps them in private data.
-    stored: Arc<Mutex<HashMap<(String, String), Vec<u8>>>>,
+    stored: Arc<Mutex<Stored>>,
 }
+
+/// Signed messages by the function that reads them and request id.
+type Stored = HashMap<(String, String), Vec<u8>>;
 
 impl Ledger {
     /// The payload the contract emits for `payload`: a signed request or

@@ -56,6 +56,39 @@ pub fn error_code(error: &fabric::Error) -> Option<ErrorCode> {
     contract_failure(error).map(|failure| failure.code)
 }
 
+/// A proposal of `function` with `args` in order: as arguments, or, for a
+/// function that takes its parameters in the transient map
+/// ([`function::transient_params`]), each under its parameter's name, so
+/// that the transaction (and so the block) never holds them. Arguments
+/// beyond the parameters stay arguments, for the contract to refuse.
+pub fn proposal<A: AsRef<[u8]>>(
+    contract: &crate::fabric::Contract,
+    name: &str,
+    args: impl IntoIterator<Item = A>,
+) -> crate::fabric::ProposalBuilder {
+    let names = function::transient_params(name);
+    let mut proposal = contract.proposal(name);
+    for (index, arg) in args.into_iter().enumerate() {
+        proposal = match names.get(index) {
+            Some(param) => proposal.transient(*param, arg.as_ref().to_vec()),
+            None => proposal.arg(arg),
+        };
+    }
+    proposal
+}
+
+/// [`proposal`], endorsed, submitted and committed.
+pub async fn submit<A: AsRef<[u8]>>(
+    contract: &crate::fabric::Contract,
+    name: &str,
+    args: impl IntoIterator<Item = A>,
+) -> Result<crate::fabric::Committed, crate::fabric::Error> {
+    let transaction = proposal(contract, name, args).build()?.endorse().await?;
+    let result = transaction.result().to_vec();
+    let status = transaction.submit().await?.status().await?.into_result()?;
+    Ok(crate::fabric::Committed { result, status })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,37 +134,4 @@ mod tests {
         assert_eq!(AuditSubject::Admin.as_arg(), "admin");
         assert_eq!(AuditSubject::Patient("ab").as_arg(), "ab");
     }
-}
-
-/// A proposal of `function` with `args` in order: as arguments, or, for a
-/// function that takes its parameters in the transient map
-/// ([`function::transient_params`]), each under its parameter's name, so
-/// that the transaction (and so the block) never holds them. Arguments
-/// beyond the parameters stay arguments, for the contract to refuse.
-pub fn proposal<A: AsRef<[u8]>>(
-    contract: &crate::fabric::Contract,
-    name: &str,
-    args: impl IntoIterator<Item = A>,
-) -> crate::fabric::ProposalBuilder {
-    let names = function::transient_params(name);
-    let mut proposal = contract.proposal(name);
-    for (index, arg) in args.into_iter().enumerate() {
-        proposal = match names.get(index) {
-            Some(param) => proposal.transient(*param, arg.as_ref().to_vec()),
-            None => proposal.arg(arg),
-        };
-    }
-    proposal
-}
-
-/// [`proposal`], endorsed, submitted and committed.
-pub async fn submit<A: AsRef<[u8]>>(
-    contract: &crate::fabric::Contract,
-    name: &str,
-    args: impl IntoIterator<Item = A>,
-) -> Result<crate::fabric::Committed, crate::fabric::Error> {
-    let transaction = proposal(contract, name, args).build()?.endorse().await?;
-    let result = transaction.result().to_vec();
-    let status = transaction.submit().await?.status().await?.into_result()?;
-    Ok(crate::fabric::Committed { result, status })
 }
