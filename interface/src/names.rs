@@ -108,6 +108,30 @@ pub mod function {
         }
     }
 
+    /// An entry of a call's transient map: the parameter's name, its bytes.
+    pub type TransientEntry = (&'static str, Vec<u8>);
+
+    /// The arguments of a call of `function`, in order, split as a client
+    /// sends them: (the transaction arguments, the transient map's
+    /// entries). The first [`transient_params`] of them go to the
+    /// transient map under their parameters' names; the rest stay
+    /// arguments (extra ones reach the contract, which refuses them).
+    pub fn split_args(
+        function: &str,
+        args: impl IntoIterator<Item = Vec<u8>>,
+    ) -> (Vec<Vec<u8>>, Vec<TransientEntry>) {
+        let names = transient_params(function.strip_prefix("ehrx:").unwrap_or(function));
+        let mut positional = Vec::new();
+        let mut transient = Vec::new();
+        for (index, arg) in args.into_iter().enumerate() {
+            match names.get(index) {
+                Some(name) => transient.push((*name, arg)),
+                None => positional.push(arg),
+            }
+        }
+        (positional, transient)
+    }
+
     /// Every function, in the order `INTERFACE.md` lists them.
     pub const ALL: &[&str] = &[
         CONFIGURE_NETWORK,
@@ -223,6 +247,20 @@ mod tests {
             assert_ne!(kind.accept_function(), kind.prove_function());
         }
         assert_eq!(Forwarded::Request.accept_function(), "AcceptRequest");
+        let (positional, transient) = function::split_args(
+            "ehrx:AcceptRequest",
+            [b"e".to_vec(), b"p".to_vec(), b"x".to_vec()],
+        );
+        assert_eq!(positional, [b"x".to_vec()]);
+        assert_eq!(
+            transient,
+            [
+                ("forwarded_envelope", b"e".to_vec()),
+                ("validation_proof", b"p".to_vec())
+            ]
+        );
+        let (positional, transient) = function::split_args("GetReply", [b"id".to_vec()]);
+        assert_eq!((positional, transient), (vec![b"id".to_vec()], vec![]));
         for kind in kinds {
             assert_eq!(
                 function::transient_params(kind.accept_function()),

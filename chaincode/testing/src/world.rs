@@ -212,25 +212,15 @@ filed!(Reply, SignedReply, Reply, Submitted);
 /// ([`function::transient_params`]) go there under their names, the rest
 /// stay arguments (so extra ones reach the contract, to be refused).
 pub fn invocation<A: Into<Vec<u8>>>(args: impl IntoIterator<Item = A>) -> Invocation {
-    let args: Vec<Vec<u8>> = args.into_iter().map(Into::into).collect();
-    let name = args
-        .first()
-        .map(|name| String::from_utf8_lossy(name).into_owned());
-    let name = name.unwrap_or_default();
-    let names = function::transient_params(name.strip_prefix("ehrx:").unwrap_or(&name));
-    let mut positional = Vec::new();
-    let mut transient = Vec::new();
-    for (index, arg) in args.into_iter().enumerate() {
-        match index.checked_sub(1).and_then(|i| names.get(i)) {
-            Some(param) => transient.push((*param, arg)),
-            None => positional.push(arg),
-        }
-    }
-    transient
-        .into_iter()
-        .fold(Invocation::new(positional), |invocation, (param, arg)| {
-            invocation.transient(param, arg)
-        })
+    let mut args = args.into_iter().map(Into::into);
+    let Some(name) = args.next() else {
+        return Invocation::new(Vec::<Vec<u8>>::new());
+    };
+    let (positional, transient) = function::split_args(&String::from_utf8_lossy(&name), args);
+    transient.into_iter().fold(
+        Invocation::new(std::iter::once(name).chain(positional)),
+        |invocation, (param, arg)| invocation.transient(param, arg),
+    )
 }
 
 /// The subject of network `id`'s CA.

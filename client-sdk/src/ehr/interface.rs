@@ -66,15 +66,12 @@ pub fn proposal<A: AsRef<[u8]>>(
     name: &str,
     args: impl IntoIterator<Item = A>,
 ) -> crate::fabric::ProposalBuilder {
-    let names = function::transient_params(name);
-    let mut proposal = contract.proposal(name);
-    for (index, arg) in args.into_iter().enumerate() {
-        proposal = match names.get(index) {
-            Some(param) => proposal.transient(*param, arg.as_ref().to_vec()),
-            None => proposal.arg(arg),
-        };
-    }
-    proposal
+    let (positional, transient) =
+        function::split_args(name, args.into_iter().map(|a| a.as_ref().to_vec()));
+    transient.into_iter().fold(
+        contract.proposal(name).args(positional),
+        |proposal, (param, arg)| proposal.transient(param, arg),
+    )
 }
 
 /// [`proposal`], endorsed, submitted and committed.
@@ -83,10 +80,11 @@ pub async fn submit<A: AsRef<[u8]>>(
     name: &str,
     args: impl IntoIterator<Item = A>,
 ) -> Result<crate::fabric::Committed, crate::fabric::Error> {
-    let transaction = proposal(contract, name, args).build()?.endorse().await?;
-    let result = transaction.result().to_vec();
-    let status = transaction.submit().await?.status().await?.into_result()?;
-    Ok(crate::fabric::Committed { result, status })
+    let (positional, transient) =
+        function::split_args(name, args.into_iter().map(|a| a.as_ref().to_vec()));
+    contract
+        .submit_with_transient(name, positional, transient)
+        .await
 }
 
 #[cfg(test)]

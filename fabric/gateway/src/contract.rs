@@ -111,12 +111,8 @@ impl Contract {
         function: &str,
         args: impl IntoIterator<Item = A>,
     ) -> Result<Committed, Error> {
-        let submitted = self.submit_async(function, args).await?;
-        let status = submitted.commit.status().await?.into_result()?;
-        Ok(Committed {
-            result: submitted.result,
-            status,
-        })
+        self.submit_with_transient(function, args, Vec::<(String, Vec<u8>)>::new())
+            .await
     }
 
     /// Endorses and submits `function`, returning its result at once and a
