@@ -536,3 +536,51 @@ async fn not_found_and_rejected_stay_apart_to_the_requesters_status() {
         .submit(&world.reply_refusal(&bad, ReplyStatus::Rejected))
         .await;
 }
+
+#[tokio::test]
+async fn put_ehr_takes_its_metadata_from_the_transient_map_only() {
+    let world = roomy_world().await;
+    let patient = hex::encode(world.patient);
+    let metadata = format!(r#"{{"patient_ref":"{patient}","records":["Observation/o"]}}"#);
+    let obs = br#"{"resourceType":"Observation","id":"o"}"#.to_vec();
+    let uploader = world.uploader.creator.clone();
+    let base = || {
+        Invocation::new([b"PutEhr".to_vec()])
+            .creator(uploader.clone())
+            .transient("Observation/o", obs.clone())
+    };
+    let cases: Vec<(Invocation, &str)> = vec![
+        // No metadata: nothing says whose records these are.
+        (base(), "no \"metadata\" entry"),
+        // The metadata as an argument, where a block would hold it.
+        (
+            Invocation::new([b"PutEhr".to_vec(), metadata.clone().into_bytes()])
+                .creator(uploader.clone())
+                .transient("Observation/o", obs.clone()),
+            "takes 0 argument",
+        ),
+        // Metadata that repeats a key, or is larger than its limit.
+        (
+            base().transient(
+                "metadata",
+                format!(r#"{{"patient_ref":"{patient}","patient_ref":"{patient}","records":["Observation/o"]}}"#)
+                    .into_bytes(),
+            ),
+            "[DUPLICATE_KEY]",
+        ),
+        (
+            base().transient("metadata", vec![b' '; 3 << 20]),
+            "[TOO_LARGE]",
+        ),
+    ];
+    for (invocation, expected) in cases {
+        let message = world.net2.refused(invocation).await;
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    let outcome = world
+        .net2
+        .invoke(base().transient("metadata", metadata.into_bytes()))
+        .await;
+    let result = succeeded("PutEhr", &outcome);
+    assert_eq!(result["records"][0]["stored"], "stored");
+}
