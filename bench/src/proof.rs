@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use ehrx_client::ehr::PatientRef;
-use ehrx_client::ehr::interface::function;
+use ehrx_client::ehr::interface::{self, function};
 use ehrx_client::proto::exchange::ValidationProof;
 use ehrx_client::proto::exchange::proof::{self, CaRoot, Expected, TrustedOrg};
 use ehrx_client::proto::exchange::{Purpose, SignedRequest};
@@ -76,8 +76,7 @@ pub async fn measure(
             Purpose::Treatment,
             &doctor,
         )?;
-        requester
-            .submit(function::SUBMIT_REQUEST, [&signed])
+        interface::submit(&requester, function::SUBMIT_REQUEST, [&signed])
             .await
             .context("SubmitRequest on I")?;
         let begun = Instant::now();

@@ -53,12 +53,42 @@ async fn admin_functions_refuse_non_admins() {
 #[tokio::test]
 async fn configuration_defaults_limits_and_a_fixed_id() {
     let net = Network::new(NET1, 1);
-    let out = net
-        .ok(
-            &net.admin,
-            &[b"ConfigureNetwork", br#"{"network_id":"net1"}"#],
-        )
-        .await;
+    let config = br#"{"network_id":"net1"}"#;
+    let configure = |secret: Option<&[u8]>| {
+        let invocation =
+            invocation([&b"ConfigureNetwork"[..], config]).creator(net.admin.creator.clone());
+        match secret {
+            Some(secret) => invocation.transient("ledger_secret", secret.to_vec()),
+            None => invocation,
+        }
+    };
+    // The first call must carry a ledger secret of 32 bytes, and nothing
+    // else in its transient map; each refusal writes nothing.
+    let refusals = [
+        (configure(None), "ledger secret"),
+        (configure(Some(&[7; 31])), "31 bytes"),
+        (configure(Some(&[0; 32])), "32 random bytes"),
+        (configure(Some(&[7; 1 << 20])), "1048576 bytes"),
+        (
+            configure(Some(&[7; 32])).transient("extra", vec![1]),
+            "not a transient key",
+        ),
+    ];
+    for (invocation, expected) in refusals {
+        let message = net.refused(invocation).await;
+        assert_mentions(&message, "[BAD_ARGUMENT]");
+        assert_mentions(&message, expected);
+    }
+    let out = succeeded(
+        "ConfigureNetwork",
+        &net.invoke(configure(Some(&[7; 32]))).await,
+    );
+    let secret_key = composite_key::create("ehrx.secret", &[]).unwrap();
+    assert_eq!(
+        net.ledger
+            .private_of(ehrx_chaincode::ehr::state::STATE, &secret_key),
+        Some(vec![7; 32])
+    );
     assert_eq!(
         out,
         json!({"outcome": "ok", "network_id": "net1", "rate_limit_max": 1, "rate_limit_window_seconds": 60})
@@ -90,6 +120,16 @@ async fn configuration_defaults_limits_and_a_fixed_id() {
         )
         .await;
     assert_eq!(out["rate_limit_max"], 5);
+    // A later call's secret is ignored: the first one stays.
+    succeeded(
+        "ConfigureNetwork",
+        &net.invoke(configure(Some(&[9; 32]))).await,
+    );
+    assert_eq!(
+        net.ledger
+            .private_of(ehrx_chaincode::ehr::state::STATE, &secret_key),
+        Some(vec![7; 32])
+    );
 }
 
 #[tokio::test]
@@ -245,7 +285,7 @@ async fn every_admin_change_is_in_the_audit_trail() {
 }
 
 #[tokio::test]
-async fn put_ehr_keeps_the_content_private_and_the_metadata_public() {
+async fn put_ehr_keeps_the_content_and_the_metadata_private() {
     let world = World::new().await;
     let content = br#"{"resourceType":"Bundle","id":"b-1","type":"collection","entry":[{"resource":{"resourceType":"Immunization","id":"i-1"}}]}"#;
     let result = world
@@ -253,28 +293,49 @@ async fn put_ehr_keeps_the_content_private_and_the_metadata_public() {
         .store(&world.uploader, "b-1", &world.patient, "Bundle", content)
         .await;
     let sha = hex::encode(Sha256::digest(content));
-    assert_eq!(result["patient_ref"], hex::encode(world.patient));
+    // The result is in the block: it names neither the patient nor the
+    // record.
+    assert_eq!(result.get("patient_ref"), None);
     let meta = &result["records"][0];
-    assert_eq!(meta["record_id"], "Bundle/b-1");
+    assert_eq!(meta.get("record_id"), None);
     assert_eq!(meta["sha256"], sha);
     assert_eq!(meta["category"], "Bundle");
     assert_eq!(meta["stored"], "stored");
 
+    // The metadata is private state, under a keyed-hash key.
     let key = composite_key::create("ehrx.record", &["Bundle", "b-1"]).unwrap();
-    let public = world.net2.ledger.state_of(&key).unwrap();
-    assert!(!public.windows(12).any(|w| w == b"resourceType"));
-    assert_eq!(
-        world.net2.ledger.private_of(RECORDS, "Bundle/b-1").unwrap(),
-        content
-    );
-    let transaction = world.net2.ledger.begin(&Invocation::new(["x"])).unwrap();
+    assert_eq!(world.net2.ledger.state_of(&key), None);
+    let private: serde_json::Value =
+        serde_json::from_slice(&world.net2.private_state(&key).unwrap()).unwrap();
+    assert_eq!(private["record_id"], "Bundle/b-1");
+    assert_eq!(private["patient_ref"], hex::encode(world.patient));
+    // The content under the keyed hash of its record id, never the id.
+    assert_eq!(world.net2.ledger.private_of(RECORDS, "Bundle/b-1"), None);
+    assert_eq!(world.net2.record_content("Bundle/b-1").unwrap(), content);
+    let content_key =
+        ehrx_chaincode::ehr::state::Secret::new(world.net2.secret).record_key("Bundle/b-1");
+    assert!(!content_key.contains("b-1"));
+    let transaction = world.net2.ledger.begin(&invocation(["x"])).unwrap();
     let hash = transaction
         .stub()
-        .get_private_data_hash(RECORDS, "Bundle/b-1")
+        .get_private_data_hash(RECORDS, &content_key)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(hex::encode(hash), sha);
+    // Nothing the contract wrote in public state names the patient or
+    // the record.
+    for ((collection, key), value) in world.net2.ledger.contents() {
+        if collection.is_empty() {
+            for needle in [hex::encode(world.patient).as_bytes(), b"b-1"] {
+                assert!(
+                    !key.as_bytes().windows(needle.len()).any(|w| w == needle)
+                        && !value.windows(needle.len()).any(|w| w == needle),
+                    "public {key:?}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test]
@@ -354,7 +415,7 @@ async fn put_ehr_refuses_each_defect_by_name() {
             "unexpected key \"extra\"",
         ),
         (
-            Invocation::new([
+            invocation([
                 b"PutEhr".to_vec(),
                 br#"{"patient_ref":"00","records":["Condition/c-2"]}"#.to_vec(),
             ])
@@ -363,7 +424,7 @@ async fn put_ehr_refuses_each_defect_by_name() {
             "patient_ref",
         ),
         (
-            Invocation::new([
+            invocation([
                 b"PutEhr".to_vec(),
                 format!(
                     r#"{{"patient_ref":"{}","records":["Condition/c-2"]}}"#,
@@ -385,8 +446,11 @@ async fn put_ehr_refuses_each_defect_by_name() {
 async fn argument_count_and_unknown_functions_are_errors() {
     let world = World::new().await;
     let doctor = &world.doctor;
-    let calls: [(&[&[u8]], &str); 4] = [
-        (&[b"SubmitRequest"], "takes 1 argument"),
+    let calls: [(&[&[u8]], &str); 5] = [
+        // Its parameter travels in the transient map: missing there, or
+        // an argument besides, is refused.
+        (&[b"SubmitRequest"], "lacks \"signed_request\""),
+        (&[b"SubmitRequest", b"x", b"y"], "takes 0 argument"),
         (&[b"ListRequests", b"extra"], "takes 0 argument"),
         (&[b"DropTables"], "does not exist"),
         (&[b"GetRequestStatus", b"\xff"], "UTF-8"),
@@ -429,6 +493,8 @@ async fn metadata_lists_every_function_with_its_kind() {
             "AuditTrail",
             "GetRequestRecords",
             "GetRequestStatus",
+            "GetSignedReply",
+            "GetSignedRequest",
             "ListConsents",
             "ListRequests",
             "ProveReply",

@@ -4,7 +4,6 @@
 //! the record and the place, and writes nothing; hostile records (1 MiB
 //! strings, deep nesting, NUL bytes) get the same short, bounded refusal.
 
-use ehrx_chaincode::ehr::state::RECORDS;
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{ContractFailure, ErrorCode, limits::MAX_ERROR_BYTES};
 
@@ -38,13 +37,7 @@ async fn refused(
     for part in std::iter::once(&"record 1 of the upload").chain(says) {
         assert!(message.contains(part), "{part:?} not in {message}");
     }
-    assert!(
-        world
-            .net2
-            .ledger
-            .private_of(RECORDS, "Observation/ok-1")
-            .is_none()
-    );
+    assert!(world.net2.record_content("Observation/ok-1").is_none());
     message
 }
 
@@ -172,13 +165,7 @@ async fn records_that_are_not_r4_are_refused_writing_nothing() {
     );
     let stored = succeeded("PutEhr", &world.net2.invoke(upload).await);
     assert_eq!(stored["records"][0]["stored"], "stored");
-    assert!(
-        world
-            .net2
-            .ledger
-            .private_of(RECORDS, "Patient/p-ext")
-            .is_some()
-    );
+    assert!(world.net2.record_content("Patient/p-ext").is_some());
 }
 
 #[tokio::test]

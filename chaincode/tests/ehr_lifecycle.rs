@@ -35,7 +35,7 @@ fn at(ms: i64) -> Timestamp {
 async fn ok_at(net: &Network, who: &Person, args: Vec<Vec<u8>>, at_ms: i64) -> Value {
     let outcome = net
         .invoke(
-            Invocation::new(args)
+            invocation(args)
                 .creator(who.creator.clone())
                 .timestamp(at(at_ms)),
         )
@@ -114,7 +114,7 @@ async fn proof_by(world: &World, signed: &[u8], nonce: &str, endorser: &Person) 
 
 /// AcceptRequest of `signed` with `proof` at `at_ms`.
 fn accept(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Invocation {
-    Invocation::new([
+    invocation([
         b"AcceptRequest".to_vec(),
         world.forward_request(signed),
         proof,
@@ -316,7 +316,7 @@ async fn expired_challenges_are_purged_by_a_relay_and_then_refused() {
     let message = world
         .net2
         .refused(
-            Invocation::new([b"PurgeChallenges".to_vec()])
+            invocation([b"PurgeChallenges".to_vec()])
                 .creator(world.net2.admin.creator.clone())
                 .timestamp(at(purge_ms)),
         )

@@ -6,7 +6,7 @@
 //! bytes, arbitrary bytes) to the JSON functions is refused with its code,
 //! writing nothing.
 
-use ehrx_chaincode::shim::testing::{Invocation, Outcome};
+use ehrx_chaincode::shim::testing::Outcome;
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ContractFailure, ErrorCode,
@@ -95,7 +95,7 @@ proptest! {
             ];
             let mut all = vec![function.as_bytes().to_vec()];
             all.extend(args);
-            let mut invocation = Invocation::new(all).creator(people[caller].creator.clone());
+            let mut invocation = invocation(all).creator(people[caller].creator.clone());
             if let Some(record) = transient {
                 invocation = invocation.transient("record", record);
             }
@@ -251,9 +251,12 @@ proptest! {
         runtime().block_on(async {
             let net = &world.net2;
             let caller = if function == function::PUT_EHR { &world.uploader } else { &net.admin };
-            let invocation = Invocation::new([function.as_bytes().to_vec(), argument])
-                .creator(caller.creator.clone())
-                .transient("Observation/obs-7", br#"{"resourceType":"Observation","id":"obs-7"}"#.to_vec());
+            let mut invocation = invocation([function.as_bytes().to_vec(), argument])
+                .creator(caller.creator.clone());
+            if function == function::PUT_EHR {
+                invocation = invocation
+                    .transient("Observation/obs-7", br#"{"resourceType":"Observation","id":"obs-7"}"#.to_vec());
+            }
             let before = snapshot(&net.ledger);
             let outcome = net.invoke(invocation).await;
             prop_assert_eq!(outcome.response.status, 500, "{:?} was accepted", kind);

@@ -145,7 +145,15 @@ async fn a_complete_reply_is_stored_audited_and_announced() {
     let (request, signed) = world.replied_request(1).await;
     let event = last_event(&world.net2.ledger);
     assert_eq!(event.event_name, "ReplyReady");
-    assert_eq!(event.payload, signed);
+    assert_eq!(event.payload, request.request_id.as_bytes());
+    // The exact bytes are kept in private data, for the relay.
+    assert_eq!(
+        world
+            .net2
+            .ledger
+            .private_of(ehrx_chaincode::ehr::state::REPLIES, &request.request_id),
+        Some(signed.clone())
+    );
     let status = world
         .net2
         .status(&world.responder, &request.request_id)
@@ -571,9 +579,23 @@ async fn the_requester_reads_and_opens_the_reply() {
         .ok(&world.doctor, &[b"GetReply", request_id.as_bytes()])
         .await;
     let out = assert_outcome(&out, OutcomeKind::Ok);
+    // The result is in the block: no reply in it. The requester reads it
+    // with GetSignedReply; nobody else can.
+    assert_eq!(out.signed_reply, None);
+    let read = world
+        .net1
+        .ok(&world.doctor, &[b"GetSignedReply", request_id.as_bytes()])
+        .await;
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(out.signed_reply.unwrap())
+        .decode(read["signed"].as_str().unwrap())
         .unwrap();
+    for nosy in [&world.net1.relay, &world.net1.admin] {
+        let message = world
+            .net1
+            .err(nosy, &[b"GetSignedReply", request_id.as_bytes()])
+            .await;
+        assert_mentions(&message, "[ACCESS_DENIED]");
+    }
     let reply = SignedReply::decode(bytes.as_slice())
         .unwrap()
         .open()

@@ -27,7 +27,7 @@ fn at(seconds: i64) -> Timestamp {
 
 /// SubmitRequest of `signed` by the doctor at transaction time `seconds`.
 fn submission_at(world: &World, signed: &[u8], seconds: i64) -> Invocation {
-    Invocation::new([b"SubmitRequest".to_vec(), signed.to_vec()])
+    invocation([b"SubmitRequest".to_vec(), signed.to_vec()])
         .creator(world.doctor.creator.clone())
         .timestamp(at(seconds))
 }
@@ -57,13 +57,15 @@ async fn nurse(world: &World, privileges: &[&str]) -> Person {
 // ---- Algorithm 1 ----
 
 #[tokio::test]
-async fn a_valid_request_is_validated_with_an_event_carrying_its_exact_bytes() {
+async fn a_valid_request_is_validated_with_an_event_naming_only_its_id() {
     let world = World::new().await;
     let request = world.request(1);
     let signed = world.submit(&request).await;
     let event = last_event(&world.net1.ledger);
     assert_eq!(event.event_name, "RequestValidated");
-    assert_eq!(event.payload, signed);
+    assert_eq!(event.payload, request.request_id.as_bytes());
+    // The exact bytes are kept in private state, for the relay.
+    assert_eq!(world.net1.signed_request(&event.payload), signed);
 
     let status = world.net1.status(&world.doctor, &request.request_id).await;
     assert_eq!(status["status"], "validated");
@@ -320,12 +322,12 @@ async fn a_configured_rate_allows_more_per_window() {
 // ---- Algorithm 2 ----
 
 #[tokio::test]
-async fn a_forwarded_request_is_accepted_with_an_event_carrying_the_signed_request() {
+async fn a_forwarded_request_is_accepted_with_an_event_naming_only_its_id() {
     let world = World::new().await;
-    let (request, signed) = world.accepted_request(1).await;
+    let (request, _signed) = world.accepted_request(1).await;
     let event = last_event(&world.net2.ledger);
     assert_eq!(event.event_name, "RequestAccepted");
-    assert_eq!(event.payload, signed);
+    assert_eq!(event.payload, request.request_id.as_bytes());
     let status = world
         .net2
         .status(&world.responder, &request.request_id)
@@ -523,4 +525,114 @@ async fn request_status_is_private_to_requester_responders_and_admins() {
     }
     let others = world.net1.ok(&world.net1.relay, &[b"ListRequests"]).await;
     assert_eq!(others, json!([]));
+}
+
+// ---- No exchange metadata in blocks (transient map, events, results) ----
+
+#[tokio::test]
+async fn a_signed_request_travels_only_in_the_transient_map() {
+    let world = World::new().await;
+    let signed = world.sign_request(&world.request(1), &world.doctor);
+    let doctor = world.doctor.creator.clone();
+    let base = || Invocation::new([b"SubmitRequest".to_vec()]).creator(doctor.clone());
+    // Missing, beside another key, under another name, as an argument, or
+    // too large: each refused, nothing written.
+    let cases = [
+        (base(), "lacks \"signed_request\""),
+        (
+            base()
+                .transient("signed_request", signed.clone())
+                .transient("patient_ref", vec![1]),
+            "\"patient_ref\", which is not a parameter",
+        ),
+        (
+            base().transient("signed-request", signed.clone()),
+            "not a parameter",
+        ),
+        (
+            Invocation::new([b"SubmitRequest".to_vec(), signed.clone()]).creator(doctor.clone()),
+            "takes 0 argument",
+        ),
+        (
+            base().transient("signed_request", vec![0; 1 << 20]),
+            "[TOO_LARGE]",
+        ),
+    ];
+    for (invocation, expected) in cases {
+        let message = world.net1.refused(invocation).await;
+        assert_mentions(&message, expected);
+    }
+    // The well-formed call: validated, the event names the request only.
+    let outcome = world
+        .net1
+        .invoke(base().transient("signed_request", signed.clone()))
+        .await;
+    let out = succeeded("SubmitRequest", &outcome);
+    assert_eq!(out["outcome"], "validated");
+    let event = outcome.event.unwrap();
+    assert_eq!(event.payload, world.request(1).request_id.as_bytes());
+}
+
+#[tokio::test]
+async fn the_relay_reads_a_validated_request_by_id_and_nobody_else_does() {
+    let world = World::new().await;
+    let request = world.request(1);
+    let signed = world.submit(&request).await;
+    let id = request.request_id.as_bytes();
+    let read = world
+        .net1
+        .ok(&world.net1.relay, &[b"GetSignedRequest", id])
+        .await;
+    assert_eq!(read["request_id"], request.request_id);
+    assert_eq!(
+        base64_decode(read["signed"].as_str().unwrap()),
+        signed,
+        "the exact bytes validated"
+    );
+    // Not a relay; an unknown id; not a request id.
+    let unknown = world.request(2).request_id;
+    let refusals: [(&Person, &[u8], &str); 3] = [
+        (&world.doctor, id, "[ACCESS_DENIED]"),
+        (&world.net1.relay, unknown.as_bytes(), "[NOT_FOUND]"),
+        (&world.net1.relay, b"Observation/1", "[BAD_ARGUMENT]"),
+    ];
+    for (who, arg, expected) in refusals {
+        let message = world.net1.err(who, &[b"GetSignedRequest", arg]).await;
+        assert_mentions(&message, expected);
+    }
+    // On the destination, the request is incoming: not read from there.
+    world.accept(&signed).await;
+    let message = world
+        .net2
+        .err(&world.net2.relay, &[b"GetSignedRequest", id])
+        .await;
+    assert_mentions(&message, "[NOT_FOUND]");
+}
+
+#[tokio::test]
+async fn exchange_state_is_private_under_keyed_hashes() {
+    let world = World::new().await;
+    let request = world.request(1);
+    world.submit(&request).await;
+    let patient = hex::encode(world.patient);
+    // Nothing in public state names the patient or the requester code; the
+    // private state does, under keys that name neither.
+    let key = ehrx_chaincode::ehr::state::key::request(&request.request_id).unwrap();
+    assert!(world.net1.private_state(&key).is_some());
+    for ((collection, key), value) in world.net1.ledger.contents() {
+        for needle in [patient.as_bytes(), DOCTOR_CODE.as_bytes()] {
+            let found = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+            assert!(!found(key.as_bytes()), "{collection:?} key {key:?}");
+            if collection.is_empty() {
+                assert!(!found(&value), "public value of {key:?}");
+            }
+        }
+    }
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap()
 }

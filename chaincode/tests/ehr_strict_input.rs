@@ -3,7 +3,6 @@
 //! repeated keys, deep nesting and huge arguments are refused with a code,
 //! in a bounded message, writing nothing.
 
-use ehrx_chaincode::shim::testing::Invocation;
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode,
@@ -61,7 +60,7 @@ async fn registrations_and_metadata_refuse_arrays() {
         assert_eq!(code(&message), ErrorCode::NotAnObject, "{name}: {message}");
     }
     let metadata = json!(["obs-arr", hex::encode(world.patient), "Observation"]).to_string();
-    let invocation = Invocation::new([b"PutEhr".to_vec(), metadata.into_bytes()])
+    let invocation = invocation([b"PutEhr".to_vec(), metadata.into_bytes()])
         .creator(world.uploader.creator.clone())
         .transient(
             "record",
@@ -122,7 +121,7 @@ async fn json_arguments_refuse_repeated_keys() {
         r#"{{"record_id":"obs-9","record_id":"obs-8","patient_ref":"{}","category":"Observation"}}"#,
         hex::encode(world.patient)
     );
-    let invocation = Invocation::new([b"PutEhr".to_vec(), metadata.into_bytes()])
+    let invocation = invocation([b"PutEhr".to_vec(), metadata.into_bytes()])
         .creator(world.uploader.creator.clone())
         .transient(
             "record",
@@ -155,7 +154,7 @@ async fn huge_arguments_give_small_errors_for_every_function() {
             for caller in callers {
                 let mut args = vec![name.as_bytes().to_vec(), argument.as_bytes().to_vec()];
                 if *name != function::LIST_REQUESTS {
-                    let invocation = Invocation::new(args.clone())
+                    let invocation = invocation(args.clone())
                         .creator(caller.creator.clone())
                         .transient("record", mib.as_bytes().to_vec());
                     let message = world.net2.refused(invocation).await;
@@ -168,7 +167,7 @@ async fn huge_arguments_give_small_errors_for_every_function() {
                 }
                 let message = world
                     .net2
-                    .refused(Invocation::new(args).creator(caller.creator.clone()))
+                    .refused(invocation(args).creator(caller.creator.clone()))
                     .await;
                 assert_eq!(code(&message), ErrorCode::BadArgument, "{message}");
             }

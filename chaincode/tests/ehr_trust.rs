@@ -4,7 +4,7 @@
 //! test or per labelled case, each checking its code and that nothing was
 //! written.
 
-use ehrx_chaincode::{proto::exchange::ValidationProof, shim::testing::Invocation};
+use ehrx_chaincode::proto::exchange::ValidationProof;
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode, limits::CHALLENGE_MAX_AGE_MS, names::Forwarded, types::OutcomeKind,
@@ -21,7 +21,7 @@ async fn submitted(world: &World, n: u64) -> Vec<u8> {
 /// Request `n` submitted on net1 a window after the previous one.
 async fn submitted_later(world: &World, n: u64) -> Vec<u8> {
     let signed = world.sign_request(&world.request(n), &world.doctor);
-    let invocation = Invocation::new([b"SubmitRequest".to_vec(), signed.clone()])
+    let invocation = invocation([b"SubmitRequest".to_vec(), signed.clone()])
         .creator(world.doctor.creator.clone())
         .timestamp(at_ms(1000 * (EPOCH + 3600 * i64::try_from(n).unwrap())));
     succeeded("SubmitRequest", &world.net1.invoke(invocation).await);
@@ -84,7 +84,7 @@ async fn a_request_never_submitted_on_the_source_gets_no_proof_from_its_peers() 
     let signed = world.sign_request(&world.request(1), &world.doctor);
     let nonce = world.challenge().await;
     let args = prove_args(&signed, &nonce);
-    let invocation = Invocation::new(args).creator(world.net1.relay.creator.clone());
+    let invocation = invocation(args).creator(world.net1.relay.creator.clone());
     let message = world.net1.refused(invocation).await;
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
     // Nor does a thief of net1's relay get one by signing the statement
@@ -108,7 +108,7 @@ async fn prove_request_names_only_what_was_validated_and_only_for_a_relay() {
         if let Some(hash) = hash {
             args[2] = hash.into_bytes();
         }
-        Invocation::new(args).creator(who.creator.clone())
+        invocation(args).creator(who.creator.clone())
     };
     let out = world.net1.invoke(call(&world.net1.relay, None)).await;
     assert_eq!(
@@ -159,7 +159,7 @@ async fn unknown_expired_premature_and_foreign_challenges_are_refused() {
     let proof = world.prove_for(&signed, &nonce).await;
     let envelope = world.forward_request(&signed);
     let accept_at = |at: i64| {
-        Invocation::new([b"AcceptRequest".to_vec(), envelope.clone(), proof.clone()])
+        invocation([b"AcceptRequest".to_vec(), envelope.clone(), proof.clone()])
             .creator(world.net2.relay.creator.clone())
             .timestamp(at_ms(at))
     };

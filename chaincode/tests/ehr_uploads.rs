@@ -5,10 +5,7 @@
 //! and NOT_FOUND kept apart from REJECTED from AcceptRequest to the
 //! requester's status.
 
-use ehrx_chaincode::{
-    ehr::state::RECORDS,
-    shim::{composite_key, testing::Invocation},
-};
+use ehrx_chaincode::shim::{composite_key, testing::Invocation};
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode,
@@ -80,12 +77,24 @@ async fn disclosed(world: &World, n: u64, patient: &[u8; 32], categories: &[&str
 }
 
 /// PutEhr of `records` for `patient`, which must succeed.
+/// PutEhr of `records`; its result with each record's id put back (the
+/// result, which is in the block, names none: the uploader knows them in
+/// this order).
 async fn upload(world: &World, patient: &[u8; 32], records: &[(&str, &str, &[u8])]) -> Value {
     let outcome = world
         .net2
         .invoke(Network::upload(&world.uploader, patient, records))
         .await;
-    succeeded("PutEhr", &outcome)
+    let mut result = succeeded("PutEhr", &outcome);
+    assert_eq!(result.get("patient_ref"), None);
+    let stored = result["records"].as_array_mut().unwrap();
+    assert_eq!(stored.len(), records.len());
+    for (entry, (category, id, _)) in stored.iter_mut().zip(records) {
+        assert_eq!(entry.get("record_id"), None);
+        assert_eq!(entry["category"], *category);
+        entry["record_id"] = Value::from(format!("{category}/{id}"));
+    }
+    result
 }
 
 #[tokio::test]
@@ -108,16 +117,14 @@ async fn two_types_may_share_an_id() {
     );
     let ledger = &world.net2.ledger;
     assert_eq!(
-        ledger.private_of(RECORDS, "Observation/1").unwrap(),
+        world.net2.record_content("Observation/1").unwrap(),
         observation
     );
-    assert_eq!(
-        ledger.private_of(RECORDS, "Condition/1").unwrap(),
-        condition
-    );
+    assert_eq!(world.net2.record_content("Condition/1").unwrap(), condition);
     for (resource_type, id) in [("Observation", "1"), ("Condition", "1")] {
         let key = composite_key::create("ehrx.record", &[resource_type, id]).unwrap();
-        assert!(ledger.state_of(&key).is_some());
+        assert!(world.net2.private_state(&key).is_some());
+        assert!(ledger.state_of(&key).is_none());
     }
     assert_eq!(
         disclosed(&world, 1, &world.patient, &[]).await,
@@ -205,15 +212,17 @@ async fn a_shared_resource_is_stored_once_and_served_to_each_patient() {
     // index links it.
     let ledger = &world.net2.ledger;
     let key = composite_key::create("ehrx.record", &["Organization", "org-1"]).unwrap();
-    let meta: Value = serde_json::from_slice(&ledger.state_of(&key).unwrap()).unwrap();
+    let meta: Value = serde_json::from_slice(&world.net2.private_state(&key).unwrap()).unwrap();
     assert_eq!(meta["patient_ref"], hex::encode(other));
     for patient in [other, world.patient] {
-        let index = composite_key::create(
-            "ehrx.patient-record",
-            &[&hex::encode(patient), "Organization", "org-1"],
-        )
-        .unwrap();
-        assert!(ledger.state_of(&index).is_some());
+        let index =
+            composite_key::create("ehrx.patient-records", &[&hex::encode(patient)]).unwrap();
+        let index: Value =
+            serde_json::from_slice(&world.net2.private_state(&index).unwrap()).unwrap();
+        assert!(
+            index["records"]["Organization/org-1"].is_string(),
+            "{index}"
+        );
     }
 
     // Again for the same patient: present, nothing but the audit entry
@@ -308,13 +317,7 @@ async fn an_upload_refused_at_its_last_record_leaves_nothing() {
             .await;
         assert_eq!(code(&message), expected, "{message}");
         assert!(message.contains("record 5 of the upload"), "{message}");
-        assert!(
-            world
-                .net2
-                .ledger
-                .private_of(RECORDS, "Observation/o-0")
-                .is_none()
-        );
+        assert!(world.net2.record_content("Observation/o-0").is_none());
     }
 }
 
@@ -325,7 +328,7 @@ async fn hostile_listings_are_refused_writing_nothing() {
     let patient = hex::encode(world.patient);
     let obs = br#"{"resourceType":"Observation","id":"o"}"#.to_vec();
     let call = |metadata: String, transient: Vec<(String, Vec<u8>)>| {
-        let mut invocation = Invocation::new([b"PutEhr".to_vec(), metadata.into_bytes()])
+        let mut invocation = invocation([b"PutEhr".to_vec(), metadata.into_bytes()])
             .creator(world.uploader.creator.clone());
         for (key, value) in transient {
             invocation = invocation.transient(&key, value);
@@ -534,4 +537,52 @@ async fn not_found_and_rejected_stay_apart_to_the_requesters_status() {
     world
         .submit(&world.reply_refusal(&bad, ReplyStatus::Rejected))
         .await;
+}
+
+#[tokio::test]
+async fn put_ehr_takes_its_metadata_from_the_transient_map_only() {
+    let world = roomy_world().await;
+    let patient = hex::encode(world.patient);
+    let metadata = format!(r#"{{"patient_ref":"{patient}","records":["Observation/o"]}}"#);
+    let obs = br#"{"resourceType":"Observation","id":"o"}"#.to_vec();
+    let uploader = world.uploader.creator.clone();
+    let base = || {
+        Invocation::new([b"PutEhr".to_vec()])
+            .creator(uploader.clone())
+            .transient("Observation/o", obs.clone())
+    };
+    let cases: Vec<(Invocation, &str)> = vec![
+        // No metadata: nothing says whose records these are.
+        (base(), "no \"metadata\" entry"),
+        // The metadata as an argument, where a block would hold it.
+        (
+            Invocation::new([b"PutEhr".to_vec(), metadata.clone().into_bytes()])
+                .creator(uploader.clone())
+                .transient("Observation/o", obs.clone()),
+            "takes 0 argument",
+        ),
+        // Metadata that repeats a key, or is larger than its limit.
+        (
+            base().transient(
+                "metadata",
+                format!(r#"{{"patient_ref":"{patient}","patient_ref":"{patient}","records":["Observation/o"]}}"#)
+                    .into_bytes(),
+            ),
+            "[DUPLICATE_KEY]",
+        ),
+        (
+            base().transient("metadata", vec![b' '; 3 << 20]),
+            "[TOO_LARGE]",
+        ),
+    ];
+    for (invocation, expected) in cases {
+        let message = world.net2.refused(invocation).await;
+        assert!(message.contains(expected), "{expected}: {message}");
+    }
+    let outcome = world
+        .net2
+        .invoke(base().transient("metadata", metadata.into_bytes()))
+        .await;
+    let result = succeeded("PutEhr", &outcome);
+    assert_eq!(result["records"][0]["stored"], "stored");
 }

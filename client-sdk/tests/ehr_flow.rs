@@ -14,10 +14,7 @@ use std::{sync::Arc, time::Duration};
 
 use ehrx_chaincode_testing::{
     CHANNEL, ContractPeer, DOCTOR_CODE, Destination, NET1, NET2, Network, Person, World,
-    ehrx_chaincode::{
-        ehr::state::{self, RECORDS},
-        shim::contract::ContractChaincode,
-    },
+    ehrx_chaincode::{ehr::state, shim::contract::ContractChaincode},
     snapshot,
 };
 use ehrx_client::{
@@ -169,7 +166,7 @@ async fn upload_request_and_read_a_patients_history() {
     assert_eq!(uploaded.len(), patient.resources.len());
     for (upload, resource) in uploaded.iter().zip(&patient.resources) {
         let ledger = &world.net2.ledger;
-        let content = ledger.private_of(RECORDS, &upload.record_id).unwrap();
+        let content = world.net2.record_content(&upload.record_id).unwrap();
         assert_eq!(
             serde_json::from_slice::<Value>(&content).unwrap(),
             *resource
@@ -177,7 +174,9 @@ async fn upload_request_and_read_a_patients_history() {
         let (resource_type, id) = upload.record_id.split_once('/').unwrap();
         assert_eq!(id, resource["id"]);
         let key = state::key::record(resource_type, id).unwrap();
-        let meta: RecordMeta = serde_json::from_slice(&ledger.state_of(&key).unwrap()).unwrap();
+        assert_eq!(ledger.state_of(&key), None, "the metadata is private");
+        let meta: RecordMeta =
+            serde_json::from_slice(&world.net2.private_state(&key).unwrap()).unwrap();
         assert_eq!(meta.patient_ref, Key32::new(*patient_ref.as_bytes()));
         assert_eq!(meta.sha256.bytes(), &upload.sha256);
         assert_eq!(

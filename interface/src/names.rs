@@ -13,6 +13,22 @@ pub mod audit_subject {
     pub const SECURITY: &str = "security";
 }
 
+/// Names of the contract's private data collections and of the transient
+/// keys that carry what must not appear in a block.
+pub mod private {
+    /// Record contents (FHIR JSON).
+    pub const RECORDS: &str = "ehrRecords";
+    /// Signed replies.
+    pub const REPLIES: &str = "ehrReplies";
+    /// The contract's exchange metadata (requests, requester registry, rate
+    /// windows, record metadata and index, audit trail), under keyed-hash
+    /// keys.
+    pub const STATE: &str = "ehrState";
+    /// `ConfigureNetwork`'s transient key: the network's 32-byte ledger
+    /// secret, the key of every keyed hash that names state in a block.
+    pub const LEDGER_SECRET: &str = "ledger_secret";
+}
+
 /// Contract function names.
 pub mod function {
     /// Admin: the network's own id and rate limit.
@@ -64,6 +80,12 @@ pub mod function {
     /// Relay (source): state that a request was validated here, for a
     /// challenge; endorsed, never submitted, it is the proof of validation.
     pub const PROVE_REQUEST: &str = "ProveRequest";
+    /// Relay (source): the signed request of a request validated here,
+    /// which the `RequestValidated` event names by id only (evaluated).
+    pub const GET_SIGNED_REQUEST: &str = "GetSignedRequest";
+    /// Relay (destination): the signed reply stored here, which the
+    /// `ReplyReady` event names by id only (evaluated).
+    pub const GET_SIGNED_REPLY: &str = "GetSignedReply";
     /// A request's entry (evaluated).
     pub const GET_REQUEST_STATUS: &str = "GetRequestStatus";
     /// The caller's requests (evaluated).
@@ -80,6 +102,47 @@ pub mod function {
     pub const PROVE_REPLY: &str = "ProveReply";
     /// Fetch a reply; submitted, so a refusal is recorded.
     pub const GET_REPLY: &str = "GetReply";
+
+    /// The parameters `function` takes in the transient map, in order,
+    /// rather than as arguments: the exchange's signed messages, which
+    /// name patients, requesters and records, so that no block holds
+    /// them. Empty for a function whose parameters are all arguments.
+    pub fn transient_params(function: &str) -> &'static [&'static str] {
+        match function {
+            // PutEhr's transient map holds each record's content under its
+            // record id besides.
+            PUT_EHR => &["metadata"],
+            REGISTER_REQUESTER => &["requester"],
+            SUBMIT_REQUEST => &["signed_request"],
+            SUBMIT_REPLY => &["signed_reply"],
+            ACCEPT_REQUEST | ACCEPT_REPLY => &["forwarded_envelope", "validation_proof"],
+            _ => &[],
+        }
+    }
+
+    /// An entry of a call's transient map: the parameter's name, its bytes.
+    pub type TransientEntry = (&'static str, Vec<u8>);
+
+    /// The arguments of a call of `function`, in order, split as a client
+    /// sends them: (the transaction arguments, the transient map's
+    /// entries). The first [`transient_params`] of them go to the
+    /// transient map under their parameters' names; the rest stay
+    /// arguments (extra ones reach the contract, which refuses them).
+    pub fn split_args(
+        function: &str,
+        args: impl IntoIterator<Item = Vec<u8>>,
+    ) -> (Vec<Vec<u8>>, Vec<TransientEntry>) {
+        let names = transient_params(function.strip_prefix("ehrx:").unwrap_or(function));
+        let mut positional = Vec::new();
+        let mut transient = Vec::new();
+        for (index, arg) in args.into_iter().enumerate() {
+            match names.get(index) {
+                Some(name) => transient.push((*name, arg)),
+                None => positional.push(arg),
+            }
+        }
+        (positional, transient)
+    }
 
     /// Every function, in the order `INTERFACE.md` lists them.
     pub const ALL: &[&str] = &[
@@ -99,12 +162,14 @@ pub mod function {
         REVOKE_CONSENT,
         LIST_CONSENTS,
         SUBMIT_REQUEST,
+        GET_SIGNED_REQUEST,
         PROVE_REQUEST,
         ISSUE_CHALLENGE,
         PURGE_CHALLENGES,
         ACCEPT_REQUEST,
         GET_REQUEST_RECORDS,
         SUBMIT_REPLY,
+        GET_SIGNED_REPLY,
         PROVE_REPLY,
         ACCEPT_REPLY,
         GET_REPLY,
@@ -138,6 +203,15 @@ impl Forwarded {
         }
     }
 
+    /// The function a relay reads the signed message with, on the network
+    /// whose event named it.
+    pub fn fetch_function(self) -> &'static str {
+        match self {
+            Self::Request => function::GET_SIGNED_REQUEST,
+            Self::Reply => function::GET_SIGNED_REPLY,
+        }
+    }
+
     /// The function whose endorsed result proves the sending network
     /// validated this kind of message.
     pub fn prove_function(self) -> &'static str {
@@ -150,19 +224,20 @@ impl Forwarded {
 
 /// Chaincode event names.
 pub mod event {
-    /// Source: a request passed Algorithm 1 (payload: the signed request).
+    /// Source: a request passed Algorithm 1 (payload: the request id; the
+    /// relay reads the signed request with `GetSignedRequest`).
     pub const REQUEST_VALIDATED: &str = "RequestValidated";
     /// Source: a requester exceeded the rate and was flagged (payload: a
     /// [`Notice`](crate::types::Notice)).
     pub const SECURITY_FLAGGED: &str = "SecurityFlagged";
     /// Destination: a forwarded request passed Algorithm 2 (payload: the
-    /// signed request).
+    /// request id).
     pub const REQUEST_ACCEPTED: &str = "RequestAccepted";
     /// Destination: a forwarded request was rejected (payload: a
     /// [`Notice`](crate::types::Notice)).
     pub const REQUEST_REJECTED: &str = "RequestRejected";
-    /// Destination: a responder's reply was stored (payload: the signed
-    /// reply).
+    /// Destination: a responder's reply was stored (payload: the request
+    /// id; the relay reads the signed reply with `GetSignedReply`).
     pub const REPLY_READY: &str = "ReplyReady";
     /// Source: a reply came back and passed Algorithm 3 (payload: the
     /// request id).
@@ -198,6 +273,27 @@ mod tests {
             assert_ne!(kind.accept_function(), kind.prove_function());
         }
         assert_eq!(Forwarded::Request.accept_function(), "AcceptRequest");
+        let (positional, transient) = function::split_args(
+            "ehrx:AcceptRequest",
+            [b"e".to_vec(), b"p".to_vec(), b"x".to_vec()],
+        );
+        assert_eq!(positional, [b"x".to_vec()]);
+        assert_eq!(
+            transient,
+            [
+                ("forwarded_envelope", b"e".to_vec()),
+                ("validation_proof", b"p".to_vec())
+            ]
+        );
+        let (positional, transient) = function::split_args("GetReply", [b"id".to_vec()]);
+        assert_eq!((positional, transient), (vec![b"id".to_vec()], vec![]));
+        for kind in kinds {
+            assert_eq!(
+                function::transient_params(kind.accept_function()),
+                ["forwarded_envelope", "validation_proof"]
+            );
+            assert!(function::transient_params(kind.prove_function()).is_empty());
+        }
         assert_eq!(Forwarded::Reply.prove_function(), "ProveReply");
         assert_ne!(
             Forwarded::Request.prove_function(),

@@ -439,8 +439,6 @@ pub enum Stored {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadedRecordMeta {
-    /// `Type/id`.
-    pub record_id: String,
     /// The resource type.
     pub category: String,
     /// SHA-256 of its bytes: the private data hash on the ledger.
@@ -449,12 +447,25 @@ pub struct UploadedRecordMeta {
     pub stored: Stored,
 }
 
-/// `PutEhr`'s result: each record of the upload, in its order.
+/// `RegisterRequester`'s result. It is in the block, so it leaves out the
+/// requester code (the argument itself travels in the transient map).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredRequester {
+    /// The requester's MSP.
+    pub msp_id: String,
+    /// The requester's client id.
+    pub identity_id: String,
+    /// Its privileges.
+    pub privileges: Vec<String>,
+}
+
+/// `PutEhr`'s result: each record of the upload, in its order. It is in
+/// the block, so it names neither the patient nor the records: the
+/// uploader knows both, in this order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EhrUploaded {
-    /// The patient ref.
-    pub patient_ref: Key32,
     /// The records, in upload order.
     pub records: Vec<UploadedRecordMeta>,
     /// The uploader's MSP.
@@ -542,6 +553,19 @@ impl Outcome {
         self.reason = Some(reason.into());
         self
     }
+}
+
+/// The result of `GetSignedRequest` and `GetSignedReply`: the exact
+/// signed message a relay forwards, which the event that names the
+/// request carries no more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedMessage {
+    /// The request concerned.
+    pub request_id: String,
+    /// The serialised `SignedRequest` or `SignedReply`, base64 (standard,
+    /// padded).
+    pub signed: String,
 }
 
 /// The payload of `RequestRejected` and `SecurityFlagged` events.

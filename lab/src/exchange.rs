@@ -15,14 +15,16 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use ehrx_client::ehr::interface::{CHAINCODE, Challenge, Forwarded, function, rules};
+use ehrx_client::ehr::interface::{self, CHAINCODE, Challenge, Forwarded, function, rules};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
     PatientRef, RequestedHistory, RequesterKey, UploadedRecord, VerifiedReply,
 };
 use ehrx_client::fabric::config::Organization;
-use ehrx_client::fabric::{Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer};
+use ehrx_client::fabric::{
+    Committed, Contract, Gateway, InMemoryCheckpointer, wait_for_every_peer,
+};
 use ehrx_proto::exchange::Purpose;
 use ehrx_services::relay::{GatewaySubmitter, Relay, Submitter as _, config::RelayConfig};
 use ehrx_services::responder::{Claim, Responder};
@@ -272,13 +274,25 @@ async fn apply(net: &NetworkDescription, calls: Vec<(&'static str, Value)>) -> a
     let admin = gateway_as(org(net, "org1")?, "Admin").await?;
     let contract = admin.network(&net.channel).contract(CHAINCODE);
     for (function, argument) in calls {
-        let committed = contract
-            .submit(function, [argument.to_string()])
+        let committed = admin_call(&contract, function, &argument)
             .await
             .with_context(|| format!("{function} on {}", net.name))?;
         wait_for_peers(net, &committed.status.transaction_id).await?;
     }
     Ok(())
+}
+
+/// An admin's call of `function` with `argument`; ConfigureNetwork carries
+/// its ledger secret in the transient map, as the SDK sends it.
+async fn admin_call(
+    contract: &Contract,
+    function: &str,
+    argument: &Value,
+) -> anyhow::Result<Committed> {
+    if function == function::CONFIGURE_NETWORK {
+        return Ok(ehrx_client::ehr::admin::configure_network(contract, argument).await?);
+    }
+    Ok(interface::submit(contract, function, [argument.to_string()]).await?)
 }
 
 /// The EHR client of requester `user` of `org` on `net`, registered with
@@ -424,10 +438,7 @@ impl<'a> ExchangeSetup<'a> {
         function: &str,
         argument: Value,
     ) -> anyhow::Result<()> {
-        let committed = self
-            .contract_as(net, "Admin")
-            .await?
-            .submit(function, [argument.to_string()])
+        let committed = admin_call(&self.contract_as(net, "Admin").await?, function, &argument)
             .await
             .with_context(|| format!("{function} on {net}"))?;
         wait_for_peers(self.net(net)?, &committed.status.transaction_id).await

@@ -11,7 +11,7 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
-use ehrx_client::ehr::interface::{ErrorCode, Forwarded, RequestStatus, function};
+use ehrx_client::ehr::interface::{self, ErrorCode, Forwarded, RequestStatus, function};
 use ehrx_lab::exchange::{ExchangeSetup, org, wait_for_peers};
 use ehrx_lab::forge::{
     I_TO_II, fresh_request_id, signed_reply, signed_request, stored_entry, user_keys,
@@ -102,11 +102,8 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
         Purpose::Treatment,
         &real_doctor,
     )?;
-    let submitted = setup
-        .contract_as(&net1.name, "User2")
-        .await?
-        .submit(function::SUBMIT_REQUEST, [&genuine])
-        .await?;
+    let doctor = setup.contract_as(&net1.name, "User2").await?;
+    let submitted = interface::submit(&doctor, function::SUBMIT_REQUEST, [&genuine]).await?;
     wait_for_peers(net1, &submitted.status.transaction_id).await?;
     let proof = setup
         .validation_proof(&net1.name, &net2.name, &genuine)

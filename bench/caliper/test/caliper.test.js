@@ -176,15 +176,15 @@ test('the summary compares with our throughput.csv and gives PutEhr against Put 
     assert.ok(!JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).rows[0].ours_per_second);
 });
 
-test('a PutEhr result must name the record and the SHA-256 of what was sent', () => {
+test('a PutEhr result must give the category and the SHA-256 of what was sent', () => {
     const upload = { metadata: JSON.stringify({ patient_ref: 'ab', records: ['Condition/r-1'] }), record_id: 'Condition/r-1', record: '{"resourceType":"Condition","id":"r-1"}' };
     const sha256 = crypto.createHash('sha256').update(upload.record).digest('hex');
-    const result = (records) => Buffer.from(JSON.stringify({ patient_ref: 'ab', records }));
-    assert.equal(checkResult(upload, result([{ record_id: 'Condition/r-1', category: 'Condition', sha256, stored: 'stored' }])), undefined);
-    assert.match(checkResult(upload, result([{ record_id: 'Condition/r-2', sha256 }])), /stored \[\["Condition\/r-2"/);
-    assert.match(checkResult(upload, result([{ record_id: 'Condition/r-1', sha256: '00' }])), /"00"/);
+    const result = (records) => Buffer.from(JSON.stringify({ records }));
+    assert.equal(checkResult(upload, result([{ category: 'Condition', sha256, stored: 'stored' }])), undefined);
+    assert.match(checkResult(upload, result([{ category: 'Observation', sha256 }])), /stored \[\["Observation"/);
+    assert.match(checkResult(upload, result([{ category: 'Condition', sha256: '00' }])), /"00"/);
     assert.match(checkResult(upload, result([])), /stored \[\]/);
-    assert.match(checkResult(upload, result([{ record_id: 'Condition/r-1', sha256 }, { record_id: 'Condition/r-1', sha256 }])), /sent Condition\/r-1/);
+    assert.match(checkResult(upload, result([{ category: 'Condition', sha256 }, { category: 'Condition', sha256 }])), /sent Condition\/r-1/);
     assert.match(checkResult(upload, Buffer.from('[]')), /stored \[\]/);
     assert.match(checkResult(upload, Buffer.from('null')), /stored \[\]/);
     assert.match(checkResult(upload, Buffer.from('not json')), /not JSON/);

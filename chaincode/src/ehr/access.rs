@@ -108,13 +108,11 @@ impl Caller {
 
     /// The requester registration bound to the caller, if any.
     pub async fn requester(&self, stub: &Stub) -> Result<Option<Requester>, EhrError> {
-        let Some(code) = stub
-            .get_state(&key::requester_of(self.msp_id(), self.id())?)
-            .await?
+        let Some(code) =
+            state::get_index(stub, &key::requester_of(self.msp_id(), self.id())?).await?
         else {
             return Ok(None);
         };
-        let code = String::from_utf8_lossy(&code).into_owned();
         state::get(stub, "requester", &key::requester(&code)?).await
     }
 

@@ -6,9 +6,10 @@
 use ehrx_interface::{
     Key32,
     limits::{RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_SECONDS},
+    names::private::LEDGER_SECRET,
     quote,
     rules::check_privileges,
-    types::{Changed, FlaggedIdentity, MemberIdentity, RequesterRegistration},
+    types::{Changed, FlaggedIdentity, MemberIdentity, RegisteredRequester, RequesterRegistration},
 };
 
 use crate::{
@@ -40,6 +41,44 @@ async fn log_change(stub: &Stub, caller: &Caller, detail: String) -> Result<(), 
     audit::entry(stub, caller, AuditKind::AdminChange, audit::ADMIN, detail)?
         .write(stub)
         .await
+}
+
+/// ConfigureNetwork's transient map: the ledger secret (see
+/// [`state`]), required by the first call and stored in the private state;
+/// a later call may leave it out or carry any: the first one stays (an
+/// admin tool can send a fresh one every time). No other transient key is
+/// taken.
+async fn set_ledger_secret(stub: &Stub) -> Result<(), EhrError> {
+    let transient = stub.transient()?;
+    if let Some(other) = transient.keys().find(|k| k.as_str() != LEDGER_SECRET) {
+        return Err(EhrError::invalid(
+            "transient map",
+            format!(
+                "{} is not a transient key of ConfigureNetwork",
+                quote(other)
+            ),
+        ));
+    }
+    let given = transient.get(LEDGER_SECRET);
+    let key = key::secret()?;
+    match (stub.get_private_data(state::STATE, &key).await?, given) {
+        (Some(_), _) => Ok(()),
+        (None, None) => Err(EhrError::invalid(
+            LEDGER_SECRET,
+            "the first ConfigureNetwork must carry the network's 32-byte ledger secret in the transient map",
+        )),
+        (None, Some(given)) if given.len() != 32 || given.iter().all(|b| *b == 0) => {
+            Err(EhrError::invalid(
+                LEDGER_SECRET,
+                format!("must be 32 random bytes, not {} bytes", given.len()),
+            ))
+        }
+        (None, Some(given)) => {
+            stub.put_private_data(state::STATE, &key, given.clone())
+                .await?;
+            Ok(())
+        }
+    }
 }
 
 /// `ConfigureNetwork(config_json)`.
@@ -82,6 +121,7 @@ pub async fn configure_network(
         ))
         .into());
     }
+    set_ledger_secret(&stub).await?;
     state::put(&stub, &key, &config).await?;
     log_change(
         &stub,
@@ -167,7 +207,7 @@ pub async fn remove_remote_network(
 pub async fn register_requester(
     stub: Stub,
     args: Args,
-) -> Result<Json<Changed<Requester>>, ContractError> {
+) -> Result<Json<Changed<RegisteredRequester>>, ContractError> {
     let caller = admin(&stub)?;
     state::config(&stub).await?;
     let arg: RequesterRegistration = json_arg(&args, "requester")?;
@@ -177,13 +217,13 @@ pub async fn register_requester(
         .map_err(|e| EhrError::invalid("privileges", e.to_string()))?;
     // One identity, one code: a request is attributed to exactly one person.
     let binding = key::requester_of(identity.msp_id(), identity.id())?;
-    if let Some(code) = stub.get_state(&binding).await?
-        && code != arg.requester_code.as_bytes()
+    if let Some(code) = state::get_index(&stub, &binding).await?
+        && code != arg.requester_code
     {
         return Err(EhrError::State(format!(
             "identity {} is already bound to requester code {}",
             quote(identity.id()),
-            quote(&String::from_utf8_lossy(&code))
+            quote(&code)
         ))
         .into());
     }
@@ -193,8 +233,11 @@ pub async fn register_requester(
         && (previous.msp_id != identity.msp_id() || previous.identity_id != identity.id())
     {
         // The code moves to a new identity: the old one loses it.
-        stub.del_state(&key::requester_of(&previous.msp_id, &previous.identity_id)?)
-            .await?;
+        state::delete(
+            &stub,
+            &key::requester_of(&previous.msp_id, &previous.identity_id)?,
+        )
+        .await?;
     }
     let requester = Requester {
         requester_code: arg.requester_code,
@@ -215,7 +258,11 @@ pub async fn register_requester(
         ),
     )
     .await?;
-    Ok(changed(requester))
+    Ok(changed(RegisteredRequester {
+        msp_id: requester.msp_id,
+        identity_id: requester.identity_id,
+        privileges: requester.privileges,
+    }))
 }
 
 /// `RegisterResponder` / `RegisterRelay` / `RegisterUploader(identity_json)`.

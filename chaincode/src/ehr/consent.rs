@@ -36,10 +36,10 @@ use crate::{
         access::Caller,
         audit::{self, AuditKind, Write as _},
         error::EhrError,
-        state::{self, NetworkConfig, RECORDS, RequestEntry, Role},
+        state::{self, NetworkConfig, RequestEntry, Role, key},
     },
     shim::{
-        Stub, composite_key,
+        Stub,
         contract::{Args, ContractError, Json},
     },
 };
@@ -79,18 +79,14 @@ impl Basis {
     }
 }
 
-fn consents_key(patient_ref: &Key32) -> Result<String, EhrError> {
-    composite_key::create("ehrx.consents", &[&patient_ref.to_hex()])
-        .map_err(|e| EhrError::Ledger(e.into()))
-}
-
-/// A patient's consents, as stored (none if never given).
+/// A patient's consents, as stored (none if never given): a private
+/// family, kept under the keyed hash of the patient ref like the rest of
+/// the patient's metadata (see [`state`]).
 async fn stored(stub: &Stub, patient_ref: &Key32) -> Result<Vec<ConsentEntry>, EhrError> {
-    let key = consents_key(patient_ref)?;
-    match stub.get_private_data(RECORDS, &key).await? {
-        None => Ok(Vec::new()),
-        Some(bytes) => state::decode("consents", &key, &bytes),
-    }
+    let key = key::consents(&patient_ref.to_hex())?;
+    Ok(state::get(stub, "consents", &key)
+        .await?
+        .unwrap_or_default())
 }
 
 async fn store(
@@ -98,11 +94,7 @@ async fn store(
     patient_ref: &Key32,
     consents: &[ConsentEntry],
 ) -> Result<(), EhrError> {
-    let bytes = serde_json::to_vec(consents)
-        .map_err(|e| EhrError::Contract(ContractError::Serialize(e)))?;
-    stub.put_private_data(RECORDS, &consents_key(patient_ref)?, bytes)
-        .await?;
-    Ok(())
+    state::put(stub, &key::consents(&patient_ref.to_hex())?, &consents).await
 }
 
 /// The caller, if an org admin or a registered consent manager.

@@ -231,6 +231,7 @@ fn contract_code(error: &ContractError) -> ErrorCode {
     match error {
         ContractError::NoFunction
         | ContractError::ArgumentCount { .. }
+        | ContractError::Transient { .. }
         | ContractError::NotUtf8 { .. }
         | ContractError::Json { .. } => ErrorCode::BadArgument,
         ContractError::UnknownContract(_) | ContractError::UnknownFunction { .. } => {

@@ -53,6 +53,10 @@ async fn refuse_flagged(stub: Stub, _function: String) -> Result<(), ContractErr
 pub fn chaincode() -> ContractChaincode {
     const REQUEST_ID: &[Param] = &[Param::string("request_id")];
     const IDENTITY: &[Param] = &[Param::json("identity")];
+    const FORWARDED: &[Param] = &[
+        Param::bytes("forwarded_envelope").in_transient(),
+        Param::bytes("validation_proof").in_transient(),
+    ];
     let contract = Contract::new(CONTRACT, env!("CARGO_PKG_VERSION"))
         .before(refuse_flagged)
         .submit(
@@ -77,7 +81,7 @@ pub fn chaincode() -> ContractChaincode {
         )
         .submit(
             f::REGISTER_REQUESTER,
-            &[Param::json("requester")],
+            &[Param::json("requester").in_transient()],
             admin::register_requester,
         )
         .submit(f::REGISTER_RESPONDER, IDENTITY, |stub: Stub, args: Args| {
@@ -100,7 +104,9 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::string("subject")],
             admin::audit_trail,
         )
-        .submit(f::PUT_EHR, &[Param::json("metadata")], records::put_ehr)
+        // PutEhr's parameters are all in the transient map: its metadata
+        // under `metadata`, each record under its record id (see records).
+        .submit(f::PUT_EHR, &[], records::put_ehr)
         .submit(f::PUT_CONSENT, &[], consent::put_consent)
         .submit(f::REVOKE_CONSENT, &[], consent::revoke_consent)
         .evaluate(
@@ -110,7 +116,7 @@ pub fn chaincode() -> ContractChaincode {
         )
         .submit(
             f::SUBMIT_REQUEST,
-            &[Param::bytes("signed_request")],
+            &[Param::bytes("signed_request").in_transient()],
             requests::submit_request,
         )
         .evaluate(
@@ -128,14 +134,7 @@ pub fn chaincode() -> ContractChaincode {
             trust::issue_challenge,
         )
         .submit(f::PURGE_CHALLENGES, &[], trust::purge_challenges)
-        .submit(
-            f::ACCEPT_REQUEST,
-            &[
-                Param::bytes("forwarded_envelope"),
-                Param::bytes("validation_proof"),
-            ],
-            requests::accept_request,
-        )
+        .submit(f::ACCEPT_REQUEST, FORWARDED, requests::accept_request)
         .evaluate(
             f::GET_REQUEST_STATUS,
             REQUEST_ID,
@@ -143,13 +142,19 @@ pub fn chaincode() -> ContractChaincode {
         )
         .evaluate(f::LIST_REQUESTS, &[], requests::list_requests)
         .evaluate(
+            f::GET_SIGNED_REQUEST,
+            REQUEST_ID,
+            requests::get_signed_request,
+        )
+        .evaluate(f::GET_SIGNED_REPLY, REQUEST_ID, replies::get_signed_reply)
+        .evaluate(
             f::GET_REQUEST_RECORDS,
             REQUEST_ID,
             replies::get_request_records,
         )
         .submit(
             f::SUBMIT_REPLY,
-            &[Param::bytes("signed_reply")],
+            &[Param::bytes("signed_reply").in_transient()],
             replies::submit_reply,
         )
         .evaluate(
@@ -161,14 +166,7 @@ pub fn chaincode() -> ContractChaincode {
             ],
             trust::prove_reply,
         )
-        .submit(
-            f::ACCEPT_REPLY,
-            &[
-                Param::bytes("forwarded_envelope"),
-                Param::bytes("validation_proof"),
-            ],
-            replies::accept_reply,
-        )
+        .submit(f::ACCEPT_REPLY, FORWARDED, replies::accept_reply)
         .submit(f::GET_REPLY, REQUEST_ID, replies::get_reply);
     ContractChaincode::new()
         .with(contract)

@@ -1,11 +1,13 @@
 //! `PutEhr`, transaction type 1: a registered uploader stores one upload
 //! of a patient's records, all or nothing.
 //!
-//! Each record's FHIR JSON travels in the transient map under its record
-//! id (`Type/id`), so it never enters a transaction's public payload, and
-//! is stored in the private collection [`RECORDS`]; the channel ledger
-//! sees only its hash and the public metadata. An index per patient
-//! (patient ref, type, id) gives each record its place in the patient's
+//! The upload's metadata (patient ref, record ids) travels in the
+//! transient map under `metadata`, and each record's FHIR JSON under its
+//! record id (`Type/id`), so neither enters the transaction, and so the
+//! block. The content is stored in the private collection [`RECORDS`],
+//! the metadata in the private state (see [`state`]); the channel ledger
+//! sees only their keyed hashes and value hashes. One index document per
+//! patient (its record ids, [`PatientIndex`]) gives each record its place in the patient's
 //! history (upload time, transaction, position in the upload), for the
 //! coverage checks of replies and their order.
 //!
@@ -32,7 +34,7 @@ use crate::{
         audit::{self, AuditKind, Write as _},
         error::EhrError,
         fhir,
-        state::{self, RECORDS, RecordMeta, Role, key},
+        state::{self, PatientIndex, RECORDS, RecordMeta, Role, key},
     },
     shim::{
         Stub,
@@ -40,22 +42,33 @@ use crate::{
     },
 };
 
-/// `PutEhr(metadata_json)` with one transient entry per record.
-pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, ContractError> {
+/// The transient key of PutEhr's metadata JSON.
+pub const METADATA: &str = "metadata";
+
+/// `PutEhr()` with its metadata JSON and one entry per record in the
+/// transient map.
+pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, ContractError> {
     let caller = Caller::of(&stub)?;
     caller.require_role(&stub, Role::Uploader).await?;
     state::config(&stub).await?;
-    let upload: EhrUpload = parse_object_within(
-        "metadata",
-        args.bytes("metadata")?,
-        MAX_UPLOAD_METADATA_BYTES,
-    )
-    .map_err(EhrError::from)?;
     let transient = stub.transient()?;
+    let metadata = transient.get(METADATA).ok_or_else(|| {
+        EhrError::invalid(
+            "transient data",
+            format!("no {METADATA:?} entry carrying the upload's metadata"),
+        )
+    })?;
+    let upload: EhrUpload = parse_object_within(METADATA, metadata, MAX_UPLOAD_METADATA_BYTES)
+        .map_err(EhrError::from)?;
     check_listing(&upload, transient)?;
     let patient = upload.patient_ref.to_hex();
     let now = state::now_ms(&stub)?;
     let tx_id = stub.tx_id().to_owned();
+    let index_key = key::patient_records(&patient)?;
+    let mut patient_index: PatientIndex = state::get(&stub, "patient index", &index_key)
+        .await?
+        .unwrap_or_default();
+    let indexed = patient_index.records.len();
     let mut records = Vec::with_capacity(upload.records.len());
     for (index, record_id) in upload.records.iter().enumerate() {
         let place = format!("{now:020}.{tx_id}.{index:06}");
@@ -65,7 +78,7 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
             &upload.patient_ref,
             record_id,
             transient,
-            &place,
+            (&mut patient_index, place.as_str()),
             now,
         )
         .await
@@ -75,6 +88,9 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
             source: Box::new(source),
         })?;
         records.push(stored);
+    }
+    if patient_index.records.len() != indexed {
+        state::put(&stub, &index_key, &patient_index).await?;
     }
     let count = |kind: Stored| records.iter().filter(|r| r.stored == kind).count();
     let detail = format!(
@@ -87,14 +103,14 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
         .records(
             records
                 .iter()
-                .filter(|r| r.stored != Stored::Present)
-                .map(|r| r.record_id.clone())
+                .zip(&upload.records)
+                .filter(|(r, _)| r.stored != Stored::Present)
+                .map(|(_, record_id)| record_id.clone())
                 .collect(),
         )
         .write(&stub)
         .await?;
     Ok(Json(EhrUploaded {
-        patient_ref: upload.patient_ref,
         records,
         uploader_msp_id: caller.msp_id().to_owned(),
         uploader_id: caller.id().to_owned(),
@@ -103,8 +119,8 @@ pub async fn put_ehr(stub: Stub, args: Args) -> Result<Json<EhrUploaded>, Contra
 }
 
 /// The listing's bounds: 1 to [`MAX_UPLOAD_RECORDS`] record ids, each
-/// once; the transient map holds exactly those keys, with at most
-/// [`MAX_UPLOAD_BYTES`] together.
+/// once; the transient map holds exactly those keys besides
+/// [`METADATA`], with at most [`MAX_UPLOAD_BYTES`] of records together.
 fn check_listing(
     upload: &EhrUpload,
     transient: &std::collections::HashMap<String, Vec<u8>>,
@@ -132,7 +148,7 @@ fn check_listing(
     }
     if let Some(extra) = transient
         .keys()
-        .filter(|k| !listed.contains(k.as_str()))
+        .filter(|k| k.as_str() != METADATA && !listed.contains(k.as_str()))
         .min()
     {
         return Err(EhrError::invalid(
@@ -143,7 +159,11 @@ fn check_listing(
             ),
         ));
     }
-    let size: usize = transient.values().map(Vec::len).sum();
+    let size: usize = transient
+        .iter()
+        .filter(|(k, _)| k.as_str() != METADATA)
+        .map(|(_, v)| v.len())
+        .sum();
     if size > MAX_UPLOAD_BYTES {
         return Err(EhrError::TooLarge {
             what: "the upload",
@@ -162,7 +182,7 @@ async fn put_one(
     patient_ref: &Key32,
     record_id: &str,
     transient: &std::collections::HashMap<String, Vec<u8>>,
-    place: &str,
+    (index, place): (&mut PatientIndex, &str),
     now: i64,
 ) -> Result<UploadedRecordMeta, EhrError> {
     let (resource_type, id) = split_record_id(record_id)
@@ -182,9 +202,7 @@ async fn put_one(
         ));
     }
     let sha256 = Key32::new(Sha256::digest(content).into());
-    let patient = patient_ref.to_hex();
     let record_key = key::record(resource_type, id)?;
-    let index = key::patient_record(&patient, resource_type, id)?;
     let stored = match state::get::<RecordMeta>(stub, "record", &record_key).await? {
         None => {
             let meta = RecordMeta {
@@ -196,10 +214,11 @@ async fn put_one(
                 uploader_id: caller.id().to_owned(),
                 stored_at_ms: now,
             };
-            stub.put_private_data(RECORDS, record_id, content.clone())
+            let content_key = state::secret(stub).await?.record_key(record_id);
+            stub.put_private_data(RECORDS, &content_key, content.clone())
                 .await?;
             state::put(stub, &record_key, &meta).await?;
-            state::put_index(stub, &index, place).await?;
+            index.records.insert(record_id.to_owned(), place.to_owned());
             Stored::Stored
         }
         Some(meta) if meta.sha256 != sha256 => {
@@ -210,14 +229,13 @@ async fn put_one(
                 uploaded: sha256.to_hex(),
             });
         }
-        Some(_) if stub.get_state(&index).await?.is_some() => Stored::Present,
+        Some(_) if index.records.contains_key(record_id) => Stored::Present,
         Some(_) => {
-            state::put_index(stub, &index, place).await?;
+            index.records.insert(record_id.to_owned(), place.to_owned());
             Stored::Shared
         }
     };
     Ok(UploadedRecordMeta {
-        record_id: record_id.to_owned(),
         category: resource_type.to_owned(),
         sha256,
         stored,
@@ -235,27 +253,20 @@ pub async fn records_of(
     patient_ref: &str,
     categories: &[String],
 ) -> Result<Vec<String>, EhrError> {
-    let mut entries = Vec::new();
-    if categories.is_empty() {
-        entries = state::list(stub, key::PATIENT_RECORD, &[patient_ref]).await?;
-    } else {
-        for category in categories {
-            entries.extend(state::list(stub, key::PATIENT_RECORD, &[patient_ref, category]).await?);
-        }
-    }
-    let mut placed = Vec::with_capacity(entries.len());
-    for (index_key, place) in entries {
-        let corrupt = |reason: &str| EhrError::Corrupt {
+    let index: PatientIndex =
+        state::get(stub, "patient index", &key::patient_records(patient_ref)?)
+            .await?
+            .unwrap_or_default();
+    let mut placed = Vec::with_capacity(index.records.len());
+    for (record_id, place) in index.records {
+        let (resource_type, _) = split_record_id(&record_id).ok_or_else(|| EhrError::Corrupt {
             what: "patient record index",
-            key: index_key.clone(),
-            reason: reason.to_owned(),
-        };
-        let (_, attributes) = crate::shim::composite_key::split(&index_key)
-            .map_err(|_| corrupt("not a composite key"))?;
-        let [_, resource_type, id] = attributes.as_slice() else {
-            return Err(corrupt("not (patient ref, type, id)"));
-        };
-        placed.push((place, ehrx_interface::rules::record_id(resource_type, id)));
+            key: record_id.clone(),
+            reason: "not a record id".to_owned(),
+        })?;
+        if categories.is_empty() || categories.iter().any(|c| c == resource_type) {
+            placed.push((place, record_id));
+        }
     }
     // A record has one type and one place, so sorting by place lists
     // each once, in upload order.

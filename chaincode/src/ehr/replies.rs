@@ -32,7 +32,7 @@ use ehrx_interface::{
     names::event,
     quote,
     rules::split_record_id,
-    types::{Outcome, OutcomeKind, RecordContent, RequestRecords},
+    types::{Outcome, OutcomeKind, RecordContent, RequestRecords, SignedMessage},
 };
 use ehrx_proto::exchange::{Reply, ReplyStatus};
 use hlf_protos::msp::SerializedIdentity;
@@ -140,6 +140,7 @@ async fn check_disclosure(
 ) -> Result<(), EhrError> {
     let held = records::records_of(stub, &entry.patient_ref, &entry.categories).await?;
     let wanted: BTreeSet<&str> = held.iter().map(String::as_str).collect();
+    let secret = state::secret(stub).await?;
     for digest in &reply.records {
         let record_id = digest.record_id.as_str();
         let (resource_type, id) = split_record_id(record_id).ok_or_else(|| {
@@ -170,8 +171,9 @@ async fn check_disclosure(
                 ),
             ));
         }
+        let content_key = secret.record_key(record_id);
         let stored = stub
-            .get_private_data_hash(RECORDS, record_id)
+            .get_private_data_hash(RECORDS, &content_key)
             .await?
             .ok_or_else(|| {
                 EhrError::State(format!(
@@ -231,6 +233,7 @@ pub async fn get_request_records(
                 reason: "no requester encryption key was recorded with it".to_owned(),
             })?;
     let mut records = Vec::new();
+    let secret = state::secret(&stub).await?;
     for record_id in records::records_of(&stub, &entry.patient_ref, &entry.categories).await? {
         let (resource_type, id) = split_record_id(&record_id).ok_or_else(|| EhrError::Corrupt {
             what: "patient record index",
@@ -244,8 +247,9 @@ pub async fn get_request_records(
                 key: record_id.clone(),
                 reason: "the record is indexed for the patient but has no metadata".to_owned(),
             })?;
+        let content_key = secret.record_key(&record_id);
         let content = stub
-            .get_private_data(RECORDS, &record_id)
+            .get_private_data(RECORDS, &content_key)
             .await?
             .ok_or_else(|| {
                 EhrError::NotHeld(format!(
@@ -376,10 +380,15 @@ pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     entry.status = RequestStatus::Replied;
     entry.reply = Some(summary);
     state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+    // The relay reads it from here (GetSignedReply): the event names the
+    // request only. A break-glass disclosure raises BreakGlass instead of
+    // ReplyReady, with the same payload.
+    stub.put_private_data(REPLIES, &entry.request_id, bytes.to_vec())
+        .await?;
     let event = basis
         .as_ref()
         .map_or(event::REPLY_READY, consent::Basis::reply_event);
-    stub.set_event(event, bytes.to_vec())?;
+    stub.set_event(event, entry.request_id.clone().into_bytes())?;
     Ok(Json(Outcome::of(OutcomeKind::Submitted, &entry.request_id)))
 }
 
@@ -486,6 +495,58 @@ pub async fn accept_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contr
     Ok(Json(reply_outcome(&entry)))
 }
 
+/// `GetSignedReply(request_id)`: the signed reply stored here. A
+/// registered relay reads the reply to a request received here, to
+/// forward it (the `ReplyReady` event names it by id only); the requester
+/// reads the reply to its own request made here (after `GetReply`
+/// recorded the read; the result of a submitted `GetReply` is in the
+/// block, so it carries no reply).
+pub async fn get_signed_reply(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<SignedMessage>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let not_found = || EhrError::NotFound {
+        what: "reply stored here",
+        key: request_id.to_owned(),
+    };
+    let entry = stored_request(&stub, request_id).await?;
+    match entry.direction {
+        Direction::Incoming => {
+            caller.require_role(&stub, Role::Relay).await?;
+        }
+        Direction::Outgoing
+            if entry.requester_msp_id == caller.msp_id() && entry.requester_id == caller.id() => {}
+        Direction::Outgoing => {
+            return Err(EhrError::AccessDenied(format!(
+                "{RETRIEVAL_REFUSED}; GetReply records the attempt"
+            ))
+            .into());
+        }
+    }
+    if entry.reply.is_none() {
+        return Err(match entry.direction {
+            Direction::Outgoing => EhrError::NoReplyYet(request_id.to_owned()),
+            Direction::Incoming => not_found(),
+        }
+        .into());
+    }
+    let bytes = stub
+        .get_private_data(REPLIES, request_id)
+        .await?
+        .ok_or_else(|| {
+            EhrError::NotHeld(format!(
+                "the reply of request {request_id} is not held by this peer (not a member of {REPLIES})"
+            ))
+        })?;
+    Ok(Json(SignedMessage {
+        request_id: request_id.to_owned(),
+        signed: base64::engine::general_purpose::STANDARD.encode(bytes),
+    }))
+}
+
 /// `GetReply(request_id)`: the reply for its requester; anyone else is
 /// refused, and the attempt is recorded (hence a submitted function).
 pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
@@ -518,14 +579,6 @@ pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contract
     if entry.reply.is_none() {
         return Err(EhrError::NoReplyYet(request_id.to_owned()).into());
     }
-    let signed_reply = stub
-        .get_private_data(REPLIES, request_id)
-        .await?
-        .ok_or_else(|| {
-            EhrError::NotHeld(format!(
-                "the reply of request {request_id} is not held by this peer (not a member of {REPLIES})"
-            ))
-        })?;
     audit::entry(
         &stub,
         &caller,
@@ -536,7 +589,7 @@ pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, Contract
     .request(request_id)
     .write(&stub)
     .await?;
-    let mut outcome = Outcome::of(OutcomeKind::Ok, request_id);
-    outcome.signed_reply = Some(base64::engine::general_purpose::STANDARD.encode(signed_reply));
-    Ok(Json(outcome))
+    // The result is in the block: the signed reply (which lists record
+    // ids) is read with GetSignedReply.
+    Ok(Json(Outcome::of(OutcomeKind::Ok, request_id)))
 }

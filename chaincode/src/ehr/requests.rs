@@ -31,11 +31,12 @@
 //! patient has records) store a rejection that commits, so a refusal can
 //! go back to the source its peers proved.
 
+use base64::Engine as _;
 use ehrx_interface::{
     names::event,
     quote,
     rules::PRIVILEGE_REQUEST,
-    types::{Notice, Outcome, OutcomeKind},
+    types::{Notice, Outcome, OutcomeKind, SignedMessage},
 };
 use ehrx_proto::exchange::{ForwardedEnvelope, Request, proof::TrustedOrg};
 use hlf_protos::msp::SerializedIdentity;
@@ -300,6 +301,12 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
                 now,
             );
             state::put(&stub, &key::request(&entry.request_id)?, &entry).await?;
+            state::put_bytes(
+                &stub,
+                &key::signed_request(&entry.request_id)?,
+                bytes.to_vec(),
+            )
+            .await?;
             let index = key::requests_of(caller.msp_id(), caller.id(), &entry.request_id)?;
             state::put_index(&stub, &index, &entry.request_id).await?;
             audit::entry(
@@ -316,7 +323,10 @@ pub async fn submit_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             .network(&entry.destination_network)
             .write(&stub)
             .await?;
-            stub.set_event(event::REQUEST_VALIDATED, bytes.to_vec())?;
+            stub.set_event(
+                event::REQUEST_VALIDATED,
+                entry.request_id.clone().into_bytes(),
+            )?;
             Ok(Json(Outcome::of(OutcomeKind::Validated, &entry.request_id)))
         }
     }
@@ -473,7 +483,10 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
             .network(&entry.source_network)
             .write(&stub)
             .await?;
-            stub.set_event(event::REQUEST_ACCEPTED, parsed.bytes.clone())?;
+            stub.set_event(
+                event::REQUEST_ACCEPTED,
+                entry.request_id.clone().into_bytes(),
+            )?;
         }
         Some(reason) => {
             audit::entry(
@@ -528,6 +541,34 @@ pub async fn get_request_status(
         .into());
     }
     Ok(Json(entry))
+}
+
+/// `GetSignedRequest(request_id)`: a registered relay reads the signed
+/// request of a request validated here, to forward it (the
+/// `RequestValidated` event names it by id only).
+pub async fn get_signed_request(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<SignedMessage>, ContractError> {
+    let caller = Caller::of(&stub)?;
+    caller.require_role(&stub, Role::Relay).await?;
+    let request_id = args.string("request_id")?;
+    messages::check_request_id(request_id)?;
+    let not_found = || EhrError::NotFound {
+        what: "request validated here",
+        key: request_id.to_owned(),
+    };
+    let entry = entry(&stub, request_id).await?.ok_or_else(not_found)?;
+    if entry.direction != Direction::Outgoing {
+        return Err(not_found().into());
+    }
+    let bytes = state::get_bytes(&stub, "signed request", &key::signed_request(request_id)?)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(SignedMessage {
+        request_id: request_id.to_owned(),
+        signed: base64::engine::general_purpose::STANDARD.encode(bytes),
+    }))
 }
 
 /// `ListRequests()`: the caller's own requests, by request id.

@@ -94,11 +94,14 @@ impl World {
                     .iter()
                     .filter(|e| e.event_name == event::REQUEST_VALIDATED)
                 {
+                    // The event names the request; its relay reads the
+                    // signed request from net1's private state.
+                    let signed = world.net1.signed_request(&validated.payload);
                     match destination {
-                        Destination::Answers => world.answer(&validated.payload, &net1).await,
+                        Destination::Answers => world.answer(&signed, &net1).await,
                         Destination::AnswersAfter(pause) => {
                             tokio::time::sleep(pause).await;
-                            world.answer(&validated.payload, &net1).await;
+                            world.answer(&signed, &net1).await;
                         }
                         Destination::Silent => {}
                     }

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use ehrx_chaincode::{
-    ehr,
+    ehr::{self, state},
     proto::exchange::{
         ForwardedEnvelope, Purpose, Record, RecordBundle, Reply, ReplyStatus, Request, SignedReply,
         SignedRequest, ValidationProof,
@@ -25,7 +25,7 @@ use ehrx_chaincode::{
 use ehrx_interface::{
     ContractFailure, ErrorCode, Key32,
     limits::{DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_ERROR_BYTES},
-    names::{CHAINCODE, Forwarded, function},
+    names::{CHAINCODE, Forwarded, function, private},
     rules::{PRIVILEGE_REQUEST, record_id},
     types::{
         AuditEntry, Challenge, EhrUpload, MemberIdentity, NetworkConfig, NetworkStatus,
@@ -207,6 +207,22 @@ macro_rules! filed {
 filed!(Request, SignedRequest, Request, Validated);
 filed!(Reply, SignedReply, Reply, Submitted);
 
+/// The invocation of `args` (function name first) as the SDK sends it:
+/// the parameters a function takes in the transient map
+/// ([`function::transient_params`]) go there under their names, the rest
+/// stay arguments (so extra ones reach the contract, to be refused).
+pub fn invocation<A: Into<Vec<u8>>>(args: impl IntoIterator<Item = A>) -> Invocation {
+    let mut args = args.into_iter().map(Into::into);
+    let Some(name) = args.next() else {
+        return Invocation::new(Vec::<Vec<u8>>::new());
+    };
+    let (positional, transient) = function::split_args(&String::from_utf8_lossy(&name), args);
+    transient.into_iter().fold(
+        Invocation::new(std::iter::once(name).chain(positional)),
+        |invocation, (param, arg)| invocation.transient(param, arg),
+    )
+}
+
 /// The subject of network `id`'s CA.
 fn ca_subject(id: &str) -> String {
     format!("CN=ca.org1.{id}.example.com,O=org1.{id},C=US")
@@ -230,6 +246,8 @@ pub struct Network {
     pub relay: Person,
     /// The org's peer: it endorses this network's proofs of validation.
     pub peer: Person,
+    /// The ledger secret [`Network::configure`] sets.
+    pub secret: [u8; 32],
 }
 
 impl Network {
@@ -258,7 +276,31 @@ impl Network {
             admin,
             relay,
             peer,
+            secret: [0xc0 ^ n; 32],
         }
+    }
+
+    /// The committed value of `key` of a private family (see
+    /// `ehrx_chaincode::ehr::state`), without its pad, if any.
+    pub fn private_state(&self, key: &str) -> Option<Vec<u8>> {
+        let secret = state::Secret::new(self.secret);
+        let sealed = secret.seal_key(key).unwrap();
+        let padded = self.ledger.private_of(state::STATE, &sealed)?;
+        Some(padded[32..].to_vec())
+    }
+
+    /// The signed request validated here that a `RequestValidated` event
+    /// (`payload`: the request id) names.
+    pub fn signed_request(&self, payload: &[u8]) -> Vec<u8> {
+        let request_id = std::str::from_utf8(payload).unwrap();
+        self.private_state(&state::key::signed_request(request_id).unwrap())
+            .unwrap()
+    }
+
+    /// The committed content of record `record_id`, if any.
+    pub fn record_content(&self, record_id: &str) -> Option<Vec<u8>> {
+        let key = state::Secret::new(self.secret).record_key(record_id);
+        self.ledger.private_of(state::RECORDS, &key)
     }
 
     /// An impostor: `common_name` of this network's org and MSP in unit
@@ -281,7 +323,7 @@ impl Network {
     }
 
     pub async fn call(&self, who: &Person, args: &[&[u8]]) -> Outcome {
-        self.invoke(Invocation::new(args.iter().map(|a| a.to_vec())).creator(who.creator.clone()))
+        self.invoke(invocation(args.iter().map(|a| a.to_vec())).creator(who.creator.clone()))
             .await
     }
 
@@ -310,7 +352,7 @@ impl Network {
 
     /// [`Self::refused`] for a plain call.
     pub async fn err(&self, who: &Person, args: &[&[u8]]) -> String {
-        self.refused(Invocation::new(args.iter().map(|a| a.to_vec())).creator(who.creator.clone()))
+        self.refused(invocation(args.iter().map(|a| a.to_vec())).creator(who.creator.clone()))
             .await
     }
 
@@ -338,7 +380,13 @@ impl Network {
             consent_required: false,
             break_glass: false,
         };
-        self.admin(function::CONFIGURE_NETWORK, &config).await;
+        let invocation = invocation([
+            function::CONFIGURE_NETWORK.as_bytes().to_vec(),
+            json(&config).into_bytes(),
+        ])
+        .creator(self.admin.creator.clone())
+        .transient(private::LEDGER_SECRET, self.secret.to_vec());
+        succeeded(function::CONFIGURE_NETWORK, &self.invoke(invocation).await);
     }
 
     /// ConfigureNetwork again, now requiring consent, with break-glass
@@ -477,7 +525,7 @@ impl Network {
                 .map(|(category, id, _)| record_id(category, id))
                 .collect(),
         };
-        let mut invocation = Invocation::new([
+        let mut invocation = invocation([
             function::PUT_EHR.as_bytes().to_vec(),
             json(&metadata).into_bytes(),
         ])

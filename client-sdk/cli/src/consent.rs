@@ -6,21 +6,21 @@
 use std::time::SystemTime;
 
 use anyhow::{Context as _, anyhow, bail};
-use prost::Message as _;
 use serde::Serialize;
 
 use ehrx_client::{
     ehr::{
         PatientRef,
         interface::{
-            Key32,
+            Key32, RequestEntry,
             consent::{
                 ConsentEntry, ConsentReceipt, ConsentStatus, ConsentTerms, Recipient, instant,
             },
             event,
+            rules::is_request_id,
         },
     },
-    proto::exchange::{Purpose, Reply, SignedReply},
+    proto::exchange::Purpose,
 };
 
 use crate::{
@@ -137,11 +137,15 @@ pub async fn run_audit(
                 if event.event_name != event::BREAK_GLASS {
                     continue;
                 }
-                let notice = BreakGlassNotice::of(
-                    &event.payload,
-                    event.block_number,
-                    &event.transaction_id,
-                )?;
+                // The event names the request only (no exchange metadata in
+                // blocks); its entry, which an admin may read, says the rest.
+                let request_id = BreakGlassNotice::request_id(&event.payload)?;
+                let entry = client
+                    .request_status(&request_id)
+                    .await
+                    .with_context(|| format!("reading request {request_id}"))?;
+                let notice =
+                    BreakGlassNotice::of(&entry, event.block_number, &event.transaction_id);
                 seen += 1;
                 if out.is_json() {
                     println!(
@@ -185,23 +189,32 @@ struct BreakGlassNotice {
 }
 
 impl BreakGlassNotice {
-    /// From the event's payload, the signed reply.
-    fn of(payload: &[u8], block_number: u64, transaction_id: &str) -> anyhow::Result<Self> {
-        let signed =
-            SignedReply::decode(payload).context("a BreakGlass event without a signed reply")?;
-        let reply = Reply::decode(signed.reply.as_slice()).context("a BreakGlass event's reply")?;
-        let created_at = reply
-            .created_at
-            .map(|t| utc_time(u64::try_from(t.seconds).unwrap_or_default() * 1000))
-            .unwrap_or_default();
-        Ok(Self {
+    /// The request a BreakGlass event's payload names.
+    fn request_id(payload: &[u8]) -> anyhow::Result<String> {
+        match std::str::from_utf8(payload) {
+            Ok(id) if is_request_id(id) => Ok(id.to_owned()),
+            _ => bail!(
+                "a BreakGlass event whose payload ({} bytes) is not a request id",
+                payload.len()
+            ),
+        }
+    }
+
+    /// From the request's entry on this network (it received the request
+    /// and sent the reply).
+    fn of(entry: &RequestEntry, block_number: u64, transaction_id: &str) -> Self {
+        let reply = entry.reply.as_ref();
+        Self {
             block_number,
             transaction_id: transaction_id.to_owned(),
-            request_id: reply.request_id,
-            receiving_network: reply.receiving_network,
-            records: reply.records.len(),
-            created_at,
-        })
+            request_id: entry.request_id.clone(),
+            receiving_network: entry.source_network.clone(),
+            records: reply.map_or(0, |r| r.record_ids.len()),
+            created_at: reply
+                .and_then(|r| u64::try_from(r.at_ms).ok())
+                .map(utc_time)
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -414,24 +427,10 @@ mod tests {
 
     #[test]
     fn a_break_glass_event_names_its_request() {
-        use ehrx_client::proto::exchange::SignedReply;
-        let reply = Reply {
-            request_id: "r-1".into(),
-            receiving_network: "net1".into(),
-            ..Reply::default()
-        };
-        let signed = SignedReply {
-            reply: reply.encode_to_vec(),
-            ..SignedReply::default()
-        };
-        let notice = BreakGlassNotice::of(&signed.encode_to_vec(), 7, "tx").unwrap();
-        assert_eq!(
-            (
-                notice.request_id.as_str(),
-                notice.receiving_network.as_str()
-            ),
-            ("r-1", "net1")
-        );
-        assert!(BreakGlassNotice::of(b"\xff\xff", 7, "tx").is_err());
+        let id = "0f0e0d0c-0b0a-4908-8706-050403020100";
+        assert_eq!(BreakGlassNotice::request_id(id.as_bytes()).unwrap(), id);
+        assert!(BreakGlassNotice::request_id(b"\xff\xff").is_err());
+        assert!(BreakGlassNotice::request_id(b"not an id").is_err());
+        assert!(BreakGlassNotice::request_id(&[b'a'; 1 << 20]).is_err());
     }
 }

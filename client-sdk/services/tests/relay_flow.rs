@@ -57,11 +57,51 @@ struct LedgerState {
 struct Ledger {
     state: Arc<Mutex<LedgerState>>,
     changed: Arc<Notify>,
+    /// The signed messages its events name, by the function that reads
+    /// them and request id, as the contract keeps them in private data.
+    stored: Arc<Mutex<Stored>>,
 }
 
+/// Signed messages by the function that reads them and request id.
+type Stored = HashMap<(String, String), Vec<u8>>;
+
 impl Ledger {
+    /// The payload the contract emits for `payload`: a signed request or
+    /// reply is stored, and its event names only its request id (garbage
+    /// is emitted as it is).
+    fn name_only(&self, event_name: &str, payload: Vec<u8>) -> Vec<u8> {
+        let (function, request_id) = match event_name {
+            "RequestValidated" => (
+                "GetSignedRequest",
+                SignedRequest::decode(payload.as_slice())
+                    .ok()
+                    .and_then(|s| Request::decode(s.request.as_slice()).ok())
+                    .map(|r| r.request_id),
+            ),
+            "ReplyReady" => (
+                "GetSignedReply",
+                SignedReply::decode(payload.as_slice())
+                    .ok()
+                    .and_then(|s| Reply::decode(s.reply.as_slice()).ok())
+                    .map(|r| r.request_id),
+            ),
+            _ => return payload,
+        };
+        match request_id.filter(|id| !id.is_empty()) {
+            Some(id) => {
+                self.stored
+                    .lock()
+                    .unwrap()
+                    .insert((function.to_owned(), id.clone()), payload);
+                id.into_bytes()
+            }
+            None => payload,
+        }
+    }
+
     /// Commits one event in a block of its own.
     fn emit(&self, event_name: &str, payload: Vec<u8>) -> ChaincodeEvent {
+        let payload = self.name_only(event_name, payload);
         let mut state = self.state.lock().unwrap();
         let block_number = state.events.last().map_or(1, |e| e.block_number + 1);
         let event = ChaincodeEvent {
@@ -79,6 +119,7 @@ impl Ledger {
 
     /// Commits a second event into the block of the last one.
     fn emit_in_last_block(&self, event_name: &str, payload: Vec<u8>) -> ChaincodeEvent {
+        let payload = self.name_only(event_name, payload);
         let mut state = self.state.lock().unwrap();
         let last = state.events.last().unwrap().clone();
         let event = ChaincodeEvent {
@@ -228,6 +269,8 @@ impl Drop for Active {
 struct Recorder {
     state: Arc<Mutex<RecorderState>>,
     started: Arc<Notify>,
+    /// The network's ledger, whose stored messages `fetch` reads.
+    ledger: Arc<Mutex<Option<Ledger>>>,
 }
 
 impl Recorder {
@@ -250,6 +293,7 @@ impl Recorder {
                 lagging_challenges: 0,
             })),
             started: Arc::new(Notify::new()),
+            ledger: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -377,6 +421,24 @@ fn stand_in_proof(function: &str, request_id: &str, signed_sha256: &str, nonce: 
 }
 
 impl Submitter for Recorder {
+    async fn fetch(&self, function: &'static str, request_id: &str) -> Result<Vec<u8>, Error> {
+        let ledger = self.ledger.lock().unwrap().clone();
+        ledger
+            .and_then(|ledger| {
+                ledger
+                    .stored
+                    .lock()
+                    .unwrap()
+                    .get(&(function.to_owned(), request_id.to_owned()))
+                    .cloned()
+            })
+            .ok_or_else(|| {
+                chaincode_refusal(&format!(
+                    "[NOT_FOUND] {function}: no message of request {request_id:?} is stored"
+                ))
+            })
+    }
+
     async fn prove(
         &self,
         function: &'static str,
@@ -678,6 +740,7 @@ impl Running {
     ) -> Self {
         let health = config.health_address;
         let (stop, stopped) = oneshot::channel::<()>();
+        *recorder.ledger.lock().unwrap() = Some(ledger.clone());
         let relay = Relay::new(config, ledger.clone(), recorder.clone());
         let task = tokio::spawn(relay.serve_with_reloads(reloads, async move {
             let _ = stopped.await;

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::{
     error::{Error, parse_result},
+    interface,
     interface::{
         AuditEntry, AuditSubject, FlaggedIdentity, MemberIdentity, NetworkConfig, NetworkTrust,
-        RemoteNetwork, RequesterRegistration, function,
+        RemoteNetwork, RequesterRegistration, function, private::LEDGER_SECRET,
     },
     patient::PatientRef,
 };
@@ -22,6 +23,34 @@ use crate::fabric::{Committed, Contract, Identity};
 #[derive(Debug, Clone, Copy)]
 pub struct Admin<'a> {
     contract: &'a Contract,
+}
+
+/// A fresh 32-byte ledger secret from the OS random source: the key of the
+/// keyed hashes that name the contract's private state in blocks.
+pub fn ledger_secret() -> Result<[u8; 32], Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(bytes)
+}
+
+/// `ConfigureNetwork` with `config` (any JSON value: lab and test tools
+/// send malformed ones too), carrying a fresh [`ledger_secret`] in the
+/// transient map. The first call stores it; later ones change only the
+/// limits, and their secret is ignored.
+pub async fn configure_network(
+    contract: &Contract,
+    config: &impl Serialize,
+) -> Result<Committed, Error> {
+    let json = serde_json::to_vec(config)
+        .map_err(|e| Error::unexpected(function::CONFIGURE_NETWORK, e))?;
+    let secret = ledger_secret()?;
+    Ok(contract
+        .submit_with_transient(
+            function::CONFIGURE_NETWORK,
+            [json],
+            [(LEDGER_SECRET, secret.to_vec())],
+        )
+        .await?)
 }
 
 /// The registry entry for a Fabric identity: its MSP id and certificate.
@@ -46,9 +75,11 @@ impl<'a> Admin<'a> {
         Ok(self.contract.submit(function, [json]).await?)
     }
 
-    /// Sets this network's id and the requesters' rate limit.
+    /// Sets this network's id and the requesters' rate limit. The call
+    /// carries a fresh ledger secret in its transient map; the contract
+    /// keeps the first one it gets (see [`configure_network`]).
     pub async fn configure_network(&self, config: &NetworkConfig) -> Result<Committed, Error> {
-        self.submit_json(function::CONFIGURE_NETWORK, config).await
+        configure_network(self.contract, config).await
     }
 
     /// Adds or updates another network in the lookup table.
@@ -75,8 +106,10 @@ impl<'a> Admin<'a> {
         &self,
         requester: &RequesterRegistration,
     ) -> Result<Committed, Error> {
-        self.submit_json(function::REGISTER_REQUESTER, requester)
-            .await
+        let json = serde_json::to_vec(requester)
+            .map_err(|e| Error::unexpected(function::REGISTER_REQUESTER, e))?;
+        // In the transient map: the block must not name the code.
+        Ok(interface::submit(self.contract, function::REGISTER_REQUESTER, [json]).await?)
     }
 
     /// Registers an identity that may submit replies.

@@ -8,7 +8,7 @@
 
 pub use ehrx_interface::{
     ContractFailure, ErrorCode, Key32, consent, fhir, limits, names,
-    names::{CHAINCODE, Forwarded, event, function},
+    names::{CHAINCODE, Forwarded, event, function, private},
     quote, rules,
     types::*,
 };
@@ -54,6 +54,37 @@ pub fn contract_failure(error: &fabric::Error) -> Option<ContractFailure> {
 /// The code of the contract's refusal in `error`, if it is one.
 pub fn error_code(error: &fabric::Error) -> Option<ErrorCode> {
     contract_failure(error).map(|failure| failure.code)
+}
+
+/// A proposal of `function` with `args` in order: as arguments, or, for a
+/// function that takes its parameters in the transient map
+/// ([`function::transient_params`]), each under its parameter's name, so
+/// that the transaction (and so the block) never holds them. Arguments
+/// beyond the parameters stay arguments, for the contract to refuse.
+pub fn proposal<A: AsRef<[u8]>>(
+    contract: &crate::fabric::Contract,
+    name: &str,
+    args: impl IntoIterator<Item = A>,
+) -> crate::fabric::ProposalBuilder {
+    let (positional, transient) =
+        function::split_args(name, args.into_iter().map(|a| a.as_ref().to_vec()));
+    transient.into_iter().fold(
+        contract.proposal(name).args(positional),
+        |proposal, (param, arg)| proposal.transient(param, arg),
+    )
+}
+
+/// [`proposal`], endorsed, submitted and committed.
+pub async fn submit<A: AsRef<[u8]>>(
+    contract: &crate::fabric::Contract,
+    name: &str,
+    args: impl IntoIterator<Item = A>,
+) -> Result<crate::fabric::Committed, crate::fabric::Error> {
+    let (positional, transient) =
+        function::split_args(name, args.into_iter().map(|a| a.as_ref().to_vec()));
+    contract
+        .submit_with_transient(name, positional, transient)
+        .await
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use super::{
     EhrClient,
     error::{Error, parse_result},
     interface::{
-        EhrUpload, EhrUploaded, Key32, Stored,
+        self, EhrUpload, EhrUploaded, Key32, Stored,
         fhir::{FhirError, check_record},
         function::PUT_EHR,
         limits::{MAX_RECORD_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_RECORDS},
@@ -621,7 +621,9 @@ impl EhrClient {
                 )
             })
             .collect();
-        let mut proposal = self.contract.proposal(PUT_EHR).arg(metadata);
+        // Everything goes in the transient map, so that the block names
+        // neither the patient nor the records.
+        let mut proposal = interface::proposal(&self.contract, PUT_EHR, [metadata]);
         for record in records {
             proposal = proposal.transient(record.record_id, record.content);
         }
@@ -643,17 +645,20 @@ impl EhrClient {
                 ),
             ));
         }
-        if let Some((got, (id, _, sha256))) = result
-            .records
-            .iter()
-            .zip(&sent)
-            .find(|(got, (id, _, sha256))| &got.record_id != id || got.sha256.bytes() != sha256)
+        if let Some((got, (id, category, sha256))) =
+            result
+                .records
+                .iter()
+                .zip(&sent)
+                .find(|(got, (_, category, sha256))| {
+                    &got.category != category || got.sha256.bytes() != sha256
+                })
         {
             return Err(Error::unexpected(
                 PUT_EHR,
                 format!(
-                    "stored {} with SHA-256 {}, sent {id} with {}",
-                    got.record_id,
+                    "stored {id} as {} with SHA-256 {}, sent it as {category} with {}",
+                    got.category,
                     got.sha256,
                     hex::encode(sha256)
                 ),

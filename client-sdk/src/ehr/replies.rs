@@ -17,7 +17,7 @@ use sha2::{Digest as _, Sha256};
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{ErrorCode, Outcome, OutcomeKind, function},
+    interface::{ErrorCode, Outcome, OutcomeKind, SignedMessage, function},
     keys::ReplyKey,
     peer_lag::retry_while_peers_lag,
     records::{RecordError, parse_resource},
@@ -318,15 +318,13 @@ impl EhrClient {
     /// audit entry can and cannot prove.
     pub async fn read_reply(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
         let submitted = self.fetch_reply(key).await?;
-        let signed = match opened(&submitted.result) {
-            Ok(signed) => signed,
-            Err(error) => {
-                if matches!(&error, Error::Reply(ReplyError::Refused { .. })) {
-                    submitted.commit.status().await?.into_result()?;
-                }
-                return Err(error);
+        if let Err(error) = granted(&submitted.result) {
+            if matches!(&error, Error::Reply(ReplyError::Refused { .. })) {
+                submitted.commit.status().await?.into_result()?;
             }
-        };
+            return Err(error);
+        }
+        let signed = self.signed_reply(&key.request_id).await?;
         let verified = from_ledger(verify_reply(&signed, key)?);
         let request_id = key.request_id.clone();
         let commit = submitted.commit;
@@ -347,9 +345,23 @@ impl EhrClient {
     /// has committed.
     pub async fn read_reply_audited(&self, key: &ReplyKey) -> Result<VerifiedReply, Error> {
         let submitted = self.fetch_reply(key).await?;
-        let opened = opened(&submitted.result);
+        let granted = granted(&submitted.result);
         submitted.commit.status().await?.into_result()?;
-        Ok(from_ledger(verify_reply(&opened?, key)?))
+        granted?;
+        let signed = self.signed_reply(&key.request_id).await?;
+        Ok(from_ledger(verify_reply(&signed, key)?))
+    }
+
+    /// The signed reply itself, by `GetSignedReply` (an evaluation: the
+    /// submitted `GetReply`'s result is in the block, so it carries none).
+    async fn signed_reply(&self, request_id: &str) -> Result<SignedReply, Error> {
+        let result = retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
+            self.contract
+                .evaluate(function::GET_SIGNED_REPLY, [request_id])
+        })
+        .await?;
+        let message: SignedMessage = parse_result(function::GET_SIGNED_REPLY, &result)?;
+        Ok(decode_signed_reply(&message.signed)?)
     }
 
     /// `GetReply` endorsed and submitted, retried while the other
@@ -371,18 +383,18 @@ fn from_ledger(mut reply: VerifiedReply) -> VerifiedReply {
     reply
 }
 
-/// The signed reply in `GetReply`'s result, or why there is none.
-fn opened(result: &[u8]) -> Result<SignedReply, Error> {
+/// Whether `GetReply`'s result grants the read, or why not.
+fn granted(result: &[u8]) -> Result<(), Error> {
     let outcome: Outcome = parse_result(function::GET_REPLY, result)?;
-    match (outcome.outcome, outcome.signed_reply) {
-        (OutcomeKind::Ok, Some(signed_reply)) => Ok(decode_signed_reply(&signed_reply)?),
-        (OutcomeKind::Refused, _) => Err(ReplyError::Refused {
+    match outcome.outcome {
+        OutcomeKind::Ok => Ok(()),
+        OutcomeKind::Refused => Err(ReplyError::Refused {
             reason: outcome.reason.unwrap_or_default(),
         }
         .into()),
-        (other, _) => Err(Error::unexpected(
+        other => Err(Error::unexpected(
             function::GET_REPLY,
-            format!("answered {other:?} without a reply"),
+            format!("answered {other:?}"),
         )),
     }
 }

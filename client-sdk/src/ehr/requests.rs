@@ -21,7 +21,9 @@ use serde::Deserialize;
 use super::{
     EhrClient,
     error::{Error, parse_result},
-    interface::{Outcome, OutcomeKind, ReplyOutcome, RequestEntry, RequestStatus, event, function},
+    interface::{
+        self, Outcome, OutcomeKind, ReplyOutcome, RequestEntry, RequestStatus, event, function,
+    },
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
     peer_lag::{conflict_delays, retry_on_conflict, retry_while_peers_lag},
@@ -211,8 +213,11 @@ impl EhrClient {
         let signed = signed.encode_to_vec();
         let committed = retry_on_conflict(conflict_delays(reply_key.request_id.as_bytes()), || {
             retry_while_peers_lag(&[], || {
-                self.contract
-                    .submit(function::SUBMIT_REQUEST, [signed.as_slice()])
+                interface::submit(
+                    &self.contract,
+                    function::SUBMIT_REQUEST,
+                    [signed.as_slice()],
+                )
             })
         })
         .await?;

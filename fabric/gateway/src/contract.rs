@@ -111,12 +111,8 @@ impl Contract {
         function: &str,
         args: impl IntoIterator<Item = A>,
     ) -> Result<Committed, Error> {
-        let submitted = self.submit_async(function, args).await?;
-        let status = submitted.commit.status().await?.into_result()?;
-        Ok(Committed {
-            result: submitted.result,
-            status,
-        })
+        self.submit_with_transient(function, args, Vec::<(String, Vec<u8>)>::new())
+            .await
     }
 
     /// Endorses and submits `function`, returning its result at once and a
@@ -126,12 +122,40 @@ impl Contract {
         function: &str,
         args: impl IntoIterator<Item = A>,
     ) -> Result<Submitted, Error> {
-        let transaction = self
-            .proposal(function)
-            .args(args)
-            .build()?
-            .endorse()
+        self.submit_async_with_transient(function, args, Vec::<(String, Vec<u8>)>::new())
+            .await
+    }
+
+    /// As [`submit`](Self::submit), with a transient map: data the
+    /// chaincode reads but the transaction, and so the block, never holds.
+    pub async fn submit_with_transient<A: AsRef<[u8]>>(
+        &self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+        transient: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<u8>>)>,
+    ) -> Result<Committed, Error> {
+        let submitted = self
+            .submit_async_with_transient(function, args, transient)
             .await?;
+        let status = submitted.commit.status().await?.into_result()?;
+        Ok(Committed {
+            result: submitted.result,
+            status,
+        })
+    }
+
+    /// As [`submit_async`](Self::submit_async), with a transient map.
+    pub async fn submit_async_with_transient<A: AsRef<[u8]>>(
+        &self,
+        function: &str,
+        args: impl IntoIterator<Item = A>,
+        transient: impl IntoIterator<Item = (impl Into<String>, impl Into<Vec<u8>>)>,
+    ) -> Result<Submitted, Error> {
+        let mut proposal = self.proposal(function).args(args);
+        for (key, value) in transient {
+            proposal = proposal.transient(key, value);
+        }
+        let transaction = proposal.build()?.endorse().await?;
         let result = transaction.result().to_vec();
         let commit = transaction.submit().await?;
         Ok(Submitted { result, commit })

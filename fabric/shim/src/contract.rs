@@ -53,6 +53,15 @@ pub enum ContractError {
         /// How many were given.
         got: usize,
     },
+    /// The transient map does not hold exactly the declared transient
+    /// parameters.
+    #[error("{function}: {reason}")]
+    Transient {
+        /// The function.
+        function: String,
+        /// What is missing or not taken.
+        reason: String,
+    },
     /// A function asked for a parameter it did not declare (a contract bug).
     #[error("parameter {0:?} is not declared")]
     UndeclaredParameter(String),
@@ -138,11 +147,14 @@ pub enum ParamKind {
     Json,
 }
 
-/// A declared parameter.
+/// A declared parameter: a transaction argument, or an entry of the
+/// transient map (which the endorsers read but the transaction, and so
+/// the block, never holds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Param {
     name: &'static str,
     kind: ParamKind,
+    transient: bool,
 }
 
 impl Param {
@@ -151,6 +163,7 @@ impl Param {
         Self {
             name,
             kind: ParamKind::Bytes,
+            transient: false,
         }
     }
 
@@ -159,6 +172,7 @@ impl Param {
         Self {
             name,
             kind: ParamKind::String,
+            transient: false,
         }
     }
 
@@ -167,6 +181,18 @@ impl Param {
         Self {
             name,
             kind: ParamKind::Json,
+            transient: false,
+        }
+    }
+
+    /// This parameter, passed as the transient map's entry of its name.
+    /// A function with transient parameters takes a transient map of
+    /// exactly those keys: a missing or an extra key is refused before
+    /// the function runs.
+    pub const fn in_transient(self) -> Self {
+        Self {
+            transient: true,
+            ..self
         }
     }
 }
@@ -320,6 +346,50 @@ impl Contract {
         self
     }
 
+    /// The values of `params` in order: the arguments for positional
+    /// ones, the transient map's entries for transient ones (checking that
+    /// the map holds exactly those, when there are any).
+    fn with_transient(
+        stub: &Stub,
+        function: &str,
+        params: &[Param],
+        values: Vec<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, ContractError> {
+        if !params.iter().any(|p| p.transient) {
+            return Ok(values);
+        }
+        let transient = stub.transient()?;
+        let refuse = |reason: String| ContractError::Transient {
+            function: function.to_owned(),
+            reason,
+        };
+        if let Some(extra) = transient
+            .keys()
+            .find(|key| !params.iter().any(|p| p.transient && p.name == key.as_str()))
+        {
+            let shown: String = extra.chars().take(64).collect();
+            return Err(refuse(format!(
+                "the transient map holds {shown:?}, which is not a parameter"
+            )));
+        }
+        let mut values = values.into_iter();
+        params
+            .iter()
+            .map(|param| {
+                if param.transient {
+                    transient
+                        .get(param.name)
+                        .cloned()
+                        .ok_or_else(|| refuse(format!("the transient map lacks {:?}", param.name)))
+                } else {
+                    values
+                        .next()
+                        .ok_or_else(|| ContractError::UndeclaredParameter(param.name.to_owned()))
+                }
+            })
+            .collect()
+    }
+
     async fn call(
         &self,
         stub: Stub,
@@ -333,12 +403,12 @@ impl Contract {
                 contract: self.name.clone(),
                 function: name.to_owned(),
             })?;
-        if values.len() != function.params.len() {
+        let positional: Vec<&Param> = function.params.iter().filter(|p| !p.transient).collect();
+        if values.len() != positional.len() {
             return Err(ContractError::ArgumentCount {
                 function: name.to_owned(),
-                expected: function.params.len(),
-                parameters: function
-                    .params
+                expected: positional.len(),
+                parameters: positional
                     .iter()
                     .map(|p| p.name)
                     .collect::<Vec<_>>()
@@ -346,6 +416,7 @@ impl Contract {
                 got: values.len(),
             });
         }
+        let values = Self::with_transient(&stub, name, &function.params, values)?;
         if let Some(before) = &self.before {
             before(stub.clone(), name.to_owned()).await?;
         }
@@ -379,7 +450,11 @@ impl Contract {
                             }
                             ParamKind::Json => serde_json::json!({"type": "object"}),
                         };
-                        serde_json::json!({"name": param.name, "schema": schema})
+                        if param.transient {
+                            serde_json::json!({"name": param.name, "schema": schema, "transient": true})
+                        } else {
+                            serde_json::json!({"name": param.name, "schema": schema})
+                        }
                     })
                     .collect();
                 let tag = if function.evaluate {

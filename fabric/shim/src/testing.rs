@@ -424,6 +424,7 @@ impl MemoryLedger {
             metadata: BTreeMap::new(),
             iterators: HashMap::new(),
             next_iterator: 0,
+            private_query: false,
         }
     }
 
@@ -521,6 +522,9 @@ pub struct Simulation {
     metadata: BTreeMap<(String, String), BTreeMap<String, Vec<u8>>>,
     iterators: HashMap<String, VecDeque<QueryResultBytes>>,
     next_iterator: u64,
+    /// A range query on private data ran: as a peer, no write may follow
+    /// (and none may come before one).
+    private_query: bool,
 }
 
 /// Why the simulated peer refused a request; becomes the ERROR payload.
@@ -688,6 +692,14 @@ impl Simulation {
         if key.is_empty() {
             return Err("key must not be empty".to_owned());
         }
+        // As Fabric's transaction simulator: private data queries are not
+        // re-validated at commit, so they are for read-only transactions.
+        if self.private_query {
+            return Err(format!(
+                "txid [{}]: unsuppored transaction. Transaction has already performed queries on pvt data. Writes are not allowed",
+                self.tx_id
+            ));
+        }
         self.writes.insert((collection, key), write);
         Ok(Vec::new())
     }
@@ -713,6 +725,15 @@ impl Simulation {
     /// The committed keys of the range (Fabric ranges ignore the
     /// transaction's own writes), one page of them when paginated.
     fn range(&mut self, range: GetStateByRange) -> Result<Vec<u8>, Refusal> {
+        if !range.collection.is_empty() {
+            if !self.writes.is_empty() || !self.metadata.is_empty() {
+                return Err(format!(
+                    "txid [{}]: unsuppored transaction. Queries on pvt data is supported only in a read-only transaction",
+                    self.tx_id
+                ));
+            }
+            self.private_query = true;
+        }
         let paging = if range.metadata.is_empty() {
             None
         } else {

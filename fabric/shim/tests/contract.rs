@@ -290,3 +290,55 @@ async fn an_endorsement_commits_only_when_told_to() {
     assert!(!refused.commit().await.committed);
     assert_eq!(ledger.events().len(), 1);
 }
+
+/// `Seal(owner; secret in the transient map)`: echoes both.
+async fn seal(_: Stub, args: Args) -> Result<String, ContractError> {
+    Ok(format!(
+        "{} {}",
+        args.string("owner")?,
+        args.string("secret")?
+    ))
+}
+
+#[tokio::test]
+async fn transient_parameters_come_from_the_transient_map_exactly() {
+    let chaincode = ContractChaincode::new().with(Contract::new("vault", "1").submit(
+        "Seal",
+        &[
+            Param::string("owner"),
+            Param::string("secret").in_transient(),
+        ],
+        seal,
+    ));
+    let ledger = MemoryLedger::new();
+    let call = |invocation: Invocation| {
+        let ledger = ledger.clone();
+        let chaincode = &chaincode;
+        async move { ledger.invoke(chaincode, &invocation).await.response }
+    };
+    let ok = call(Invocation::new(["Seal", "ann"]).transient("secret", b"s3".to_vec())).await;
+    assert_eq!(ok.status, 200, "{}", ok.message);
+    assert_eq!(ok.payload, b"ann s3");
+    for (invocation, expected) in [
+        (Invocation::new(["Seal", "ann"]), "lacks \"secret\""),
+        (
+            Invocation::new(["Seal", "ann"])
+                .transient("secret", b"s3".to_vec())
+                .transient("other", b"x".to_vec()),
+            "\"other\", which is not a parameter",
+        ),
+        (
+            Invocation::new(["Seal", "ann", "s3"]).transient("secret", b"s3".to_vec()),
+            "takes 1 argument(s) (owner), got 2",
+        ),
+    ] {
+        let response = call(invocation).await;
+        assert_eq!(response.status, 500);
+        assert!(response.message.contains(expected), "{}", response.message);
+    }
+    let metadata = chaincode.metadata();
+    let parameters = &metadata["contracts"]["vault"]["transactions"][0]["parameters"];
+    assert_eq!(parameters[1]["name"], "secret");
+    assert_eq!(parameters[1]["transient"], true);
+    assert_eq!(parameters[0].get("transient"), None);
+}

@@ -296,6 +296,27 @@ async fn private_data_with_hashes_ranges_and_purge() {
         );
         let keys = keys(&all(stub.get_private_data_by_range("secrets", "k2", "")).await);
         assert_eq!(keys, ["k2", "k3"]);
+        // As on a peer: a private data query makes the transaction
+        // read-only (it is not re-validated at commit), and a write before
+        // one refuses it (a batching stub sends its writes at the end).
+        let refused = match stub.del_private_data("secrets", "k1").await {
+            Err(error) => error.to_string(),
+            Ok(()) => tx.commit().await.unwrap_err().to_string(),
+        };
+        assert!(refused.contains("Writes are not allowed"), "{refused}");
+        let tx = ledger.begin(&call()).unwrap();
+        let stub = tx.stub();
+        stub.put_state("p", b"1".to_vec()).await.unwrap();
+        let refused = match stub.get_private_data_by_range("secrets", "k2", "").await {
+            Err(error) => error.to_string(),
+            Ok(_) => tx
+                .commit()
+                .await
+                .map_or_else(|e| e.to_string(), |_| String::new()),
+        };
+        assert!(refused.contains("pvt data"), "{refused}");
+        let tx = ledger.begin(&call()).unwrap();
+        let stub = tx.stub();
         stub.del_private_data("secrets", "k1").await.unwrap();
         stub.purge_private_data("secrets", "k2").await.unwrap();
         tx.commit().await.unwrap();

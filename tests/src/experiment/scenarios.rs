@@ -13,7 +13,7 @@ use prost::Message as _;
 use serde_json::json;
 
 use ehrx_client::ehr::interface::OutcomeKind;
-use ehrx_client::ehr::interface::{ErrorCode, error_code, function};
+use ehrx_client::ehr::interface::{self, ErrorCode, error_code, function};
 use ehrx_client::ehr::replies::{decode_signed_reply, verify_reply};
 use ehrx_client::ehr::{
     ClinicalSummary, EhrClient, Error as EhrError, HistoryOutcome, HistoryRequest, PatientRef,
@@ -426,13 +426,15 @@ pub async fn tampered_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let mut evidence = Evidence::default();
     let key = lab.reply_key()?;
     let doctor = lab.setup.contract_as("net1", "User2").await?;
+    doctor
+        .submit(function::GET_REPLY, [&key.request_id])
+        .await?;
     let got: serde_json::Value = serde_json::from_slice(
         &doctor
-            .submit(function::GET_REPLY, [&key.request_id])
-            .await?
-            .result,
+            .evaluate(function::GET_SIGNED_REPLY, [&key.request_id])
+            .await?,
     )?;
-    let genuine = decode_signed_reply(got["signed_reply"].as_str().unwrap_or_default())?;
+    let genuine = decode_signed_reply(got["signed"].as_str().unwrap_or_default())?;
     evidence.check(
         verify_reply(&genuine, key).is_ok(),
         "the genuine reply verifies",
@@ -632,11 +634,8 @@ pub async fn outsider(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
             Purpose::Treatment,
             &keys,
         )?;
-        let submitted = gateway
-            .network(&net1.channel)
-            .contract("ehrx")
-            .submit(function::SUBMIT_REQUEST, [request])
-            .await;
+        let contract = gateway.network(&net1.channel).contract("ehrx");
+        let submitted = interface::submit(&contract, function::SUBMIT_REQUEST, [request]).await;
         evidence.check(
             submitted.is_err(),
             format!("{label}: {}", refusal_text(&submitted)),
@@ -699,7 +698,7 @@ async fn refused_without_trace(
 ) -> anyhow::Result<()> {
     let network = lab.setup.net(net)?;
     let before = height(network)?;
-    let refused = lab.relay(net).await?.submit(function, args).await;
+    let refused = interface::submit(&lab.relay(net).await?, function, args).await;
     evidence.check(
         refused
             .as_ref()
@@ -751,18 +750,13 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         Purpose::Treatment,
         &doctor,
     )?;
-    let submitted = lab
-        .setup
-        .contract_as("net1", "User2")
-        .await?
-        .submit(function::SUBMIT_REQUEST, [&signed])
-        .await?;
+    let doctor = lab.setup.contract_as("net1", "User2").await?;
+    let submitted = interface::submit(&doctor, function::SUBMIT_REQUEST, [&signed]).await?;
     wait_for_peers(lab.setup.net1, &submitted.status.transaction_id).await?;
     let proof = lab.setup.validation_proof("net1", "net2", &signed).await?;
     let genuine = attested(Payload::SignedRequest(signed), "net1", &net1_key);
     let first: serde_json::Value = serde_json::from_slice(
-        &relay
-            .submit(function::ACCEPT_REQUEST, [&genuine, &proof])
+        &interface::submit(&relay, function::ACCEPT_REQUEST, [&genuine, &proof])
             .await?
             .result,
     )?;
@@ -772,12 +766,12 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     );
     let stored = request_status(&admin, &id).await?;
     let before = height(net2)?;
-    let replayed = relay
-        .submit(
-            function::ACCEPT_REQUEST,
-            [envelope(Purpose::Emergency)?, Vec::new()],
-        )
-        .await;
+    let replayed = interface::submit(
+        &relay,
+        function::ACCEPT_REQUEST,
+        [envelope(Purpose::Emergency)?, Vec::new()],
+    )
+    .await;
     evidence.check(
         replayed
             .as_ref()
@@ -787,8 +781,7 @@ pub async fn replay(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     evidence.check(height(net2)? == before, "nothing committed for it");
     // A resend needs no new proof: it learns the stored outcome only.
     let again: serde_json::Value = serde_json::from_slice(
-        &relay
-            .submit(function::ACCEPT_REQUEST, [&genuine, &Vec::new()])
+        &interface::submit(&relay, function::ACCEPT_REQUEST, [&genuine, &Vec::new()])
             .await?
             .result,
     )?;
@@ -859,9 +852,8 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net3",
         &net3_key,
     );
-    let refused = relay
-        .submit(function::ACCEPT_REPLY, [&from_net3, &Vec::new()])
-        .await;
+    let refused =
+        interface::submit(&relay, function::ACCEPT_REPLY, [&from_net3, &Vec::new()]).await;
     evidence.check(
         refused.is_err(),
         format!("III in its own name: {}", refusal_text(&refused)),
@@ -871,9 +863,7 @@ pub async fn reply_wrong_network(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net2",
         &net3_key,
     );
-    let refused = relay
-        .submit(function::ACCEPT_REPLY, [&posing, &Vec::new()])
-        .await;
+    let refused = interface::submit(&relay, function::ACCEPT_REPLY, [&posing, &Vec::new()]).await;
     evidence.check(
         refused
             .as_ref()

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use prost::Message as _;
 
 use ehrx_client::ehr::interface::{
-    ContractFailure, ErrorCode, Forwarded, Outcome, OutcomeKind, RequestStatus, TrustChange,
+    self, ContractFailure, ErrorCode, Forwarded, Outcome, OutcomeKind, RequestStatus, TrustChange,
     contract_failure, function,
 };
 use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organization};
@@ -191,11 +191,8 @@ async fn validated_request(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<(S
         Purpose::Treatment,
         &user_keys(org(route.from, "org1")?, "User2")?,
     )?;
-    let submitted = lab
-        .setup
-        .contract_as(&route.from.name, "User2")
-        .await?
-        .submit(function::SUBMIT_REQUEST, [&signed])
+    let doctor = lab.setup.contract_as(&route.from.name, "User2").await?;
+    let submitted = interface::submit(&doctor, function::SUBMIT_REQUEST, [&signed])
         .await
         .with_context(|| format!("SubmitRequest on {}", route.from.name))?;
     let outcome: Outcome = serde_json::from_slice(&submitted.result)?;
@@ -232,11 +229,8 @@ async fn deliver(
     envelope: &[u8],
     proof: &[u8],
 ) -> anyhow::Result<Result<Committed, fabric::Error>> {
-    Ok(lab
-        .relay(&to.name)
-        .await?
-        .submit(kind.accept_function(), [envelope, proof])
-        .await)
+    let relay = lab.relay(&to.name).await?;
+    Ok(interface::submit(&relay, kind.accept_function(), [envelope, proof]).await)
 }
 
 /// The outcome a committed accept call answered.
@@ -272,11 +266,8 @@ async fn answered(lab: &Lab<'_>) -> anyhow::Result<(String, Vec<u8>)> {
         ReplyStatus::Rejected,
         &responder,
     )?;
-    let submitted = lab
-        .setup
-        .contract_as(&to.name, "User1")
-        .await?
-        .submit(function::SUBMIT_REPLY, [&reply])
+    let responder = lab.setup.contract_as(&to.name, "User1").await?;
+    let submitted = interface::submit(&responder, function::SUBMIT_REPLY, [&reply])
         .await
         .with_context(|| format!("SubmitReply on {}", to.name))?;
     wait_for_peers(to, &submitted.status.transaction_id).await?;

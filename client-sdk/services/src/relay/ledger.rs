@@ -10,6 +10,7 @@
 
 use std::future::Future;
 
+use ehrx_client::ehr::interface;
 use ehrx_client::fabric::protos::gateway;
 use ehrx_client::proto::exchange::ValidationProof;
 use prost::Message as _;
@@ -59,6 +60,15 @@ pub trait Submitter: Clone + Send + Sync + 'static {
         request_id: &str,
         signed_sha256: &str,
         nonce: &str,
+    ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
+
+    /// The signed message of exchange `request_id` as this network stored
+    /// it: `function` (`GetSignedRequest` or `GetSignedReply`) evaluated,
+    /// its base64 decoded.
+    fn fetch(
+        &self,
+        function: &'static str,
+        request_id: &str,
     ) -> impl Future<Output = Result<Vec<u8>, Error>> + Send;
 }
 
@@ -137,10 +147,8 @@ impl GatewaySubmitter {
 
 impl Submitter for GatewaySubmitter {
     async fn submit(&self, function: &'static str, args: Vec<Vec<u8>>) -> Result<Committed, Error> {
-        let transaction = self
-            .contract
-            .proposal(function)
-            .args(args)
+        // The exchange's signed messages travel in the transient map.
+        let transaction = interface::proposal(&self.contract, function, args)
             .endorsing_organizations(self.endorsing_organizations.iter().cloned())
             .build()?
             .endorse()
@@ -160,6 +168,21 @@ impl Submitter for GatewaySubmitter {
         self.endorse_proof(function, [request_id, signed_sha256, nonce])
             .await
     }
+
+    async fn fetch(&self, function: &'static str, request_id: &str) -> Result<Vec<u8>, Error> {
+        let result = self.contract.evaluate(function, [request_id]).await?;
+        decode_signed(function, &result)
+    }
+}
+
+/// The signed message in a `GetSignedRequest` or `GetSignedReply` result.
+fn decode_signed(function: &'static str, result: &[u8]) -> Result<Vec<u8>, Error> {
+    use base64::Engine as _;
+    let message: interface::SignedMessage =
+        serde_json::from_slice(result).map_err(|e| Error::malformed(function, e))?;
+    base64::engine::general_purpose::STANDARD
+        .decode(message.signed)
+        .map_err(|e| Error::malformed(function, e))
 }
 
 impl GatewaySubmitter {

@@ -56,7 +56,7 @@ use super::{
     ledger::{EventSource, Submitter},
     prefetch::ChallengePool,
     remote::{DeliveryError, Remotes},
-    route::{Outgoing, Route, route},
+    route::{Outgoing, Pending, Route, attest, route},
     shutdown::Shutdown,
     status::RelayStatus,
     window::{Read, Seq, Window},
@@ -171,12 +171,23 @@ impl<E: EventSource, P: Submitter> Outbound<E, P> {
     }
 }
 
-/// One envelope to deliver.
+/// One message to read and deliver.
 #[derive(Debug)]
 struct Job {
     seq: Seq,
-    outgoing: Outgoing,
+    pending: Pending,
     source_tx_id: String,
+    /// The key its envelope is attested with (as of the event's reading).
+    network_key: SigningKey,
+}
+
+/// Why reading an event's message failed.
+#[derive(Debug)]
+enum ReadError {
+    /// The peers did not answer it (yet): try again.
+    Retry(String),
+    /// What they answered can never be delivered.
+    Final(String),
 }
 
 /// How a delivery task ended.
@@ -213,15 +224,16 @@ impl<P: Submitter> Pipeline<P> {
     /// and its request has none in flight, queues it behind that one
     /// otherwise.
     fn take(&mut self, event: &ChaincodeEvent, network_key: &SigningKey) -> Result<(), RelayError> {
-        match route(event, &self.courier.network_id, network_key) {
-            Ok(Route::Forward(outgoing)) => match self.window.read(event, true) {
+        match route(event) {
+            Ok(Route::Forward(pending)) => match self.window.read(event, true) {
                 Read::Deliver(seq) => self.dispatch(Job {
                     seq,
-                    outgoing,
+                    pending,
                     source_tx_id: event.transaction_id.clone(),
+                    network_key: network_key.clone(),
                 }),
                 Read::SettledBefore | Read::Done => debug!(
-                    request_id = outgoing.request_id(),
+                    request_id = pending.request_id,
                     tx_id = %event.transaction_id,
                     "settled before a restart; not delivered again"
                 ),
@@ -249,10 +261,10 @@ impl<P: Submitter> Pipeline<P> {
     }
 
     fn dispatch(&mut self, job: Job) {
-        match self.lanes.entry(job.outgoing.request_id().to_string()) {
+        match self.lanes.entry(job.pending.request_id.clone()) {
             Entry::Occupied(mut lane) => {
                 debug!(
-                    request_id = job.outgoing.request_id(),
+                    request_id = job.pending.request_id,
                     tx_id = %job.source_tx_id,
                     "waiting for the delivery before it of the same request"
                 );
@@ -339,17 +351,35 @@ impl<P: Submitter> Courier<P> {
     async fn deliver(self: Arc<Self>, job: Job, mut shutdown: Shutdown) -> Done {
         let Job {
             seq,
-            outgoing,
+            pending,
             source_tx_id,
+            network_key,
         } = job;
-        let request_id = outgoing.request_id();
-        let network = outgoing.destination();
         let done = |fate| Done {
             seq,
-            request_id: request_id.to_string(),
+            request_id: pending.request_id.clone(),
             fate,
         };
         let mut backoff = self.backoff;
+        let outgoing = loop {
+            match self.read(&pending, &network_key).await {
+                Ok(outgoing) => break outgoing,
+                Err(ReadError::Final(reason)) => {
+                    error!(request_id = pending.request_id, tx_id = %source_tx_id, %reason, "the stored message cannot be delivered; skipping it");
+                    self.status.refused(reason);
+                    return done(Fate::Settled);
+                }
+                Err(ReadError::Retry(reason)) => {
+                    let delay = backoff.next_delay();
+                    warn!(request_id = pending.request_id, tx_id = %source_tx_id, %reason, retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX), "reading the message failed; retrying");
+                    if !wait(delay, &mut shutdown).await {
+                        return done(Fate::Stopped);
+                    }
+                }
+            }
+        };
+        let request_id = outgoing.request_id();
+        let network = outgoing.destination();
         loop {
             let error = match self.attempt(&outgoing).await {
                 Ok(receipt) => {
@@ -416,6 +446,25 @@ impl<P: Submitter> Courier<P> {
                 }
             });
         }
+    }
+
+    /// Reads the message `pending` names from this network's private data
+    /// (one evaluation) and attests it.
+    async fn read(
+        &self,
+        pending: &Pending,
+        network_key: &SigningKey,
+    ) -> Result<Outgoing, ReadError> {
+        // Whatever this network's peers answer, the event is on the
+        // ledger, so the message is there: a peer behind the one the
+        // events come from does not know it yet. Retried.
+        let signed = self
+            .prover
+            .fetch(pending.kind.fetch_function(), &pending.request_id)
+            .await
+            .map_err(|error| ReadError::Retry(error.to_string()))?;
+        attest(pending, signed, &self.network_id, network_key)
+            .map_err(|error| ReadError::Final(error.to_string()))
     }
 
     /// One delivery: a fresh challenge and proof first.

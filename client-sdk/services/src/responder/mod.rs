@@ -54,7 +54,6 @@ use std::{
 use sha2::{Digest as _, Sha256};
 use tokio::{sync::Semaphore, task::JoinSet};
 
-use prost::Message as _;
 use tracing::{debug, error, info, warn};
 
 pub use ehrx_client::ehr::interface::{RecordContent, RequestRecords};
@@ -64,14 +63,14 @@ pub use reply::FormError;
 
 use ehrx_client::{
     ehr::{
-        EhrClient, EhrSettings,
+        EhrClient, EhrSettings, interface,
         interface::{
             ErrorCode, Notice as Rejection, ReplyOutcome, RequestEntry, RequestStatus,
-            contract_failure, event, function,
+            contract_failure, event, function, rules,
         },
     },
     fabric::{self, ChaincodeEvent, Checkpointer, Gateway, TxValidationCode},
-    proto::exchange::{Reply, ReplyStatus, Request, SignedRequest},
+    proto::exchange::{Reply, ReplyStatus},
 };
 
 /// How an event was dealt with; each is final, so the event is
@@ -157,11 +156,13 @@ fn failure(error: &fabric::Error) -> Failure {
 
 /// The request id carried by a `RequestAccepted` payload.
 fn accepted_request_id(payload: &[u8]) -> Result<String, String> {
-    let signed = SignedRequest::decode(payload)
-        .map_err(|e| format!("RequestAccepted payload is not a signed request: {e}"))?;
-    let request = Request::decode(signed.request.as_slice())
-        .map_err(|e| format!("RequestAccepted payload carries no request: {e}"))?;
-    Ok(request.request_id)
+    match std::str::from_utf8(payload) {
+        Ok(request_id) if rules::is_request_id(request_id) => Ok(request_id.to_owned()),
+        _ => Err(format!(
+            "RequestAccepted payload is not a request id ({} bytes)",
+            payload.len()
+        )),
+    }
 }
 
 /// How the responders of one network share its requests.
@@ -655,15 +656,12 @@ impl Handler {
     }
 
     async fn commit_reply(&self, signed_reply: Vec<u8>) -> Result<String, fabric::Error> {
-        let transaction = self
-            .ehr
-            .contract()
-            .proposal(function::SUBMIT_REPLY)
-            .arg(signed_reply)
-            .endorsing_organizations(self.ehr.settings().organizations.iter().cloned())
-            .build()?
-            .endorse()
-            .await?;
+        let transaction =
+            interface::proposal(self.ehr.contract(), function::SUBMIT_REPLY, [signed_reply])
+                .endorsing_organizations(self.ehr.settings().organizations.iter().cloned())
+                .build()?
+                .endorse()
+                .await?;
         let transaction_id = transaction.transaction_id().to_string();
         transaction.submit().await?.status().await?.into_result()?;
         Ok(transaction_id)
