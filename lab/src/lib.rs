@@ -30,6 +30,7 @@ pub mod cli;
 pub mod ehrx_cli;
 pub mod exchange;
 pub mod forge;
+pub mod ledger;
 pub mod machine;
 pub mod measure;
 pub mod networks;

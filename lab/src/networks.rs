@@ -107,7 +107,7 @@ impl Networks {
     }
 
     /// Every network: those of `up`, then those that joined.
-    fn every(&self) -> impl Iterator<Item = &NetworkDescription> {
+    pub fn every(&self) -> impl Iterator<Item = &NetworkDescription> {
         self.descriptions
             .iter()
             .chain(self.joined.iter().filter_map(OnceLock::get))

@@ -8,6 +8,7 @@
 
 pub mod consent;
 pub mod join;
+pub mod ledger;
 pub mod report;
 pub mod scenarios;
 pub mod trust;
@@ -188,6 +189,14 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
     // Last among the direct rows: it changes II's entry for I, then puts
     // it back.
     record(scenario("rotation", trust::rotation(&lab)).await);
+    // After everything: what every block of every channel holds.
+    record(
+        scenario(
+            "no_metadata_in_blocks",
+            ledger::no_metadata_in_blocks(&lab, networks),
+        )
+        .await,
+    );
 
     let scenarios = SCENARIOS
         .iter()
@@ -217,6 +226,11 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
     })
 }
 
+/// The seed of network I's first synthetic patient (the next ones follow).
+pub const NET1_FIRST_SEED: u64 = 2000;
+/// The seed of network II's first synthetic patient.
+pub const NET2_FIRST_SEED: u64 = 1000;
+
 /// Uploads `options.patients` synthetic patients to each network (network
 /// I's are there as in the paper, each network holding its own patients);
 /// returns network II's patients and the record count per network.
@@ -234,8 +248,8 @@ async fn load_patients(
     let mut counts = Vec::new();
     let mut patients_on_net2 = Vec::new();
     for (net, org_name, user, first_seed) in [
-        (setup.net1, "org2", "User2", 2000),
-        (setup.net2, "org1", "User2", 1000),
+        (setup.net1, "org2", "User2", NET1_FIRST_SEED),
+        (setup.net2, "org1", "User2", NET2_FIRST_SEED),
     ] {
         let gateway = gateway_as(org(net, org_name)?, user).await?;
         let uploader = EhrClient::new(&gateway, EhrSettings::from_description(net));

@@ -48,9 +48,10 @@ const SECURITY: &str = "security analysis";
 const FUTURE: &str = "future work";
 const TRUST: &str = "trust across networks";
 const CONSENT: &str = "patient consent";
+const LEDGER: &str = "the ledger";
 
 /// The scenarios in report order (they run in another order, see `run`).
-pub const SCENARIOS: [Scenario; 29] = [
+pub const SCENARIOS: [Scenario; 30] = [
     Scenario {
         id: "exchange",
         title: "a doctor on I requests a patient's history from II and reads it",
@@ -212,6 +213,12 @@ pub const SCENARIOS: [Scenario; 29] = [
         title: "the patient's accounting of disclosures on II",
         group: CONSENT,
         expected: "exactly the two disclosures above, with consent id or break-glass; text, HTML and a FHIR AuditEvent Bundle",
+    },
+    Scenario {
+        id: "no_metadata_in_blocks",
+        title: "after every scenario, every block of I's, II's and III's channels read with qscc",
+        group: LEDGER,
+        expected: "no patient ref, requester code, record id or patient name in any block; the exchange's request id (the control) found",
     },
     Scenario {
         id: "response_time",
