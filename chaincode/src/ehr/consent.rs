@@ -262,9 +262,10 @@ pub async fn basis(
     } else {
         mismatches.join("; ")
     };
+    // The reason travels back in the refusal and is committed on the
+    // requesting network: it names no requester code.
     Err(EhrError::NoConsent(format!(
-        "no active consent permits requester {} of {} for {} ({}) at this transaction's time: {seen}",
-        entry.requester_code,
+        "no active consent permits this requester of {} for {} ({}) at this transaction's time: {seen}",
         entry.source_network,
         entry.purpose,
         if entry.categories.is_empty() {

@@ -343,9 +343,11 @@ async fn flag(
     let flag = Flag {
         msp_id: caller.msp_id().to_owned(),
         identity_id: caller.id().to_owned(),
+        // The flag is public state (its key names the identity): the
+        // reason names no requester code, which would put it in a block.
         reason: format!(
-            "rate limit exceeded: {in_window} request(s) of requester {} already in the last {} s (at most {})",
-            request.requester_code, config.rate_limit_window_seconds, config.rate_limit_max
+            "rate limit exceeded: {in_window} request(s) of this requester already in the last {} s (at most {})",
+            config.rate_limit_window_seconds, config.rate_limit_max
         ),
         flagged_at_ms: now,
         tx_id: stub.tx_id().to_owned(),

@@ -11,7 +11,6 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use prost::Message as _;
 
 use ehrx_client::ehr::interface::{
     AuditEntry, AuditKind, Key32,
@@ -23,7 +22,7 @@ use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, PatientRef, RequestStatus,
 };
 use ehrx_lab::exchange::{REQUESTER_CODE, gateway_as, org};
-use ehrx_proto::exchange::{Purpose, Reply, SignedReply};
+use ehrx_proto::exchange::Purpose;
 
 use super::scenarios::{Evidence, Lab};
 
@@ -344,10 +343,9 @@ async fn break_glass_event(client: &EhrClient, request_id: &str) -> anyhow::Resu
         if event.event_name != event::BREAK_GLASS {
             continue;
         }
-        let reply = SignedReply::decode(event.payload.as_slice())
-            .ok()
-            .and_then(|signed| Reply::decode(signed.reply.as_slice()).ok());
-        if reply.is_some_and(|r| r.request_id == request_id) {
+        // Like ReplyReady, it names the request only (no exchange
+        // metadata in blocks).
+        if event.payload == request_id.as_bytes() {
             return Ok(true);
         }
     }

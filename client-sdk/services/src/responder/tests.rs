@@ -40,12 +40,12 @@ fn the_contracts_refusals_are_told_apart_by_code() {
     // Refused for want of consent: the reason goes back in a refusal, code
     // and all.
     let no_consent = endorse_error(
-        "chaincode response 500, [NO_CONSENT] no consent: no active consent permits requester DR-1 of net1",
+        "chaincode response 500, [NO_CONSENT] no consent: no active consent permits this requester of net1",
     );
     assert_eq!(
         failure(&no_consent),
         Failure::NoConsent(
-            "[NO_CONSENT] no consent: no active consent permits requester DR-1 of net1".into()
+            "[NO_CONSENT] no consent: no active consent permits this requester of net1".into()
         )
     );
     let evaluate = fabric::Error::Evaluate(CallError::new(
