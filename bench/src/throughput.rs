@@ -130,20 +130,42 @@ pub fn split(count: usize, rounds: usize) -> Vec<usize> {
         .collect()
 }
 
-/// The synthetic resources for `needed` uploads, each record once.
+/// Patients whose records the uploads take turns over: uploads in flight
+/// together are for different patients, as a hospital's are. (Each
+/// patient's record index is one private document, so two uploads for
+/// one patient in the same block conflict: one fails `MVCC_READ_CONFLICT`.)
+const UPLOAD_PATIENTS: usize = 128;
+
+/// The synthetic resources for `needed` uploads, each record once, taking
+/// one record of each of up to [`UPLOAD_PATIENTS`] patients in turn.
 fn synthetic_records(seed: u64, needed: usize) -> anyhow::Result<Vec<(PatientRef, Vec<u8>)>> {
     let matching_key = MatchingKey::from_bytes([42; 32]);
-    let mut records = Vec::with_capacity(needed);
+    let mut by_patient = Vec::new();
+    let mut available = 0;
     for patient in patients(seed, usize::MAX) {
-        if records.len() >= needed {
+        if available >= needed && by_patient.len() >= UPLOAD_PATIENTS.min(needed) {
             break;
         }
         let patient_ref = patient.identifiers.patient_ref(&matching_key)?;
-        for json in patient.resource_jsons() {
-            records.push((patient_ref, json));
+        let jsons = patient.resource_jsons();
+        available += jsons.len();
+        by_patient.push((patient_ref, jsons.into_iter()));
+    }
+    let mut records = Vec::with_capacity(needed);
+    while records.len() < needed {
+        let before = records.len();
+        for (patient_ref, jsons) in &mut by_patient {
+            if records.len() == needed {
+                break;
+            }
+            if let Some(json) = jsons.next() {
+                records.push((*patient_ref, json));
+            }
+        }
+        if records.len() == before {
+            break;
         }
     }
-    records.truncate(needed);
     Ok(records)
 }
 
@@ -323,5 +345,19 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 120);
+    }
+
+    #[test]
+    fn uploads_in_flight_together_are_for_different_patients() {
+        let records = synthetic_records(9, 600).unwrap();
+        assert_eq!(records.len(), 600);
+        for window in records.windows(UPLOAD_PATIENTS) {
+            let patients: std::collections::HashSet<_> = window.iter().map(|(p, _)| *p).collect();
+            assert_eq!(patients.len(), UPLOAD_PATIENTS);
+        }
+        // Fewer records than patients: one each.
+        let few = synthetic_records(9, 10).unwrap();
+        let patients: std::collections::HashSet<_> = few.iter().map(|(p, _)| *p).collect();
+        assert_eq!((few.len(), patients.len()), (10, 10));
     }
 }
