@@ -81,9 +81,7 @@ fn kinds(rows: &[&Row]) -> Vec<String> {
 }
 
 fn find<'a>(rows: &[&'a Row], kind: &str, level: usize) -> Option<&'a Row> {
-    rows.iter()
-        .copied()
-        .find(|row| row.kind == kind && row.level == level)
+    crate::report::find_row(rows.iter().copied(), kind, level)
 }
 
 /// One CDF line per kind and load that has a row: the colour tells the

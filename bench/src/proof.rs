@@ -188,9 +188,7 @@ pub fn table(rows: &[Row], sizes: Option<&Sizes>, exchange_rows: &[Row]) -> Opti
     let p50 = |row: Option<&Row>| row.and_then(|row| row.latency_ms.map(|l| l.p50));
     let p95 = |row: Option<&Row>| row.and_then(|row| row.latency_ms.map(|l| l.p95));
     let (_, probe) = crate::exchange::kinds("raft");
-    let put = exchange_rows
-        .iter()
-        .find(|row| row.kind == probe && row.level == 1)
+    let put = crate::report::find_row(exchange_rows, &probe, 1)
         .and_then(|row| row.latency_ms.map(|l| l.p50));
     let signature = p50(find(SIGNATURE));
     let ratio = |value: Option<f64>, base: Option<f64>| match (value, base) {

@@ -89,6 +89,16 @@ impl Row {
     }
 }
 
+/// The row of `kind` at `level`, if the run has one.
+pub fn find_row<'a>(
+    rows: impl IntoIterator<Item = &'a Row>,
+    kind: &str,
+    level: usize,
+) -> Option<&'a Row> {
+    rows.into_iter()
+        .find(|row| row.kind == kind && row.level == level)
+}
+
 /// Sets every row's ratios to the row of `baseline` kind at its level;
 /// `with_rate` also compares throughput (meaningless when the baseline
 /// runs at a different load, as the exchange's sequential Put probe does).
@@ -489,7 +499,7 @@ fn wan_table(rows: &[Row]) -> Table {
 /// Per level, the p50 and p95 of the exchange and of the `Put` probe on BFT
 /// as multiples of the same on Raft; `None` unless both orderings ran.
 fn ordering_table(rows: &[Row]) -> Option<Table> {
-    let find = |kind: &str, level: usize| rows.iter().find(|r| r.kind == kind && r.level == level);
+    let find = |kind: &str, level: usize| find_row(rows, kind, level);
     let (exchange_raft, probe_raft) = crate::exchange::kinds("raft");
     let (exchange_bft, probe_bft) = crate::exchange::kinds("bft");
     let mut levels: Vec<usize> = rows.iter().map(|r| r.level).collect();

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::exchange::{EXCHANGE, PROBE};
-use crate::report::{Results, Row};
+use crate::report::{Results, find_row};
 use crate::throughput::Kind;
 use ehrx_lab::report::Table;
 
@@ -119,14 +119,10 @@ impl Check {
     }
 }
 
-fn row<'a>(rows: &'a [Row], kind: &str, level: usize) -> Option<&'a Row> {
-    rows.iter().find(|r| r.kind == kind && r.level == level)
-}
-
 /// Every target checked against `results`.
 pub fn check(results: &Results) -> Vec<Check> {
     let exchange = &results.exchange;
-    let rate = row(exchange, EXCHANGE, EXCHANGE_RATE_LEVEL).map(|r| {
+    let rate = find_row(exchange, EXCHANGE, EXCHANGE_RATE_LEVEL).map(|r| {
         (
             format!("{:.2} exchanges/s", r.per_second),
             r.per_second >= EXCHANGE_RATE,
@@ -157,9 +153,9 @@ pub fn check(results: &Results) -> Vec<Check> {
                 worst <= TAIL_FACTOR,
             )
         });
-    let latency = row(exchange, EXCHANGE, 1)
+    let latency = find_row(exchange, EXCHANGE, 1)
         .and_then(|r| r.latency(|l| l.p50))
-        .zip(row(exchange, PROBE, 1).and_then(|r| r.latency(|l| l.p50)))
+        .zip(find_row(exchange, PROBE, 1).and_then(|r| r.latency(|l| l.p50)))
         .map(|(p50, put)| {
             let limit = LATENCY_COMMITS * put + LATENCY_SLACK_MS;
             (
@@ -169,7 +165,7 @@ pub fn check(results: &Results) -> Vec<Check> {
         });
     let put_ehr = Kind::PutEhr.name();
     let upload_ratio = |level: usize| {
-        row(&results.throughput, put_ehr, level)
+        find_row(&results.throughput, put_ehr, level)
             .and_then(|r| r.per_second_ratio)
             .map(|ratio| (level, ratio))
     };
@@ -256,6 +252,7 @@ pub fn table(checks: &[Check]) -> Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Row;
     use crate::stats::Tally;
     use ehrx_lab::machine::Machine;
 
