@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::{
     code::{ContractFailure, ErrorCode, quote, truncate},
-    limits::{MAX_JSON_ARGUMENT_BYTES, MAX_JSON_DEPTH, MAX_RECORD_BYTES},
+    limits::{MAX_CONFIG_FILE_BYTES, MAX_JSON_ARGUMENT_BYTES, MAX_JSON_DEPTH, MAX_RECORD_BYTES},
 };
 
 /// How much of a parser's own message an error keeps, in bytes.
@@ -146,6 +146,16 @@ pub fn parse_object_within<T: DeserializeOwned>(
             reason: truncate(&error.to_string(), MAX_PARSER_REASON_BYTES),
         },
     })
+}
+
+/// Parses a configuration file (the relay's, a responder's, the CLI's
+/// setup file) into `T` with the same rules as [`parse_object`], up to
+/// [`MAX_CONFIG_FILE_BYTES`].
+pub fn parse_config<T: DeserializeOwned>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<T, InterfaceError> {
+    parse_object_within(what, bytes, MAX_CONFIG_FILE_BYTES)
 }
 
 /// Parses a FHIR record: at most [`MAX_RECORD_BYTES`], an object at the

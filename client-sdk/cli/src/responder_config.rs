@@ -24,7 +24,7 @@
 //! at once and another's only after `takeover_seconds`, 1 to 3600, without
 //! a reply); every responder of a network must be given the same `of`.
 
-use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
+use ehrx_interface::json::parse_config;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -144,11 +144,7 @@ impl ResponderConfig {
     /// Parses and checks configuration JSON; relative paths are taken from
     /// `base`.
     pub fn from_json(text: &str, base: &Path) -> anyhow::Result<Self> {
-        let mut config: Self = parse_object_within(
-            "the responder configuration",
-            text.as_bytes(),
-            MAX_CONFIG_FILE_BYTES,
-        )?;
+        let mut config: Self = parse_config("the responder configuration", text.as_bytes())?;
         config.network_description = relative_to(base, &config.network_description);
         config.checkpoint_file = relative_to(base, &config.checkpoint_file);
         config.check()?;

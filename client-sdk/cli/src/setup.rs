@@ -40,7 +40,7 @@
 //! anything is written; each error names the entry at fault. Every call the
 //! file becomes is an upsert in the contract, so applying it again is safe.
 
-use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
+use ehrx_interface::json::parse_config;
 use std::{
     collections::BTreeSet,
     fmt,
@@ -297,11 +297,7 @@ fn one_key(
 impl SetupFile {
     /// Parses the JSON of a setup file.
     pub fn from_json(text: &str) -> anyhow::Result<Self> {
-        Ok(parse_object_within(
-            "the setup file",
-            text.as_bytes(),
-            MAX_CONFIG_FILE_BYTES,
-        )?)
+        Ok(parse_config("the setup file", text.as_bytes())?)
     }
 
     /// Checks the file and reads the key files it names, relative to `base`.

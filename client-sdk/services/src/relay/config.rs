@@ -4,7 +4,7 @@
 //! (`ehrx_interface::json`): unknown fields are refused, so a misspelt
 //! option is an error rather than a silently ignored default, and so are
 //! an array where an object goes, a repeated key and a file over
-//! `MAX_CONFIG_FILE_BYTES`. Relative paths are taken
+//! `ehrx_interface::limits::MAX_CONFIG_FILE_BYTES`. Relative paths are taken
 //! from the configuration file's folder, and every error names the field or
 //! file at fault, because an admin reads these errors at start-up and should
 //! not have to guess.
@@ -36,7 +36,7 @@ use std::{
 };
 
 use ed25519_dalek::SigningKey;
-use ehrx_interface::{json::parse_object_within, limits::MAX_CONFIG_FILE_BYTES};
+use ehrx_interface::json::parse_config;
 use serde::Deserialize;
 
 use ehrx_client::ehr::interface::{Key32, rules::is_name};
@@ -314,12 +314,10 @@ impl RelayConfig {
 
     fn parse(bytes: &[u8], path: &Path, base: &Path) -> Result<Self, ConfigError> {
         let mut config: Self =
-            parse_object_within("the configuration", bytes, MAX_CONFIG_FILE_BYTES).map_err(
-                |source| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    source,
-                },
-            )?;
+            parse_config("the configuration", bytes).map_err(|source| ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
         config.resolve_paths(base);
         config.validate()?;
         Ok(config)
@@ -681,7 +679,11 @@ mod tests {
         // Deep nesting and an oversized file: bounded errors.
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
         assert_eq!(code(&deep), ErrorCode::TooDeep);
-        let huge = edited(|v| v["network_id"] = "n".repeat(MAX_CONFIG_FILE_BYTES).into());
+        let huge = edited(|v| {
+            v["network_id"] = "n"
+                .repeat(ehrx_interface::limits::MAX_CONFIG_FILE_BYTES)
+                .into()
+        });
         assert_eq!(code(&huge), ErrorCode::TooLarge);
         assert!(parse(&huge).unwrap_err().to_string().len() < 400);
         // NUL bytes inside a string are text; in a name they fail its rule.
