@@ -542,3 +542,18 @@ async fn without_the_policy_disclosures_carry_no_consent_and_no_glass() {
         event::REPLY_READY
     );
 }
+
+/// The consent rule names purposes as the request's enum spells them: the
+/// two lists (the interface crate does not depend on the protos) stay one.
+#[test]
+fn consent_purposes_are_the_request_purposes() {
+    let request_purposes: Vec<&str> = (1..)
+        .map_while(|n| Purpose::try_from(n).ok())
+        .map(|p| p.as_str_name())
+        .collect();
+    assert_eq!(ehrx_interface::consent::PURPOSES, request_purposes);
+    assert_eq!(
+        ehrx_interface::consent::EMERGENCY_PURPOSE,
+        Purpose::Emergency.as_str_name()
+    );
+}
