@@ -4,8 +4,10 @@
 #
 #   SDK cost:       client CPU ms per Put submit (waiting for the commit) and
 #                   per Get evaluate, our SDK (client-sdk/examples/gateway_load.rs)
-#                   against fabric-gateway (bench/go/cmd/gateway-load), both
-#                   driving the Rust `showcase` chaincode on network I;
+#                   against fabric-gateway in Go (bench/go/cmd/gateway-load)
+#                   and in Node.js (bench/node/gateway-load.mjs, installed
+#                   with npm ci from its lockfile), all three driving the
+#                   Rust `showcase` chaincode on network I;
 #   chaincode cost: CPU ms of the chaincode server process per transaction,
 #                   the Rust `showcase` against fabric-chaincode-go's
 #                   `showcase-go` (bench/go/cmd/showcase-go), both driven by
@@ -59,6 +61,7 @@ done
 
 command -v jq >/dev/null || die "'jq' is required (Debian package: jq)"
 command -v go >/dev/null || die "Go is required to build the Go baseline"
+command -v npm >/dev/null || die "Node.js and npm are required for the Node.js baseline"
 
 readonly STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 readonly OUT="$REPO_ROOT/results/baseline-$STAMP"
@@ -85,6 +88,13 @@ build() {
     RUST_LOAD="$(jq -r 'select(.reason == "compiler-artifact" and .target.name == "gateway_load") | .executable // empty' <<<"$artifacts")"
     [[ -x "$RUST_LOAD" ]] || die "cargo did not report the release binary"
     GO_LOAD="$BIN/gateway-load" GO_SHOWCASE="$BIN/showcase-go"
+    local node_dir="$REPO_ROOT/bench/node"
+    if ! cmp -s "$node_dir/package-lock.json" "$node_dir/node_modules/.package-lock.json.installed" 2>/dev/null; then
+        log "installing the Node.js client (npm ci, bench/node/package-lock.json)"
+        (cd "$node_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+        cp "$node_dir/package-lock.json" "$node_dir/node_modules/.package-lock.json.installed"
+    fi
+    NODE_LOAD="$node_dir/gateway-load.mjs"
 }
 
 # ---------------------------------------------------------------- networks
@@ -134,11 +144,15 @@ print(sum(time.clock_gettime_ns(((~int(p)) << 3) | 2) for p in sys.argv[1:]))' "
 ns_ms() { jq -n --argjson ns "$1" '$ns / 1000000'; }
 
 # Runs a load client; its one-line JSON report goes to stdout.
-load() { # $1 rust|go, rest: flags
+load() { # $1 rust|go|node, rest: flags
     local which=$1 binary
     shift
-    [[ "$which" == rust ]] && binary=$RUST_LOAD || binary=$GO_LOAD
-    "$binary" --network "$(net_dir "$NET")/network.json" --org org1 --user User1 \
+    case "$which" in
+        rust) binary=("$RUST_LOAD") ;;
+        go) binary=("$GO_LOAD") ;;
+        node) binary=(node "$NODE_LOAD") ;;
+    esac
+    "${binary[@]}" --network "$(net_dir "$NET")/network.json" --org org1 --user User1 \
         --concurrency "$CONCURRENCY" --value-size "$VALUE_SIZE" "$@" \
         || die "the $which load client failed"
 }
@@ -162,13 +176,16 @@ seed() {
         load rust --chaincode "$cc" --key-prefix "$SEED_PREFIX" --submits "$SEED_KEYS" \
             --evaluates "$SEED_KEYS" --warmup 0 >/dev/null
     done
-    log "warming up the Go client"
-    load go --chaincode showcase --submits "$WARMUP" --evaluates "$WARMUP" \
-        --get-prefix "$SEED_PREFIX" --get-keys "$SEED_KEYS" --warmup 0 >/dev/null
+    local client
+    for client in go node; do
+        log "warming up the $client client"
+        load "$client" --chaincode showcase --submits "$WARMUP" --evaluates "$WARMUP" \
+            --get-prefix "$SEED_PREFIX" --get-keys "$SEED_KEYS" --warmup 0 >/dev/null
+    done
 }
 
 # SDK cost: each client does N submits and M evaluates against showcase.
-sdk_run() { # $1 round, $2 rust|go
+sdk_run() { # $1 round, $2 rust|go|node
     local report
     log "round $1: SDK cost, $2 client"
     report="$(load "$2" --chaincode showcase --submits "$SUBMITS" --evaluates "$EVALUATES" \
@@ -205,12 +222,11 @@ chaincode_run() { # $1 round, $2 chaincode
 }
 
 measure() {
-    local round first second
+    local round first second client clients
     for ((round = 1; round <= ROUNDS; round++)); do
-        # Odd rounds run Rust first, even rounds Go first.
-        if ((round % 2)); then first=rust second=go; else first=go second=rust; fi
-        sdk_run "$round" "$first"
-        sdk_run "$round" "$second"
+        # Odd rounds run Rust first, even rounds last.
+        if ((round % 2)); then clients=(rust go node); else clients=(go node rust); fi
+        for client in "${clients[@]}"; do sdk_run "$round" "$client"; done
         if ((round % 2)); then first=showcase second=showcase-go; else first=showcase-go second=showcase; fi
         chaincode_run "$round" "$first"
         chaincode_run "$round" "$second"
@@ -267,6 +283,9 @@ report() {
              sdk: ([ "submit", "evaluate" ] | map(. as $op | {key: $op, value:
                  compare([$all[] | select(.kind == "sdk" and .op == $op)]; .client;
                          "rust-sdk"; "go-gateway"; .client_cpu_ms_per_call)}) | from_entries),
+             sdk_node: ([ "submit", "evaluate" ] | map(. as $op | {key: $op, value:
+                 compare([$all[] | select(.kind == "sdk" and .op == $op)]; .client;
+                         "rust-sdk"; "node-gateway"; .client_cpu_ms_per_call)}) | from_entries),
              chaincode: ([ "submit", "evaluate" ] | map(. as $op
                  | [$all[] | select(.kind == "chaincode" and .op == $op)] as $rows
                  | {key: $op, value: (compare($rows; .chaincode; "showcase"; "showcase-go"; .chaincode_cpu_ms_per_call)
@@ -289,6 +308,10 @@ report() {
           "SDK cost, client CPU ms per call (Rust SDK vs fabric-gateway Go, against the Rust showcase):",
           "  op        rust  go  ratio",
           line("submit  "; $s.sdk.submit), line("evaluate"; $s.sdk.evaluate),
+          "",
+          "SDK cost against fabric-gateway for Node.js (client CPU ms per call, against the Rust showcase):",
+          "  op        rust  node  ratio",
+          line("submit  "; $s.sdk_node.submit), line("evaluate"; $s.sdk_node.evaluate),
           "",
           "Chaincode cost, chaincode process CPU ms per transaction (Rust showcase vs Go showcase-go, driven by the \($p.chaincode_driver) client;",
           "a submit runs Put on one peer of each of the 2 orgs, an evaluate runs Get once):",

@@ -66,6 +66,11 @@ pub const MAX_TRUST_GRACE_SECONDS: u32 = 7 * 24 * 3600;
 /// Long enough for one relay round trip and an endorsement on the source,
 /// short enough that a proof cannot be stockpiled.
 pub const CHALLENGE_MAX_AGE_MS: i64 = 2 * 60 * 1000;
+/// The most challenges one `IssueChallenges` commits: a relay keeping
+/// challenges ready fetches them in batches, so one transaction (and one
+/// call against the issuing relay's per-caller limit) serves this many
+/// deliveries.
+pub const MAX_CHALLENGES_PER_CALL: u32 = 16;
 /// The most expired challenges one `PurgeChallenges` deletes, so the
 /// transaction stays small; the next call takes the rest.
 pub const MAX_CHALLENGES_PURGED: usize = 500;

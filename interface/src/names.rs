@@ -75,6 +75,9 @@ pub mod function {
     /// Relay (destination): commit a fresh nonce a source network's proof
     /// of validation must carry.
     pub const ISSUE_CHALLENGE: &str = "IssueChallenge";
+    /// Relay (destination): commit several fresh nonces in one
+    /// transaction, for a relay that keeps challenges ready.
+    pub const ISSUE_CHALLENGES: &str = "IssueChallenges";
     /// Relay (destination): delete the challenges that expired unused.
     pub const PURGE_CHALLENGES: &str = "PurgeChallenges";
     /// Relay (source): state that a request was validated here, for a
@@ -165,6 +168,7 @@ pub mod function {
         GET_SIGNED_REQUEST,
         PROVE_REQUEST,
         ISSUE_CHALLENGE,
+        ISSUE_CHALLENGES,
         PURGE_CHALLENGES,
         ACCEPT_REQUEST,
         GET_REQUEST_RECORDS,

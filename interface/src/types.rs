@@ -188,6 +188,35 @@ pub struct Challenge {
     pub expires_at_ms: i64,
 }
 
+/// `IssueChallenges`' result: `nonces.len()` challenges for `network_id`,
+/// issued by one transaction, each usable once until `expires_at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengeBatch {
+    /// The network whose proofs may carry them.
+    pub network_id: String,
+    /// The issuing transaction's time, Unix ms.
+    pub issued_at_ms: i64,
+    /// The latest accepting transaction time, Unix ms.
+    pub expires_at_ms: i64,
+    /// `SHA-256("ehrx.v1/challenges" ‖ u32 big-endian index ‖ tx id)` for
+    /// index 0, 1, …: the same on every endorser, distinct from each other
+    /// and from every `IssueChallenge` nonce (another domain tag).
+    pub nonces: Vec<Key32>,
+}
+
+impl ChallengeBatch {
+    /// The batch as single challenges, as stored.
+    pub fn challenges(&self) -> impl Iterator<Item = Challenge> + '_ {
+        self.nonces.iter().map(|nonce| Challenge {
+            nonce: *nonce,
+            network_id: self.network_id.clone(),
+            issued_at_ms: self.issued_at_ms,
+            expires_at_ms: self.expires_at_ms,
+        })
+    }
+}
+
 /// `PurgeChallenges`' result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -133,6 +133,11 @@ pub fn chaincode() -> ContractChaincode {
             &[Param::string("network_id")],
             trust::issue_challenge,
         )
+        .submit(
+            f::ISSUE_CHALLENGES,
+            &[Param::string("network_id"), Param::string("count")],
+            trust::issue_challenges,
+        )
         .submit(f::PURGE_CHALLENGES, &[], trust::purge_challenges)
         .submit(f::ACCEPT_REQUEST, FORWARDED, requests::accept_request)
         .evaluate(

@@ -18,12 +18,15 @@
 use ehrx_interface::{
     Key32,
     limits::{
-        CHALLENGE_MAX_AGE_MS, MAX_CHALLENGES_PURGED, MAX_PROOF_BYTES, MAX_ROOTS_PER_ORG,
-        MAX_TRUST_GRACE_SECONDS, MAX_TRUSTED_ORGS,
+        CHALLENGE_MAX_AGE_MS, MAX_CHALLENGES_PER_CALL, MAX_CHALLENGES_PURGED, MAX_PROOF_BYTES,
+        MAX_ROOTS_PER_ORG, MAX_TRUST_GRACE_SECONDS, MAX_TRUSTED_ORGS,
     },
     names::CHAINCODE,
     quote,
-    types::{ChallengePurge, Changed, ReplyProof, RequestProof, TrustChange, VerificationPolicy},
+    types::{
+        ChallengeBatch, ChallengePurge, Changed, ReplyProof, RequestProof, TrustChange,
+        VerificationPolicy,
+    },
 };
 use ehrx_proto::exchange::{
     ValidationProof,
@@ -49,6 +52,8 @@ use crate::{
 };
 
 const CHALLENGE_DOMAIN: &[u8] = b"ehrx.v1/challenge";
+/// `IssueChallenges`' tag: its nonces never equal an `IssueChallenge` one.
+const CHALLENGES_DOMAIN: &[u8] = b"ehrx.v1/challenges";
 
 /// The organisations of `trust`, their roots parsed.
 fn trusted_orgs(trust: &NetworkTrust) -> Result<Vec<TrustedOrg>, EhrError> {
@@ -241,16 +246,33 @@ pub async fn forget(stub: &Stub, network_id: &str) -> Result<(), EhrError> {
     Ok(())
 }
 
+/// Checks that a relay of this network asks for challenges of an active
+/// network with trust; the transaction's time.
+async fn may_issue(stub: &Stub, network_id: &str) -> Result<i64, EhrError> {
+    let caller = Caller::of(stub)?;
+    caller.require_role(stub, Role::Relay).await?;
+    state::config(stub).await?;
+    let now = state::now_ms(stub)?;
+    active_network(stub, network_id).await?;
+    trust_of(stub, network_id).await?;
+    Ok(now)
+}
+
+/// Stores `challenge` under its nonce.
+async fn store(stub: &Stub, challenge: &Challenge) -> Result<(), EhrError> {
+    state::put(
+        stub,
+        &key::challenge(&challenge.nonce.to_string())?,
+        challenge,
+    )
+    .await
+}
+
 /// `IssueChallenge(network_id)`: a relay of this network asks for a nonce
 /// the proof of `network_id` must carry.
 pub async fn issue_challenge(stub: Stub, args: Args) -> Result<Json<Challenge>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    state::config(&stub).await?;
-    let now = state::now_ms(&stub)?;
     let network_id = args.string("network_id")?;
-    active_network(&stub, network_id).await?;
-    trust_of(&stub, network_id).await?;
+    let now = may_issue(&stub, network_id).await?;
     let mut hash = Sha256::new();
     hash.update(CHALLENGE_DOMAIN);
     hash.update(stub.tx_id().as_bytes());
@@ -260,13 +282,63 @@ pub async fn issue_challenge(stub: Stub, args: Args) -> Result<Json<Challenge>, 
         issued_at_ms: now,
         expires_at_ms: now.saturating_add(CHALLENGE_MAX_AGE_MS),
     };
-    state::put(
-        &stub,
-        &key::challenge(&challenge.nonce.to_string())?,
-        &challenge,
-    )
-    .await?;
+    store(&stub, &challenge).await?;
     Ok(Json(challenge))
+}
+
+/// The `count` argument of `IssueChallenges`: decimal digits, 1 to
+/// [`MAX_CHALLENGES_PER_CALL`].
+fn challenge_count(text: &str) -> Result<u32, EhrError> {
+    let out_of_range = || {
+        EhrError::invalid(
+            "count",
+            format!(
+                "{} is not a whole number from 1 to {MAX_CHALLENGES_PER_CALL}",
+                quote(text)
+            ),
+        )
+    };
+    if text.is_empty() || text.len() > 2 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(out_of_range());
+    }
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_CHALLENGES_PER_CALL).contains(n))
+        .ok_or_else(out_of_range)
+}
+
+/// The nonces of a batch issued by transaction `tx_id`.
+fn batch_nonces(tx_id: &str, count: u32) -> Vec<Key32> {
+    (0..count)
+        .map(|index| {
+            let mut hash = Sha256::new();
+            hash.update(CHALLENGES_DOMAIN);
+            hash.update(index.to_be_bytes());
+            hash.update(tx_id.as_bytes());
+            Key32::new(hash.finalize().into())
+        })
+        .collect()
+}
+
+/// `IssueChallenges(network_id, count)`: like `IssueChallenge`, `count`
+/// nonces in one transaction, each stored and used like one issued alone.
+pub async fn issue_challenges(
+    stub: Stub,
+    args: Args,
+) -> Result<Json<ChallengeBatch>, ContractError> {
+    let network_id = args.string("network_id")?;
+    let count = challenge_count(args.string("count")?)?;
+    let now = may_issue(&stub, network_id).await?;
+    let batch = ChallengeBatch {
+        network_id: network_id.to_owned(),
+        issued_at_ms: now,
+        expires_at_ms: now.saturating_add(CHALLENGE_MAX_AGE_MS),
+        nonces: batch_nonces(stub.tx_id(), count),
+    };
+    for challenge in batch.challenges() {
+        store(&stub, &challenge).await?;
+    }
+    Ok(Json(batch))
 }
 
 /// `PurgeChallenges()`: a relay of this network deletes the challenges
@@ -572,4 +644,43 @@ pub fn check_signer(
             quote(msp_id)
         )
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_is_a_whole_number_from_one_to_the_limit() {
+        assert_eq!(challenge_count("1").ok(), Some(1));
+        assert_eq!(challenge_count("16").ok(), Some(MAX_CHALLENGES_PER_CALL));
+        let long = "9".repeat(1 << 20);
+        for bad in [
+            "", "0", "00", "17", "99", "-1", "+1", " 1", "1 ", "0x1", "1.0", "1e1", "１", "1\0",
+            "[1]", "\"1\"", &long,
+        ] {
+            let error = challenge_count(bad).err().map(|e| e.to_string());
+            let message = error.unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(message.starts_with("invalid count: "), "{message}");
+            assert!(message.len() < 300, "unbounded: {} bytes", message.len());
+        }
+    }
+
+    #[test]
+    fn batch_nonces_are_distinct_and_never_a_single_challenges() {
+        let tx = "3f0c";
+        let nonces = batch_nonces(tx, MAX_CHALLENGES_PER_CALL);
+        assert_eq!(nonces.len(), 16);
+        let distinct: std::collections::BTreeSet<_> = nonces.iter().collect();
+        assert_eq!(distinct.len(), 16);
+        // The same transaction gives the same nonces (every endorser agrees).
+        assert_eq!(batch_nonces(tx, 3), nonces[..3]);
+        assert_ne!(batch_nonces("3f0d", 1), nonces[..1]);
+        let single: [u8; 32] = Sha256::new()
+            .chain_update(CHALLENGE_DOMAIN)
+            .chain_update(tx.as_bytes())
+            .finalize()
+            .into();
+        assert!(!nonces.contains(&Key32::new(single)));
+    }
 }

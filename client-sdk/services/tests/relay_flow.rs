@@ -227,6 +227,8 @@ struct RecorderState {
     proofs: Vec<Vec<u8>>,
     /// Challenges issued so far.
     challenges: u64,
+    /// Transactions that issued them (`IssueChallenge`, `IssueChallenges`).
+    challenge_calls: u64,
     purges: u64,
     /// The outcome stored per distinct argument, as the chaincode keeps it.
     outcomes: HashMap<Vec<u8>, String>,
@@ -281,6 +283,7 @@ impl Recorder {
                 submissions: Vec::new(),
                 proofs: Vec::new(),
                 challenges: 0,
+                challenge_calls: 0,
                 purges: 0,
                 outcomes: HashMap::new(),
                 block: 100,
@@ -469,24 +472,36 @@ impl Submitter for Recorder {
                 },
             });
         }
-        if function == "IssueChallenge" {
+        if function == "IssueChallenge" || function == "IssueChallenges" {
             let mut state = self.state.lock().unwrap();
-            state.challenges += 1;
+            state.challenge_calls += 1;
+            let count: u64 = match args.get(1) {
+                Some(count) => String::from_utf8_lossy(count).parse().unwrap(),
+                None => 1,
+            };
+            let nonces: Vec<String> = (1..=count).map(|n| nonce(state.challenges + n)).collect();
+            state.challenges += count;
             // Issued now and valid two minutes, as the contract's are.
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
                 .as_millis();
-            let challenge = format!(
-                r#"{{"nonce":"{}","network_id":"{}","issued_at_ms":{now},"expires_at_ms":{}}}"#,
-                nonce(state.challenges),
-                String::from_utf8_lossy(&args[0]),
-                now + 120_000
-            );
+            let network_id = String::from_utf8_lossy(&args[0]);
+            let expires = now + 120_000;
+            let result = if function == "IssueChallenge" {
+                format!(
+                    r#"{{"nonce":"{}","network_id":"{network_id}","issued_at_ms":{now},"expires_at_ms":{expires}}}"#,
+                    nonces[0],
+                )
+            } else {
+                format!(
+                    r#"{{"nonces":{nonces:?},"network_id":"{network_id}","issued_at_ms":{now},"expires_at_ms":{expires}}}"#,
+                )
+            };
             return Ok(Committed {
-                result: challenge.into_bytes(),
+                result: result.into_bytes(),
                 status: CommitStatus {
-                    transaction_id: format!("challenge-tx{}", state.challenges),
+                    transaction_id: format!("challenge-tx{}", state.challenge_calls),
                     code: peer::TxValidationCode::Valid,
                     block_number: 0,
                 },
@@ -1400,6 +1415,7 @@ async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile(
             Duration::from_secs(5),
             RelayClient::new(channel).challenge(ChallengeRequest {
                 network_id: "net3".into(),
+                count: 1,
             }),
         )
         .await
@@ -1436,6 +1452,7 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
         client
             .challenge(ChallengeRequest {
                 network_id: "net1".into(),
+                count: 1,
             })
             .await
             .map(|_| ())
@@ -1461,6 +1478,26 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
         3,
         "only the granted challenges were submitted"
     );
+    // A batch costs one unit of the allowance, whatever its count, and
+    // is capped at 16; 0 asks for one.
+    let batch = |count: u32| {
+        let client = client("net2");
+        async move {
+            let mut client = client.await;
+            client
+                .challenges(ChallengeRequest {
+                    network_id: "net2".into(),
+                    count,
+                })
+                .await
+                .map(|batch| batch.into_inner().grants.len())
+                .map_err(|status| status.code())
+        }
+    };
+    assert_eq!(batch(1000).await, Ok(16));
+    assert_eq!(batch(0).await, Err(tonic::Code::ResourceExhausted));
+    assert_eq!(recorder.challenges(), 3 + 16);
+    assert_eq!(recorder.state.lock().unwrap().challenge_calls, 4);
     relay2.stop().await;
 }
 
@@ -1843,25 +1880,32 @@ async fn challenges_fetched_ahead_serve_the_next_deliveries_once_each() {
     let (into1, into2) = (Recorder::new(), Recorder::new());
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    let challenges = || into2.state.lock().unwrap().challenges;
+    let issued = || {
+        let state = into2.state.lock().unwrap();
+        (state.challenges, state.challenge_calls)
+    };
 
-    // The first delivery fetches its own challenge, and two ahead (the
-    // default depth): 3 issued, 1 used.
+    // The first delivery fetches its own challenge, and a batch of 16
+    // ahead (the default depth) in one call: 17 issued by 2 transactions.
     let first = emit_request(&ledger1, 1, "net2");
     eventually("the first delivery and the challenges ahead", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&first)) && challenges() == 3
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&first)) && issued() == (17, 2)
     })
     .await;
-    // The next ones use the challenges fetched ahead, in turn, and each
-    // fetches one more to keep two ready.
-    let second = emit_request(&ledger1, 2, "net2");
-    eventually("the second delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second)) && challenges() == 4
-    })
-    .await;
-    let third = emit_request(&ledger1, 3, "net2");
-    eventually("the third delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&third)) && challenges() == 5
+    // The next ones use the challenges fetched ahead, in turn; nothing is
+    // fetched until only half the depth is left.
+    for n in 2..=8 {
+        let next = emit_request(&ledger1, n, "net2");
+        eventually("the next delivery", || async {
+            saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&next))
+        })
+        .await;
+    }
+    assert_eq!(issued(), (17, 2), "no refill while more than 8 are ready");
+    // The ninth leaves 8: one call fetches 8 more.
+    let ninth = emit_request(&ledger1, 9, "net2");
+    eventually("the ninth delivery and the refill", || async {
+        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&ninth)) && issued() == (25, 3)
     })
     .await;
     let used: Vec<String> = into2
@@ -1872,15 +1916,15 @@ async fn challenges_fetched_ahead_serve_the_next_deliveries_once_each() {
             text.rsplit(' ').next().unwrap_or_default().to_string()
         })
         .collect();
-    assert_eq!(used.len(), 3);
+    assert_eq!(used.len(), 9);
     let distinct: std::collections::BTreeSet<&String> = used.iter().collect();
-    assert_eq!(distinct.len(), 3, "no challenge used twice: {used:?}");
-    assert_eq!(used[0], nonce(1), "the first delivery waited for its own");
-    assert!(
-        used[1..].iter().all(|n| *n == nonce(2) || *n == nonce(3)),
-        "the later ones used the challenges fetched ahead: {used:?}"
+    assert_eq!(distinct.len(), 9, "no challenge used twice: {used:?}");
+    let all: Vec<String> = (1..=25).map(nonce).collect();
+    assert!(used.iter().all(|n| all.contains(n)), "{used:?}");
+    assert_eq!(
+        into2.accepted_requests(),
+        (1..=9).map(request_id).collect::<Vec<_>>()
     );
-    assert_eq!(into2.accepted_requests(), [1, 2, 3].map(request_id));
 
     relay1.stop().await;
     relay2.stop().await;

@@ -585,7 +585,7 @@ mod tests {
         assert_eq!(config.retry, RetryConfig::default());
         assert_eq!(config.deliver_timeout(), Duration::from_secs(90));
         assert_eq!(config.max_in_flight, 16);
-        assert_eq!(config.challenge_prefetch, 2);
+        assert_eq!(config.challenge_prefetch, 16);
         assert_eq!(
             config.network_description,
             PathBuf::from("/srv/relay/net/network.json")

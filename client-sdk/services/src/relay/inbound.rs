@@ -16,7 +16,7 @@
 use std::{future::Future, sync::Arc, time::Duration};
 
 use ehrx_proto::exchange::{
-    ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
+    ChallengeBatch, ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
     relay_server::{Relay as RelayService, RelayServer},
 };
 use prost::Message as _;
@@ -40,8 +40,11 @@ use super::{
     remote::MAX_ENVELOPE_SIZE,
     shutdown::Shutdown,
 };
-use ehrx_client::ehr::interface::{Challenge, ContractFailure, ErrorCode, function, quote};
-use ehrx_client::fabric::{CallError, Error};
+use ehrx_client::ehr::interface::{
+    Challenge, ChallengeBatch as IssuedChallenges, ContractFailure, ErrorCode, function,
+    limits::MAX_CHALLENGES_PER_CALL, quote,
+};
+use ehrx_client::fabric::{CallError, Committed, Error};
 
 /// How long a client gets to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -108,6 +111,23 @@ fn grant(result: &[u8]) -> Result<ChallengeGrant, Status> {
         nonce: challenge.nonce.to_string(),
         issued_at_ms: challenge.issued_at_ms,
         expires_at_ms: challenge.expires_at_ms,
+    })
+}
+
+/// The chaincode's `IssueChallenges` result as the relay protocol's batch.
+fn batch(result: &[u8]) -> Result<ChallengeBatch, Status> {
+    let batch: IssuedChallenges = serde_json::from_slice(result)
+        .map_err(|e| Status::internal(format!("the chaincode's challenges are not JSON: {e}")))?;
+    Ok(ChallengeBatch {
+        grants: batch
+            .nonces
+            .iter()
+            .map(|nonce| ChallengeGrant {
+                nonce: nonce.to_string(),
+                issued_at_ms: batch.issued_at_ms,
+                expires_at_ms: batch.expires_at_ms,
+            })
+            .collect(),
     })
 }
 
@@ -211,9 +231,51 @@ impl<S: Submitter> RelayService for Inbound<S> {
         &self,
         request: Request<ChallengeRequest>,
     ) -> Result<Response<ChallengeGrant>, Status> {
+        let network_id = self.admit_challenge(&request)?;
+        let function = function::ISSUE_CHALLENGE;
+        let committed = self
+            .issue(function, vec![network_id.clone().into_bytes()], &network_id)
+            .await?;
+        let grant = grant(&committed.result)?;
+        info!(
+            network = %network_id,
+            tx_id = %committed.status.transaction_id,
+            expires_at_ms = grant.expires_at_ms,
+            "{function} committed"
+        );
+        Ok(Response::new(grant))
+    }
+
+    async fn challenges(
+        &self,
+        request: Request<ChallengeRequest>,
+    ) -> Result<Response<ChallengeBatch>, Status> {
+        let network_id = self.admit_challenge(&request)?;
+        let count = request.get_ref().count.clamp(1, MAX_CHALLENGES_PER_CALL);
+        let function = function::ISSUE_CHALLENGES;
+        let args = vec![
+            network_id.clone().into_bytes(),
+            count.to_string().into_bytes(),
+        ];
+        let committed = self.issue(function, args, &network_id).await?;
+        let batch = batch(&committed.result)?;
+        info!(
+            network = %network_id,
+            tx_id = %committed.status.transaction_id,
+            count = batch.grants.len(),
+            "{function} committed"
+        );
+        Ok(Response::new(batch))
+    }
+}
+
+impl<S: Submitter> Inbound<S> {
+    /// The network a challenge call names, once the calling relay's limit
+    /// lets it through: one call, one unit, whatever its count.
+    fn admit_challenge(&self, request: &Request<ChallengeRequest>) -> Result<String, Status> {
         if let Err(wait) = self
             .challenges
-            .take(&caller_of(&request), std::time::Instant::now())
+            .take(&caller_of(request), std::time::Instant::now())
         {
             warn!(
                 claimed_network = %quote(&request.get_ref().network_id),
@@ -225,29 +287,25 @@ impl<S: Submitter> RelayService for Inbound<S> {
                 wait.as_millis().min(3_600_000)
             )));
         }
-        let network_id = request.into_inner().network_id;
-        let function = function::ISSUE_CHALLENGE;
-        match self
-            .submitter
-            .submit(function, vec![network_id.clone().into_bytes()])
+        Ok(request.get_ref().network_id.clone())
+    }
+
+    /// Submits the challenge-issuing `function`, mapping a failure to the
+    /// caller's status.
+    async fn issue(
+        &self,
+        function: &'static str,
+        args: Vec<Vec<u8>>,
+        network_id: &str,
+    ) -> Result<Committed, Status> {
+        self.submitter
+            .submit(function, args)
             .await
-        {
-            Ok(committed) => {
-                let grant = grant(&committed.result)?;
-                info!(
-                    network = %network_id,
-                    tx_id = %committed.status.transaction_id,
-                    expires_at_ms = grant.expires_at_ms,
-                    "{function} committed"
-                );
-                Ok(Response::new(grant))
-            }
-            Err(error) => {
+            .map_err(|error| {
                 let status = status_for(&error);
                 warn!(network = %network_id, code = ?status.code(), %error, "{function} failed");
-                Err(status)
-            }
-        }
+                status
+            })
     }
 }
 

@@ -61,7 +61,9 @@ use super::{
     status::RelayStatus,
     window::{Read, Seq, Window},
 };
+use ehrx_client::ehr::interface::limits::MAX_CHALLENGES_PER_CALL;
 use ehrx_client::fabric::ChaincodeEvent;
+use tonic::Code;
 
 /// How deliveries are paced.
 #[derive(Debug, Clone, Copy)]
@@ -427,25 +429,37 @@ impl<P: Submitter> Courier<P> {
     }
 
     /// Fetches challenges of `network` into the pool in the background,
-    /// as many as it has room for.
+    /// in one batch, when the pool wants a refill.
     fn refill(&self, network: &str, remotes: &Remotes) {
-        while self.challenges.reserve(network) {
-            let pool = Arc::clone(&self.challenges);
-            let (remotes, network, from) = (
-                remotes.clone(),
-                network.to_string(),
-                self.network_id.clone(),
-            );
-            tokio::spawn(async move {
-                match remotes.challenge(&network, &from).await {
-                    Ok(grant) => pool.put(&network, grant),
-                    Err(error) => {
-                        debug!(%network, %error, "fetching a challenge ahead failed; the next delivery fetches its own");
-                        pool.abandon(&network);
-                    }
-                }
-            });
+        let most = usize::try_from(MAX_CHALLENGES_PER_CALL).unwrap_or(usize::MAX);
+        let reserved = self.challenges.reserve(network, most);
+        if reserved == 0 {
+            return;
         }
+        let pool = Arc::clone(&self.challenges);
+        let (remotes, network, from) = (
+            remotes.clone(),
+            network.to_string(),
+            self.network_id.clone(),
+        );
+        let count = u32::try_from(reserved).unwrap_or(MAX_CHALLENGES_PER_CALL);
+        tokio::spawn(async move {
+            let fetched = match remotes.challenges(&network, &from, count).await {
+                // A relay of an earlier version has only `Challenge`.
+                Err(error) if error.code() == Some(Code::Unimplemented) => remotes
+                    .challenge(&network, &from)
+                    .await
+                    .map(|grant| vec![grant]),
+                other => other,
+            };
+            match fetched {
+                Ok(grants) => pool.put(&network, reserved, grants),
+                Err(error) => {
+                    debug!(%network, %error, "fetching challenges ahead failed; the next delivery fetches its own");
+                    pool.abandon(&network, reserved);
+                }
+            }
+        });
     }
 
     /// Reads the message `pending` names from this network's private data

@@ -4,9 +4,17 @@
 //! one is a transaction on the destination's channel: fetched when the
 //! envelope is read, it puts a commit of the other network on the
 //! exchange's critical path, twice per exchange (request and reply). The
-//! pool keeps up to `depth` unused challenges per destination, fetched in
-//! the background each time one is taken, so a delivery usually finds one
-//! ready and only its proof and the delivery itself remain.
+//! pool keeps up to `depth` unused challenges per destination, so a
+//! delivery usually finds one ready and only its proof and the delivery
+//! itself remain.
+//!
+//! Refills come in batches (the relay protocol's `Challenges`, one
+//! `IssueChallenges` transaction each): once the ready and the fetching
+//! fall to half the depth, one refill asks for all the room left. So under
+//! load one destination transaction and one unit of the destination
+//! relay's per-caller challenge limit serve about `depth / 2` deliveries,
+//! instead of one each; with a single challenge per call, that limit (2 a
+//! second by default) capped a relay at 2 deliveries a second.
 //!
 //! A pooled challenge is single-use like any other: it is handed to one
 //! delivery and never back. It is handed out only while at least
@@ -28,7 +36,9 @@ use ehrx_proto::exchange::ChallengeGrant;
 pub const MIN_REMAINING_MS: i64 = 45_000;
 
 /// The default depth: challenges kept ready per destination.
-pub const DEFAULT_DEPTH: usize = 2;
+/// Batches of 8 or more: under load, one destination transaction per 8
+/// deliveries or fewer.
+pub const DEFAULT_DEPTH: usize = 16;
 
 #[derive(Debug, Default)]
 struct Destination {
@@ -77,32 +87,38 @@ impl ChallengePool {
         })
     }
 
-    /// Reserves a refill for `network` if the pooled and the ones being
-    /// fetched are fewer than the depth; the caller then fetches one and
-    /// gives it to [`Self::put`], or calls [`Self::abandon`].
-    pub fn reserve(&self, network: &str) -> bool {
+    /// Reserves a refill of `network`: once the pooled and the ones being
+    /// fetched are at most half the depth, all the room left (at most
+    /// `most`, the largest batch one call gets); otherwise 0. The caller
+    /// fetches that many and gives them to [`Self::put`], or calls
+    /// [`Self::abandon`].
+    pub fn reserve(&self, network: &str, most: usize) -> usize {
         let depth = self.depth;
         self.with(network, |destination| {
-            let room = destination.ready.len() + destination.fetching < depth;
-            if room {
-                destination.fetching += 1;
+            let have = destination.ready.len() + destination.fetching;
+            if have > depth / 2 {
+                return 0;
             }
-            room
+            let count = (depth - have).min(most);
+            destination.fetching += count;
+            count
         })
     }
 
-    /// A reserved refill arrived.
-    pub fn put(&self, network: &str, grant: ChallengeGrant) {
+    /// A refill of `reserved` challenges arrived with `grants` (a relay
+    /// may give fewer than asked for).
+    pub fn put(&self, network: &str, reserved: usize, grants: Vec<ChallengeGrant>) {
         self.with(network, |destination| {
-            destination.fetching = destination.fetching.saturating_sub(1);
-            destination.ready.push_back(grant);
+            destination.fetching = destination.fetching.saturating_sub(reserved);
+            destination.ready.extend(grants);
         });
     }
 
-    /// A reserved refill failed; the next delivery fetches its own.
-    pub fn abandon(&self, network: &str) {
+    /// A refill of `reserved` challenges failed; the next delivery fetches
+    /// its own.
+    pub fn abandon(&self, network: &str, reserved: usize) {
         self.with(network, |destination| {
-            destination.fetching = destination.fetching.saturating_sub(1);
+            destination.fetching = destination.fetching.saturating_sub(reserved);
         });
     }
 
@@ -125,26 +141,46 @@ mod tests {
     }
 
     #[test]
-    fn refills_are_bounded_by_the_depth_per_destination() {
-        let pool = ChallengePool::new(2);
-        assert!(pool.reserve("net2"));
-        assert!(pool.reserve("net2"));
-        assert!(!pool.reserve("net2"), "two fetching already");
-        assert!(pool.reserve("net3"), "another destination has its own");
-        pool.put("net2", grant("a", 200_000));
-        assert!(!pool.reserve("net2"), "one ready, one fetching");
-        pool.abandon("net2");
-        assert!(pool.reserve("net2"), "the failed refill freed its place");
+    fn refills_come_in_batches_once_half_the_depth_is_gone() {
+        let pool = ChallengePool::new(16);
+        assert_eq!(pool.reserve("net2", 16), 16, "an empty pool asks for all");
+        assert_eq!(pool.reserve("net2", 16), 0, "16 fetching already");
+        assert_eq!(
+            pool.reserve("net3", 16),
+            16,
+            "another destination has its own"
+        );
+        let grants = (0..16).map(|n| grant(&n.to_string(), 200_000)).collect();
+        pool.put("net2", 16, grants);
+        for taken in 1..=8 {
+            assert!(pool.take("net2", 0).is_some());
+            let asked = pool.reserve("net2", 16);
+            // Nothing until only half the depth is left, then the room.
+            assert_eq!(asked, if taken == 8 { 8 } else { 0 }, "after {taken}");
+        }
+        pool.abandon("net2", 8);
+        assert_eq!(
+            pool.reserve("net2", 5),
+            5,
+            "the failed refill freed its place; at most 5"
+        );
+        assert_eq!(pool.ready("net2"), 8);
+    }
+
+    #[test]
+    fn a_refill_may_bring_fewer_than_asked() {
+        let pool = ChallengePool::new(4);
+        assert_eq!(pool.reserve("net2", 16), 4);
+        pool.put("net2", 4, vec![grant("a", 200_000)]);
         assert_eq!(pool.ready("net2"), 1);
+        assert_eq!(pool.reserve("net2", 16), 3, "one ready, none fetching");
     }
 
     #[test]
     fn each_challenge_is_handed_out_once_in_order() {
         let pool = ChallengePool::new(3);
-        for nonce in ["a", "b"] {
-            assert!(pool.reserve("net2"));
-            pool.put("net2", grant(nonce, 200_000));
-        }
+        assert_eq!(pool.reserve("net2", 16), 3);
+        pool.put("net2", 3, vec![grant("a", 200_000), grant("b", 200_000)]);
         assert_eq!(pool.take("net2", 0).unwrap().nonce, "a");
         assert_eq!(pool.take("net2", 0).unwrap().nonce, "b");
         assert_eq!(pool.take("net2", 0), None);
@@ -154,10 +190,10 @@ mod tests {
     #[test]
     fn challenges_too_close_to_expiry_are_dropped() {
         let pool = ChallengePool::new(3);
-        for (nonce, expires) in [("old", 100_000), ("edge", 145_000), ("fresh", 300_000)] {
-            assert!(pool.reserve("net2"));
-            pool.put("net2", grant(nonce, expires));
-        }
+        assert_eq!(pool.reserve("net2", 16), 3);
+        let grants = [("old", 100_000), ("edge", 145_000), ("fresh", 300_000)]
+            .map(|(nonce, expires)| grant(nonce, expires));
+        pool.put("net2", 3, grants.to_vec());
         // At 100 s: "old" has expired, "edge" has exactly the minimum left.
         assert_eq!(pool.take("net2", 100_000).unwrap().nonce, "edge");
         // At 260 s "fresh" has 40 s left: too little, and dropped.
@@ -168,7 +204,7 @@ mod tests {
     #[test]
     fn a_pool_of_depth_zero_keeps_nothing() {
         let pool = ChallengePool::new(0);
-        assert!(!pool.reserve("net2"));
+        assert_eq!(pool.reserve("net2", 16), 0);
         assert_eq!(pool.take("net2", 0), None);
     }
 }

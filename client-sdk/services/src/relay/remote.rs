@@ -11,7 +11,7 @@ use ehrx_client::ehr::interface::limits;
 use std::{collections::BTreeMap, time::Duration};
 
 use ehrx_proto::exchange::{
-    ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
+    ChallengeBatch, ChallengeGrant, ChallengeRequest, Delivery, DeliveryReceipt, ForwardedEnvelope,
     relay_client::RelayClient,
 };
 use prost::Message as _;
@@ -40,6 +40,16 @@ pub enum DeliveryError {
     /// The delivery may succeed later.
     #[error("{:?}: {}", .0.code(), .0.message())]
     Failed(Status),
+}
+
+impl DeliveryError {
+    /// The destination's gRPC status code, if it answered.
+    pub fn code(&self) -> Option<Code> {
+        match self {
+            Self::UnknownNetwork(_) => None,
+            Self::Refused(status) | Self::Failed(status) => Some(status.code()),
+        }
+    }
 }
 
 /// Whether a status from a destination relay is final: its chaincode
@@ -105,10 +115,31 @@ impl Remotes {
         let mut client = self.client(network_id)?;
         let mut request = tonic::Request::new(ChallengeRequest {
             network_id: from_network.to_string(),
+            count: 1,
         });
         request.set_timeout(self.timeout);
         let answer = tokio::time::timeout(self.timeout, client.challenge(request)).await;
         self.settle(answer, "challenge")
+    }
+
+    /// Asks `network_id`'s relay for `count` challenges at once (it gives
+    /// at most [`limits::MAX_CHALLENGES_PER_CALL`]). A relay without the call
+    /// answers `Unimplemented`.
+    pub async fn challenges(
+        &self,
+        network_id: &str,
+        from_network: &str,
+        count: u32,
+    ) -> Result<Vec<ChallengeGrant>, DeliveryError> {
+        let mut client = self.client(network_id)?;
+        let mut request = tonic::Request::new(ChallengeRequest {
+            network_id: from_network.to_string(),
+            count,
+        });
+        request.set_timeout(self.timeout);
+        let answer = tokio::time::timeout(self.timeout, client.challenges(request)).await;
+        let batch: ChallengeBatch = self.settle(answer, "challenges")?;
+        Ok(batch.grants)
     }
 
     /// Delivers `envelope` with its proof of validation to `network_id`'s
