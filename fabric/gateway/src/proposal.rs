@@ -251,7 +251,7 @@ impl Proposal {
     pub(crate) fn signed(&self) -> Result<peer::SignedProposal, Error> {
         let mut signed = self.proposed.proposal.clone().unwrap_or_default();
         if signed.signature.is_empty() {
-            signed.signature = self.client.identity.sign(&self.digest())?;
+            signed.signature = self.client.identity.sign_message(&signed.proposal_bytes)?;
         }
         Ok(signed)
     }

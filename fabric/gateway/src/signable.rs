@@ -51,7 +51,7 @@ pub(crate) fn digest(client: &Client, message: &impl Signable) -> Vec<u8> {
 pub(crate) fn signed<M: Signable>(client: &Client, message: &M) -> Result<M, Error> {
     let mut signed = message.clone();
     if signed.signature_mut().is_empty() {
-        *signed.signature_mut() = client.identity.sign(&digest(client, message))?;
+        *signed.signature_mut() = client.identity.sign_message(message.signed_bytes())?;
     }
     Ok(signed)
 }

@@ -85,7 +85,7 @@ impl Transaction {
     pub(crate) fn signed_envelope(&self) -> Result<common::Envelope, Error> {
         let mut envelope = self.prepared.envelope.clone().unwrap_or_default();
         if envelope.signature.is_empty() {
-            envelope.signature = self.client.identity.sign(&self.digest())?;
+            envelope.signature = self.client.identity.sign_message(&envelope.payload)?;
         }
         Ok(envelope)
     }

@@ -201,6 +201,12 @@ impl SigningIdentity {
     pub fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, SignError> {
         self.signer.sign(digest)
     }
+
+    /// Signs `message` (see [`Signer::sign_message`]): the same signature
+    /// as [`Self::sign`] of its digest, made as fast as the key allows.
+    pub fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.signer.sign_message(message)
+    }
 }
 
 /// A signing identity signs exchange messages with the key that signs its
@@ -212,6 +218,10 @@ impl Signer for SigningIdentity {
 
     fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, SignError> {
         self.signer.sign(digest)
+    }
+
+    fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.signer.sign_message(message)
     }
 }
 

@@ -46,11 +46,52 @@ pub trait Signer: fmt::Debug + Send + Sync {
 
     /// A signature over `digest` as Fabric expects it for this key type.
     fn sign(&self, digest: &[u8]) -> Result<Vec<u8>, SignError>;
+
+    /// A signature over `message`: the same as signing its
+    /// [`Self::digest`], which is what it does unless a key can sign the
+    /// message faster itself.
+    fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.sign(&self.digest(message))
+    }
 }
 
 /// An ECDSA P-256 key held in memory.
 pub struct P256Signer {
     key: p256::ecdsa::SigningKey,
+    /// The same key for `ring`, which signs whole messages only.
+    fast: Option<FastP256>,
+}
+
+/// A P-256 key pair in `ring`'s form, with the randomness its signatures
+/// take.
+struct FastP256 {
+    pair: ring::signature::EcdsaKeyPair,
+    rng: ring::rand::SystemRandom,
+}
+
+impl FastP256 {
+    fn new(key: &p256::ecdsa::SigningKey) -> Option<Self> {
+        let rng = ring::rand::SystemRandom::new();
+        let public = key.verifying_key().to_sec1_point(false);
+        let pair = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+            &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &key.to_bytes(),
+            public.as_bytes(),
+            &rng,
+        )
+        .ok()?;
+        Some(Self { pair, rng })
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        let signature = self
+            .pair
+            .sign(&self.rng, message)
+            .map_err(|_| SignError::Failed("ECDSA P-256 signing failed".into()))?;
+        let signature = p256::ecdsa::Signature::from_der(signature.as_ref())
+            .map_err(|e| SignError::Failed(e.to_string()))?;
+        Ok(low_s_der(&signature))
+    }
 }
 
 impl fmt::Debug for P256Signer {
@@ -63,7 +104,8 @@ impl fmt::Debug for P256Signer {
 impl P256Signer {
     /// Wraps a P-256 signing key.
     pub fn new(key: p256::ecdsa::SigningKey) -> Self {
-        Self { key }
+        let fast = FastP256::new(&key);
+        Self { key, fast }
     }
 
     /// The uncompressed SEC1 public key, to match against a certificate.
@@ -86,6 +128,13 @@ impl Signer for P256Signer {
             .sign_prehash(digest)
             .map_err(|e| SignError::Failed(e.to_string()))?;
         Ok(low_s_der(&signature))
+    }
+
+    fn sign_message(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        match &self.fast {
+            Some(fast) => fast.sign(message),
+            None => self.sign(&self.digest(message)),
+        }
     }
 }
 
@@ -284,6 +333,47 @@ mod tests {
         // Forty deterministic signatures include high-S ones (each is high with
         // probability one half), so normalisation was really exercised.
         assert!(saw_high_before_normalising);
+    }
+
+    #[test]
+    fn whole_message_p256_signatures_are_low_s_and_verify_like_digest_ones() {
+        let half = half_order();
+        for seed in 1..=40u8 {
+            let key = test_key(seed);
+            let signer = P256Signer::new(key.clone());
+            assert!(signer.fast.is_some(), "ring took the key");
+            let message = format!("whole message {seed}").into_bytes();
+            let der = signer.sign_message(&message).unwrap();
+            let signature = p256::ecdsa::Signature::from_der(&der).unwrap();
+            assert!(s_bytes(&signature) <= half, "high S for seed {seed}");
+            key.verifying_key().verify(&message, &signature).unwrap();
+            // Another message does not verify.
+            assert!(key.verifying_key().verify(b"other", &signature).is_err());
+        }
+        // An empty and a 1 MiB message sign too.
+        let signer = P256Signer::new(test_key(9));
+        for message in [Vec::new(), vec![0xA5; 1 << 20]] {
+            let signature =
+                p256::ecdsa::Signature::from_der(&signer.sign_message(&message).unwrap()).unwrap();
+            test_key(9)
+                .verifying_key()
+                .verify(&message, &signature)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn the_default_whole_message_signature_signs_the_digest() {
+        let secret = [3u8; 32];
+        let signer = Ed25519Signer::new(ed25519_dalek::SigningKey::from_bytes(&secret));
+        assert_eq!(
+            signer.sign_message(b"m").unwrap(),
+            signer.sign(&signer.digest(b"m")).unwrap()
+        );
+        assert!(matches!(
+            OfflineSigner::P256.sign_message(b"m"),
+            Err(SignError::Offline)
+        ));
     }
 
     #[test]
