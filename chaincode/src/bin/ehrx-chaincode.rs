@@ -5,7 +5,10 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use ehrx_chaincode::{ServerArgs, ehr, shim::server::shutdown_signal};
+use ehrx_chaincode::{
+    ServerArgs, ehr,
+    shim::{runtime, server::shutdown_signal},
+};
 
 /// Serves the EHR exchange contract to the peers that dial it.
 #[derive(Parser)]
@@ -15,19 +18,20 @@ struct Cli {
     server: ServerArgs,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    let config = Cli::parse()
-        .server
+    let server = Cli::parse().server;
+    let threads = runtime::worker_threads(server.worker_threads.as_deref())
+        .context("chaincode server configuration")?;
+    let config = server
         .into_config()
         .context("chaincode server configuration")?;
     let address = config.address.clone();
-    config
-        .serve(ehr::chaincode(), shutdown_signal())
-        .await
+    runtime::runtime(threads)
+        .context("starting the runtime")?
+        .block_on(config.serve(ehr::chaincode(), shutdown_signal()))
         .with_context(|| format!("serving the ehrx chaincode on {address}"))
 }

@@ -197,12 +197,13 @@ fn chaincode() -> ContractChaincode {
     )
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .init();
     let config = ServerConfig::from_env()?;
-    config.serve(chaincode(), shutdown_signal()).await?;
+    // One thread unless CHAINCODE_WORKER_THREADS says otherwise.
+    let runtime = hlf_shim::runtime::runtime(hlf_shim::runtime::worker_threads_from_env()?)?;
+    runtime.block_on(config.serve(chaincode(), shutdown_signal()))?;
     Ok(())
 }

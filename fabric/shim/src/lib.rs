@@ -24,6 +24,7 @@ pub mod error;
 mod handler;
 pub mod link;
 mod proposal;
+pub mod runtime;
 pub mod server;
 pub mod stub;
 #[cfg(feature = "testing")]
