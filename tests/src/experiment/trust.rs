@@ -23,7 +23,7 @@ use ehrx_client::ehr::interface::{
 use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organization};
 use ehrx_lab::exchange::{network_signing_key, network_trust, org, wait_for_peers};
 use ehrx_lab::forge::{
-    attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
+    UserKeys, attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
     signed_request, stored_entry, user_keys,
 };
 use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, thief_ca};
@@ -238,6 +238,14 @@ fn outcome(committed: &Committed) -> anyhow::Result<Outcome> {
     serde_json::from_slice(&committed.result).context("the accept function's result")
 }
 
+/// A delivery's outcome (`Accepted`), or `refused (…)` with the reason.
+fn outcome_or_refusal(delivered: &Result<Committed, fabric::Error>) -> anyhow::Result<String> {
+    Ok(match delivered {
+        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
+        Err(error) => format!("refused ({})", brief(error)),
+    })
+}
+
 /// A request of the doctor, validated on network I, accepted on II with
 /// I's proof, and answered there by org1's responder of II (a refusal it
 /// signs and submits): open on I, its reply stored on II and committed on
@@ -303,37 +311,59 @@ async fn with_lone_relay(
     outcome
 }
 
+/// With `route.to`'s relay run alone, the thief who stole `route.from`'s
+/// relay host makes `user` of org1 with a CA of his own (minted with
+/// `seed` and `seed + 1`), signs with it the message for request `id`
+/// that `sign` makes, and delivers it ([`forged`]); nothing is written on
+/// `route.to`.
+async fn stolen_relay(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    (kind, route): (Forwarded, Route<'_>),
+    (user, seed): (&str, u8),
+    id: &str,
+    sign: impl FnOnce(&UserKeys) -> anyhow::Result<Vec<u8>>,
+) -> anyhow::Result<()> {
+    let Route { from, to } = route;
+    with_lone_relay(lab, evidence, to, async |evidence| {
+        let ca = thief_ca(org(from, "org1")?, seed);
+        let minted = minted_user(&ca, org(from, "org1")?, user, seed + 1)?;
+        let signed = sign(&minted)?;
+        let before = forged(evidence, &ca, kind, route, &signed).await?;
+        nothing_written(lab, evidence, kind, to, id, "").await?;
+        unchanged(evidence, to, before)
+    })
+    .await
+}
+
 /// Whoever stole network I's relay host (its network key and TLS files)
 /// forges a request never submitted on I, by a doctor of his own making and
 /// sealed to his own key, and delivers it to II's relay over mutual TLS:
 /// without a proof, then with one "endorsed" by peers he minted for every
 /// organisation of I, for a genuine challenge of II.
 pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let Route { from, to } = Route::requests(lab);
+    let route = Route::requests(lab);
+    let Route { from, to } = route;
     let mut evidence = Evidence::default();
-    with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let ca = thief_ca(org(from, "org1")?, 201);
-        let doctor = minted_user(&ca, org(from, "org1")?, "User2", 202)?;
-        let id = fresh_request_id();
-        let signed = signed_request(
-            (&from.name, &to.name),
-            &id,
-            &lab.history(0)?.patient_ref,
-            &[0x5a; 32],
-            Purpose::Emergency,
-            &doctor,
-        )?;
-        let before = forged(
-            evidence,
-            &ca,
-            Forwarded::Request,
-            Route { from, to },
-            &signed,
-        )
-        .await?;
-        not_stored(lab, evidence, to, &id, "").await?;
-        unchanged(evidence, to, before)
-    })
+    let id = fresh_request_id();
+    let patient = lab.history(0)?.patient_ref;
+    stolen_relay(
+        lab,
+        &mut evidence,
+        (Forwarded::Request, route),
+        ("User2", 201),
+        &id,
+        |doctor| {
+            signed_request(
+                (&from.name, &to.name),
+                &id,
+                &patient,
+                &[0x5a; 32],
+                Purpose::Emergency,
+                doctor,
+            )
+        },
+    )
     .await?;
     Ok(evidence)
 }
@@ -342,23 +372,26 @@ pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// his own making) to a request of I that II never answered, and delivers
 /// it to I's relay: without a proof, then with minted peers' proof.
 pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let Route { from, to } = Route::replies(lab);
+    let route = Route::replies(lab);
+    let Route { from, to } = route;
     let mut evidence = Evidence::default();
     let (open, _) = validated_request(lab, Route::requests(lab)).await?;
     evidence.fact(format!("a request of {} is open", to.name));
-    with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let ca = thief_ca(org(from, "org1")?, 221);
-        let responder = minted_user(&ca, org(from, "org1")?, "User1", 222)?;
-        let reply = signed_reply(
-            &open,
-            (&from.name, &to.name),
-            ReplyStatus::NotFound,
-            &responder,
-        )?;
-        let before = forged(evidence, &ca, Forwarded::Reply, Route { from, to }, &reply).await?;
-        still_open(lab, evidence, to, &open, "").await?;
-        unchanged(evidence, to, before)
-    })
+    stolen_relay(
+        lab,
+        &mut evidence,
+        (Forwarded::Reply, route),
+        ("User1", 221),
+        &open,
+        |responder| {
+            signed_reply(
+                &open,
+                (&from.name, &to.name),
+                ReplyStatus::NotFound,
+                responder,
+            )
+        },
+    )
     .await?;
     Ok(evidence)
 }
@@ -406,78 +439,136 @@ async fn forged(
     Ok(before)
 }
 
-/// The proof of a validated message by org1's peers alone, where the
-/// receiver's policy wants every organisation, with nothing written; then,
-/// for the same challenge, the proof of every organisation, which is
-/// returned as committed.
-async fn one_org(
+/// A fresh challenge of `route.to` for `route.from`'s proofs: its nonce.
+async fn fresh_nonce(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<String> {
+    Ok(lab
+        .setup
+        .challenge(&route.from.name, &route.to.name)
+        .await?
+        .nonce
+        .to_string())
+}
+
+/// Checks that a refused delivery of `kind` for request `id` (named
+/// `what`) wrote nothing on `to`: a request not stored, or a request still
+/// open without a reply.
+async fn nothing_written(
     lab: &Lab<'_>,
     evidence: &mut Evidence,
     kind: Forwarded,
-    route: Route<'_>,
+    to: &NetworkDescription,
     id: &str,
-    signed: &[u8],
-) -> anyhow::Result<Committed> {
+    what: &str,
+) -> anyhow::Result<()> {
+    match kind {
+        Forwarded::Request => not_stored(lab, evidence, to, id, what).await,
+        Forwarded::Reply => still_open(lab, evidence, to, id, what).await,
+    }
+}
+
+/// Checks that the delivery of `kind` with the genuine proof, after the
+/// refusal, was taken: a request accepted, or a reply stored (`Failed`:
+/// the responder declined). `label` words the outcome seen.
+fn taken(
+    evidence: &mut Evidence,
+    kind: Forwarded,
+    committed: &Committed,
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<()> {
+    let taken = outcome(committed)?.outcome;
+    let expected = match kind {
+        Forwarded::Request => OutcomeKind::Accepted,
+        Forwarded::Reply => OutcomeKind::Failed,
+    };
+    evidence.check(taken == expected, label(taken));
+    Ok(())
+}
+
+/// Delivers `id`'s message `signed` of `kind` to `route.to` with `bad`, a
+/// proof for the challenge `nonce` that must be refused with `BAD_PROOF`
+/// (`refusal` words it), with nothing written; then, for the same
+/// challenge, with the proof of `route.from`'s genuine peers (`genuine`
+/// names it), which must be taken (`label` words its outcome).
+async fn refused_then_taken(
+    lab: &Lab<'_>,
+    evidence: &mut Evidence,
+    (kind, route): (Forwarded, Route<'_>),
+    (id, signed): (&str, &[u8]),
+    (nonce, bad, refusal): (&str, &[u8], String),
+    (genuine, label): (&'static str, impl FnOnce(OutcomeKind) -> String),
+) -> anyhow::Result<()> {
     let Route { from, to } = route;
-    let nonce = lab
+    let envelope = envelope(kind, from, signed)?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope, bad).await?;
+    refused_with(evidence, refusal, &refused, ErrorCode::BadProof);
+    nothing_written(lab, evidence, kind, to, id, "").await?;
+    unchanged(evidence, to, before)?;
+    let proof = lab
         .setup
-        .challenge(&from.name, &to.name)
+        .prover(&from.name)
         .await?
-        .nonce
-        .to_string();
+        .prove(kind.prove_function(), id, &sha256_hex(signed), nonce)
+        .await?;
+    let delivered = deliver(lab, to, kind, &envelope, &proof)
+        .await?
+        .context(genuine)?;
+    taken(evidence, kind, &delivered, label)
+}
+
+/// The proof of a validated message by org1's peers alone, where the
+/// receiver's policy wants every organisation, with nothing written; then,
+/// for the same challenge, the proof of every organisation, which must be
+/// taken (`label` words its outcome).
+async fn one_org(
+    lab: &Lab<'_>,
+    mut evidence: Evidence,
+    (kind, route): (Forwarded, Route<'_>),
+    (id, signed): (&str, &[u8]),
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<Evidence> {
+    let from = route.from;
+    let nonce = fresh_nonce(lab, route).await?;
     let org1 = org(from, "org1")?.msp_id.as_str();
-    let hash = sha256_hex(signed);
     let one = lab
         .setup
         .prover_of(&from.name, &[org1])
         .await?
-        .prove(kind.prove_function(), id, &hash, &nonce)
+        .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
         .await?;
     let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
-    let envelope = envelope(kind, from, signed)?;
-    let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope, &one).await?;
-    refused_with(
-        evidence,
-        format!(
-            "{} endorsement(s), by {org1} only, of {} organisations",
-            endorsements,
-            from.organizations.len()
-        ),
-        &refused,
-        ErrorCode::BadProof,
+    let refusal = format!(
+        "{} endorsement(s), by {org1} only, of {} organisations",
+        endorsements,
+        from.organizations.len()
     );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
-    }
-    unchanged(evidence, to, before)?;
-    let every = lab
-        .setup
-        .prover(&from.name)
-        .await?
-        .prove(kind.prove_function(), id, &hash, &nonce)
-        .await?;
-    deliver(lab, to, kind, &envelope, &every)
-        .await?
-        .context("the proof of every organisation")
+    refused_then_taken(
+        lab,
+        &mut evidence,
+        (kind, route),
+        (id, signed),
+        (&nonce, &one, refusal),
+        ("the proof of every organisation", label),
+    )
+    .await?;
+    Ok(evidence)
 }
 
 /// A request validated on I, proven by the peers of one organisation of
 /// I where II's policy wants both.
 pub async fn one_org_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
     let route = Route::requests(lab);
     let (id, signed) = validated_request(lab, route).await?;
-    let taken = one_org(lab, &mut evidence, Forwarded::Request, route, &id, &signed).await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Accepted,
-        format!(
+    one_org(
+        lab,
+        Evidence::default(),
+        (Forwarded::Request, route),
+        (&id, &signed),
+        |taken| format!(
             "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
         ),
-    );
-    Ok(evidence)
+    )
+    .await
 }
 
 /// A reply stored on II, proven by the peers of one organisation of II
@@ -490,14 +581,99 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "a request of {} answered on {} (reply stored there)",
         route.to.name, route.from.name
     ));
-    let taken = one_org(lab, &mut evidence, Forwarded::Reply, route, &id, &reply).await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Failed,
-        format!(
+    one_org(
+        lab,
+        evidence,
+        (Forwarded::Reply, route),
+        (&id, &reply),
+        |taken| format!(
             "the same challenge with the proof of every organisation: reply stored ({taken:?}: the responder declined)"
         ),
+    )
+    .await
+}
+
+/// A message shown to the receiver with the proof of another, and other
+/// bytes under a genuine message's id: what [`wrong_proof`] delivers, and
+/// how each refusal is worded.
+struct WrongProof<'a> {
+    /// Message A, whose genuine proof comes first: its id and bytes.
+    a: (&'a str, &'a [u8]),
+    /// A message for request B, shown with A's proof (`shown_label`).
+    b: &'a [u8],
+    /// Request B's id.
+    b_id: &'a str,
+    /// The genuine message whose id the other bytes claim (A or B): its
+    /// id and bytes.
+    genuine: (&'a str, &'a [u8]),
+    /// Other bytes under `genuine`'s id, which the sender's peers are asked
+    /// to prove (`asked_label`) and which come with `genuine`'s proof
+    /// (`other_label`).
+    other: &'a [u8],
+    shown_label: &'a str,
+    asked_label: String,
+    other_label: &'a str,
+}
+
+/// Genuine peers of `route.from` prove message A for a fresh challenge; the
+/// receiver is shown B with A's proof; the peers are asked to prove other
+/// bytes under a genuine message's id, and refuse; those bytes with that
+/// message's genuine proof are refused. Nothing is written for A or B.
+async fn wrong_proof(
+    lab: &Lab<'_>,
+    kind: Forwarded,
+    route: Route<'_>,
+    wrong: WrongProof<'_>,
+) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let Route { from, to } = route;
+    let (a_id, a) = wrong.a;
+    let nonce = fresh_nonce(lab, route).await?;
+    let prover = lab.setup.prover(&from.name).await?;
+    let prove = kind.prove_function();
+    let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope(kind, from, wrong.b)?, &proof_of_a).await?;
+    refused_with(
+        &mut evidence,
+        wrong.shown_label,
+        &refused,
+        ErrorCode::BadProof,
     );
+    let (genuine_id, genuine) = wrong.genuine;
+    let asked = prover
+        .prove(prove, genuine_id, &sha256_hex(wrong.other), &nonce)
+        .await;
+    refused_with(
+        &mut evidence,
+        wrong.asked_label,
+        &asked,
+        ErrorCode::BadArgument,
+    );
+    let proof_of_genuine = if genuine_id == a_id {
+        proof_of_a
+    } else {
+        prover
+            .prove(prove, genuine_id, &sha256_hex(genuine), &nonce)
+            .await?
+    };
+    let refused = deliver(
+        lab,
+        to,
+        kind,
+        &envelope(kind, from, wrong.other)?,
+        &proof_of_genuine,
+    )
+    .await?;
+    refused_with(
+        &mut evidence,
+        wrong.other_label,
+        &refused,
+        ErrorCode::BadProof,
+    );
+    nothing_written(lab, &mut evidence, kind, to, a_id, "A").await?;
+    nothing_written(lab, &mut evidence, kind, to, wrong.b_id, "B").await?;
+    unchanged(&mut evidence, to, before)?;
     Ok(evidence)
 }
 
@@ -506,35 +682,10 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// sealing key) and refuse; those bytes with B's genuine proof are
 /// refused by II.
 pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
     let route = Route::requests(lab);
     let Route { from, to } = route;
     let (a_id, a) = validated_request(lab, route).await?;
     let (b_id, b) = validated_request(lab, route).await?;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
-    let prover = lab.setup.prover(&from.name).await?;
-    let prove = function::PROVE_REQUEST;
-    let proof_of_a = prover.prove(prove, &a_id, &sha256_hex(&a), &nonce).await?;
-    let before = height(to)?;
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Request,
-        &envelope(Forwarded::Request, from, &b)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "request B with the proof of request A",
-        &refused,
-        ErrorCode::BadProof,
-    );
     let b_swapped = signed_request(
         (&from.name, &to.name),
         &b_id,
@@ -543,37 +694,20 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         Purpose::Treatment,
         &user_keys(org(from, "org1")?, "User2")?,
     )?;
-    let asked = prover
-        .prove(prove, &b_id, &sha256_hex(&b_swapped), &nonce)
-        .await;
-    refused_with(
-        &mut evidence,
-        format!(
+    let wrong = WrongProof {
+        a: (&a_id, &a),
+        b: &b,
+        b_id: &b_id,
+        genuine: (&b_id, &b),
+        other: &b_swapped,
+        shown_label: "request B with the proof of request A",
+        asked_label: format!(
             "{}'s peers asked to prove B's id with the hash of other bytes (another sealing key)",
             from.name
         ),
-        &asked,
-        ErrorCode::BadArgument,
-    );
-    let proof_of_b = prover.prove(prove, &b_id, &sha256_hex(&b), &nonce).await?;
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Request,
-        &envelope(Forwarded::Request, from, &b_swapped)?,
-        &proof_of_b,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "those other bytes with B's genuine proof",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    not_stored(lab, &mut evidence, to, &a_id, "A").await?;
-    not_stored(lab, &mut evidence, to, &b_id, "B").await?;
-    unchanged(&mut evidence, to, before)?;
-    Ok(evidence)
+        other_label: "those other bytes with B's genuine proof",
+    };
+    wrong_proof(lab, Forwarded::Request, route, wrong).await
 }
 
 /// Genuine peers of II prove the reply to request A; I is shown the reply
@@ -581,80 +715,29 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// bytes for A and refuse; those bytes with A's genuine proof are refused
 /// by I.
 pub async fn wrong_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let Route { from, to } = Route::replies(lab);
+    let route = Route::replies(lab);
+    let Route { from, to } = route;
     let (a_id, a_reply) = answered(lab).await?;
     let (b_id, _) = validated_request(lab, Route::requests(lab)).await?;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
-    let prover = lab.setup.prover(&from.name).await?;
-    let prove = function::PROVE_REPLY;
-    let proof_of_a = prover
-        .prove(prove, &a_id, &sha256_hex(&a_reply), &nonce)
-        .await?;
     // Signed by II's registered responder, but never stored on II.
     let responder = user_keys(org(from, "org1")?, "User1")?;
-    let b_reply = signed_reply(
-        &b_id,
-        (&from.name, &to.name),
-        ReplyStatus::Rejected,
-        &responder,
-    )?;
-    let before = height(to)?;
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Reply,
-        &envelope(Forwarded::Reply, from, &b_reply)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "a reply to request B with the proof of A's reply",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    let a_other = signed_reply(
-        &a_id,
-        (&from.name, &to.name),
-        ReplyStatus::NotFound,
-        &responder,
-    )?;
-    let asked = prover
-        .prove(prove, &a_id, &sha256_hex(&a_other), &nonce)
-        .await;
-    refused_with(
-        &mut evidence,
-        format!(
+    let reply_of = |id: &str, status| signed_reply(id, (&from.name, &to.name), status, &responder);
+    let b_reply = reply_of(&b_id, ReplyStatus::Rejected)?;
+    let a_other = reply_of(&a_id, ReplyStatus::NotFound)?;
+    let wrong = WrongProof {
+        a: (&a_id, &a_reply),
+        b: &b_reply,
+        b_id: &b_id,
+        genuine: (&a_id, &a_reply),
+        other: &a_other,
+        shown_label: "a reply to request B with the proof of A's reply",
+        asked_label: format!(
             "{}'s peers asked to prove other reply bytes for A",
             from.name
         ),
-        &asked,
-        ErrorCode::BadArgument,
-    );
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Reply,
-        &envelope(Forwarded::Reply, from, &a_other)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "those other bytes with the proof of A's stored reply",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    still_open(lab, &mut evidence, to, &a_id, "A").await?;
-    still_open(lab, &mut evidence, to, &b_id, "B").await?;
-    unchanged(&mut evidence, to, before)?;
-    Ok(evidence)
+        other_label: "those other bytes with the proof of A's stored reply",
+    };
+    wrong_proof(lab, Forwarded::Reply, route, wrong).await
 }
 
 /// A proof accepted once (its challenge used up) is used again with
@@ -662,6 +745,7 @@ pub async fn wrong_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// used-up challenge, and for a nonce never issued; then the accepted
 /// delivery is sent again. `a` and `c` are signed messages of `kind` for
 /// requests `a_id` and `c_id`, each provable by `route.from`'s peers.
+/// Returns the audit kinds `route.to` then holds for request A.
 async fn replayed(
     lab: &Lab<'_>,
     evidence: &mut Evidence,
@@ -669,14 +753,9 @@ async fn replayed(
     route: Route<'_>,
     (a_id, a): (&str, &[u8]),
     (c_id, c): (&str, &[u8]),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<String>> {
     let Route { from, to } = route;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
+    let nonce = fresh_nonce(lab, route).await?;
     let prover = lab.setup.prover(&from.name).await?;
     let prove = kind.prove_function();
     let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
@@ -725,10 +804,7 @@ async fn replayed(
         &refused,
         ErrorCode::BadChallenge,
     );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, c_id, "C").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, c_id, "C").await?,
-    }
+    nothing_written(lab, evidence, kind, to, c_id, "C").await?;
     unchanged(evidence, to, before)?;
     let again = deliver(lab, to, kind, &a_envelope, &proof_of_a)
         .await?
@@ -737,7 +813,8 @@ async fn replayed(
         outcome(&again)? == first_outcome,
         "A's accepted delivery again returns its stored outcome",
     );
-    Ok(())
+    let patient = lab.history(0)?.patient_ref.to_hex();
+    audit_kinds(&lab.admin(&to.name).await?, &patient, Some(a_id)).await
 }
 
 /// A request proof replayed.
@@ -746,7 +823,7 @@ pub async fn replayed_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let route = Route::requests(lab);
     let (a_id, a) = validated_request(lab, route).await?;
     let (c_id, c) = validated_request(lab, route).await?;
-    replayed(
+    let audit = replayed(
         lab,
         &mut evidence,
         Forwarded::Request,
@@ -755,8 +832,6 @@ pub async fn replayed_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         (&c_id, &c),
     )
     .await?;
-    let patient = lab.history(0)?.patient_ref.to_hex();
-    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
     evidence.check(
         audit == ["request_accepted"],
         format!("A accepted once on {} (audit: {audit:?})", route.to.name),
@@ -770,7 +845,7 @@ pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let route = Route::replies(lab);
     let (a_id, a) = answered(lab).await?;
     let (c_id, c) = answered(lab).await?;
-    replayed(
+    let audit = replayed(
         lab,
         &mut evidence,
         Forwarded::Reply,
@@ -779,8 +854,6 @@ pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         (&c_id, &c),
     )
     .await?;
-    let patient = lab.history(0)?.patient_ref.to_hex();
-    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
     evidence.check(
         audit == ["request_submitted", "reply_received"],
         format!(
@@ -793,99 +866,63 @@ pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 
 /// A message validated by `route.from`, with a proof by peers of a CA not
 /// registered for it (minted with `seed`) for a genuine challenge; then the
-/// genuine peers' proof for the same challenge.
+/// genuine peers' proof for the same challenge, which must be taken
+/// (`label` words its outcome).
 async fn unregistered_ca(
     lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    route: Route<'_>,
-    id: &str,
-    signed: &[u8],
+    (kind, route): (Forwarded, Route<'_>),
+    (id, signed): (&str, &[u8]),
     seed: u8,
-) -> anyhow::Result<Committed> {
-    let Route { from, to } = route;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let from = route.from;
+    let nonce = fresh_nonce(lab, route).await?;
     let ca = thief_ca(org(from, "org1")?, seed);
     let orgs = every_org(from);
     let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
-    let envelope = envelope(kind, from, signed)?;
-    let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope, &proof).await?;
-    refused_with(
-        evidence,
-        format!(
-            "peers of an unregistered CA for the {} organisations of {}",
-            orgs.len(),
-            from.name
-        ),
-        &refused,
-        ErrorCode::BadProof,
+    let refusal = format!(
+        "peers of an unregistered CA for the {} organisations of {}",
+        orgs.len(),
+        from.name
     );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
-    }
-    unchanged(evidence, to, before)?;
-    let genuine = lab
-        .setup
-        .prover(&from.name)
-        .await?
-        .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
-        .await?;
-    deliver(lab, to, kind, &envelope, &genuine)
-        .await?
-        .context("the genuine peers' proof")
+    refused_then_taken(
+        lab,
+        &mut evidence,
+        (kind, route),
+        (id, signed),
+        (&nonce, &proof, refusal),
+        ("the genuine peers' proof", label),
+    )
+    .await?;
+    Ok(evidence)
 }
 
 /// A request validated on I, proven by peers of a CA not registered for I.
 pub async fn unregistered_ca_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
     let route = Route::requests(lab);
     let (id, signed) = validated_request(lab, route).await?;
-    let taken = unregistered_ca(
+    unregistered_ca(
         lab,
-        &mut evidence,
-        Forwarded::Request,
-        route,
-        &id,
-        &signed,
+        (Forwarded::Request, route),
+        (&id, &signed),
         231,
+        |taken| format!("the same challenge with the registered peers' proof: {taken:?}"),
     )
-    .await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Accepted,
-        format!("the same challenge with the registered peers' proof: {taken:?}"),
-    );
-    Ok(evidence)
+    .await
 }
 
 /// A reply stored on II, proven by peers of a CA not registered for II.
 pub async fn unregistered_ca_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::replies(lab);
     let (id, reply) = answered(lab).await?;
-    let taken = unregistered_ca(
+    unregistered_ca(
         lab,
-        &mut evidence,
-        Forwarded::Reply,
-        route,
-        &id,
-        &reply,
+        (Forwarded::Reply, Route::replies(lab)),
+        (&id, &reply),
         241,
+        |taken| format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
     )
-    .await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Failed,
-        format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
-    );
-    Ok(evidence)
+    .await
 }
 
 /// How long II keeps honouring I's replaced entry in the rotation row.
@@ -946,10 +983,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &proof,
     )
     .await?;
-    let taken = match &taken {
-        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
-        Err(error) => format!("refused ({})", brief(error)),
-    };
+    let taken = outcome_or_refusal(&taken)?;
     evidence.check(
         taken == "Accepted",
         format!(
@@ -996,10 +1030,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         .proof_of(Forwarded::Request, &from.name, &to.name, &later)
         .await?;
     let taken = deliver(lab, to, Forwarded::Request, &envelope_of(&later)?, &proof).await?;
-    let taken = match &taken {
-        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
-        Err(error) => format!("refused ({})", brief(error)),
-    };
+    let taken = outcome_or_refusal(&taken)?;
     evidence.check(
         taken == "Accepted",
         format!(
