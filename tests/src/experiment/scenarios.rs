@@ -35,7 +35,7 @@ use ehrx_lab::forge::{
 use ehrx_lab::measure::millis;
 
 /// What a scenario is expected to show, before it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Scenario {
     pub id: &'static str,
     pub title: &'static str,
