@@ -23,10 +23,11 @@ use ehrx_client::ehr::interface::{
 use ehrx_client::fabric::{self, Committed, NetworkDescription, config::Organization};
 use ehrx_lab::exchange::{network_signing_key, network_trust, org, wait_for_peers};
 use ehrx_lab::forge::{
-    UserKeys, attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
+    attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
     signed_request, stored_entry, user_keys,
 };
-use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, thief_ca};
+use ehrx_lab::thief::{Ca, StolenRelay, minted_proof, thief_ca};
+use ehrx_lab::thief_messages::{forged_reply, forged_request};
 use ehrx_proto::exchange::{Purpose, ReplyStatus, ValidationProof, forwarded_envelope::Payload};
 use ehrx_services::relay::Submitter as _;
 
@@ -312,23 +313,17 @@ async fn with_lone_relay(
 }
 
 /// With `route.to`'s relay run alone, the thief who stole `route.from`'s
-/// relay host makes `user` of org1 with a CA of his own (minted with
-/// `seed` and `seed + 1`), signs with it the message for request `id`
-/// that `sign` makes, and delivers it ([`forged`]); nothing is written on
-/// `route.to`.
+/// relay host delivers `signed`, his forgery of `kind` for request `id`
+/// made with `ca` ([`forged`]); nothing is written on `route.to`.
 async fn stolen_relay(
     lab: &Lab<'_>,
     evidence: &mut Evidence,
     (kind, route): (Forwarded, Route<'_>),
-    (user, seed): (&str, u8),
+    (ca, signed): (Ca, Vec<u8>),
     id: &str,
-    sign: impl FnOnce(&UserKeys) -> anyhow::Result<Vec<u8>>,
 ) -> anyhow::Result<()> {
-    let Route { from, to } = route;
+    let to = route.to;
     with_lone_relay(lab, evidence, to, async |evidence| {
-        let ca = thief_ca(org(from, "org1")?, seed);
-        let minted = minted_user(&ca, org(from, "org1")?, user, seed + 1)?;
-        let signed = sign(&minted)?;
         let before = forged(evidence, &ca, kind, route, &signed).await?;
         nothing_written(lab, evidence, kind, to, id, "").await?;
         unchanged(evidence, to, before)
@@ -343,26 +338,20 @@ async fn stolen_relay(
 /// organisation of I, for a genuine challenge of II.
 pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let route = Route::requests(lab);
-    let Route { from, to } = route;
     let mut evidence = Evidence::default();
     let id = fresh_request_id();
-    let patient = lab.history(0)?.patient_ref;
+    let forgery = forged_request(
+        (route.from, &route.to.name),
+        &id,
+        &lab.history(0)?.patient_ref,
+        201,
+    )?;
     stolen_relay(
         lab,
         &mut evidence,
         (Forwarded::Request, route),
-        ("User2", 201),
+        forgery,
         &id,
-        |doctor| {
-            signed_request(
-                (&from.name, &to.name),
-                &id,
-                &patient,
-                &[0x5a; 32],
-                Purpose::Emergency,
-                doctor,
-            )
-        },
     )
     .await?;
     Ok(evidence)
@@ -373,24 +362,16 @@ pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// it to I's relay: without a proof, then with minted peers' proof.
 pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let route = Route::replies(lab);
-    let Route { from, to } = route;
     let mut evidence = Evidence::default();
     let (open, _) = validated_request(lab, Route::requests(lab)).await?;
-    evidence.fact(format!("a request of {} is open", to.name));
+    evidence.fact(format!("a request of {} is open", route.to.name));
+    let forgery = forged_reply((route.from, &route.to.name), &open, 221)?;
     stolen_relay(
         lab,
         &mut evidence,
         (Forwarded::Reply, route),
-        ("User1", 221),
+        forgery,
         &open,
-        |responder| {
-            signed_reply(
-                &open,
-                (&from.name, &to.name),
-                ReplyStatus::NotFound,
-                responder,
-            )
-        },
     )
     .await?;
     Ok(evidence)
@@ -402,7 +383,7 @@ pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// of `route.to` before the deliveries (his challenge is a transaction).
 async fn forged(
     evidence: &mut Evidence,
-    ca: &ehrx_lab::thief::Ca,
+    ca: &Ca,
     kind: Forwarded,
     route: Route<'_>,
     signed: &[u8],
