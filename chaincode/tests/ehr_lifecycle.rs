@@ -290,13 +290,7 @@ async fn leaving_the_lookup_table_drops_the_retiring_entry_too() {
     .await;
     let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
     assert!(world.net2.ledger.state_of(&retiring_key).is_some());
-    world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[b"RemoveRemoteNetwork", NET1.as_bytes()],
-        )
-        .await;
+    world.net2.remove_remote(NET1).await;
     assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
 }
 

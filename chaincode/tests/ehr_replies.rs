@@ -521,13 +521,7 @@ async fn each_defect_of_an_arriving_reply_is_refused_by_name() {
 async fn the_replying_network_must_be_active_in_the_lookup_table() {
     let world = World::new().await;
     let (_, signed) = world.replied_request(1).await;
-    world
-        .net1
-        .ok(
-            &world.net1.admin,
-            &[b"RemoveRemoteNetwork", NET2.as_bytes()],
-        )
-        .await;
+    world.net1.remove_remote(NET2).await;
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&signed), b"")
         .await;

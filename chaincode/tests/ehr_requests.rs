@@ -12,7 +12,7 @@ use ehrx_chaincode::{
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     names::Forwarded,
-    types::{NetworkConfig, NetworkStatus, Notice, OutcomeKind, RequesterRegistration},
+    types::{NetworkStatus, Notice, OutcomeKind, RequesterRegistration},
 };
 use prost::Message;
 use prost_types::Timestamp;
@@ -300,14 +300,7 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
 #[tokio::test]
 async fn a_configured_rate_allows_more_per_window() {
     let world = World::new().await;
-    let config = NetworkConfig {
-        network_id: NET1.into(),
-        rate_limit_max: 2,
-        rate_limit_window_seconds: 10,
-        consent_required: false,
-        break_glass: false,
-    };
-    world.net1.admin("ConfigureNetwork", &config).await;
+    world.net1.configure_rate(2, 10).await;
     for (n, t, expected) in [
         (1, 1000, OutcomeKind::Validated),
         (2, 1005, OutcomeKind::Validated),

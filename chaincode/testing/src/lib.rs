@@ -9,6 +9,7 @@
 //! errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod admin_calls;
 pub mod served;
 pub mod world;
 
