@@ -57,6 +57,14 @@ impl<'a> Route<'a> {
             to: lab.setup.net1,
         }
     }
+
+    /// The way `kind` goes.
+    fn of(kind: Forwarded, lab: &Lab<'a>) -> Self {
+        match kind {
+            Forwarded::Request => Self::requests(lab),
+            Forwarded::Reply => Self::replies(lab),
+        }
+    }
 }
 
 /// The contract's refusal, short: `[CODE] reason` with the reason cut.
@@ -116,56 +124,53 @@ fn named(what: &str) -> String {
     }
 }
 
-/// Checks that `net` stores nothing for request `id` (named `what`).
-async fn not_stored(
+/// Checks that a refused delivery of `kind` for request `id` (named
+/// `what`) wrote nothing on `net`: for a request, none is stored; for a
+/// reply, the request is still open on `net`, its source (validated, no
+/// reply stored).
+async fn nothing_written(
     lab: &Lab<'_>,
     evidence: &mut Evidence,
+    kind: Forwarded,
     net: &NetworkDescription,
     id: &str,
     what: &str,
 ) -> anyhow::Result<()> {
     let stored = stored_entry(&lab.admin(&net.name).await?, id).await?;
-    evidence.check(
-        stored.is_none(),
-        match &stored {
-            None => format!("no request{} stored on {}", named(what), net.name),
-            Some(entry) => format!(
-                "request{} stored on {} as {:?}",
-                named(what),
-                net.name,
-                entry.status
-            ),
-        },
-    );
-    Ok(())
-}
-
-/// Checks that request `id` is still open on `net`, its source: validated,
-/// no reply stored.
-async fn still_open(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    net: &NetworkDescription,
-    id: &str,
-    what: &str,
-) -> anyhow::Result<()> {
-    let entry = stored_entry(&lab.admin(&net.name).await?, id)
-        .await?
-        .with_context(|| format!("request{} is not on {}", named(what), net.name))?;
-    evidence.check(
-        entry.status == RequestStatus::Validated && entry.reply.is_none(),
-        format!(
-            "request{} still {:?} on {}, {}",
-            named(what),
-            entry.status,
-            net.name,
-            if entry.reply.is_none() {
-                "no reply stored"
-            } else {
-                "A REPLY STORED"
-            }
-        ),
-    );
+    match kind {
+        Forwarded::Request => {
+            evidence.check(
+                stored.is_none(),
+                match &stored {
+                    None => format!("no request{} stored on {}", named(what), net.name),
+                    Some(entry) => format!(
+                        "request{} stored on {} as {:?}",
+                        named(what),
+                        net.name,
+                        entry.status
+                    ),
+                },
+            );
+        }
+        Forwarded::Reply => {
+            let entry =
+                stored.with_context(|| format!("request{} is not on {}", named(what), net.name))?;
+            evidence.check(
+                entry.status == RequestStatus::Validated && entry.reply.is_none(),
+                format!(
+                    "request{} still {:?} on {}, {}",
+                    named(what),
+                    entry.status,
+                    net.name,
+                    if entry.reply.is_none() {
+                        "no reply stored"
+                    } else {
+                        "A REPLY STORED"
+                    }
+                ),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -317,18 +322,19 @@ async fn with_lone_relay(
 /// made with `ca` ([`forged`]); nothing is written on `route.to`.
 async fn stolen_relay(
     lab: &Lab<'_>,
-    evidence: &mut Evidence,
+    mut evidence: Evidence,
     (kind, route): (Forwarded, Route<'_>),
     (ca, signed): (Ca, Vec<u8>),
     id: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Evidence> {
     let to = route.to;
-    with_lone_relay(lab, evidence, to, async |evidence| {
+    with_lone_relay(lab, &mut evidence, to, async |evidence| {
         let before = forged(evidence, &ca, kind, route, &signed).await?;
         nothing_written(lab, evidence, kind, to, id, "").await?;
         unchanged(evidence, to, before)
     })
-    .await
+    .await?;
+    Ok(evidence)
 }
 
 /// Whoever stole network I's relay host (its network key and TLS files)
@@ -338,23 +344,11 @@ async fn stolen_relay(
 /// organisation of I, for a genuine challenge of II.
 pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let route = Route::requests(lab);
-    let mut evidence = Evidence::default();
     let id = fresh_request_id();
-    let forgery = forged_request(
-        (route.from, &route.to.name),
-        &id,
-        &lab.history(0)?.patient_ref,
-        201,
-    )?;
-    stolen_relay(
-        lab,
-        &mut evidence,
-        (Forwarded::Request, route),
-        forgery,
-        &id,
-    )
-    .await?;
-    Ok(evidence)
+    let patient = lab.history(0)?.patient_ref;
+    let forgery = forged_request((route.from, &route.to.name), &id, &patient, 201)?;
+    let kind = (Forwarded::Request, route);
+    stolen_relay(lab, Evidence::default(), kind, forgery, &id).await
 }
 
 /// Whoever stole network II's relay host forges a reply (by a responder of
@@ -366,15 +360,7 @@ pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let (open, _) = validated_request(lab, Route::requests(lab)).await?;
     evidence.fact(format!("a request of {} is open", route.to.name));
     let forgery = forged_reply((route.from, &route.to.name), &open, 221)?;
-    stolen_relay(
-        lab,
-        &mut evidence,
-        (Forwarded::Reply, route),
-        forgery,
-        &open,
-    )
-    .await?;
-    Ok(evidence)
+    stolen_relay(lab, evidence, (Forwarded::Reply, route), forgery, &open).await
 }
 
 /// The thief, with `route.from`'s relay files, gets a challenge from
@@ -430,23 +416,6 @@ async fn fresh_nonce(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<String> 
         .to_string())
 }
 
-/// Checks that a refused delivery of `kind` for request `id` (named
-/// `what`) wrote nothing on `to`: a request not stored, or a request still
-/// open without a reply.
-async fn nothing_written(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    to: &NetworkDescription,
-    id: &str,
-    what: &str,
-) -> anyhow::Result<()> {
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, id, what).await,
-        Forwarded::Reply => still_open(lab, evidence, to, id, what).await,
-    }
-}
-
 /// Checks that the delivery of `kind` with the genuine proof, after the
 /// refusal, was taken: a request accepted, or a reply stored (`Failed`:
 /// the responder declined). `label` words the outcome seen.
@@ -465,90 +434,100 @@ fn taken(
     Ok(())
 }
 
-/// Delivers `id`'s message `signed` of `kind` to `route.to` with `bad`, a
-/// proof for the challenge `nonce` that must be refused with `BAD_PROOF`
-/// (`refusal` words it), with nothing written; then, for the same
-/// challenge, with the proof of `route.from`'s genuine peers (`genuine`
-/// names it), which must be taken (`label` words its outcome).
-async fn refused_then_taken(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    (kind, route): (Forwarded, Route<'_>),
-    (id, signed): (&str, &[u8]),
-    (nonce, bad, refusal): (&str, &[u8], String),
-    (genuine, label): (&'static str, impl FnOnce(OutcomeKind) -> String),
-) -> anyhow::Result<()> {
-    let Route { from, to } = route;
-    let envelope = envelope(kind, from, signed)?;
-    let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope, bad).await?;
-    refused_with(evidence, refusal, &refused, ErrorCode::BadProof);
-    nothing_written(lab, evidence, kind, to, id, "").await?;
-    unchanged(evidence, to, before)?;
-    let proof = lab
-        .setup
-        .prover(&from.name)
-        .await?
-        .prove(kind.prove_function(), id, &sha256_hex(signed), nonce)
-        .await?;
-    let delivered = deliver(lab, to, kind, &envelope, &proof)
-        .await?
-        .context(genuine)?;
-    taken(evidence, kind, &delivered, label)
+/// How the first proof a row delivers is wrong, for a genuine challenge.
+#[derive(Debug, Clone, Copy)]
+enum BadProof {
+    /// Endorsed by the sender's org1 peers alone, where the receiver's
+    /// policy wants every organisation.
+    OneOrg,
+    /// Endorsed for every organisation of the sender by peers of a CA not
+    /// registered for it (minted with this seed).
+    UnregisteredCa(u8),
 }
 
-/// The proof of a validated message by org1's peers alone, where the
-/// receiver's policy wants every organisation, with nothing written; then,
-/// for the same challenge, the proof of every organisation, which must be
-/// taken (`label` words its outcome).
-async fn one_org(
+/// Delivers `id`'s message `signed` of `kind` to `route.to` with a `bad`
+/// proof for a fresh challenge, which must be refused with `BAD_PROOF`
+/// with nothing written; then, for the same challenge, with the proof of
+/// `route.from`'s genuine peers, which must be taken (`label` words its
+/// outcome).
+async fn refused_then_taken(
     lab: &Lab<'_>,
     mut evidence: Evidence,
     (kind, route): (Forwarded, Route<'_>),
     (id, signed): (&str, &[u8]),
+    bad: BadProof,
     label: impl FnOnce(OutcomeKind) -> String,
 ) -> anyhow::Result<Evidence> {
-    let from = route.from;
+    let Route { from, to } = route;
     let nonce = fresh_nonce(lab, route).await?;
-    let org1 = org(from, "org1")?.msp_id.as_str();
-    let one = lab
+    let (proof, refusal, genuine) = match bad {
+        BadProof::OneOrg => {
+            let org1 = org(from, "org1")?.msp_id.as_str();
+            let one = lab
+                .setup
+                .prover_of(&from.name, &[org1])
+                .await?
+                .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
+                .await?;
+            let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
+            let refusal = format!(
+                "{} endorsement(s), by {org1} only, of {} organisations",
+                endorsements,
+                from.organizations.len()
+            );
+            (one, refusal, "the proof of every organisation")
+        }
+        BadProof::UnregisteredCa(seed) => {
+            let ca = thief_ca(org(from, "org1")?, seed);
+            let orgs = every_org(from);
+            let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
+            let refusal = format!(
+                "peers of an unregistered CA for the {} organisations of {}",
+                orgs.len(),
+                from.name
+            );
+            (proof, refusal, "the genuine peers' proof")
+        }
+    };
+    let envelope = envelope(kind, from, signed)?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope, &proof).await?;
+    refused_with(&mut evidence, refusal, &refused, ErrorCode::BadProof);
+    nothing_written(lab, &mut evidence, kind, to, id, "").await?;
+    unchanged(&mut evidence, to, before)?;
+    let proof = lab
         .setup
-        .prover_of(&from.name, &[org1])
+        .prover(&from.name)
         .await?
         .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
         .await?;
-    let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
-    let refusal = format!(
-        "{} endorsement(s), by {org1} only, of {} organisations",
-        endorsements,
-        from.organizations.len()
-    );
-    refused_then_taken(
-        lab,
-        &mut evidence,
-        (kind, route),
-        (id, signed),
-        (&nonce, &one, refusal),
-        ("the proof of every organisation", label),
-    )
-    .await?;
+    let delivered = deliver(lab, to, kind, &envelope, &proof)
+        .await?
+        .context(genuine)?;
+    taken(&mut evidence, kind, &delivered, label)?;
     Ok(evidence)
+}
+
+/// A request validated on I, delivered to II with a `bad` proof, then
+/// with the genuine one ([`refused_then_taken`]).
+async fn request_refused_then_taken(
+    lab: &Lab<'_>,
+    bad: BadProof,
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<Evidence> {
+    let route = Route::requests(lab);
+    let (id, signed) = validated_request(lab, route).await?;
+    let message = (id.as_str(), signed.as_slice());
+    let kind = (Forwarded::Request, route);
+    refused_then_taken(lab, Evidence::default(), kind, message, bad, label).await
 }
 
 /// A request validated on I, proven by the peers of one organisation of
 /// I where II's policy wants both.
 pub async fn one_org_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let route = Route::requests(lab);
-    let (id, signed) = validated_request(lab, route).await?;
-    one_org(
-        lab,
-        Evidence::default(),
-        (Forwarded::Request, route),
-        (&id, &signed),
-        |taken| format!(
-            "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
-        ),
-    )
+    request_refused_then_taken(lab, BadProof::OneOrg, |taken| format!(
+        "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
+    ))
     .await
 }
 
@@ -562,11 +541,12 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "a request of {} answered on {} (reply stored there)",
         route.to.name, route.from.name
     ));
-    one_org(
+    refused_then_taken(
         lab,
         evidence,
         (Forwarded::Reply, route),
         (&id, &reply),
+        BadProof::OneOrg,
         |taken| format!(
             "the same challenge with the proof of every organisation: reply stored ({taken:?}: the responder declined)"
         ),
@@ -574,86 +554,61 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     .await
 }
 
-/// A message shown to the receiver with the proof of another, and other
-/// bytes under a genuine message's id: what [`wrong_proof`] delivers, and
-/// how each refusal is worded.
-struct WrongProof<'a> {
-    /// Message A, whose genuine proof comes first: its id and bytes.
-    a: (&'a str, &'a [u8]),
-    /// A message for request B, shown with A's proof (`shown_label`).
-    b: &'a [u8],
-    /// Request B's id.
-    b_id: &'a str,
-    /// The genuine message whose id the other bytes claim (A or B): its
-    /// id and bytes.
-    genuine: (&'a str, &'a [u8]),
-    /// Other bytes under `genuine`'s id, which the sender's peers are asked
-    /// to prove (`asked_label`) and which come with `genuine`'s proof
-    /// (`other_label`).
-    other: &'a [u8],
-    shown_label: &'a str,
-    asked_label: String,
-    other_label: &'a str,
-}
-
 /// Genuine peers of `route.from` prove message A for a fresh challenge; the
-/// receiver is shown B with A's proof; the peers are asked to prove other
-/// bytes under a genuine message's id, and refuse; those bytes with that
-/// message's genuine proof are refused. Nothing is written for A or B.
+/// receiver is shown message B with A's proof. The peers are asked to
+/// prove `other` bytes under the id of A or B (`other.0`), and refuse;
+/// those bytes with that message's genuine proof are refused. Nothing is
+/// written for A or B. `a` and `b` are the messages' request ids and bytes.
 async fn wrong_proof(
     lab: &Lab<'_>,
-    kind: Forwarded,
-    route: Route<'_>,
-    wrong: WrongProof<'_>,
+    (kind, route): (Forwarded, Route<'_>),
+    [(a_id, a), (b_id, b)]: [(&str, &[u8]); 2],
+    (other_id, other): (&str, &[u8]),
 ) -> anyhow::Result<Evidence> {
+    let (shown_label, asked_label, other_label) = match kind {
+        Forwarded::Request => (
+            "request B with the proof of request A",
+            "B's id with the hash of other bytes (another sealing key)",
+            "B's genuine proof",
+        ),
+        Forwarded::Reply => (
+            "a reply to request B with the proof of A's reply",
+            "other reply bytes for A",
+            "the proof of A's stored reply",
+        ),
+    };
     let mut evidence = Evidence::default();
     let Route { from, to } = route;
-    let (a_id, a) = wrong.a;
     let nonce = fresh_nonce(lab, route).await?;
     let prover = lab.setup.prover(&from.name).await?;
     let prove = kind.prove_function();
     let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
     let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope(kind, from, wrong.b)?, &proof_of_a).await?;
-    refused_with(
-        &mut evidence,
-        wrong.shown_label,
-        &refused,
-        ErrorCode::BadProof,
-    );
-    let (genuine_id, genuine) = wrong.genuine;
+    let refused = deliver(lab, to, kind, &envelope(kind, from, b)?, &proof_of_a).await?;
+    refused_with(&mut evidence, shown_label, &refused, ErrorCode::BadProof);
     let asked = prover
-        .prove(prove, genuine_id, &sha256_hex(wrong.other), &nonce)
+        .prove(prove, other_id, &sha256_hex(other), &nonce)
         .await;
     refused_with(
         &mut evidence,
-        wrong.asked_label,
+        format!("{}'s peers asked to prove {asked_label}", from.name),
         &asked,
         ErrorCode::BadArgument,
     );
-    let proof_of_genuine = if genuine_id == a_id {
+    let genuine_proof = if other_id == a_id {
         proof_of_a
     } else {
-        prover
-            .prove(prove, genuine_id, &sha256_hex(genuine), &nonce)
-            .await?
+        prover.prove(prove, b_id, &sha256_hex(b), &nonce).await?
     };
-    let refused = deliver(
-        lab,
-        to,
-        kind,
-        &envelope(kind, from, wrong.other)?,
-        &proof_of_genuine,
-    )
-    .await?;
+    let refused = deliver(lab, to, kind, &envelope(kind, from, other)?, &genuine_proof).await?;
     refused_with(
         &mut evidence,
-        wrong.other_label,
+        format!("those other bytes with {other_label}"),
         &refused,
         ErrorCode::BadProof,
     );
     nothing_written(lab, &mut evidence, kind, to, a_id, "A").await?;
-    nothing_written(lab, &mut evidence, kind, to, wrong.b_id, "B").await?;
+    nothing_written(lab, &mut evidence, kind, to, b_id, "B").await?;
     unchanged(&mut evidence, to, before)?;
     Ok(evidence)
 }
@@ -675,20 +630,14 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         Purpose::Treatment,
         &user_keys(org(from, "org1")?, "User2")?,
     )?;
-    let wrong = WrongProof {
-        a: (&a_id, &a),
-        b: &b,
-        b_id: &b_id,
-        genuine: (&b_id, &b),
-        other: &b_swapped,
-        shown_label: "request B with the proof of request A",
-        asked_label: format!(
-            "{}'s peers asked to prove B's id with the hash of other bytes (another sealing key)",
-            from.name
-        ),
-        other_label: "those other bytes with B's genuine proof",
-    };
-    wrong_proof(lab, Forwarded::Request, route, wrong).await
+    let messages = [(a_id.as_str(), a.as_slice()), (&b_id, &b)];
+    wrong_proof(
+        lab,
+        (Forwarded::Request, route),
+        messages,
+        (&b_id, &b_swapped),
+    )
+    .await
 }
 
 /// Genuine peers of II prove the reply to request A; I is shown the reply
@@ -705,36 +654,26 @@ pub async fn wrong_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let reply_of = |id: &str, status| signed_reply(id, (&from.name, &to.name), status, &responder);
     let b_reply = reply_of(&b_id, ReplyStatus::Rejected)?;
     let a_other = reply_of(&a_id, ReplyStatus::NotFound)?;
-    let wrong = WrongProof {
-        a: (&a_id, &a_reply),
-        b: &b_reply,
-        b_id: &b_id,
-        genuine: (&a_id, &a_reply),
-        other: &a_other,
-        shown_label: "a reply to request B with the proof of A's reply",
-        asked_label: format!(
-            "{}'s peers asked to prove other reply bytes for A",
-            from.name
-        ),
-        other_label: "those other bytes with the proof of A's stored reply",
-    };
-    wrong_proof(lab, Forwarded::Reply, route, wrong).await
+    let messages = [(a_id.as_str(), a_reply.as_slice()), (&b_id, &b_reply)];
+    wrong_proof(lab, (Forwarded::Reply, route), messages, (&a_id, &a_other)).await
 }
 
 /// A proof accepted once (its challenge used up) is used again with
 /// another message C; C is proven afresh by the genuine peers for that
 /// used-up challenge, and for a nonce never issued; then the accepted
-/// delivery is sent again. `a` and `c` are signed messages of `kind` for
-/// requests `a_id` and `c_id`, each provable by `route.from`'s peers.
-/// Returns the audit kinds `route.to` then holds for request A.
-async fn replayed(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    route: Route<'_>,
-    (a_id, a): (&str, &[u8]),
-    (c_id, c): (&str, &[u8]),
-) -> anyhow::Result<Vec<String>> {
+/// delivery is sent again. A and C are messages of `kind` that
+/// `route.from`'s peers can prove: requests validated on I, or replies
+/// stored on II. At the end the receiver's audit holds A's entries once.
+async fn replayed(lab: &Lab<'_>, kind: Forwarded) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::of(kind, lab);
+    let provable = async || match kind {
+        Forwarded::Request => validated_request(lab, route).await,
+        Forwarded::Reply => answered(lab).await,
+    };
+    let (a_id, a) = provable().await?;
+    let (c_id, c) = provable().await?;
+    let (a_id, a, c_id, c) = (a_id.as_str(), a.as_slice(), c_id.as_str(), c.as_slice());
     let Route { from, to } = route;
     let nonce = fresh_nonce(lab, route).await?;
     let prover = lab.setup.prover(&from.name).await?;
@@ -758,7 +697,7 @@ async fn replayed(
     let c_envelope = envelope(kind, from, c)?;
     let refused = deliver(lab, to, kind, &c_envelope, &proof_of_a).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         "A's accepted proof again, with C",
         &refused,
         ErrorCode::BadChallenge,
@@ -766,7 +705,7 @@ async fn replayed(
     let used = prover.prove(prove, c_id, &sha256_hex(c), &nonce).await?;
     let refused = deliver(lab, to, kind, &c_envelope, &used).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         format!(
             "C proven by {}'s peers for A's used-up challenge",
             from.name
@@ -780,13 +719,13 @@ async fn replayed(
         .await?;
     let refused = deliver(lab, to, kind, &c_envelope, &unknown).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         "C proven for a nonce never issued",
         &refused,
         ErrorCode::BadChallenge,
     );
-    nothing_written(lab, evidence, kind, to, c_id, "C").await?;
-    unchanged(evidence, to, before)?;
+    nothing_written(lab, &mut evidence, kind, to, c_id, "C").await?;
+    unchanged(&mut evidence, to, before)?;
     let again = deliver(lab, to, kind, &a_envelope, &proof_of_a)
         .await?
         .context("A's delivery again")?;
@@ -795,112 +734,48 @@ async fn replayed(
         "A's accepted delivery again returns its stored outcome",
     );
     let patient = lab.history(0)?.patient_ref.to_hex();
-    audit_kinds(&lab.admin(&to.name).await?, &patient, Some(a_id)).await
+    let audit = audit_kinds(&lab.admin(&to.name).await?, &patient, Some(a_id)).await?;
+    let (expected, label): (&[&str], _) = match kind {
+        Forwarded::Request => (
+            &["request_accepted"],
+            format!("A accepted once on {} (audit: {audit:?})", to.name),
+        ),
+        Forwarded::Reply => (
+            &["request_submitted", "reply_received"],
+            format!("A's reply received once on {} (audit: {audit:?})", to.name),
+        ),
+    };
+    evidence.check(audit == expected, label);
+    Ok(evidence)
 }
 
 /// A request proof replayed.
 pub async fn replayed_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::requests(lab);
-    let (a_id, a) = validated_request(lab, route).await?;
-    let (c_id, c) = validated_request(lab, route).await?;
-    let audit = replayed(
-        lab,
-        &mut evidence,
-        Forwarded::Request,
-        route,
-        (&a_id, &a),
-        (&c_id, &c),
-    )
-    .await?;
-    evidence.check(
-        audit == ["request_accepted"],
-        format!("A accepted once on {} (audit: {audit:?})", route.to.name),
-    );
-    Ok(evidence)
+    replayed(lab, Forwarded::Request).await
 }
 
 /// A reply proof replayed.
 pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::replies(lab);
-    let (a_id, a) = answered(lab).await?;
-    let (c_id, c) = answered(lab).await?;
-    let audit = replayed(
-        lab,
-        &mut evidence,
-        Forwarded::Reply,
-        route,
-        (&a_id, &a),
-        (&c_id, &c),
-    )
-    .await?;
-    evidence.check(
-        audit == ["request_submitted", "reply_received"],
-        format!(
-            "A's reply received once on {} (audit: {audit:?})",
-            route.to.name
-        ),
-    );
-    Ok(evidence)
-}
-
-/// A message validated by `route.from`, with a proof by peers of a CA not
-/// registered for it (minted with `seed`) for a genuine challenge; then the
-/// genuine peers' proof for the same challenge, which must be taken
-/// (`label` words its outcome).
-async fn unregistered_ca(
-    lab: &Lab<'_>,
-    (kind, route): (Forwarded, Route<'_>),
-    (id, signed): (&str, &[u8]),
-    seed: u8,
-    label: impl FnOnce(OutcomeKind) -> String,
-) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let from = route.from;
-    let nonce = fresh_nonce(lab, route).await?;
-    let ca = thief_ca(org(from, "org1")?, seed);
-    let orgs = every_org(from);
-    let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
-    let refusal = format!(
-        "peers of an unregistered CA for the {} organisations of {}",
-        orgs.len(),
-        from.name
-    );
-    refused_then_taken(
-        lab,
-        &mut evidence,
-        (kind, route),
-        (id, signed),
-        (&nonce, &proof, refusal),
-        ("the genuine peers' proof", label),
-    )
-    .await?;
-    Ok(evidence)
+    replayed(lab, Forwarded::Reply).await
 }
 
 /// A request validated on I, proven by peers of a CA not registered for I.
 pub async fn unregistered_ca_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let route = Route::requests(lab);
-    let (id, signed) = validated_request(lab, route).await?;
-    unregistered_ca(
-        lab,
-        (Forwarded::Request, route),
-        (&id, &signed),
-        231,
-        |taken| format!("the same challenge with the registered peers' proof: {taken:?}"),
-    )
+    request_refused_then_taken(lab, BadProof::UnregisteredCa(231), |taken| {
+        format!("the same challenge with the registered peers' proof: {taken:?}")
+    })
     .await
 }
 
 /// A reply stored on II, proven by peers of a CA not registered for II.
 pub async fn unregistered_ca_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
     let (id, reply) = answered(lab).await?;
-    unregistered_ca(
+    refused_then_taken(
         lab,
+        Evidence::default(),
         (Forwarded::Reply, Route::replies(lab)),
         (&id, &reply),
-        241,
+        BadProof::UnregisteredCa(241),
         |taken| format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
     )
     .await
@@ -999,7 +874,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &refused,
         ErrorCode::BadProof,
     );
-    not_stored(lab, &mut evidence, to, &later_id, "").await?;
+    nothing_written(lab, &mut evidence, Forwarded::Request, to, &later_id, "").await?;
     unchanged(&mut evidence, to, before)?;
 
     // Back to the roots I's peers chain to, at once.
