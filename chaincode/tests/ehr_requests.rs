@@ -146,12 +146,7 @@ async fn each_defect_of_a_request_is_refused_by_name() {
             Box::new(|r| r.destination_network = "net9".into()),
         ),
     ];
-    for (name, defect) in cases {
-        let mut request = world.request(1);
-        defect(&mut request);
-        let message = world.submit_refused(&request).await;
-        assert_mentions(&message, name);
-    }
+    world.each_filing_refused(&world.request(1), cases).await;
 }
 
 #[tokio::test]
@@ -390,12 +385,7 @@ async fn each_defective_envelope_is_refused_by_name() {
             "attestation",
         ),
     ];
-    for (envelope, expected) in cases {
-        let message = world
-            .delivery_refused(Forwarded::Request, &envelope, b"")
-            .await;
-        assert_mentions(&message, expected);
-    }
+    world.each_delivery_refused(Forwarded::Request, cases).await;
 }
 
 #[tokio::test]

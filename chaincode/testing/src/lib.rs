@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod admin_calls;
+pub mod refusals;
 pub mod served;
 pub mod world;
 
