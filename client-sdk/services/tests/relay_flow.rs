@@ -836,6 +836,14 @@ fn checkpoint_of(event: &ChaincodeEvent) -> Checkpoint {
     }
 }
 
+/// A gRPC connection to `node`'s relay that trusts the relays' CA (no
+/// client certificate yet).
+fn connection_to(pki: &Pki, node: &Node) -> ConnectionBuilder {
+    ConnectionBuilder::new(node.grpc.to_string())
+        .tls_ca_pem(pki.read("relays-ca.crt"))
+        .server_name("localhost")
+}
+
 /// Waits until `network`'s saved checkpoint is at `event`.
 async fn until_checkpoint(pki: &Pki, network: &str, event: &ChaincodeEvent, what: &str) {
     eventually(what, || async {
@@ -1062,12 +1070,7 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
         "net1",
         &network_key("net1"),
     );
-    let connection = || {
-        ConnectionBuilder::new(b.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
-            .connect_timeout(Duration::from_secs(5))
-    };
+    let connection = || connection_to(&pki, &b).connect_timeout(Duration::from_secs(5));
     let deliver = |connection: ConnectionBuilder| {
         let envelope = envelope.clone();
         async move {
@@ -1222,9 +1225,7 @@ async fn stopping_a_relay_lets_an_incoming_delivery_finish() {
     recorder.set_delay(Duration::from_millis(400));
     let relay2 = Running::start(b.config(&pki, &a), &Ledger::default(), &recorder).await;
 
-    let channel = ConnectionBuilder::new(b.grpc.to_string())
-        .tls_ca_pem(pki.read("relays-ca.crt"))
-        .server_name("localhost")
+    let channel = connection_to(&pki, &b)
         .client_tls(pki.read("net1.crt"), pki.read("net1.key"))
         .connect()
         .await
@@ -1363,9 +1364,7 @@ async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile(
             relay1.health().await["reloads"] == round
         })
         .await;
-        let channel = ConnectionBuilder::new(a.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
+        let channel = connection_to(&pki, &a)
             .client_tls(pki.read("net3.crt"), pki.read("net3.key"))
             .connect_timeout(Duration::from_secs(5))
             .connect()
@@ -1400,9 +1399,7 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
     let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
     let client = |network: &str| {
         let (cert, key) = (format!("{network}.crt"), format!("{network}.key"));
-        let builder = ConnectionBuilder::new(b.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
+        let builder = connection_to(&pki, &b)
             .client_tls(pki.read(&cert), pki.read(&key))
             .connect_timeout(Duration::from_secs(5));
         async move { RelayClient::new(builder.connect().await.unwrap()) }
