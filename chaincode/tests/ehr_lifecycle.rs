@@ -33,15 +33,11 @@ fn at(ms: i64) -> Timestamp {
 /// `args` on `net` by `who` at `at_ms`, expected to succeed: the JSON
 /// result.
 async fn ok_at(net: &Network, who: &Person, args: Vec<Vec<u8>>, at_ms: i64) -> Value {
-    let outcome = net
-        .invoke(
-            invocation(args)
-                .creator(who.creator.clone())
-                .timestamp(at(at_ms)),
-        )
-        .await;
-    assert_eq!(outcome.response.status, 200, "{}", outcome.response.message);
-    serde_json::from_slice(&outcome.response.payload).unwrap_or(Value::Null)
+    let function = String::from_utf8_lossy(&args[0]).into_owned();
+    let invocation = invocation(args)
+        .creator(who.creator.clone())
+        .timestamp(at(at_ms));
+    succeeded(&function, &net.invoke(invocation).await)
 }
 
 /// net1's org after its CA was rotated: the new root and a peer it issued.
@@ -123,13 +119,12 @@ fn accept(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Invocatio
     .timestamp(at(at_ms))
 }
 
+/// [`accept`], expected to succeed: the JSON result.
 async fn accepted(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Value {
-    let args = vec![
-        b"AcceptRequest".to_vec(),
-        world.forward_request(signed),
-        proof,
-    ];
-    ok_at(&world.net2, &world.net2.relay, args, at_ms).await
+    succeeded(
+        "AcceptRequest",
+        &world.net2.invoke(accept(world, signed, proof, at_ms)).await,
+    )
 }
 
 #[tokio::test]
@@ -290,13 +285,7 @@ async fn leaving_the_lookup_table_drops_the_retiring_entry_too() {
     .await;
     let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
     assert!(world.net2.ledger.state_of(&retiring_key).is_some());
-    world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[b"RemoveRemoteNetwork", NET1.as_bytes()],
-        )
-        .await;
+    world.net2.remove_remote(NET1).await;
     assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
 }
 

@@ -238,12 +238,9 @@ async fn each_reply_format_defect_is_refused_by_name() {
             Box::new(|r| r.receiving_network = "net3".into()),
         ),
     ];
-    for (name, defect) in cases {
-        let mut reply = world.reply_ok(&request);
-        defect(&mut reply);
-        let message = world.submit_refused(&reply).await;
-        assert_mentions(&message, name);
-    }
+    world
+        .each_filing_refused(&world.reply_ok(&request), cases)
+        .await;
 }
 
 #[tokio::test]
@@ -442,19 +439,15 @@ async fn only_a_registered_relay_may_deliver_a_reply() {
 #[tokio::test]
 async fn malformed_reply_envelopes_are_refused() {
     let world = World::new().await;
-    for (envelope, expected) in [
+    let cases = [
         (b"\x1a\x01".to_vec(), "forwarded envelope"),
         (
             world.net2.attest(Payload::SignedRequest(vec![1])),
             "carries a signed request",
         ),
         (world.forward_reply(b"\xff"), "signed reply"),
-    ] {
-        let message = world
-            .delivery_refused(Forwarded::Reply, &envelope, b"")
-            .await;
-        assert_mentions(&message, expected);
-    }
+    ];
+    world.each_delivery_refused(Forwarded::Reply, cases).await;
 }
 
 #[tokio::test]
@@ -503,31 +496,25 @@ async fn each_defect_of_an_arriving_reply_is_refused_by_name() {
             "receiving_network",
         ),
     ];
-    for (defect, attested_as, expected) in cases {
+    let envelopes = cases.into_iter().map(|(defect, attested_as, expected)| {
         let mut reply = world.reply_ok(&request);
         defect(&mut reply);
         let signed = world.sign_reply(&reply, &world.responder);
         let envelope =
             ForwardedEnvelope::attest(Payload::SignedReply(signed), attested_as, &world.net2.key)
                 .encode_to_vec();
-        let message = world
-            .delivery_refused(Forwarded::Reply, &envelope, b"")
-            .await;
-        assert_mentions(&message, expected);
-    }
+        (envelope, expected)
+    });
+    world
+        .each_delivery_refused(Forwarded::Reply, envelopes)
+        .await;
 }
 
 #[tokio::test]
 async fn the_replying_network_must_be_active_in_the_lookup_table() {
     let world = World::new().await;
     let (_, signed) = world.replied_request(1).await;
-    world
-        .net1
-        .ok(
-            &world.net1.admin,
-            &[b"RemoveRemoteNetwork", NET2.as_bytes()],
-        )
-        .await;
+    world.net1.remove_remote(NET2).await;
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&signed), b"")
         .await;

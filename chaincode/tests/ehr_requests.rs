@@ -12,7 +12,7 @@ use ehrx_chaincode::{
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     names::Forwarded,
-    types::{NetworkConfig, NetworkStatus, Notice, OutcomeKind, RequesterRegistration},
+    types::{NetworkStatus, Notice, OutcomeKind, RequesterRegistration},
 };
 use prost::Message;
 use prost_types::Timestamp;
@@ -146,12 +146,7 @@ async fn each_defect_of_a_request_is_refused_by_name() {
             Box::new(|r| r.destination_network = "net9".into()),
         ),
     ];
-    for (name, defect) in cases {
-        let mut request = world.request(1);
-        defect(&mut request);
-        let message = world.submit_refused(&request).await;
-        assert_mentions(&message, name);
-    }
+    world.each_filing_refused(&world.request(1), cases).await;
 }
 
 #[tokio::test]
@@ -300,14 +295,7 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
 #[tokio::test]
 async fn a_configured_rate_allows_more_per_window() {
     let world = World::new().await;
-    let config = NetworkConfig {
-        network_id: NET1.into(),
-        rate_limit_max: 2,
-        rate_limit_window_seconds: 10,
-        consent_required: false,
-        break_glass: false,
-    };
-    world.net1.admin("ConfigureNetwork", &config).await;
+    world.net1.configure_rate(2, 10).await;
     for (n, t, expected) in [
         (1, 1000, OutcomeKind::Validated),
         (2, 1005, OutcomeKind::Validated),
@@ -397,12 +385,7 @@ async fn each_defective_envelope_is_refused_by_name() {
             "attestation",
         ),
     ];
-    for (envelope, expected) in cases {
-        let message = world
-            .delivery_refused(Forwarded::Request, &envelope, b"")
-            .await;
-        assert_mentions(&message, expected);
-    }
+    world.each_delivery_refused(Forwarded::Request, cases).await;
 }
 
 #[tokio::test]

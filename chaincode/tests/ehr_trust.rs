@@ -403,8 +403,7 @@ async fn challenges_are_for_relays_and_trusted_networks_only() {
     let message = net2.err(&net2.relay, &[b"IssueChallenge", b"net3"]).await;
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
     // Removing a network from the lookup table forgets its trust.
-    net2.ok(&net2.admin, &[b"RemoveRemoteNetwork", NET1.as_bytes()])
-        .await;
+    net2.remove_remote(NET1).await;
     net2.trust(&world.net1).await;
     let message = net2
         .err(&net2.relay, &[b"IssueChallenge", NET1.as_bytes()])

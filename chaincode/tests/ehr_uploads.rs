@@ -10,7 +10,7 @@ use ehrx_chaincode_testing::*;
 use ehrx_interface::{
     ErrorCode,
     limits::{MAX_RECORD_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_RECORDS},
-    types::{NetworkConfig, RecordContent},
+    types::RecordContent,
 };
 use ehrx_proto::exchange::ReplyStatus;
 use serde_json::{Value, json};
@@ -45,14 +45,7 @@ fn stored_kinds(result: &Value) -> Vec<(&str, &str)> {
 /// The world, with room for a few requests a minute on net1.
 async fn roomy_world() -> World {
     let world = World::new().await;
-    let config = NetworkConfig {
-        network_id: NET1.into(),
-        rate_limit_max: 10,
-        rate_limit_window_seconds: 60,
-        consent_required: false,
-        break_glass: false,
-    };
-    world.net1.admin("ConfigureNetwork", &config).await;
+    world.net1.configure_rate(10, 60).await;
     world
 }
 

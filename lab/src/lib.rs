@@ -37,6 +37,7 @@ pub mod networks;
 pub mod plot;
 pub mod report;
 pub mod thief;
+pub mod thief_messages;
 pub mod wan;
 
 /// The networks are described by the SDK's reader of `network.json`, so the

@@ -24,13 +24,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
-use ehrx_lab::NetworkDescription;
-use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, healthz, patient_args, requester_args, write_json,
     write_walkthrough_setup,
 };
 use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
+use ehrx_lab::forge::height;
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
 
@@ -43,13 +42,6 @@ const MATCHING_KEY: &str = "5a1e0c7b3f29d84e6a01b2c3d4e5f60718293a4b5c6d7e8f90a1
 const ADA: [&str; 3] = ["Ada Lovelace", "1815-12-10", "900-12-3456"];
 /// How long a service may take to follow its events, or to stop.
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Block height of the channel on the first peer of org1, where the CLI's
-/// transactions go in (so a commit is visible there).
-fn height(net: &NetworkDescription) -> u64 {
-    let org1 = org(net, "org1").unwrap();
-    peer_height(org1, &org1.peers[0], &net.channel).unwrap()
-}
 
 /// Asserts a command failed with `code`, said why on stderr (all of
 /// `needles`), and printed no result.
@@ -313,7 +305,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         &json!({"network": {"network_id": "net1"}, "requestors": []}),
     )
     .unwrap();
-    let before = height(net1);
+    let before = height(net1).unwrap();
     let run = net1_admin
         .run(["admin", "setup", "--file", "setup-typo.json"])
         .unwrap();
@@ -322,7 +314,11 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         1,
         &["setup-typo.json", "unknown field \"requestors\""],
     );
-    assert_eq!(height(net1), before, "a refused setup writes nothing");
+    assert_eq!(
+        height(net1).unwrap(),
+        before,
+        "a refused setup writes nothing"
+    );
 
     // Both admins at once, as two hospitals would.
     let setup = Instant::now();
@@ -370,7 +366,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
         .to_hex();
 
     // --- Bad uploads write nothing on network II.
-    let before = height(net2);
+    let before = height(net2).unwrap();
     std::fs::write(
         dir.join("no-id.json"),
         r#"{"resourceType": "Observation", "status": "final"}"#,
@@ -428,7 +424,7 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     );
     let run = responder.run(put_files(&["note.json"])).unwrap();
     assert_fails(&run, 1, &["uploading note.json", "access denied"]);
-    assert_eq!(height(net2), before, "bad uploads write nothing");
+    assert_eq!(height(net2).unwrap(), before, "bad uploads write nothing");
 
     // A synthetic patient (generated identifiers, no real person).
     let run = uploader.synthetic("11", "1").unwrap();

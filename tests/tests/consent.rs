@@ -19,24 +19,18 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use ehrx_lab::NetworkDescription;
-use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, patient_args, requester_args, write_json,
     write_walkthrough_setup,
 };
 use ehrx_lab::exchange::org;
+use ehrx_lab::forge::height;
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
 
 const DOCTOR: &str = "DR-0001";
 const MATCHING_KEY: &str = "5a1e0c7b3f29d84e6a01b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f607";
 const SERVICE_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn height(net: &NetworkDescription) -> u64 {
-    let org1 = org(net, "org1").unwrap();
-    peer_height(org1, &org1.peers[0], &net.channel).unwrap()
-}
 
 /// The request's JSON outcome, with its exit status checked.
 fn requested(run: &Run, outcome: &str, code: i32) -> Value {
@@ -119,7 +113,7 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     );
 
     // --- Hostile consents and callers without the role write nothing.
-    let before = height(net2);
+    let before = height(net2).unwrap();
     std::fs::write(dir.join("array.json"), "[1,2]").unwrap();
     std::fs::write(
         dir.join("twice.json"),
@@ -151,7 +145,11 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     let run = uploader.run(put_args).unwrap();
     assert_eq!(run.code, Some(1), "{run}");
     assert!(run.stderr.contains("access denied"), "{run}");
-    assert_eq!(height(net2), before, "refused consents write nothing");
+    assert_eq!(
+        height(net2).unwrap(),
+        before,
+        "refused consents write nothing"
+    );
 
     // --- A consent by the manager: listed, and the request is answered.
     let stored = manager

@@ -18,9 +18,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ehrx_lab::cli::peer_height;
 use ehrx_lab::ehrx_cli::{Ehrx, Run, fresh_dir, reply_args, requester_args, write_json};
 use ehrx_lab::exchange::{ExchangeSetup, org};
+use ehrx_lab::forge::height;
 use ehrx_lab::networks::{Networks, description_path};
 use serde_json::{Value, json};
 
@@ -111,11 +111,6 @@ fn carol_refused_at_the_end() -> Value {
          "request": {"method": "POST", "url": "Observation"}},
         {"resource": other, "request": {"method": "PUT", "url": "Organization/general-hospital"}},
     ]})
-}
-
-fn height(net: &ehrx_lab::NetworkDescription) -> u64 {
-    let org1 = org(net, "org1").unwrap();
-    peer_height(org1, &org1.peers[0], &net.channel).unwrap()
 }
 
 /// Runs a CLI command off the async workers (relays and responders run on
@@ -300,7 +295,7 @@ async fn hospital_fhir_goes_in_whole_and_comes_back_exact() {
 
     // --- Carol's Bundle is refused at its last entry: nothing stored.
     write_json(&dir.join("carol.json"), &carol_refused_at_the_end()).unwrap();
-    let before = height(setup.net2);
+    let before = height(setup.net2).unwrap();
     let run = put(&uploader, "carol.json", CAROL).await;
     assert_eq!(run.code, Some(1), "{run}");
     for needle in [
@@ -314,7 +309,7 @@ async fn hospital_fhir_goes_in_whole_and_comes_back_exact() {
         assert!(run.stderr.contains(needle), "{needle}: {run}");
     }
     assert_eq!(
-        height(setup.net2),
+        height(setup.net2).unwrap(),
         before,
         "a refused upload writes nothing"
     );

@@ -12,13 +12,13 @@
 #![cfg(test)]
 
 use ehrx_client::ehr::interface::{self, ErrorCode, Forwarded, RequestStatus, function};
+use ehrx_client::fabric::NetworkDescription;
 use ehrx_lab::exchange::{ExchangeSetup, org, wait_for_peers};
-use ehrx_lab::forge::{
-    I_TO_II, fresh_request_id, signed_reply, signed_request, stored_entry, user_keys,
-};
+use ehrx_lab::forge::{I_TO_II, fresh_request_id, signed_request, stored_entry, user_keys};
 use ehrx_lab::networks::Networks;
-use ehrx_lab::thief::{Forgeries, StolenRelay, minted_user, thief_ca};
-use ehrx_proto::exchange::{Purpose, ReplyStatus, forwarded_envelope::Payload};
+use ehrx_lab::thief::{Ca, Forgeries, StolenRelay};
+use ehrx_lab::thief_messages::{forged_reply, forged_request};
+use ehrx_proto::exchange::{Purpose, forwarded_envelope::Payload};
 
 /// Both forgeries refused by the contract for want of a proof its peers
 /// made: with none, and with peers of the thief's CA.
@@ -36,6 +36,28 @@ fn refused_both(forgeries: Forgeries) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `thief`, holding `from`'s relay files, delivers `signed`, his forgery
+/// of `kind` made with `ca`, to `to`'s relay: with no proof (the
+/// attestation verifies, and is not enough), then with a proof "endorsed"
+/// by peers he minted for every organisation of `from`, for a genuine
+/// challenge of `to`. Both must be refused.
+async fn forged_and_refused(
+    thief: &StolenRelay,
+    (from, to): (&NetworkDescription, &NetworkDescription),
+    kind: Forwarded,
+    (ca, signed): (Ca, Vec<u8>),
+) -> anyhow::Result<()> {
+    let grant = thief
+        .challenge(&to.name)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    refused_both(
+        thief
+            .forgeries(&ca, from, &to.name, kind, &signed, &grant.nonce)
+            .await?,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<()> {
     let networks = Networks::up()?;
@@ -50,37 +72,9 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
 
     // A doctor of his own making, under network I's MSP id, asking for the
     // patient's history sealed to his own key.
-    let ca = thief_ca(org(net1, "org1")?, 201);
-    let doctor = minted_user(&ca, org(net1, "org1")?, "User2", 202)?;
-    let sealing_key = [0x5a; 32];
     let id = fresh_request_id();
-    let signed = signed_request(
-        I_TO_II,
-        &id,
-        &patient,
-        &sealing_key,
-        Purpose::Emergency,
-        &doctor,
-    )?;
-    // No proof: the attestation verifies, and is not enough. Then a proof
-    // "endorsed" by peers he minted for both of I's organisations, for a
-    // genuine challenge of network II.
-    let grant = thief
-        .challenge(&net2.name)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    refused_both(
-        thief
-            .forgeries(
-                &ca,
-                net1,
-                &net2.name,
-                Forwarded::Request,
-                &signed,
-                &grant.nonce,
-            )
-            .await?,
-    )?;
+    let forgery = forged_request((net1, &net2.name), &id, &patient, 201)?;
+    forged_and_refused(&thief, (net1, net2), Forwarded::Request, forgery).await?;
 
     // Nothing stored on network II, so nothing for a responder to answer.
     let admin2 = setup.contract_as(&net2.name, "Admin").await?;
@@ -125,30 +119,8 @@ async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<
     // that open request, naming records II never disclosed, and delivers
     // it to relay I. No responder runs, so II stored no reply at all.
     let thief2 = StolenRelay::of(&net2.name)?;
-    let thief2_ca = thief_ca(org(net2, "org1")?, 221);
-    let responder = minted_user(&thief2_ca, org(net2, "org1")?, "User1", 222)?;
-    let signed_reply = signed_reply(
-        &genuine_id,
-        (&net2.name, &net1.name),
-        ReplyStatus::NotFound,
-        &responder,
-    )?;
-    let grant = thief2
-        .challenge(&net1.name)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    refused_both(
-        thief2
-            .forgeries(
-                &thief2_ca,
-                net2,
-                &net1.name,
-                Forwarded::Reply,
-                &signed_reply,
-                &grant.nonce,
-            )
-            .await?,
-    )?;
+    let forgery = forged_reply((net2, &net1.name), &genuine_id, 221)?;
+    forged_and_refused(&thief2, (net2, net1), Forwarded::Reply, forgery).await?;
     // The doctor's request is still open on network I: no reply stored.
     let admin1 = setup.contract_as(&net1.name, "Admin").await?;
     let entry = stored_entry(&admin1, &genuine_id)

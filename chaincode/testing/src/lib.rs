@@ -9,6 +9,8 @@
 //! errors.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod admin_calls;
+pub mod refusals;
 pub mod served;
 pub mod world;
 

@@ -29,6 +29,24 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Runs `ehrx` with `args`, which must fail (exit 1) with a message
+/// naming each of `named`.
+fn fails_naming(dir: &Path, args: &[&str], named: &[&str]) {
+    let output = ehrx(dir, args);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {text}");
+    for name in named {
+        assert!(text.contains(name), "{name:?} is not in {text}");
+    }
+}
+
+/// `command` run as `user` of `org` on the network `network` describes.
+fn as_user<'a>(network: &'a str, org: &'a str, user: &'a str, command: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--network", network, "--org", org, "--user", user];
+    args.extend_from_slice(command);
+    args
+}
+
 /// A description of one organisation with one user, no peers.
 fn write_description(dir: &Path) -> std::path::PathBuf {
     let cert = dir.join("user.pem");
@@ -131,86 +149,34 @@ fn a_network_keys_public_half_is_printed_and_bad_keys_named() {
         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     );
     std::fs::write(dir.path().join("short.hex"), "abcd").unwrap();
-    let output = ehrx(
+    fails_naming(
         dir.path(),
         &["admin", "network-key", "--key-file", "short.hex"],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("short.hex is 4 bytes long, expected 64 lower-case hex digits"),
-        "{}",
-        stderr(&output)
+        &["short.hex is 4 bytes long, expected 64 lower-case hex digits"],
     );
 }
 
 #[test]
 fn missing_options_files_and_users_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let output = ehrx(dir.path(), &["status"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("--network (or EHRX_NETWORK)"),
-        "{}",
-        stderr(&output)
-    );
-
-    let output = ehrx(
+    fails_naming(dir.path(), &["status"], &["--network (or EHRX_NETWORK)"]);
+    fails_naming(
         dir.path(),
-        &[
-            "--network",
-            "absent.json",
-            "--org",
-            "org1",
-            "--user",
-            "Admin",
-            "status",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("absent.json"),
-        "{}",
-        stderr(&output)
+        &as_user("absent.json", "org1", "Admin", &["status"]),
+        &["absent.json"],
     );
 
     let description = write_description(dir.path());
     let network = description.to_str().unwrap();
-    let output = ehrx(
+    fails_naming(
         dir.path(),
-        &[
-            "--network",
-            network,
-            "--org",
-            "org1",
-            "--user",
-            "Nobody",
-            "status",
-        ],
+        &as_user(network, "org1", "Nobody", &["status"]),
+        &["has no user Nobody"],
     );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("has no user Nobody"),
-        "{}",
-        stderr(&output)
-    );
-
-    let output = ehrx(
+    fails_naming(
         dir.path(),
-        &[
-            "--network",
-            network,
-            "--org",
-            "org9",
-            "--user",
-            "Admin",
-            "status",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(
-        text.contains("org9") && text.contains("Net1Org1MSP"),
-        "{text}"
+        &as_user(network, "org9", "Admin", &["status"]),
+        &["org9", "Net1Org1MSP"],
     );
 }
 
@@ -223,26 +189,15 @@ fn a_bad_setup_file_fails_before_any_connection() {
         r#"{"network": {"network_id": "net1"}, "requesters": [{"code": "DR-1", "user": "Admin"}]}"#,
     )
     .unwrap();
-    let output = ehrx(
+    fails_naming(
         dir.path(),
-        &[
-            "--network",
+        &as_user(
             description.to_str().unwrap(),
-            "--org",
             "org1",
-            "--user",
             "Admin",
-            "admin",
-            "setup",
-            "--file",
-            "setup.json",
-        ],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let text = stderr(&output);
-    assert!(
-        text.contains("setup file setup.json") && text.contains("requesters[0] (DR-1)"),
-        "{text}"
+            &["admin", "setup", "--file", "setup.json"],
+        ),
+        &["setup file setup.json", "requesters[0] (DR-1)"],
     );
 }
 
@@ -250,12 +205,10 @@ fn a_bad_setup_file_fails_before_any_connection() {
 fn services_name_their_missing_configuration() {
     let dir = tempfile::tempdir().unwrap();
     for service in ["relay", "responder"] {
-        let output = ehrx(dir.path(), &[service, "--config", "absent.json"]);
-        assert_eq!(output.status.code(), Some(1), "{service}");
-        assert!(
-            stderr(&output).contains("absent.json"),
-            "{}",
-            stderr(&output)
+        fails_naming(
+            dir.path(),
+            &[service, "--config", "absent.json"],
+            &["absent.json"],
         );
     }
 }

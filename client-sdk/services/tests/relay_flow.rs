@@ -851,28 +851,65 @@ fn checkpoint_of(event: &ChaincodeEvent) -> Checkpoint {
     }
 }
 
+/// A gRPC connection to `node`'s relay that trusts the relays' CA (no
+/// client certificate yet).
+fn connection_to(pki: &Pki, node: &Node) -> ConnectionBuilder {
+    ConnectionBuilder::new(node.grpc.to_string())
+        .tls_ca_pem(pki.read("relays-ca.crt"))
+        .server_name("localhost")
+}
+
+/// Waits until `network`'s saved checkpoint is at `event`.
+async fn until_checkpoint(pki: &Pki, network: &str, event: &ChaincodeEvent, what: &str) {
+    eventually(what, || async {
+        saved_checkpoint(pki, network) == Some(checkpoint_of(event))
+    })
+    .await;
+}
+
+/// Emits a validated request of network I for `to`.
+fn emit_request(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
+    ledger.emit(
+        "RequestValidated",
+        request_payload(&request_id(n), "net1", to),
+    )
+}
+
+/// As [`emit_request`], in the block of the event before.
+fn emit_request_in_last_block(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
+    ledger.emit_in_last_block(
+        "RequestValidated",
+        request_payload(&request_id(n), "net1", to),
+    )
+}
+
+/// One for network I, one for II.
+type Both<T> = (T, T);
+
+/// Networks I and II: the relays' PKI, each relay's addresses, each
+/// network's ledger and the chaincode each relay submits to.
+fn two_networks() -> (Pki, Both<Node>, Both<Ledger>, Both<Recorder>) {
+    (
+        Pki::new(),
+        (Node::new("net1"), Node::new("net2")),
+        (Ledger::default(), Ledger::default()),
+        (Recorder::new(), Recorder::new()),
+    )
+}
+
 // -------------------------------------------------------------- tests
 
 #[tokio::test]
 async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
 
     // On network I: a validated request for II, an event that stays home,
     // a garbled payload, and a second request in the same block as the
     // one before it.
-    ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(1), "net1", "net2"),
-    );
+    emit_request(&ledger1, 1, "net2");
     ledger1.emit("RequestAccepted", b"not for the relay".to_vec());
     ledger1.emit("RequestValidated", vec![0xff, 0xff]);
-    let last1 = ledger1.emit_in_last_block(
-        "RequestValidated",
-        request_payload(&request_id(3), "net1", "net2"),
-    );
+    let last1 = emit_request_in_last_block(&ledger1, 3, "net2");
     // On network II: the reply to request 1.
     let last2 = ledger2.emit("ReplyReady", reply_payload(&request_id(1), "net2", "net1"));
 
@@ -967,14 +1004,8 @@ async fn requests_and_replies_cross_with_receipts_and_advance_the_checkpoints() 
 
 #[tokio::test]
 async fn a_destination_that_is_down_is_retried_without_advancing_then_delivered() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
-    let event = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(1), "net1", "net2"),
-    );
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
+    let event = emit_request(&ledger1, 1, "net2");
 
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
     eventually("a failed delivery attempt", || async {
@@ -1000,10 +1031,7 @@ async fn a_destination_that_is_down_is_retried_without_advancing_then_delivered(
     assert_eq!(saved_checkpoint(&pki, "net1"), None);
 
     into2.set_mode(Mode::Accept);
-    eventually("the delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &event, "the delivery").await;
     assert_eq!(
         into2.accepted(),
         [("AcceptRequest".to_string(), request_id(1))]
@@ -1018,22 +1046,13 @@ async fn a_destination_that_is_down_is_retried_without_advancing_then_delivered(
 
 #[tokio::test]
 async fn a_refusal_by_the_destination_chaincode_advances_the_checkpoint() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     into2.set_mode(Mode::Refuse);
-    let refused = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(1), "net1", "net2"),
-    );
+    let refused = emit_request(&ledger1, 1, "net2");
 
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    eventually("the refused event checkpointed", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&refused))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &refused, "the refused event checkpointed").await;
     let health = relay1.health().await;
     assert_eq!(health["refused"], 1);
     assert_eq!(health["delivered"], 0);
@@ -1043,14 +1062,8 @@ async fn a_refusal_by_the_destination_chaincode_advances_the_checkpoint() {
 
     // The relay moved on: the next event is delivered.
     into2.set_mode(Mode::Accept);
-    let next = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(2), "net1", "net2"),
-    );
-    eventually("the next delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&next))
-    })
-    .await;
+    let next = emit_request(&ledger1, 2, "net2");
+    until_checkpoint(&pki, "net1", &next, "the next delivery").await;
     assert_eq!(
         into2.accepted(),
         [("AcceptRequest".to_string(), request_id(2))]
@@ -1072,12 +1085,7 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
         "net1",
         &network_key("net1"),
     );
-    let connection = || {
-        ConnectionBuilder::new(b.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
-            .connect_timeout(Duration::from_secs(5))
-    };
+    let connection = || connection_to(&pki, &b).connect_timeout(Duration::from_secs(5));
     let deliver = |connection: ConnectionBuilder| {
         let envelope = envelope.clone();
         async move {
@@ -1149,53 +1157,29 @@ async fn only_clients_with_a_certificate_from_the_relays_ca_get_through() {
 
 #[tokio::test]
 async fn restarts_of_the_relay_and_of_the_peer_lose_nothing_and_repeat_nothing() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
 
-    ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(1), "net1", "net2"),
-    );
-    let second = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(2), "net1", "net2"),
-    );
+    emit_request(&ledger1, 1, "net2");
+    let second = emit_request(&ledger1, 2, "net2");
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    eventually("two deliveries", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &second, "two deliveries").await;
 
     // Stop network I's relay while a delivery is in flight: it finishes,
     // and its checkpoint is kept.
     into2.set_delay(Duration::from_millis(400));
     let started = into2.started.notified();
-    let third = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(3), "net1", "net2"),
-    );
+    let third = emit_request(&ledger1, 3, "net2");
     started.await;
     relay1.stop().await;
     assert_eq!(saved_checkpoint(&pki, "net1"), Some(checkpoint_of(&third)));
     into2.set_delay(Duration::ZERO);
 
     // While it is down, more is validated; it resumes where it stopped.
-    ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(4), "net1", "net2"),
-    );
+    emit_request(&ledger1, 4, "net2");
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    let fifth = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(5), "net1", "net2"),
-    );
-    eventually("the deliveries after the restart", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&fifth))
-    })
-    .await;
+    let fifth = emit_request(&ledger1, 5, "net2");
+    until_checkpoint(&pki, "net1", &fifth, "the deliveries after the restart").await;
 
     // The peer restarts: the stream fails and is reopened from the checkpoint.
     let opened = ledger1.opened();
@@ -1204,14 +1188,8 @@ async fn restarts_of_the_relay_and_of_the_peer_lose_nothing_and_repeat_nothing()
         ledger1.opened() > opened
     })
     .await;
-    let sixth = ledger1.emit(
-        "RequestValidated",
-        request_payload(&request_id(6), "net1", "net2"),
-    );
-    eventually("the delivery after the peer restart", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&sixth))
-    })
-    .await;
+    let sixth = emit_request(&ledger1, 6, "net2");
+    until_checkpoint(&pki, "net1", &sixth, "the delivery after the peer restart").await;
 
     let expected: Vec<_> = (1..=6).map(request_id).collect();
     assert_eq!(into2.accepted_requests(), expected);
@@ -1262,9 +1240,7 @@ async fn stopping_a_relay_lets_an_incoming_delivery_finish() {
     recorder.set_delay(Duration::from_millis(400));
     let relay2 = Running::start(b.config(&pki, &a), &Ledger::default(), &recorder).await;
 
-    let channel = ConnectionBuilder::new(b.grpc.to_string())
-        .tls_ca_pem(pki.read("relays-ca.crt"))
-        .server_name("localhost")
+    let channel = connection_to(&pki, &b)
         .client_tls(pki.read("net1.crt"), pki.read("net1.key"))
         .connect()
         .await
@@ -1403,9 +1379,7 @@ async fn a_network_joins_without_a_restart_and_nothing_for_it_is_lost_meanwhile(
             relay1.health().await["reloads"] == round
         })
         .await;
-        let channel = ConnectionBuilder::new(a.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
+        let channel = connection_to(&pki, &a)
             .client_tls(pki.read("net3.crt"), pki.read("net3.key"))
             .connect_timeout(Duration::from_secs(5))
             .connect()
@@ -1441,9 +1415,7 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
     let relay2 = Running::start(config, &Ledger::default(), &recorder).await;
     let client = |network: &str| {
         let (cert, key) = (format!("{network}.crt"), format!("{network}.key"));
-        let builder = ConnectionBuilder::new(b.grpc.to_string())
-            .tls_ca_pem(pki.read("relays-ca.crt"))
-            .server_name("localhost")
+        let builder = connection_to(&pki, &b)
             .client_tls(pki.read(&cert), pki.read(&key))
             .connect_timeout(Duration::from_secs(5));
         async move { RelayClient::new(builder.connect().await.unwrap()) }
@@ -1503,30 +1475,11 @@ async fn a_relay_that_asks_for_too_many_challenges_is_held_back_and_others_are_n
 
 // ------------------------------------------------- pipelined delivery
 
-/// Emits a validated request of network I for `to`.
-fn emit_request(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
-    ledger.emit(
-        "RequestValidated",
-        request_payload(&request_id(n), "net1", to),
-    )
-}
-
-/// As [`emit_request`], in the block of the event before.
-fn emit_request_in_last_block(ledger: &Ledger, n: u32, to: &str) -> ChaincodeEvent {
-    ledger.emit_in_last_block(
-        "RequestValidated",
-        request_payload(&request_id(n), "net1", to),
-    )
-}
-
 #[tokio::test]
 async fn deliveries_overlap_instead_of_taking_turns() {
     const N: u32 = 8;
     let delay = Duration::from_millis(400);
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     // Each commit on network II takes `delay`.
     into2.set_delay(delay);
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
@@ -1535,10 +1488,7 @@ async fn deliveries_overlap_instead_of_taking_turns() {
 
     let started = Instant::now();
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    eventually("every delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &last, "every delivery").await;
     let took = started.elapsed();
 
     // One at a time they would take N × delay (3.2 s).
@@ -1585,10 +1535,7 @@ async fn expired_challenges_are_purged_every_interval_until_shutdown() {
 
 #[tokio::test]
 async fn the_window_bounds_the_deliveries_in_flight() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     into2.set_delay(Duration::from_millis(150));
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
     let emitted: Vec<_> = (1..=12)
@@ -1621,10 +1568,7 @@ async fn the_window_bounds_the_deliveries_in_flight() {
 
 #[tokio::test]
 async fn the_checkpoint_never_passes_an_unsettled_delivery_also_within_a_block() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     let home = ledger1.emit("RequestAccepted", b"not for the relay".to_vec());
     emit_request(&ledger1, 1, "net2");
     let second = emit_request(&ledger1, 2, "net2");
@@ -1659,19 +1603,13 @@ async fn the_checkpoint_never_passes_an_unsettled_delivery_also_within_a_block()
     // The first settles: the checkpoint moves to the second, inside its
     // block, and not past the third beside it.
     into2.release(&request_id(1));
-    eventually("the checkpoint at the second", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&second))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &second, "the checkpoint at the second").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(saved_checkpoint(&pki, "net1"), Some(checkpoint_of(&second)));
     assert_eq!(saved_settled(&pki, "net1"), [checkpoint_of(&fourth)]);
 
     into2.release(&request_id(3));
-    eventually("the checkpoint at the last", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&fourth))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &fourth, "the checkpoint at the last").await;
     assert_eq!(saved_settled(&pki, "net1"), []);
     let expected: Vec<_> = (1..=4).map(request_id).collect();
     assert_eq!(into2.accepted_requests(), expected);
@@ -1683,10 +1621,7 @@ async fn the_checkpoint_never_passes_an_unsettled_delivery_also_within_a_block()
 
 #[tokio::test]
 async fn a_crash_mid_window_delivers_again_exactly_what_had_not_settled() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     let first = emit_request(&ledger1, 1, "net2");
     emit_request(&ledger1, 2, "net2");
     let third = emit_request(&ledger1, 3, "net2");
@@ -1716,10 +1651,7 @@ async fn a_crash_mid_window_delivers_again_exactly_what_had_not_settled() {
     into2.release(&request_id(2));
     into2.release(&request_id(5));
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    eventually("the checkpoint at the last", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&sixth))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &sixth, "the checkpoint at the last").await;
 
     // Only the two that had not settled were delivered again: network II
     // took each envelope exactly once.
@@ -1786,10 +1718,7 @@ async fn a_destination_that_is_down_holds_up_the_others_only_in_a_full_window() 
 
     // II's relay comes up: everything goes.
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
-    eventually("the checkpoint at the last", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &last, "the checkpoint at the last").await;
     assert_eq!(into2.accepted_requests(), [request_id(1), request_id(3)]);
     let expected: Vec<_> = [2, 4, 5, 6].into_iter().map(request_id).collect();
     assert_eq!(into3.accepted_requests(), expected);
@@ -1801,10 +1730,7 @@ async fn a_destination_that_is_down_holds_up_the_others_only_in_a_full_window() 
 
 #[tokio::test]
 async fn what_belongs_to_one_request_keeps_its_order() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     into2.set_delay(Duration::from_millis(300));
     // Request 1 for II, a reply under the same request id right behind
     // it, and another request in the reply's block.
@@ -1814,10 +1740,7 @@ async fn what_belongs_to_one_request_keeps_its_order() {
 
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
-    eventually("the checkpoint at the last", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&last))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &last, "the checkpoint at the last").await;
 
     let spans = into2.spans();
     let span = |function: &str, id: &str| {
@@ -1842,10 +1765,7 @@ async fn what_belongs_to_one_request_keeps_its_order() {
 
 #[tokio::test]
 async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     // A peer of network I has not committed the request when the relay
     // has the proof endorsed; then a peer of network II has not committed
     // the challenge when the envelope arrives. Neither is a verdict.
@@ -1857,10 +1777,7 @@ async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
     let mut config1 = a.config(&pki, &b);
     config1.challenge_prefetch = 0;
     let relay1 = Running::start(config1, &ledger1, &into1).await;
-    eventually("the delivery", || async {
-        saved_checkpoint(&pki, "net1") == Some(checkpoint_of(&event))
-    })
-    .await;
+    until_checkpoint(&pki, "net1", &event, "the delivery").await;
     assert_eq!(into2.accepted_requests(), [request_id(1)]);
     let health = relay1.health().await;
     assert_eq!(health["delivered"], 1, "{health}");
@@ -1874,10 +1791,7 @@ async fn refusals_that_only_mean_a_peer_lags_behind_are_retried() {
 
 #[tokio::test]
 async fn challenges_fetched_ahead_serve_the_next_deliveries_once_each() {
-    let pki = Pki::new();
-    let (a, b) = (Node::new("net1"), Node::new("net2"));
-    let (ledger1, ledger2) = (Ledger::default(), Ledger::default());
-    let (into1, into2) = (Recorder::new(), Recorder::new());
+    let (pki, (a, b), (ledger1, ledger2), (into1, into2)) = two_networks();
     let relay2 = Running::start(b.config(&pki, &a), &ledger2, &into2).await;
     let relay1 = Running::start(a.config(&pki, &b), &ledger1, &into1).await;
     let issued = || {

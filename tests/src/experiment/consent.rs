@@ -221,28 +221,33 @@ impl ConsentLab {
     }
 }
 
-/// No consent: refused with the reason, nothing disclosed.
-pub async fn none(lab: &Lab<'_>, consent: &ConsentLab) -> anyhow::Result<Evidence> {
+/// A request for treatment, of every category, refused for want of
+/// consent (`label` names the case).
+async fn treatment_refused(
+    lab: &Lab<'_>,
+    consent: &ConsentLab,
+    label: &str,
+) -> anyhow::Result<Evidence> {
     let mut evidence = Evidence::default();
     let history = consent.history(Purpose::Treatment, &[]);
     consent
-        .expect_refused(lab, &mut evidence, &history, "no consent")
+        .expect_refused(lab, &mut evidence, &history, label)
         .await?;
     Ok(evidence)
 }
 
+/// No consent: refused with the reason, nothing disclosed.
+pub async fn none(lab: &Lab<'_>, consent: &ConsentLab) -> anyhow::Result<Evidence> {
+    treatment_refused(lab, consent, "no consent").await
+}
+
 /// A consent whose period has ended: refused.
 pub async fn expired(lab: &Lab<'_>, consent: &ConsentLab) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
     let mut terms = consent.terms("expired");
     terms.start_ms -= 30 * DAY_MS;
     terms.end_ms = now_unix_ms() - DAY_MS;
     consent.put(&terms).await?;
-    let history = consent.history(Purpose::Treatment, &[]);
-    consent
-        .expect_refused(lab, &mut evidence, &history, "expired consent")
-        .await?;
-    Ok(evidence)
+    treatment_refused(lab, consent, "expired consent").await
 }
 
 /// A consent revoked on II right after I validated the request (so while

@@ -89,10 +89,10 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         eprintln!(
             "  {} {}: {}",
             if row.pass { "PASS" } else { "FAIL" },
-            row.id,
+            row.scenario.id,
             row.observed
         );
-        rows.insert(row.id, row);
+        rows.insert(row.scenario.id, row);
     };
     // Scenarios that need the relays and responders come first.
     record(scenario("exchange", scenarios::exchange(&mut lab)).await);
@@ -358,10 +358,7 @@ fn spec(id: &str) -> Scenario {
 
 fn row(spec: Scenario, evidence: Evidence, took: Duration) -> ScenarioRow {
     ScenarioRow {
-        id: spec.id,
-        title: spec.title,
-        group: spec.group,
-        expected: spec.expected,
+        scenario: spec,
         observed: evidence.observed(),
         pass: evidence.passed(),
         duration_ms: took.as_millis() as u64,
@@ -408,7 +405,7 @@ mod tests {
             "{}",
             failed.observed
         );
-        assert_eq!(failed.expected, spec("replay").expected);
+        assert_eq!(failed.scenario.expected, spec("replay").expected);
         let mut ok = Evidence::default();
         ok.check(true, "refused");
         let passed = scenario("replay", async { Ok(ok) }).await;

@@ -13,17 +13,15 @@ use serde::{Deserialize, Serialize};
 use ehrx_lab::measure::LatencySummary;
 use ehrx_lab::plot::{BarChart, BarGroup, BarLayout, LineChart, PlotError, Series, Stroke};
 
+use super::scenarios::Scenario;
+
 /// One scenario's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioRow {
-    /// Short stable id (`exchange`, `outsider`, ...).
-    pub id: &'static str,
-    /// What the scenario is, in a few words.
-    pub title: &'static str,
-    /// Which part of the study it belongs to.
-    pub group: &'static str,
-    /// What must happen.
-    pub expected: &'static str,
+    /// Which scenario: its id, title, group and what must happen (written
+    /// as fields of the row).
+    #[serde(flatten)]
+    pub scenario: Scenario,
     /// What did happen, with the evidence (outcomes, heights, audit).
     pub observed: String,
     pub pass: bool,
@@ -135,9 +133,9 @@ impl Report {
                 table,
                 "| {} | {} | {} | {} | {} | {} |",
                 number + 1,
-                cell(row.group),
-                cell(row.title),
-                cell(row.expected),
+                cell(row.scenario.group),
+                cell(row.scenario.title),
+                cell(row.scenario.expected),
                 cell(&row.observed),
                 if row.pass { "PASS" } else { "**FAIL**" }
             );
@@ -368,14 +366,24 @@ mod tests {
 
     fn row(id: &'static str, pass: bool) -> ScenarioRow {
         ScenarioRow {
-            id,
-            title: "a | b",
-            group: "g",
-            expected: "refused",
+            scenario: Scenario {
+                id,
+                title: "a | b",
+                group: "g",
+                expected: "refused",
+            },
             observed: "refused\nby I".into(),
             pass,
             duration_ms: 3,
         }
+    }
+
+    #[test]
+    fn a_row_is_written_with_its_scenario_s_fields_first() {
+        assert_eq!(
+            serde_json::to_string(&row("outsider", true)).unwrap(),
+            r#"{"id":"outsider","title":"a | b","group":"g","expected":"refused","observed":"refused\nby I","pass":true,"duration_ms":3}"#
+        );
     }
 
     fn report(rows: Vec<ScenarioRow>, timings: Option<Timings>) -> Report {

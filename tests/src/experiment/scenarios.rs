@@ -35,7 +35,7 @@ use ehrx_lab::forge::{
 use ehrx_lab::measure::millis;
 
 /// What a scenario is expected to show, before it runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct Scenario {
     pub id: &'static str,
     pub title: &'static str,
@@ -677,32 +677,29 @@ pub async fn forged_attestation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net1",
         &SigningKey::from_bytes(&[9; 32]),
     );
-    let mut evidence = Evidence::default();
     refused_without_trace(
         lab,
-        &mut evidence,
         "net2",
         function::ACCEPT_REQUEST,
         &[&forged, b""],
         &id,
         "attestation",
     )
-    .await?;
-    Ok(evidence)
+    .await
 }
 
 /// Delivers `envelope` to `net`'s contract as its relay would, and checks
 /// that it is refused with `reason` in the peers' answer, that no request
-/// `id` exists there, and that the chain did not grow.
+/// `id` exists there, and that the chain did not grow: the evidence.
 async fn refused_without_trace(
     lab: &Lab<'_>,
-    evidence: &mut Evidence,
     net: &str,
     function: &str,
     args: &[&[u8]],
     id: &str,
     reason: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
     let network = lab.setup.net(net)?;
     let before = height(network)?;
     let refused = interface::submit(&lab.relay(net).await?, function, args).await;
@@ -721,7 +718,7 @@ async fn refused_without_trace(
         after == before,
         format!("chain height of {net} {before} → {after}"),
     );
-    Ok(())
+    Ok(evidence)
 }
 
 /// A genuine delivery (validated on I, with I's proof), then its id again
@@ -817,18 +814,15 @@ pub async fn reply_never_requested(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "net2",
         &network_signing_key("net2")?,
     );
-    let mut evidence = Evidence::default();
     refused_without_trace(
         lab,
-        &mut evidence,
         "net1",
         function::ACCEPT_REPLY,
         &[&envelope, b""],
         &id,
         "does not exist",
     )
-    .await?;
-    Ok(evidence)
+    .await
 }
 
 /// The doctor's open request to II is answered by network III, a genuine

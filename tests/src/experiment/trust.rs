@@ -26,7 +26,8 @@ use ehrx_lab::forge::{
     attested, audit_kinds, fresh_request_id, height, level, sha256_hex, signed_reply,
     signed_request, stored_entry, user_keys,
 };
-use ehrx_lab::thief::{StolenRelay, minted_proof, minted_user, thief_ca};
+use ehrx_lab::thief::{Ca, StolenRelay, minted_proof, thief_ca};
+use ehrx_lab::thief_messages::{forged_reply, forged_request};
 use ehrx_proto::exchange::{Purpose, ReplyStatus, ValidationProof, forwarded_envelope::Payload};
 use ehrx_services::relay::Submitter as _;
 
@@ -54,6 +55,14 @@ impl<'a> Route<'a> {
         Self {
             from: lab.setup.net2,
             to: lab.setup.net1,
+        }
+    }
+
+    /// The way `kind` goes.
+    fn of(kind: Forwarded, lab: &Lab<'a>) -> Self {
+        match kind {
+            Forwarded::Request => Self::requests(lab),
+            Forwarded::Reply => Self::replies(lab),
         }
     }
 }
@@ -115,56 +124,53 @@ fn named(what: &str) -> String {
     }
 }
 
-/// Checks that `net` stores nothing for request `id` (named `what`).
-async fn not_stored(
+/// Checks that a refused delivery of `kind` for request `id` (named
+/// `what`) wrote nothing on `net`: for a request, none is stored; for a
+/// reply, the request is still open on `net`, its source (validated, no
+/// reply stored).
+async fn nothing_written(
     lab: &Lab<'_>,
     evidence: &mut Evidence,
+    kind: Forwarded,
     net: &NetworkDescription,
     id: &str,
     what: &str,
 ) -> anyhow::Result<()> {
     let stored = stored_entry(&lab.admin(&net.name).await?, id).await?;
-    evidence.check(
-        stored.is_none(),
-        match &stored {
-            None => format!("no request{} stored on {}", named(what), net.name),
-            Some(entry) => format!(
-                "request{} stored on {} as {:?}",
-                named(what),
-                net.name,
-                entry.status
-            ),
-        },
-    );
-    Ok(())
-}
-
-/// Checks that request `id` is still open on `net`, its source: validated,
-/// no reply stored.
-async fn still_open(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    net: &NetworkDescription,
-    id: &str,
-    what: &str,
-) -> anyhow::Result<()> {
-    let entry = stored_entry(&lab.admin(&net.name).await?, id)
-        .await?
-        .with_context(|| format!("request{} is not on {}", named(what), net.name))?;
-    evidence.check(
-        entry.status == RequestStatus::Validated && entry.reply.is_none(),
-        format!(
-            "request{} still {:?} on {}, {}",
-            named(what),
-            entry.status,
-            net.name,
-            if entry.reply.is_none() {
-                "no reply stored"
-            } else {
-                "A REPLY STORED"
-            }
-        ),
-    );
+    match kind {
+        Forwarded::Request => {
+            evidence.check(
+                stored.is_none(),
+                match &stored {
+                    None => format!("no request{} stored on {}", named(what), net.name),
+                    Some(entry) => format!(
+                        "request{} stored on {} as {:?}",
+                        named(what),
+                        net.name,
+                        entry.status
+                    ),
+                },
+            );
+        }
+        Forwarded::Reply => {
+            let entry =
+                stored.with_context(|| format!("request{} is not on {}", named(what), net.name))?;
+            evidence.check(
+                entry.status == RequestStatus::Validated && entry.reply.is_none(),
+                format!(
+                    "request{} still {:?} on {}, {}",
+                    named(what),
+                    entry.status,
+                    net.name,
+                    if entry.reply.is_none() {
+                        "no reply stored"
+                    } else {
+                        "A REPLY STORED"
+                    }
+                ),
+            );
+        }
+    }
     Ok(())
 }
 
@@ -238,6 +244,14 @@ fn outcome(committed: &Committed) -> anyhow::Result<Outcome> {
     serde_json::from_slice(&committed.result).context("the accept function's result")
 }
 
+/// A delivery's outcome (`Accepted`), or `refused (…)` with the reason.
+fn outcome_or_refusal(delivered: &Result<Committed, fabric::Error>) -> anyhow::Result<String> {
+    Ok(match delivered {
+        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
+        Err(error) => format!("refused ({})", brief(error)),
+    })
+}
+
 /// A request of the doctor, validated on network I, accepted on II with
 /// I's proof, and answered there by org1's responder of II (a refusal it
 /// signs and submits): open on I, its reply stored on II and committed on
@@ -303,64 +317,50 @@ async fn with_lone_relay(
     outcome
 }
 
-/// Whoever stole network I's relay host (its network key and TLS files)
-/// forges a request never submitted on I, by a doctor of his own making and
-/// sealed to his own key, and delivers it to II's relay over mutual TLS:
-/// without a proof, then with one "endorsed" by peers he minted for every
-/// organisation of I, for a genuine challenge of II.
-pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let Route { from, to } = Route::requests(lab);
-    let mut evidence = Evidence::default();
+/// With `route.to`'s relay run alone, the thief who stole `route.from`'s
+/// relay host delivers `signed`, his forgery of `kind` for request `id`
+/// made with `ca` ([`forged`]); nothing is written on `route.to`.
+async fn stolen_relay(
+    lab: &Lab<'_>,
+    mut evidence: Evidence,
+    (kind, route): (Forwarded, Route<'_>),
+    (ca, signed): (Ca, Vec<u8>),
+    id: &str,
+) -> anyhow::Result<Evidence> {
+    let to = route.to;
     with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let ca = thief_ca(org(from, "org1")?, 201);
-        let doctor = minted_user(&ca, org(from, "org1")?, "User2", 202)?;
-        let id = fresh_request_id();
-        let signed = signed_request(
-            (&from.name, &to.name),
-            &id,
-            &lab.history(0)?.patient_ref,
-            &[0x5a; 32],
-            Purpose::Emergency,
-            &doctor,
-        )?;
-        let before = forged(
-            evidence,
-            &ca,
-            Forwarded::Request,
-            Route { from, to },
-            &signed,
-        )
-        .await?;
-        not_stored(lab, evidence, to, &id, "").await?;
+        let before = forged(evidence, &ca, kind, route, &signed).await?;
+        nothing_written(lab, evidence, kind, to, id, "").await?;
         unchanged(evidence, to, before)
     })
     .await?;
     Ok(evidence)
 }
 
+/// Whoever stole network I's relay host (its network key and TLS files)
+/// forges a request never submitted on I, by a doctor of his own making and
+/// sealed to his own key, and delivers it to II's relay over mutual TLS:
+/// without a proof, then with one "endorsed" by peers he minted for every
+/// organisation of I, for a genuine challenge of II.
+pub async fn stolen_relay_request(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
+    let route = Route::requests(lab);
+    let id = fresh_request_id();
+    let patient = lab.history(0)?.patient_ref;
+    let forgery = forged_request((route.from, &route.to.name), &id, &patient, 201)?;
+    let kind = (Forwarded::Request, route);
+    stolen_relay(lab, Evidence::default(), kind, forgery, &id).await
+}
+
 /// Whoever stole network II's relay host forges a reply (by a responder of
 /// his own making) to a request of I that II never answered, and delivers
 /// it to I's relay: without a proof, then with minted peers' proof.
 pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let Route { from, to } = Route::replies(lab);
+    let route = Route::replies(lab);
     let mut evidence = Evidence::default();
     let (open, _) = validated_request(lab, Route::requests(lab)).await?;
-    evidence.fact(format!("a request of {} is open", to.name));
-    with_lone_relay(lab, &mut evidence, to, async |evidence| {
-        let ca = thief_ca(org(from, "org1")?, 221);
-        let responder = minted_user(&ca, org(from, "org1")?, "User1", 222)?;
-        let reply = signed_reply(
-            &open,
-            (&from.name, &to.name),
-            ReplyStatus::NotFound,
-            &responder,
-        )?;
-        let before = forged(evidence, &ca, Forwarded::Reply, Route { from, to }, &reply).await?;
-        still_open(lab, evidence, to, &open, "").await?;
-        unchanged(evidence, to, before)
-    })
-    .await?;
-    Ok(evidence)
+    evidence.fact(format!("a request of {} is open", route.to.name));
+    let forgery = forged_reply((route.from, &route.to.name), &open, 221)?;
+    stolen_relay(lab, evidence, (Forwarded::Reply, route), forgery, &open).await
 }
 
 /// The thief, with `route.from`'s relay files, gets a challenge from
@@ -369,7 +369,7 @@ pub async fn stolen_relay_reply(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// of `route.to` before the deliveries (his challenge is a transaction).
 async fn forged(
     evidence: &mut Evidence,
-    ca: &ehrx_lab::thief::Ca,
+    ca: &Ca,
     kind: Forwarded,
     route: Route<'_>,
     signed: &[u8],
@@ -406,78 +406,129 @@ async fn forged(
     Ok(before)
 }
 
-/// The proof of a validated message by org1's peers alone, where the
-/// receiver's policy wants every organisation, with nothing written; then,
-/// for the same challenge, the proof of every organisation, which is
-/// returned as committed.
-async fn one_org(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    route: Route<'_>,
-    id: &str,
-    signed: &[u8],
-) -> anyhow::Result<Committed> {
-    let Route { from, to } = route;
-    let nonce = lab
+/// A fresh challenge of `route.to` for `route.from`'s proofs: its nonce.
+async fn fresh_nonce(lab: &Lab<'_>, route: Route<'_>) -> anyhow::Result<String> {
+    Ok(lab
         .setup
-        .challenge(&from.name, &to.name)
+        .challenge(&route.from.name, &route.to.name)
         .await?
         .nonce
-        .to_string();
-    let org1 = org(from, "org1")?.msp_id.as_str();
-    let hash = sha256_hex(signed);
-    let one = lab
-        .setup
-        .prover_of(&from.name, &[org1])
-        .await?
-        .prove(kind.prove_function(), id, &hash, &nonce)
-        .await?;
-    let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
+        .to_string())
+}
+
+/// Checks that the delivery of `kind` with the genuine proof, after the
+/// refusal, was taken: a request accepted, or a reply stored (`Failed`:
+/// the responder declined). `label` words the outcome seen.
+fn taken(
+    evidence: &mut Evidence,
+    kind: Forwarded,
+    committed: &Committed,
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<()> {
+    let taken = outcome(committed)?.outcome;
+    let expected = match kind {
+        Forwarded::Request => OutcomeKind::Accepted,
+        Forwarded::Reply => OutcomeKind::Failed,
+    };
+    evidence.check(taken == expected, label(taken));
+    Ok(())
+}
+
+/// How the first proof a row delivers is wrong, for a genuine challenge.
+#[derive(Debug, Clone, Copy)]
+enum BadProof {
+    /// Endorsed by the sender's org1 peers alone, where the receiver's
+    /// policy wants every organisation.
+    OneOrg,
+    /// Endorsed for every organisation of the sender by peers of a CA not
+    /// registered for it (minted with this seed).
+    UnregisteredCa(u8),
+}
+
+/// Delivers `id`'s message `signed` of `kind` to `route.to` with a `bad`
+/// proof for a fresh challenge, which must be refused with `BAD_PROOF`
+/// with nothing written; then, for the same challenge, with the proof of
+/// `route.from`'s genuine peers, which must be taken (`label` words its
+/// outcome).
+async fn refused_then_taken(
+    lab: &Lab<'_>,
+    mut evidence: Evidence,
+    (kind, route): (Forwarded, Route<'_>),
+    (id, signed): (&str, &[u8]),
+    bad: BadProof,
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<Evidence> {
+    let Route { from, to } = route;
+    let nonce = fresh_nonce(lab, route).await?;
+    let (proof, refusal, genuine) = match bad {
+        BadProof::OneOrg => {
+            let org1 = org(from, "org1")?.msp_id.as_str();
+            let one = lab
+                .setup
+                .prover_of(&from.name, &[org1])
+                .await?
+                .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
+                .await?;
+            let endorsements = ValidationProof::decode(one.as_slice())?.endorsements.len();
+            let refusal = format!(
+                "{} endorsement(s), by {org1} only, of {} organisations",
+                endorsements,
+                from.organizations.len()
+            );
+            (one, refusal, "the proof of every organisation")
+        }
+        BadProof::UnregisteredCa(seed) => {
+            let ca = thief_ca(org(from, "org1")?, seed);
+            let orgs = every_org(from);
+            let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
+            let refusal = format!(
+                "peers of an unregistered CA for the {} organisations of {}",
+                orgs.len(),
+                from.name
+            );
+            (proof, refusal, "the genuine peers' proof")
+        }
+    };
     let envelope = envelope(kind, from, signed)?;
     let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope, &one).await?;
-    refused_with(
-        evidence,
-        format!(
-            "{} endorsement(s), by {org1} only, of {} organisations",
-            endorsements,
-            from.organizations.len()
-        ),
-        &refused,
-        ErrorCode::BadProof,
-    );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
-    }
-    unchanged(evidence, to, before)?;
-    let every = lab
+    let refused = deliver(lab, to, kind, &envelope, &proof).await?;
+    refused_with(&mut evidence, refusal, &refused, ErrorCode::BadProof);
+    nothing_written(lab, &mut evidence, kind, to, id, "").await?;
+    unchanged(&mut evidence, to, before)?;
+    let proof = lab
         .setup
         .prover(&from.name)
         .await?
-        .prove(kind.prove_function(), id, &hash, &nonce)
+        .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
         .await?;
-    deliver(lab, to, kind, &envelope, &every)
+    let delivered = deliver(lab, to, kind, &envelope, &proof)
         .await?
-        .context("the proof of every organisation")
+        .context(genuine)?;
+    taken(&mut evidence, kind, &delivered, label)?;
+    Ok(evidence)
+}
+
+/// A request validated on I, delivered to II with a `bad` proof, then
+/// with the genuine one ([`refused_then_taken`]).
+async fn request_refused_then_taken(
+    lab: &Lab<'_>,
+    bad: BadProof,
+    label: impl FnOnce(OutcomeKind) -> String,
+) -> anyhow::Result<Evidence> {
+    let route = Route::requests(lab);
+    let (id, signed) = validated_request(lab, route).await?;
+    let message = (id.as_str(), signed.as_slice());
+    let kind = (Forwarded::Request, route);
+    refused_then_taken(lab, Evidence::default(), kind, message, bad, label).await
 }
 
 /// A request validated on I, proven by the peers of one organisation of
 /// I where II's policy wants both.
 pub async fn one_org_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::requests(lab);
-    let (id, signed) = validated_request(lab, route).await?;
-    let taken = one_org(lab, &mut evidence, Forwarded::Request, route, &id, &signed).await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Accepted,
-        format!(
-            "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
-        ),
-    );
-    Ok(evidence)
+    request_refused_then_taken(lab, BadProof::OneOrg, |taken| format!(
+        "the same challenge with the proof of every organisation: {taken:?} (the refusal used nothing up)"
+    ))
+    .await
 }
 
 /// A reply stored on II, proven by the peers of one organisation of II
@@ -490,14 +541,75 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         "a request of {} answered on {} (reply stored there)",
         route.to.name, route.from.name
     ));
-    let taken = one_org(lab, &mut evidence, Forwarded::Reply, route, &id, &reply).await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Failed,
-        format!(
+    refused_then_taken(
+        lab,
+        evidence,
+        (Forwarded::Reply, route),
+        (&id, &reply),
+        BadProof::OneOrg,
+        |taken| format!(
             "the same challenge with the proof of every organisation: reply stored ({taken:?}: the responder declined)"
         ),
+    )
+    .await
+}
+
+/// Genuine peers of `route.from` prove message A for a fresh challenge; the
+/// receiver is shown message B with A's proof. The peers are asked to
+/// prove `other` bytes under the id of A or B (`other.0`), and refuse;
+/// those bytes with that message's genuine proof are refused. Nothing is
+/// written for A or B. `a` and `b` are the messages' request ids and bytes.
+async fn wrong_proof(
+    lab: &Lab<'_>,
+    (kind, route): (Forwarded, Route<'_>),
+    [(a_id, a), (b_id, b)]: [(&str, &[u8]); 2],
+    (other_id, other): (&str, &[u8]),
+) -> anyhow::Result<Evidence> {
+    let (shown_label, asked_label, other_label) = match kind {
+        Forwarded::Request => (
+            "request B with the proof of request A",
+            "B's id with the hash of other bytes (another sealing key)",
+            "B's genuine proof",
+        ),
+        Forwarded::Reply => (
+            "a reply to request B with the proof of A's reply",
+            "other reply bytes for A",
+            "the proof of A's stored reply",
+        ),
+    };
+    let mut evidence = Evidence::default();
+    let Route { from, to } = route;
+    let nonce = fresh_nonce(lab, route).await?;
+    let prover = lab.setup.prover(&from.name).await?;
+    let prove = kind.prove_function();
+    let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
+    let before = height(to)?;
+    let refused = deliver(lab, to, kind, &envelope(kind, from, b)?, &proof_of_a).await?;
+    refused_with(&mut evidence, shown_label, &refused, ErrorCode::BadProof);
+    let asked = prover
+        .prove(prove, other_id, &sha256_hex(other), &nonce)
+        .await;
+    refused_with(
+        &mut evidence,
+        format!("{}'s peers asked to prove {asked_label}", from.name),
+        &asked,
+        ErrorCode::BadArgument,
     );
+    let genuine_proof = if other_id == a_id {
+        proof_of_a
+    } else {
+        prover.prove(prove, b_id, &sha256_hex(b), &nonce).await?
+    };
+    let refused = deliver(lab, to, kind, &envelope(kind, from, other)?, &genuine_proof).await?;
+    refused_with(
+        &mut evidence,
+        format!("those other bytes with {other_label}"),
+        &refused,
+        ErrorCode::BadProof,
+    );
+    nothing_written(lab, &mut evidence, kind, to, a_id, "A").await?;
+    nothing_written(lab, &mut evidence, kind, to, b_id, "B").await?;
+    unchanged(&mut evidence, to, before)?;
     Ok(evidence)
 }
 
@@ -506,35 +618,10 @@ pub async fn one_org_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// sealing key) and refuse; those bytes with B's genuine proof are
 /// refused by II.
 pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
     let route = Route::requests(lab);
     let Route { from, to } = route;
     let (a_id, a) = validated_request(lab, route).await?;
     let (b_id, b) = validated_request(lab, route).await?;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
-    let prover = lab.setup.prover(&from.name).await?;
-    let prove = function::PROVE_REQUEST;
-    let proof_of_a = prover.prove(prove, &a_id, &sha256_hex(&a), &nonce).await?;
-    let before = height(to)?;
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Request,
-        &envelope(Forwarded::Request, from, &b)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "request B with the proof of request A",
-        &refused,
-        ErrorCode::BadProof,
-    );
     let b_swapped = signed_request(
         (&from.name, &to.name),
         &b_id,
@@ -543,37 +630,14 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         Purpose::Treatment,
         &user_keys(org(from, "org1")?, "User2")?,
     )?;
-    let asked = prover
-        .prove(prove, &b_id, &sha256_hex(&b_swapped), &nonce)
-        .await;
-    refused_with(
-        &mut evidence,
-        format!(
-            "{}'s peers asked to prove B's id with the hash of other bytes (another sealing key)",
-            from.name
-        ),
-        &asked,
-        ErrorCode::BadArgument,
-    );
-    let proof_of_b = prover.prove(prove, &b_id, &sha256_hex(&b), &nonce).await?;
-    let refused = deliver(
+    let messages = [(a_id.as_str(), a.as_slice()), (&b_id, &b)];
+    wrong_proof(
         lab,
-        to,
-        Forwarded::Request,
-        &envelope(Forwarded::Request, from, &b_swapped)?,
-        &proof_of_b,
+        (Forwarded::Request, route),
+        messages,
+        (&b_id, &b_swapped),
     )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "those other bytes with B's genuine proof",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    not_stored(lab, &mut evidence, to, &a_id, "A").await?;
-    not_stored(lab, &mut evidence, to, &b_id, "B").await?;
-    unchanged(&mut evidence, to, before)?;
-    Ok(evidence)
+    .await
 }
 
 /// Genuine peers of II prove the reply to request A; I is shown the reply
@@ -581,102 +645,37 @@ pub async fn wrong_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
 /// bytes for A and refuse; those bytes with A's genuine proof are refused
 /// by I.
 pub async fn wrong_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let Route { from, to } = Route::replies(lab);
+    let route = Route::replies(lab);
+    let Route { from, to } = route;
     let (a_id, a_reply) = answered(lab).await?;
     let (b_id, _) = validated_request(lab, Route::requests(lab)).await?;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
-    let prover = lab.setup.prover(&from.name).await?;
-    let prove = function::PROVE_REPLY;
-    let proof_of_a = prover
-        .prove(prove, &a_id, &sha256_hex(&a_reply), &nonce)
-        .await?;
     // Signed by II's registered responder, but never stored on II.
     let responder = user_keys(org(from, "org1")?, "User1")?;
-    let b_reply = signed_reply(
-        &b_id,
-        (&from.name, &to.name),
-        ReplyStatus::Rejected,
-        &responder,
-    )?;
-    let before = height(to)?;
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Reply,
-        &envelope(Forwarded::Reply, from, &b_reply)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "a reply to request B with the proof of A's reply",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    let a_other = signed_reply(
-        &a_id,
-        (&from.name, &to.name),
-        ReplyStatus::NotFound,
-        &responder,
-    )?;
-    let asked = prover
-        .prove(prove, &a_id, &sha256_hex(&a_other), &nonce)
-        .await;
-    refused_with(
-        &mut evidence,
-        format!(
-            "{}'s peers asked to prove other reply bytes for A",
-            from.name
-        ),
-        &asked,
-        ErrorCode::BadArgument,
-    );
-    let refused = deliver(
-        lab,
-        to,
-        Forwarded::Reply,
-        &envelope(Forwarded::Reply, from, &a_other)?,
-        &proof_of_a,
-    )
-    .await?;
-    refused_with(
-        &mut evidence,
-        "those other bytes with the proof of A's stored reply",
-        &refused,
-        ErrorCode::BadProof,
-    );
-    still_open(lab, &mut evidence, to, &a_id, "A").await?;
-    still_open(lab, &mut evidence, to, &b_id, "B").await?;
-    unchanged(&mut evidence, to, before)?;
-    Ok(evidence)
+    let reply_of = |id: &str, status| signed_reply(id, (&from.name, &to.name), status, &responder);
+    let b_reply = reply_of(&b_id, ReplyStatus::Rejected)?;
+    let a_other = reply_of(&a_id, ReplyStatus::NotFound)?;
+    let messages = [(a_id.as_str(), a_reply.as_slice()), (&b_id, &b_reply)];
+    wrong_proof(lab, (Forwarded::Reply, route), messages, (&a_id, &a_other)).await
 }
 
 /// A proof accepted once (its challenge used up) is used again with
 /// another message C; C is proven afresh by the genuine peers for that
 /// used-up challenge, and for a nonce never issued; then the accepted
-/// delivery is sent again. `a` and `c` are signed messages of `kind` for
-/// requests `a_id` and `c_id`, each provable by `route.from`'s peers.
-async fn replayed(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    route: Route<'_>,
-    (a_id, a): (&str, &[u8]),
-    (c_id, c): (&str, &[u8]),
-) -> anyhow::Result<()> {
+/// delivery is sent again. A and C are messages of `kind` that
+/// `route.from`'s peers can prove: requests validated on I, or replies
+/// stored on II. At the end the receiver's audit holds A's entries once.
+async fn replayed(lab: &Lab<'_>, kind: Forwarded) -> anyhow::Result<Evidence> {
+    let mut evidence = Evidence::default();
+    let route = Route::of(kind, lab);
+    let provable = async || match kind {
+        Forwarded::Request => validated_request(lab, route).await,
+        Forwarded::Reply => answered(lab).await,
+    };
+    let (a_id, a) = provable().await?;
+    let (c_id, c) = provable().await?;
+    let (a_id, a, c_id, c) = (a_id.as_str(), a.as_slice(), c_id.as_str(), c.as_slice());
     let Route { from, to } = route;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
+    let nonce = fresh_nonce(lab, route).await?;
     let prover = lab.setup.prover(&from.name).await?;
     let prove = kind.prove_function();
     let proof_of_a = prover.prove(prove, a_id, &sha256_hex(a), &nonce).await?;
@@ -698,7 +697,7 @@ async fn replayed(
     let c_envelope = envelope(kind, from, c)?;
     let refused = deliver(lab, to, kind, &c_envelope, &proof_of_a).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         "A's accepted proof again, with C",
         &refused,
         ErrorCode::BadChallenge,
@@ -706,7 +705,7 @@ async fn replayed(
     let used = prover.prove(prove, c_id, &sha256_hex(c), &nonce).await?;
     let refused = deliver(lab, to, kind, &c_envelope, &used).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         format!(
             "C proven by {}'s peers for A's used-up challenge",
             from.name
@@ -720,16 +719,13 @@ async fn replayed(
         .await?;
     let refused = deliver(lab, to, kind, &c_envelope, &unknown).await?;
     refused_with(
-        evidence,
+        &mut evidence,
         "C proven for a nonce never issued",
         &refused,
         ErrorCode::BadChallenge,
     );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, c_id, "C").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, c_id, "C").await?,
-    }
-    unchanged(evidence, to, before)?;
+    nothing_written(lab, &mut evidence, kind, to, c_id, "C").await?;
+    unchanged(&mut evidence, to, before)?;
     let again = deliver(lab, to, kind, &a_envelope, &proof_of_a)
         .await?
         .context("A's delivery again")?;
@@ -737,155 +733,52 @@ async fn replayed(
         outcome(&again)? == first_outcome,
         "A's accepted delivery again returns its stored outcome",
     );
-    Ok(())
+    let patient = lab.history(0)?.patient_ref.to_hex();
+    let audit = audit_kinds(&lab.admin(&to.name).await?, &patient, Some(a_id)).await?;
+    let (expected, label): (&[&str], _) = match kind {
+        Forwarded::Request => (
+            &["request_accepted"],
+            format!("A accepted once on {} (audit: {audit:?})", to.name),
+        ),
+        Forwarded::Reply => (
+            &["request_submitted", "reply_received"],
+            format!("A's reply received once on {} (audit: {audit:?})", to.name),
+        ),
+    };
+    evidence.check(audit == expected, label);
+    Ok(evidence)
 }
 
 /// A request proof replayed.
 pub async fn replayed_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::requests(lab);
-    let (a_id, a) = validated_request(lab, route).await?;
-    let (c_id, c) = validated_request(lab, route).await?;
-    replayed(
-        lab,
-        &mut evidence,
-        Forwarded::Request,
-        route,
-        (&a_id, &a),
-        (&c_id, &c),
-    )
-    .await?;
-    let patient = lab.history(0)?.patient_ref.to_hex();
-    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
-    evidence.check(
-        audit == ["request_accepted"],
-        format!("A accepted once on {} (audit: {audit:?})", route.to.name),
-    );
-    Ok(evidence)
+    replayed(lab, Forwarded::Request).await
 }
 
 /// A reply proof replayed.
 pub async fn replayed_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::replies(lab);
-    let (a_id, a) = answered(lab).await?;
-    let (c_id, c) = answered(lab).await?;
-    replayed(
-        lab,
-        &mut evidence,
-        Forwarded::Reply,
-        route,
-        (&a_id, &a),
-        (&c_id, &c),
-    )
-    .await?;
-    let patient = lab.history(0)?.patient_ref.to_hex();
-    let audit = audit_kinds(&lab.admin(&route.to.name).await?, &patient, Some(&a_id)).await?;
-    evidence.check(
-        audit == ["request_submitted", "reply_received"],
-        format!(
-            "A's reply received once on {} (audit: {audit:?})",
-            route.to.name
-        ),
-    );
-    Ok(evidence)
-}
-
-/// A message validated by `route.from`, with a proof by peers of a CA not
-/// registered for it (minted with `seed`) for a genuine challenge; then the
-/// genuine peers' proof for the same challenge.
-async fn unregistered_ca(
-    lab: &Lab<'_>,
-    evidence: &mut Evidence,
-    kind: Forwarded,
-    route: Route<'_>,
-    id: &str,
-    signed: &[u8],
-    seed: u8,
-) -> anyhow::Result<Committed> {
-    let Route { from, to } = route;
-    let nonce = lab
-        .setup
-        .challenge(&from.name, &to.name)
-        .await?
-        .nonce
-        .to_string();
-    let ca = thief_ca(org(from, "org1")?, seed);
-    let orgs = every_org(from);
-    let proof = minted_proof(&ca, from, &orgs, kind, signed, &nonce)?;
-    let envelope = envelope(kind, from, signed)?;
-    let before = height(to)?;
-    let refused = deliver(lab, to, kind, &envelope, &proof).await?;
-    refused_with(
-        evidence,
-        format!(
-            "peers of an unregistered CA for the {} organisations of {}",
-            orgs.len(),
-            from.name
-        ),
-        &refused,
-        ErrorCode::BadProof,
-    );
-    match kind {
-        Forwarded::Request => not_stored(lab, evidence, to, id, "").await?,
-        Forwarded::Reply => still_open(lab, evidence, to, id, "").await?,
-    }
-    unchanged(evidence, to, before)?;
-    let genuine = lab
-        .setup
-        .prover(&from.name)
-        .await?
-        .prove(kind.prove_function(), id, &sha256_hex(signed), &nonce)
-        .await?;
-    deliver(lab, to, kind, &envelope, &genuine)
-        .await?
-        .context("the genuine peers' proof")
+    replayed(lab, Forwarded::Reply).await
 }
 
 /// A request validated on I, proven by peers of a CA not registered for I.
 pub async fn unregistered_ca_request_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::requests(lab);
-    let (id, signed) = validated_request(lab, route).await?;
-    let taken = unregistered_ca(
-        lab,
-        &mut evidence,
-        Forwarded::Request,
-        route,
-        &id,
-        &signed,
-        231,
-    )
-    .await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Accepted,
-        format!("the same challenge with the registered peers' proof: {taken:?}"),
-    );
-    Ok(evidence)
+    request_refused_then_taken(lab, BadProof::UnregisteredCa(231), |taken| {
+        format!("the same challenge with the registered peers' proof: {taken:?}")
+    })
+    .await
 }
 
 /// A reply stored on II, proven by peers of a CA not registered for II.
 pub async fn unregistered_ca_reply_proof(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
-    let mut evidence = Evidence::default();
-    let route = Route::replies(lab);
     let (id, reply) = answered(lab).await?;
-    let taken = unregistered_ca(
+    refused_then_taken(
         lab,
-        &mut evidence,
-        Forwarded::Reply,
-        route,
-        &id,
-        &reply,
-        241,
+        Evidence::default(),
+        (Forwarded::Reply, Route::replies(lab)),
+        (&id, &reply),
+        BadProof::UnregisteredCa(241),
+        |taken| format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
     )
-    .await?;
-    let taken = outcome(&taken)?.outcome;
-    evidence.check(
-        taken == OutcomeKind::Failed,
-        format!("the same challenge with the registered peers' proof: reply stored ({taken:?}: the responder declined)"),
-    );
-    Ok(evidence)
+    .await
 }
 
 /// How long II keeps honouring I's replaced entry in the rotation row.
@@ -946,10 +839,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &proof,
     )
     .await?;
-    let taken = match &taken {
-        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
-        Err(error) => format!("refused ({})", brief(error)),
-    };
+    let taken = outcome_or_refusal(&taken)?;
     evidence.check(
         taken == "Accepted",
         format!(
@@ -984,7 +874,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         &refused,
         ErrorCode::BadProof,
     );
-    not_stored(lab, &mut evidence, to, &later_id, "").await?;
+    nothing_written(lab, &mut evidence, Forwarded::Request, to, &later_id, "").await?;
     unchanged(&mut evidence, to, before)?;
 
     // Back to the roots I's peers chain to, at once.
@@ -996,10 +886,7 @@ pub async fn rotation(lab: &Lab<'_>) -> anyhow::Result<Evidence> {
         .proof_of(Forwarded::Request, &from.name, &to.name, &later)
         .await?;
     let taken = deliver(lab, to, Forwarded::Request, &envelope_of(&later)?, &proof).await?;
-    let taken = match &taken {
-        Ok(committed) => format!("{:?}", outcome(committed)?.outcome),
-        Err(error) => format!("refused ({})", brief(error)),
-    };
+    let taken = outcome_or_refusal(&taken)?;
     evidence.check(
         taken == "Accepted",
         format!(
