@@ -8,20 +8,16 @@ use ehrx_interface::{
     ErrorCode,
     limits::{CHALLENGE_MAX_AGE_MS, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_CHALLENGES_PER_CALL},
     names::{Forwarded, function},
-    types::{ChallengeBatch, NetworkConfig, OutcomeKind},
+    types::{ChallengeBatch, OutcomeKind},
 };
 
 /// The world, with net1's doctor allowed many requests a window.
 async fn world() -> World {
     let world = World::new().await;
-    let config = NetworkConfig {
-        network_id: NET1.into(),
-        rate_limit_max: 100,
-        rate_limit_window_seconds: DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
-        consent_required: false,
-        break_glass: false,
-    };
-    world.net1.admin(function::CONFIGURE_NETWORK, &config).await;
+    world
+        .net1
+        .configure_rate(100, DEFAULT_RATE_LIMIT_WINDOW_SECONDS)
+        .await;
     world
 }
 
