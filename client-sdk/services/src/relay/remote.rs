@@ -113,11 +113,7 @@ impl Remotes {
         from_network: &str,
     ) -> Result<ChallengeGrant, DeliveryError> {
         let mut client = self.client(network_id)?;
-        let mut request = tonic::Request::new(ChallengeRequest {
-            network_id: from_network.to_string(),
-            count: 1,
-        });
-        request.set_timeout(self.timeout);
+        let request = self.challenge_request(from_network, 1);
         let answer = tokio::time::timeout(self.timeout, client.challenge(request)).await;
         self.settle(answer, "challenge")
     }
@@ -132,14 +128,25 @@ impl Remotes {
         count: u32,
     ) -> Result<Vec<ChallengeGrant>, DeliveryError> {
         let mut client = self.client(network_id)?;
+        let request = self.challenge_request(from_network, count);
+        let answer = tokio::time::timeout(self.timeout, client.challenges(request)).await;
+        let batch: ChallengeBatch = self.settle(answer, "challenges")?;
+        Ok(batch.grants)
+    }
+
+    /// A challenge call of `from_network` for `count`, with this side's
+    /// deadline.
+    fn challenge_request(
+        &self,
+        from_network: &str,
+        count: u32,
+    ) -> tonic::Request<ChallengeRequest> {
         let mut request = tonic::Request::new(ChallengeRequest {
             network_id: from_network.to_string(),
             count,
         });
         request.set_timeout(self.timeout);
-        let answer = tokio::time::timeout(self.timeout, client.challenges(request)).await;
-        let batch: ChallengeBatch = self.settle(answer, "challenges")?;
-        Ok(batch.grants)
+        request
     }
 
     /// Delivers `envelope` with its proof of validation to `network_id`'s
