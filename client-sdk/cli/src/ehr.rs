@@ -211,24 +211,26 @@ fn refused_upload(file: &Path, before: &[(&Path, Upload)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::file;
 
     #[test]
     fn files_are_checked_before_any_upload() {
         let dir = tempfile::tempdir().unwrap();
-        let bundle = dir.path().join("bundle.json");
-        std::fs::write(
-            &bundle,
+        let bundle = file(
+            dir.path(),
+            "bundle.json",
             synthetic::SyntheticPatient::generate(3).bundle_json(),
-        )
-        .unwrap();
-        let single = dir.path().join("patient.json");
-        std::fs::write(&single, r#"{"resourceType":"Patient","id":"p-1"}"#).unwrap();
+        );
+        let single = file(
+            dir.path(),
+            "patient.json",
+            r#"{"resourceType":"Patient","id":"p-1"}"#,
+        );
         let prepared = prepare_files(&[bundle.clone(), single.clone()]).unwrap();
         assert!(prepared[0].records.len() > 1);
         assert_eq!(prepared[1].records[0].record_id, "Patient/p-1");
 
-        let broken = dir.path().join("broken.json");
-        std::fs::write(&broken, "{not json").unwrap();
+        let broken = file(dir.path(), "broken.json", "{not json");
         let text = format!("{:#}", prepare_files(&[single, broken]).unwrap_err());
         assert!(
             text.contains("broken.json is not an uploadable FHIR R4 file"),
