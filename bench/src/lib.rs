@@ -14,6 +14,18 @@ pub mod stats;
 pub mod targets;
 pub mod throughput;
 
+/// Sends the logs to stderr, filtered by `RUST_LOG` or, without it, by
+/// `default_filter` (such as `warn,ehrx_bench=info`).
+pub fn log_to_stderr(default_filter: &str) {
+    use tracing_subscriber::EnvFilter;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// Resolves on Ctrl-C or SIGTERM (what `scripts/bench.sh` forwards), so
 /// the run can stop its networks before it exits.
 pub async fn interrupt() -> &'static str {

@@ -14,7 +14,6 @@ use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use ehrx_lab::networks::{Networks, network_home, repo_root};
 use serde_json::json;
-use tracing_subscriber::EnvFilter;
 
 use ehrx_bench::progress::Progress;
 use ehrx_bench::report::Results;
@@ -227,13 +226,7 @@ impl Cli {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,ehrx_bench=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    ehrx_bench::log_to_stderr("warn,ehrx_bench=info");
     let cli = Cli::parse();
     let cpu_baseline = cli
         .cpu_baseline

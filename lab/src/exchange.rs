@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use ehrx_client::ehr::interface::{self, CHAINCODE, Challenge, Forwarded, function, rules};
+use ehrx_client::ehr::interface::{
+    self, CHAINCODE, Challenge, Forwarded, NetworkConfig, function,
+    limits::DEFAULT_RATE_LIMIT_WINDOW_SECONDS, rules,
+};
 use ehrx_client::ehr::synthetic::SyntheticPatient;
 use ehrx_client::ehr::{
     EhrClient, EhrSettings, HistoryOutcome, HistoryRequest, InMemoryKeyStore, MatchingKey,
@@ -282,6 +285,24 @@ async fn apply(net: &NetworkDescription, calls: Vec<(&'static str, Value)>) -> a
     Ok(())
 }
 
+/// `ConfigureNetwork`'s argument for `net`: `rate_limit_max` requests per
+/// requester per minute, and its consent policy.
+fn network_config(
+    net: &str,
+    rate_limit_max: u32,
+    consent_required: bool,
+    break_glass: bool,
+) -> anyhow::Result<Value> {
+    let config = NetworkConfig {
+        network_id: net.to_owned(),
+        rate_limit_max,
+        rate_limit_window_seconds: DEFAULT_RATE_LIMIT_WINDOW_SECONDS,
+        consent_required,
+        break_glass,
+    };
+    serde_json::to_value(config).context("ConfigureNetwork's argument")
+}
+
 /// An admin's call of `function` with `argument`; ConfigureNetwork carries
 /// its ledger secret in the transient map, as the SDK sends it.
 async fn admin_call(
@@ -323,7 +344,7 @@ impl<'a> ExchangeSetup<'a> {
             let mut calls = vec![
                 (
                     function::CONFIGURE_NETWORK,
-                    json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
+                    network_config(&net.name, RATE_LIMIT_MAX, false, false)?,
                 ),
                 (
                     function::REGISTER_RELAY,
@@ -371,7 +392,7 @@ impl<'a> ExchangeSetup<'a> {
         let mut calls = vec![
             (
                 function::CONFIGURE_NETWORK,
-                json!({"network_id": net.name, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60}),
+                network_config(&net.name, RATE_LIMIT_MAX, false, false)?,
             ),
             (
                 function::REGISTER_RELAY,
@@ -522,8 +543,7 @@ impl<'a> ExchangeSetup<'a> {
 
     /// Sets `net`'s rate limit to `max` requests per requester per minute.
     pub async fn set_rate_limit(&self, net: &str, max: u32) -> anyhow::Result<()> {
-        let config =
-            json!({"network_id": net, "rate_limit_max": max, "rate_limit_window_seconds": 60});
+        let config = network_config(net, max, false, false)?;
         self.admin_submit(net, function::CONFIGURE_NETWORK, config)
             .await
     }
@@ -536,10 +556,7 @@ impl<'a> ExchangeSetup<'a> {
         consent_required: bool,
         break_glass: bool,
     ) -> anyhow::Result<()> {
-        let config = json!({
-            "network_id": net, "rate_limit_max": RATE_LIMIT_MAX, "rate_limit_window_seconds": 60,
-            "consent_required": consent_required, "break_glass": break_glass,
-        });
+        let config = network_config(net, RATE_LIMIT_MAX, consent_required, break_glass)?;
         self.admin_submit(net, function::CONFIGURE_NETWORK, config)
             .await
     }
@@ -841,4 +858,22 @@ async fn relay_health(address: &str) -> anyhow::Result<Value> {
     tokio::task::spawn_blocking(move || crate::ehrx_cli::healthz(&address, Duration::from_secs(30)))
         .await
         .context("the health check panicked")?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configure_network_arguments_carry_the_rate_limit_and_the_consent_policy() {
+        assert_eq!(
+            network_config("net1", 5, false, false).unwrap(),
+            json!({"network_id": "net1", "rate_limit_max": 5, "rate_limit_window_seconds": 60})
+        );
+        assert_eq!(
+            network_config("net2", 1000, true, true).unwrap(),
+            json!({"network_id": "net2", "rate_limit_max": 1000, "rate_limit_window_seconds": 60,
+                "consent_required": true, "break_glass": true})
+        );
+    }
 }

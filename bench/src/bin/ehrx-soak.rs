@@ -30,7 +30,6 @@ use ehrx_lab::networks::{
 };
 use ehrx_lab::wan::Wan;
 use serde_json::Value;
-use tracing_subscriber::EnvFilter;
 
 /// Many exchanges while processes die, links drop and the chaincode is
 /// upgraded; nothing may be lost, nothing may happen twice.
@@ -70,13 +69,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("warn,ehrx_bench=info,ehrx_soak=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    ehrx_bench::log_to_stderr("warn,ehrx_bench=info,ehrx_soak=info");
     let cli = Cli::parse();
     let params = Params {
         exchanges: cli.exchanges,

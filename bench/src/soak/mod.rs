@@ -66,38 +66,33 @@ impl Params {
 
     /// Checks the bounds; a clear message for each.
     pub fn check(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
-            (1..=100_000).contains(&self.exchanges),
-            "--exchanges must be 1 to 100000"
-        );
-        anyhow::ensure!(
-            (1..=32).contains(&self.concurrency),
-            "--concurrency must be 1 to 32"
-        );
-        anyhow::ensure!(
-            self.faults_per_kind <= 1000,
-            "--faults-per-kind must be at most 1000"
-        );
-        anyhow::ensure!(
-            (1..=16).contains(&self.patients),
-            "--patients must be 1 to 16"
-        );
-        anyhow::ensure!(
-            (100..=60_000).contains(&self.max_outage_ms),
-            "--max-outage-ms must be 100 to 60000"
-        );
-        anyhow::ensure!(
-            self.max_gap_ms <= 60_000,
-            "--max-gap-ms must be at most 60000"
-        );
-        anyhow::ensure!(
-            (10..=3600).contains(&self.exchange_timeout_secs),
-            "--exchange-timeout-secs must be 10 to 3600"
-        );
-        anyhow::ensure!(
-            (1..=600).contains(&self.max_minutes),
-            "--max-minutes must be 1 to 600"
-        );
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let bounds = [
+            ("--exchanges", count(self.exchanges), 1, 100_000),
+            ("--concurrency", count(self.concurrency), 1, 32),
+            ("--faults-per-kind", count(self.faults_per_kind), 0, 1000),
+            ("--patients", count(self.patients), 1, 16),
+            ("--max-outage-ms", self.max_outage_ms, 100, 60_000),
+            ("--max-gap-ms", self.max_gap_ms, 0, 60_000),
+            (
+                "--exchange-timeout-secs",
+                self.exchange_timeout_secs,
+                10,
+                3600,
+            ),
+            ("--max-minutes", self.max_minutes, 1, 600),
+        ];
+        for (flag, value, least, most) in bounds {
+            anyhow::ensure!(
+                (least..=most).contains(&value),
+                "{flag} must be {}",
+                if least == 0 {
+                    format!("at most {most}")
+                } else {
+                    format!("{least} to {most}")
+                }
+            );
+        }
         Ok(())
     }
 }
@@ -131,19 +126,30 @@ mod tests {
     fn parameters_out_of_bounds_are_refused_with_their_name() {
         assert!(params().check().is_ok());
         type Edit = fn(&mut Params);
-        let cases: [(&str, Edit); 6] = [
-            ("--exchanges", |p| p.exchanges = 0),
-            ("--concurrency", |p| p.concurrency = 33),
-            ("--faults-per-kind", |p| p.faults_per_kind = 1001),
-            ("--patients", |p| p.patients = 0),
-            ("--max-outage-ms", |p| p.max_outage_ms = 10),
-            ("--max-minutes", |p| p.max_minutes = 0),
+        let cases: [(&str, Edit); 9] = [
+            ("--exchanges must be 1 to 100000", |p| p.exchanges = 0),
+            ("--concurrency must be 1 to 32", |p| p.concurrency = 33),
+            ("--faults-per-kind must be at most 1000", |p| {
+                p.faults_per_kind = 1001
+            }),
+            ("--patients must be 1 to 16", |p| p.patients = 0),
+            ("--max-outage-ms must be 100 to 60000", |p| {
+                p.max_outage_ms = 10
+            }),
+            ("--max-gap-ms must be at most 60000", |p| {
+                p.max_gap_ms = 60_001
+            }),
+            ("--exchange-timeout-secs must be 10 to 3600", |p| {
+                p.exchange_timeout_secs = 3601
+            }),
+            ("--max-minutes must be 1 to 600", |p| p.max_minutes = 0),
+            ("--max-minutes must be 1 to 600", |p| p.max_minutes = 601),
         ];
-        for (name, edit) in cases {
+        for (message, edit) in cases {
             let mut p = params();
             edit(&mut p);
             let error = p.check().unwrap_err().to_string();
-            assert!(error.contains(name), "{error}");
+            assert_eq!(error, message);
         }
     }
 }

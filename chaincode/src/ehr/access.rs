@@ -33,6 +33,14 @@ impl Caller {
         })
     }
 
+    /// The creator of `stub`'s transaction, if registered in `role`
+    /// (else the access error of [`require_role`](Self::require_role)).
+    pub async fn in_role(stub: &Stub, role: Role) -> Result<Self, EhrError> {
+        let caller = Self::of(stub)?;
+        caller.require_role(stub, role).await?;
+        Ok(caller)
+    }
+
     /// The caller's MSP.
     pub fn msp_id(&self) -> &str {
         self.identity.msp_id()

@@ -36,6 +36,7 @@ use crate::{
         access::Caller,
         audit::{self, AuditKind, Write as _},
         error::EhrError,
+        messages,
         state::{self, NetworkConfig, RequestEntry, Role, key},
     },
     shim::{
@@ -219,8 +220,7 @@ pub async fn list_consents(
     args: Args,
 ) -> Result<Json<Vec<ConsentEntry>>, ContractError> {
     manager(&stub).await?;
-    let patient_ref = Key32::parse(args.string("patient_ref")?)
-        .map_err(|e| EhrError::invalid("patient_ref", e.to_string()))?;
+    let patient_ref = messages::key32_arg(&args, "patient_ref")?;
     Ok(Json(stored(&stub, &patient_ref).await?))
 }
 

@@ -9,6 +9,7 @@
 //! fuzzing targets (see `chaincode/fuzz`).
 
 use ehrx_interface::{
+    Key32,
     limits::{
         ENVELOPE_OVERHEAD_BYTES, MAX_CATEGORIES, MAX_CLOCK_SKEW_MS, MAX_REASON_BYTES,
         MAX_REPLY_BYTES, MAX_REPLY_RECORDS, MAX_REQUEST_BYTES,
@@ -107,6 +108,19 @@ fn decode<M: Message + Default>(what: &'static str, bytes: &[u8]) -> Result<M, E
 /// fields).
 pub fn json_arg<T: DeserializeOwned>(args: &Args, name: &'static str) -> Result<T, EhrError> {
     Ok(ehrx_interface::parse_object(name, args.bytes(name)?)?)
+}
+
+/// The `request_id` parameter of `args`, checked ([`check_request_id`]).
+pub fn request_id_arg(args: &Args) -> Result<&str, EhrError> {
+    let request_id = args.string("request_id")?;
+    check_request_id(request_id)?;
+    Ok(request_id)
+}
+
+/// Parameter `name` of `args` as 32 bytes in hex, its parser's complaint
+/// naming the parameter.
+pub fn key32_arg(args: &Args, name: &'static str) -> Result<Key32, EhrError> {
+    Key32::parse(args.string(name)?).map_err(|e| EhrError::invalid(name, e.to_string()))
 }
 
 /// Decodes a serialised `SignedRequest` and the request it carries.

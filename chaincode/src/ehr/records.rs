@@ -48,8 +48,7 @@ pub const METADATA: &str = "metadata";
 /// `PutEhr()` with its metadata JSON and one entry per record in the
 /// transient map.
 pub async fn put_ehr(stub: Stub, _args: Args) -> Result<Json<EhrUploaded>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Uploader).await?;
+    let caller = Caller::in_role(&stub, Role::Uploader).await?;
     state::config(&stub).await?;
     let transient = stub.transient()?;
     let metadata = transient.get(METADATA).ok_or_else(|| {

@@ -214,10 +214,8 @@ pub async fn get_request_records(
     stub: Stub,
     args: Args,
 ) -> Result<Json<RequestRecords>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Responder).await?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
+    Caller::in_role(&stub, Role::Responder).await?;
+    let request_id = messages::request_id_arg(&args)?;
     let entry = incoming_request(&stub, request_id).await?;
     require_open(&entry, false)?;
     // No consent, no records read: the responder sends the refusal.
@@ -289,8 +287,7 @@ pub async fn get_request_records(
 
 /// `SubmitReply(signed_reply)`: a registered responder answers a request.
 pub async fn submit_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Responder).await?;
+    let caller = Caller::in_role(&stub, Role::Responder).await?;
     let config = state::config(&stub).await?;
     let now = state::now_ms(&stub)?;
     let bytes = args.bytes("signed_reply")?;
@@ -506,8 +503,7 @@ pub async fn get_signed_reply(
     args: Args,
 ) -> Result<Json<SignedMessage>, ContractError> {
     let caller = Caller::of(&stub)?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
+    let request_id = messages::request_id_arg(&args)?;
     let not_found = || EhrError::NotFound {
         what: "reply stored here",
         key: request_id.to_owned(),
@@ -551,8 +547,7 @@ pub async fn get_signed_reply(
 /// refused, and the attempt is recorded (hence a submitted function).
 pub async fn get_reply(stub: Stub, args: Args) -> Result<Json<Outcome>, ContractError> {
     let caller = Caller::of(&stub)?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
+    let request_id = messages::request_id_arg(&args)?;
     let entry = stored_request(&stub, request_id).await?;
     if entry.direction != Direction::Outgoing {
         return Err(EhrError::State(format!(

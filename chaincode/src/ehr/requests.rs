@@ -521,8 +521,7 @@ pub async fn get_request_status(
     args: Args,
 ) -> Result<Json<RequestEntry>, ContractError> {
     let caller = Caller::of(&stub)?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
+    let request_id = messages::request_id_arg(&args)?;
     let entry = entry(&stub, request_id)
         .await?
         .ok_or_else(|| EhrError::NotFound {
@@ -552,10 +551,8 @@ pub async fn get_signed_request(
     stub: Stub,
     args: Args,
 ) -> Result<Json<SignedMessage>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
+    Caller::in_role(&stub, Role::Relay).await?;
+    let request_id = messages::request_id_arg(&args)?;
     let not_found = || EhrError::NotFound {
         what: "request validated here",
         key: request_id.to_owned(),

@@ -249,8 +249,7 @@ pub async fn forget(stub: &Stub, network_id: &str) -> Result<(), EhrError> {
 /// Checks that a relay of this network asks for challenges of an active
 /// network with trust; the transaction's time.
 async fn may_issue(stub: &Stub, network_id: &str) -> Result<i64, EhrError> {
-    let caller = Caller::of(stub)?;
-    caller.require_role(stub, Role::Relay).await?;
+    Caller::in_role(stub, Role::Relay).await?;
     state::config(stub).await?;
     let now = state::now_ms(stub)?;
     active_network(stub, network_id).await?;
@@ -348,8 +347,7 @@ pub async fn purge_challenges(
     stub: Stub,
     _args: Args,
 ) -> Result<Json<ChallengePurge>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
+    Caller::in_role(&stub, Role::Relay).await?;
     state::config(&stub).await?;
     let now = state::now_ms(&stub)?;
     let mut purged = 0usize;
@@ -378,34 +376,22 @@ pub async fn purge_challenges(
 /// here (Algorithm 1 passed) with exactly these signed bytes. Read-only;
 /// its endorsed result is the proof, and it is never submitted.
 pub async fn prove_request(stub: Stub, args: Args) -> Result<Json<RequestProof>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    let config = state::config(&stub).await?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
-    let hash = Key32::parse(args.string("signed_request_sha256")?)
-        .map_err(|e| EhrError::invalid("signed_request_sha256", e.to_string()))?;
-    let nonce = Key32::parse(args.string("nonce")?)
-        .map_err(|e| EhrError::invalid("nonce", e.to_string()))?;
-    let entry = entry(&stub, request_id)
+    let query = ProofQuery::read(&stub, &args, "signed_request_sha256").await?;
+    let entry = entry(&stub, query.request_id)
         .await?
         .filter(|entry| entry.direction == Direction::Outgoing)
         .ok_or_else(|| EhrError::NotFound {
             what: "request validated on this network",
-            key: request_id.to_owned(),
+            key: query.request_id.to_owned(),
         })?;
-    if entry.signed_request_sha256 != hash.to_string() {
-        return Err(EhrError::invalid(
-            "signed_request_sha256",
-            format!("is not the hash of the signed request {request_id} validated here"),
-        )
-        .into());
-    }
+    query.require_hash(&entry.signed_request_sha256, || {
+        format!("the signed request {} validated here", query.request_id)
+    })?;
     Ok(Json(RequestProof {
-        network_id: config.network_id,
-        request_id: request_id.to_owned(),
-        signed_request_sha256: hash,
-        nonce,
+        network_id: query.network_id,
+        request_id: query.request_id.to_owned(),
+        signed_request_sha256: query.hash,
+        nonce: query.nonce,
         validated: true,
     }))
 }
@@ -415,37 +401,68 @@ pub async fn prove_request(stub: Stub, args: Args) -> Result<Json<RequestProof>,
 /// here was stored here (it passed SubmitReply) with exactly these bytes.
 /// Read-only, like `ProveRequest`.
 pub async fn prove_reply(stub: Stub, args: Args) -> Result<Json<ReplyProof>, ContractError> {
-    let caller = Caller::of(&stub)?;
-    caller.require_role(&stub, Role::Relay).await?;
-    let config = state::config(&stub).await?;
-    let request_id = args.string("request_id")?;
-    messages::check_request_id(request_id)?;
-    let hash = Key32::parse(args.string("signed_reply_sha256")?)
-        .map_err(|e| EhrError::invalid("signed_reply_sha256", e.to_string()))?;
-    let nonce = Key32::parse(args.string("nonce")?)
-        .map_err(|e| EhrError::invalid("nonce", e.to_string()))?;
-    let stored = entry(&stub, request_id)
+    let query = ProofQuery::read(&stub, &args, "signed_reply_sha256").await?;
+    let stored = entry(&stub, query.request_id)
         .await?
         .filter(|entry| entry.direction == Direction::Incoming)
         .and_then(|entry| entry.reply)
         .ok_or_else(|| EhrError::NotFound {
             what: "reply stored on this network to request",
-            key: request_id.to_owned(),
+            key: query.request_id.to_owned(),
         })?;
-    if stored.signed_reply_sha256 != hash.to_string() {
-        return Err(EhrError::invalid(
-            "signed_reply_sha256",
-            format!("is not the hash of the reply to {request_id} stored here"),
-        )
-        .into());
-    }
+    query.require_hash(&stored.signed_reply_sha256, || {
+        format!("the reply to {} stored here", query.request_id)
+    })?;
     Ok(Json(ReplyProof {
-        network_id: config.network_id,
-        request_id: request_id.to_owned(),
-        signed_reply_sha256: hash,
-        nonce,
+        network_id: query.network_id,
+        request_id: query.request_id.to_owned(),
+        signed_reply_sha256: query.hash,
+        nonce: query.nonce,
         validated: true,
     }))
+}
+
+/// What a relay asks `ProveRequest` or `ProveReply` to state, read once
+/// the caller is known to be a relay of this network.
+struct ProofQuery<'a> {
+    /// This network.
+    network_id: String,
+    request_id: &'a str,
+    /// The parameter the hash came in.
+    hash_field: &'static str,
+    hash: Key32,
+    nonce: Key32,
+}
+
+impl<'a> ProofQuery<'a> {
+    async fn read(
+        stub: &Stub,
+        args: &'a Args,
+        hash_field: &'static str,
+    ) -> Result<Self, ContractError> {
+        Caller::in_role(stub, Role::Relay).await?;
+        let network_id = state::config(stub).await?.network_id;
+        Ok(Self {
+            network_id,
+            request_id: messages::request_id_arg(args)?,
+            hash_field,
+            hash: messages::key32_arg(args, hash_field)?,
+            nonce: messages::key32_arg(args, "nonce")?,
+        })
+    }
+
+    /// Refuses, naming the hash's parameter, unless `stored` is the hash
+    /// asked about; `of` says what the hash should be of.
+    fn require_hash(&self, stored: &str, of: impl FnOnce() -> String) -> Result<(), EhrError> {
+        if stored == self.hash.to_string() {
+            Ok(())
+        } else {
+            Err(EhrError::invalid(
+                self.hash_field,
+                format!("is not the hash of {}", of()),
+            ))
+        }
+    }
 }
 
 pub use ehrx_interface::names::Forwarded;

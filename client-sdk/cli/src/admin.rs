@@ -16,7 +16,7 @@ use ehrx_client::{
 use crate::{
     args::{AdminCommand, TargetArgs},
     keys,
-    output::{Output, table},
+    output::{Output, table_of},
     progress,
     setup::{Call, Role, Setup, Step},
     target::Target,
@@ -57,21 +57,17 @@ pub async fn run(target: &TargetArgs, out: &Output, command: AdminCommand) -> an
             };
             let applied = apply(client.admin(), &steps, &settle, out).await?;
             out.emit(&applied, || {
-                let rows: Vec<Vec<String>> = applied
-                    .iter()
-                    .map(|a| {
+                format!(
+                    "network {} set up ({} calls applied):\n{}",
+                    target.description.name,
+                    applied.len(),
+                    table_of(&["SET", "BLOCK", "TRANSACTION"], &applied, |a| {
                         vec![
                             a.set.clone(),
                             a.block_number.to_string(),
                             a.transaction_id.clone(),
                         ]
                     })
-                    .collect();
-                format!(
-                    "network {} set up ({} calls applied):\n{}",
-                    target.description.name,
-                    applied.len(),
-                    table(&["SET", "BLOCK", "TRANSACTION"], &rows)
                 )
             })
         }

@@ -25,7 +25,7 @@ use ehrx_client::{
 
 use crate::{
     args::{AuditCommand, ConsentCommand, ConsentPutArgs, ReportFormat, TargetArgs},
-    output::{Output, table, utc_time},
+    output::{Output, table_of, utc_time},
     target::Target,
 };
 
@@ -74,13 +74,7 @@ pub async fn run(target: &TargetArgs, out: &Output, command: ConsentCommand) -> 
                 .list_consents(&patient_arg(&patient)?)
                 .await
                 .context("listing the patient's consents")?;
-            out.emit(&all, || {
-                if all.is_empty() {
-                    "no consents".to_owned()
-                } else {
-                    consent_table(&all)
-                }
-            })
+            out.emit_list(&all, "no consents", consent_table)
         }
     }
 }
@@ -281,9 +275,17 @@ fn terms_of(args: &ConsentPutArgs) -> anyhow::Result<ConsentTerms> {
 }
 
 fn consent_table(consents: &[ConsentEntry]) -> String {
-    let rows: Vec<Vec<String>> = consents
-        .iter()
-        .map(|c| {
+    table_of(
+        &[
+            "CONSENT",
+            "STATUS",
+            "IN FORCE (UTC)",
+            "TO",
+            "PURPOSES",
+            "CATEGORIES",
+        ],
+        consents,
+        |c| {
             let t = &c.terms;
             vec![
                 t.consent_id.clone(),
@@ -314,18 +316,7 @@ fn consent_table(consents: &[ConsentEntry]) -> String {
                     t.categories.join(" ")
                 },
             ]
-        })
-        .collect();
-    table(
-        &[
-            "CONSENT",
-            "STATUS",
-            "IN FORCE (UTC)",
-            "TO",
-            "PURPOSES",
-            "CATEGORIES",
-        ],
-        &rows,
+        },
     )
 }
 

@@ -22,7 +22,7 @@ use ehrx_client::ehr::{
 
 use crate::{
     args::{EhrCommand, TargetArgs},
-    output::{Output, json_name, table},
+    output::{Output, json_name, table_of},
     patient, progress,
     target::Target,
 };
@@ -103,23 +103,22 @@ pub async fn run(target: &TargetArgs, out: &Output, command: EhrCommand) -> anyh
                     .collect(),
             };
             out.emit(&report, || {
-                let rows: Vec<Vec<String>> = report
-                    .records
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            s.record_id.clone(),
-                            s.stored.clone(),
-                            s.block_number.to_string(),
-                            s.file.display().to_string(),
-                        ]
-                    })
-                    .collect();
                 format!(
                     "{} record(s) of patient {patient_ref} in {} upload(s):\n{}",
                     report.records.len(),
                     uploads.len(),
-                    table(&["RECORD", "STORED", "BLOCK", "FILE"], &rows)
+                    table_of(
+                        &["RECORD", "STORED", "BLOCK", "FILE"],
+                        &report.records,
+                        |s| {
+                            vec![
+                                s.record_id.clone(),
+                                s.stored.clone(),
+                                s.block_number.to_string(),
+                                s.file.display().to_string(),
+                            ]
+                        }
+                    )
                 )
             })
         }
@@ -158,22 +157,22 @@ pub async fn run(target: &TargetArgs, out: &Output, command: EhrCommand) -> anyh
             }
             bar.finish_and_clear();
             out.emit(&uploads, || {
-                let rows: Vec<Vec<String>> = uploads
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            u.patient_ref.clone(),
-                            u.name.clone(),
-                            u.date_of_birth.clone(),
-                            u.ssn.clone(),
-                            u.records.to_string(),
-                        ]
-                    })
-                    .collect();
                 format!(
                     "{} synthetic patient(s) uploaded (generated identifiers, not real people):\n{}",
                     uploads.len(),
-                    table(&["PATIENT_REF", "NAME", "DOB", "SSN", "RECORDS"], &rows)
+                    table_of(
+                        &["PATIENT_REF", "NAME", "DOB", "SSN", "RECORDS"],
+                        &uploads,
+                        |u| {
+                            vec![
+                                u.patient_ref.clone(),
+                                u.name.clone(),
+                                u.date_of_birth.clone(),
+                                u.ssn.clone(),
+                                u.records.to_string(),
+                            ]
+                        }
+                    )
                 )
             })
         }
@@ -212,24 +211,26 @@ fn refused_upload(file: &Path, before: &[(&Path, Upload)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::file;
 
     #[test]
     fn files_are_checked_before_any_upload() {
         let dir = tempfile::tempdir().unwrap();
-        let bundle = dir.path().join("bundle.json");
-        std::fs::write(
-            &bundle,
+        let bundle = file(
+            dir.path(),
+            "bundle.json",
             synthetic::SyntheticPatient::generate(3).bundle_json(),
-        )
-        .unwrap();
-        let single = dir.path().join("patient.json");
-        std::fs::write(&single, r#"{"resourceType":"Patient","id":"p-1"}"#).unwrap();
+        );
+        let single = file(
+            dir.path(),
+            "patient.json",
+            r#"{"resourceType":"Patient","id":"p-1"}"#,
+        );
         let prepared = prepare_files(&[bundle.clone(), single.clone()]).unwrap();
         assert!(prepared[0].records.len() > 1);
         assert_eq!(prepared[1].records[0].record_id, "Patient/p-1");
 
-        let broken = dir.path().join("broken.json");
-        std::fs::write(&broken, "{not json").unwrap();
+        let broken = file(dir.path(), "broken.json", "{not json");
         let text = format!("{:#}", prepare_files(&[single, broken]).unwrap_err());
         assert!(
             text.contains("broken.json is not an uploadable FHIR R4 file"),

@@ -189,6 +189,7 @@ pub fn check_ed25519_public(key: &[u8; 32], what: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{assert_owner_only, file};
 
     #[test]
     fn a_requester_key_is_written_privately_once_and_reads_back() {
@@ -199,12 +200,7 @@ mod tests {
             load_requester_key(&path).unwrap().public_key(),
             key.public_key()
         );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
+        assert_owner_only(&path);
         let again = generate_requester_key(&path).unwrap_err().to_string();
         assert!(again.contains("already exists"), "{again}");
         assert_eq!(
@@ -220,12 +216,7 @@ mod tests {
         let public = generate_network_key(&path).unwrap();
         assert_eq!(network_public_key(&path).unwrap(), public);
         check_ed25519_public(&public, "the public key").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
+        assert_owner_only(&path);
         let again = generate_network_key(&path).unwrap_err().to_string();
         assert!(again.contains("already exists"), "{again}");
         assert_eq!(network_public_key(&path).unwrap(), public, "unchanged");
@@ -242,12 +233,7 @@ mod tests {
         assert_eq!(text.len(), 65, "{text:?}");
         // The SDK reads it as the consortium's key.
         ehrx_client::ehr::MatchingKey::from_file(&path).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600);
-        }
+        assert_owner_only(&path);
         let again = write_fresh_secret(&path, "never").unwrap_err().to_string();
         assert!(again.contains("already exists; never"), "{again}");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "unchanged");
@@ -255,14 +241,12 @@ mod tests {
         assert_eq!(fingerprint.len(), 39, "{fingerprint}");
         assert!(!text.contains(&fingerprint.replace(':', "")));
         // A known key's fingerprint: SHA-256 of 32 zero bytes begins 66687aad.
-        let zero = dir.path().join("zero.key");
-        std::fs::write(&zero, "00".repeat(32)).unwrap();
+        let zero = file(dir.path(), "zero.key", "00".repeat(32));
         assert_eq!(
             matching_key_fingerprint(&zero).unwrap(),
             "6668:7aad:f862:bd77:6c8f:c18b:8e9f:8e20"
         );
-        let bad = dir.path().join("bad.key");
-        std::fs::write(&bad, "zz").unwrap();
+        let bad = file(dir.path(), "bad.key", "zz");
         let error = format!("{:#}", matching_key_fingerprint(&bad).unwrap_err());
         assert!(
             error.contains("matching key file") && error.contains("bad.key"),
@@ -273,8 +257,7 @@ mod tests {
     #[test]
     fn unreadable_requester_keys_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("bad.key");
-        std::fs::write(&path, "not hex").unwrap();
+        let path = file(dir.path(), "bad.key", "not hex");
         let text = format!("{:#}", load_requester_key(&path).unwrap_err());
         assert!(
             text.contains("bad.key") && text.contains("malformed"),
@@ -301,12 +284,11 @@ mod tests {
     fn a_network_key_file_gives_the_rfc8032_public_key() {
         // RFC 8032 §7.1, test 1.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("network-key.hex");
-        std::fs::write(
-            &path,
+        let path = file(
+            dir.path(),
+            "network-key.hex",
             "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
-        )
-        .unwrap();
+        );
         let public = network_public_key(&path).unwrap();
         assert_eq!(
             hex::encode(public),

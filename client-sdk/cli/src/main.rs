@@ -27,6 +27,8 @@ mod services;
 mod setup;
 mod status;
 mod target;
+#[cfg(test)]
+mod testing;
 mod wait;
 
 use std::process::ExitCode;

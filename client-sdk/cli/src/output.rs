@@ -46,6 +46,17 @@ impl Output {
             .write_all(printed.as_bytes())
             .context("writing to stdout")
     }
+
+    /// Prints a list as pretty JSON, or as the text `text` makes of it;
+    /// `none` when it is empty.
+    pub fn emit_list<T: Serialize>(
+        &self,
+        items: &[T],
+        none: &str,
+        text: impl FnOnce(&[T]) -> String,
+    ) -> anyhow::Result<()> {
+        self.emit(&items, || list_text(items, none, text))
+    }
 }
 
 /// Rows under a header, each column as wide as its widest cell.
@@ -70,6 +81,25 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         text.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     text
+}
+
+/// The text `text` makes of `items`, or `none` when there are none.
+pub fn list_text<T>(items: &[T], none: &str, text: impl FnOnce(&[T]) -> String) -> String {
+    if items.is_empty() {
+        none.to_owned()
+    } else {
+        text(items)
+    }
+}
+
+/// A [`table`] of `items`, one row each as `row` writes it.
+pub fn table_of<T>(
+    header: &[&str],
+    items: impl IntoIterator<Item = T>,
+    row: impl FnMut(T) -> Vec<String>,
+) -> String {
+    let rows: Vec<Vec<String>> = items.into_iter().map(row).collect();
+    table(header, &rows)
 }
 
 /// A Unix time in milliseconds as `YYYY-MM-DD hh:mm:ss` UTC (the raw
@@ -108,6 +138,22 @@ mod tests {
             ],
         );
         assert_eq!(text, "ID       STATE\na        fulfilled\nlong-id\n");
+    }
+
+    #[test]
+    fn tables_of_items_have_a_row_each() {
+        let text = table_of(&["N", "SQUARE"], [1, 12], |n| {
+            vec![n.to_string(), (n * n).to_string()]
+        });
+        assert_eq!(text, "N   SQUARE\n1   1\n12  144\n");
+        assert_eq!(table_of(&["N"], Vec::<u8>::new(), |_| Vec::new()), "N\n");
+    }
+
+    #[test]
+    fn empty_lists_say_so() {
+        let count = |items: &[u8]| format!("{} items", items.len());
+        assert_eq!(list_text(&[], "none", count), "none");
+        assert_eq!(list_text(&[7, 8], "none", count), "2 items");
     }
 
     #[test]

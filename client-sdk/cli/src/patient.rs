@@ -30,6 +30,7 @@ pub fn patient_ref(args: &PatientArgs) -> anyhow::Result<PatientRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::file;
 
     fn args() -> PatientArgs {
         PatientArgs {
@@ -44,8 +45,7 @@ mod tests {
     #[test]
     fn identifiers_and_their_ref_name_the_same_patient() {
         let dir = tempfile::tempdir().unwrap();
-        let key_file = dir.path().join("matching.key");
-        std::fs::write(&key_file, format!("{}\n", "2a".repeat(32))).unwrap();
+        let key_file = file(dir.path(), "matching.key", format!("{}\n", "2a".repeat(32)));
         let by_identifiers = patient_ref(&PatientArgs {
             patient_name: Some("Ada Lovelace".into()),
             dob: Some("1815-12-10".into()),
@@ -94,16 +94,14 @@ mod tests {
             "{text}"
         );
 
-        let short = dir.path().join("short.key");
-        std::fs::write(&short, "abcd").unwrap();
+        let short = file(dir.path(), "short.key", "abcd");
         let text = format!(
             "{:#}",
             patient_ref(&identified(short.clone(), "1815-12-10")).unwrap_err()
         );
         assert!(text.contains("64 hex digits"), "{text}");
 
-        let good = dir.path().join("good.key");
-        std::fs::write(&good, "11".repeat(32)).unwrap();
+        let good = file(dir.path(), "good.key", "11".repeat(32));
         let text = format!(
             "{:#}",
             patient_ref(&identified(good, "10/12/1815")).unwrap_err()

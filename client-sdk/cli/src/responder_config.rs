@@ -205,6 +205,13 @@ mod tests {
         })
     }
 
+    /// Why the minimal configuration with `field` set to `value` is refused.
+    fn refusal(field: &str, value: serde_json::Value) -> anyhow::Error {
+        let mut bad = minimal();
+        bad[field] = value;
+        parse(bad).unwrap_err()
+    }
+
     #[test]
     fn a_minimal_config_takes_defaults_and_resolves_paths() {
         let config = parse(minimal()).unwrap();
@@ -253,22 +260,44 @@ mod tests {
 
     #[test]
     fn unknown_missing_and_impossible_fields_are_named() {
-        let mut typo = minimal();
-        typo["checkpoint"] = "x".into();
-        let text = parse(typo).unwrap_err().to_string();
-        assert!(text.contains("unknown field \"checkpoint\""), "{text}");
+        for (field, value, named) in [
+            ("checkpoint", json!("x"), "unknown field \"checkpoint\""),
+            (
+                "retry",
+                json!({"initial_ms": 1, "max": 2}),
+                "unknown field \"max\"",
+            ),
+            // Arrays where objects go: refused, as in the contract's
+            // arguments.
+            ("identity", json!(["Net2Org1MSP", "User1"]), "identity"),
+            (
+                "identity",
+                json!({"msp_id": "Net2Org1MSP", "user": ""}),
+                "identity",
+            ),
+            (
+                "retry",
+                json!({"initial_ms": 0, "max_ms": 10}),
+                "retry.initial_ms",
+            ),
+            (
+                "retry",
+                json!({"initial_ms": 100, "max_ms": 10}),
+                "retry.max_ms",
+            ),
+            ("max_in_flight", json!(0), "max_in_flight"),
+            ("max_in_flight", json!(257), "max_in_flight"),
+            (
+                "health_address",
+                json!("localhost"),
+                "invalid socket address",
+            ),
+        ] {
+            let text = refusal(field, value.clone()).to_string();
+            assert!(text.contains(named), "{field} = {value}: {text}");
+        }
 
-        let mut nested = minimal();
-        nested["retry"] = json!({"initial_ms": 1, "max": 2});
-        let text = parse(nested).unwrap_err().to_string();
-        assert!(text.contains("unknown field \"max\""), "{text}");
-
-        // Arrays where objects go, repeated keys: refused, as in the
-        // contract's arguments.
-        let mut array = minimal();
-        array["identity"] = json!(["Net2Org1MSP", "User1"]);
-        let text = parse(array).unwrap_err().to_string();
-        assert!(text.contains("identity"), "{text}");
+        // Repeated keys: refused, as in the contract's arguments.
         let twice = r#"{"network_description": "a.json", "network_description": "b.json",
             "identity": {"msp_id": "Net2Org1MSP", "user": "User1"}, "checkpoint_file": "c.json"}"#;
         let text = ResponderConfig::from_json(twice, Path::new("/etc"))
@@ -280,16 +309,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(text.contains("missing field"), "{text}");
-
-        let mut zero = minimal();
-        zero["retry"] = json!({"initial_ms": 0, "max_ms": 10});
-        let text = parse(zero).unwrap_err().to_string();
-        assert!(text.contains("retry.initial_ms"), "{text}");
-
-        let mut inverted = minimal();
-        inverted["retry"] = json!({"initial_ms": 100, "max_ms": 10});
-        let text = parse(inverted).unwrap_err().to_string();
-        assert!(text.contains("retry.max_ms"), "{text}");
 
         for (claim, named) in [
             (
@@ -319,26 +338,9 @@ mod tests {
             ),
             (json!(["split", 0, 2, 5]), "mode"),
         ] {
-            let mut bad = minimal();
-            bad["claim"] = claim.clone();
-            let text = format!("{:#}", parse(bad).unwrap_err());
+            let text = format!("{:#}", refusal("claim", claim.clone()));
             assert!(text.contains(named), "{claim}: {text}");
         }
-        for in_flight in [0, 257] {
-            let mut bad = minimal();
-            bad["max_in_flight"] = in_flight.into();
-            let text = parse(bad).unwrap_err().to_string();
-            assert!(text.contains("max_in_flight"), "{text}");
-        }
-        let mut no_port = minimal();
-        no_port["health_address"] = "localhost".into();
-        let text = parse(no_port).unwrap_err().to_string();
-        assert!(text.contains("invalid socket address"), "{text}");
-
-        let mut no_user = minimal();
-        no_user["identity"]["user"] = "".into();
-        let text = parse(no_user).unwrap_err().to_string();
-        assert!(text.contains("identity"), "{text}");
     }
 
     #[test]

@@ -580,6 +580,7 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::testing::file;
 
     /// A description of network `net1` with two organisations, each with an
     /// admin and two users whose certificate files exist in `dir`.
@@ -632,10 +633,7 @@ pub(crate) mod tests {
         let requester_key = keys::generate_requester_key(&dir.path().join("doctor.key")).unwrap();
         std::fs::write(dir.path().join("net3.pub"), format!("{NET2_KEY}\n")).unwrap();
         std::fs::write(dir.path().join("net2-ca.pem"), "net2 CA PEM").unwrap();
-        let file = dir.path().join("setup.json");
-        std::fs::write(
-            &file,
-            json!({
+        let file = file(dir.path(), "setup.json", json!({
                 "network": {"network_id": "net1", "rate_limit_max": 5},
                 "remote_networks": [
                     {"network_id": "net2", "network_key": NET2_KEY, "trust": {
@@ -652,9 +650,7 @@ pub(crate) mod tests {
                 "relays": [{"user": "User2", "org": "org2"}],
                 "uploaders": [{"user": "User2"}],
             })
-            .to_string(),
-        )
-        .unwrap();
+            .to_string());
         let setup = Setup::load(&file).unwrap();
         let steps = setup.plan(&description, "Net1Org1MSP").unwrap();
         assert_eq!(steps.len(), 1 + 2 + 1 + 2 + 2 + 1 + 1);

@@ -10,7 +10,7 @@ use ehrx_client::ehr::{
 
 use crate::{
     args::{AuditArgs, StatusArgs, TargetArgs},
-    output::{Output, json_name, table, utc_time},
+    output::{Output, json_name, table_of, utc_time},
     target::Target,
 };
 
@@ -30,21 +30,16 @@ pub async fn run_status(target: &TargetArgs, out: &Output, args: StatusArgs) -> 
                 .list_requests()
                 .await
                 .context("listing your requests")?;
-            out.emit(&all, || {
-                if all.is_empty() {
-                    "no requests".into()
-                } else {
-                    status_table(&all)
-                }
-            })
+            out.emit_list(&all, "no requests", status_table)
         }
     }
 }
 
 fn status_table(statuses: &[RequestEntry]) -> String {
-    let rows: Vec<Vec<String>> = statuses
-        .iter()
-        .map(|s| {
+    table_of(
+        &["REQUEST", "STATE", "FROM", "TO", "REASON"],
+        statuses,
+        |s| {
             vec![
                 s.request_id.clone(),
                 match s.refusal {
@@ -58,9 +53,8 @@ fn status_table(statuses: &[RequestEntry]) -> String {
                     .or_else(|| s.reply.as_ref().and_then(|r| r.reason.clone()))
                     .unwrap_or_default(),
             ]
-        })
-        .collect();
-    table(&["REQUEST", "STATE", "FROM", "TO", "REASON"], &rows)
+        },
+    )
 }
 
 /// `ehrx audit <patient-ref|admin|security>`.
@@ -77,13 +71,11 @@ pub async fn run_audit(target: &TargetArgs, out: &Output, args: AuditArgs) -> an
         .audit_trail(subject)
         .await
         .with_context(|| format!("reading the audit trail of {}", subject.as_arg()))?;
-    out.emit(&entries, || {
-        if entries.is_empty() {
-            format!("no audit entries for {}", subject.as_arg())
-        } else {
-            audit_table(&entries)
-        }
-    })
+    out.emit_list(
+        &entries,
+        &format!("no audit entries for {}", subject.as_arg()),
+        audit_table,
+    )
 }
 
 /// `admin`, `security`, or a patient ref in the contract's lower-case hex.
@@ -102,9 +94,10 @@ fn subject_arg(text: &str) -> anyhow::Result<String> {
 }
 
 fn audit_table(entries: &[AuditEntry]) -> String {
-    let rows: Vec<Vec<String>> = entries
-        .iter()
-        .map(|e| {
+    table_of(
+        &["AT (UTC)", "KIND", "REQUEST", "NETWORK", "ACTOR", "TX"],
+        entries,
+        |e| {
             vec![
                 utc_time(u64::try_from(e.at_ms).unwrap_or_default()),
                 e.kind.name().to_owned(),
@@ -113,11 +106,7 @@ fn audit_table(entries: &[AuditEntry]) -> String {
                 e.actor_msp_id.clone(),
                 e.tx_id.chars().take(12).collect(),
             ]
-        })
-        .collect();
-    table(
-        &["AT (UTC)", "KIND", "REQUEST", "NETWORK", "ACTOR", "TX"],
-        &rows,
+        },
     )
 }
 

@@ -213,6 +213,7 @@ mod tests {
     use std::io::{Read as _, Write as _};
 
     use super::*;
+    use crate::testing::file;
 
     fn endpoints(n: usize) -> Vec<Endpoint> {
         (0..n)
@@ -307,12 +308,11 @@ mod tests {
     #[test]
     fn configurations_name_their_health_address() {
         let dir = tempfile::tempdir().unwrap();
-        let with = dir.path().join("relay.json");
-        std::fs::write(
-            &with,
+        let with = file(
+            dir.path(),
+            "relay.json",
             r#"{"health_address": "127.0.0.1:30091", "other": 1}"#,
-        )
-        .unwrap();
+        );
         assert_eq!(
             endpoint_of_config(&with).unwrap().address,
             "127.0.0.1:30091"

@@ -129,23 +129,35 @@ impl FileCheckpointer {
     /// Opens the checkpoint at `path`; a missing file means no checkpoint yet.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
         let path = path.into();
-        let checkpoint =
-            match fs::read(&path) {
-                Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|source| {
-                    CheckpointError::Corrupt {
-                        path: path.clone(),
-                        source,
-                    }
-                })?),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(source) => return Err(CheckpointError::Io { path, source }),
-            };
+        let checkpoint = load_json(&path)?;
         Ok(Self { path, checkpoint })
     }
 
     /// The checkpoint file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Reads the JSON file at `path` (as [`save_json_durably`] writes it);
+/// `None` when there is no file yet.
+pub fn load_json<T: serde::de::DeserializeOwned>(
+    path: &Path,
+) -> Result<Option<T>, CheckpointError> {
+    match fs::read(path) {
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| CheckpointError::Corrupt {
+                    path: path.to_path_buf(),
+                    source,
+                })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(CheckpointError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -202,6 +214,13 @@ impl Checkpointer for FileCheckpointer {
 mod tests {
     use super::*;
 
+    fn at(block_number: u64, transaction_id: Option<&str>) -> Checkpoint {
+        Checkpoint {
+            block_number,
+            transaction_id: transaction_id.map(str::to_owned),
+        }
+    }
+
     fn event(block_number: u64, transaction_id: &str) -> ChaincodeEvent {
         ChaincodeEvent {
             block_number,
@@ -217,23 +236,11 @@ mod tests {
         let mut checkpointer = InMemoryCheckpointer::new();
         assert_eq!(checkpointer.checkpoint(), None);
         checkpointer.checkpoint_block(4).unwrap();
-        assert_eq!(
-            checkpointer.checkpoint(),
-            Some(Checkpoint {
-                block_number: 5,
-                transaction_id: None
-            })
-        );
+        assert_eq!(checkpointer.checkpoint(), Some(at(5, None)));
         checkpointer
             .checkpoint_chaincode_event(&event(7, "tx7"))
             .unwrap();
-        assert_eq!(
-            checkpointer.checkpoint(),
-            Some(Checkpoint {
-                block_number: 7,
-                transaction_id: Some("tx7".into())
-            })
-        );
+        assert_eq!(checkpointer.checkpoint(), Some(at(7, Some("tx7"))));
     }
 
     #[test]
@@ -248,13 +255,7 @@ mod tests {
             .checkpoint_chaincode_event(&event(12, "abc"))
             .unwrap();
         let reopened = FileCheckpointer::open(&path).unwrap();
-        assert_eq!(
-            reopened.checkpoint(),
-            Some(Checkpoint {
-                block_number: 12,
-                transaction_id: Some("abc".into())
-            })
-        );
+        assert_eq!(reopened.checkpoint(), Some(at(12, Some("abc"))));
         // Fabric's Go client's layout, so either can resume the other's listener.
         let json: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(
@@ -264,13 +265,7 @@ mod tests {
 
         checkpointer.checkpoint_block(12).unwrap();
         let reopened = FileCheckpointer::open(&path).unwrap();
-        assert_eq!(
-            reopened.checkpoint(),
-            Some(Checkpoint {
-                block_number: 13,
-                transaction_id: None
-            })
-        );
+        assert_eq!(reopened.checkpoint(), Some(at(13, None)));
     }
 
     #[test]
@@ -296,11 +291,21 @@ mod tests {
         assert!(!temporary.exists());
         assert_eq!(
             FileCheckpointer::open(&path).unwrap().checkpoint().unwrap(),
-            Checkpoint {
-                block_number: 4,
-                transaction_id: Some("t4".into())
-            }
+            at(4, Some("t4"))
         );
+    }
+
+    #[test]
+    fn json_files_load_when_present_and_name_their_path_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert_eq!(load_json::<Vec<u32>>(&path).unwrap(), None);
+        save_json_durably(&path, &[1, 2]).unwrap();
+        assert_eq!(load_json::<Vec<u32>>(&path).unwrap(), Some(vec![1, 2]));
+        let error = load_json::<String>(&path).unwrap_err();
+        assert!(matches!(&error, CheckpointError::Corrupt { path: p, .. } if *p == path));
+        let error = load_json::<String>(dir.path()).unwrap_err();
+        assert!(matches!(&error, CheckpointError::Io { path: p, .. } if p == dir.path()));
     }
 
     #[test]

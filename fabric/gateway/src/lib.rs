@@ -50,7 +50,7 @@ mod transaction;
 mod offline_tests;
 
 pub use checkpoint::{
-    Checkpoint, CheckpointError, Checkpointer, FileCheckpointer, InMemoryCheckpointer,
+    Checkpoint, CheckpointError, Checkpointer, FileCheckpointer, InMemoryCheckpointer, load_json,
     replace_file_durably, save_json_durably,
 };
 pub use commit::{Commit, Status};

@@ -693,6 +693,16 @@ mod tests {
         }
     }
 
+    /// [`proof_of`] the expected call by the peers of `orgs`, and endorsed
+    /// too by `issued` under the MSP id of `org`.
+    fn proof_with(orgs: &[&Org], org: &Org, issued: &Issued) -> ValidationProof {
+        let mut proof = proof_of(CHANNEL, ARGS, 200, orgs);
+        proof
+            .endorsements
+            .push(org.endorse_as(issued, &proof.proposal_response_payload));
+        proof
+    }
+
     fn fixture() -> (Org, Org, Vec<TrustedOrg>) {
         let (one, two) = (Org::new(1), Org::new(2));
         let trusted = vec![one.trusted(), two.trusted()];
@@ -740,10 +750,7 @@ mod tests {
             12,
             Vec::new(),
         );
-        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&one]);
-        proof
-            .endorsements
-            .push(one.endorse_as(&second_peer, &proof.proposal_response_payload));
+        let proof = proof_with(&[&one], &one, &second_peer);
         assert!(matches!(
             check(&proof, &trusted, 2),
             Err(ProofError::Policy { ref endorsed, required: 2 }) if endorsed == &["Net1Org1MSP"]
@@ -808,10 +815,7 @@ mod tests {
             98,
             Vec::new(),
         );
-        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&two]);
-        proof
-            .endorsements
-            .push(one.endorse_as(&rogue, &proof.proposal_response_payload));
+        let proof = proof_with(&[&two], &one, &rogue);
         assert_eq!(
             endorser_error(check(&proof, &trusted, 2)),
             EndorserError::Untrusted
@@ -819,10 +823,7 @@ mod tests {
         // Its own MSP id, not registered at all.
         let mut stranger = Org::new(1);
         stranger.msp_id = "StrangerMSP";
-        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&two]);
-        proof
-            .endorsements
-            .push(stranger.endorse_as(&stranger.peer, &proof.proposal_response_payload));
+        let proof = proof_with(&[&two], &stranger, &stranger.peer);
         assert_eq!(
             endorser_error(check(&proof, &trusted, 1)),
             EndorserError::UnknownMsp
@@ -837,10 +838,7 @@ mod tests {
             13,
             Vec::new(),
         );
-        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&two]);
-        proof
-            .endorsements
-            .push(one.endorse_as(&client, &proof.proposal_response_payload));
+        let proof = proof_with(&[&two], &one, &client);
         assert_eq!(
             endorser_error(check(&proof, &trusted, 2)),
             EndorserError::NotPeer
@@ -935,10 +933,7 @@ mod tests {
             33,
             Vec::new(),
         );
-        let mut proof = proof_of(CHANNEL, ARGS, 200, &[&one]);
-        proof
-            .endorsements
-            .push(two.endorse_as(&rogue, &proof.proposal_response_payload));
+        let proof = proof_with(&[&one], &two, &rogue);
         assert_eq!(
             endorser_error(check(&proof, &trusted, 2)),
             EndorserError::Untrusted

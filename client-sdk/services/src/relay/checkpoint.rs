@@ -20,14 +20,11 @@
 //! crash leaves the previous state, never a torn one; the list and the
 //! checkpoint change together.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use ehrx_client::fabric::{Checkpoint, CheckpointError, save_json_durably};
+use ehrx_client::fabric::{Checkpoint, CheckpointError, load_json, save_json_durably};
 
 /// The outbound side's progress.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -96,16 +93,9 @@ impl CheckpointFile {
     /// Opens the file at `path`; a missing file means nothing settled yet.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
         let path = path.into();
-        let progress = match fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice::<Layout>(&bytes)
-                .map_err(|source| CheckpointError::Corrupt {
-                    path: path.clone(),
-                    source,
-                })?
-                .into(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Progress::default(),
-            Err(source) => return Err(CheckpointError::Io { path, source }),
-        };
+        let progress = load_json::<Layout>(&path)?
+            .map(Progress::from)
+            .unwrap_or_default();
         Ok(Self { path, progress })
     }
 
@@ -129,6 +119,8 @@ impl CheckpointFile {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
     use ehrx_client::fabric::{Checkpointer as _, FileCheckpointer};
 

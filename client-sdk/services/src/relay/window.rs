@@ -211,6 +211,14 @@ mod tests {
         }
     }
 
+    /// Progress up to `checkpoint`, with `settled` after it.
+    fn progress(checkpoint: Checkpoint, settled: Vec<Checkpoint>) -> Progress {
+        Progress {
+            checkpoint: Some(checkpoint),
+            settled,
+        }
+    }
+
     fn deliver(window: &mut Window, event: &ChaincodeEvent) -> Seq {
         match window.read(event, true) {
             Read::Deliver(seq) => seq,
@@ -224,10 +232,7 @@ mod tests {
         assert_eq!(window.read(&event(1, "a"), false), Read::Done);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(1, "a")),
-                settled: Vec::new(),
-            })
+            Some(progress(at(1, "a"), Vec::new()))
         );
         let b = deliver(&mut window, &event(2, "b"));
         let c = deliver(&mut window, &event(2, "c"));
@@ -240,20 +245,14 @@ mod tests {
         window.settle(d);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(1, "a")),
-                settled: vec![at(2, "d")],
-            })
+            Some(progress(at(1, "a"), vec![at(2, "d")]))
         );
         // Then the first: the checkpoint moves to it, inside block 2,
         // and not past the one still open.
         window.settle(b);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(2, "b")),
-                settled: vec![at(2, "d")],
-            })
+            Some(progress(at(2, "b"), vec![at(2, "d")]))
         );
         // A second settlement of the same, or of nothing, changes nothing.
         window.settle(b);
@@ -262,10 +261,7 @@ mod tests {
         window.settle(c);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(3, "e")),
-                settled: Vec::new(),
-            })
+            Some(progress(at(3, "e"), Vec::new()))
         );
         assert_eq!(window.open(), 0);
     }
@@ -296,10 +292,7 @@ mod tests {
 
     #[test]
     fn a_restart_skips_what_settled_and_delivers_the_rest() {
-        let saved = Progress {
-            checkpoint: Some(at(1, "a")),
-            settled: vec![at(2, "c"), at(4, "e")],
-        };
+        let saved = progress(at(1, "a"), vec![at(2, "c"), at(4, "e")]);
         let mut window = Window::new(saved, 16);
         let b = deliver(&mut window, &event(2, "b"));
         assert_eq!(window.read(&event(2, "c"), true), Read::SettledBefore);
@@ -309,18 +302,15 @@ mod tests {
         window.settle(d);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(1, "a")),
-                settled: vec![at(2, "c"), at(3, "d"), at(4, "e")],
-            })
+            Some(progress(
+                at(1, "a"),
+                vec![at(2, "c"), at(3, "d"), at(4, "e")]
+            ))
         );
         window.settle(b);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(4, "e")),
-                settled: Vec::new(),
-            })
+            Some(progress(at(4, "e"), Vec::new()))
         );
     }
 
@@ -336,27 +326,18 @@ mod tests {
         // Still ahead of the stream: saved with the new checkpoint.
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(1, "a")),
-                settled: vec![at(2, "stale"), at(5, "e")],
-            })
+            Some(progress(at(1, "a"), vec![at(2, "stale"), at(5, "e")]))
         );
         // Block 3 without the entry saved for block 2: it is not coming.
         assert_eq!(window.read(&event(3, "c"), false), Read::Done);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(3, "c")),
-                settled: vec![at(5, "e")],
-            })
+            Some(progress(at(3, "c"), vec![at(5, "e")]))
         );
         assert_eq!(window.read(&event(5, "e"), true), Read::SettledBefore);
         assert_eq!(
             window.take_changes(),
-            Some(Progress {
-                checkpoint: Some(at(5, "e")),
-                settled: Vec::new(),
-            })
+            Some(progress(at(5, "e"), Vec::new()))
         );
     }
 }

@@ -1,0 +1,22 @@
+//! Helpers of the unit tests.
+
+use std::path::{Path, PathBuf};
+
+/// Writes `contents` to the file `name` in `dir` and returns its path.
+pub fn file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+/// Asserts that only the owner may read or write `path` (on Unix).
+pub fn assert_owner_only(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
