@@ -40,7 +40,7 @@
 #
 # Environment (besides NETWORK_PORT_BASE, NETWORK_HOME and NETWORK_NAMES,
 # see layout.sh):
-#   NETWORK_USERS_PER_ORG      client users per organisation (default 3, at
+#   NETWORK_USERS_PER_ORG      client users per organisation (default 3, 3 to 199, at
 #                              least 3: User3 is the relay); the benchmarks
 #                              need one identity per concurrent requester
 #   NETWORK_CHAINCODE_PROFILE  cargo profile the chaincode servers are built
@@ -63,8 +63,8 @@ source "$REPO_ROOT/scripts/lib/wan.sh"
 
 readonly TEMPLATES="$REPO_ROOT/fabric-network/templates"
 readonly USERS_PER_ORG="${NETWORK_USERS_PER_ORG:-3}"
-[[ "$USERS_PER_ORG" =~ ^[1-9][0-9]?$ ]] && ((USERS_PER_ORG >= 3)) ||
-    die "NETWORK_USERS_PER_ORG must be a number from 3 to 99, not '$USERS_PER_ORG'"
+[[ "$USERS_PER_ORG" =~ ^[1-9][0-9]{0,2}$ ]] && ((USERS_PER_ORG >= 3 && USERS_PER_ORG <= 199)) ||
+    die "NETWORK_USERS_PER_ORG must be a number from 3 to 199, not '$USERS_PER_ORG'"
 readonly CHAINCODE_PROFILE="${NETWORK_CHAINCODE_PROFILE:-dev}"
 [[ "$CHAINCODE_PROFILE" =~ ^[a-z][a-z0-9_-]*$ ]] ||
     die "NETWORK_CHAINCODE_PROFILE must be a cargo profile name, not '$CHAINCODE_PROFILE'"
@@ -453,9 +453,9 @@ write_description() { # $1 net
             --arg msp_dir "$(peer_org_dir "$net" "$org")/msp" \
             --arg ca "$(peer_org_dir "$net" "$org")/ca/ca.$(org_domain "$net" "$org")-cert.pem" \
             --arg tls_ca "$(peer_org_dir "$net" "$org")/tlsca/tlsca.$(org_domain "$net" "$org")-cert.pem" \
-            --argjson peers "$peers" --argjson users "$users" \
+            --argjson peers "$peers" --slurpfile users <(printf '%s' "$users") \
             '. + [{name: $name, msp_id: $msp_id, domain: $domain, msp_dir: $msp_dir,
-                   ca_cert: $ca, tls_ca_cert: $tls_ca, peers: $peers, users: $users}]' <<<"$orgs")"
+                   ca_cert: $ca, tls_ca_cert: $tls_ca, peers: $peers, users: $users[0]}]' <<<"$orgs")"
     done
     local orderers="[]" oadmin k
     oadmin="$(orderer_admin_dir "$net")/tls"
@@ -470,13 +470,14 @@ write_description() { # $1 net
                    admin_address: $admin_addr, operations_address: $ops, tls_ca_cert: $tls,
                    admin_tls_cert: $admin_cert, admin_tls_key: $admin_key}]' <<<"$orderers")"
     done
-    jq -n --arg name "$net" --arg title "$(net_title "$net")" --arg channel "$CHANNEL" \
+    # The organisations go through stdin: with many users they exceed the
+    # size of one command-line argument.
+    jq --arg name "$net" --arg title "$(net_title "$net")" --arg channel "$CHANNEL" \
         --arg fabric_version "$(fabric_version)" --arg capability "$(channel_capability)" \
         --arg orderer_type "$ORDERER_TYPE" --argjson orderers "$orderers" \
-        --argjson orgs "$orgs" \
         '{name: $name, title: $title, channel: $channel, fabric_version: $fabric_version,
           channel_capability: $capability, orderer_type: $orderer_type, orderers: $orderers,
-          organizations: $orgs}' >"$(net_dir "$net")/network.json"
+          organizations: .}' <<<"$orgs" >"$(net_dir "$net")/network.json"
 }
 
 # ------------------------------------------------------------------ commands

@@ -134,7 +134,9 @@ pub fn split(count: usize, rounds: usize) -> Vec<usize> {
 /// together are for different patients, as a hospital's are. (Each
 /// patient's record index is one private document, so two uploads for
 /// one patient in the same block conflict: one fails `MVCC_READ_CONFLICT`.)
-const UPLOAD_PATIENTS: usize = 128;
+/// Twice the most in flight the benchmark runs (256), so no two uploads
+/// in flight together share a patient; with 128, half of them did at 256.
+const UPLOAD_PATIENTS: usize = 512;
 
 /// The synthetic resources for `needed` uploads, each record once, taking
 /// one record of each of up to [`UPLOAD_PATIENTS`] patients in turn.
@@ -349,8 +351,8 @@ mod tests {
 
     #[test]
     fn uploads_in_flight_together_are_for_different_patients() {
-        let records = synthetic_records(9, 600).unwrap();
-        assert_eq!(records.len(), 600);
+        let records = synthetic_records(9, 1100).unwrap();
+        assert_eq!(records.len(), 1100);
         for window in records.windows(UPLOAD_PATIENTS) {
             let patients: std::collections::HashSet<_> = window.iter().map(|(p, _)| *p).collect();
             assert_eq!(patients.len(), UPLOAD_PATIENTS);
