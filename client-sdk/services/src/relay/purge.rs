@@ -16,8 +16,11 @@ use tracing::{debug, info, warn};
 
 use super::{error::RelayError, ledger::Submitter, shutdown::Shutdown};
 
-/// The most `PurgeChallenges` calls in one round.
-pub const MAX_CALLS_PER_ROUND: usize = 20;
+/// The most `PurgeChallenges` calls in one round: 64 × 500 = 32,000
+/// challenges, more than one caller at the default limit (2 calls a
+/// second, 16 challenges each) can leave in the default round of 600 s
+/// (19,200).
+pub const MAX_CALLS_PER_ROUND: usize = 64;
 
 /// Submits `PurgeChallenges` through `submitter` every `every` until
 /// shutdown.

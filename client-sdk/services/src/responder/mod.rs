@@ -323,6 +323,23 @@ impl<C: Checkpointer> Responder<C> {
     pub async fn run_until(&mut self, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
         let handler = Arc::new(self.handler.clone());
         let settings = handler.ehr.settings();
+        if self.checkpointer.checkpoint().is_none() {
+            // Where a responder without a checkpoint starts (the next
+            // block) is saved at once: a restart before its first event
+            // then resumes here, rather than at the next block again and
+            // past what was committed while it was down.
+            match crate::ready::probe(handler.ehr.network()).await {
+                Ok(height) => self.checkpointer.save(fabric::Checkpoint {
+                    block_number: height,
+                    transaction_id: None,
+                })?,
+                Err(error) => warn!(
+                    network = %settings.network_id,
+                    %error,
+                    "cannot read the channel's height; starting at the next block without saving it"
+                ),
+            }
+        }
         let events = GatewayEvents::new(handler.ehr.network().clone(), settings.chaincode.clone())
             .from_next_block();
         let label = settings.network_id.clone();
