@@ -103,15 +103,20 @@ fn check(envelope: &ForwardedEnvelope) -> Result<Summary, EnvelopeError> {
     summarize(payload)
 }
 
+/// The relay protocol's grant for a challenge the chaincode stored.
+fn grant_of(challenge: &Challenge) -> ChallengeGrant {
+    ChallengeGrant {
+        nonce: challenge.nonce.to_string(),
+        issued_at_ms: challenge.issued_at_ms,
+        expires_at_ms: challenge.expires_at_ms,
+    }
+}
+
 /// The grant for a challenge the chaincode committed.
 fn grant(result: &[u8]) -> Result<ChallengeGrant, Status> {
     let challenge: Challenge = serde_json::from_slice(result)
         .map_err(|e| Status::internal(format!("the chaincode's challenge is not JSON: {e}")))?;
-    Ok(ChallengeGrant {
-        nonce: challenge.nonce.to_string(),
-        issued_at_ms: challenge.issued_at_ms,
-        expires_at_ms: challenge.expires_at_ms,
-    })
+    Ok(grant_of(&challenge))
 }
 
 /// The chaincode's `IssueChallenges` result as the relay protocol's batch.
@@ -120,13 +125,8 @@ fn batch(result: &[u8]) -> Result<ChallengeBatch, Status> {
         .map_err(|e| Status::internal(format!("the chaincode's challenges are not JSON: {e}")))?;
     Ok(ChallengeBatch {
         grants: batch
-            .nonces
-            .iter()
-            .map(|nonce| ChallengeGrant {
-                nonce: nonce.to_string(),
-                issued_at_ms: batch.issued_at_ms,
-                expires_at_ms: batch.expires_at_ms,
-            })
+            .challenges()
+            .map(|challenge| grant_of(&challenge))
             .collect(),
     })
 }
