@@ -19,7 +19,7 @@ use super::{
     error::{Error, parse_result},
     interface::{ErrorCode, Outcome, OutcomeKind, SignedMessage, function},
     keys::ReplyKey,
-    peer_lag::retry_while_peers_lag,
+    peer_lag::{backoff, retry_while_peers_lag},
     records::{RecordError, parse_resource},
 };
 use crate::proto::exchange::{
@@ -355,7 +355,8 @@ impl EhrClient {
     /// The signed reply itself, by `GetSignedReply` (an evaluation: the
     /// submitted `GetReply`'s result is in the block, so it carries none).
     async fn signed_reply(&self, request_id: &str) -> Result<SignedReply, Error> {
-        let result = retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
+        let delays = backoff(request_id.as_bytes());
+        let result = retry_while_peers_lag(&[ErrorCode::NoReplyYet], delays, || {
             self.contract
                 .evaluate(function::GET_SIGNED_REPLY, [request_id])
         })
@@ -368,7 +369,8 @@ impl EhrClient {
     /// organisation's endorser has not yet seen the reply's block (the
     /// reply's event came from this gateway's peer).
     async fn fetch_reply(&self, key: &ReplyKey) -> Result<crate::fabric::Submitted, Error> {
-        Ok(retry_while_peers_lag(&[ErrorCode::NoReplyYet], || {
+        let delays = backoff(key.request_id.as_bytes());
+        Ok(retry_while_peers_lag(&[ErrorCode::NoReplyYet], delays, || {
             self.contract
                 .submit_async(function::GET_REPLY, [&key.request_id])
         })
