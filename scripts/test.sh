@@ -7,8 +7,7 @@
 #   lts     the compatibility subset on Fabric 2.5.16 LTS (V2_0, Raft): the
 #           networks, the gateway, the exchange, the attacks (the
 #           experiment's scenarios), the Ed25519 refusal and the stolen
-#           relay key (proofs endorsed by 2.5 peers), and a third network
-#           joining live
+#           relay key (proofs endorsed by 2.5 peers)
 #   bft     the exchange and the Ed25519 exchange on Fabric 3.1.5 with four
 #           SmartBFT orderers per network
 #   soak    the short fault soak on Fabric 3.1.5 (scripts/soak.sh --short:
@@ -23,7 +22,7 @@ source "$REPO_ROOT/scripts/lib/prereqs.sh"
 cd "$REPO_ROOT"
 
 readonly PHASES="${TEST_PHASES:-v3 lts bft soak}"
-readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key live_join)
+readonly LTS_TESTS=(networks gateway exchange experiment ed25519 stolen_relay_key)
 readonly BFT_TESTS=(exchange ed25519)
 
 # A fresh clone builds every crate once: incremental caches only cost disk.
