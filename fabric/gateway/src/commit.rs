@@ -101,20 +101,12 @@ impl Commit {
         &self.transaction_id
     }
 
-    /// The serialised `gateway.SignedCommitStatusRequest`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.signed.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the inner request.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.signed)
-    }
-
-    /// The request as sent: signed here unless a signature was given.
-    pub(crate) fn signed_request(&self) -> Result<gateway::SignedCommitStatusRequest, Error> {
-        signable::signed(&self.client, &self.signed)
-    }
+    signable::offline_signing!(
+        signed: gateway::SignedCommitStatusRequest,
+        signed_request,
+        "gateway.SignedCommitStatusRequest",
+        "the inner request"
+    );
 
     /// Waits until the transaction is in a block and returns its status,
     /// valid or not (see [`Status::into_result`]).

@@ -223,20 +223,12 @@ impl ChaincodeEventsRequest {
         self
     }
 
-    /// The serialised `gateway.SignedChaincodeEventsRequest`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.signed.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the inner request.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.signed)
-    }
-
-    /// The request as sent: signed here unless a signature was given.
-    pub(crate) fn signed_request(&self) -> Result<gateway::SignedChaincodeEventsRequest, Error> {
-        signable::signed(&self.client, &self.signed)
-    }
+    signable::offline_signing!(
+        signed: gateway::SignedChaincodeEventsRequest,
+        signed_request,
+        "gateway.SignedChaincodeEventsRequest",
+        "the inner request"
+    );
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
@@ -461,20 +453,12 @@ impl BlockEventsRequest {
         self.kind
     }
 
-    /// The serialised `common.Envelope`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.envelope.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the envelope payload.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.envelope)
-    }
-
-    /// The envelope as sent: signed here unless a signature was given.
-    pub(crate) fn signed_envelope(&self) -> Result<common::Envelope, Error> {
-        signable::signed(&self.client, &self.envelope)
-    }
+    signable::offline_signing!(
+        envelope: common::Envelope,
+        signed_envelope,
+        "common.Envelope",
+        "the envelope payload"
+    );
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
