@@ -76,11 +76,10 @@ impl Commit {
     }
 
     pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
-        let mut signed: gateway::SignedCommitStatusRequest =
-            decode(from.bytes, "signed commit status request")?;
+        let signed: gateway::SignedCommitStatusRequest =
+            signable::from_signed(from, "signed commit status request")?;
         let request: gateway::CommitStatusRequest =
             decode(&signed.request, "commit status request")?;
-        signed.signature = from.signature;
         Ok(Self {
             client,
             transaction_id: request.transaction_id,

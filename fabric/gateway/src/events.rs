@@ -204,10 +204,9 @@ pub struct ChaincodeEventsRequest {
 
 impl ChaincodeEventsRequest {
     pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
-        let mut signed: gateway::SignedChaincodeEventsRequest =
-            decode(from.bytes, "signed chaincode events request")?;
+        let signed: gateway::SignedChaincodeEventsRequest =
+            signable::from_signed(from, "signed chaincode events request")?;
         decode::<gateway::ChaincodeEventsRequest>(&signed.request, "chaincode events request")?;
-        signed.signature = from.signature;
         Ok(Self {
             client,
             signed,
@@ -430,9 +429,8 @@ impl BlockEventsRequest {
         kind: BlockEventsKind,
         from: Signed<'_>,
     ) -> Result<Self, Error> {
-        let mut envelope: common::Envelope = decode(from.bytes, "deliver envelope")?;
+        let envelope: common::Envelope = signable::from_signed(from, "deliver envelope")?;
         decode::<common::Payload>(&envelope.payload, "deliver payload")?;
-        envelope.signature = from.signature;
         Ok(Self {
             client,
             kind,

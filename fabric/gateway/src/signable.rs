@@ -3,7 +3,10 @@
 
 use hlf_protos::{common, gateway};
 
-use crate::{client::Client, error::Error};
+use crate::{
+    client::Client,
+    error::{Error, Signed, decode},
+};
 
 /// A message made of the bytes a signature covers and that signature.
 pub(crate) trait Signable: prost::Message + Clone {
@@ -65,6 +68,17 @@ macro_rules! offline_signing {
     };
 }
 pub(crate) use offline_signing;
+
+/// A message signed elsewhere: `from`'s bytes decoded as `M` (or
+/// [`Error::Malformed`] naming `what`), with `from`'s signature in place.
+pub(crate) fn from_signed<M: Signable + Default>(
+    from: Signed<'_>,
+    what: &'static str,
+) -> Result<M, Error> {
+    let mut message: M = decode(from.bytes, what)?;
+    *message.signature_mut() = from.signature;
+    Ok(message)
+}
 
 /// What `client`'s identity signs for `message`: the digest of its signed
 /// bytes.
