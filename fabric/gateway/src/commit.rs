@@ -100,12 +100,7 @@ impl Commit {
         &self.transaction_id
     }
 
-    signable::offline_signing!(
-        signed: gateway::SignedCommitStatusRequest,
-        signed_request,
-        "gateway.SignedCommitStatusRequest",
-        "the inner request"
-    );
+    signable::offline_signing!(signed: gateway::SignedCommitStatusRequest);
 
     /// Waits until the transaction is in a block and returns its status,
     /// valid or not (see [`Status::into_result`]).
@@ -114,7 +109,7 @@ impl Commit {
             .client
             .commit_status(
                 &self.transaction_id,
-                self.signed_request()?,
+                self.signed_message()?,
                 self.timeout.unwrap_or(self.client.timeouts().commit_status),
             )
             .await?;

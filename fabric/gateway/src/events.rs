@@ -89,6 +89,22 @@ impl<T: Send + 'static> Feed<T> {
     }
 }
 
+/// The stream `open` resolves to, or `None` once its error went to the
+/// reader.
+async fn opened<S, T>(
+    open: impl Future<Output = Result<S, Error>>,
+    sender: &mpsc::Sender<Result<T, Error>>,
+) -> Option<S> {
+    match open.await {
+        Ok(stream) => Some(stream),
+        Err(error) => {
+            // A reader that has gone needs no reason.
+            let _ = sender.send(Err(error)).await;
+            None
+        }
+    }
+}
+
 impl<T> Feed<T> {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
         if self.closed {
@@ -222,27 +238,18 @@ impl ChaincodeEventsRequest {
         self
     }
 
-    signable::offline_signing!(
-        signed: gateway::SignedChaincodeEventsRequest,
-        signed_request,
-        "gateway.SignedChaincodeEventsRequest",
-        "the inner request"
-    );
+    signable::offline_signing!(signed: gateway::SignedChaincodeEventsRequest);
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
     /// from the stream.
     pub async fn events(&self) -> Result<ChaincodeEventStream, Error> {
-        let signed = self.signed_request()?;
+        let signed = self.signed_message()?;
         let client = Arc::clone(&self.client);
         let timeout = self.timeout;
         let feed = Feed::start(timeout, move |sender| async move {
-            let mut responses = match client.chaincode_events(signed).await {
-                Ok(responses) => responses,
-                Err(error) => {
-                    let _ = sender.send(Err(error)).await;
-                    return;
-                }
+            let Some(mut responses) = opened(client.chaincode_events(signed), &sender).await else {
+                return;
             };
             loop {
                 let response = match responses.message().await {
@@ -451,27 +458,18 @@ impl BlockEventsRequest {
         self.kind
     }
 
-    signable::offline_signing!(
-        envelope: common::Envelope,
-        signed_envelope,
-        "common.Envelope",
-        "the envelope payload"
-    );
+    signable::offline_signing!(envelope: common::Envelope);
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
     /// from the stream.
     pub async fn events(&self) -> Result<BlockEventStream, Error> {
-        let envelope = self.signed_envelope()?;
+        let envelope = self.signed_message()?;
         let client = Arc::clone(&self.client);
         let (kind, timeout) = (self.kind, self.timeout);
         let feed = Feed::start(timeout, move |sender| async move {
-            let mut responses = match client.deliver(kind, envelope).await {
-                Ok(responses) => responses,
-                Err(error) => {
-                    let _ = sender.send(Err(error)).await;
-                    return;
-                }
+            let Some(mut responses) = opened(client.deliver(kind, envelope), &sender).await else {
+                return;
             };
             loop {
                 let item = match responses.message().await {

@@ -45,24 +45,24 @@ impl Signable for common::Envelope {
 
 /// The offline-signing methods of a type whose `client` signs and whose
 /// field `$field` is the [`Signable`] message it sends: `bytes` (the
-/// serialised `$serialised`), `digest` (of `$digest_of`, what to sign) and
-/// `$signed` (the message as sent, signed here unless a signature was
-/// given). The requests for commit status, chaincode events and blocks
-/// share them; their types keep the methods as their own.
+/// serialised message), `digest` (what to sign) and `signed_message` (the
+/// message as sent, signed here unless a signature was given). The
+/// requests for commit status, chaincode events and blocks share them;
+/// their types keep the methods as their own.
 macro_rules! offline_signing {
-    ($field:ident: $message:ty, $signed:ident, $serialised:literal, $digest_of:literal) => {
-        #[doc = concat!("The serialised `", $serialised, "`, for offline signing.")]
+    ($field:ident: $message:ty) => {
+        #[doc = concat!("The serialised `", stringify!($message), "`, for offline signing.")]
         pub fn bytes(&self) -> Vec<u8> {
             prost::Message::encode_to_vec(&self.$field)
         }
 
-        #[doc = concat!("What to sign: the digest of ", $digest_of, ".")]
+        /// What to sign: the digest of the bytes the signature covers.
         pub fn digest(&self) -> Vec<u8> {
             $crate::signable::digest(&self.client, &self.$field)
         }
 
         /// The message as sent: signed here unless a signature was given.
-        pub(crate) fn $signed(&self) -> Result<$message, $crate::error::Error> {
+        pub(crate) fn signed_message(&self) -> Result<$message, $crate::error::Error> {
             $crate::signable::signed(&self.client, &self.$field)
         }
     };
