@@ -469,39 +469,30 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     } else {
         audit::SECURITY.to_owned()
     };
+    let (kind, detail) = match &entry.reason {
+        None => (
+            AuditKind::RequestAccepted,
+            format!(
+                "request from {} accepted ({})",
+                entry.source_network, entry.purpose
+            ),
+        ),
+        Some(reason) => (
+            AuditKind::RequestRejected,
+            format!("request from {} rejected: {reason}", entry.source_network),
+        ),
+    };
+    audit::entry(&stub, &delivery.caller, kind, &subject, detail)?
+        .request(&entry.request_id)
+        .network(&entry.source_network)
+        .write(&stub)
+        .await?;
     match &entry.reason {
-        None => {
-            audit::entry(
-                &stub,
-                &delivery.caller,
-                AuditKind::RequestAccepted,
-                &subject,
-                format!(
-                    "request from {} accepted ({})",
-                    entry.source_network, entry.purpose
-                ),
-            )?
-            .request(&entry.request_id)
-            .network(&entry.source_network)
-            .write(&stub)
-            .await?;
-            stub.set_event(
-                event::REQUEST_ACCEPTED,
-                entry.request_id.clone().into_bytes(),
-            )?;
-        }
+        None => stub.set_event(
+            event::REQUEST_ACCEPTED,
+            entry.request_id.clone().into_bytes(),
+        )?,
         Some(reason) => {
-            audit::entry(
-                &stub,
-                &delivery.caller,
-                AuditKind::RequestRejected,
-                &subject,
-                format!("request from {} rejected: {reason}", entry.source_network),
-            )?
-            .request(&entry.request_id)
-            .network(&entry.source_network)
-            .write(&stub)
-            .await?;
             let notice = serde_json::to_vec(&Notice {
                 request_id: entry.request_id.clone(),
                 reason: reason.clone(),
