@@ -172,6 +172,16 @@ pub async fn entry(stub: &Stub, request_id: &str) -> Result<Option<RequestEntry>
     state::get(stub, "request", &key::request(request_id)?).await
 }
 
+/// The entry of request `request_id`, or [`EhrError::NotFound`].
+pub async fn stored_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, EhrError> {
+    entry(stub, request_id)
+        .await?
+        .ok_or_else(|| EhrError::NotFound {
+            what: "request",
+            key: request_id.to_owned(),
+        })
+}
+
 fn new_entry(
     parsed: &ParsedRequest,
     direction: Direction,
@@ -513,12 +523,7 @@ pub async fn get_request_status(
 ) -> Result<Json<RequestEntry>, ContractError> {
     let caller = Caller::of(&stub)?;
     let request_id = messages::request_id_arg(&args)?;
-    let entry = entry(&stub, request_id)
-        .await?
-        .ok_or_else(|| EhrError::NotFound {
-            what: "request",
-            key: request_id.to_owned(),
-        })?;
+    let entry = stored_request(&stub, request_id).await?;
     let is_requester = entry.direction == Direction::Outgoing
         && entry.requester_msp_id == caller.msp_id()
         && entry.requester_id == caller.id();
