@@ -653,10 +653,14 @@ mod tests {
 
     #[test]
     fn orderings_are_told_apart() {
-        assert_eq!(ordering("exchange"), "raft");
-        assert_eq!(ordering("exchange (bft)"), "bft");
-        assert_eq!(ordering("Put (during)"), "raft");
-        assert_eq!(ordering("Put (during) (bft)"), "bft");
+        for (kind, expected) in [
+            ("exchange", "raft"),
+            ("exchange (bft)", "bft"),
+            ("Put (during)", "raft"),
+            ("Put (during) (bft)", "bft"),
+        ] {
+            assert_eq!(ordering(kind), expected, "{kind}");
+        }
     }
 
     #[test]

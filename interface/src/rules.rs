@@ -211,50 +211,60 @@ impl<'de> Deserialize<'de> for Key32 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn names_follow_the_rule() {
-        assert!(is_name("net1"));
-        assert!(is_name("DR-1.a_b"));
-        assert!(is_name(&"a".repeat(64)));
-        assert!(!is_name(""));
-        assert!(!is_name(&"a".repeat(65)));
-        assert!(!is_name("net 1"));
-        assert!(!is_name("net\u{0}1"));
-        assert!(!is_name("né"));
-    }
+    /// A string rule's name, the rule, what it accepts and what it refuses.
+    type RuleCase<'a> = (&'a str, fn(&str) -> bool, &'a [&'a str], &'a [&'a str]);
 
+    /// Each string rule: what it accepts, then what it refuses.
     #[test]
-    fn fhir_ids_refuse_underscores() {
-        assert!(is_fhir_id("obs-1.2"));
-        assert!(!is_fhir_id("obs_1"));
-        assert!(!is_fhir_id(""));
-        assert!(!is_fhir_id(&"a".repeat(65)));
-    }
-
-    #[test]
-    fn categories_are_resource_type_names() {
-        assert!(is_category("Observation"));
-        assert!(!is_category("observation"));
-        assert!(!is_category("Obs1"));
-        assert!(!is_category(""));
-        assert!(!is_category(&format!("A{}", "a".repeat(64))));
-    }
-
-    #[test]
-    fn request_ids_are_lower_case_uuid_v4() {
-        assert!(is_request_id("0f8fad5b-d9cb-469f-a165-70867728950e"));
-        assert!(!is_request_id("0F8FAD5B-D9CB-469F-A165-70867728950E"));
-        assert!(!is_request_id("0f8fad5b-d9cb-169f-a165-70867728950e"));
-        assert!(!is_request_id("0f8fad5b-d9cb-469f-c165-70867728950e"));
-        assert!(!is_request_id("0f8fad5bd9cb469fa16570867728950e"));
-    }
-
-    #[test]
-    fn msp_ids_have_no_control_characters() {
-        assert!(is_msp_id("Net1Org1MSP"));
-        assert!(!is_msp_id(""));
-        assert!(!is_msp_id("a\nb"));
-        assert!(!is_msp_id(&"M".repeat(129)));
+    fn string_rules_accept_and_refuse() {
+        let (a64, a65) = ("a".repeat(64), "a".repeat(65));
+        let long_category = format!("A{}", "a".repeat(64));
+        let long_msp_id = "M".repeat(129);
+        let rules: [RuleCase<'_>; 5] = [
+            (
+                "names",
+                is_name,
+                &["net1", "DR-1.a_b", &a64],
+                &["", &a65, "net 1", "net\u{0}1", "né"],
+            ),
+            (
+                "FHIR ids (no underscores)",
+                is_fhir_id,
+                &["obs-1.2"],
+                &["obs_1", "", &a65],
+            ),
+            (
+                "categories (resource type names)",
+                is_category,
+                &["Observation"],
+                &["observation", "Obs1", "", &long_category],
+            ),
+            (
+                "request ids (lower-case UUID v4)",
+                is_request_id,
+                &["0f8fad5b-d9cb-469f-a165-70867728950e"],
+                &[
+                    "0F8FAD5B-D9CB-469F-A165-70867728950E",
+                    "0f8fad5b-d9cb-169f-a165-70867728950e",
+                    "0f8fad5b-d9cb-469f-c165-70867728950e",
+                    "0f8fad5bd9cb469fa16570867728950e",
+                ],
+            ),
+            (
+                "MSP ids (no control characters)",
+                is_msp_id,
+                &["Net1Org1MSP"],
+                &["", "a\nb", &long_msp_id],
+            ),
+        ];
+        for (what, rule, accepted, refused) in rules {
+            for text in accepted {
+                assert!(rule(text), "{what}: {text:?} refused");
+            }
+            for text in refused {
+                assert!(!rule(text), "{what}: {text:?} accepted");
+            }
+        }
     }
 
     #[test]

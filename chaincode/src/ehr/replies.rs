@@ -46,7 +46,7 @@ use crate::{
         consent,
         error::EhrError,
         messages, records,
-        requests::{self, Delivery},
+        requests::{Delivery, stored_request},
         state::{
             self, Direction, RECORDS, REPLIES, RecordMeta, ReplyOutcome, ReplySummary,
             RequestEntry, RequestStatus, Role, key,
@@ -80,15 +80,6 @@ fn summary(reply: &Reply, status: ReplyStatus, signed_reply: &[u8], at_ms: i64) 
         envelope_sha256: None,
         at_ms,
     }
-}
-
-async fn stored_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, EhrError> {
-    requests::entry(stub, request_id)
-        .await?
-        .ok_or_else(|| EhrError::NotFound {
-            what: "request",
-            key: request_id.to_owned(),
-        })
 }
 
 /// A request received here (made on another network), by id.

@@ -172,6 +172,16 @@ pub async fn entry(stub: &Stub, request_id: &str) -> Result<Option<RequestEntry>
     state::get(stub, "request", &key::request(request_id)?).await
 }
 
+/// The entry of request `request_id`, or [`EhrError::NotFound`].
+pub async fn stored_request(stub: &Stub, request_id: &str) -> Result<RequestEntry, EhrError> {
+    entry(stub, request_id)
+        .await?
+        .ok_or_else(|| EhrError::NotFound {
+            what: "request",
+            key: request_id.to_owned(),
+        })
+}
+
 fn new_entry(
     parsed: &ParsedRequest,
     direction: Direction,
@@ -469,39 +479,30 @@ pub async fn accept_request(stub: Stub, args: Args) -> Result<Json<Outcome>, Con
     } else {
         audit::SECURITY.to_owned()
     };
+    let (kind, detail) = match &entry.reason {
+        None => (
+            AuditKind::RequestAccepted,
+            format!(
+                "request from {} accepted ({})",
+                entry.source_network, entry.purpose
+            ),
+        ),
+        Some(reason) => (
+            AuditKind::RequestRejected,
+            format!("request from {} rejected: {reason}", entry.source_network),
+        ),
+    };
+    audit::entry(&stub, &delivery.caller, kind, &subject, detail)?
+        .request(&entry.request_id)
+        .network(&entry.source_network)
+        .write(&stub)
+        .await?;
     match &entry.reason {
-        None => {
-            audit::entry(
-                &stub,
-                &delivery.caller,
-                AuditKind::RequestAccepted,
-                &subject,
-                format!(
-                    "request from {} accepted ({})",
-                    entry.source_network, entry.purpose
-                ),
-            )?
-            .request(&entry.request_id)
-            .network(&entry.source_network)
-            .write(&stub)
-            .await?;
-            stub.set_event(
-                event::REQUEST_ACCEPTED,
-                entry.request_id.clone().into_bytes(),
-            )?;
-        }
+        None => stub.set_event(
+            event::REQUEST_ACCEPTED,
+            entry.request_id.clone().into_bytes(),
+        )?,
         Some(reason) => {
-            audit::entry(
-                &stub,
-                &delivery.caller,
-                AuditKind::RequestRejected,
-                &subject,
-                format!("request from {} rejected: {reason}", entry.source_network),
-            )?
-            .request(&entry.request_id)
-            .network(&entry.source_network)
-            .write(&stub)
-            .await?;
             let notice = serde_json::to_vec(&Notice {
                 request_id: entry.request_id.clone(),
                 reason: reason.clone(),
@@ -522,12 +523,7 @@ pub async fn get_request_status(
 ) -> Result<Json<RequestEntry>, ContractError> {
     let caller = Caller::of(&stub)?;
     let request_id = messages::request_id_arg(&args)?;
-    let entry = entry(&stub, request_id)
-        .await?
-        .ok_or_else(|| EhrError::NotFound {
-            what: "request",
-            key: request_id.to_owned(),
-        })?;
+    let entry = stored_request(&stub, request_id).await?;
     let is_requester = entry.direction == Direction::Outgoing
         && entry.requester_msp_id == caller.msp_id()
         && entry.requester_id == caller.id();

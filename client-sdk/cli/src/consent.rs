@@ -336,31 +336,36 @@ mod tests {
         }
     }
 
+    /// The options of consent `c-1` of `patient` to network `net1`, then
+    /// `more`.
+    fn consent_to_net1<'a>(patient: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+        let mut options = vec!["--patient", patient, "--id", "c-1", "--to-network", "net1"];
+        options.extend_from_slice(more);
+        options
+    }
+
     #[test]
     fn options_build_the_consent_the_contract_reads() {
         let patient = "AB".repeat(32);
-        let args = put_args(&[
-            "--patient",
+        let args = put_args(&consent_to_net1(
             &patient,
-            "--id",
-            "c-1",
-            "--to-network",
-            "net1",
-            "--to-org",
-            "net3/Org1MSP",
-            "--to-requester",
-            "net4/DR-1",
-            "--purpose",
-            "treatment",
-            "--purpose",
-            "emergency",
-            "--category",
-            "Condition",
-            "--from",
-            "2026-01-01",
-            "--until",
-            "2026-12-31",
-        ]);
+            &[
+                "--to-org",
+                "net3/Org1MSP",
+                "--to-requester",
+                "net4/DR-1",
+                "--purpose",
+                "treatment",
+                "--purpose",
+                "emergency",
+                "--category",
+                "Condition",
+                "--from",
+                "2026-01-01",
+                "--until",
+                "2026-12-31",
+            ],
+        ));
         let terms = terms_of(&args).unwrap();
         assert_eq!(terms.patient_ref.to_hex(), "ab".repeat(32));
         assert_eq!(terms.recipients.len(), 3);
@@ -379,18 +384,10 @@ mod tests {
     #[test]
     fn options_the_contract_would_refuse_fail_before_any_call() {
         let patient = "ab".repeat(32);
-        let good = [
-            "--patient",
+        let good = consent_to_net1(
             &patient,
-            "--id",
-            "c-1",
-            "--to-network",
-            "net1",
-            "--purpose",
-            "treatment",
-            "--until",
-            "2026-12-31",
-        ];
+            &["--purpose", "treatment", "--until", "2026-12-31"],
+        );
         assert!(terms_of(&put_args(&good)).is_ok());
         // Each case changes one option of the good ones (or drops the purpose).
         for (option, value) in [

@@ -211,13 +211,11 @@ fn refused_upload(file: &Path, before: &[(&Path, Upload)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::file;
+    use crate::testing::{file, temp_file};
 
     #[test]
     fn files_are_checked_before_any_upload() {
-        let dir = tempfile::tempdir().unwrap();
-        let bundle = file(
-            dir.path(),
+        let (dir, bundle) = temp_file(
             "bundle.json",
             synthetic::SyntheticPatient::generate(3).bundle_json(),
         );

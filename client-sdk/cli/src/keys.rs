@@ -189,7 +189,7 @@ pub fn check_ed25519_public(key: &[u8; 32], what: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{assert_owner_only, file};
+    use crate::testing::{assert_owner_only, file, temp_file};
 
     #[test]
     fn a_requester_key_is_written_privately_once_and_reads_back() {
@@ -246,23 +246,23 @@ mod tests {
             matching_key_fingerprint(&zero).unwrap(),
             "6668:7aad:f862:bd77:6c8f:c18b:8e9f:8e20"
         );
-        let bad = file(dir.path(), "bad.key", "zz");
-        let error = format!("{:#}", matching_key_fingerprint(&bad).unwrap_err());
-        assert!(
-            error.contains("matching key file") && error.contains("bad.key"),
-            "{error}"
-        );
     }
 
     #[test]
-    fn unreadable_requester_keys_name_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = file(dir.path(), "bad.key", "not hex");
-        let text = format!("{:#}", load_requester_key(&path).unwrap_err());
-        assert!(
-            text.contains("bad.key") && text.contains("malformed"),
-            "{text}"
-        );
+    fn unreadable_key_files_name_the_file() {
+        let (_dir, path) = temp_file("bad.key", "not hex");
+        for (text, says) in [
+            (
+                format!("{:#}", load_requester_key(&path).unwrap_err()),
+                "malformed",
+            ),
+            (
+                format!("{:#}", matching_key_fingerprint(&path).unwrap_err()),
+                "matching key file",
+            ),
+        ] {
+            assert!(text.contains("bad.key") && text.contains(says), "{text}");
+        }
     }
 
     #[test]
@@ -283,9 +283,7 @@ mod tests {
     #[test]
     fn a_network_key_file_gives_the_rfc8032_public_key() {
         // RFC 8032 §7.1, test 1.
-        let dir = tempfile::tempdir().unwrap();
-        let path = file(
-            dir.path(),
+        let (dir, path) = temp_file(
             "network-key.hex",
             "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60\n",
         );

@@ -30,7 +30,7 @@ pub fn patient_ref(args: &PatientArgs) -> anyhow::Result<PatientRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::file;
+    use crate::testing::{file, temp_file};
 
     fn args() -> PatientArgs {
         PatientArgs {
@@ -44,8 +44,7 @@ mod tests {
 
     #[test]
     fn identifiers_and_their_ref_name_the_same_patient() {
-        let dir = tempfile::tempdir().unwrap();
-        let key_file = file(dir.path(), "matching.key", format!("{}\n", "2a".repeat(32)));
+        let (_dir, key_file) = temp_file("matching.key", format!("{}\n", "2a".repeat(32)));
         let by_identifiers = patient_ref(&PatientArgs {
             patient_name: Some("Ada Lovelace".into()),
             dob: Some("1815-12-10".into()),

@@ -9,6 +9,14 @@ pub fn file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
     path
 }
 
+/// A new temporary folder holding the file `name` with `contents`, and
+/// that file's path; the folder is removed when the first is dropped.
+pub fn temp_file(name: &str, contents: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), name, contents);
+    (dir, path)
+}
+
 /// Asserts that only the owner may read or write `path` (on Unix).
 pub fn assert_owner_only(path: &Path) {
     #[cfg(unix)]

@@ -213,7 +213,7 @@ mod tests {
     use std::io::{Read as _, Write as _};
 
     use super::*;
-    use crate::testing::file;
+    use crate::testing::temp_file;
 
     fn endpoints(n: usize) -> Vec<Endpoint> {
         (0..n)
@@ -307,9 +307,7 @@ mod tests {
 
     #[test]
     fn configurations_name_their_health_address() {
-        let dir = tempfile::tempdir().unwrap();
-        let with = file(
-            dir.path(),
+        let (dir, with) = temp_file(
             "relay.json",
             r#"{"health_address": "127.0.0.1:30091", "other": 1}"#,
         );

@@ -76,11 +76,10 @@ impl Commit {
     }
 
     pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
-        let mut signed: gateway::SignedCommitStatusRequest =
-            decode(from.bytes, "signed commit status request")?;
+        let signed: gateway::SignedCommitStatusRequest =
+            signable::from_signed(from, "signed commit status request")?;
         let request: gateway::CommitStatusRequest =
             decode(&signed.request, "commit status request")?;
-        signed.signature = from.signature;
         Ok(Self {
             client,
             transaction_id: request.transaction_id,
@@ -101,20 +100,7 @@ impl Commit {
         &self.transaction_id
     }
 
-    /// The serialised `gateway.SignedCommitStatusRequest`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.signed.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the inner request.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.signed)
-    }
-
-    /// The request as sent: signed here unless a signature was given.
-    pub(crate) fn signed_request(&self) -> Result<gateway::SignedCommitStatusRequest, Error> {
-        signable::signed(&self.client, &self.signed)
-    }
+    signable::offline_signing!(signed: gateway::SignedCommitStatusRequest);
 
     /// Waits until the transaction is in a block and returns its status,
     /// valid or not (see [`Status::into_result`]).
@@ -123,7 +109,7 @@ impl Commit {
             .client
             .commit_status(
                 &self.transaction_id,
-                self.signed_request()?,
+                self.signed_message()?,
                 self.timeout.unwrap_or(self.client.timeouts().commit_status),
             )
             .await?;

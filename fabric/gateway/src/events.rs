@@ -89,6 +89,22 @@ impl<T: Send + 'static> Feed<T> {
     }
 }
 
+/// The stream `open` resolves to, or `None` once its error went to the
+/// reader.
+async fn opened<S, T>(
+    open: impl Future<Output = Result<S, Error>>,
+    sender: &mpsc::Sender<Result<T, Error>>,
+) -> Option<S> {
+    match open.await {
+        Ok(stream) => Some(stream),
+        Err(error) => {
+            // A reader that has gone needs no reason.
+            let _ = sender.send(Err(error)).await;
+            None
+        }
+    }
+}
+
 impl<T> Feed<T> {
     fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, Error>>> {
         if self.closed {
@@ -204,10 +220,9 @@ pub struct ChaincodeEventsRequest {
 
 impl ChaincodeEventsRequest {
     pub(crate) fn from_signed(client: Arc<Client>, from: Signed<'_>) -> Result<Self, Error> {
-        let mut signed: gateway::SignedChaincodeEventsRequest =
-            decode(from.bytes, "signed chaincode events request")?;
+        let signed: gateway::SignedChaincodeEventsRequest =
+            signable::from_signed(from, "signed chaincode events request")?;
         decode::<gateway::ChaincodeEventsRequest>(&signed.request, "chaincode events request")?;
-        signed.signature = from.signature;
         Ok(Self {
             client,
             signed,
@@ -223,35 +238,18 @@ impl ChaincodeEventsRequest {
         self
     }
 
-    /// The serialised `gateway.SignedChaincodeEventsRequest`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.signed.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the inner request.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.signed)
-    }
-
-    /// The request as sent: signed here unless a signature was given.
-    pub(crate) fn signed_request(&self) -> Result<gateway::SignedChaincodeEventsRequest, Error> {
-        signable::signed(&self.client, &self.signed)
-    }
+    signable::offline_signing!(signed: gateway::SignedChaincodeEventsRequest);
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
     /// from the stream.
     pub async fn events(&self) -> Result<ChaincodeEventStream, Error> {
-        let signed = self.signed_request()?;
+        let signed = self.signed_message()?;
         let client = Arc::clone(&self.client);
         let timeout = self.timeout;
         let feed = Feed::start(timeout, move |sender| async move {
-            let mut responses = match client.chaincode_events(signed).await {
-                Ok(responses) => responses,
-                Err(error) => {
-                    let _ = sender.send(Err(error)).await;
-                    return;
-                }
+            let Some(mut responses) = opened(client.chaincode_events(signed), &sender).await else {
+                return;
             };
             loop {
                 let response = match responses.message().await {
@@ -438,9 +436,8 @@ impl BlockEventsRequest {
         kind: BlockEventsKind,
         from: Signed<'_>,
     ) -> Result<Self, Error> {
-        let mut envelope: common::Envelope = decode(from.bytes, "deliver envelope")?;
+        let envelope: common::Envelope = signable::from_signed(from, "deliver envelope")?;
         decode::<common::Payload>(&envelope.payload, "deliver payload")?;
-        envelope.signature = from.signature;
         Ok(Self {
             client,
             kind,
@@ -461,35 +458,18 @@ impl BlockEventsRequest {
         self.kind
     }
 
-    /// The serialised `common.Envelope`, for offline signing.
-    pub fn bytes(&self) -> Vec<u8> {
-        self.envelope.encode_to_vec()
-    }
-
-    /// What to sign: the digest of the envelope payload.
-    pub fn digest(&self) -> Vec<u8> {
-        signable::digest(&self.client, &self.envelope)
-    }
-
-    /// The envelope as sent: signed here unless a signature was given.
-    pub(crate) fn signed_envelope(&self) -> Result<common::Envelope, Error> {
-        signable::signed(&self.client, &self.envelope)
-    }
+    signable::offline_signing!(envelope: common::Envelope);
 
     /// Opens the stream and returns at once (see the [module](self) doc);
     /// only a failure to sign is returned here, the call's errors arrive
     /// from the stream.
     pub async fn events(&self) -> Result<BlockEventStream, Error> {
-        let envelope = self.signed_envelope()?;
+        let envelope = self.signed_message()?;
         let client = Arc::clone(&self.client);
         let (kind, timeout) = (self.kind, self.timeout);
         let feed = Feed::start(timeout, move |sender| async move {
-            let mut responses = match client.deliver(kind, envelope).await {
-                Ok(responses) => responses,
-                Err(error) => {
-                    let _ = sender.send(Err(error)).await;
-                    return;
-                }
+            let Some(mut responses) = opened(client.deliver(kind, envelope), &sender).await else {
+                return;
             };
             loop {
                 let item = match responses.message().await {

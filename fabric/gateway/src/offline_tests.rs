@@ -173,8 +173,8 @@ async fn commit_request_signed_offline_equals_signed_online() {
         super::commit::Commit::new(online.client(), "ehrchannel".into(), "tx1".into());
     assert_eq!(rebuilt.transaction_id(), "tx1");
     assert_same_signed(
-        &rebuilt.signed_request().unwrap(),
-        &online_commit.signed_request().unwrap(),
+        &rebuilt.signed_message().unwrap(),
+        &online_commit.signed_message().unwrap(),
         &request.request,
         |signed| &mut signed.signature,
     );
@@ -211,8 +211,8 @@ async fn chaincode_events_request_signed_offline_equals_signed_online() {
         .new_signed_chaincode_events_request(&request.bytes(), Vec::new())
         .unwrap();
     assert_same_signed(
-        &rebuilt.signed_request().unwrap(),
-        &online_request.signed_request().unwrap(),
+        &rebuilt.signed_message().unwrap(),
+        &online_request.signed_message().unwrap(),
         &signed.request,
         |signed| &mut signed.signature,
     );
@@ -237,9 +237,9 @@ async fn block_events_request_signed_offline_equals_signed_online() {
     let online_request = online
         .new_signed_block_events_request(BlockEventsKind::Filtered, &request.bytes(), Vec::new())
         .unwrap();
-    let online_envelope = online_request.signed_envelope().unwrap();
+    let online_envelope = online_request.signed_message().unwrap();
     assert_same_signed(
-        &rebuilt.signed_envelope().unwrap(),
+        &rebuilt.signed_message().unwrap(),
         &online_envelope,
         &online_envelope.payload,
         |envelope| &mut envelope.signature,

@@ -637,10 +637,10 @@ mod tests {
         fn new(n: u8) -> Self {
             let msp_id = if n == 1 { "Net1Org1MSP" } else { "Net1Org2MSP" };
             let ca = Ca::new(&format!("CN=ca.org{n}.net1,O=org{n}.net1,C=US"), 10 * n);
-            let peer = ca.issue(
+            let peer = leaf(
+                &ca,
                 &format!("CN=peer0.org{n}.net1,OU=peer,O=org{n}.net1,C=US"),
                 10 * n + 1,
-                Vec::new(),
             );
             Self { msp_id, ca, peer }
         }
@@ -656,6 +656,11 @@ mod tests {
             let signer = PrivateKey::from_pem(&issued.key_pem).unwrap().into_signer();
             endorse(payload, self.msp_id, &issued.cert_pem, signer.as_ref())
         }
+    }
+
+    /// A certificate `ca` issues to `subject`, with no extensions.
+    fn leaf(ca: &Ca, subject: &str, seed: u8) -> Issued {
+        ca.issue(subject, seed, Vec::new())
     }
 
     fn now() -> i64 {
@@ -729,6 +734,17 @@ mod tests {
         }
     }
 
+    /// Why `check` refuses [`proof_with`]`(orgs, org, issued)`.
+    fn endorser_error_with(
+        orgs: &[&Org],
+        org: &Org,
+        issued: &Issued,
+        trusted: &[TrustedOrg],
+        required: usize,
+    ) -> EndorserError {
+        endorser_error(check(&proof_with(orgs, org, issued), trusted, required))
+    }
+
     #[test]
     fn both_orgs_endorsing_the_expected_call_is_a_proof() {
         let (one, two, trusted) = fixture();
@@ -745,11 +761,7 @@ mod tests {
     #[test]
     fn one_org_where_the_policy_wants_both_is_refused_and_peers_of_one_org_count_once() {
         let (one, two, trusted) = fixture();
-        let second_peer = one.ca.issue(
-            "CN=peer1.org1.net1,OU=peer,O=org1.net1,C=US",
-            12,
-            Vec::new(),
-        );
+        let second_peer = leaf(&one.ca, "CN=peer1.org1.net1,OU=peer,O=org1.net1,C=US", 12);
         let proof = proof_with(&[&one], &one, &second_peer);
         assert!(matches!(
             check(&proof, &trusted, 2),
@@ -810,22 +822,16 @@ mod tests {
     fn a_peer_of_an_unregistered_ca_is_refused_even_under_a_registered_msp_id() {
         let (one, two, trusted) = fixture();
         let rogue_ca = Ca::new("CN=ca.org1.net1,O=org1.net1,C=US", 99);
-        let rogue = rogue_ca.issue(
-            "CN=peer0.org1.net1,OU=peer,O=org1.net1,C=US",
-            98,
-            Vec::new(),
-        );
-        let proof = proof_with(&[&two], &one, &rogue);
+        let rogue = leaf(&rogue_ca, "CN=peer0.org1.net1,OU=peer,O=org1.net1,C=US", 98);
         assert_eq!(
-            endorser_error(check(&proof, &trusted, 2)),
+            endorser_error_with(&[&two], &one, &rogue, &trusted, 2),
             EndorserError::Untrusted
         );
         // Its own MSP id, not registered at all.
         let mut stranger = Org::new(1);
         stranger.msp_id = "StrangerMSP";
-        let proof = proof_with(&[&two], &stranger, &stranger.peer);
         assert_eq!(
-            endorser_error(check(&proof, &trusted, 1)),
+            endorser_error_with(&[&two], &stranger, &stranger.peer, &trusted, 1),
             EndorserError::UnknownMsp
         );
     }
@@ -833,14 +839,9 @@ mod tests {
     #[test]
     fn a_client_identity_of_the_right_ca_cannot_endorse() {
         let (one, two, trusted) = fixture();
-        let client = one.ca.issue(
-            "CN=User1@org1.net1,OU=client,O=org1.net1,C=US",
-            13,
-            Vec::new(),
-        );
-        let proof = proof_with(&[&two], &one, &client);
+        let client = leaf(&one.ca, "CN=User1@org1.net1,OU=client,O=org1.net1,C=US", 13);
         assert_eq!(
-            endorser_error(check(&proof, &trusted, 2)),
+            endorser_error_with(&[&two], &one, &client, &trusted, 2),
             EndorserError::NotPeer
         );
     }
@@ -912,11 +913,7 @@ mod tests {
     fn a_peer_of_an_ed25519_ca_is_checked_with_the_ca_s_ed25519_key() {
         let (one, _, _) = fixture();
         let ca = Ca::new_ed25519("CN=ca.org2.net1,O=org2.net1,C=US", 30);
-        let peer = ca.issue(
-            "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US",
-            31,
-            Vec::new(),
-        );
+        let peer = leaf(&ca, "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US", 31);
         let two = Org {
             msp_id: "Net1Org2MSP",
             ca,
@@ -928,14 +925,9 @@ mod tests {
         assert!(check(&proof, &trusted, 2).is_ok());
         // Another Ed25519 CA with the same name is not that CA.
         let impostor = Ca::new_ed25519("CN=ca.org2.net1,O=org2.net1,C=US", 32);
-        let rogue = impostor.issue(
-            "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US",
-            33,
-            Vec::new(),
-        );
-        let proof = proof_with(&[&one], &two, &rogue);
+        let rogue = leaf(&impostor, "CN=peer0.org2.net1,OU=peer,O=org2.net1,C=US", 33);
         assert_eq!(
-            endorser_error(check(&proof, &trusted, 2)),
+            endorser_error_with(&[&one], &two, &rogue, &trusted, 2),
             EndorserError::Untrusted
         );
     }

@@ -210,26 +210,33 @@ func dial(address, serverName, caFile string) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func gateway(conn *grpc.ClientConn, mspID, certFile, keyFile string) (*client.Gateway, error) {
-	certPEM, err := os.ReadFile(certFile)
+// fromPEMFile reads the user's `what` (certificate or key) from path and
+// parses it, saying which step failed.
+func fromPEMFile[T any](path, what string, parse func([]byte) (T, error)) (T, error) {
+	var parsed T
+	pem, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the user's certificate: %w", err)
+		return parsed, fmt.Errorf("reading the user's %s: %w", what, err)
 	}
-	cert, err := identity.CertificateFromPEM(certPEM)
+	parsed, err = parse(pem)
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", certFile, err)
+		return parsed, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	return parsed, nil
+}
+
+func gateway(conn *grpc.ClientConn, mspID, certFile, keyFile string) (*client.Gateway, error) {
+	cert, err := fromPEMFile(certFile, "certificate", identity.CertificateFromPEM)
+	if err != nil {
+		return nil, err
 	}
 	id, err := identity.NewX509Identity(mspID, cert)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := os.ReadFile(keyFile)
+	key, err := fromPEMFile(keyFile, "key", identity.PrivateKeyFromPEM)
 	if err != nil {
-		return nil, fmt.Errorf("reading the user's key: %w", err)
-	}
-	key, err := identity.PrivateKeyFromPEM(keyPEM)
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", keyFile, err)
+		return nil, err
 	}
 	sign, err := identity.NewPrivateKeySign(key)
 	if err != nil {

@@ -99,12 +99,13 @@ impl Limiter {
 mod tests {
     use super::*;
 
+    fn new_limiter(per_minute: u32, burst: u32) -> Limiter {
+        Limiter::new(ChallengeLimit { per_minute, burst })
+    }
+
     #[test]
     fn a_caller_gets_its_burst_then_the_rate_and_others_are_not_affected() {
-        let limiter = Limiter::new(ChallengeLimit {
-            per_minute: 60,
-            burst: 3,
-        });
+        let limiter = new_limiter(60, 3);
         let start = Instant::now();
         for _ in 0..3 {
             limiter.take(b"relay-a", start).unwrap();
@@ -132,10 +133,7 @@ mod tests {
 
     #[test]
     fn idle_callers_are_forgotten_when_too_many_are_tracked() {
-        let limiter = Limiter::new(ChallengeLimit {
-            per_minute: 60,
-            burst: 1,
-        });
+        let limiter = new_limiter(60, 1);
         let start = Instant::now();
         for n in 0..MAX_TRACKED {
             limiter.take(&n.to_be_bytes(), start).unwrap();
@@ -152,10 +150,7 @@ mod tests {
 
     #[test]
     fn a_zero_rate_refuses_after_the_burst() {
-        let limiter = Limiter::new(ChallengeLimit {
-            per_minute: 0,
-            burst: 1,
-        });
+        let limiter = new_limiter(0, 1);
         let now = Instant::now();
         limiter.take(b"a", now).unwrap();
         assert_eq!(limiter.take(b"a", now), Err(Duration::MAX));

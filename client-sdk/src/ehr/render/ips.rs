@@ -390,9 +390,8 @@ mod tests {
         assert_eq!(composition["resourceType"], "Composition");
         assert_eq!(composition["subject"]["reference"], "Patient/ada");
         assert_eq!(composition["type"]["coding"][0]["code"], "60591-5");
-        let titles: Vec<&str> = composition["section"]
-            .as_array()
-            .unwrap()
+        let sections = composition["section"].as_array().unwrap();
+        let titles: Vec<&str> = sections
             .iter()
             .map(|s| s["title"].as_str().unwrap())
             .collect();
@@ -407,15 +406,7 @@ mod tests {
                 "Other records received"
             ]
         );
-        let section = |title: &str| {
-            composition["section"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|s| s["title"] == title)
-                .unwrap()
-                .clone()
-        };
+        let section = |title: &str| sections.iter().find(|s| s["title"] == title).unwrap();
         assert_eq!(
             section("Allergies and intolerances")["emptyReason"]["coding"][0]["code"],
             "unavailable"
@@ -439,9 +430,7 @@ mod tests {
         );
         // Every referenced resource is an entry; every entry but the
         // Patient (the subject) is referenced by exactly one section.
-        let referenced: Vec<String> = composition["section"]
-            .as_array()
-            .unwrap()
+        let referenced: Vec<String> = sections
             .iter()
             .flat_map(|s| s["entry"].as_array().cloned().unwrap_or_default())
             .map(|r| r["reference"].as_str().unwrap().to_string())
@@ -457,7 +446,7 @@ mod tests {
             );
         }
         // Narratives are well-formed XHTML with the text escaped.
-        for section in composition["section"].as_array().unwrap() {
+        for section in sections {
             let div = section["text"]["div"].as_str().unwrap();
             let doc = roxmltree::Document::parse(div).unwrap();
             assert_eq!(doc.root_element().tag_name().name(), "div");
