@@ -67,13 +67,38 @@ pub(crate) fn backoff(seed: &[u8]) -> impl Iterator<Item = Duration> + use<> {
         })
 }
 
-/// Runs `call`, and again after each of `delays` while its error is one
-/// that `retryable` says may pass (`why` says which, in the log); the last
-/// outcome is returned.
-async fn retry_while<T, F, Fut>(
+/// A failure that passes by itself, after which the call is simply made
+/// again: nothing was written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Transient<'a> {
+    /// The commit lost a conflict (see [`is_conflict`]).
+    Conflict,
+    /// The endorsers lag behind, or the contract refused with one of these
+    /// codes (see [`is_peer_lag`]).
+    PeerLag(&'a [ErrorCode]),
+}
+
+impl Transient<'_> {
+    fn matches(self, error: &fabric::Error) -> bool {
+        match self {
+            Self::Conflict => is_conflict(error),
+            Self::PeerLag(codes) => is_peer_lag(error, codes),
+        }
+    }
+
+    fn why(self) -> &'static str {
+        match self {
+            Self::Conflict => "lost a conflict",
+            Self::PeerLag(_) => "a peer lags behind",
+        }
+    }
+}
+
+/// Runs `call`, and again after each of `delays` while it fails with the
+/// `transient` failure; the last outcome is returned.
+pub(crate) async fn retry<T, F, Fut>(
+    transient: Transient<'_>,
     delays: impl IntoIterator<Item = Duration>,
-    retryable: impl Fn(&fabric::Error) -> bool,
-    why: &str,
     mut call: F,
 ) -> Result<T, fabric::Error>
 where
@@ -82,7 +107,8 @@ where
 {
     for delay in delays {
         match call().await {
-            Err(error) if retryable(&error) => {
+            Err(error) if transient.matches(&error) => {
+                let why = transient.why();
                 tracing::debug!(%error, retry_in_ms = delay.as_millis(), "{why}; trying again");
                 tokio::time::sleep(delay).await;
             }
@@ -90,39 +116,6 @@ where
         }
     }
     call().await
-}
-
-/// Runs `call`, and again after each of `delays` while it loses a
-/// conflict (see [`is_conflict`]); the last error is returned.
-pub(crate) async fn retry_on_conflict<T, F, Fut>(
-    delays: impl IntoIterator<Item = Duration>,
-    call: F,
-) -> Result<T, fabric::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, fabric::Error>>,
-{
-    retry_while(delays, is_conflict, "lost a conflict", call).await
-}
-
-/// Runs `call`, and again after each of `delays` while its endorsers lag
-/// behind (see [`is_peer_lag`]); the last error is returned.
-pub(crate) async fn retry_while_peers_lag<T, F, Fut>(
-    codes: &[ErrorCode],
-    delays: impl IntoIterator<Item = Duration>,
-    call: F,
-) -> Result<T, fabric::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, fabric::Error>>,
-{
-    retry_while(
-        delays,
-        |error| is_peer_lag(error, codes),
-        "a peer lags behind",
-        call,
-    )
-    .await
 }
 
 #[cfg(test)]
@@ -195,76 +188,43 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn conflicts_are_retried_and_other_errors_are_not() {
+    /// Runs [`retry`] with two delays over a call that fails with `error`
+    /// `failures` times and then succeeds; returns whether the retried call
+    /// succeeded and how many calls it made.
+    async fn attempts(
+        transient: Transient<'_>,
+        error: impl Fn() -> fabric::Error,
+        failures: u32,
+    ) -> (bool, u32) {
         let calls = AtomicU32::new(0);
-        let outcome = retry_on_conflict([Duration::ZERO; 3], || async {
-            match calls.fetch_add(1, Ordering::SeqCst) {
-                0 | 1 => Err(commit_error(fabric::TxValidationCode::MvccReadConflict)),
-                _ => Ok("committed"),
+        let outcome = retry(transient, [Duration::ZERO; 2], || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < failures {
+                Err(error())
+            } else {
+                Ok(())
             }
         })
         .await;
-        assert_eq!(outcome.unwrap(), "committed");
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-
-        let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> = retry_on_conflict([Duration::ZERO; 3], || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(commit_error(
-                fabric::TxValidationCode::EndorsementPolicyFailure,
-            ))
-        })
-        .await;
-        assert!(outcome.is_err());
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-
-        let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> = retry_on_conflict([Duration::ZERO; 2], || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(commit_error(fabric::TxValidationCode::MvccReadConflict))
-        })
-        .await;
-        assert!(outcome.is_err(), "a conflict that lasts is reported");
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        (outcome.is_ok(), calls.load(Ordering::SeqCst))
     }
 
     #[tokio::test]
-    async fn lag_is_retried_until_it_passes_and_other_errors_are_not() {
-        let calls = AtomicU32::new(0);
-        let outcome =
-            retry_while_peers_lag(&[ErrorCode::NoReplyYet], [Duration::ZERO; 2], || async {
-                match calls.fetch_add(1, Ordering::SeqCst) {
-                    0 | 1 => Err(endorse_error(NO_REPLY)),
-                    _ => Ok("reply"),
-                }
-            })
-            .await;
-        assert_eq!(outcome.unwrap(), "reply");
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-
-        let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> =
-            retry_while_peers_lag(&[ErrorCode::NoReplyYet], [Duration::ZERO; 2], || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(endorse_error("chaincode response 500, [ACCESS_DENIED] x"))
-            })
-            .await;
-        assert!(outcome.is_err());
-        assert_eq!(
-            calls.load(Ordering::SeqCst),
-            1,
-            "a real refusal is not retried"
-        );
-
-        let calls = AtomicU32::new(0);
-        let outcome: Result<(), _> =
-            retry_while_peers_lag(&[ErrorCode::NoReplyYet], [Duration::ZERO; 2], || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(endorse_error(NO_REPLY))
-            })
-            .await;
-        assert!(outcome.is_err(), "lag that lasts is reported");
-        assert_eq!(calls.load(Ordering::SeqCst), 3, "once and once a delay");
+    async fn transient_failures_are_retried_and_other_errors_are_not() {
+        let conflict = || commit_error(fabric::TxValidationCode::MvccReadConflict);
+        let policy = || commit_error(fabric::TxValidationCode::EndorsementPolicyFailure);
+        let lag = || endorse_error(NO_REPLY);
+        let refused = || endorse_error("chaincode response 500, [ACCESS_DENIED] x");
+        let no_reply = Transient::PeerLag(&[ErrorCode::NoReplyYet]);
+        // Once and once a delay: a failure that passes within them is
+        // retried away, one that lasts is reported after the third call,
+        // and any other is reported at once.
+        assert_eq!(attempts(Transient::Conflict, conflict, 2).await, (true, 3));
+        assert_eq!(attempts(Transient::Conflict, conflict, 3).await, (false, 3));
+        assert_eq!(attempts(Transient::Conflict, policy, 3).await, (false, 1));
+        assert_eq!(attempts(Transient::Conflict, lag, 3).await, (false, 1));
+        assert_eq!(attempts(no_reply, lag, 2).await, (true, 3));
+        assert_eq!(attempts(no_reply, lag, 3).await, (false, 3));
+        assert_eq!(attempts(no_reply, refused, 3).await, (false, 1));
+        assert_eq!(attempts(no_reply, conflict, 3).await, (false, 1));
     }
 }

@@ -19,7 +19,7 @@ use super::{
     error::{Error, parse_result},
     interface::{ErrorCode, Outcome, OutcomeKind, SignedMessage, function},
     keys::ReplyKey,
-    peer_lag::{backoff, retry_while_peers_lag},
+    peer_lag::{Transient, backoff, retry},
     records::{RecordError, parse_resource},
 };
 use crate::proto::exchange::{
@@ -356,7 +356,7 @@ impl EhrClient {
     /// submitted `GetReply`'s result is in the block, so it carries none).
     async fn signed_reply(&self, request_id: &str) -> Result<SignedReply, Error> {
         let delays = backoff(request_id.as_bytes());
-        let result = retry_while_peers_lag(&[ErrorCode::NoReplyYet], delays, || {
+        let result = retry(Transient::PeerLag(&[ErrorCode::NoReplyYet]), delays, || {
             self.contract
                 .evaluate(function::GET_SIGNED_REPLY, [request_id])
         })
@@ -370,11 +370,13 @@ impl EhrClient {
     /// reply's event came from this gateway's peer).
     async fn fetch_reply(&self, key: &ReplyKey) -> Result<crate::fabric::Submitted, Error> {
         let delays = backoff(key.request_id.as_bytes());
-        Ok(retry_while_peers_lag(&[ErrorCode::NoReplyYet], delays, || {
-            self.contract
-                .submit_async(function::GET_REPLY, [&key.request_id])
-        })
-        .await?)
+        Ok(
+            retry(Transient::PeerLag(&[ErrorCode::NoReplyYet]), delays, || {
+                self.contract
+                    .submit_async(function::GET_REPLY, [&key.request_id])
+            })
+            .await?,
+        )
     }
 }
 

@@ -26,7 +26,7 @@ use super::{
     },
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
-    peer_lag::{backoff, retry_on_conflict, retry_while_peers_lag},
+    peer_lag::{Transient, backoff, retry},
 };
 use crate::{
     fabric::{ChaincodeEvent, Checkpoint},
@@ -211,15 +211,23 @@ impl EhrClient {
         // ones write it, so only one of a requester's requests commits per
         // block and the others, invalidated, are endorsed again.
         let signed = signed.encode_to_vec();
-        let committed = retry_on_conflict(backoff(reply_key.request_id.as_bytes()), || {
-            retry_while_peers_lag(&[], backoff(reply_key.request_id.as_bytes()), || {
-                interface::submit(
-                    &self.contract,
-                    function::SUBMIT_REQUEST,
-                    [signed.as_slice()],
+        let committed = retry(
+            Transient::Conflict,
+            backoff(reply_key.request_id.as_bytes()),
+            || {
+                retry(
+                    Transient::PeerLag(&[]),
+                    backoff(reply_key.request_id.as_bytes()),
+                    || {
+                        interface::submit(
+                            &self.contract,
+                            function::SUBMIT_REQUEST,
+                            [signed.as_slice()],
+                        )
+                    },
                 )
-            })
-        })
+            },
+        )
         .await?;
         let result: Outcome = parse_result(function::SUBMIT_REQUEST, &committed.result)?;
         if !matches!(
