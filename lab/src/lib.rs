@@ -11,7 +11,7 @@
 //!   with a CA of his own;
 //! - [`cli`] and [`ehrx_cli`]: ask Fabric's own CLIs about the networks (so
 //!   tests check our networks with tools that are not ours), and run our
-//!   `ehrx` CLI as its users would;
+//!   `ehrx` CLI as its users would ([`cli_cast`]: as whom);
 //! - [`measure`] and [`machine`]: latency summaries, timestamps, and what
 //!   the machine was doing while it measured;
 //! - [`plot`] and [`report`]: SVG charts of the results (lines over
@@ -27,6 +27,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod cli_cast;
 pub mod ehrx_cli;
 pub mod exchange;
 pub mod forge;
