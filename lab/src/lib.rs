@@ -4,7 +4,8 @@
 //! - [`networks`]: bring the local networks up for a test or a run and
 //!   always down again, read their descriptions;
 //! - [`exchange`]: set an exchange up through the contract's typed admin
-//!   API (lookup tables, registries, uploads), start relays and responders;
+//!   API (lookup tables, registries, uploads), start relays and responders
+//!   ([`relaying`]: all three, as several tests start);
 //! - [`forge`]: build the malicious messages the attack scenarios send;
 //! - [`thief`]: what a stolen relay host gives its thief (the relay's
 //!   network key and TLS files), and the identities and proofs he mints
@@ -36,6 +37,7 @@ pub mod machine;
 pub mod measure;
 pub mod networks;
 pub mod plot;
+pub mod relaying;
 pub mod report;
 pub mod thief;
 pub mod thief_messages;
