@@ -479,25 +479,42 @@ fn methods(package: &str, service: &str) -> Vec<(String, bool, bool)> {
 
 #[test]
 fn services_match_fabric() {
-    // Each method of the services: the gRPC path of its service, its name,
-    // and whether the client and the server stream.
-    let expected = [
-        ("gateway.Gateway", "Endorse", false, false),
-        ("gateway.Gateway", "Submit", false, false),
-        ("gateway.Gateway", "CommitStatus", false, false),
-        ("gateway.Gateway", "Evaluate", false, false),
-        ("gateway.Gateway", "ChaincodeEvents", false, true),
-        ("protos.ChaincodeSupport", "Register", true, true),
-        ("protos.Chaincode", "Connect", true, true),
-        ("protos.Endorser", "ProcessProposal", false, false),
-        ("protos.Deliver", "Deliver", true, true),
-        ("protos.Deliver", "DeliverFiltered", true, true),
-        ("protos.Deliver", "DeliverWithPrivateData", true, true),
-        ("orderer.AtomicBroadcast", "Broadcast", true, true),
-        ("orderer.AtomicBroadcast", "Deliver", true, true),
+    let m = |name: &str, client, server| (name.to_string(), client, server);
+    // Each service's gRPC path and its methods (name, whether the client
+    // and the server stream).
+    let services = [
+        (
+            "gateway.Gateway",
+            vec![
+                m("Endorse", false, false),
+                m("Submit", false, false),
+                m("CommitStatus", false, false),
+                m("Evaluate", false, false),
+                m("ChaincodeEvents", false, true),
+            ],
+        ),
+        ("protos.ChaincodeSupport", vec![m("Register", true, true)]),
+        ("protos.Chaincode", vec![m("Connect", true, true)]),
+        ("protos.Endorser", vec![m("ProcessProposal", false, false)]),
+        (
+            "protos.Deliver",
+            vec![
+                m("Deliver", true, true),
+                m("DeliverFiltered", true, true),
+                m("DeliverWithPrivateData", true, true),
+            ],
+        ),
+        (
+            "orderer.AtomicBroadcast",
+            vec![m("Broadcast", true, true), m("Deliver", true, true)],
+        ),
     ];
-    let paths: BTreeSet<&str> = expected.iter().map(|method| method.0).collect();
+    for (path, expected) in &services {
+        let (package, service) = path.split_once('.').unwrap();
+        assert_eq!(&methods(package, service), expected, "{path}");
+    }
     // The gRPC paths the generated servers answer to.
+    let paths: BTreeSet<&str> = services.iter().map(|(path, _)| *path).collect();
     assert_eq!(
         paths,
         BTreeSet::from([
@@ -509,13 +526,4 @@ fn services_match_fabric() {
             orderer::atomic_broadcast_server::SERVICE_NAME,
         ])
     );
-    for path in paths {
-        let (package, service) = path.split_once('.').unwrap();
-        let methods_of_path: Vec<_> = expected
-            .iter()
-            .filter(|method| method.0 == path)
-            .map(|&(_, name, client, server)| (name.to_string(), client, server))
-            .collect();
-        assert_eq!(methods(package, service), methods_of_path, "{path}");
-    }
 }
