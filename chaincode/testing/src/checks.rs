@@ -1,6 +1,8 @@
 //! Steps several test files take alike: a request announced by an event
-//! naming only its id, a reply kept byte for byte for the relay, and a
-//! request submitted by someone the network must refuse.
+//! naming only its id, a reply kept byte for byte for the relay, a
+//! refusal's code and mention, a request accepted with a given proof, a
+//! request submitted by someone the network must refuse, and a message
+//! signed in one identity's name with another's key.
 
 use ehrx_chaincode::{ehr::state, proto::exchange::Request, shim::testing::MemoryLedger};
 use ehrx_interface::{ErrorCode, names::function, types::OutcomeKind};
@@ -11,6 +13,7 @@ use crate::world::{
 
 /// Asserts that the last event committed on `ledger` is `event_name` and
 /// that its payload is `request_id` alone.
+#[track_caller]
 pub fn assert_announced(ledger: &MemoryLedger, event_name: &str, request_id: &str) {
     let event = last_event(ledger);
     assert_eq!(event.event_name, event_name);
