@@ -8,7 +8,7 @@ use ehrx_interface::{
     ErrorCode,
     limits::{CHALLENGE_MAX_AGE_MS, DEFAULT_RATE_LIMIT_WINDOW_SECONDS, MAX_CHALLENGES_PER_CALL},
     names::{Forwarded, function},
-    types::{ChallengeBatch, OutcomeKind},
+    types::ChallengeBatch,
 };
 
 /// The world, with net1's doctor allowed many requests a window.
@@ -51,10 +51,7 @@ async fn every_nonce_of_a_batch_serves_one_proof_once() {
     for (n, nonce) in (1..).zip(&issued.nonces) {
         let signed = world.submit(&world.request(n)).await;
         let proof = world.prove_for(&signed, &nonce.to_hex()).await;
-        assert_outcome(
-            &world.accept_with(&signed, &proof).await,
-            OutcomeKind::Accepted,
-        );
+        world.assert_accepted_with(&signed, &proof).await;
         requests.push(signed);
     }
     // Each nonce is used up: a proof for another request with the first
@@ -65,8 +62,7 @@ async fn every_nonce_of_a_batch_serves_one_proof_once() {
     let message = world
         .delivery_refused(Forwarded::Request, &envelope, &replayed)
         .await;
-    assert_eq!(code(&message), ErrorCode::BadChallenge, "{message}");
-    assert_mentions(&message, "already used");
+    assert_refusal(&message, ErrorCode::BadChallenge, "already used");
 }
 
 #[tokio::test]

@@ -52,16 +52,8 @@ async fn put(world: &World, who: &Person, terms: &ConsentTerms) -> ConsentEntry 
         receipt.sha256.bytes(),
         &<[u8; 32]>::from(Sha256::digest(&bytes))
     );
-    let patient = terms.patient_ref.to_hex();
-    let listed = world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[function::LIST_CONSENTS.as_bytes(), patient.as_bytes()],
-        )
-        .await;
-    let listed: Vec<ConsentEntry> = serde_json::from_value(listed).unwrap();
-    let entry = listed
+    let entry = listed(world, &terms.patient_ref.to_hex())
+        .await
         .into_iter()
         .find(|c| c.terms.consent_id == terms.consent_id)
         .unwrap();
@@ -69,12 +61,17 @@ async fn put(world: &World, who: &Person, terms: &ConsentTerms) -> ConsentEntry 
     entry
 }
 
+/// RevokeConsent's argument for consent `id` of the world's patient.
+fn revocation(world: &World, id: &str) -> String {
+    json!({"patient_ref": Key32::new(world.patient), "consent_id": id}).to_string()
+}
+
 async fn revoke(world: &World, id: &str) {
-    let revocation = json!({"patient_ref": Key32::new(world.patient), "consent_id": id});
+    let revocation = revocation(world, id);
     let invocation = Network::consent_call(
         function::REVOKE_CONSENT,
         &world.net2.admin,
-        revocation.to_string().as_bytes(),
+        revocation.as_bytes(),
     );
     succeeded(
         function::REVOKE_CONSENT,
@@ -82,8 +79,13 @@ async fn revoke(world: &World, id: &str) {
     );
 }
 
+/// ListConsents of the world's patient, by net2's admin.
 async fn list(world: &World) -> Vec<ConsentEntry> {
-    let patient = Key32::new(world.patient).to_hex();
+    listed(world, &Key32::new(world.patient).to_hex()).await
+}
+
+/// ListConsents of `patient` (hex), by net2's admin.
+async fn listed(world: &World, patient: &str) -> Vec<ConsentEntry> {
     let out = world
         .net2
         .ok(
@@ -92,6 +94,20 @@ async fn list(world: &World) -> Vec<ConsentEntry> {
         )
         .await;
     serde_json::from_value(out).unwrap()
+}
+
+/// `function` (PutConsent, RevokeConsent) of `argument` by `who` on net2,
+/// which must be refused, writing nothing: the message.
+async fn consent_refused(
+    world: &World,
+    function: &str,
+    who: &Person,
+    argument: impl AsRef<[u8]>,
+) -> String {
+    world
+        .net2
+        .refused(Network::consent_call(function, who, argument.as_ref()))
+        .await
 }
 
 /// A world whose net2 requires consent (break-glass as given).
@@ -173,15 +189,8 @@ async fn a_consent_permits_the_disclosure_and_marks_its_audit_entry() {
     let request = accepted(&world, 1, |_| {}).await;
     let fetched = world.request_records(&request.request_id).await;
     world.submit(&world.reply_from(&fetched)).await;
-    assert_eq!(
-        last_event(&world.net2.ledger).event_name,
-        event::REPLY_READY
-    );
     // The event names the request only (no exchange metadata in blocks).
-    assert_eq!(
-        last_event(&world.net2.ledger).payload,
-        request.request_id.as_bytes()
-    );
+    assert_announced(&world.net2.ledger, event::REPLY_READY, &request.request_id);
     let trail = world.net2.audit_trail(&hex(&world.patient)).await;
     let kinds: Vec<AuditKind> = trail.iter().map(|e| e.kind).collect();
     assert!(kinds.contains(&AuditKind::ConsentStored), "{kinds:?}");
@@ -222,8 +231,7 @@ async fn a_consent_revoked_while_the_request_is_in_flight_stops_the_reply() {
     // ...when the patient revokes.
     revoke(&world, "c-1").await;
     let message = world.submit_refused(&reply).await;
-    assert_eq!(code(&message), ErrorCode::NoConsent, "{message}");
-    assert_mentions(&message, "consent c-1 is not active");
+    assert_refusal(&message, ErrorCode::NoConsent, "consent c-1 is not active");
     let listed = list(&world).await;
     assert_eq!(listed[0].terms.status, ConsentStatus::Inactive);
     assert!(listed[0].revoked_at_ms.is_some());
@@ -231,15 +239,9 @@ async fn a_consent_revoked_while_the_request_is_in_flight_stops_the_reply() {
     let kinds = world.net2.audit_kinds(&hex(&world.patient)).await;
     assert!(kinds.contains(&"consent_revoked"), "{kinds:?}");
     // Revoked once: a second revocation is refused, writing nothing.
-    let revocation = json!({"patient_ref": Key32::new(world.patient), "consent_id": "c-1"});
-    let message = world
-        .net2
-        .refused(Network::consent_call(
-            function::REVOKE_CONSENT,
-            &world.net2.admin,
-            revocation.to_string().as_bytes(),
-        ))
-        .await;
+    let revocation = revocation(&world, "c-1");
+    let admin = &world.net2.admin;
+    let message = consent_refused(&world, function::REVOKE_CONSENT, admin, revocation).await;
     assert_mentions(&message, "already revoked");
 }
 
@@ -356,14 +358,7 @@ async fn only_an_admin_or_a_registered_consent_manager_manages_consents() {
     let manager = world.net2.person("consents", 40);
     let consent = terms(&world, "c-1").to_fhir().to_string();
     for who in [&manager, &world.responder, &world.uploader] {
-        let message = world
-            .net2
-            .refused(Network::consent_call(
-                function::PUT_CONSENT,
-                who,
-                consent.as_bytes(),
-            ))
-            .await;
+        let message = consent_refused(&world, function::PUT_CONSENT, who, consent.as_bytes()).await;
         assert_eq!(code(&message), ErrorCode::AccessDenied, "{message}");
     }
     let patient = hex(&world.patient);
@@ -434,10 +429,7 @@ async fn hostile_consents_and_revocations_are_refused_writing_nothing() {
         ),
     ];
     for (label, bytes, expected) in cases {
-        let message = world
-            .net2
-            .refused(Network::consent_call(function::PUT_CONSENT, admin, &bytes))
-            .await;
+        let message = consent_refused(&world, function::PUT_CONSENT, admin, &bytes).await;
         assert_eq!(code(&message), expected, "{label}: {message}");
     }
     // No transient entry at all.
@@ -461,14 +453,13 @@ async fn hostile_consents_and_revocations_are_refused_writing_nothing() {
         ),
         ("array", "[]".to_owned(), ErrorCode::NotAnObject),
     ] {
-        let message = world
-            .net2
-            .refused(Network::consent_call(
-                function::REVOKE_CONSENT,
-                admin,
-                revocation.as_bytes(),
-            ))
-            .await;
+        let message = consent_refused(
+            &world,
+            function::REVOKE_CONSENT,
+            admin,
+            revocation.as_bytes(),
+        )
+        .await;
         assert_eq!(code(&message), expected, "{label}: {message}");
     }
     let message = world
@@ -481,21 +472,15 @@ async fn hostile_consents_and_revocations_are_refused_writing_nothing() {
 #[tokio::test]
 async fn a_patient_has_a_bounded_number_of_consents() {
     let world = World::new().await;
+    let admin = &world.net2.admin;
     for n in 0..MAX_CONSENTS_PER_PATIENT {
-        put(&world, &world.net2.admin, &terms(&world, &format!("c-{n}"))).await;
+        put(&world, admin, &terms(&world, &format!("c-{n}"))).await;
     }
     let one_more = terms(&world, "c-last").to_fhir().to_string();
-    let message = world
-        .net2
-        .refused(Network::consent_call(
-            function::PUT_CONSENT,
-            &world.net2.admin,
-            one_more.as_bytes(),
-        ))
-        .await;
+    let message = consent_refused(&world, function::PUT_CONSENT, admin, one_more).await;
     assert_eq!(code(&message), ErrorCode::Conflict, "{message}");
     // Replacing one is still possible.
-    put(&world, &world.net2.admin, &terms(&world, "c-0")).await;
+    put(&world, admin, &terms(&world, "c-0")).await;
 }
 
 #[tokio::test]

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
 const GRACE_SECONDS: i64 = 600;
+/// An hour after [`EPOCH`], in ms: where each test's transactions start.
+const START_MS: i64 = (EPOCH + 3600) * 1000;
 
 fn at(ms: i64) -> Timestamp {
     Timestamp {
@@ -119,6 +121,14 @@ fn accept(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Invocatio
     .timestamp(at(at_ms))
 }
 
+/// [`accept`], expected to be refused, writing nothing: the message.
+async fn accept_refused(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> String {
+    world
+        .net2
+        .refused(accept(world, signed, proof, at_ms))
+        .await
+}
+
 /// [`accept`], expected to succeed: the JSON result.
 async fn accepted(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> Value {
     succeeded(
@@ -131,11 +141,10 @@ async fn accepted(world: &World, signed: &[u8], proof: Vec<u8>, at_ms: i64) -> V
 async fn the_replaced_entry_counts_until_the_stated_cut_over_and_not_after() {
     let world = World::new().await;
     let new = rotated();
-    let start_ms = (EPOCH + 3600) * 1000;
     // A request validated on net1 before the rotation, still in flight.
-    let in_flight = submitted(&world, 1, start_ms).await;
+    let in_flight = submitted(&world, 1, START_MS).await;
 
-    let rotation_ms = start_ms + 10_000;
+    let rotation_ms = START_MS + 10_000;
     let out = rotate(&world, &new.ca.issued.cert_pem, GRACE_SECONDS, rotation_ms).await;
     let cut_over_ms = rotation_ms + GRACE_SECONDS * 1000;
     assert_eq!(out["outcome"], "ok", "{out}");
@@ -156,7 +165,7 @@ async fn the_replaced_entry_counts_until_the_stated_cut_over_and_not_after() {
 
     // A peer of the new CA proves too, with the requester still under the
     // old one: the entries in force together vouch for both.
-    let second = submitted(&world, 2, start_ms + 70_000).await;
+    let second = submitted(&world, 2, START_MS + 70_000).await;
     let nonce = challenge_at(&world, cut_over_ms - 2000).await;
     let proof = proof_by(&world, &second, &nonce, &new.peer).await;
     let out = accepted(&world, &second, proof, cut_over_ms).await;
@@ -164,13 +173,10 @@ async fn the_replaced_entry_counts_until_the_stated_cut_over_and_not_after() {
 
     // After the cut-over: the old peers' proof is refused and nothing is
     // written, although the challenge is live.
-    let third = submitted(&world, 3, start_ms + 130_000).await;
+    let third = submitted(&world, 3, START_MS + 130_000).await;
     let nonce = challenge_at(&world, cut_over_ms + 1000).await;
     let proof = proof_by(&world, &third, &nonce, &world.net1.peer).await;
-    let message = world
-        .net2
-        .refused(accept(&world, &third, proof, cut_over_ms + 1000))
-        .await;
+    let message = accept_refused(&world, &third, proof, cut_over_ms + 1000).await;
     assert_eq!(code(&message), ErrorCode::BadProof, "{message}");
     assert!(
         message.contains("not issued by a CA root registered"),
@@ -189,33 +195,29 @@ async fn the_replaced_entry_counts_until_the_stated_cut_over_and_not_after() {
 async fn without_grace_the_cut_over_is_immediate_and_ends_an_earlier_grace() {
     let world = World::new().await;
     let new = rotated();
-    let start_ms = (EPOCH + 3600) * 1000;
-    let signed = submitted(&world, 1, start_ms).await;
+    let signed = submitted(&world, 1, START_MS).await;
 
     // A rotation with grace, then another with none before it ran out.
     let out = rotate(
         &world,
         &new.ca.issued.cert_pem,
         GRACE_SECONDS,
-        start_ms + 1000,
+        START_MS + 1000,
     )
     .await;
     assert!(out["retiring"].is_object(), "{out}");
     let mut trust = world.net2.trust_json(&world.net1);
     trust["organizations"][0]["root_certificates"] = json!([new.ca.issued.cert_pem]);
     trust["policy"] = json!({"at_least": 1});
-    let out = put_trust_at(&world, &trust, start_ms + 2000).await;
+    let out = put_trust_at(&world, &trust, START_MS + 2000).await;
     assert!(out.get("retiring").is_none(), "{out}");
     let retiring_key = ehrx_chaincode::ehr::state::key::retiring_trust(NET1).unwrap();
     assert_eq!(world.net2.ledger.state_of(&retiring_key), None);
 
     // Well within the first grace, the old peers no longer count.
-    let nonce = challenge_at(&world, start_ms + 3000).await;
+    let nonce = challenge_at(&world, START_MS + 3000).await;
     let proof = proof_by(&world, &signed, &nonce, &world.net1.peer).await;
-    let message = world
-        .net2
-        .refused(accept(&world, &signed, proof, start_ms + 4000))
-        .await;
+    let message = accept_refused(&world, &signed, proof, START_MS + 4000).await;
     assert_eq!(code(&message), ErrorCode::BadProof, "{message}");
 }
 
@@ -226,10 +228,7 @@ async fn the_grace_is_bounded_and_an_unchanged_entry_keeps_nothing_retiring() {
     trust["previous_grace_seconds"] = json!(u64::from(MAX_TRUST_GRACE_SECONDS) + 1);
     let message = world
         .net2
-        .err(
-            &world.net2.admin,
-            &[b"PutNetworkTrust", trust.to_string().as_bytes()],
-        )
+        .admin_refused("PutNetworkTrust", trust.to_string())
         .await;
     assert_eq!(code(&message), ErrorCode::BadArgument, "{message}");
     assert!(message.contains("previous_grace_seconds"), "{message}");
@@ -237,22 +236,13 @@ async fn the_grace_is_bounded_and_an_unchanged_entry_keeps_nothing_retiring() {
         trust["previous_grace_seconds"] = bad;
         world
             .net2
-            .err(
-                &world.net2.admin,
-                &[b"PutNetworkTrust", trust.to_string().as_bytes()],
-            )
+            .admin_refused("PutNetworkTrust", trust.to_string())
             .await;
     }
 
     // Putting the same entry again with a grace retires nothing.
     trust["previous_grace_seconds"] = json!(MAX_TRUST_GRACE_SECONDS);
-    let out = world
-        .net2
-        .ok(
-            &world.net2.admin,
-            &[b"PutNetworkTrust", trust.to_string().as_bytes()],
-        )
-        .await;
+    let out = world.net2.admin("PutNetworkTrust", &trust).await;
     assert!(out.get("retiring").is_none(), "{out}");
 
     // A rotation, then the same new entry applied again (a setup file
@@ -292,14 +282,13 @@ async fn leaving_the_lookup_table_drops_the_retiring_entry_too() {
 #[tokio::test]
 async fn expired_challenges_are_purged_by_a_relay_and_then_refused() {
     let world = World::new().await;
-    let start_ms = (EPOCH + 3600) * 1000;
-    let signed = submitted(&world, 1, start_ms).await;
+    let signed = submitted(&world, 1, START_MS).await;
     let old = [
-        challenge_at(&world, start_ms).await,
-        challenge_at(&world, start_ms + 1000).await,
+        challenge_at(&world, START_MS).await,
+        challenge_at(&world, START_MS + 1000).await,
     ];
-    let live = challenge_at(&world, start_ms + 100_000).await;
-    let purge_ms = start_ms + 2000 + CHALLENGE_MAX_AGE_MS;
+    let live = challenge_at(&world, START_MS + 100_000).await;
+    let purge_ms = START_MS + 2000 + CHALLENGE_MAX_AGE_MS;
 
     // Only a relay purges.
     let message = world
@@ -328,10 +317,7 @@ async fn expired_challenges_are_purged_by_a_relay_and_then_refused() {
     }
     // A proof for a purged challenge is refused; the live one still serves.
     let proof = proof_by(&world, &signed, &old[1], &world.net1.peer).await;
-    let message = world
-        .net2
-        .refused(accept(&world, &signed, proof, purge_ms))
-        .await;
+    let message = accept_refused(&world, &signed, proof, purge_ms).await;
     assert_eq!(code(&message), ErrorCode::BadChallenge, "{message}");
     let proof = proof_by(&world, &signed, &live, &world.net1.peer).await;
     let out = accepted(&world, &signed, proof, purge_ms).await;

@@ -6,8 +6,8 @@
 
 use base64::Engine as _;
 use ehrx_chaincode::proto::exchange::{
-    ForwardedEnvelope, Purpose, Reply, ReplyStatus, SignedReply, forwarded_envelope::Payload,
-    seal::SealContext,
+    ForwardedEnvelope, Purpose, Reply, ReplyStatus, Request, SignedReply,
+    forwarded_envelope::Payload, seal::SealContext,
 };
 use ehrx_chaincode_testing::*;
 use ehrx_interface::{
@@ -22,6 +22,24 @@ use sha2::{Digest, Sha256};
 type Defect<'a> = Box<dyn Fn(&mut Reply) + 'a>;
 
 // ---- GetRequestRecords ----
+
+/// The world with request 1 answered: accepted on net2 and an OK reply
+/// submitted there; the world, the request and the signed reply.
+async fn replied_world() -> (World, Request, Vec<u8>) {
+    let world = World::new().await;
+    let (request, signed) = world.replied_request(1).await;
+    (world, request, signed)
+}
+
+/// Request 1 for `category` alone, submitted on net1 and accepted on
+/// net2.
+async fn accepted_for(world: &World, category: &str) -> Request {
+    let mut request = world.request(1);
+    request.categories = vec![category.into()];
+    let signed = world.submit(&request).await;
+    world.accept(&signed).await;
+    request
+}
 
 #[tokio::test]
 async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
@@ -76,10 +94,7 @@ async fn a_responder_reads_exactly_the_records_a_reply_must_list() {
 #[tokio::test]
 async fn only_the_wanted_categories_are_read() {
     let world = World::new().await;
-    let mut request = world.request(1);
-    request.categories = vec!["Observation".into()];
-    let signed = world.submit(&request).await;
-    world.accept(&signed).await;
+    let request = accepted_for(&world, "Observation").await;
     let fetched = world.request_records(&request.request_id).await;
     let ids: Vec<&str> = fetched
         .records
@@ -127,8 +142,7 @@ async fn records_of_unknown_malformed_or_outgoing_requests_are_refused() {
 
 #[tokio::test]
 async fn records_of_a_rejected_or_replied_request_are_refused() {
-    let world = World::new().await;
-    let (replied, _) = world.replied_request(1).await;
+    let (world, replied, _) = replied_world().await;
     let rejected = world.rejected_request(2).await;
     for (request, expected) in [(replied, "already has a reply"), (rejected, "was rejected")] {
         let args: [&[u8]; 2] = [b"GetRequestRecords", request.request_id.as_bytes()];
@@ -141,19 +155,11 @@ async fn records_of_a_rejected_or_replied_request_are_refused() {
 
 #[tokio::test]
 async fn a_complete_reply_is_stored_audited_and_announced() {
-    let world = World::new().await;
-    let (request, signed) = world.replied_request(1).await;
-    let event = last_event(&world.net2.ledger);
-    assert_eq!(event.event_name, "ReplyReady");
-    assert_eq!(event.payload, request.request_id.as_bytes());
+    let (world, request, signed) = replied_world().await;
     // The exact bytes are kept in private data, for the relay.
-    assert_eq!(
-        world
-            .net2
-            .ledger
-            .private_of(ehrx_chaincode::ehr::state::REPLIES, &request.request_id),
-        Some(signed.clone())
-    );
+    world
+        .net2
+        .assert_reply_kept("ReplyReady", &request.request_id, &signed);
     let status = world
         .net2
         .status(&world.responder, &request.request_id)
@@ -253,13 +259,7 @@ async fn a_reply_signed_by_anyone_but_the_submitting_responder_is_refused() {
     let message = world.filing_refused(Forwarded::Reply, &signed).await;
     assert_mentions(&message, "not by the submitting identity");
     // The responder's identity, someone else's key.
-    let forged = SignedReply::sign(
-        &reply,
-        world.responder.creator.clone(),
-        world.uploader.signer.as_ref(),
-    )
-    .unwrap()
-    .encode_to_vec();
+    let forged = forged(&reply, &world.responder, &world.uploader);
     let message = world.filing_refused(Forwarded::Reply, &forged).await;
     assert_mentions(&message, "invalid signature");
 }
@@ -275,8 +275,7 @@ async fn reply_to_an_unknown_request_is_refused() {
 
 #[tokio::test]
 async fn exactly_one_reply_per_request() {
-    let world = World::new().await;
-    let (request, _) = world.replied_request(1).await;
+    let (world, request, _) = replied_world().await;
     let second = world.reply_refusal(&request, ReplyStatus::Rejected);
     let message = world.submit_refused(&second).await;
     assert_mentions(&message, "exactly one reply");
@@ -336,10 +335,7 @@ async fn a_reply_must_cover_exactly_the_patients_records() {
 #[tokio::test]
 async fn only_wanted_categories_may_be_disclosed() {
     let world = World::new().await;
-    let mut request = world.request(1);
-    request.categories = vec!["Condition".into()];
-    let signed = world.submit(&request).await;
-    world.accept(&signed).await;
+    let request = accepted_for(&world, "Condition").await;
     // Both records listed, but only Condition was asked for.
     let message = world.submit_refused(&world.reply_ok(&request)).await;
     assert_mentions(&message, "in the requested categories");
@@ -369,23 +365,15 @@ async fn a_rejected_request_takes_a_refusal_but_no_records() {
 
 #[tokio::test]
 async fn an_attested_reply_fulfils_the_request_and_is_kept_private() {
-    let world = World::new().await;
-    let (request, signed_reply) = world.replied_request(1).await;
+    let (world, request, signed_reply) = replied_world().await;
     let out = world.accept_reply(&signed_reply).await;
     assert_eq!(
         out,
         json!({"outcome": "fulfilled", "request_id": request.request_id})
     );
-    let event = last_event(&world.net1.ledger);
-    assert_eq!(event.event_name, "ReplyAccepted");
-    assert_eq!(event.payload, request.request_id.as_bytes());
-    assert_eq!(
-        world
-            .net1
-            .ledger
-            .private_of(ehrx_chaincode::ehr::state::REPLIES, &request.request_id),
-        Some(signed_reply.clone())
-    );
+    world
+        .net1
+        .assert_reply_kept("ReplyAccepted", &request.request_id, &signed_reply);
     let status = world.net1.status(&world.doctor, &request.request_id).await;
     assert_eq!(status["status"], "fulfilled");
 
@@ -424,8 +412,7 @@ async fn a_refusal_fails_the_request() {
 
 #[tokio::test]
 async fn only_a_registered_relay_may_deliver_a_reply() {
-    let world = World::new().await;
-    let (_, signed) = world.replied_request(1).await;
+    let (world, _, signed) = replied_world().await;
     let message = world
         .net1
         .err(
@@ -452,8 +439,7 @@ async fn malformed_reply_envelopes_are_refused() {
 
 #[tokio::test]
 async fn a_reply_to_an_unknown_or_foreign_request_is_refused() {
-    let world = World::new().await;
-    let (request, signed) = world.replied_request(1).await;
+    let (world, request, signed) = replied_world().await;
     let unknown = world.sign_reply(&world.reply_ok(&world.request(2)), &world.responder);
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&unknown), b"")
@@ -512,8 +498,7 @@ async fn each_defect_of_an_arriving_reply_is_refused_by_name() {
 
 #[tokio::test]
 async fn the_replying_network_must_be_active_in_the_lookup_table() {
-    let world = World::new().await;
-    let (_, signed) = world.replied_request(1).await;
+    let (world, _, signed) = replied_world().await;
     world.net1.remove_remote(NET2).await;
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&signed), b"")
@@ -523,8 +508,7 @@ async fn the_replying_network_must_be_active_in_the_lookup_table() {
 
 #[tokio::test]
 async fn a_bad_attestation_on_a_reply_is_refused() {
-    let world = World::new().await;
-    let (_, signed) = world.replied_request(1).await;
+    let (world, _, signed) = replied_world().await;
     let forged = ForwardedEnvelope::attest(Payload::SignedReply(signed), NET2, &world.net1.key)
         .encode_to_vec();
     let message = world.delivery_refused(Forwarded::Reply, &forged, b"").await;
@@ -535,13 +519,7 @@ async fn a_bad_attestation_on_a_reply_is_refused() {
 async fn a_bad_responder_signature_is_refused() {
     let world = World::new().await;
     let (request, _) = world.accepted_request(1).await;
-    let forged = SignedReply::sign(
-        &world.reply_ok(&request),
-        world.responder.creator.clone(),
-        world.uploader.signer.as_ref(),
-    )
-    .unwrap()
-    .encode_to_vec();
+    let forged = forged(&world.reply_ok(&request), &world.responder, &world.uploader);
     let proof = world.vouched_reply(&forged).await;
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&forged), &proof)

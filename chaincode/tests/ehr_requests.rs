@@ -4,9 +4,7 @@
 //! flags, replays.
 
 use ehrx_chaincode::{
-    proto::exchange::{
-        ForwardedEnvelope, Purpose, Request, SignedRequest, forwarded_envelope::Payload,
-    },
+    proto::exchange::{ForwardedEnvelope, Purpose, Request, forwarded_envelope::Payload},
     shim::testing::{Invocation, Outcome},
 };
 use ehrx_chaincode_testing::*;
@@ -32,13 +30,22 @@ fn submission_at(world: &World, signed: &[u8], seconds: i64) -> Invocation {
         .timestamp(at(seconds))
 }
 
+/// SubmitRequest of request `n`, signed by the doctor, by the doctor at
+/// transaction time `seconds`.
+fn request_at(world: &World, n: u64, seconds: i64) -> Invocation {
+    let signed = world.sign_request(&world.request(n), &world.doctor);
+    submission_at(world, &signed, seconds)
+}
+
 /// Request `n` of the doctor, submitted at `seconds`: the call's outcome.
 async fn submit_at(world: &World, n: u64, seconds: i64) -> Outcome {
-    let signed = world.sign_request(&world.request(n), &world.doctor);
-    world
-        .net1
-        .invoke(submission_at(world, &signed, seconds))
-        .await
+    world.net1.invoke(request_at(world, n, seconds)).await
+}
+
+/// Request `n` of the doctor, submitted at `seconds`, which must be
+/// refused, writing nothing: the message.
+async fn refused_at(world: &World, n: u64, seconds: i64) -> String {
+    world.net1.refused(request_at(world, n, seconds)).await
 }
 
 /// A second registered requester on net1 ("NURSE-1").
@@ -61,11 +68,12 @@ async fn a_valid_request_is_validated_with_an_event_naming_only_its_id() {
     let world = World::new().await;
     let request = world.request(1);
     let signed = world.submit(&request).await;
-    let event = last_event(&world.net1.ledger);
-    assert_eq!(event.event_name, "RequestValidated");
-    assert_eq!(event.payload, request.request_id.as_bytes());
+    assert_announced(&world.net1.ledger, "RequestValidated", &request.request_id);
     // The exact bytes are kept in private state, for the relay.
-    assert_eq!(world.net1.signed_request(&event.payload), signed);
+    assert_eq!(
+        world.net1.signed_request(request.request_id.as_bytes()),
+        signed
+    );
 
     let status = world.net1.status(&world.doctor, &request.request_id).await;
     assert_eq!(status["status"], "validated");
@@ -153,10 +161,9 @@ async fn each_defect_of_a_request_is_refused_by_name() {
 async fn unregistered_submitter_is_refused() {
     let world = World::new().await;
     let stranger = world.net1.person("stranger", 15);
-    let signed = world.sign_request(&world.request(1), &stranger);
     let message = world
         .net1
-        .err(&stranger, &[b"SubmitRequest", &signed])
+        .request_refused(&stranger, &world.request(1))
         .await;
     assert_mentions(&message, "not a registered requester");
 }
@@ -166,13 +173,13 @@ async fn a_requester_may_only_request_as_themselves_with_the_privilege() {
     let world = World::new().await;
     let nurse_with = nurse(&world, &["request"]).await;
     // The nurse signs and submits with the doctor's code.
-    let signed = world.sign_request(&world.request(1), &nurse_with);
     let message = world
         .net1
-        .err(&nurse_with, &[b"SubmitRequest", &signed])
+        .request_refused(&nurse_with, &world.request(1))
         .await;
     assert_mentions(&message, "not bound to the submitting identity");
     // Signed by the nurse, submitted by the doctor with the doctor's code.
+    let signed = world.sign_request(&world.request(1), &nurse_with);
     let message = world.filing_refused(Forwarded::Request, &signed).await;
     assert_mentions(&message, "not by the submitting identity");
 
@@ -182,11 +189,7 @@ async fn a_requester_may_only_request_as_themselves_with_the_privilege() {
     let mut request = world.request(1);
     request.requester_code = "NURSE-1".into();
     request.requester_encryption_key = vec![9; 32];
-    let signed = world.sign_request(&request, &nurse_without);
-    let message = world
-        .net1
-        .err(&nurse_without, &[b"SubmitRequest", &signed])
-        .await;
+    let message = world.net1.request_refused(&nurse_without, &request).await;
     assert_mentions(&message, "lacks the \"request\" privilege");
 }
 
@@ -194,13 +197,7 @@ async fn a_requester_may_only_request_as_themselves_with_the_privilege() {
 async fn bad_signature_is_refused() {
     let world = World::new().await;
     // The doctor's identity, someone else's key.
-    let forged = SignedRequest::sign(
-        &world.request(1),
-        world.doctor.creator.clone(),
-        world.net1.admin.signer.as_ref(),
-    )
-    .unwrap()
-    .encode_to_vec();
+    let forged = forged(&world.request(1), &world.doctor, &world.net1.admin);
     let message = world.filing_refused(Forwarded::Request, &forged).await;
     assert_mentions(&message, "invalid signature");
 }
@@ -231,11 +228,7 @@ async fn a_request_id_is_used_once_and_time_never_runs_back() {
         .await;
     assert_mentions(&again, "already exists");
 
-    let second = world.sign_request(&world.request(2), &world.doctor);
-    let message = world
-        .net1
-        .refused(submission_at(&world, &second, EPOCH + 999))
-        .await;
+    let message = refused_at(&world, 2, EPOCH + 999).await;
     assert_mentions(&message, "older than this requester's last request");
 }
 
@@ -243,8 +236,9 @@ async fn a_request_id_is_used_once_and_time_never_runs_back() {
 async fn unconfigured_network_refuses_requests() {
     let world = World::new().await;
     let fresh = Network::new(NET1, 1);
-    let signed = world.sign_request(&world.request(1), &world.doctor);
-    let message = fresh.err(&world.doctor, &[b"SubmitRequest", &signed]).await;
+    let message = fresh
+        .request_refused(&world.doctor, &world.request(1))
+        .await;
     assert_mentions(&message, "not configured");
 }
 
@@ -269,11 +263,7 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
     assert!(security[0].detail.contains("rate limit exceeded"));
 
     // Every later transaction of the doctor fails and writes nothing.
-    let third = world.sign_request(&world.request(3), &world.doctor);
-    let message = world
-        .net1
-        .refused(submission_at(&world, &third, EPOCH + 5000))
-        .await;
+    let message = refused_at(&world, 3, EPOCH + 5000).await;
     assert_mentions(&message, "is flagged");
     let first = request_id(1);
     let get_reply: [&[u8]; 2] = [b"GetReply", first.as_bytes()];
@@ -285,10 +275,7 @@ async fn exceeding_the_rate_flags_the_requester_and_locks_them_out() {
     // An admin clears the flag; the doctor may request again.
     let cleared = world.net1.admin("ClearFlag", &world.doctor.member()).await;
     assert_eq!(cleared["outcome"], "ok");
-    let again = world
-        .net1
-        .invoke(submission_at(&world, &third, EPOCH + 6000))
-        .await;
+    let again = submit_at(&world, 3, EPOCH + 6000).await;
     assert_eq!(again.response.status, 200);
 }
 
@@ -313,9 +300,7 @@ async fn a_configured_rate_allows_more_per_window() {
 async fn a_forwarded_request_is_accepted_with_an_event_naming_only_its_id() {
     let world = World::new().await;
     let (request, _signed) = world.accepted_request(1).await;
-    let event = last_event(&world.net2.ledger);
-    assert_eq!(event.event_name, "RequestAccepted");
-    assert_eq!(event.payload, request.request_id.as_bytes());
+    assert_announced(&world.net2.ledger, "RequestAccepted", &request.request_id);
     let status = world
         .net2
         .status(&world.responder, &request.request_id)
@@ -420,16 +405,8 @@ async fn identical_resubmission_is_idempotent_and_a_replay_is_refused() {
 #[tokio::test]
 async fn a_forwarded_request_failing_a_check_is_stored_as_rejected() {
     let world = World::new().await;
-    let forged = |request: &Request| {
-        // The doctor's identity, someone else's key.
-        SignedRequest::sign(
-            request,
-            world.doctor.creator.clone(),
-            world.net1.admin.signer.as_ref(),
-        )
-        .unwrap()
-        .encode_to_vec()
-    };
+    // The doctor's identity, someone else's key.
+    let forged = |request: &Request| forged(request, &world.doctor, &world.net1.admin);
     let cases: Vec<(&str, Defect, bool)> = vec![
         (
             "purpose",

@@ -18,6 +18,14 @@ async fn submitted(world: &World, n: u64) -> Vec<u8> {
     world.submit(&world.request(n)).await
 }
 
+/// The world with request 1 submitted (validated) on net1: the world and
+/// the request's signed bytes.
+async fn world_with_request() -> (World, Vec<u8>) {
+    let world = World::new().await;
+    let signed = submitted(&world, 1).await;
+    (world, signed)
+}
+
 /// Request `n` submitted on net1 a window after the previous one.
 async fn submitted_later(world: &World, n: u64) -> Vec<u8> {
     let signed = world.sign_request(&world.request(n), &world.doctor);
@@ -46,6 +54,25 @@ async fn refused(world: &World, signed: &[u8], proof: &[u8], expected: ErrorCode
     message
 }
 
+/// The statement net1's contract makes of `signed` for `nonce`, endorsed
+/// by `endorsers` (whether or not they may prove it).
+fn statement_endorsed_by(
+    world: &World,
+    signed: &[u8],
+    nonce: &str,
+    endorsers: &[&Person],
+) -> Vec<u8> {
+    let statement = world.request_statement(signed, nonce).to_string();
+    world.endorsed_request(signed, nonce, statement.as_bytes(), endorsers)
+}
+
+/// `valid` as JSON text with `field` set to `value`.
+fn with_field(valid: &Value, field: &str, value: Value) -> String {
+    let mut changed = valid.clone();
+    changed[field] = value;
+    changed.to_string()
+}
+
 /// ProveRequest's arguments for `signed` and `nonce`.
 fn prove_args(signed: &[u8], nonce: &str) -> Vec<Vec<u8>> {
     let (request_id, hash) = facts(Forwarded::Request, signed);
@@ -62,14 +89,10 @@ fn prove_args(signed: &[u8], nonce: &str) -> Vec<Vec<u8>> {
 #[tokio::test]
 async fn a_request_validated_on_the_source_is_accepted_with_its_peers_proof_and_the_challenge_is_used_up()
  {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let nonce = world.challenge().await;
     let proof = world.prove_for(&signed, &nonce).await;
-    assert_outcome(
-        &world.accept_with(&signed, &proof).await,
-        OutcomeKind::Accepted,
-    );
+    world.assert_accepted_with(&signed, &proof).await;
     // The same proof for another request validated on net1: the challenge
     // is gone.
     let other = submitted_later(&world, 2).await;
@@ -89,9 +112,7 @@ async fn a_request_never_submitted_on_the_source_gets_no_proof_from_its_peers() 
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
     // Nor does a thief of net1's relay get one by signing the statement
     // with the relay's own (client) identity.
-    let statement = world.request_statement(&signed, &nonce).to_string();
-    let forged =
-        world.endorsed_request(&signed, &nonce, statement.as_bytes(), &[&world.net1.relay]);
+    let forged = statement_endorsed_by(&world, &signed, &nonce, &[&world.net1.relay]);
     let message = refused(&world, &signed, &forged, ErrorCode::BadProof).await;
     assert_mentions(&message, "non-peer");
     // And no proof at all is no proof.
@@ -100,8 +121,7 @@ async fn a_request_never_submitted_on_the_source_gets_no_proof_from_its_peers() 
 
 #[tokio::test]
 async fn prove_request_names_only_what_was_validated_and_only_for_a_relay() {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let nonce = "cd".repeat(32);
     let call = |who: &Person, hash: Option<String>| {
         let mut args = prove_args(&signed, &nonce);
@@ -145,8 +165,7 @@ async fn right_peers_for_another_request_are_refused() {
 
 #[tokio::test]
 async fn unknown_expired_premature_and_foreign_challenges_are_refused() {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     // Never issued.
     let proof = world.prove_for(&signed, &"ef".repeat(32)).await;
     refused(&world, &signed, &proof, ErrorCode::BadChallenge).await;
@@ -168,8 +187,7 @@ async fn unknown_expired_premature_and_foreign_challenges_are_refused() {
         issued_at_ms - 1000,
     ] {
         let message = world.net2.refused(accept_at(at)).await;
-        assert_eq!(code(&message), ErrorCode::BadChallenge, "{message}");
-        assert_mentions(&message, "usable until");
+        assert_refusal(&message, ErrorCode::BadChallenge, "usable until");
     }
     // Within its age it still serves: the refusals used nothing up.
     let out = world
@@ -179,8 +197,7 @@ async fn unknown_expired_premature_and_foreign_challenges_are_refused() {
     succeeded("AcceptRequest", &out);
 
     // Issued for another network.
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let net3 = Network::new("net3", 3);
     world.net2.trust(&net3).await;
     world.net2.trust_peers(&net3).await;
@@ -223,44 +240,27 @@ async fn one_org_where_the_policy_wants_both_is_refused() {
         42,
     );
     let nonce = world.challenge().await;
-    let result = world.request_statement(&signed, &nonce).to_string();
-    let proof = world.endorsed_request(
-        &signed,
-        &nonce,
-        result.as_bytes(),
-        &[&world.net1.peer, &second_peer],
-    );
+    let proof = statement_endorsed_by(&world, &signed, &nonce, &[&world.net1.peer, &second_peer]);
     refused(&world, &signed, &proof, ErrorCode::BadProof).await;
 
     // Both organisations: accepted.
-    let proof = world.endorsed_request(
-        &signed,
-        &nonce,
-        result.as_bytes(),
-        &[&world.net1.peer, &org2_peer],
-    );
-    assert_outcome(
-        &world.accept_with(&signed, &proof).await,
-        OutcomeKind::Accepted,
-    );
+    let proof = statement_endorsed_by(&world, &signed, &nonce, &[&world.net1.peer, &org2_peer]);
+    world.assert_accepted_with(&signed, &proof).await;
 }
 
 #[tokio::test]
 async fn a_peer_of_an_unregistered_ca_is_refused() {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let rogue_peer = world.net1.impostor("peer0.org1.net1", "peer", 50);
     let nonce = world.challenge().await;
-    let result = world.request_statement(&signed, &nonce).to_string();
-    let proof = world.endorsed_request(&signed, &nonce, result.as_bytes(), &[&rogue_peer]);
+    let proof = statement_endorsed_by(&world, &signed, &nonce, &[&rogue_peer]);
     let message = refused(&world, &signed, &proof, ErrorCode::BadProof).await;
     assert_mentions(&message, "not issued by a CA root registered");
 }
 
 #[tokio::test]
 async fn bit_flipped_or_truncated_proofs_are_refused() {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let genuine = world.prove(&signed).await;
     let mut proof = ValidationProof::decode(genuine.as_slice()).unwrap();
     let middle = proof.proposal_response_payload.len() / 2;
@@ -278,25 +278,17 @@ async fn bit_flipped_or_truncated_proofs_are_refused() {
         );
     }
     // The genuine proof still works: nothing above consumed its challenge.
-    assert_outcome(
-        &world.accept_with(&signed, &genuine).await,
-        OutcomeKind::Accepted,
-    );
+    world.assert_accepted_with(&signed, &genuine).await;
 }
 
 #[tokio::test]
 async fn an_endorsed_result_that_is_not_exactly_a_validated_statement_is_refused() {
-    let world = World::new().await;
-    let signed = submitted(&world, 1).await;
+    let (world, signed) = world_with_request().await;
     let nonce = world.challenge().await;
     let statement = world.request_statement(&signed, &nonce);
     let genuine = statement.to_string();
     let body = &genuine[1..genuine.len() - 1];
-    let with = |field: &str, value: Value| {
-        let mut changed = statement.clone();
-        changed[field] = value;
-        changed.to_string()
-    };
+    let with = |field: &str, value: Value| with_field(&statement, field, value);
     for result in [
         format!("[{genuine}]"),
         format!("{{{body},\"validated\":true}}"),
@@ -331,11 +323,7 @@ async fn network_trust_input_is_strict() {
     let valid = net.trust_json(&world.net1);
     let text = valid.to_string();
     let body = &text[1..text.len() - 1];
-    let with = |field: &str, value: Value| {
-        let mut changed = valid.clone();
-        changed[field] = value;
-        changed.to_string()
-    };
+    let with = |field: &str, value: Value| with_field(&valid, field, value);
     let root = world.net1.ca.issued.cert_pem.clone();
     let organizations = |roots: Value| {
         with(
@@ -394,22 +382,22 @@ async fn network_trust_input_is_strict() {
 async fn challenges_are_for_relays_and_trusted_networks_only() {
     let world = World::new().await;
     let net2 = &world.net2;
-    let message = net2
-        .err(&world.responder, &[b"IssueChallenge", NET1.as_bytes()])
-        .await;
+    // IssueChallenge by `who` for `network`, which must be refused.
+    let refused_for = async |who: &Person, network: &str| {
+        net2.err(who, &[b"IssueChallenge", network.as_bytes()])
+            .await
+    };
+    let message = refused_for(&world.responder, NET1).await;
     assert_eq!(code(&message), ErrorCode::AccessDenied, "{message}");
     let net3 = Network::new("net3", 3);
     net2.trust(&net3).await;
-    let message = net2.err(&net2.relay, &[b"IssueChallenge", b"net3"]).await;
+    let message = refused_for(&net2.relay, "net3").await;
     assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
     // Removing a network from the lookup table forgets its trust.
     net2.remove_remote(NET1).await;
     net2.trust(&world.net1).await;
-    let message = net2
-        .err(&net2.relay, &[b"IssueChallenge", NET1.as_bytes()])
-        .await;
-    assert_eq!(code(&message), ErrorCode::NotFound, "{message}");
-    assert_mentions(&message, "trust anchors");
+    let message = refused_for(&net2.relay, NET1).await;
+    assert_refusal(&message, ErrorCode::NotFound, "trust anchors");
 }
 
 // ---- Replies (Algorithm 3) ----
@@ -467,6 +455,5 @@ async fn a_reply_signed_by_a_responder_of_an_unregistered_ca_is_refused() {
     let message = world
         .delivery_refused(Forwarded::Reply, &world.forward_reply(&signed), &proof)
         .await;
-    assert_eq!(code(&message), ErrorCode::BadSignature, "{message}");
-    assert_mentions(&message, "responder's certificate");
+    assert_refusal(&message, ErrorCode::BadSignature, "responder's certificate");
 }

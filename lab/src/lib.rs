@@ -4,14 +4,15 @@
 //! - [`networks`]: bring the local networks up for a test or a run and
 //!   always down again, read their descriptions;
 //! - [`exchange`]: set an exchange up through the contract's typed admin
-//!   API (lookup tables, registries, uploads), start relays and responders;
+//!   API (lookup tables, registries, uploads), start relays and responders
+//!   ([`relaying`]: all three, as several tests start);
 //! - [`forge`]: build the malicious messages the attack scenarios send;
 //! - [`thief`]: what a stolen relay host gives its thief (the relay's
 //!   network key and TLS files), and the identities and proofs he mints
 //!   with a CA of his own;
 //! - [`cli`] and [`ehrx_cli`]: ask Fabric's own CLIs about the networks (so
 //!   tests check our networks with tools that are not ours), and run our
-//!   `ehrx` CLI as its users would;
+//!   `ehrx` CLI as its users would ([`cli_cast`]: as whom);
 //! - [`measure`] and [`machine`]: latency summaries, timestamps, and what
 //!   the machine was doing while it measured;
 //! - [`plot`] and [`report`]: SVG charts of the results (lines over
@@ -27,6 +28,7 @@
 
 pub mod browser;
 pub mod cli;
+pub mod cli_cast;
 pub mod ehrx_cli;
 pub mod exchange;
 pub mod forge;
@@ -35,6 +37,7 @@ pub mod machine;
 pub mod measure;
 pub mod networks;
 pub mod plot;
+pub mod relaying;
 pub mod report;
 pub mod thief;
 pub mod thief_messages;

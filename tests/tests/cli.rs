@@ -24,13 +24,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ehrx_client::ehr::{MatchingKey, PatientIdentifiers};
+use ehrx_lab::cli_cast::Cast;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, healthz, patient_args, requester_args, write_json,
     write_walkthrough_setup,
 };
-use ehrx_lab::exchange::{network_public_key, org, relay_config_path};
+use ehrx_lab::exchange::{network_public_key, relay_config_path};
 use ehrx_lab::forge::height;
-use ehrx_lab::networks::{Networks, description_path};
+use ehrx_lab::networks::Networks;
 use serde_json::{Value, json};
 
 /// The doctor's requester code.
@@ -272,18 +273,11 @@ fn admins_a_doctor_and_the_services_exchange_a_history_with_the_cli() {
     let started = Instant::now();
     let networks = Networks::up().unwrap();
     let (net1, net2) = (networks.get("net1").unwrap(), networks.get("net2").unwrap());
-    let (msp1, msp2) = (
-        org(net1, "org1").unwrap().msp_id.clone(),
-        org(net2, "org1").unwrap().msp_id.clone(),
-    );
     let dir = work_dir("exchange");
     let ehrx = Ehrx::new(&dir).unwrap();
-    let net1_admin = ehrx.as_user(&description_path("net1"), &msp1, "Admin");
-    let doctor = ehrx.as_user(&description_path("net1"), &msp1, "User2");
-    let colleague = ehrx.as_user(&description_path("net1"), &msp1, "User1");
-    let net2_admin = ehrx.as_user(&description_path("net2"), &msp2, "Admin");
-    let uploader = ehrx.as_user(&description_path("net2"), &msp2, "User2");
-    let responder = ehrx.as_user(&description_path("net2"), &msp2, "User1");
+    let cast = Cast::of(&ehrx, &networks).unwrap();
+    let (net1_admin, doctor, colleague) = (&cast.net1_admin, &cast.doctor, &cast.colleague);
+    let (net2_admin, uploader, responder) = (&cast.net2_admin, &cast.uploader, &cast.responder);
     eprintln!("networks up and ehrx built in {:?}", started.elapsed());
 
     // --- Keys: the doctor's X25519 key, each network's public Ed25519 key.

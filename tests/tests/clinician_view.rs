@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use ehrx_client::ehr::render::IpsSection;
 use ehrx_lab::browser;
+use ehrx_lab::cli_cast::Cast;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, write_responder_config, write_walkthrough_setup,
 };
@@ -205,13 +206,12 @@ fn a_clinician_reads_a_verified_ips_summary_after_onboarding_with_the_cli() {
     let started = Instant::now();
     let networks = Networks::up().unwrap();
     let (net1, net2) = (networks.get("net1").unwrap(), networks.get("net2").unwrap());
-    let msp1 = org(net1, "org1").unwrap().msp_id.clone();
-    let msp2 = org(net2, "org1").unwrap().msp_id.clone();
     let msp2_org2 = org(net2, "org2").unwrap().msp_id.clone();
     let dir = work_dir();
     let ehrx = Ehrx::new(&dir).unwrap();
-    let doctor = ehrx.as_user(&description_path("net1"), &msp1, "User2");
-    let uploader = ehrx.as_user(&description_path("net2"), &msp2, "User2");
+    let cast = Cast::of(&ehrx, &networks).unwrap();
+    let (doctor, uploader) = (&cast.doctor, &cast.uploader);
+    let (msp1, msp2) = (cast.msp1.clone(), cast.msp2.clone());
     eprintln!("networks up and ehrx built in {:?}", started.elapsed());
 
     // --- Onboarding: the consortium's matching key, made once and checked

@@ -19,13 +19,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use ehrx_lab::cli_cast::Cast;
 use ehrx_lab::ehrx_cli::{
     Ehrx, Run, Services, fresh_dir, patient_args, requester_args, write_json,
     write_walkthrough_setup,
 };
-use ehrx_lab::exchange::org;
 use ehrx_lab::forge::height;
-use ehrx_lab::networks::{Networks, description_path};
+use ehrx_lab::networks::Networks;
 use serde_json::{Value, json};
 
 const DOCTOR: &str = "DR-0001";
@@ -45,19 +45,17 @@ fn consents_refusals_break_glass_and_the_accounting_of_disclosures_with_the_cli(
     let started = Instant::now();
     let networks = Networks::up().unwrap();
     let (net1, net2) = (networks.get("net1").unwrap(), networks.get("net2").unwrap());
-    let msp1 = org(net1, "org1").unwrap().msp_id.clone();
-    let msp2 = org(net2, "org1").unwrap().msp_id.clone();
     let dir = fresh_dir(
         &Path::new(env!("CARGO_TARGET_TMPDIR")).join("ehrx-cli"),
         "consent",
     )
     .unwrap();
     let ehrx = Ehrx::new(&dir).unwrap();
-    let net1_admin = ehrx.as_user(&description_path("net1"), &msp1, "Admin");
-    let doctor = ehrx.as_user(&description_path("net1"), &msp1, "User2");
-    let net2_admin = ehrx.as_user(&description_path("net2"), &msp2, "Admin");
-    let uploader = ehrx.as_user(&description_path("net2"), &msp2, "User2");
-    let manager = ehrx.as_user(&description_path("net2"), &msp2, "User3");
+    let cast = Cast::of(&ehrx, &networks).unwrap();
+    let (net1_admin, doctor) = (&cast.net1_admin, &cast.doctor);
+    let (net2_admin, uploader) = (&cast.net2_admin, &cast.uploader);
+    // User3 of II, registered below as II's consent manager.
+    let manager = &cast.net2_user3;
 
     // --- Setup: II requires consent, allows break-glass, has a manager.
     ehrx.ok(["keys", "requester", "--out", "doctor.key"])

@@ -17,9 +17,10 @@
 #![cfg(test)]
 
 use ehrx_client::ehr::synthetic::SyntheticPatient;
-use ehrx_lab::exchange::{ExchangeSetup, REQUESTER_CODE};
+use ehrx_lab::exchange::REQUESTER_CODE;
 use ehrx_lab::ledger::{Secret, scan};
 use ehrx_lab::networks::Networks;
+use ehrx_lab::relaying::with_patient_and_relays;
 
 /// The synthetic patient of this test.
 const SEED: u64 = 15;
@@ -27,11 +28,9 @@ const SEED: u64 = 15;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_block_of_either_channel_names_a_patient_requester_or_record() -> anyhow::Result<()> {
     let networks = Networks::up()?;
-    let mut setup = ExchangeSetup::configure(&networks).await?;
 
     // The whole exchange.
-    let (patient_ref, uploaded) = setup.upload_patient(SEED).await?;
-    setup.start_relays()?;
+    let (mut setup, patient_ref, uploaded) = with_patient_and_relays(&networks, SEED).await?;
     setup.start_responders().await?;
     let doctor = setup.doctor().await?;
     let requested = setup.request_from_net2(&doctor, patient_ref).await?;

@@ -21,6 +21,7 @@ use ehrx_client::ehr::{
 use ehrx_client::fabric::Contract;
 use ehrx_lab::exchange::{ExchangeSetup, Service, received_digests, uploaded_digests};
 use ehrx_lab::networks::Networks;
+use ehrx_lab::relaying::with_patient_and_relays;
 use ehrx_proto::exchange::Purpose;
 use serde_json::Value;
 
@@ -154,9 +155,7 @@ async fn the_relay_of_network_i_killed_mid_flight_and_restarted() -> anyhow::Res
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn network_ii_stopped_and_restarted_while_a_request_is_pending() -> anyhow::Result<()> {
     let networks = Networks::up()?;
-    let mut setup = ExchangeSetup::configure(&networks).await?;
-    let (patient_ref, uploaded) = setup.upload_patient(22).await?;
-    setup.start_relays()?;
+    let (mut setup, patient_ref, uploaded) = with_patient_and_relays(&networks, 22).await?;
     setup.start_responders().await?;
     let doctor = setup.doctor().await?;
 

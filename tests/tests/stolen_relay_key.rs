@@ -13,9 +13,10 @@
 
 use ehrx_client::ehr::interface::{self, ErrorCode, Forwarded, RequestStatus, function};
 use ehrx_client::fabric::NetworkDescription;
-use ehrx_lab::exchange::{ExchangeSetup, org, wait_for_peers};
+use ehrx_lab::exchange::{org, wait_for_peers};
 use ehrx_lab::forge::{I_TO_II, fresh_request_id, signed_request, stored_entry, user_keys};
 use ehrx_lab::networks::Networks;
+use ehrx_lab::relaying::with_patient_and_relays;
 use ehrx_lab::thief::{Ca, Forgeries, StolenRelay};
 use ehrx_lab::thief_messages::{forged_reply, forged_request};
 use ehrx_proto::exchange::{Purpose, forwarded_envelope::Payload};
@@ -61,9 +62,7 @@ async fn forged_and_refused(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stolen_relay_key_cannot_make_network_ii_disclose() -> anyhow::Result<()> {
     let networks = Networks::up()?;
-    let mut setup = ExchangeSetup::configure(&networks).await?;
-    let (patient, _) = setup.upload_patient(7).await?;
-    setup.start_relays()?;
+    let (setup, patient, _) = with_patient_and_relays(&networks, 7).await?;
     let (net1, net2) = (setup.net1, setup.net2);
 
     // What the thief holds: relay I's configuration, network key and TLS

@@ -10,10 +10,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod admin_calls;
+pub mod checks;
 pub mod refusals;
 pub mod served;
 pub mod world;
 
+pub use checks::{assert_announced, assert_refusal, forged};
 pub use ehrx_chaincode;
 pub use ehrx_testkit::pki::Ca;
 pub use served::{ContractPeer, Destination};

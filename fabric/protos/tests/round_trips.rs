@@ -4,9 +4,14 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
+mod shared;
+
+use std::collections::BTreeSet;
+
 use hlf_protos::{FILE_DESCRIPTOR_SET, common, gateway, orderer, peer};
 use peer::chaincode_message::Type as MsgType;
 use prost::Message;
+use shared::{at_block, filtered_transaction};
 
 /// Encodes, decodes, and checks the copy equals the original; returns bytes.
 fn round_trip<M: Message + Default + PartialEq + std::fmt::Debug>(msg: &M) -> Vec<u8> {
@@ -355,41 +360,32 @@ fn tx_validation_codes() {
 #[test]
 fn common_enums() {
     use common::{BlockMetadataIndex as B, HeaderType as H, Status as S};
-    let headers = [
-        (H::Message, 0),
-        (H::Config, 1),
-        (H::ConfigUpdate, 2),
-        (H::EndorserTransaction, 3),
-        (H::OrdererTransaction, 4),
-        (H::DeliverSeekInfo, 5),
-        (H::ChaincodePackage, 6),
+    // Header types, statuses and block metadata slots, with their numbers.
+    let numbered = [
+        (H::Message as i32, 0),
+        (H::Config as i32, 1),
+        (H::ConfigUpdate as i32, 2),
+        (H::EndorserTransaction as i32, 3),
+        (H::OrdererTransaction as i32, 4),
+        (H::DeliverSeekInfo as i32, 5),
+        (H::ChaincodePackage as i32, 6),
+        (S::Unknown as i32, 0),
+        (S::Success as i32, 200),
+        (S::BadRequest as i32, 400),
+        (S::Forbidden as i32, 403),
+        (S::NotFound as i32, 404),
+        (S::RequestEntityTooLarge as i32, 413),
+        (S::InternalServerError as i32, 500),
+        (S::NotImplemented as i32, 501),
+        (S::ServiceUnavailable as i32, 503),
+        (B::Signatures as i32, 0),
+        (B::LastConfig as i32, 1),
+        (B::TransactionsFilter as i32, 2),
+        (B::Orderer as i32, 3),
+        (B::CommitHash as i32, 4),
     ];
-    for (h, n) in headers {
-        assert_eq!(h as i32, n);
-    }
-    let statuses = [
-        (S::Unknown, 0),
-        (S::Success, 200),
-        (S::BadRequest, 400),
-        (S::Forbidden, 403),
-        (S::NotFound, 404),
-        (S::RequestEntityTooLarge, 413),
-        (S::InternalServerError, 500),
-        (S::NotImplemented, 501),
-        (S::ServiceUnavailable, 503),
-    ];
-    for (s, n) in statuses {
-        assert_eq!(s as i32, n);
-    }
-    let slots = [
-        (B::Signatures, 0),
-        (B::LastConfig, 1),
-        (B::TransactionsFilter, 2),
-        (B::Orderer, 3),
-        (B::CommitHash, 4),
-    ];
-    for (b, n) in slots {
-        assert_eq!(b as i32, n);
+    for (index, (value, number)) in numbered.into_iter().enumerate() {
+        assert_eq!(value, number, "entry {index}");
     }
     assert_eq!(peer::MetaDataKeys::ValidationParameter as i32, 0);
     assert_eq!(peer::MetaDataKeys::ValidationParameterV2 as i32, 1);
@@ -427,29 +423,17 @@ fn deliver_response_filtered_block() {
                 channel_id: "ehr-channel".into(),
                 number: 17,
                 filtered_transactions: vec![
-                    peer::FilteredTransaction {
-                        txid: "tx2".into(),
-                        r#type: common::HeaderType::EndorserTransaction as i32,
-                        tx_validation_code: peer::TxValidationCode::Valid as i32,
-                        data: Some(peer::filtered_transaction::Data::TransactionActions(
-                            peer::FilteredTransactionActions {
-                                chaincode_actions: vec![peer::FilteredChaincodeAction {
-                                    chaincode_event: Some(peer::ChaincodeEvent {
-                                        chaincode_id: "ehr".into(),
-                                        tx_id: "tx2".into(),
-                                        event_name: "RequestValidated".into(),
-                                        payload: vec![],
-                                    }),
-                                }],
-                            },
-                        )),
-                    },
-                    peer::FilteredTransaction {
-                        txid: "tx4".into(),
-                        r#type: common::HeaderType::EndorserTransaction as i32,
-                        tx_validation_code: peer::TxValidationCode::MvccReadConflict as i32,
-                        data: None,
-                    },
+                    filtered_transaction(
+                        "tx2",
+                        peer::TxValidationCode::Valid,
+                        Some(peer::ChaincodeEvent {
+                            chaincode_id: "ehr".into(),
+                            tx_id: "tx2".into(),
+                            event_name: "RequestValidated".into(),
+                            payload: vec![],
+                        }),
+                    ),
+                    filtered_transaction("tx4", peer::TxValidationCode::MvccReadConflict, None),
                 ],
             },
         )),
@@ -465,16 +449,8 @@ fn deliver_response_filtered_block() {
 #[test]
 fn seek_info_round_trip() {
     let seek = orderer::SeekInfo {
-        start: Some(orderer::SeekPosition {
-            r#type: Some(orderer::seek_position::Type::Specified(
-                orderer::SeekSpecified { number: 5 },
-            )),
-        }),
-        stop: Some(orderer::SeekPosition {
-            r#type: Some(orderer::seek_position::Type::Specified(
-                orderer::SeekSpecified { number: u64::MAX },
-            )),
-        }),
+        start: at_block(5),
+        stop: at_block(u64::MAX),
         behavior: orderer::seek_info::SeekBehavior::BlockUntilReady as i32,
         error_response: orderer::seek_info::SeekErrorResponse::Strict as i32,
         content_type: orderer::seek_info::SeekContentType::Block as i32,
@@ -503,53 +479,51 @@ fn methods(package: &str, service: &str) -> Vec<(String, bool, bool)> {
 
 #[test]
 fn services_match_fabric() {
-    let m = |name: &str, c, s| (name.to_string(), c, s);
-    assert_eq!(
-        methods("gateway", "Gateway"),
-        vec![
-            m("Endorse", false, false),
-            m("Submit", false, false),
-            m("CommitStatus", false, false),
-            m("Evaluate", false, false),
-            m("ChaincodeEvents", false, true),
-        ]
-    );
-    assert_eq!(
-        methods("protos", "ChaincodeSupport"),
-        vec![m("Register", true, true)]
-    );
-    assert_eq!(
-        methods("protos", "Chaincode"),
-        vec![m("Connect", true, true)]
-    );
-    assert_eq!(
-        methods("protos", "Endorser"),
-        vec![m("ProcessProposal", false, false)]
-    );
-    assert_eq!(
-        methods("protos", "Deliver"),
-        vec![
-            m("Deliver", true, true),
-            m("DeliverFiltered", true, true),
-            m("DeliverWithPrivateData", true, true),
-        ]
-    );
-    assert_eq!(
-        methods("orderer", "AtomicBroadcast"),
-        vec![m("Broadcast", true, true), m("Deliver", true, true)]
-    );
-
+    let m = |name: &str, client, server| (name.to_string(), client, server);
+    // Each service's gRPC path and its methods (name, whether the client
+    // and the server stream).
+    let services = [
+        (
+            "gateway.Gateway",
+            vec![
+                m("Endorse", false, false),
+                m("Submit", false, false),
+                m("CommitStatus", false, false),
+                m("Evaluate", false, false),
+                m("ChaincodeEvents", false, true),
+            ],
+        ),
+        ("protos.ChaincodeSupport", vec![m("Register", true, true)]),
+        ("protos.Chaincode", vec![m("Connect", true, true)]),
+        ("protos.Endorser", vec![m("ProcessProposal", false, false)]),
+        (
+            "protos.Deliver",
+            vec![
+                m("Deliver", true, true),
+                m("DeliverFiltered", true, true),
+                m("DeliverWithPrivateData", true, true),
+            ],
+        ),
+        (
+            "orderer.AtomicBroadcast",
+            vec![m("Broadcast", true, true), m("Deliver", true, true)],
+        ),
+    ];
+    for (path, expected) in &services {
+        let (package, service) = path.split_once('.').unwrap();
+        assert_eq!(&methods(package, service), expected, "{path}");
+    }
     // The gRPC paths the generated servers answer to.
-    assert_eq!(peer::chaincode_server::SERVICE_NAME, "protos.Chaincode");
+    let paths: BTreeSet<&str> = services.iter().map(|(path, _)| *path).collect();
     assert_eq!(
-        peer::chaincode_support_server::SERVICE_NAME,
-        "protos.ChaincodeSupport"
-    );
-    assert_eq!(peer::deliver_server::SERVICE_NAME, "protos.Deliver");
-    assert_eq!(peer::endorser_server::SERVICE_NAME, "protos.Endorser");
-    assert_eq!(gateway::gateway_server::SERVICE_NAME, "gateway.Gateway");
-    assert_eq!(
-        orderer::atomic_broadcast_server::SERVICE_NAME,
-        "orderer.AtomicBroadcast"
+        paths,
+        BTreeSet::from([
+            gateway::gateway_server::SERVICE_NAME,
+            peer::chaincode_support_server::SERVICE_NAME,
+            peer::chaincode_server::SERVICE_NAME,
+            peer::endorser_server::SERVICE_NAME,
+            peer::deliver_server::SERVICE_NAME,
+            orderer::atomic_broadcast_server::SERVICE_NAME,
+        ])
     );
 }

@@ -6,8 +6,11 @@
 // Marks the helpers below as test code too, for clippy's unwrap rules.
 #![cfg(test)]
 
+mod shared;
+
 use hlf_protos::{common, gateway, kvrwset, msp, orderer, peer, queryresult, rwset};
 use prost::Message;
+use shared::{at_block, filtered_transaction};
 
 /// Asserts `msg` encodes to `hex` (spaces ignored) and decodes back from it.
 fn check<M: Message + Default + PartialEq + std::fmt::Debug>(msg: &M, hex: &str) {
@@ -435,11 +438,7 @@ fn shim_payloads() {
 #[test]
 fn seek_info() {
     let s = orderer::SeekInfo {
-        start: Some(orderer::SeekPosition {
-            r#type: Some(orderer::seek_position::Type::Specified(
-                orderer::SeekSpecified { number: 5 },
-            )),
-        }),
+        start: at_block(5),
         stop: Some(orderer::SeekPosition {
             r#type: Some(orderer::seek_position::Type::Newest(orderer::SeekNewest {})),
         }),
@@ -485,21 +484,14 @@ fn filtered_block() {
     let fb = peer::FilteredBlock {
         channel_id: "c".into(),
         number: 2,
-        filtered_transactions: vec![peer::FilteredTransaction {
-            txid: "t".into(),
-            r#type: common::HeaderType::EndorserTransaction as i32,
-            tx_validation_code: peer::TxValidationCode::MvccReadConflict as i32,
-            data: Some(peer::filtered_transaction::Data::TransactionActions(
-                peer::FilteredTransactionActions {
-                    chaincode_actions: vec![peer::FilteredChaincodeAction {
-                        chaincode_event: Some(peer::ChaincodeEvent {
-                            event_name: "e".into(),
-                            ..Default::default()
-                        }),
-                    }],
-                },
-            )),
-        }],
+        filtered_transactions: vec![filtered_transaction(
+            "t",
+            peer::TxValidationCode::MvccReadConflict,
+            Some(peer::ChaincodeEvent {
+                event_name: "e".into(),
+                ..Default::default()
+            }),
+        )],
     };
     // Field 3 of FilteredBlock does not exist; transactions are field 4.
     let fb_hex = "0a 01 63  10 02  22 10 0a0174 1003 180b 2207 0a05 0a03 1a0165";

@@ -55,6 +55,14 @@ pub struct Options {
     pub progress: bool,
 }
 
+/// Runs each scenario `module::name(lab)` in turn, as the row `name`,
+/// and hands the row to `record`.
+macro_rules! direct_rows {
+    ($record:ident, $lab:expr, $($module:ident::$name:ident),+ $(,)?) => {
+        $($record(scenario(stringify!($name), $module::$name($lab)).await);)+
+    };
+}
+
 /// Runs every scenario on the running `networks` and returns the report
 /// (which the caller writes). Errors are setup failures; a scenario that
 /// fails is a row of the report.
@@ -144,51 +152,31 @@ pub async fn run(networks: &Networks, options: &Options) -> anyhow::Result<Repor
         },
     );
     record(row(spec("services"), evidence, stopping.elapsed()));
-    // The two rows through a relay's door run that relay alone, before the
-    // rows below leave validated requests and stored replies that another
-    // relay would carry on.
-    record(scenario("stolen_relay_request", trust::stolen_relay_request(&lab)).await);
-    record(scenario("stolen_relay_reply", trust::stolen_relay_reply(&lab)).await);
-    record(scenario("outsider", scenarios::outsider(&lab)).await);
-    record(scenario("forged_attestation", scenarios::forged_attestation(&lab)).await);
-    record(scenario("replay", scenarios::replay(&lab)).await);
-    record(
-        scenario(
-            "reply_never_requested",
-            scenarios::reply_never_requested(&lab),
-        )
-        .await,
+    // The rows that go straight into the contracts, in this order: the two
+    // through a relay's door run that relay alone, before the rows after
+    // them leave validated requests and stored replies that another relay
+    // would carry on; `rotation` is last, as it changes II's entry for I,
+    // then puts it back.
+    direct_rows!(
+        record,
+        &lab,
+        trust::stolen_relay_request,
+        trust::stolen_relay_reply,
+        scenarios::outsider,
+        scenarios::forged_attestation,
+        scenarios::replay,
+        scenarios::reply_never_requested,
+        scenarios::reply_wrong_network,
+        trust::one_org_request_proof,
+        trust::wrong_request_proof,
+        trust::replayed_request_proof,
+        trust::unregistered_ca_request_proof,
+        trust::one_org_reply_proof,
+        trust::wrong_reply_proof,
+        trust::replayed_reply_proof,
+        trust::unregistered_ca_reply_proof,
+        trust::rotation,
     );
-    record(scenario("reply_wrong_network", scenarios::reply_wrong_network(&lab)).await);
-    record(scenario("one_org_request_proof", trust::one_org_request_proof(&lab)).await);
-    record(scenario("wrong_request_proof", trust::wrong_request_proof(&lab)).await);
-    record(
-        scenario(
-            "replayed_request_proof",
-            trust::replayed_request_proof(&lab),
-        )
-        .await,
-    );
-    record(
-        scenario(
-            "unregistered_ca_request_proof",
-            trust::unregistered_ca_request_proof(&lab),
-        )
-        .await,
-    );
-    record(scenario("one_org_reply_proof", trust::one_org_reply_proof(&lab)).await);
-    record(scenario("wrong_reply_proof", trust::wrong_reply_proof(&lab)).await);
-    record(scenario("replayed_reply_proof", trust::replayed_reply_proof(&lab)).await);
-    record(
-        scenario(
-            "unregistered_ca_reply_proof",
-            trust::unregistered_ca_reply_proof(&lab),
-        )
-        .await,
-    );
-    // Last among the direct rows: it changes II's entry for I, then puts
-    // it back.
-    record(scenario("rotation", trust::rotation(&lab)).await);
     // After everything: what every block of every channel holds.
     record(
         scenario(
