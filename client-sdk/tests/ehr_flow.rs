@@ -308,6 +308,34 @@ async fn a_request_refused_by_this_network_is_rejected_here() {
     assert_eq!(security, [AuditKind::Flagged.name()]);
 }
 
+/// One client's requests are filed in turn, each after the one before
+/// committed: two filed at once by clones of one client are the first and
+/// the second request within the minute, so the rate limit (one a minute
+/// here) validates one and rejects the other. The stand-in ledger has no
+/// MVCC check, so two requests endorsed together would both read the empty
+/// window and both be validated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_clients_requests_are_filed_in_turn() {
+    let harness = Harness::start(Destination::Silent).await;
+    let patient = PatientRef::from_bytes(harness.world.patient);
+    let doctor = harness.doctor();
+    let filings: Vec<_> = (0..2)
+        .map(|_| {
+            let doctor = doctor.clone();
+            tokio::spawn(async move { doctor.submit_request(&history(patient)).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for filing in filings {
+        let (_, submitted) = filing.await.unwrap().unwrap();
+        outcomes.push(submitted.outcome);
+    }
+    outcomes.sort_by_key(|outcome| *outcome != OutcomeKind::Validated);
+    assert_eq!(outcomes, [OutcomeKind::Validated, OutcomeKind::Rejected]);
+    let security = harness.world.net1.audit_kinds("security").await;
+    assert_eq!(security, [AuditKind::Flagged.name()]);
+}
+
 #[tokio::test]
 async fn no_answer_before_the_deadline_is_a_timeout() {
     let harness = Harness::start(Destination::Silent).await;

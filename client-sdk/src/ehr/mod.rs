@@ -84,6 +84,9 @@ pub struct EhrClient {
     requester_code: Option<String>,
     requester_key: Option<RequesterKey>,
     key_store: Option<Arc<dyn KeyStore>>,
+    /// Held while a request is filed, shared by the clones: see
+    /// [`EhrClient::submit_request`].
+    filing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl EhrClient {
@@ -99,6 +102,7 @@ impl EhrClient {
             requester_code: None,
             requester_key: None,
             key_store: None,
+            filing: Arc::default(),
         }
     }
 

@@ -185,6 +185,14 @@ impl EhrClient {
 
     /// Builds, signs and submits a request, and waits for its commit; the
     /// first half of [`Self::request_history`].
+    ///
+    /// A client and its clones file one request at a time, each once the
+    /// one before has committed. Every request of a requester reads and
+    /// writes its rate-limit window, so of several endorsed at once only
+    /// one commits per block and the others fail `MVCC_READ_CONFLICT`:
+    /// filed in turn they commit at the same pace without the wasted
+    /// endorsements, and a burst larger than the retries allow is not
+    /// refused. A request is built, and its time taken, in its turn.
     pub async fn submit_request(
         &self,
         history: &HistoryRequest,
@@ -193,6 +201,7 @@ impl EhrClient {
             .requester_code
             .as_deref()
             .ok_or(Error::NoRequesterCode)?;
+        let _turn = self.filing.lock().await;
         let (request, reply_key) = build_request(
             &self.settings.network_id,
             requester_code,
@@ -207,9 +216,10 @@ impl EhrClient {
             store.save(&reply_key)?;
         }
         // Back-to-back requests read the requester's rate-limit window,
-        // which a lagging endorser may not have updated yet; concurrent
-        // ones write it, so only one of a requester's requests commits per
-        // block and the others, invalidated, are endorsed again.
+        // which a lagging endorser may not have updated yet; requests of
+        // the same requester from another client (another process) write
+        // it too, so only one commits per block and the others,
+        // invalidated, are endorsed again.
         let signed = signed.encode_to_vec();
         let committed = retry(
             Transient::Conflict,
