@@ -336,6 +336,48 @@ async fn one_clients_requests_are_filed_in_turn() {
     assert_eq!(security, [AuditKind::Flagged.name()]);
 }
 
+/// One client's uploads for one patient are filed in turn, as its
+/// requests are: each reads and writes the patient's index. On the
+/// stand-in ledger, which has no MVCC check, two uploads endorsed together
+/// would both read the empty index and the later write would drop the
+/// other's record from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_clients_uploads_for_a_patient_are_filed_in_turn() {
+    let harness = Harness::start(Destination::Silent).await;
+    let patient_ref = PatientRef::from_bytes([0x5a; 32]);
+    let uploader = harness.uploader();
+    let uploads: Vec<_> = ["in-turn-1", "in-turn-2", "in-turn-3"]
+        .into_iter()
+        .map(|id| {
+            let uploader = uploader.clone();
+            let record = serde_json::json!({
+                "resourceType": "Observation", "id": id, "status": "final",
+                "code": {"text": "Heart rate"},
+            });
+            tokio::spawn(async move {
+                uploader
+                    .upload_record(&patient_ref, record.to_string().as_bytes())
+                    .await
+            })
+        })
+        .collect();
+    for upload in uploads {
+        assert_eq!(upload.await.unwrap().unwrap().len(), 1);
+    }
+    let key = state::key::patient_records(&hex::encode(patient_ref.as_bytes())).unwrap();
+    let index: Value =
+        serde_json::from_slice(&harness.world.net2.private_state(&key).unwrap()).unwrap();
+    let indexed: Vec<&String> = index["records"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        indexed,
+        [
+            "Observation/in-turn-1",
+            "Observation/in-turn-2",
+            "Observation/in-turn-3"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn no_answer_before_the_deadline_is_a_timeout() {
     let harness = Harness::start(Destination::Silent).await;

@@ -25,6 +25,7 @@ pub mod render;
 pub mod replies;
 pub mod requests;
 pub mod synthetic;
+mod turns;
 
 use std::sync::Arc;
 
@@ -74,6 +75,16 @@ impl EhrSettings {
     }
 }
 
+/// What a client's transactions take turns on: the keys of the ledger
+/// that all of them read and write.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Turn {
+    /// A requester's rate-limit window, which each of its requests updates.
+    Requester(String),
+    /// A patient's index of records, which each upload for them updates.
+    Patient(PatientRef),
+}
+
 /// One user of the EHR contract on one network.
 #[derive(Debug, Clone)]
 pub struct EhrClient {
@@ -84,9 +95,10 @@ pub struct EhrClient {
     requester_code: Option<String>,
     requester_key: Option<RequesterKey>,
     key_store: Option<Arc<dyn KeyStore>>,
-    /// Held while a request is filed, shared by the clones: see
-    /// [`EhrClient::submit_request`].
-    filing: Arc<tokio::sync::Mutex<()>>,
+    /// Whose turn it is to file a request or upload records, shared by
+    /// the clones: see [`EhrClient::submit_request`] and
+    /// [`EhrClient::upload`].
+    turns: Arc<turns::Turns<Turn>>,
 }
 
 impl EhrClient {
@@ -102,7 +114,7 @@ impl EhrClient {
             requester_code: None,
             requester_key: None,
             key_store: None,
-            filing: Arc::default(),
+            turns: Arc::default(),
         }
     }
 

@@ -79,11 +79,11 @@ pub(crate) enum Transient<'a> {
 }
 
 impl Transient<'_> {
-    fn matches(self, error: &fabric::Error) -> bool {
-        match self {
+    fn matches(self, error: &impl FabricCause) -> bool {
+        error.fabric_cause().is_some_and(|error| match self {
             Self::Conflict => is_conflict(error),
             Self::PeerLag(codes) => is_peer_lag(error, codes),
-        }
+        })
     }
 
     fn why(self) -> &'static str {
@@ -94,16 +94,38 @@ impl Transient<'_> {
     }
 }
 
+/// An error that may have come from Fabric.
+pub(crate) trait FabricCause: std::fmt::Display {
+    /// The Fabric error, if this is one.
+    fn fabric_cause(&self) -> Option<&fabric::Error>;
+}
+
+impl FabricCause for fabric::Error {
+    fn fabric_cause(&self) -> Option<&fabric::Error> {
+        Some(self)
+    }
+}
+
+impl FabricCause for super::Error {
+    fn fabric_cause(&self) -> Option<&fabric::Error> {
+        match self {
+            Self::Fabric(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// Runs `call`, and again after each of `delays` while it fails with the
 /// `transient` failure; the last outcome is returned.
-pub(crate) async fn retry<T, F, Fut>(
+pub(crate) async fn retry<T, E, F, Fut>(
     transient: Transient<'_>,
     delays: impl IntoIterator<Item = Duration>,
     mut call: F,
-) -> Result<T, fabric::Error>
+) -> Result<T, E>
 where
+    E: FabricCause,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, fabric::Error>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     for delay in delays {
         match call().await {
@@ -206,6 +228,19 @@ mod tests {
         })
         .await;
         (outcome.is_ok(), calls.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn the_sdks_errors_are_transient_by_their_fabric_cause() {
+        let conflict =
+            super::super::Error::Fabric(commit_error(fabric::TxValidationCode::MvccReadConflict));
+        assert!(Transient::Conflict.matches(&conflict));
+        assert!(!Transient::PeerLag(&[]).matches(&conflict));
+        let lag = super::super::Error::Fabric(endorse_error(PAYLOADS_DIFFER));
+        assert!(Transient::PeerLag(&[]).matches(&lag));
+        let unexpected = super::super::Error::unexpected("PutEhr", PAYLOADS_DIFFER);
+        assert!(!Transient::PeerLag(&[]).matches(&unexpected));
+        assert!(!Transient::Conflict.matches(&super::super::Error::NoRequesterCode));
     }
 
     #[tokio::test]

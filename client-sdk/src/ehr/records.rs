@@ -43,6 +43,7 @@ use super::{
         rules::{is_category, is_fhir_id, record_id},
     },
     patient::PatientRef,
+    peer_lag::{Transient, backoff, retry},
 };
 
 /// The largest file read for upload (a Bundle of many records).
@@ -621,11 +622,51 @@ impl EhrClient {
                 )
             })
             .collect();
+        // One upload of a patient at a time from this client: each reads
+        // and writes the patient's index, so two endorsed together would
+        // not both commit. What fails with nothing written (a lost
+        // conflict with another client's upload, a lagging endorser) is
+        // endorsed again.
+        let _turn = self.turns.take(super::Turn::Patient(*patient_ref)).await;
+        let seed = patient_ref.as_bytes();
+        let (result, status) = retry(Transient::Conflict, backoff(seed), || {
+            retry(Transient::PeerLag(&[]), backoff(seed), || {
+                self.put_ehr(&metadata, &records, &sent)
+            })
+        })
+        .await?;
+        Ok(Upload {
+            records: result
+                .records
+                .into_iter()
+                .zip(sent)
+                .map(|(got, (record_id, category, sha256))| UploadedRecord {
+                    record_id,
+                    category,
+                    sha256,
+                    stored: got.stored,
+                    transaction_id: status.transaction_id.clone(),
+                    block_number: status.block_number,
+                })
+                .collect(),
+            assigned,
+        })
+    }
+
+    /// One `PutEhr` transaction: endorsed, its result checked against what
+    /// was `sent` (record id, category and SHA-256 of each record), then
+    /// submitted and committed.
+    async fn put_ehr(
+        &self,
+        metadata: &[u8],
+        records: &[EhrRecord],
+        sent: &[(String, String, [u8; 32])],
+    ) -> Result<(EhrUploaded, crate::fabric::Status), Error> {
         // Everything goes in the transient map, so that the block names
         // neither the patient nor the records.
         let mut proposal = interface::proposal(&self.contract, PUT_EHR, [metadata]);
         for record in records {
-            proposal = proposal.transient(record.record_id, record.content);
+            proposal = proposal.transient(record.record_id.clone(), record.content.clone());
         }
         let transaction = proposal
             .endorsing_organizations(self.settings.organizations.iter().cloned())
@@ -649,7 +690,7 @@ impl EhrClient {
             result
                 .records
                 .iter()
-                .zip(&sent)
+                .zip(sent)
                 .find(|(got, (_, category, sha256))| {
                     &got.category != category || got.sha256.bytes() != sha256
                 })
@@ -665,22 +706,7 @@ impl EhrClient {
             ));
         }
         let status = transaction.submit().await?.status().await?.into_result()?;
-        Ok(Upload {
-            records: result
-                .records
-                .into_iter()
-                .zip(sent)
-                .map(|(got, (record_id, category, sha256))| UploadedRecord {
-                    record_id,
-                    category,
-                    sha256,
-                    stored: got.stored,
-                    transaction_id: status.transaction_id.clone(),
-                    block_number: status.block_number,
-                })
-                .collect(),
-            assigned,
-        })
+        Ok((result, status))
     }
 }
 

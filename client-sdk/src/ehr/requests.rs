@@ -186,13 +186,14 @@ impl EhrClient {
     /// Builds, signs and submits a request, and waits for its commit; the
     /// first half of [`Self::request_history`].
     ///
-    /// A client and its clones file one request at a time, each once the
-    /// one before has committed. Every request of a requester reads and
-    /// writes its rate-limit window, so of several endorsed at once only
-    /// one commits per block and the others fail `MVCC_READ_CONFLICT`:
-    /// filed in turn they commit at the same pace without the wasted
-    /// endorsements, and a burst larger than the retries allow is not
-    /// refused. A request is built, and its time taken, in its turn.
+    /// A client and its clones file a requester's requests one at a time,
+    /// each once the one before has committed. Every request of a
+    /// requester reads and writes its rate-limit window, so of several
+    /// endorsed at once only one commits per block and the others fail
+    /// `MVCC_READ_CONFLICT`: filed in turn they commit at the same pace
+    /// without the wasted endorsements, and a burst larger than the
+    /// retries allow is not refused. A request is built, and its time
+    /// taken, in its turn.
     pub async fn submit_request(
         &self,
         history: &HistoryRequest,
@@ -201,7 +202,10 @@ impl EhrClient {
             .requester_code
             .as_deref()
             .ok_or(Error::NoRequesterCode)?;
-        let _turn = self.filing.lock().await;
+        let _turn = self
+            .turns
+            .take(super::Turn::Requester(requester_code.to_owned()))
+            .await;
         let (request, reply_key) = build_request(
             &self.settings.network_id,
             requester_code,
