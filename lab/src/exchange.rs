@@ -61,6 +61,32 @@ pub async fn upload_synthetic_patient(
     Ok((patient_ref, uploaded))
 }
 
+/// As [`upload_synthetic_patient`], each resource in an upload of its own,
+/// all filed at once by clones of `uploader` (the SDK files them in turn,
+/// since each updates the patient's index); the records by block.
+pub async fn upload_synthetic_patient_at_once(
+    uploader: &EhrClient,
+    seed: u64,
+) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
+    let patient = SyntheticPatient::generate(seed);
+    let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+    let mut uploads = tokio::task::JoinSet::new();
+    for resource in patient.resources {
+        let uploader = uploader.clone();
+        uploads.spawn(async move {
+            uploader
+                .upload_record(&patient_ref, resource.to_string().as_bytes())
+                .await
+        });
+    }
+    let mut uploaded = Vec::new();
+    while let Some(joined) = uploads.join_next().await {
+        uploaded.extend(joined??);
+    }
+    uploaded.sort_by_key(|record| record.block_number);
+    Ok((patient_ref, uploaded))
+}
+
 /// Waits until every peer of `net` has committed `transaction_id`. A
 /// submit returns once the gateway's own peer commits; a transaction right
 /// after it may be endorsed by another organisation's peer that has not
@@ -440,15 +466,31 @@ impl<'a> ExchangeSetup<'a> {
         self.upload_patient_to(self.net2, seed).await
     }
 
+    /// As [`Self::upload_patient`], each resource uploaded on its own, all
+    /// at once (see [`upload_synthetic_patient_at_once`]).
+    pub async fn upload_patient_at_once(
+        &self,
+        seed: u64,
+    ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
+        upload_synthetic_patient_at_once(&self.uploader(self.net2).await?, seed).await
+    }
+
+    /// The registered uploader of `net` (its org1's `User2`).
+    async fn uploader(&self, net: &NetworkDescription) -> anyhow::Result<EhrClient> {
+        let uploader = gateway_as(org(net, "org1")?, "User2").await?;
+        Ok(EhrClient::new(
+            &uploader,
+            EhrSettings::from_description(net),
+        ))
+    }
+
     /// As [`Self::upload_patient`], by the uploader of `net`.
     pub async fn upload_patient_to(
         &self,
         net: &NetworkDescription,
         seed: u64,
     ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-        let uploader = gateway_as(org(net, "org1")?, "User2").await?;
-        let client = EhrClient::new(&uploader, EhrSettings::from_description(net));
-        upload_synthetic_patient(&client, seed).await
+        upload_synthetic_patient(&self.uploader(net).await?, seed).await
     }
 
     /// Submits `function(argument)` as the admin of `net`'s org1, and waits

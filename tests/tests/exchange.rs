@@ -29,8 +29,9 @@ async fn a_doctor_on_network_i_reads_a_patients_history_from_network_ii() -> any
     // uploader and a responder per organisation.
     let mut setup = ExchangeSetup::configure(&networks).await?;
 
-    // Network II holds a synthetic patient's records.
-    let (patient_ref, uploaded) = setup.upload_patient(7).await?;
+    // Network II holds a synthetic patient's records, each uploaded on its
+    // own and all at once by one uploader: the SDK files them in turn.
+    let (patient_ref, uploaded) = setup.upload_patient_at_once(7).await?;
     assert!(
         uploaded.len() >= 5,
         "a realistic history: {} records",
