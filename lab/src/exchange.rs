@@ -61,17 +61,16 @@ pub async fn upload_synthetic_patient(
     Ok((patient_ref, uploaded))
 }
 
-/// As [`upload_synthetic_patient`], each resource in an upload of its own,
+/// Uploads each of `resources` of the patient `patient_ref` on its own,
 /// all filed at once by clones of `uploader` (the SDK files them in turn,
 /// since each updates the patient's index); the records by block.
-pub async fn upload_synthetic_patient_at_once(
+pub async fn upload_each_at_once(
     uploader: &EhrClient,
-    seed: u64,
-) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-    let patient = SyntheticPatient::generate(seed);
-    let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+    patient_ref: PatientRef,
+    resources: Vec<Value>,
+) -> anyhow::Result<Vec<UploadedRecord>> {
     let mut uploads = tokio::task::JoinSet::new();
-    for resource in patient.resources {
+    for resource in resources {
         let uploader = uploader.clone();
         uploads.spawn(async move {
             uploader
@@ -84,7 +83,7 @@ pub async fn upload_synthetic_patient_at_once(
         uploaded.extend(joined??);
     }
     uploaded.sort_by_key(|record| record.block_number);
-    Ok((patient_ref, uploaded))
+    Ok(uploaded)
 }
 
 /// Waits until every peer of `net` has committed `transaction_id`. A
@@ -467,12 +466,16 @@ impl<'a> ExchangeSetup<'a> {
     }
 
     /// As [`Self::upload_patient`], each resource uploaded on its own, all
-    /// at once (see [`upload_synthetic_patient_at_once`]).
+    /// at once (see [`upload_each_at_once`]).
     pub async fn upload_patient_at_once(
         &self,
         seed: u64,
     ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-        upload_synthetic_patient_at_once(&self.uploader(self.net2).await?, seed).await
+        let patient = SyntheticPatient::generate(seed);
+        let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+        let uploader = self.uploader(self.net2).await?;
+        let uploaded = upload_each_at_once(&uploader, patient_ref, patient.resources).await?;
+        Ok((patient_ref, uploaded))
     }
 
     /// The registered uploader of `net` (its org1's `User2`).
