@@ -496,6 +496,98 @@ async fn an_endorsement_that_stored_other_bytes_is_never_submitted() {
     assert_eq!(before, snapshot(&world.net2.ledger));
 }
 
+/// net2's contract behind a gateway whose other endorser is a block
+/// behind at each function's first endorsement: the gateway reports that
+/// the endorsers' answers differ, and nothing is written.
+struct LaggingOnce {
+    contract: ShimContract<ContractChaincode>,
+    endorsements: std::sync::Mutex<std::collections::BTreeMap<String, u32>>,
+}
+
+impl Contract for LaggingOnce {
+    async fn evaluate(&self, invocation: Invocation) -> Result<Vec<u8>, Status> {
+        self.contract.evaluate(invocation).await
+    }
+
+    async fn endorse(&self, invocation: Invocation) -> Result<Endorsed, Status> {
+        let first = {
+            let mut endorsements = self.endorsements.lock().unwrap();
+            let count = endorsements.entry(invocation.function()).or_default();
+            *count += 1;
+            *count == 1
+        };
+        if first {
+            return Err(Status::aborted(
+                "failed to collect enough transaction endorsements, see attached details \
+                 for more info; peer0.org2:9051 (Net2Org2MSP): ProposalResponsePayloads do not match",
+            ));
+        }
+        self.contract.endorse(invocation).await
+    }
+
+    async fn order(&self, transaction_id: &str, function: &str) -> TxValidationCode {
+        self.contract.order(transaction_id, function).await
+    }
+}
+
+/// Every change the SDK submits, an admin's, a consent and an upload, is
+/// endorsed again when an endorser was a block behind, as requests are:
+/// each commits at its second endorsement.
+#[tokio::test]
+async fn every_change_is_endorsed_again_when_an_endorser_lags() {
+    use ehrx_client::ehr::interface::consent::{ConsentStatus, ConsentTerms, Recipient};
+    let world = World::live().await;
+    let net2 = TestPeer::new(LaggingOnce {
+        contract: world.net2.contract(),
+        endorsements: Default::default(),
+    });
+    let channel = connect(&net2).await;
+    let admin = client(&channel, &world.net2, &world.net2.admin);
+    let uploader = client(&channel, &world.net2, &world.uploader);
+
+    let responder = Identity::new(
+        world.uploader.msp_id.clone(),
+        world.uploader.cert_pem.clone(),
+    );
+    admin
+        .admin()
+        .register_responder(&ehrx_client::ehr::member_identity(&responder))
+        .await
+        .unwrap();
+    let terms = ConsentTerms {
+        consent_id: "c-lag".into(),
+        status: ConsentStatus::Active,
+        patient_ref: Key32::new(world.patient),
+        start_ms: 0,
+        end_ms: 4_102_444_800_000,
+        recipients: vec![Recipient::Network(NET1.into())],
+        purposes: vec!["PURPOSE_TREATMENT".into()],
+        categories: Vec::new(),
+    };
+    admin
+        .put_consent(terms.to_fhir().to_string().as_bytes())
+        .await
+        .unwrap();
+    uploader
+        .upload_record(
+            &PatientRef::from_bytes(world.patient),
+            br#"{"resourceType":"Condition","id":"after-a-lag"}"#,
+        )
+        .await
+        .unwrap();
+
+    let endorsements = net2.contract().endorsements.lock().unwrap().clone();
+    let twice: Vec<(&str, u32)> = endorsements
+        .iter()
+        .map(|(function, count)| (function.as_str(), *count))
+        .collect();
+    assert_eq!(
+        twice,
+        [("PutConsent", 2), ("PutEhr", 2), ("RegisterResponder", 2)]
+    );
+    assert_eq!(net2.transactions().len(), 3, "each committed once");
+}
+
 #[tokio::test]
 async fn consents_are_stored_listed_revoked_and_disclosures_accounted_for() {
     use ehrx_client::ehr::interface::consent::{ConsentStatus, ConsentTerms, Recipient};

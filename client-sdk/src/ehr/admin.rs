@@ -15,8 +15,25 @@ use super::{
         RemoteNetwork, RequesterRegistration, function, private::LEDGER_SECRET,
     },
     patient::PatientRef,
+    peer_lag::{Transient, backoff, retry},
 };
 use crate::fabric::{Committed, Contract, Identity};
+
+/// Runs `submit`, a submit of the admin function `function`, again while
+/// an endorser lags a block behind the others (nothing was written then),
+/// as right after the change before it; see [`Transient::PeerLag`].
+async fn submit_in_step<F, Fut>(function: &'static str, submit: F) -> Result<Committed, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Committed, Error>>,
+{
+    retry(
+        Transient::PeerLag(&[]),
+        backoff(function.as_bytes()),
+        submit,
+    )
+    .await
+}
 
 /// The admin functions of one network's contract, called as the client's
 /// identity (which the contract requires to be an organisation admin).
@@ -43,14 +60,17 @@ pub async fn configure_network(
 ) -> Result<Committed, Error> {
     let json = serde_json::to_vec(config)
         .map_err(|e| Error::unexpected(function::CONFIGURE_NETWORK, e))?;
-    let secret = ledger_secret()?;
-    Ok(contract
-        .submit_with_transient(
-            function::CONFIGURE_NETWORK,
-            [json],
-            [(LEDGER_SECRET, secret.to_vec())],
-        )
-        .await?)
+    submit_in_step(function::CONFIGURE_NETWORK, || async {
+        let secret = ledger_secret()?;
+        Ok(contract
+            .submit_with_transient(
+                function::CONFIGURE_NETWORK,
+                [json.as_slice()],
+                [(LEDGER_SECRET, secret.to_vec())],
+            )
+            .await?)
+    })
+    .await
 }
 
 /// The registry entry for a Fabric identity: its MSP id and certificate.
@@ -72,7 +92,10 @@ impl<'a> Admin<'a> {
         argument: &impl Serialize,
     ) -> Result<Committed, Error> {
         let json = serde_json::to_vec(argument).map_err(|e| Error::unexpected(function, e))?;
-        Ok(self.contract.submit(function, [json]).await?)
+        submit_in_step(function, || async {
+            Ok(self.contract.submit(function, [json.as_slice()]).await?)
+        })
+        .await
     }
 
     /// Sets this network's id and the requesters' rate limit. The call
@@ -95,10 +118,13 @@ impl<'a> Admin<'a> {
 
     /// Removes a network from the lookup table.
     pub async fn remove_remote_network(&self, network_id: &str) -> Result<Committed, Error> {
-        Ok(self
-            .contract
-            .submit(function::REMOVE_REMOTE_NETWORK, [network_id])
-            .await?)
+        submit_in_step(function::REMOVE_REMOTE_NETWORK, || async {
+            Ok(self
+                .contract
+                .submit(function::REMOVE_REMOTE_NETWORK, [network_id])
+                .await?)
+        })
+        .await
     }
 
     /// Registers a requester: their code, identity, privileges and key.
@@ -109,7 +135,15 @@ impl<'a> Admin<'a> {
         let json = serde_json::to_vec(requester)
             .map_err(|e| Error::unexpected(function::REGISTER_REQUESTER, e))?;
         // In the transient map: the block must not name the code.
-        Ok(interface::submit(self.contract, function::REGISTER_REQUESTER, [json]).await?)
+        submit_in_step(function::REGISTER_REQUESTER, || async {
+            Ok(interface::submit(
+                self.contract,
+                function::REGISTER_REQUESTER,
+                [json.as_slice()],
+            )
+            .await?)
+        })
+        .await
     }
 
     /// Registers an identity that may submit replies.

@@ -20,6 +20,7 @@ use super::{
         function,
         names::CONSENT_TRANSIENT,
     },
+    peer_lag::{Transient, backoff, retry},
     render::{dates::rfc3339_unix_ms, escape},
 };
 
@@ -65,29 +66,47 @@ impl EhrClient {
 
     /// `function` with `payload` in the transient map, endorsed by every
     /// organisation (the consent is private data), committed once the
-    /// endorsers' receipt names the hash of exactly what was sent.
+    /// endorsers' receipt names the hash of exactly what was sent. Endorsed
+    /// again, as uploads are, when nothing was written: a lost conflict
+    /// (another change to the patient's consents in the same block) or an
+    /// endorser a block behind.
     async fn consent_call(
         &self,
         function: &'static str,
         payload: Vec<u8>,
     ) -> Result<ConsentReceipt, Error> {
         let sent: [u8; 32] = Sha256::digest(&payload).into();
+        retry(Transient::Conflict, backoff(&sent), || {
+            retry(Transient::PeerLag(&[]), backoff(&sent), || {
+                self.consent_once(function, &payload, &sent)
+            })
+        })
+        .await
+    }
+
+    /// One attempt of [`Self::consent_call`].
+    async fn consent_once(
+        &self,
+        function: &'static str,
+        payload: &[u8],
+        sent: &[u8; 32],
+    ) -> Result<ConsentReceipt, Error> {
         let transaction = self
             .contract()
             .proposal(function)
-            .transient(CONSENT_TRANSIENT, payload)
+            .transient(CONSENT_TRANSIENT, payload.to_vec())
             .endorsing_organizations(self.settings().organizations.iter().cloned())
             .build()?
             .endorse()
             .await?;
         let changed: Changed<ConsentReceipt> = parse_result(function, transaction.result())?;
-        if changed.value.sha256.bytes() != &sent {
+        if changed.value.sha256.bytes() != sent {
             return Err(Error::unexpected(
                 function,
                 format!(
                     "the endorsers read {}, not the {} sent",
                     changed.value.sha256,
-                    Key32::new(sent)
+                    Key32::new(*sent)
                 ),
             ));
         }
