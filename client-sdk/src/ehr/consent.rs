@@ -20,7 +20,7 @@ use super::{
         function,
         names::CONSENT_TRANSIENT,
     },
-    peer_lag::{Transient, backoff, retry},
+    peer_lag::retry_unwritten,
     render::{dates::rfc3339_unix_ms, escape},
 };
 
@@ -76,12 +76,7 @@ impl EhrClient {
         payload: Vec<u8>,
     ) -> Result<ConsentReceipt, Error> {
         let sent: [u8; 32] = Sha256::digest(&payload).into();
-        retry(Transient::Conflict, backoff(&sent), || {
-            retry(Transient::PeerLag(&[]), backoff(&sent), || {
-                self.consent_once(function, &payload, &sent)
-            })
-        })
-        .await
+        retry_unwritten(&sent, || self.consent_once(function, &payload, &sent)).await
     }
 
     /// One attempt of [`Self::consent_call`].

@@ -140,6 +140,23 @@ where
     call().await
 }
 
+/// Runs `call`, a change to the ledger, again while it failed with
+/// nothing written: after each of [`backoff`]'s delays while it lost a
+/// conflict, and within each of those attempts after each of them while an
+/// endorser lags behind. The one rule for the SDK's requests, uploads and
+/// consent changes.
+pub(crate) async fn retry_unwritten<T, E, F, Fut>(seed: &[u8], call: F) -> Result<T, E>
+where
+    E: FabricCause,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    retry(Transient::Conflict, backoff(seed), || {
+        retry(Transient::PeerLag(&[]), backoff(seed), &call)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -241,6 +258,31 @@ mod tests {
         let unexpected = super::super::Error::unexpected("PutEhr", PAYLOADS_DIFFER);
         assert!(!Transient::PeerLag(&[]).matches(&unexpected));
         assert!(!Transient::Conflict.matches(&super::super::Error::NoRequesterCode));
+    }
+
+    #[tokio::test]
+    async fn a_change_is_made_again_after_a_lost_conflict_and_a_lagging_endorser() {
+        let calls = AtomicU32::new(0);
+        let outcome = retry_unwritten(b"change", || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(endorse_error(PAYLOADS_DIFFER)),
+                1 => Err(commit_error(fabric::TxValidationCode::MvccReadConflict)),
+                2 => Err(endorse_error(PAYLOADS_DIFFER)),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        assert!(outcome.is_ok());
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+
+        let calls = AtomicU32::new(0);
+        let outcome: Result<(), _> = retry_unwritten(b"change", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(endorse_error("chaincode response 500, [ACCESS_DENIED] x"))
+        })
+        .await;
+        assert!(outcome.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "a refusal is final");
     }
 
     #[tokio::test]

@@ -43,7 +43,7 @@ use super::{
         rules::{is_category, is_fhir_id, record_id},
     },
     patient::PatientRef,
-    peer_lag::{Transient, backoff, retry},
+    peer_lag::retry_unwritten,
 };
 
 /// The largest file read for upload (a Bundle of many records).
@@ -628,11 +628,8 @@ impl EhrClient {
         // conflict with another client's upload, a lagging endorser) is
         // endorsed again.
         let _turn = self.turns.take(super::Turn::Patient(*patient_ref)).await;
-        let seed = patient_ref.as_bytes();
-        let (result, status) = retry(Transient::Conflict, backoff(seed), || {
-            retry(Transient::PeerLag(&[]), backoff(seed), || {
-                self.put_ehr(&metadata, &records, &sent)
-            })
+        let (result, status) = retry_unwritten(patient_ref.as_bytes(), || {
+            self.put_ehr(&metadata, &records, &sent)
         })
         .await?;
         Ok(Upload {

@@ -26,7 +26,7 @@ use super::{
     },
     keys::{ReplyKey, RequesterKey},
     patient::PatientRef,
-    peer_lag::{Transient, backoff, retry},
+    peer_lag::retry_unwritten,
 };
 use crate::{
     fabric::{ChaincodeEvent, Checkpoint},
@@ -225,23 +225,13 @@ impl EhrClient {
         // it too, so only one commits per block and the others,
         // invalidated, are endorsed again.
         let signed = signed.encode_to_vec();
-        let committed = retry(
-            Transient::Conflict,
-            backoff(reply_key.request_id.as_bytes()),
-            || {
-                retry(
-                    Transient::PeerLag(&[]),
-                    backoff(reply_key.request_id.as_bytes()),
-                    || {
-                        interface::submit(
-                            &self.contract,
-                            function::SUBMIT_REQUEST,
-                            [signed.as_slice()],
-                        )
-                    },
-                )
-            },
-        )
+        let committed = retry_unwritten(reply_key.request_id.as_bytes(), || {
+            interface::submit(
+                &self.contract,
+                function::SUBMIT_REQUEST,
+                [signed.as_slice()],
+            )
+        })
         .await?;
         let result: Outcome = parse_result(function::SUBMIT_REQUEST, &committed.result)?;
         if !matches!(
