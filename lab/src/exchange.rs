@@ -47,14 +47,21 @@ pub fn matching_key() -> MatchingKey {
     MatchingKey::from_bytes([42; 32])
 }
 
+/// The synthetic patient seeded by `seed`, and their ref under
+/// [`matching_key`].
+fn synthetic_patient(seed: u64) -> anyhow::Result<(SyntheticPatient, PatientRef)> {
+    let patient = SyntheticPatient::generate(seed);
+    let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+    Ok((patient, patient_ref))
+}
+
 /// Uploads the synthetic patient seeded by `seed` through `uploader` (an
 /// EHR client of a registered uploader); returns its ref and records.
 pub async fn upload_synthetic_patient(
     uploader: &EhrClient,
     seed: u64,
 ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-    let patient = SyntheticPatient::generate(seed);
-    let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+    let (patient, patient_ref) = synthetic_patient(seed)?;
     let uploaded = uploader
         .upload_record(&patient_ref, &patient.bundle_json())
         .await?;
@@ -471,8 +478,7 @@ impl<'a> ExchangeSetup<'a> {
         &self,
         seed: u64,
     ) -> anyhow::Result<(PatientRef, Vec<UploadedRecord>)> {
-        let patient = SyntheticPatient::generate(seed);
-        let patient_ref = patient.identifiers.patient_ref(&matching_key())?;
+        let (patient, patient_ref) = synthetic_patient(seed)?;
         let uploader = self.uploader(self.net2).await?;
         let uploaded = upload_each_at_once(&uploader, patient_ref, patient.resources).await?;
         Ok((patient_ref, uploaded))
